@@ -1,0 +1,46 @@
+// The one error base: every broken precondition in rbnet is an RbnetError with a stable `code`.
+// Outcomes (a failed build, two workers that disagree) are values, never errors.
+
+/** Base for every rbnet error. `code` is stable and is what tests, the CLI and HTTP mapping use. */
+export class RbnetError<C extends string = string> extends Error {
+  constructor(
+    readonly code: C,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A manifest (or any strict JSON document) was refused; the message names the field. */
+export class ManifestError extends RbnetError<'MANIFEST_INVALID' | 'MANIFEST_TOO_LARGE' | 'MANIFEST_JSON'> {}
+
+/** A digest did not match what was recorded. */
+export class DigestError extends RbnetError<'DIGEST_MISMATCH' | 'DIGEST_INVALID'> {}
+
+/** An input named by a manifest could not be obtained or verified. */
+export class InputError extends RbnetError<'INPUT_MISSING' | 'INPUT_DIGEST_MISMATCH' | 'INPUT_TOO_LARGE' | 'INPUT_PATH'> {}
+
+/** Signing keys, envelopes and statements. */
+export class AttestationError extends RbnetError<
+  | 'KEY_INVALID'
+  | 'KEY_PERMISSIONS'
+  | 'ENVELOPE_INVALID'
+  | 'SIGNATURE_INVALID'
+  | 'PAYLOAD_TYPE'
+  | 'STATEMENT_INVALID'
+  | 'KEY_MISMATCH'
+> {}
+
+/** The build environment (image) cannot be honoured exactly. */
+export class EnvironmentError extends RbnetError<'ENVIRONMENT_MISSING' | 'ENVIRONMENT_MISMATCH' | 'ENVIRONMENT_REGISTRY'> {}
+
+/** The container engine is missing, misconfigured or failed (an infrastructure error, not a build failure). */
+export class EngineError extends RbnetError<'ENGINE_UNREACHABLE' | 'ENGINE_INSECURE' | 'ENGINE_FAILED'> {}
+
+/** Configuration could not be loaded; the message names the setting. */
+export class ConfigError extends RbnetError<'CONFIG_INVALID'> {}
+
+/** Command-line usage mistakes. */
+export class UsageError extends RbnetError<'USAGE'> {}

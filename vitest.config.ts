@@ -1,0 +1,14 @@
+// Test runner configuration: integration tests share one Docker engine and one Redis, so files run
+// one at a time on this 2-core machine; a hung engine call fails the test instead of the suite.
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['services/**/*.test.ts', 'worker/**/*.test.ts', 'coordinator/**/*.test.ts', 'cli/**/*.test.ts', 'test/**/*.test.ts'],
+    fileParallelism: false,
+    testTimeout: 120_000,
+    hookTimeout: 300_000,
+    allowOnly: false,
+    passWithNoTests: false,
+  },
+});
