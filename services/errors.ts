@@ -44,3 +44,6 @@ export class ConfigError extends RbnetError<'CONFIG_INVALID'> {}
 
 /** Command-line usage mistakes. */
 export class UsageError extends RbnetError<'USAGE'> {}
+
+/** Work stopped because the operator asked (SIGINT/SIGTERM) or the job was withdrawn. */
+export class CancelledError extends RbnetError<'CANCELLED'> {}
