@@ -60,6 +60,8 @@ export async function openInputArchive(
 
   const { uid, gid, buildPath } = manifest.environment;
   const pack = tar.pack();
+  // Failures are reported through `done`; the consumer (putArchive) only sees the stream end early.
+  pack.on('error', () => undefined);
   const fill = async (): Promise<void> => {
     const mtime = new Date(manifest.environment.sourceDateEpoch * 1000);
     for (const dir of directoriesToCreate(manifest)) {

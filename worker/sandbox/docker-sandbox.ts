@@ -202,6 +202,7 @@ export class DockerSandbox {
       ...(args.outputsDir ? { writeToDir: args.outputsDir } : {}),
     });
     if (capture.kind === 'rejected') return failed('output-rejected', capture.detail);
+    if (capture.files.length === 0) return failed('output-rejected', `the output directory ${outputPath} holds no files`);
     const captured = await logCapture.finish();
     return { kind: 'built', outputs: capture.files, totalOutputBytes: capture.totalBytes, log: captured, durationMs };
   }

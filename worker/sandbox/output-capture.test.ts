@@ -7,12 +7,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../services/digest.ts';
 import { captureOutputs } from './output-capture.ts';
 
-type Entry = { header: tar.Headers; body?: string };
+type Entry = { header: Partial<tar.Header> & { name: string }; body?: string };
 
 /** Builds a tar stream by hand so hostile shapes the engine would never produce can be tested too. */
 function tarOf(entries: Entry[]): Readable {
   const pack = tar.pack();
-  for (const { header, body } of entries) pack.entry(header, body ?? '');
+  for (const { header, body } of entries) pack.entry(header as tar.Header, body ?? "");
   pack.finalize();
   return Readable.from(pack as unknown as AsyncIterable<Buffer>);
 }
