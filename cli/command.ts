@@ -9,7 +9,12 @@ export interface CliIo {
   readonly cwd: string;
 }
 
-type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean; default?: string | boolean };
+type OptionSpec = {
+  type: 'string' | 'boolean';
+  short?: string;
+  multiple?: boolean;
+  default?: string | boolean;
+};
 
 export interface Command {
   /** Words that select it, e.g. ['attestation', 'verify']. */
@@ -39,7 +44,11 @@ export function parseCommandArgs(command: Command, argv: readonly string[]): Par
     });
     return { positionals, values: values as ParsedCommandArgs['values'] };
   } catch (cause) {
-    throw new UsageError('USAGE', `${(cause as Error).message}\nRun \`rbnet ${command.path.join(' ')} --help\` for usage.`, { cause });
+    throw new UsageError(
+      'USAGE',
+      `${(cause as Error).message}\nRun \`rbnet ${command.path.join(' ')} --help\` for usage.`,
+      { cause },
+    );
   }
 }
 
@@ -50,7 +59,8 @@ export function stringFlag(args: ParsedCommandArgs, name: string): string | unde
 
 export function requireFlag(args: ParsedCommandArgs, name: string, command: Command): string {
   const value = stringFlag(args, name);
-  if (!value) throw new UsageError('USAGE', `--${name} is required. Run \`rbnet ${command.path.join(' ')} --help\`.`);
+  if (!value)
+    throw new UsageError('USAGE', `--${name} is required. Run \`rbnet ${command.path.join(' ')} --help\`.`);
   return value;
 }
 

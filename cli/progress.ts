@@ -6,7 +6,10 @@ export interface Progress {
 }
 
 /** Quiet when `enabled` is false (e.g. --json with --quiet). Redraws one line on a TTY, else prints every 15 s. */
-export function createProgress(stream: NodeJS.WritableStream & { isTTY?: boolean }, enabled: boolean): Progress {
+export function createProgress(
+  stream: NodeJS.WritableStream & { isTTY?: boolean },
+  enabled: boolean,
+): Progress {
   let timer: NodeJS.Timeout | undefined;
   let current = '';
   let phaseStartedAt = 0;

@@ -7,7 +7,12 @@ import { manifestCheckCommand } from './commands/manifest-check-command.ts';
 import { rebuildCommand } from './commands/rebuild-command.ts';
 import { workerInitCommand } from './commands/worker-init-command.ts';
 
-export const commands: readonly Command[] = [rebuildCommand, attestationVerifyCommand, manifestCheckCommand, workerInitCommand];
+export const commands: readonly Command[] = [
+  rebuildCommand,
+  attestationVerifyCommand,
+  manifestCheckCommand,
+  workerInitCommand,
+];
 
 function topLevelHelp(): string {
   const width = Math.max(...commands.map((c) => c.path.join(' ').length));
@@ -25,7 +30,8 @@ Docs: README.md and docs/ in the repository.`;
 function findCommand(argv: readonly string[]): { command: Command; rest: readonly string[] } | undefined {
   const sorted = [...commands].sort((a, b) => b.path.length - a.path.length);
   for (const command of sorted) {
-    if (command.path.every((word, i) => argv[i] === word)) return { command, rest: argv.slice(command.path.length) };
+    if (command.path.every((word, i) => argv[i] === word))
+      return { command, rest: argv.slice(command.path.length) };
   }
   return undefined;
 }
@@ -44,7 +50,10 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
     if (!found) {
       const group = commands.filter((c) => c.path[0] === argv[0]);
       if (group.length > 0) {
-        writeLine(io.stderr, `rbnet ${argv[0]}: choose one of: ${group.map((c) => c.path.slice(1).join(' ')).join(', ')}`);
+        writeLine(
+          io.stderr,
+          `rbnet ${argv[0]}: choose one of: ${group.map((c) => c.path.slice(1).join(' ')).join(', ')}`,
+        );
         return EXIT.usage;
       }
       throw new UsageError('USAGE', `unknown command "${argv[0]}". Run \`rbnet --help\`.`);

@@ -16,12 +16,16 @@ export async function readBoundedFile(path: string, maxBytes: number, what = 'fi
     const stat = await handle.stat();
     if (!stat.isFile()) throw new FileReadError('FILE_UNREADABLE', `${what} ${path}: not a regular file`);
     if (stat.size > maxBytes) {
-      throw new FileReadError('FILE_TOO_LARGE', `${what} ${path}: ${stat.size} bytes, over the limit of ${maxBytes}`);
+      throw new FileReadError(
+        'FILE_TOO_LARGE',
+        `${what} ${path}: ${stat.size} bytes, over the limit of ${maxBytes}`,
+      );
     }
     // Read at most maxBytes + 1 so a file growing after stat is still caught.
     const buffer = Buffer.alloc(maxBytes + 1);
     const { bytesRead } = await handle.read(buffer, 0, maxBytes + 1, 0);
-    if (bytesRead > maxBytes) throw new FileReadError('FILE_TOO_LARGE', `${what} ${path}: over the limit of ${maxBytes} bytes`);
+    if (bytesRead > maxBytes)
+      throw new FileReadError('FILE_TOO_LARGE', `${what} ${path}: over the limit of ${maxBytes} bytes`);
     return buffer.subarray(0, bytesRead);
   } finally {
     await handle.close();

@@ -6,12 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABEL_WORKER } from '../worker/sandbox/container-labels.ts';
-import { REPO_ROOT, type RunnerHarness, createRunnerHarness } from './support/runner-harness.ts';
+import { createRunnerHarness, REPO_ROOT, type RunnerHarness } from './support/runner-harness.ts';
 
 const RBNET = join(REPO_ROOT, 'bin', 'rbnet.mjs');
 
 function runCli(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [RBNET, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [RBNET, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -35,7 +38,16 @@ describe('rbnet rebuild as a process', () => {
   it('SIGINT mid-build kills and removes the container, then exits non-zero', async () => {
     const workerDir = join(scratch, 'worker');
     const workerId = `sigint-${process.pid}`;
-    const init = runCli(['worker', 'init', '--operator', 'test', '--id', workerId, '--worker-dir', workerDir]);
+    const init = runCli([
+      'worker',
+      'init',
+      '--operator',
+      'test',
+      '--id',
+      workerId,
+      '--worker-dir',
+      workerDir,
+    ]);
     expect(await init.exited).toBe(0);
     const { path } = await harness.writeManifest({ script: '#!/bin/sh\nsleep 600\n', timeLimitSeconds: 600 });
     const run = runCli(['rebuild', path, '--out', join(scratch, 'out'), '--worker-dir', workerDir]);
@@ -51,7 +63,8 @@ describe('rbnet rebuild as a process', () => {
     // The phase line comes just before start; wait until the engine reports the container running.
     let running = 0;
     for (let i = 0; i < 100 && running === 0; i += 1) {
-      running = (await harness.docker.listContainers({ filters: { label: [`${LABEL_WORKER}=${workerId}`] } })).length;
+      running = (await harness.docker.listContainers({ filters: { label: [`${LABEL_WORKER}=${workerId}`] } }))
+        .length;
       if (running === 0) await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(running).toBe(1);
@@ -59,7 +72,10 @@ describe('rbnet rebuild as a process', () => {
     const code = await run.exited;
     expect(code).toBe(1);
     expect(run.output().stderr).toContain('CANCELLED');
-    const left = await harness.docker.listContainers({ all: true, filters: { label: [`${LABEL_WORKER}=${workerId}`] } });
+    const left = await harness.docker.listContainers({
+      all: true,
+      filters: { label: [`${LABEL_WORKER}=${workerId}`] },
+    });
     expect(left).toHaveLength(0);
   });
 

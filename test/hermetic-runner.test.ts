@@ -1,15 +1,16 @@
 // The hermetic runner against the real engine: determinism, hostile builds (each failing for the
 // asserted reason), and no container left behind in any case.
-import { createServer, type Server } from 'node:net';
+
 import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../services/digest.ts';
-import { EngineError, EnvironmentError, InputError } from '../services/errors.ts';
+import { EngineError, type EnvironmentError, InputError } from '../services/errors.ts';
 import { type RebuildResult, rebuildManifest } from '../worker/rebuild-manifest.ts';
 import { DockerSandbox } from '../worker/sandbox/docker-sandbox.ts';
-import { type RunnerHarness, createRunnerHarness } from './support/runner-harness.ts';
-import pino from 'pino';
+import { createRunnerHarness, type RunnerHarness } from './support/runner-harness.ts';
 
 let harness: RunnerHarness;
 beforeAll(async () => {
@@ -28,16 +29,22 @@ async function rebuild(
   limits: Parameters<RunnerHarness['context']>[0] = {},
 ): Promise<RebuildResult> {
   const { dir, parsed } = await harness.writeManifest(options);
-  return rebuildManifest(harness.context(limits), { parsed, inputs: harness.inputsFor(dir), outDir: await harness.freshOutDir() });
+  return rebuildManifest(harness.context(limits), {
+    parsed,
+    inputs: harness.inputsFor(dir),
+    outDir: await harness.freshOutDir(),
+  });
 }
 
 function outputsOf(result: RebuildResult): Record<string, string> {
-  if (result.kind !== 'built') throw new Error(`expected a successful build, got ${result.kind}: ${JSON.stringify(result)}`);
+  if (result.kind !== 'built')
+    throw new Error(`expected a successful build, got ${result.kind}: ${JSON.stringify(result)}`);
   return Object.fromEntries(result.outputs.map((o) => [o.path, o.sha256]));
 }
 
 function failureOf(result: RebuildResult): { reason: string; detail: string } {
-  if (result.kind !== 'failed') throw new Error(`expected a failed build, got outputs ${JSON.stringify(result)}`);
+  if (result.kind !== 'failed')
+    throw new Error(`expected a failed build, got outputs ${JSON.stringify(result)}`);
   return result;
 }
 
@@ -93,15 +100,20 @@ describe('determinism', () => {
     ['locale', { locale: 'POSIX' }, 'locale.txt'],
     ['hostname', { hostname: 'other-host' }, 'hostname.txt'],
     ['uid', { uid: 1234 }, 'id.txt'],
-  ])('changing %s in the manifest changes the digest of the output that depends on it', async (_label, patch, file) => {
-    const reference = outputsOf(await rebuild(baseline));
-    const changed = outputsOf(await rebuild({ ...baseline, environment: patch }));
-    expect(changed[file]).not.toBe(reference[file]);
-    // Everything else stays put: the change is attributable to that one input.
-    for (const other of Object.keys(reference).filter((f) => f !== file && !(file === 'epoch.txt' && f === 'date.txt'))) {
-      expect({ [other]: changed[other] }).toEqual({ [other]: reference[other] });
-    }
-  });
+  ])(
+    'changing %s in the manifest changes the digest of the output that depends on it',
+    async (_label, patch, file) => {
+      const reference = outputsOf(await rebuild(baseline));
+      const changed = outputsOf(await rebuild({ ...baseline, environment: patch }));
+      expect(changed[file]).not.toBe(reference[file]);
+      // Everything else stays put: the change is attributable to that one input.
+      for (const other of Object.keys(reference).filter(
+        (f) => f !== file && !(file === 'epoch.txt' && f === 'date.txt'),
+      )) {
+        expect({ [other]: changed[other] }).toEqual({ [other]: reference[other] });
+      }
+    },
+  );
 
   it('records what the build saw: uid, umask and hostname from the manifest', async () => {
     const { dir, parsed } = await harness.writeManifest(baseline);
@@ -237,9 +249,11 @@ describe('preconditions', () => {
     const { dir, parsed } = await harness.writeManifest({ script: '#!/bin/sh\nmkdir -p out\n' });
     const { writeFile } = await import('node:fs/promises');
     await writeFile(join(dir, 'build.sh'), '#!/bin/sh\nmkdir -p out; echo tampered > out/x\n');
-    const err = await rebuildManifest(harness.context(), { parsed, inputs: harness.inputsFor(dir), outDir: await harness.freshOutDir() }).catch(
-      (e: unknown) => e,
-    );
+    const err = await rebuildManifest(harness.context(), {
+      parsed,
+      inputs: harness.inputsFor(dir),
+      outDir: await harness.freshOutDir(),
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
     expect((err as InputError).code).toBe('INPUT_DIGEST_MISMATCH');
   });
@@ -249,9 +263,11 @@ describe('preconditions', () => {
       script: '#!/bin/sh\n',
       environment: { image: { sha256: 'b'.repeat(64) } },
     });
-    const err = await rebuildManifest(harness.context(), { parsed, inputs: harness.inputsFor(dir), outDir: await harness.freshOutDir() }).catch(
-      (e: unknown) => e,
-    );
+    const err = await rebuildManifest(harness.context(), {
+      parsed,
+      inputs: harness.inputsFor(dir),
+      outDir: await harness.freshOutDir(),
+    }).catch((e: unknown) => e);
     expect((err as EnvironmentError).code).toBe('ENVIRONMENT_MISSING');
     expect((err as Error).message).toContain('infra/build-env-busybox.sh');
   });
@@ -262,10 +278,15 @@ describe('preconditions', () => {
     const real = await busyboxEnvironmentSha256();
     await harness.docker.getImage(`rbnet-env:${real}`).tag({ repo: 'rbnet-env', tag: fake });
     try {
-      const { dir, parsed } = await harness.writeManifest({ script: '#!/bin/sh\n', environment: { image: { sha256: fake } } });
-      const err = await rebuildManifest(harness.context(), { parsed, inputs: harness.inputsFor(dir), outDir: await harness.freshOutDir() }).catch(
-        (e: unknown) => e,
-      );
+      const { dir, parsed } = await harness.writeManifest({
+        script: '#!/bin/sh\n',
+        environment: { image: { sha256: fake } },
+      });
+      const err = await rebuildManifest(harness.context(), {
+        parsed,
+        inputs: harness.inputsFor(dir),
+        outDir: await harness.freshOutDir(),
+      }).catch((e: unknown) => e);
       expect((err as EnvironmentError).code).toBe('ENVIRONMENT_MISMATCH');
     } finally {
       await harness.docker.getImage(`rbnet-env:${fake}`).remove();
@@ -274,11 +295,19 @@ describe('preconditions', () => {
 
   it('refuses a build as uid 0 on an engine without userns-remap', async () => {
     const context = harness.context();
-    const insecure = new DockerSandbox(context.docker, { ...context.facts, usernsRemap: false }, pino({ level: 'silent' }));
-    const { dir, parsed } = await harness.writeManifest({ script: '#!/bin/sh\n', environment: { uid: 0, gid: 0 } });
-    const err = await rebuildManifest({ ...context, sandbox: insecure }, { parsed, inputs: harness.inputsFor(dir), outDir: await harness.freshOutDir() }).catch(
-      (e: unknown) => e,
+    const insecure = new DockerSandbox(
+      context.docker,
+      { ...context.facts, usernsRemap: false },
+      pino({ level: 'silent' }),
     );
+    const { dir, parsed } = await harness.writeManifest({
+      script: '#!/bin/sh\n',
+      environment: { uid: 0, gid: 0 },
+    });
+    const err = await rebuildManifest(
+      { ...context, sandbox: insecure },
+      { parsed, inputs: harness.inputsFor(dir), outDir: await harness.freshOutDir() },
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EngineError);
     expect((err as EngineError).code).toBe('ENGINE_INSECURE');
   });

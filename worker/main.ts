@@ -10,11 +10,23 @@ import { readEngineFacts } from './sandbox/engine-facts.ts';
 import type { WorkerConfig } from './worker-config.ts';
 
 /** Redaction paths: secrets never reach a log line, whatever a caller passes in. */
-export const LOG_REDACT_PATHS = ['*.token', '*.password', '*.privateKey', '*.secret', 'token', 'password', 'authorization'];
+export const LOG_REDACT_PATHS = [
+  '*.token',
+  '*.password',
+  '*.privateKey',
+  '*.secret',
+  'token',
+  'password',
+  'authorization',
+];
 
 export function createLogger(level: string): Logger {
   return pino(
-    { level, base: { service: 'rbnet', version: RBNET_VERSION }, redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } },
+    {
+      level,
+      base: { service: 'rbnet', version: RBNET_VERSION },
+      redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' },
+    },
     pino.destination(2),
   );
 }
@@ -42,7 +54,14 @@ export async function createWorkerRuntime(
   const sandbox = new DockerSandbox(docker, facts, logger, { requireDiskLimit: config.requireDiskLimit });
   const orphans = await sandbox.removeOrphans(loaded.identity.id);
   logger.info(
-    { config: { ...config }, engine: facts, workerId: loaded.identity.id, operator: loaded.identity.operator, keyid: loaded.signer.keyid, orphansRemoved: orphans },
+    {
+      config: { ...config },
+      engine: facts,
+      workerId: loaded.identity.id,
+      operator: loaded.identity.operator,
+      keyid: loaded.signer.keyid,
+      orphansRemoved: orphans,
+    },
     'worker ready',
   );
   return {

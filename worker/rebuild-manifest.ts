@@ -4,9 +4,12 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
-import type { Signer } from '../services/attestation/signer.ts';
 import { signRebuildStatement } from '../services/attestation/rebuild-statement.ts';
-import { type ClaimComparison, compareOutputsWithClaims } from '../services/claims/compare-outputs-with-claims.ts';
+import type { Signer } from '../services/attestation/signer.ts';
+import {
+  type ClaimComparison,
+  compareOutputsWithClaims,
+} from '../services/claims/compare-outputs-with-claims.ts';
 import { UsageError } from '../services/errors.ts';
 import type { ParsedManifest } from '../services/manifest/manifest.ts';
 import { RBNET_VERSION } from '../services/version.ts';
@@ -58,25 +61,42 @@ export type RebuildResult =
       readonly attestationPath: string;
       readonly keyid: string;
     })
-  | (RebuildCommon & { readonly kind: 'failed'; readonly reason: BuildFailureReason; readonly detail: string });
+  | (RebuildCommon & {
+      readonly kind: 'failed';
+      readonly reason: BuildFailureReason;
+      readonly detail: string;
+    });
 
 async function prepareOutDir(outDir: string): Promise<void> {
   await mkdir(outDir, { recursive: true });
   const existing = await readdir(outDir);
   if (existing.length > 0) {
-    throw new UsageError('USAGE', `--out ${outDir}: the directory is not empty; choose a new one so results never mix`);
+    throw new UsageError(
+      'USAGE',
+      `--out ${outDir}: the directory is not empty; choose a new one so results never mix`,
+    );
   }
 }
 
 /** Rebuilds one manifest. Build failures come back as `kind: 'failed'`; broken preconditions throw. */
-export async function rebuildManifest(context: RebuildContext, request: RebuildRequest): Promise<RebuildResult> {
+export async function rebuildManifest(
+  context: RebuildContext,
+  request: RebuildRequest,
+): Promise<RebuildResult> {
   const { parsed } = request;
   const manifest = parsed.manifest;
-  const logger = context.logger.child({ manifestSha256: parsed.manifestSha256, workerId: context.identity.id });
+  const logger = context.logger.child({
+    manifestSha256: parsed.manifestSha256,
+    workerId: context.identity.id,
+  });
   await prepareOutDir(request.outDir);
 
   request.onPhase?.('environment');
-  const environment = await resolveEnvironment(context.docker, context.stateDir, manifest.environment.imageSha256);
+  const environment = await resolveEnvironment(
+    context.docker,
+    context.stateDir,
+    manifest.environment.imageSha256,
+  );
   logger.info({ imageId: environment.imageId, origin: environment.origin }, 'environment verified');
 
   const logPath = join(request.outDir, 'build.log');
@@ -119,8 +139,16 @@ export async function rebuildManifest(context: RebuildContext, request: RebuildR
           ...(environment.recipe ? { recipe: environment.recipe } : {}),
         },
         inputs: manifest.inputs.map((input) => ({ path: input.path, sha256: input.sha256 })),
-        log: { sha256: outcome.log.sha256, sizeBytes: outcome.log.sizeBytes, truncated: outcome.log.truncated },
-        worker: { id: context.identity.id, operator: context.identity.operator, builderUri: context.identity.builderUri },
+        log: {
+          sha256: outcome.log.sha256,
+          sizeBytes: outcome.log.sizeBytes,
+          truncated: outcome.log.truncated,
+        },
+        worker: {
+          id: context.identity.id,
+          operator: context.identity.operator,
+          builderUri: context.identity.builderUri,
+        },
         timing: { startedOn, finishedOn },
         host: {
           kernelVersion: context.facts.kernelVersion,
@@ -144,6 +172,8 @@ export async function rebuildManifest(context: RebuildContext, request: RebuildR
       keyid: context.signer.keyid,
     };
   }
-  await writeFile(join(request.outDir, 'result.json'), `${JSON.stringify(result, null, 2)}\n`, { flag: 'wx' });
+  await writeFile(join(request.outDir, 'result.json'), `${JSON.stringify(result, null, 2)}\n`, {
+    flag: 'wx',
+  });
   return result;
 }

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../services/errors.ts';
-import { type RunnerLimits, defaultRunnerLimits } from './runner-limits.ts';
+import { defaultRunnerLimits, type RunnerLimits } from './runner-limits.ts';
 
 export interface WorkerConfig {
   /** Holds environments/ (registry + tarballs) written by infra/build-env-*.sh. */
@@ -41,14 +41,19 @@ const LIMIT_ENV: Record<keyof RunnerLimits, string> = {
 function positiveInteger(value: unknown, field: string): number {
   const number = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
   if (typeof number !== 'number' || !Number.isSafeInteger(number) || number <= 0) {
-    throw new ConfigError('CONFIG_INVALID', `${field}: expected a positive integer, got ${JSON.stringify(value)}`);
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `${field}: expected a positive integer, got ${JSON.stringify(value)}`,
+    );
   }
   return number;
 }
 
 export interface WorkerConfigSources {
   readonly env: Readonly<Record<string, string | undefined>>;
-  readonly flags?: Partial<Pick<WorkerConfig, 'stateDir' | 'workerDir' | 'dockerHost'>> & { limits?: Partial<RunnerLimits> };
+  readonly flags?: Partial<Pick<WorkerConfig, 'stateDir' | 'workerDir' | 'dockerHost'>> & {
+    limits?: Partial<RunnerLimits>;
+  };
 }
 
 export function loadWorkerConfig(sources: WorkerConfigSources): WorkerConfig {
@@ -67,17 +72,28 @@ export function loadWorkerConfig(sources: WorkerConfigSources): WorkerConfig {
   const fileLimits = (file.limits ?? {}) as Record<string, unknown>;
   const limits = { ...defaultRunnerLimits } as Record<keyof RunnerLimits, number>;
   for (const key of Object.keys(LIMIT_ENV) as (keyof RunnerLimits)[]) {
-    if (fileLimits[key] !== undefined) limits[key] = positiveInteger(fileLimits[key], `${configFile}: limits.${key}`);
+    if (fileLimits[key] !== undefined)
+      limits[key] = positiveInteger(fileLimits[key], `${configFile}: limits.${key}`);
     const fromEnv = env[LIMIT_ENV[key]];
     if (fromEnv !== undefined) limits[key] = positiveInteger(fromEnv, LIMIT_ENV[key]);
     const fromFlag = flags.limits?.[key];
     if (fromFlag !== undefined) limits[key] = positiveInteger(fromFlag, `--${key}`);
   }
-  const dockerHost = flags.dockerHost ?? env.RBNET_DOCKER_HOST ?? (file.dockerHost as string | undefined) ?? defaultWorkerConfig.dockerHost;
+  const dockerHost =
+    flags.dockerHost ??
+    env.RBNET_DOCKER_HOST ??
+    (file.dockerHost as string | undefined) ??
+    defaultWorkerConfig.dockerHost;
   if (!/^(unix:\/\/\/|tcp:\/\/)/.test(dockerHost)) {
-    throw new ConfigError('CONFIG_INVALID', `RBNET_DOCKER_HOST: expected unix:///path or tcp://host:port, got ${dockerHost}`);
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `RBNET_DOCKER_HOST: expected unix:///path or tcp://host:port, got ${dockerHost}`,
+    );
   }
-  const requireDiskLimit = env.RBNET_REQUIRE_DISK_LIMIT !== undefined ? env.RBNET_REQUIRE_DISK_LIMIT !== '0' : defaultWorkerConfig.requireDiskLimit;
+  const requireDiskLimit =
+    env.RBNET_REQUIRE_DISK_LIMIT !== undefined
+      ? env.RBNET_REQUIRE_DISK_LIMIT !== '0'
+      : defaultWorkerConfig.requireDiskLimit;
   return Object.freeze({
     stateDir,
     workerDir,

@@ -33,24 +33,53 @@ Exit codes: 0 verified; 1 verification failed; 2 usage.`,
   async run(args: ParsedCommandArgs, io: CliIo): Promise<number> {
     const file = args.positionals[0];
     const keyFiles = (args.values.key as string[] | undefined) ?? [];
-    if (!file || args.positionals.length > 1) throw new UsageError('USAGE', 'expected exactly one FILE. Run `rbnet attestation verify --help`.');
-    if (keyFiles.length === 0) throw new UsageError('USAGE', '--key is required: verification is only meaningful against a key you pinned');
+    if (!file || args.positionals.length > 1)
+      throw new UsageError('USAGE', 'expected exactly one FILE. Run `rbnet attestation verify --help`.');
+    if (keyFiles.length === 0)
+      throw new UsageError(
+        'USAGE',
+        '--key is required: verification is only meaningful against a key you pinned',
+      );
     const keys = await Promise.all(
-      keyFiles.map(async (path) => ed25519PublicKeyFromPem(await readBoundedFile(resolve(io.cwd, path), MAX_KEY_FILE_BYTES, 'key'), path)),
+      keyFiles.map(async (path) =>
+        ed25519PublicKeyFromPem(
+          await readBoundedFile(resolve(io.cwd, path), MAX_KEY_FILE_BYTES, 'key'),
+          path,
+        ),
+      ),
     );
     const manifestPath = stringFlag(args, 'manifest');
     const expected = manifestPath
-      ? parseManifest(await readBoundedFile(resolve(io.cwd, manifestPath), defaultManifestLimits.maxManifestBytes, 'manifest'))
+      ? parseManifest(
+          await readBoundedFile(
+            resolve(io.cwd, manifestPath),
+            defaultManifestLimits.maxManifestBytes,
+            'manifest',
+          ),
+        )
       : undefined;
     const envelope = await readBoundedFile(resolve(io.cwd, file), MAX_ENVELOPE_FILE_BYTES, 'attestation');
-    const verified = verifyRebuildAttestation(envelope, keys, expected ? { manifestSha256: expected.manifestSha256 } : {});
+    const verified = verifyRebuildAttestation(
+      envelope,
+      keys,
+      expected ? { manifestSha256: expected.manifestSha256 } : {},
+    );
     if (args.values.json) {
       const { statement: _statement, ...essentials } = verified;
       writeLine(io.stdout, JSON.stringify({ verified: true, ...essentials }, null, 2));
     } else {
-      writeLine(io.stdout, `verified: signed by keyid ${verified.keyid} (worker ${verified.worker.id}, operator ${verified.worker.operator})`);
-      writeLine(io.stdout, `manifest sha256:${verified.manifestSha256}${expected ? ' (matches --manifest)' : ''}`);
-      writeLine(io.stdout, `environment sha256:${verified.environment.sha256} (${verified.environment.origin})`);
+      writeLine(
+        io.stdout,
+        `verified: signed by keyid ${verified.keyid} (worker ${verified.worker.id}, operator ${verified.worker.operator})`,
+      );
+      writeLine(
+        io.stdout,
+        `manifest sha256:${verified.manifestSha256}${expected ? ' (matches --manifest)' : ''}`,
+      );
+      writeLine(
+        io.stdout,
+        `environment sha256:${verified.environment.sha256} (${verified.environment.origin})`,
+      );
       for (const output of verified.outputs) writeLine(io.stdout, `  ${output.sha256}  ${output.path}`);
     }
     return EXIT.ok;

@@ -20,10 +20,16 @@ Exit codes: 0 valid; 1 invalid; 2 usage.`,
   options: { json: { type: 'boolean' } },
   async run(args: ParsedCommandArgs, io: CliIo): Promise<number> {
     const file = args.positionals[0];
-    if (!file || args.positionals.length > 1) throw new UsageError('USAGE', 'expected exactly one MANIFEST. Run `rbnet manifest check --help`.');
-    const parsed = parseManifest(await readBoundedFile(resolve(io.cwd, file), defaultManifestLimits.maxManifestBytes, 'manifest'));
+    if (!file || args.positionals.length > 1)
+      throw new UsageError('USAGE', 'expected exactly one MANIFEST. Run `rbnet manifest check --help`.');
+    const parsed = parseManifest(
+      await readBoundedFile(resolve(io.cwd, file), defaultManifestLimits.maxManifestBytes, 'manifest'),
+    );
     if (args.values.json) {
-      writeLine(io.stdout, JSON.stringify({ manifestSha256: parsed.manifestSha256, manifest: parsed.manifest }, null, 2));
+      writeLine(
+        io.stdout,
+        JSON.stringify({ manifestSha256: parsed.manifestSha256, manifest: parsed.manifest }, null, 2),
+      );
     } else {
       writeLine(io.stdout, `valid: ${parsed.manifest.name} sha256:${parsed.manifestSha256}`);
     }

@@ -1,6 +1,7 @@
 // `rbnet rebuild MANIFEST`: one hermetic rebuild on this machine, with a signed attestation.
 import { mkdtemp } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { UsageError } from '../../services/errors.ts';
 import { defaultManifestLimits, parseManifest } from '../../services/manifest/parse-manifest.ts';
 import { readBoundedFile } from '../../services/read-bounded-file.ts';
 import { LocalInputSource } from '../../worker/inputs/input-source.ts';
@@ -10,7 +11,6 @@ import { rebuildManifest } from '../../worker/rebuild-manifest.ts';
 import { loadWorkerConfig } from '../../worker/worker-config.ts';
 import { type CliIo, type Command, EXIT, type ParsedCommandArgs, stringFlag, writeLine } from '../command.ts';
 import { createProgress } from '../progress.ts';
-import { UsageError } from '../../services/errors.ts';
 
 export const rebuildCommand: Command = {
   path: ['rebuild'],
@@ -53,7 +53,9 @@ differ from the claimed digests.`,
       throw new UsageError('USAGE', 'expected exactly one MANIFEST argument. Run `rbnet rebuild --help`.');
     }
     const manifestPath = resolve(io.cwd, manifestArg);
-    const parsed = parseManifest(await readBoundedFile(manifestPath, defaultManifestLimits.maxManifestBytes, 'manifest'));
+    const parsed = parseManifest(
+      await readBoundedFile(manifestPath, defaultManifestLimits.maxManifestBytes, 'manifest'),
+    );
     const config = loadWorkerConfig({
       env: io.env,
       flags: {
@@ -72,7 +74,9 @@ differ from the claimed digests.`,
     if (runtime.identityCreated) {
       progress.phase('identity', `created worker key ${runtime.signer.keyid} in ${config.workerDir}`);
     }
-    const outDir = stringFlag(args, 'out') ? resolve(io.cwd, stringFlag(args, 'out')!) : await mkdtemp(join(io.cwd, 'rbnet-rebuild-'));
+    const outDir = stringFlag(args, 'out')
+      ? resolve(io.cwd, stringFlag(args, 'out')!)
+      : await mkdtemp(join(io.cwd, 'rbnet-rebuild-'));
 
     // SIGINT/SIGTERM kill and remove the container before the process exits.
     const abort = new AbortController();
@@ -88,8 +92,10 @@ differ from the claimed digests.`,
         outDir,
         signal: abort.signal,
         onPhase: (phase) => {
-          if (phase === 'environment') progress.phase('environment', `checking image ${parsed.manifest.environment.imageSha256}`);
-          else if (phase === 'inputs') progress.phase('inputs', `copying ${parsed.manifest.inputs.length} verified input(s)`);
+          if (phase === 'environment')
+            progress.phase('environment', `checking image ${parsed.manifest.environment.imageSha256}`);
+          else if (phase === 'inputs')
+            progress.phase('inputs', `copying ${parsed.manifest.inputs.length} verified input(s)`);
           else if (phase === 'build') progress.phase('build', 'running');
           else if (phase === 'capture') progress.phase('capture', 'hashing outputs');
           else if (phase === 'sign') progress.phase('sign', `keyid ${runtime.signer.keyid}`);
@@ -113,13 +119,17 @@ function printSummary(result: RebuildResult, outDir: string, io: CliIo): void {
   writeLine(out, `environment  sha256:${result.environment.imageSha256} (${result.environment.origin})`);
   writeLine(out, `worker       ${result.worker.id} of operator ${result.worker.operator}`);
   writeLine(out, `duration     ${(result.durationMs / 1000).toFixed(2)} s`);
-  writeLine(out, `log          ${result.log.path} (sha256:${result.log.sha256}${result.log.truncated ? ', truncated' : ''})`);
+  writeLine(
+    out,
+    `log          ${result.log.path} (sha256:${result.log.sha256}${result.log.truncated ? ', truncated' : ''})`,
+  );
   if (result.kind === 'failed') {
     writeLine(out, `result       FAILED (${result.reason}): ${result.detail}`);
     return;
   }
   writeLine(out, `outputs      ${join(outDir, 'outputs')}`);
-  for (const file of result.outputs) writeLine(out, `  ${file.sha256}  ${file.path}  (${file.sizeBytes} bytes)`);
+  for (const file of result.outputs)
+    writeLine(out, `  ${file.sha256}  ${file.path}  (${file.sizeBytes} bytes)`);
   writeLine(out, `attestation  ${result.attestationPath} (keyid ${result.keyid})`);
   const claims = result.claims;
   if (claims.status === 'no-claim') {
@@ -128,7 +138,8 @@ function printSummary(result: RebuildResult, outDir: string, io: CliIo): void {
     writeLine(out, `claims       MATCH: all ${claims.matching.length} claimed digest(s) reproduced`);
   } else {
     writeLine(out, 'claims       MISMATCH with the digests the manifest claims:');
-    for (const d of claims.differing) writeLine(out, `  ${d.path}: claimed ${d.claimed}, rebuilt ${d.rebuilt}`);
+    for (const d of claims.differing)
+      writeLine(out, `  ${d.path}: claimed ${d.claimed}, rebuilt ${d.rebuilt}`);
     for (const path of claims.missing) writeLine(out, `  ${path}: claimed but not produced`);
   }
   if (claims.extra.length > 0 && claims.status !== 'no-claim') {

@@ -6,7 +6,10 @@ const d = (c: string) => c.repeat(64) as Sha256Hex;
 
 describe('compareOutputsWithClaims', () => {
   it('says no-claim and lists outputs as extra when nothing was claimed', () => {
-    expect(compareOutputsWithClaims([], [{ path: 'a', sha256: d('1') }])).toEqual({ status: 'no-claim', extra: ['a'] });
+    expect(compareOutputsWithClaims([], [{ path: 'a', sha256: d('1') }])).toEqual({
+      status: 'no-claim',
+      extra: ['a'],
+    });
   });
   it('matches when every claimed file was rebuilt with its digest; extras do not count', () => {
     const result = compareOutputsWithClaims(
@@ -20,7 +23,10 @@ describe('compareOutputsWithClaims', () => {
   });
   it('a differing digest is a mismatch naming the file and both digests', () => {
     const result = compareOutputsWithClaims([{ path: 'a', sha256: d('1') }], [{ path: 'a', sha256: d('3') }]);
-    expect(result).toMatchObject({ status: 'mismatch', differing: [{ path: 'a', claimed: d('1'), rebuilt: d('3') }] });
+    expect(result).toMatchObject({
+      status: 'mismatch',
+      differing: [{ path: 'a', claimed: d('1'), rebuilt: d('3') }],
+    });
   });
   it('a claimed file that was not rebuilt is a mismatch', () => {
     const result = compareOutputsWithClaims([{ path: 'a', sha256: d('1') }], []);

@@ -13,7 +13,11 @@ export type ClaimComparison =
   | {
       readonly status: 'match' | 'mismatch';
       readonly matching: readonly string[];
-      readonly differing: readonly { readonly path: string; readonly claimed: Sha256Hex; readonly rebuilt: Sha256Hex }[];
+      readonly differing: readonly {
+        readonly path: string;
+        readonly claimed: Sha256Hex;
+        readonly rebuilt: Sha256Hex;
+      }[];
       readonly missing: readonly string[];
       /** Outputs the publisher made no claim about: reported, never counted. */
       readonly extra: readonly string[];

@@ -6,13 +6,13 @@ import { join, resolve } from 'node:path';
 import type Docker from 'dockerode';
 import pino from 'pino';
 import { sha256Hex } from '../../services/digest.ts';
-import { parseManifest } from '../../services/manifest/parse-manifest.ts';
 import type { ParsedManifest } from '../../services/manifest/manifest.ts';
+import { parseManifest } from '../../services/manifest/parse-manifest.ts';
 import { initWorkerIdentity } from '../../worker/identity/worker-identity.ts';
 import { LocalInputSource } from '../../worker/inputs/input-source.ts';
 import { createDockerClient } from '../../worker/main.ts';
 import type { RebuildContext } from '../../worker/rebuild-manifest.ts';
-import { type RunnerLimits, defaultRunnerLimits } from '../../worker/runner-limits.ts';
+import { defaultRunnerLimits, type RunnerLimits } from '../../worker/runner-limits.ts';
 import { LABEL_WORKER } from '../../worker/sandbox/container-labels.ts';
 import { DockerSandbox } from '../../worker/sandbox/docker-sandbox.ts';
 import { readEngineFacts } from '../../worker/sandbox/engine-facts.ts';
@@ -55,7 +55,9 @@ export interface RunnerHarness {
   readonly workerId: string;
   readonly context: (limits?: Partial<RunnerLimits>) => RebuildContext;
   /** Writes build.sh (+ extra files) and manifest.json into a fresh dir and parses it. */
-  readonly writeManifest: (options: ScriptManifestOptions) => Promise<{ dir: string; parsed: ParsedManifest; path: string }>;
+  readonly writeManifest: (
+    options: ScriptManifestOptions,
+  ) => Promise<{ dir: string; parsed: ParsedManifest; path: string }>;
   readonly inputsFor: (dir: string) => LocalInputSource;
   readonly freshOutDir: () => Promise<string>;
   readonly labelledContainers: () => Promise<number>;
@@ -93,7 +95,12 @@ export async function createRunnerHarness(prefix: string): Promise<RunnerHarness
       const inputs = [];
       for (const [path, text] of Object.entries(files)) {
         await writeFile(join(dir, path), text);
-        inputs.push({ path, sha256: sha256Hex(text), location: path, ...(path === 'build.sh' ? { mode: '0755' } : {}) });
+        inputs.push({
+          path,
+          sha256: sha256Hex(text),
+          location: path,
+          ...(path === 'build.sh' ? { mode: '0755' } : {}),
+        });
       }
       const name = options.name ?? `test-${counter}`;
       const wire = {
@@ -115,7 +122,11 @@ export async function createRunnerHarness(prefix: string): Promise<RunnerHarness
           ...(options.environment ?? {}),
         },
         inputs,
-        build: { argv: ['/bin/sh', 'build.sh'], workingDir: '.', timeLimitSeconds: options.timeLimitSeconds ?? 60 },
+        build: {
+          argv: ['/bin/sh', 'build.sh'],
+          workingDir: '.',
+          timeLimitSeconds: options.timeLimitSeconds ?? 60,
+        },
         outputDir: 'out',
         claimedOutputs: options.claimedOutputs ?? [],
       };
@@ -130,7 +141,10 @@ export async function createRunnerHarness(prefix: string): Promise<RunnerHarness
       return join(root, `out${counter}`);
     },
     async labelledContainers() {
-      const list = await docker.listContainers({ all: true, filters: { label: [`${LABEL_WORKER}=${workerId}`] } });
+      const list = await docker.listContainers({
+        all: true,
+        filters: { label: [`${LABEL_WORKER}=${workerId}`] },
+      });
       return list.length;
     },
     async cleanup() {

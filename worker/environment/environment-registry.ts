@@ -28,7 +28,10 @@ interface RegistryEntry {
 
 const MAX_REGISTRY_ENTRY_BYTES = 1024 * 1024;
 
-async function readRegistryEntry(stateDir: string, imageSha256: Sha256Hex): Promise<RegistryEntry | undefined> {
+async function readRegistryEntry(
+  stateDir: string,
+  imageSha256: Sha256Hex,
+): Promise<RegistryEntry | undefined> {
   const path = join(stateDir, 'environments', `${imageSha256}.json`);
   let text: string;
   try {
@@ -37,7 +40,10 @@ async function readRegistryEntry(stateDir: string, imageSha256: Sha256Hex): Prom
     return undefined;
   }
   if (text.length > MAX_REGISTRY_ENTRY_BYTES) {
-    throw new EnvironmentError('ENVIRONMENT_REGISTRY', `${path}: larger than ${MAX_REGISTRY_ENTRY_BYTES} bytes`);
+    throw new EnvironmentError(
+      'ENVIRONMENT_REGISTRY',
+      `${path}: larger than ${MAX_REGISTRY_ENTRY_BYTES} bytes`,
+    );
   }
   let entry: unknown;
   try {
@@ -50,7 +56,10 @@ async function readRegistryEntry(stateDir: string, imageSha256: Sha256Hex): Prom
     throw new EnvironmentError('ENVIRONMENT_REGISTRY', `${path}: sha256 field does not match the file name`);
   }
   if (record.origin !== 'built-locally' && record.origin !== 'fetched') {
-    throw new EnvironmentError('ENVIRONMENT_REGISTRY', `${path}: origin must be "built-locally" or "fetched"`);
+    throw new EnvironmentError(
+      'ENVIRONMENT_REGISTRY',
+      `${path}: origin must be "built-locally" or "fetched"`,
+    );
   }
   return { origin: record.origin, recipe: typeof record.recipe === 'string' ? record.recipe : undefined };
 }

@@ -29,7 +29,10 @@ export function builderUriFor(operator: string, id: string): string {
 
 function checkName(value: unknown, field: string): string {
   if (typeof value !== 'string' || !NAME_PATTERN.test(value)) {
-    throw new ConfigError('CONFIG_INVALID', `${field}: expected 1-63 characters of [a-z0-9._-], starting with a letter or digit`);
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `${field}: expected 1-63 characters of [a-z0-9._-], starting with a letter or digit`,
+    );
   }
   return value;
 }
@@ -44,10 +47,14 @@ export async function initWorkerIdentity(
   await mkdir(workerDir, { recursive: true, mode: 0o700 });
   const keys = await generateEd25519KeyFiles(join(workerDir, PRIVATE_KEY_FILE));
   const identity: WorkerIdentity = { id, operator, builderUri: builderUriFor(operator, id) };
-  await writeFile(join(workerDir, IDENTITY_FILE), `${JSON.stringify({ ...identity, keyid: keys.keyid }, null, 2)}\n`, {
-    flag: 'wx',
-    mode: 0o644,
-  });
+  await writeFile(
+    join(workerDir, IDENTITY_FILE),
+    `${JSON.stringify({ ...identity, keyid: keys.keyid }, null, 2)}\n`,
+    {
+      flag: 'wx',
+      mode: 0o644,
+    },
+  );
   return loadWorkerIdentity(workerDir);
 }
 

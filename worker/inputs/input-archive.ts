@@ -50,7 +50,10 @@ export async function openInputArchive(
       opened.push(file);
       total += file.sizeBytes;
       if (total > maxInputBytes) {
-        throw new InputError('INPUT_TOO_LARGE', `inputs: total size exceeds the worker's limit of ${maxInputBytes} bytes`);
+        throw new InputError(
+          'INPUT_TOO_LARGE',
+          `inputs: total size exceeds the worker's limit of ${maxInputBytes} bytes`,
+        );
       }
     }
   } catch (err) {

@@ -32,7 +32,10 @@ export class LocalInputSource implements InputSource {
     let root: string;
     if (location.kind === 'cas') {
       if (!this.casDir) {
-        throw new InputError('INPUT_MISSING', `inputs "${input.path}": cas:sha256:${location.sha256} needs a content store, and none is configured`);
+        throw new InputError(
+          'INPUT_MISSING',
+          `inputs "${input.path}": cas:sha256:${location.sha256} needs a content store, and none is configured`,
+        );
       }
       root = this.casDir;
       path = join(this.casDir, 'sha256', location.sha256);

@@ -10,7 +10,7 @@ import type { ResolvedEnvironment } from '../environment/environment-registry.ts
 import { openInputArchive } from '../inputs/input-archive.ts';
 import type { InputSource } from '../inputs/input-source.ts';
 import type { RunnerLimits } from '../runner-limits.ts';
-import { LABEL_ROLE, LABEL_WORKER, ROLE_BUILD, buildContainerLabels } from './container-labels.ts';
+import { buildContainerLabels, LABEL_ROLE, LABEL_WORKER, ROLE_BUILD } from './container-labels.ts';
 import { containerCreateOptions, effectiveTimeLimitMs } from './container-spec.ts';
 import type { EngineFacts } from './engine-facts.ts';
 import { type CapturedLog, LogCapture } from './log-capture.ts';
@@ -98,12 +98,19 @@ export class DockerSandbox {
       container = await this.docker.createContainer(spec);
     } catch (cause) {
       archive.stream.destroy();
-      throw new EngineError('ENGINE_FAILED', `creating the build container failed: ${(cause as Error).message}`, { cause });
+      throw new EngineError(
+        'ENGINE_FAILED',
+        `creating the build container failed: ${(cause as Error).message}`,
+        { cause },
+      );
     }
     const log = this.logger.child({ containerId: container.id });
     const logCapture = new LogCapture(args.logPath, limits.maxLogBytes);
     try {
-      await Promise.all([container.putArchive(archive.stream as unknown as NodeJS.ReadableStream, { path: '/' }), archive.done]);
+      await Promise.all([
+        container.putArchive(archive.stream as unknown as NodeJS.ReadableStream, { path: '/' }),
+        archive.done,
+      ]);
       return await this.startAndCollect(container, args, logCapture, log);
     } finally {
       args.onPhase?.('cleanup');
@@ -135,7 +142,11 @@ export class DockerSandbox {
     logCapture: LogCapture,
     log: Logger,
   ): Promise<SandboxOutcome> {
-    const attach = (await container.attach({ stream: true, stdout: true, stderr: true })) as unknown as Readable;
+    const attach = (await container.attach({
+      stream: true,
+      stdout: true,
+      stderr: true,
+    })) as unknown as Readable;
     const attachEnded = new Promise<void>((resolve) => {
       attach.once('end', resolve);
       attach.once('close', resolve);
@@ -172,14 +183,27 @@ export class DockerSandbox {
     const inspect = await container.inspect();
     log.info({ exitCode, durationMs, oomKilled: inspect.State.OOMKilled }, 'build finished');
 
-    if (stopCause === 'cancelled') throw new CancelledError('CANCELLED', 'rebuild cancelled; the container was killed and removed');
+    if (stopCause === 'cancelled')
+      throw new CancelledError('CANCELLED', 'rebuild cancelled; the container was killed and removed');
     const failed = (reason: BuildFailureReason, detail: string) =>
-      logCapture.finish().then((captured) => ({ kind: 'failed' as const, reason, detail, exitCode, log: captured, durationMs }));
-    if (stopCause === 'timeout') return failed('timeout', `the build ran past its time limit of ${timeLimitMs / 1000} s`);
-    if (inspect.State.OOMKilled) return failed('oom', `the build exceeded its memory limit of ${args.limits.memoryBytes} bytes`);
+      logCapture.finish().then((captured) => ({
+        kind: 'failed' as const,
+        reason,
+        detail,
+        exitCode,
+        log: captured,
+        durationMs,
+      }));
+    if (stopCause === 'timeout')
+      return failed('timeout', `the build ran past its time limit of ${timeLimitMs / 1000} s`);
+    if (inspect.State.OOMKilled)
+      return failed('oom', `the build exceeded its memory limit of ${args.limits.memoryBytes} bytes`);
     if (exitCode !== 0) {
       if (DISK_FULL_PATTERN.test(tail)) {
-        return failed('disk', `the build filled its disk limit of ${args.limits.diskBytes} bytes (exit code ${exitCode})`);
+        return failed(
+          'disk',
+          `the build filled its disk limit of ${args.limits.diskBytes} bytes (exit code ${exitCode})`,
+        );
       }
       return failed('exit-code', `the build exited with code ${exitCode}`);
     }
@@ -193,7 +217,9 @@ export class DockerSandbox {
       if ((cause as { statusCode?: number }).statusCode === 404) {
         return failed('output-rejected', `the output directory ${outputPath} does not exist after the build`);
       }
-      throw new EngineError('ENGINE_FAILED', `reading outputs failed: ${(cause as Error).message}`, { cause });
+      throw new EngineError('ENGINE_FAILED', `reading outputs failed: ${(cause as Error).message}`, {
+        cause,
+      });
     }
     const capture = await captureOutputs(archive, {
       rootName: posix.basename(outputPath),
@@ -202,9 +228,16 @@ export class DockerSandbox {
       ...(args.outputsDir ? { writeToDir: args.outputsDir } : {}),
     });
     if (capture.kind === 'rejected') return failed('output-rejected', capture.detail);
-    if (capture.files.length === 0) return failed('output-rejected', `the output directory ${outputPath} holds no files`);
+    if (capture.files.length === 0)
+      return failed('output-rejected', `the output directory ${outputPath} holds no files`);
     const captured = await logCapture.finish();
-    return { kind: 'built', outputs: capture.files, totalOutputBytes: capture.totalBytes, log: captured, durationMs };
+    return {
+      kind: 'built',
+      outputs: capture.files,
+      totalOutputBytes: capture.totalBytes,
+      log: captured,
+      durationMs,
+    };
   }
 
   private async removeContainer(container: Docker.Container): Promise<void> {

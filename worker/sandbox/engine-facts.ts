@@ -20,7 +20,10 @@ export async function readEngineFacts(docker: Docker): Promise<EngineFacts> {
   let info: Record<string, unknown>;
   let version: Record<string, unknown>;
   try {
-    [info, version] = await Promise.all([docker.info(), docker.version() as Promise<unknown> as Promise<Record<string, unknown>>]);
+    [info, version] = await Promise.all([
+      docker.info(),
+      docker.version() as Promise<unknown> as Promise<Record<string, unknown>>,
+    ]);
   } catch (cause) {
     throw new EngineError(
       'ENGINE_UNREACHABLE',

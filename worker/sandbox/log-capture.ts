@@ -1,6 +1,6 @@
 // Collects a build's stdout/stderr into a capped, hashed log file: a runaway log cannot fill the disk.
 import { createHash } from 'node:crypto';
-import { type WriteStream, createWriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { Writable } from 'node:stream';
 import type { Sha256Hex } from '../../services/digest.ts';
 

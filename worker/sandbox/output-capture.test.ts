@@ -12,7 +12,7 @@ type Entry = { header: Partial<tar.Header> & { name: string }; body?: string };
 /** Builds a tar stream by hand so hostile shapes the engine would never produce can be tested too. */
 function tarOf(entries: Entry[]): Readable {
   const pack = tar.pack();
-  for (const { header, body } of entries) pack.entry(header as tar.Header, body ?? "");
+  for (const { header, body } of entries) pack.entry(header as tar.Header, body ?? '');
   pack.finalize();
   return Readable.from(pack as unknown as AsyncIterable<Buffer>);
 }
@@ -50,7 +50,11 @@ describe('captureOutputs', () => {
   it.each<[string, Entry[], RegExp]>([
     ['a ../ path', [{ header: { name: 'out/../x' }, body: 'x' }], /escapes the output directory/],
     ['an absolute path', [{ header: { name: '/etc/passwd' }, body: 'x' }], /absolute path/],
-    ['an entry outside the root', [{ header: { name: 'other/x' }, body: 'x' }], /outside the output directory/],
+    [
+      'an entry outside the root',
+      [{ header: { name: 'other/x' }, body: 'x' }],
+      /outside the output directory/,
+    ],
     [
       'a symlink to /etc/passwd',
       [{ header: { name: 'out/p', type: 'symlink', linkname: '/etc/passwd' } }],
@@ -61,11 +65,19 @@ describe('captureOutputs', () => {
       [{ header: { name: 'out/a/p', type: 'symlink', linkname: '../../../x' } }],
       /points outside/,
     ],
-    ['an inside symlink', [{ header: { name: 'out/p', type: 'symlink', linkname: 'q' } }], /links are not outputs/],
+    [
+      'an inside symlink',
+      [{ header: { name: 'out/p', type: 'symlink', linkname: 'q' } }],
+      /links are not outputs/,
+    ],
     ['a hard link', [{ header: { name: 'out/h', type: 'link', linkname: '/etc/shadow' } }], /hard link/],
     ['a character device', [{ header: { name: 'out/null', type: 'character-device' } }], /character-device/],
     ['a fifo', [{ header: { name: 'out/f', type: 'fifo' } }], /fifo/],
-    ['files past the size cap', [{ header: { name: 'out/big' }, body: 'x'.repeat(2000) }], /exceed 1024 bytes/],
+    [
+      'files past the size cap',
+      [{ header: { name: 'out/big' }, body: 'x'.repeat(2000) }],
+      /exceed 1024 bytes/,
+    ],
     [
       'too many entries',
       Array.from({ length: 11 }, (_, i) => ({ header: { name: `out/f${i}` }, body: '' })),

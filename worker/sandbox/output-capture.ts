@@ -38,13 +38,17 @@ class OutputRejected extends Error {}
  * Returns '' for the root directory itself.
  */
 export function relativeOutputPath(entryName: string, rootName: string): string {
-  if (entryName.includes('\0')) throw new OutputRejected(`entry name contains NUL: ${JSON.stringify(entryName)}`);
-  if (entryName.startsWith('/')) throw new OutputRejected(`absolute path in output: ${JSON.stringify(entryName)}`);
+  if (entryName.includes('\0'))
+    throw new OutputRejected(`entry name contains NUL: ${JSON.stringify(entryName)}`);
+  if (entryName.startsWith('/'))
+    throw new OutputRejected(`absolute path in output: ${JSON.stringify(entryName)}`);
   const trimmed = entryName.replace(/\/+$/, '');
   const segments = trimmed.split('/');
-  if (segments.some((s) => s === '..')) throw new OutputRejected(`path escapes the output directory: ${JSON.stringify(entryName)}`);
+  if (segments.some((s) => s === '..'))
+    throw new OutputRejected(`path escapes the output directory: ${JSON.stringify(entryName)}`);
   const cleaned = segments.filter((s) => s !== '.' && s !== '');
-  if (cleaned[0] !== rootName) throw new OutputRejected(`entry outside the output directory: ${JSON.stringify(entryName)}`);
+  if (cleaned[0] !== rootName)
+    throw new OutputRejected(`entry outside the output directory: ${JSON.stringify(entryName)}`);
   return cleaned.slice(1).join('/');
 }
 
@@ -78,10 +82,15 @@ export async function captureOutputs(archive: Readable, options: CaptureOptions)
           if (path === '') throw new OutputRejected('the output root is not a directory');
           const sizeBytes = header.size ?? 0;
           if (totalBytes + sizeBytes > options.maxOutputBytes) {
-            throw new OutputRejected(`outputs exceed ${options.maxOutputBytes} bytes (at ${JSON.stringify(path)})`);
+            throw new OutputRejected(
+              `outputs exceed ${options.maxOutputBytes} bytes (at ${JSON.stringify(path)})`,
+            );
           }
           totalBytes += sizeBytes;
-          const sha256 = await hashEntry(entry as AsyncIterable<Buffer>, targetRoot ? safeTarget(targetRoot, path) : undefined);
+          const sha256 = await hashEntry(
+            entry as AsyncIterable<Buffer>,
+            targetRoot ? safeTarget(targetRoot, path) : undefined,
+          );
           files.push({ path, sha256, sizeBytes, mode: (header.mode ?? 0) & 0o7777 });
           break;
         }
@@ -97,7 +106,9 @@ export async function captureOutputs(archive: Readable, options: CaptureOptions)
           );
         }
         default:
-          throw new OutputRejected(`${header.type} ${JSON.stringify(path)} in output: only regular files and directories are allowed`);
+          throw new OutputRejected(
+            `${header.type} ${JSON.stringify(path)} in output: only regular files and directories are allowed`,
+          );
       }
     }
   };
@@ -123,7 +134,8 @@ export async function captureOutputs(archive: Readable, options: CaptureOptions)
 
 function safeTarget(root: string, relativePath: string): string {
   const target = resolve(root, relativePath);
-  if (!target.startsWith(root + sep)) throw new OutputRejected(`path escapes the output directory: ${relativePath}`);
+  if (!target.startsWith(root + sep))
+    throw new OutputRejected(`path escapes the output directory: ${relativePath}`);
   return target;
 }
 
