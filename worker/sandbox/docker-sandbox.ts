@@ -177,7 +177,12 @@ export class DockerSandbox {
       args.signal?.removeEventListener('abort', onAbort);
     }
     const durationMs = Date.now() - startedAt;
-    await Promise.race([attachEnded, new Promise((resolve) => setTimeout(resolve, LOG_DRAIN_GRACE_MS))]);
+    let drainTimer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      attachEnded,
+      new Promise((resolve) => (drainTimer = setTimeout(resolve, LOG_DRAIN_GRACE_MS))),
+    ]);
+    clearTimeout(drainTimer);
     attach.destroy();
     const tail = logCapture.tailText;
     const inspect = await container.inspect();
