@@ -144,7 +144,7 @@ describe('hostile builds', () => {
       script: `#!/bin/sh
 ls /sys/class/net
 echo "routes: $(tail -n +2 /proc/net/route | wc -l)"
-wget -q -T 3 -O - http://127.0.0.1:${port}/ && exit 0
+echo hello | nc -w 3 127.0.0.1 ${port} && exit 0
 exit 42`,
     });
     const failure = failureOf(result);

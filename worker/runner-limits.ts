@@ -10,7 +10,7 @@ export interface RunnerLimits {
   readonly nanoCpus: number;
   /** Maximum number of processes/threads inside the container. */
   readonly pidsLimit: number;
-  /** Size of the container's writable layer (Docker StorageOpt.size; needs a quota-capable storage driver). */
+  /** Bytes a build may write on top of its image (the quota is set to image size + this; needs btrfs). */
   readonly diskBytes: number;
   /** Build log bytes kept; the rest is counted, hashed into nothing, and flagged as truncated. */
   readonly maxLogBytes: number;

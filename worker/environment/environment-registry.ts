@@ -14,6 +14,8 @@ export interface ResolvedEnvironment {
   readonly imageId: string;
   readonly origin: EnvironmentOrigin;
   readonly recipe?: string;
+  /** Bytes the image occupies; the engine's disk quota counts them too. */
+  readonly imageSizeBytes: number;
 }
 
 /** Tag under which infra/build-env-*.sh import an environment. The tag is a lookup hint only. */
@@ -99,6 +101,7 @@ export async function resolveEnvironment(
   return Object.freeze({
     imageSha256,
     imageId: inspect.Id,
+    imageSizeBytes: inspect.Size ?? 0,
     origin: entry?.origin ?? 'fetched',
     ...(entry?.recipe ? { recipe: entry.recipe } : {}),
   });

@@ -10,6 +10,7 @@ const spec = (enforceDiskLimit = true) =>
     limits: defaultRunnerLimits,
     labels: { a: 'b' },
     enforceDiskLimit,
+    imageSizeBytes: 5_000_000,
   });
 
 describe('containerCreateOptions', () => {
@@ -25,7 +26,10 @@ describe('containerCreateOptions', () => {
     expect(options.HostConfig?.Memory).toBe(defaultRunnerLimits.memoryBytes);
     expect(options.HostConfig?.MemorySwap).toBe(defaultRunnerLimits.memoryBytes);
     expect(options.HostConfig?.NanoCpus).toBe(defaultRunnerLimits.nanoCpus);
-    expect(options.HostConfig?.StorageOpt).toEqual({ size: String(defaultRunnerLimits.diskBytes) });
+    // The quota counts the image too, so the write budget sits on top of it.
+    expect(options.HostConfig?.StorageOpt).toEqual({
+      size: String(defaultRunnerLimits.diskBytes + 5_000_000),
+    });
     expect(options.HostConfig?.Binds).toEqual([]);
     expect(options.HostConfig?.LogConfig?.Type).toBe('none');
   });

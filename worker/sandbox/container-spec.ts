@@ -36,6 +36,11 @@ export interface ContainerSpecArgs {
   readonly labels: Readonly<Record<string, string>>;
   /** Whether to set StorageOpt.size (needs btrfs, or overlay2 on xfs with pquota). */
   readonly enforceDiskLimit: boolean;
+  /**
+   * Size of the image. On btrfs the quota covers everything the container references, image
+   * included, so the build's write budget (limits.diskBytes) is added on top of it.
+   */
+  readonly imageSizeBytes: number;
 }
 
 export function containerCreateOptions(args: ContainerSpecArgs): ContainerCreateOptions {
@@ -76,7 +81,9 @@ export function containerCreateOptions(args: ContainerSpecArgs): ContainerCreate
       AutoRemove: false,
       Binds: [],
       Devices: [],
-      ...(args.enforceDiskLimit ? { StorageOpt: { size: String(limits.diskBytes) } } : {}),
+      ...(args.enforceDiskLimit
+        ? { StorageOpt: { size: String(limits.diskBytes + args.imageSizeBytes) } }
+        : {}),
     },
   };
 }

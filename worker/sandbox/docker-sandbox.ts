@@ -92,6 +92,7 @@ export class DockerSandbox {
       limits,
       labels: buildContainerLabels(args.workerId, args.manifestSha256),
       enforceDiskLimit: this.facts.diskLimitSupported,
+      imageSizeBytes: args.environment.imageSizeBytes,
     });
     let container: Docker.Container;
     try {

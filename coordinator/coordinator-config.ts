@@ -1,0 +1,124 @@
+// The coordinator's one configuration object: defaults, then a config file, then environment
+// variables, then flags; frozen and logged once at start (no secrets in it).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError } from '../services/errors.ts';
+
+export interface NetworkPolicyDefaults {
+  /** k: agreeing successful rebuilds from distinct operators needed for a verdict. */
+  readonly threshold: number;
+  /** How many distinct operators each build is assigned to at first (>= threshold). */
+  readonly replicas: number;
+  /** Attempts per build across all workers, retries included. */
+  readonly maxAttempts: number;
+  /** After this, a build without quorum becomes `insufficient-operators`. */
+  readonly decisionDeadlineMs: number;
+  readonly allowFetchedEnvironments: boolean;
+}
+
+export interface CoordinatorConfig {
+  readonly dataDir: string;
+  readonly listenHost: string;
+  readonly listenPort: number;
+  /** The origin workers sign into their requests and consumers reach, e.g. https://rbnet.example.org. */
+  readonly publicUrl: string;
+  /** Admin connection (creates ACL users, enqueues). */
+  readonly redisUrl: string;
+  /** What workers are told to connect to (host/port as they see it; credentials are per worker). */
+  readonly workerRedisUrl: string;
+  readonly queuePrefix: string;
+  readonly policy: NetworkPolicyDefaults;
+  readonly maxManifestBytes: number;
+  readonly maxBlobBytes: number;
+  readonly maxJsonBodyBytes: number;
+  readonly enrolmentTokenTtlSeconds: number;
+  /** How often open builds are re-decided (deadlines), ms. */
+  readonly sweepIntervalMs: number;
+}
+
+export const defaultCoordinatorConfig = Object.freeze({
+  dataDir: '/var/lib/rbnet/coordinator',
+  listenHost: '127.0.0.1',
+  listenPort: 8470,
+  redisUrl: 'redis://127.0.0.1:6390',
+  queuePrefix: 'rbnet',
+  policy: Object.freeze({ threshold: 2, replicas: 3, maxAttempts: 6, decisionDeadlineMs: 3_600_000, allowFetchedEnvironments: false }),
+  maxManifestBytes: 256 * 1024,
+  maxBlobBytes: 4 * 1024 ** 3,
+  maxJsonBodyBytes: 16 * 1024 ** 2,
+  enrolmentTokenTtlSeconds: 86_400,
+  sweepIntervalMs: 5_000,
+});
+
+function integer(value: unknown, field: string, min: number, max: number): number {
+  const number = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof number !== 'number' || !Number.isSafeInteger(number) || number < min || number > max) {
+    throw new ConfigError('CONFIG_INVALID', `${field}: expected an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return number;
+}
+
+export interface CoordinatorConfigSources {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly flags?: {
+    readonly dataDir?: string;
+    readonly listen?: string;
+    readonly publicUrl?: string;
+    readonly redisUrl?: string;
+    readonly threshold?: number;
+    readonly replicas?: number;
+  };
+}
+
+export function loadCoordinatorConfig(sources: CoordinatorConfigSources): CoordinatorConfig {
+  const { env, flags = {} } = sources;
+  const dataDir = flags.dataDir ?? env.RBNET_COORDINATOR_DIR ?? defaultCoordinatorConfig.dataDir;
+  const configFile = join(dataDir, 'config.json');
+  let file: Record<string, unknown> = {};
+  try {
+    file = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new ConfigError('CONFIG_INVALID', `${configFile}: not valid JSON`, { cause });
+    }
+  }
+  const listen = flags.listen ?? env.RBNET_LISTEN ?? (file.listen as string | undefined) ?? `${defaultCoordinatorConfig.listenHost}:${defaultCoordinatorConfig.listenPort}`;
+  const match = /^([0-9a-zA-Z.:[\]-]+):(\d{1,5})$/.exec(listen);
+  if (!match) throw new ConfigError('CONFIG_INVALID', `--listen: expected HOST:PORT, got ${listen}`);
+  const listenHost = match[1]!;
+  const listenPort = integer(match[2], '--listen port', 0, 65535);
+  const publicUrl = flags.publicUrl ?? env.RBNET_PUBLIC_URL ?? (file.publicUrl as string | undefined) ?? `http://${listenHost}:${listenPort}`;
+  let parsedPublic: URL;
+  try {
+    parsedPublic = new URL(publicUrl);
+  } catch (cause) {
+    throw new ConfigError('CONFIG_INVALID', `--public-url: not a URL: ${publicUrl}`, { cause });
+  }
+  const redisUrl = flags.redisUrl ?? env.RBNET_REDIS_URL ?? (file.redisUrl as string | undefined) ?? defaultCoordinatorConfig.redisUrl;
+  if (!/^rediss?:\/\//.test(redisUrl)) throw new ConfigError('CONFIG_INVALID', `RBNET_REDIS_URL: expected redis:// or rediss://`);
+  const filePolicy = (file.policy ?? {}) as Record<string, unknown>;
+  const threshold = integer(flags.threshold ?? env.RBNET_THRESHOLD ?? filePolicy.threshold ?? defaultCoordinatorConfig.policy.threshold, 'policy.threshold', 1, 64);
+  const replicas = integer(flags.replicas ?? env.RBNET_REPLICAS ?? filePolicy.replicas ?? Math.max(threshold, defaultCoordinatorConfig.policy.replicas), 'policy.replicas', threshold, 64);
+  const policy: NetworkPolicyDefaults = Object.freeze({
+    threshold,
+    replicas,
+    maxAttempts: integer(env.RBNET_MAX_ATTEMPTS ?? filePolicy.maxAttempts ?? Math.max(defaultCoordinatorConfig.policy.maxAttempts, replicas), 'policy.maxAttempts', replicas, 1000),
+    decisionDeadlineMs: integer(env.RBNET_DECISION_DEADLINE_MS ?? filePolicy.decisionDeadlineMs ?? defaultCoordinatorConfig.policy.decisionDeadlineMs, 'policy.decisionDeadlineMs', 1000, 30 * 86_400_000),
+    allowFetchedEnvironments: (env.RBNET_ALLOW_FETCHED_ENVIRONMENTS ?? String(filePolicy.allowFetchedEnvironments ?? false)) === 'true',
+  });
+  return Object.freeze({
+    dataDir,
+    listenHost,
+    listenPort,
+    publicUrl: parsedPublic.origin,
+    redisUrl,
+    workerRedisUrl: env.RBNET_WORKER_REDIS_URL ?? (file.workerRedisUrl as string | undefined) ?? redisUrl,
+    queuePrefix: defaultCoordinatorConfig.queuePrefix,
+    policy,
+    maxManifestBytes: defaultCoordinatorConfig.maxManifestBytes,
+    maxBlobBytes: integer(env.RBNET_MAX_BLOB_BYTES ?? defaultCoordinatorConfig.maxBlobBytes, 'RBNET_MAX_BLOB_BYTES', 1, 2 ** 50),
+    maxJsonBodyBytes: defaultCoordinatorConfig.maxJsonBodyBytes,
+    enrolmentTokenTtlSeconds: defaultCoordinatorConfig.enrolmentTokenTtlSeconds,
+    sweepIntervalMs: integer(env.RBNET_SWEEP_INTERVAL_MS ?? defaultCoordinatorConfig.sweepIntervalMs, 'RBNET_SWEEP_INTERVAL_MS', 100, 3_600_000),
+  });
+}

@@ -1,0 +1,45 @@
+// What the coordinator's routes and services are built from: interfaces, so tests can start the real
+// coordinator through the same constructor production uses, and swap only what rbnet itself owns.
+import type { Logger } from 'pino';
+import type { NonceCache } from '../services/auth/worker-request-auth.ts';
+import type { Signer } from '../services/attestation/signer.ts';
+import type { BuildStore } from '../services/storage/build-store.ts';
+import type { ContentStore } from '../services/storage/content-store.ts';
+import type { CoordinatorConfig } from './coordinator-config.ts';
+
+/** The job a worker receives; see services/queue/queue-contract.ts for its strict parser. */
+export interface DispatchedJob {
+  readonly buildId: string;
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly nonce: string;
+  readonly manifestSha256: string;
+  readonly manifestJson: string;
+}
+
+/** Puts jobs on, and takes them off, one worker's own queue. */
+export interface JobQueues {
+  enqueue(workerId: string, job: DispatchedJob): Promise<void>;
+  remove(workerId: string, jobId: string): Promise<void>;
+  depth(workerId: string): Promise<number>;
+}
+
+/** Creates and removes the Redis users that confine each worker to its own queue. */
+export interface WorkerQueueAccess {
+  queueNameFor(workerId: string): string;
+  grant(workerId: string): Promise<{ readonly username: string; readonly password: string }>;
+  revoke(workerId: string, username: string): Promise<void>;
+}
+
+export interface CoordinatorDeps {
+  readonly config: CoordinatorConfig;
+  readonly store: BuildStore;
+  readonly content: ContentStore;
+  readonly queues: JobQueues;
+  readonly queueAccess: WorkerQueueAccess;
+  /** The coordinator's own key: signs consensus attestations only. */
+  readonly signer: Signer;
+  readonly logger: Logger;
+  readonly nonces: NonceCache;
+  readonly now: () => Date;
+}

@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2016 # hooks and node programs are single-quoted on purpose: they expand later
+# Build a Debian bookworm minbase build environment with mmdebstrap (unshare mode, pinned keyring,
+# SOURCE_DATE_EPOCH) as a deterministic uncompressed tarball whose sha256 is the environment's
+# identity; import it into our engine and register it.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+RECIPE=debian-minbase
+RECIPE_VERSION=1
+# Debian 12.0's release day, 2023-06-10T00:00:00Z: the fixed default SOURCE_DATE_EPOCH of this recipe.
+DEFAULT_EPOCH=1686355200
+
+usage() {
+  cat <<EOF
+Usage: infra/build-env-debian.sh [--no-import] [--state-dir DIR] [--docker-host URL]
+                                 [--suite SUITE] [--mirror URL] [--include PKG,...] [--help]
+
+Runs  mmdebstrap --mode=unshare --variant=minbase --format=tar  with the pinned keyring
+${RBNET_KEYRING} and SOURCE_DATE_EPOCH set, adds a
+'builder' user (uid/gid 1000, home /build, shell /bin/sh), fixes /etc/hostname and /etc/resolv.conf
+(mmdebstrap copies the host's), and writes \$RBNET_STATE_DIR/environments/<sha256>.tar and
+<sha256>.json (registry entry with the dpkg package list and each .deb's sha256), then imports it as
+rbnet-env:<sha256> and checks RootFS.Layers == ["sha256:<sha256>"].
+The sha256 is printed alone as the last line of stdout.
+
+The same options, mirror content and SOURCE_DATE_EPOCH give the same tarball. A moving suite
+(bookworm gets point releases) changes the content: point --mirror at a snapshot
+(e.g. a snapshot.debian.org/archive/debian/<timestamp> mirror) to rebuild an old environment.
+
+Options:
+  --no-import        build and register the tarball only (no engine needed)
+  --state-dir DIR    state root (default \$RBNET_STATE_DIR or /var/lib/rbnet)
+  --image-repo NAME  tag the image NAME:<sha256> instead of rbnet-env:<sha256> (tests only: the
+                     worker looks environments up as rbnet-env:<sha256>)
+  --docker-host URL  engine to import into (default \$RBNET_DOCKER_HOST or unix:///run/rbnet/docker.sock)
+  --suite SUITE      Debian suite (default bookworm)
+  --mirror URL       archive (default \$RBNET_DEBIAN_MIRROR, else the first URIs of
+                     /etc/apt/sources.list.d/debian.sources, else http://deb.debian.org/debian)
+  --include PKGS     extra packages, comma separated (changes the identity, of course)
+  --help             this text
+
+Environment: SOURCE_DATE_EPOCH (default ${DEFAULT_EPOCH}, 2023-06-10T00:00:00Z), RBNET_DEBIAN_MIRROR,
+TMPDIR (mmdebstrap's scratch rootfs; needs ~500 MB).
+EOF
+}
+
+do_import=1
+suite=bookworm
+mirror="${RBNET_DEBIAN_MIRROR:-}"
+include=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --no-import) do_import=0 ;;
+    --state-dir) RBNET_STATE_DIR="${2:?--state-dir needs a value}"; shift ;;
+    --image-repo) RBNET_ENV_IMAGE_REPO="${2:?--image-repo needs a value}"; shift ;;
+    --docker-host) RBNET_DOCKER_HOST="${2:?--docker-host needs a value}"; RBNET_DOCKER_SOCK="$(engine_sock_from_host "$2")"; shift ;;
+    --suite) suite="${2:?--suite needs a value}"; shift ;;
+    --mirror) mirror="${2:?--mirror needs a value}"; shift ;;
+    --include) include="${2:?--include needs a value}"; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; die "unknown option: $1" ;;
+  esac
+  shift
+done
+export RBNET_STATE_DIR RBNET_DOCKER_HOST RBNET_DOCKER_SOCK
+
+need_packages mmdebstrap uidmap debian-archive-keyring ca-certificates curl
+[[ -f "${RBNET_KEYRING}" ]] || die "pinned keyring ${RBNET_KEYRING} missing (package debian-archive-keyring)"
+
+if [[ -z "${mirror}" ]]; then
+  src=/etc/apt/sources.list.d/debian.sources
+  if [[ -f "${src}" ]]; then
+    mirror="$(awk 'tolower($1) == "uris:" {print $2; exit}' "${src}")"
+  fi
+  mirror="${mirror:-http://deb.debian.org/debian}"
+fi
+export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-${DEFAULT_EPOCH}}"
+[[ "${SOURCE_DATE_EPOCH}" =~ ^[0-9]+$ ]] || die "SOURCE_DATE_EPOCH must be an integer"
+arch="$(dpkg --print-architecture)"
+
+envdir="${RBNET_STATE_DIR}/environments"
+mkdir -p "${envdir}"
+work="$(mktemp -d "${envdir}/.build-debian.XXXXXX")"
+# copy-out runs as the unshared user: the directory must be writable for it.
+out="$(mktemp -d "${TMPDIR:-/tmp}/rbnet-debian-out.XXXXXX")"
+chmod 0777 "${out}"
+trap 'rm -rf "${work}" "${out}"' EXIT
+
+# Hooks run inside the unshared namespace as (mapped) root, with the chroot as "$1".
+# The builder user is added by editing the files directly (no useradd: no lastlog/faillog churn,
+# no timestamps); shadow's "last change" field is left empty on purpose.
+hooks=(
+  # mmdebstrap copies these two from the host, mode included: replace both with fixed content.
+  --customize-hook='rm -f "$1/etc/hostname" "$1/etc/resolv.conf"'
+  --customize-hook='echo rbnet > "$1/etc/hostname" && chmod 0644 "$1/etc/hostname"'
+  --customize-hook=': > "$1/etc/resolv.conf" && chmod 0644 "$1/etc/resolv.conf"'
+  --customize-hook='echo "builder:x:1000:1000:builder:/build:/bin/sh" >> "$1/etc/passwd"'
+  --customize-hook='echo "builder:x:1000:" >> "$1/etc/group"'
+  --customize-hook='echo "builder:*::0:99999:7:::" >> "$1/etc/shadow"'
+  --customize-hook='echo "builder:*::" >> "$1/etc/gshadow"'
+  --customize-hook='mkdir -m 0755 "$1/build" && chown 1000:1000 "$1/build"'
+  # Record the sha256 of every .deb apt installed (still in its cache at this point) and take the
+  # list out of the chroot; the cache itself is cleaned by mmdebstrap afterwards.
+  --customize-hook='cd "$1/var/cache/apt/archives" && sha256sum -- *.deb > "$1/tmp/rbnet-debs.sha256"'
+  --customize-hook="copy-out /tmp/rbnet-debs.sha256 ${out}"
+  --customize-hook='rm -f "$1/tmp/rbnet-debs.sha256"'
+)
+args=(
+  --mode=unshare --variant=minbase --format=tar --architectures="${arch}"
+  --keyring="${RBNET_KEYRING}"
+  --aptopt='Acquire::Languages "none"'
+  --skip=essential/unlink
+)
+[[ -z "${include}" ]] || args+=(--include="${include}")
+
+tmp_tar="${work}/env.tar"
+log "mmdebstrap ${suite} from ${mirror} (SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH}, keyring ${RBNET_KEYRING})"
+t0=${SECONDS}
+# The output goes to a world-writable scratch dir: in unshare mode the tar is written by the
+# unshared user.
+mmdebstrap "${args[@]}" "${hooks[@]}" "${suite}" "${out}/env.tar" \
+  "deb [signed-by=${RBNET_KEYRING}] ${mirror} ${suite} main" >&2 ||
+  die "mmdebstrap failed"
+mv "${out}/env.tar" "${tmp_tar}"
+log "mmdebstrap took $((SECONDS - t0)) s"
+
+sha="$(sha256_of "${tmp_tar}")"
+tarball="${envdir}/${sha}.tar"
+mv -f "${tmp_tar}" "${tarball}"
+log "environment tarball ${tarball} ($(stat -c %s "${tarball}") bytes)"
+
+# Package list: dpkg's status inside the tarball, joined with the .deb digests.
+tar -xOf "${tarball}" ./var/lib/dpkg/status >"${work}/status"
+node -e '
+  const fs = require("node:fs");
+  const [statusFile, shaFile, outFile] = process.argv.slice(1);
+  const debs = new Map();
+  if (fs.existsSync(shaFile)) {
+    for (const line of fs.readFileSync(shaFile, "utf8").split("\n")) {
+      const m = /^([0-9a-f]{64})\s+\*?(.+\.deb)$/.exec(line.trim());
+      if (!m) continue;
+      // name_version_arch.deb, version with ":" as %3a
+      const [name, ver, arch] = m[2].replace(/\.deb$/, "").split("_");
+      debs.set(`${name} ${decodeURIComponent(ver)} ${arch}`, m[1]);
+    }
+  }
+  const pkgs = [];
+  for (const stanza of fs.readFileSync(statusFile, "utf8").split(/\n\n+/)) {
+    const f = {};
+    for (const line of stanza.split("\n")) {
+      const m = /^([A-Za-z0-9-]+):\s*(.*)$/.exec(line);
+      if (m) f[m[1]] = m[2];
+    }
+    if (!f.Package || f.Status !== "install ok installed") continue;
+    const key = (v) => `${f.Package} ${v} ${f.Architecture}`;
+    const epochless = f.Version.replace(/^[0-9]+:/, "");
+    pkgs.push({
+      name: f.Package,
+      version: f.Version,
+      architecture: f.Architecture,
+      debSha256: debs.get(key(f.Version)) ?? debs.get(key(epochless)) ?? null,
+    });
+  }
+  pkgs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  fs.writeFileSync(outFile, JSON.stringify(pkgs));
+  process.stderr.write(`${pkgs.length} packages, ${pkgs.filter((p) => p.debSha256).length} with .deb sha256\n`);
+' "${work}/status" "${out}/rbnet-debs.sha256" "${work}/packages.json"
+
+tag=""
+if [[ "${do_import}" == 1 ]]; then
+  env_import "${tarball}" "${sha}" \
+    'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' 'ENV LANG=C.UTF-8' \
+    'ENV HOME=/build' 'WORKDIR /build' 'CMD ["/bin/bash"]' \
+    "LABEL org.rbnet.environment.sha256=${sha} org.rbnet.environment.recipe=${RECIPE}"
+  tag="${RBNET_ENV_IMAGE_REPO}:${sha}"
+fi
+env_write_registry "${sha}" "${RECIPE}" "${tarball}" "${tag}" "${work}/packages.json" \
+  "{\"recipeVersion\":${RECIPE_VERSION},\"architecture\":\"${arch}\",\"suite\":\"${suite}\",\"mirror\":\"${mirror}\",\"sourceDateEpoch\":${SOURCE_DATE_EPOCH},\"mmdebstrapVersion\":\"$(dpkg-query -W -f='${Version}' mmdebstrap)\"}"
+echo "${sha}"
