@@ -4,8 +4,9 @@ import { AttestationError } from '../errors.ts';
 import { loadEd25519PrivateKey, securesystemslibKeyid } from './ed25519-key.ts';
 
 /**
- * Signs raw bytes with one key. Internal to attestation code: only `signRebuildStatement` calls
- * `sign`, on bytes it composed itself. Never pass a Signer to anything that takes bytes from the
+ * Signs raw bytes with one key. Internal to attestation code: only `signRebuildStatement` (a worker's
+ * key) and `signConsensusAttestation` (the coordinator's own key) call `sign`, each on a statement it
+ * composed itself from typed facts. Never pass a Signer to anything that takes bytes from the
  * network (a job payload, an HTTP body): that would let a coordinator or another operator make the
  * worker vouch for a build it never ran.
  */

@@ -1,0 +1,1017 @@
+// Tests for SqliteBuildStore against real SQLite files in a temp directory, one database per test.
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
+import { canonicalizeJcs } from '../../services/jcs.ts';
+import {
+  BuildStoreError,
+  type NewBuild,
+  type NewResult,
+  type WorkerEnrolment,
+} from '../../services/storage/build-store.ts';
+import { logEntryHash, SqliteBuildStore, sqliteSchemaVersion } from './sqlite-build-store.ts';
+
+const T0 = new Date('2024-05-01T12:00:00.000Z');
+const at = (offsetMs: number) => new Date(T0.getTime() + offsetMs);
+const digest = (label: string) => sha256Hex(label);
+
+let dir: string;
+let dbPath: string;
+let store: SqliteBuildStore;
+const opened: { close(): unknown }[] = [];
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'rbnet-db-'));
+  dbPath = join(dir, 'rbnet.sqlite');
+  store = open();
+});
+
+afterEach(async () => {
+  for (const handle of opened.splice(0)) await handle.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function open(): SqliteBuildStore {
+  const s = new SqliteBuildStore(dbPath);
+  opened.push(s);
+  return s;
+}
+
+/** A second, raw connection: what an attacker or a careless admin with the sqlite3 shell could do. */
+function raw(): Database.Database {
+  const db = new Database(dbPath);
+  opened.push(db);
+  return db;
+}
+
+async function expectError(promise: Promise<unknown>, code: string, field?: string): Promise<void> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error, `expected ${code}`).toBeInstanceOf(BuildStoreError);
+  expect((error as BuildStoreError).code).toBe(code);
+  if (field !== undefined) expect((error as BuildStoreError).message.startsWith(`${field}:`)).toBe(true);
+}
+
+function publicKeyPem(): string {
+  return generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
+}
+
+let workerCounter = 0;
+function workerInput(overrides: Partial<WorkerEnrolment> = {}): WorkerEnrolment {
+  const n = ++workerCounter;
+  return {
+    workerId: `worker-${n}`,
+    operator: 'acme',
+    signingKeyPem: publicKeyPem(),
+    signingKeyid: `keyid-${n}`,
+    architectures: ['amd64'],
+    backends: ['docker'],
+    capacity: { cores: 4, memoryBytes: 8 * 2 ** 30, diskBytes: 100 * 2 ** 30 },
+    queueName: `rbnet-worker-${n}`,
+    redisUser: `rbnet-worker-${n}`,
+    enrolledAt: T0,
+    ...overrides,
+  };
+}
+
+function buildInput(overrides: Partial<NewBuild> = {}): NewBuild {
+  const buildId = overrides.buildId ?? randomUUID();
+  const manifestJson = canonicalizeJcs({ name: 'hello', version: '2.10-3', buildId });
+  return {
+    buildId,
+    manifestSha256: sha256Hex(manifestJson),
+    manifestJson,
+    name: 'hello_2.10-3',
+    architecture: 'amd64',
+    backend: 'debian',
+    claimedOutputs: [{ path: 'hello_2.10-3_amd64.deb', sha256: digest('published deb') }],
+    policy: { threshold: 2, maxAttempts: 3, decisionDeadlineMs: 3_600_000 },
+    submittedBy: 'debian-maint',
+    createdAt: T0,
+    ...overrides,
+  };
+}
+
+/** An operator, two workers of distinct operators, a build and one open attempt per worker. */
+async function scenario() {
+  await store.addOperator('acme');
+  await store.addOperator('globex');
+  const w1 = await store.enrolWorker(workerInput({ operator: 'acme' }));
+  const w2 = await store.enrolWorker(workerInput({ operator: 'globex' }));
+  const build = await store.createBuild(buildInput());
+  const a1 = await store.createAttempt({
+    buildId: build.buildId,
+    workerId: w1.workerId,
+    operator: 'acme',
+    attempt: 1,
+    jobId: `job-${w1.workerId}-1`,
+    nonce: 'nonce-0123456789abcdef',
+    assignedAt: at(1000),
+    leaseExpiresAt: at(61_000),
+  });
+  const a2 = await store.createAttempt({
+    buildId: build.buildId,
+    workerId: w2.workerId,
+    operator: 'globex',
+    attempt: 1,
+    jobId: `job-${w2.workerId}-1`,
+    nonce: 'nonce-fedcba9876543210',
+    assignedAt: at(2000),
+  });
+  return { w1, w2, build, a1, a2 };
+}
+
+function resultInput(
+  attempt: { buildId: string; workerId: string; operator: string; attempt: number; jobId: string },
+  overrides: Partial<NewResult> = {},
+): NewResult {
+  return {
+    buildId: attempt.buildId,
+    workerId: attempt.workerId,
+    operator: attempt.operator,
+    attempt: attempt.attempt,
+    jobId: attempt.jobId,
+    envelopeSha256: digest(`envelope ${attempt.jobId}`),
+    kind: 'built',
+    outputs: [{ path: 'hello_2.10-3_amd64.deb', sha256: digest('rebuilt deb'), sizeBytes: 1234 }],
+    environmentSha256: digest('environment'),
+    environmentOrigin: 'worker-built',
+    inputsKey: digest('inputs'),
+    logSha256: digest(`log ${attempt.jobId}`),
+    counted: true,
+    receivedAt: at(30_000),
+    ...overrides,
+  };
+}
+
+describe('SqliteBuildStore: opening and migrations', () => {
+  it('creates the schema once, in WAL mode, and reopening the same file changes nothing', async () => {
+    expect(store.schemaVersion()).toBe(sqliteSchemaVersion);
+    await store.addOperator('acme');
+    const second = open(); // while the first is still open
+    const third = open();
+    expect(second.schemaVersion()).toBe(sqliteSchemaVersion);
+    expect(await third.listOperators()).toHaveLength(1);
+    const db = raw();
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    const rows = db.prepare('SELECT version, name FROM schema_migrations').all();
+    expect(rows).toEqual([{ version: 1, name: 'initial schema' }]);
+  });
+
+  it('refuses a database written by a newer rbnet', async () => {
+    await store.close();
+    raw()
+      .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+      .run(999, 'future', 0);
+    expect(() => new SqliteBuildStore(dbPath)).toThrow(
+      expect.objectContaining({ code: 'SCHEMA', message: expect.stringContaining('999') }),
+    );
+  });
+
+  it('closes idempotently', async () => {
+    await store.close();
+    await store.close();
+    await expect(store.listOperators()).rejects.toThrow();
+  });
+});
+
+describe('SqliteBuildStore: operators and maintainers', () => {
+  it('adds and lists operators by name, refusing duplicates and bad names', async () => {
+    const acme = await store.addOperator('acme', T0);
+    expect(acme).toEqual({ name: 'acme', createdAt: '2024-05-01T12:00:00.000Z' });
+    expect(Object.isFrozen(acme)).toBe(true);
+    await store.addOperator('0xdeadbeef.org');
+    expect((await store.listOperators()).map((o) => o.name)).toEqual(['0xdeadbeef.org', 'acme']);
+    await expectError(store.addOperator('acme'), 'CONFLICT', 'name');
+    for (const bad of ['', 'Acme', '-acme', 'a'.repeat(64), 'a b', 'a/b']) {
+      await expectError(store.addOperator(bad), 'INVALID', 'name');
+    }
+  });
+
+  it('adds and lists maintainers', async () => {
+    await store.addMaintainer('debian-maint', T0);
+    expect(await store.listMaintainers()).toEqual([{ name: 'debian-maint', createdAt: T0.toISOString() }]);
+    await expectError(store.addMaintainer('debian-maint'), 'CONFLICT', 'name');
+    await expectError(store.addMaintainer('Debian'), 'INVALID', 'name');
+  });
+});
+
+describe('SqliteBuildStore: tokens', () => {
+  beforeEach(async () => {
+    await store.addOperator('acme');
+    await store.addMaintainer('debian-maint');
+  });
+
+  it('returns a secret once, stores only its hash, and authenticates by scope', async () => {
+    const { tokenId, secret } = await store.createToken({
+      kind: 'maintainer',
+      subject: 'debian-maint',
+      scopes: ['submit'],
+      singleUse: false,
+      createdAt: T0,
+    });
+    expect(secret).toMatch(/^rbnet_maintainer_[A-Za-z0-9_-]{43}$/);
+    const token = await store.authenticateToken(secret, 'submit', at(1));
+    expect(token).toEqual({
+      tokenId,
+      kind: 'maintainer',
+      subject: 'debian-maint',
+      scopes: ['submit'],
+      singleUse: false,
+      createdAt: T0.toISOString(),
+    });
+    expect(Object.isFrozen(token)).toBe(true);
+    expect(Object.isFrozen(token?.scopes)).toBe(true);
+    // A multi-use token keeps working.
+    expect(await store.authenticateToken(secret, 'submit', at(2))).toBeDefined();
+    expect(await store.authenticateToken(secret, 'admin', at(2))).toBeUndefined();
+    const altered = `${secret.slice(0, -1)}${secret.endsWith('A') ? 'B' : 'A'}`;
+    expect(await store.authenticateToken(altered, 'submit', at(2))).toBeUndefined();
+    expect(await store.authenticateToken('rbnet_admin_short', 'submit', at(2))).toBeUndefined();
+    expect(await store.authenticateToken(42 as unknown as string, 'submit', at(2))).toBeUndefined();
+    await expectError(store.authenticateToken(secret, 'Not A Scope', at(2)), 'INVALID', 'requiredScope');
+  });
+
+  it('never writes the secret to the database files', async () => {
+    const secrets: string[] = [];
+    for (const kind of ['admin', 'maintainer', 'enrolment'] as const) {
+      const subject = kind === 'enrolment' ? 'acme' : kind === 'maintainer' ? 'debian-maint' : 'root';
+      const scopes = kind === 'enrolment' ? ['enrol'] : kind === 'admin' ? ['admin'] : ['submit'];
+      const { secret } = await store.createToken({ kind, subject, scopes, singleUse: kind === 'enrolment' });
+      secrets.push(secret);
+    }
+    expect(await store.consumeEnrolmentToken(secrets[2]!, new Date())).toBe('acme');
+    const search = async () => {
+      const names = (await readdir(dir)).filter((name) => name.startsWith('rbnet.sqlite'));
+      const bytes = Buffer.concat(await Promise.all(names.map((name) => readFile(join(dir, name)))));
+      return bytes;
+    };
+    // Both while open (main file plus write-ahead log) and after the log was checkpointed on close.
+    for (const phase of ['open', 'closed']) {
+      if (phase === 'closed') await store.close();
+      const bytes = await search();
+      for (const secret of secrets) {
+        // The prefix has two underscores and base64url may contain more: cut by the known length.
+        const randomPart = secret.slice(-43);
+        expect(Buffer.from(randomPart, 'base64url')).toHaveLength(32);
+        expect(bytes.includes(Buffer.from(secret)), `${phase}: secret in files`).toBe(false);
+        expect(bytes.includes(Buffer.from(randomPart)), `${phase}: secret bytes in files`).toBe(false);
+        expect(
+          bytes.includes(Buffer.from(Buffer.from(randomPart, 'base64url'))),
+          `${phase}: raw secret`,
+        ).toBe(false);
+        // The search does look in the right place: the secret's hash is there.
+        expect(bytes.includes(Buffer.from(sha256Hex(secret))), `${phase}: hash in files`).toBe(true);
+      }
+    }
+  });
+
+  it('stops authenticating at expiresAt and after revocation', async () => {
+    const { tokenId, secret } = await store.createToken({
+      kind: 'admin',
+      subject: 'root',
+      scopes: ['admin', 'submit'],
+      singleUse: false,
+      createdAt: T0,
+      expiresAt: at(60_000),
+    });
+    expect(await store.authenticateToken(secret, 'submit', at(59_999))).toMatchObject({
+      expiresAt: at(60_000).toISOString(),
+    });
+    expect(await store.authenticateToken(secret, 'submit', at(60_000))).toBeUndefined();
+    const other = await store.createToken({
+      kind: 'admin',
+      subject: 'root',
+      scopes: ['admin'],
+      singleUse: false,
+    });
+    const revoked = await store.revokeToken(other.tokenId, at(5));
+    expect(revoked.revokedAt).toBe(at(5).toISOString());
+    expect((await store.revokeToken(other.tokenId, at(9))).revokedAt).toBe(at(5).toISOString());
+    expect(await store.authenticateToken(other.secret, 'admin', at(6))).toBeUndefined();
+    await expectError(store.revokeToken(randomUUID(), at(1)), 'NOT_FOUND', 'tokenId');
+    expect(tokenId).not.toBe(other.tokenId);
+  });
+
+  it('spends a single-use token exactly once', async () => {
+    const { secret } = await store.createToken({
+      kind: 'maintainer',
+      subject: 'debian-maint',
+      scopes: ['submit'],
+      singleUse: true,
+    });
+    // The wrong scope does not spend it.
+    expect(await store.authenticateToken(secret, 'admin', at(1))).toBeUndefined();
+    const results = await Promise.all([
+      store.authenticateToken(secret, 'submit', at(2)),
+      open().authenticateToken(secret, 'submit', at(2)),
+    ]);
+    expect(results.filter((r) => r !== undefined)).toHaveLength(1);
+    expect(results.find((r) => r !== undefined)?.usedAt).toBe(at(2).toISOString());
+    expect(await store.authenticateToken(secret, 'submit', at(3))).toBeUndefined();
+  });
+
+  it('consumes an enrolment token once and returns its operator', async () => {
+    const { secret } = await store.createToken({
+      kind: 'enrolment',
+      subject: 'acme',
+      scopes: ['enrol'],
+      singleUse: true,
+      expiresAt: new Date(Date.now() + 3_600_000),
+    });
+    expect(await store.consumeEnrolmentToken(secret, new Date())).toBe('acme');
+    expect(await store.consumeEnrolmentToken(secret, new Date())).toBeUndefined();
+
+    const expiring = await store.createToken({
+      kind: 'enrolment',
+      subject: 'acme',
+      scopes: ['enrol'],
+      singleUse: true,
+      createdAt: T0,
+      expiresAt: at(1000),
+    });
+    expect(await store.consumeEnrolmentToken(expiring.secret, at(1000))).toBeUndefined();
+    // Expiry refused it without spending it.
+    expect(await store.consumeEnrolmentToken(expiring.secret, at(999))).toBe('acme');
+
+    const admin = await store.createToken({
+      kind: 'admin',
+      subject: 'root',
+      scopes: ['enrol'],
+      singleUse: true,
+    });
+    expect(await store.consumeEnrolmentToken(admin.secret, new Date())).toBeUndefined();
+  });
+
+  it('validates tokens at creation', async () => {
+    const base = { kind: 'enrolment', subject: 'acme', scopes: ['enrol'], singleUse: true } as const;
+    await expectError(store.createToken({ ...base, scopes: ['enrol', 'admin'] }), 'INVALID', 'scopes');
+    await expectError(store.createToken({ ...base, subject: 'nobody' }), 'NOT_FOUND', 'subject');
+    await expectError(
+      store.createToken({ ...base, kind: 'maintainer', subject: 'nobody' }),
+      'NOT_FOUND',
+      'subject',
+    );
+    await expectError(store.createToken({ ...base, kind: 'root' as 'admin' }), 'INVALID', 'kind');
+    await expectError(store.createToken({ ...base, kind: 'admin', scopes: [] }), 'INVALID', 'scopes');
+    await expectError(store.createToken({ ...base, kind: 'admin', scopes: ['A B'] }), 'INVALID', 'scopes[0]');
+    await expectError(store.createToken({ ...base, createdAt: T0, expiresAt: T0 }), 'INVALID', 'expiresAt');
+  });
+});
+
+describe('SqliteBuildStore: workers', () => {
+  beforeEach(async () => {
+    await store.addOperator('acme');
+  });
+
+  it('enrols, gets, lists and finds workers', async () => {
+    const authKeyPem = publicKeyPem();
+    const input = workerInput({ authKeyPem, authKeyid: 'auth-keyid-1' });
+    const worker = await store.enrolWorker(input);
+    expect(worker).toEqual({
+      workerId: input.workerId,
+      operator: 'acme',
+      signingKeyPem: input.signingKeyPem,
+      signingKeyid: input.signingKeyid,
+      authKeyPem,
+      authKeyid: 'auth-keyid-1',
+      architectures: ['amd64'],
+      backends: ['docker'],
+      capacity: input.capacity,
+      queueName: input.queueName,
+      redisUser: input.redisUser,
+      enrolledAt: T0.toISOString(),
+    });
+    expect(Object.isFrozen(worker.capacity)).toBe(true);
+    expect(await store.getWorker(input.workerId)).toEqual(worker);
+    expect(await store.getWorker('nobody')).toBeUndefined();
+    expect(await store.findWorkerBySigningKeyid(input.signingKeyid)).toEqual(worker);
+    expect(await store.listWorkers()).toEqual([worker]);
+  });
+
+  it('refuses unknown operators, reused identities and private keys', async () => {
+    const first = await store.enrolWorker(workerInput());
+    await expectError(store.enrolWorker(workerInput({ operator: 'nobody' })), 'NOT_FOUND', 'operator');
+    await expectError(store.enrolWorker(workerInput({ workerId: first.workerId })), 'CONFLICT', 'workerId');
+    await expectError(
+      store.enrolWorker(workerInput({ signingKeyid: first.signingKeyid })),
+      'CONFLICT',
+      'signingKeyid',
+    );
+    await expectError(
+      store.enrolWorker(workerInput({ queueName: first.queueName })),
+      'CONFLICT',
+      'queueName',
+    );
+    await expectError(
+      store.enrolWorker(workerInput({ redisUser: first.redisUser })),
+      'CONFLICT',
+      'redisUser',
+    );
+    const privatePem = generateKeyPairSync('ed25519')
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString();
+    await expectError(
+      store.enrolWorker(workerInput({ signingKeyPem: privatePem })),
+      'INVALID',
+      'signingKeyPem',
+    );
+    await expectError(
+      store.enrolWorker(
+        workerInput({ signingKeyPem: '-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----\n' }),
+      ),
+      'INVALID',
+      'signingKeyPem',
+    );
+    await expectError(
+      store.enrolWorker(workerInput({ authKeyPem: publicKeyPem() })),
+      'INVALID',
+      'authKeyPem',
+    );
+    await expectError(store.enrolWorker(workerInput({ architectures: [] })), 'INVALID', 'architectures');
+    await expectError(
+      store.enrolWorker(workerInput({ backends: ['docker', 'docker'] })),
+      'INVALID',
+      'backends',
+    );
+    await expectError(
+      store.enrolWorker(workerInput({ capacity: { cores: 0, memoryBytes: 1, diskBytes: 1 } })),
+      'INVALID',
+      'capacity.cores',
+    );
+    await expectError(store.enrolWorker(workerInput({ queueName: 'has:colon' })), 'INVALID', 'queueName');
+    expect(await store.listWorkers()).toHaveLength(1);
+  });
+
+  it('revokes for good: idempotent, left out of active lists, key never re-enrolled', async () => {
+    const worker = await store.enrolWorker(workerInput());
+    const other = await store.enrolWorker(workerInput());
+    const revoked = await store.revokeWorker(worker.workerId, at(10));
+    expect(revoked.revokedAt).toBe(at(10).toISOString());
+    expect((await store.revokeWorker(worker.workerId, at(20))).revokedAt).toBe(at(10).toISOString());
+    expect((await store.listWorkers({ activeOnly: true })).map((w) => w.workerId)).toEqual([other.workerId]);
+    expect(await store.listWorkers()).toHaveLength(2);
+    await expectError(
+      store.enrolWorker(
+        workerInput({ signingKeyid: worker.signingKeyid, signingKeyPem: worker.signingKeyPem }),
+      ),
+      'CONFLICT',
+      'signingKeyid',
+    );
+    await expectError(store.revokeWorker('nobody', at(1)), 'NOT_FOUND', 'workerId');
+  });
+
+  it('records last seen, never moving it backwards', async () => {
+    const worker = await store.enrolWorker(workerInput());
+    await store.touchWorker(worker.workerId, at(5000));
+    await store.touchWorker(worker.workerId, at(1000));
+    expect((await store.getWorker(worker.workerId))?.lastSeenAt).toBe(at(5000).toISOString());
+    await expectError(store.touchWorker('nobody', at(1)), 'NOT_FOUND', 'workerId');
+  });
+});
+
+describe('SqliteBuildStore: builds', () => {
+  it('creates and reads back a build, checking the manifest digest', async () => {
+    const input = buildInput();
+    const build = await store.createBuild(input);
+    expect(build).toEqual({
+      buildId: input.buildId,
+      manifestSha256: input.manifestSha256,
+      manifestJson: input.manifestJson,
+      name: 'hello_2.10-3',
+      architecture: 'amd64',
+      backend: 'debian',
+      claimedOutputs: input.claimedOutputs,
+      policy: input.policy,
+      submittedBy: 'debian-maint',
+      createdAt: T0.toISOString(),
+      verdict: 'pending',
+    });
+    expect(Object.isFrozen(build.claimedOutputs[0])).toBe(true);
+    expect(await store.getBuild(input.buildId)).toEqual(build);
+    expect(await store.getBuild(randomUUID())).toBeUndefined();
+    await expectError(store.createBuild(input), 'CONFLICT', 'buildId');
+    await expectError(
+      store.createBuild(buildInput({ manifestJson: '{"tampered":true}' })),
+      'DIGEST_MISMATCH',
+      'manifestSha256',
+    );
+  });
+
+  it('names the field it refuses', async () => {
+    await expectError(store.createBuild(buildInput({ buildId: 'not-a-uuid' })), 'INVALID', 'buildId');
+    await expectError(
+      store.createBuild(buildInput({ manifestSha256: 'abc' as Sha256Hex })),
+      'INVALID',
+      'manifestSha256',
+    );
+    await expectError(store.createBuild(buildInput({ architecture: 'AMD64' })), 'INVALID', 'architecture');
+    await expectError(store.createBuild(buildInput({ name: 'bad\nname' })), 'INVALID', 'name');
+    await expectError(
+      store.createBuild(buildInput({ claimedOutputs: [{ path: '../escape', sha256: digest('x') }] })),
+      'INVALID',
+      'claimedOutputs[0].path',
+    );
+    await expectError(
+      store.createBuild(buildInput({ claimedOutputs: [{ path: 'a', sha256: 'nope' as Sha256Hex }] })),
+      'INVALID',
+      'claimedOutputs[0].sha256',
+    );
+    await expectError(
+      store.createBuild(buildInput({ policy: { threshold: 0, maxAttempts: 1, decisionDeadlineMs: 1 } })),
+      'INVALID',
+      'policy.threshold',
+    );
+    await expectError(store.createBuild(buildInput({ createdAt: new Date('nope') })), 'INVALID', 'createdAt');
+    expect(await store.listBuilds()).toEqual([]);
+  });
+
+  it('lists newest first with keyset pagination', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await store.createBuild(buildInput({ createdAt: at(i) }))).buildId);
+    const page1 = await store.listBuilds({ limit: 2 });
+    expect(page1.map((b) => b.buildId)).toEqual([ids[4], ids[3]]);
+    const page2 = await store.listBuilds({ limit: 2, after: page1[1]!.buildId });
+    expect(page2.map((b) => b.buildId)).toEqual([ids[2], ids[1]]);
+    const page3 = await store.listBuilds({ limit: 2, after: page2[1]!.buildId });
+    expect(page3.map((b) => b.buildId)).toEqual([ids[0]]);
+    await expectError(store.listBuilds({ after: randomUUID() }), 'NOT_FOUND', 'after');
+    await expectError(store.listBuilds({ limit: 0 }), 'INVALID', 'limit');
+  });
+
+  it('inserts 10,000 builds in one transaction, all or nothing', async () => {
+    const inputs = Array.from({ length: 10_000 }, (_, i) =>
+      buildInput({ claimedOutputs: [{ path: `pkg-${i}.deb`, sha256: digest(`deb ${i}`) }] }),
+    );
+    const created = await store.createBuilds(inputs);
+    expect(created).toHaveLength(10_000);
+    expect(created[9_999]?.buildId).toBe(inputs[9_999]?.buildId);
+    expect(await store.listBuilds({ limit: 1000 })).toHaveLength(1000);
+    expect((await store.findBuildsByArtifact(digest('deb 5000')))[0]?.buildId).toBe(inputs[5000]?.buildId);
+
+    const batch = [buildInput(), buildInput(), inputs[0]!];
+    await expectError(store.createBuilds(batch), 'CONFLICT', 'inputs[2].buildId');
+    expect(await store.getBuild(batch[0]!.buildId)).toBeUndefined();
+    await expectError(store.createBuilds([buildInput({ backend: '' })]), 'INVALID', 'inputs[0].backend');
+  });
+});
+
+describe('SqliteBuildStore: attempts', () => {
+  it('creates, finds, lists and finishes attempts', async () => {
+    const { build, a1, a2 } = await scenario();
+    expect(a1).toEqual({
+      buildId: build.buildId,
+      workerId: a1.workerId,
+      operator: 'acme',
+      attempt: 1,
+      jobId: a1.jobId,
+      nonce: 'nonce-0123456789abcdef',
+      state: 'open',
+      assignedAt: at(1000).toISOString(),
+      leaseExpiresAt: at(61_000).toISOString(),
+    });
+    expect(await store.getAttemptByJobId(a1.jobId)).toEqual(a1);
+    expect(await store.getAttemptByJobId('job-unknown')).toBeUndefined();
+    expect(await store.listAttempts(build.buildId)).toEqual([a1, a2]);
+    expect(await store.listOpenAttempts()).toEqual([a1, a2]);
+
+    const expired = await store.finishAttempt(a1.jobId, { state: 'expired', finishedAt: at(61_000) });
+    expect(expired).toMatchObject({ state: 'expired', finishedAt: at(61_000).toISOString() });
+    // Idempotent in the same state; a different one is a conflict.
+    expect(await store.finishAttempt(a1.jobId, { state: 'expired', finishedAt: at(99_000) })).toEqual(
+      expired,
+    );
+    await expectError(
+      store.finishAttempt(a1.jobId, { state: 'cancelled', finishedAt: at(1) }),
+      'CONFLICT',
+      'state',
+    );
+    await expectError(
+      store.finishAttempt('job-unknown', { state: 'failed', finishedAt: at(1) }),
+      'NOT_FOUND',
+      'jobId',
+    );
+    await expectError(
+      store.finishAttempt(a2.jobId, { state: 'open' as 'failed', finishedAt: at(1) }),
+      'INVALID',
+      'state',
+    );
+    expect((await store.listOpenAttempts()).map((a) => a.jobId)).toEqual([a2.jobId]);
+  });
+
+  it('refuses attempts that break the assignment rules', async () => {
+    const { w1, build, a1 } = await scenario();
+    const base = {
+      buildId: build.buildId,
+      workerId: w1.workerId,
+      operator: 'acme',
+      attempt: 2,
+      jobId: 'job-new',
+      nonce: 'nonce-aaaaaaaaaaaaaaaa',
+      assignedAt: at(5000),
+    };
+    await expectError(store.createAttempt({ ...base, operator: 'globex' }), 'CONFLICT', 'operator');
+    await expectError(store.createAttempt({ ...base, jobId: a1.jobId }), 'CONFLICT', 'jobId');
+    await expectError(store.createAttempt({ ...base, attempt: 1 }), 'CONFLICT', 'attempt');
+    await expectError(store.createAttempt({ ...base, buildId: randomUUID() }), 'NOT_FOUND', 'buildId');
+    await expectError(store.createAttempt({ ...base, workerId: 'nobody' }), 'NOT_FOUND', 'workerId');
+    await expectError(store.createAttempt({ ...base, attempt: 0 }), 'INVALID', 'attempt');
+    await expectError(store.createAttempt({ ...base, nonce: 'short' }), 'INVALID', 'nonce');
+    await expectError(
+      store.createAttempt({ ...base, leaseExpiresAt: at(4000) }),
+      'INVALID',
+      'leaseExpiresAt',
+    );
+    await store.revokeWorker(w1.workerId, at(4000));
+    await expectError(store.createAttempt(base), 'CONFLICT', 'workerId');
+    expect(await store.listAttempts(build.buildId)).toHaveLength(2);
+  });
+});
+
+describe('SqliteBuildStore: results', () => {
+  it('records a result once per (build, worker, attempt) and marks the attempt reported', async () => {
+    const { build, a1 } = await scenario();
+    const input = resultInput(a1);
+    const first = await store.recordResult(input);
+    expect(first).toEqual({
+      buildId: build.buildId,
+      workerId: a1.workerId,
+      operator: 'acme',
+      attempt: 1,
+      jobId: a1.jobId,
+      envelopeSha256: input.envelopeSha256,
+      kind: 'built',
+      outputs: input.outputs,
+      environmentSha256: input.environmentSha256,
+      environmentOrigin: 'worker-built',
+      inputsKey: input.inputsKey,
+      logSha256: input.logSha256,
+      counted: true,
+      receivedAt: at(30_000).toISOString(),
+      duplicate: false,
+    });
+    expect(await store.getAttemptByJobId(a1.jobId)).toMatchObject({
+      state: 'reported',
+      finishedAt: at(30_000).toISOString(),
+    });
+
+    // The same post again, even with a later receipt time: the stored row, unchanged.
+    const again = await store.recordResult({ ...input, receivedAt: at(90_000) });
+    expect(again).toEqual({ ...first, duplicate: true });
+    expect(await store.listResults(build.buildId)).toHaveLength(1);
+
+    await expectError(
+      store.recordResult({ ...input, envelopeSha256: digest('another envelope') }),
+      'CONFLICT',
+      'envelopeSha256',
+    );
+    const db = raw();
+    expect(db.prepare('SELECT COUNT(*) AS n FROM results').get()).toEqual({ n: 1 });
+    expect(() => db.prepare('UPDATE results SET counted = 0').run()).toThrow(/append-only/);
+    expect(() => db.prepare('DELETE FROM results').run()).toThrow(/append-only/);
+  });
+
+  it('refuses results that do not answer their attempt', async () => {
+    const { a1, a2 } = await scenario();
+    // An envelope already recorded for one attempt cannot be replayed into another.
+    await store.recordResult(resultInput(a1, { envelopeSha256: digest('shared') }));
+    await expectError(
+      store.recordResult(resultInput(a2, { envelopeSha256: digest('shared') })),
+      'CONFLICT',
+      'envelopeSha256',
+    );
+    await expectError(store.recordResult(resultInput(a2, { jobId: a1.jobId })), 'CONFLICT', 'jobId');
+    await expectError(store.recordResult(resultInput(a2, { operator: 'acme' })), 'CONFLICT', 'operator');
+    await expectError(
+      store.recordResult(resultInput({ ...a2, attempt: 2, jobId: 'job-none' })),
+      'NOT_FOUND',
+      'jobId',
+    );
+    await expectError(
+      store.recordResult(resultInput(a2, { kind: 'failed', failureReason: 'exit-code' })),
+      'INVALID',
+      'outputs',
+    );
+    await expectError(
+      store.recordResult(resultInput(a2, { kind: 'failed', outputs: [] })),
+      'INVALID',
+      'failureReason',
+    );
+    await expectError(
+      store.recordResult(resultInput(a2, { failureReason: 'x' })),
+      'INVALID',
+      'failureReason',
+    );
+    await expectError(
+      store.recordResult(resultInput(a2, { refusedReason: 'x' })),
+      'INVALID',
+      'refusedReason',
+    );
+    await expectError(
+      store.recordResult(
+        resultInput(a2, {
+          outputs: [
+            { path: 'a', sha256: digest('a'), sizeBytes: 1 },
+            { path: 'a', sha256: digest('b'), sizeBytes: 1 },
+          ],
+        }),
+      ),
+      'INVALID',
+      'outputs[1].path',
+    );
+    await expectError(
+      store.recordResult(resultInput(a2, { logSha256: 'x' as Sha256Hex })),
+      'INVALID',
+      'logSha256',
+    );
+    expect(await store.listResults(a2.buildId)).toHaveLength(1);
+  });
+
+  it('keeps a late result, leaving its expired attempt expired, and never counts a revoked worker', async () => {
+    const { a1, a2, w2 } = await scenario();
+    await store.finishAttempt(a1.jobId, { state: 'expired', finishedAt: at(61_000) });
+    const failed = await store.recordResult(
+      resultInput(a1, {
+        kind: 'failed',
+        failureReason: 'timeout',
+        outputs: [],
+        counted: false,
+        refusedReason: 'late',
+      }),
+    );
+    expect(failed).toMatchObject({
+      kind: 'failed',
+      failureReason: 'timeout',
+      refusedReason: 'late',
+      counted: false,
+    });
+    expect((await store.getAttemptByJobId(a1.jobId))?.state).toBe('expired');
+
+    await store.revokeWorker(w2.workerId, at(10_000));
+    await expectError(store.recordResult(resultInput(a2)), 'CONFLICT', 'counted');
+    const refused = await store.recordResult(
+      resultInput(a2, { counted: false, refusedReason: 'worker revoked' }),
+    );
+    expect(refused.counted).toBe(false);
+  });
+});
+
+describe('SqliteBuildStore: findBuildsByArtifact', () => {
+  it('finds builds by claimed and by rebuilt digests, newest first', async () => {
+    const { build, a1 } = await scenario();
+    const shared = digest('shared artifact');
+    const later = await store.createBuild(
+      buildInput({ claimedOutputs: [{ path: 'other.deb', sha256: shared }], createdAt: at(5) }),
+    );
+    await store.recordResult(
+      resultInput(a1, { outputs: [{ path: 'hello_2.10-3_amd64.deb', sha256: shared, sizeBytes: 10 }] }),
+    );
+    expect((await store.findBuildsByArtifact(shared)).map((b) => b.buildId)).toEqual([
+      later.buildId,
+      build.buildId,
+    ]);
+    expect((await store.findBuildsByArtifact(digest('published deb'))).map((b) => b.buildId)).toEqual([
+      build.buildId,
+    ]);
+    expect(await store.findBuildsByArtifact(shared, { limit: 1 })).toHaveLength(1);
+    expect(await store.findBuildsByArtifact(digest('unknown'))).toEqual([]);
+    await expectError(store.findBuildsByArtifact('ABC' as Sha256Hex), 'INVALID', 'sha256');
+  });
+});
+
+describe('SqliteBuildStore: verdicts', () => {
+  it('appends history, updates the current verdict, and never rewrites a row', async () => {
+    const build = await store.createBuild(buildInput());
+    const first = await store.recordVerdict({
+      buildId: build.buildId,
+      verdict: 'diverged',
+      decisionJson: '{"agreeing":1}',
+      divergenceReportSha256: digest('report'),
+      decidedAt: at(1000),
+    });
+    expect(first).toEqual({
+      sequence: 1,
+      buildId: build.buildId,
+      verdict: 'diverged',
+      previousVerdict: 'pending',
+      decisionJson: '{"agreeing":1}',
+      divergenceReportSha256: digest('report'),
+      decidedAt: at(1000).toISOString(),
+      duplicate: false,
+    });
+    const retry = await store.recordVerdict({
+      buildId: build.buildId,
+      verdict: 'diverged',
+      decisionJson: '{"agreeing":1}',
+      divergenceReportSha256: digest('report'),
+      decidedAt: at(1500),
+    });
+    expect(retry).toEqual({ ...first, duplicate: true });
+    const second = await store.recordVerdict({
+      buildId: build.buildId,
+      verdict: 'reproducible',
+      decisionJson: '{"agreeing":2}',
+      consensusEnvelopeSha256: digest('consensus'),
+      decidedAt: at(2000),
+    });
+    expect(second).toMatchObject({ sequence: 2, verdict: 'reproducible', previousVerdict: 'diverged' });
+    const history = await store.getVerdictHistory(build.buildId);
+    expect(history.map((v) => [v.sequence, v.previousVerdict, v.verdict])).toEqual([
+      [1, 'pending', 'diverged'],
+      [2, 'diverged', 'reproducible'],
+    ]);
+    expect(await store.getBuild(build.buildId)).toMatchObject({
+      verdict: 'reproducible',
+      verdictAt: at(2000).toISOString(),
+    });
+
+    await expectError(
+      store.recordVerdict({
+        buildId: build.buildId,
+        verdict: 'great' as 'agreed',
+        decisionJson: '{}',
+        decidedAt: T0,
+      }),
+      'INVALID',
+      'verdict',
+    );
+    await expectError(
+      store.recordVerdict({
+        buildId: build.buildId,
+        verdict: 'agreed',
+        decisionJson: '{nope',
+        decidedAt: T0,
+      }),
+      'INVALID',
+      'decisionJson',
+    );
+    await expectError(
+      store.recordVerdict({ buildId: randomUUID(), verdict: 'agreed', decisionJson: '{}', decidedAt: T0 }),
+      'NOT_FOUND',
+      'buildId',
+    );
+    const db = raw();
+    expect(() => db.prepare("UPDATE verdict_history SET verdict = 'agreed'").run()).toThrow(/append-only/);
+    expect(() => db.prepare('DELETE FROM verdict_history').run()).toThrow(/append-only/);
+    expect(await store.getVerdictHistory(build.buildId)).toHaveLength(2);
+  });
+});
+
+describe('SqliteBuildStore: transparency log', () => {
+  async function appendThree() {
+    const build = await store.createBuild(buildInput());
+    const bodies = [
+      { verdict: 'diverged', n: 1 },
+      { verdict: 'reproducible', n: 2, note: 'é ✓' },
+      { verdict: 'reproducible', n: 3 },
+    ];
+    const appended = [];
+    for (const body of bodies) {
+      appended.push(
+        await store.appendLogEntry({
+          kind: 'verdict',
+          buildId: build.buildId,
+          bodySha256: sha256Hex(canonicalizeJcs(body)),
+          body,
+        }),
+      );
+    }
+    return { build, bodies, appended };
+  }
+
+  it('chains every entry to the one before it', async () => {
+    const { build, bodies, appended } = await appendThree();
+    expect(appended.map((a) => a.index)).toEqual([0, 1, 2]);
+    const entries = await store.getLogEntries(0, 10);
+    expect(entries).toHaveLength(3);
+    let prev = '0'.repeat(64);
+    entries.forEach((entry, i) => {
+      expect(entry.prevEntryHash).toBe(prev);
+      expect(entry.bodyJson).toBe(canonicalizeJcs(bodies[i]));
+      // The documented formula, computed independently with the JCS implementation.
+      const leaf = canonicalizeJcs({ kind: 'verdict', buildId: build.buildId, body: bodies[i] });
+      const expected = sha256Hex(Buffer.concat([Buffer.from(prev, 'hex'), Buffer.from(leaf, 'utf8')]));
+      expect(entry.entryHash).toBe(expected);
+      expect(entry.entryHash).toBe(appended[i]?.entryHash);
+      expect(logEntryHash(prev as Sha256Hex, 'verdict', build.buildId, entry.bodyJson)).toBe(expected);
+      prev = entry.entryHash;
+    });
+    expect((await store.getLogEntries(1, 1)).map((e) => e.index)).toEqual([1]);
+    expect(await store.getLogEntries(3, 10)).toEqual([]);
+    expect(await store.verifyLogChain()).toBeUndefined();
+  });
+
+  it('refuses a body whose digest or shape is wrong', async () => {
+    const build = await store.createBuild(buildInput());
+    const body = { verdict: 'agreed' };
+    await expectError(
+      store.appendLogEntry({ kind: 'verdict', buildId: build.buildId, bodySha256: digest('other'), body }),
+      'DIGEST_MISMATCH',
+      'bodySha256',
+    );
+    await expectError(
+      store.appendLogEntry({
+        kind: 'verdict',
+        buildId: build.buildId,
+        bodySha256: digest('x'),
+        body: { n: Number.NaN },
+      }),
+      'INVALID',
+      'body',
+    );
+    await expectError(
+      store.appendLogEntry({
+        kind: 'verdict',
+        buildId: randomUUID(),
+        bodySha256: sha256Hex(canonicalizeJcs(body)),
+        body,
+      }),
+      'NOT_FOUND',
+      'buildId',
+    );
+    await expectError(
+      store.appendLogEntry({
+        kind: 'note' as 'verdict',
+        buildId: build.buildId,
+        bodySha256: digest('x'),
+        body,
+      }),
+      'INVALID',
+      'kind',
+    );
+    expect(await store.getLogEntries(0, 10)).toEqual([]);
+  });
+
+  it('refuses UPDATE, DELETE and out-of-order INSERT through SQL', async () => {
+    const { build } = await appendThree();
+    const db = raw();
+    expect(() => db.prepare("UPDATE log_entries SET body_json = '{}' WHERE idx = 1").run()).toThrow(
+      /append-only/,
+    );
+    expect(() => db.prepare('DELETE FROM log_entries WHERE idx = 2').run()).toThrow(/append-only/);
+    const forge = db.prepare(
+      `INSERT INTO log_entries (idx, kind, build_id, body_sha256, body_json, prev_entry_hash, entry_hash)
+       VALUES (?, 'verdict', ?, ?, '{}', ?, ?)`,
+    );
+    expect(() => forge.run(7, build.buildId, digest('{}'), '0'.repeat(64), digest('forged'))).toThrow(
+      /extend the chain/,
+    );
+    expect(() => forge.run(3, build.buildId, digest('{}'), '0'.repeat(64), digest('forged'))).toThrow(
+      /extend the chain/,
+    );
+    expect(await store.verifyLogChain()).toBeUndefined();
+  });
+
+  it('detects a row altered behind the store’s back', async () => {
+    await appendThree();
+    const db = raw();
+    db.exec('DROP TRIGGER log_entries_no_update');
+    // A changed body with its old digests: entry 1 itself no longer verifies.
+    db.prepare(`UPDATE log_entries SET body_json = '{"n":2,"verdict":"agreed"}' WHERE idx = 1`).run();
+    expect(await store.verifyLogChain()).toBe(1);
+
+    // A forger who also recomputes entry 1's own digests still breaks entry 2's link to it.
+    const entry1 = (await store.getLogEntries(1, 1))[0]!;
+    const prev = (await store.getLogEntries(0, 1))[0]!.entryHash;
+    db.prepare('UPDATE log_entries SET body_sha256 = ?, entry_hash = ? WHERE idx = 1').run(
+      sha256Hex(entry1.bodyJson),
+      logEntryHash(prev, 'verdict', entry1.buildId, entry1.bodyJson),
+    );
+    expect(await store.verifyLogChain()).toBe(2);
+
+    // A changed build id is covered by the entry hash too.
+    const fresh = await mkdtemp(join(tmpdir(), 'rbnet-db-'));
+    try {
+      const other = new SqliteBuildStore(join(fresh, 'db.sqlite'));
+      opened.push(other);
+      const a = await other.createBuild(buildInput());
+      const b = await other.createBuild(buildInput());
+      const body = { v: 1 };
+      await other.appendLogEntry({
+        kind: 'verdict',
+        buildId: a.buildId,
+        bodySha256: sha256Hex(canonicalizeJcs(body)),
+        body,
+      });
+      const otherRaw = new Database(join(fresh, 'db.sqlite'));
+      opened.push(otherRaw);
+      otherRaw.exec('DROP TRIGGER log_entries_no_update');
+      otherRaw.prepare('UPDATE log_entries SET build_id = ? WHERE idx = 0').run(b.buildId);
+      expect(await other.verifyLogChain()).toBe(0);
+    } finally {
+      await rm(fresh, { recursive: true, force: true });
+    }
+  });
+
+  it('validates paging arguments', async () => {
+    await expectError(store.getLogEntries(-1, 10), 'INVALID', 'fromIndex');
+    await expectError(store.getLogEntries(0, 0), 'INVALID', 'limit');
+    await expectError(store.getLogEntries(0, 1001), 'INVALID', 'limit');
+  });
+});

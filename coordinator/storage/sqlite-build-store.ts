@@ -1,0 +1,1561 @@
+// SQLite implementation of BuildStore: schema and migrations, prepared statements, row <-> record mapping.
+import { createHash, createPublicKey, randomBytes, randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { isSha256Hex, type Sha256Hex, sha256Hex } from '../../services/digest.ts';
+import { canonicalizeJcs } from '../../services/jcs.ts';
+import type { ClaimedOutput } from '../../services/manifest/manifest.ts';
+import {
+  type AttemptRecord,
+  type AttemptState,
+  type BuildPolicy,
+  type BuildRecord,
+  type BuildStore,
+  BuildStoreError,
+  type BuildVerdict,
+  buildVerdicts,
+  type FinishedAttemptState,
+  type IsoTimestamp,
+  type ListBuildsOptions,
+  type LogEntryKind,
+  type LogEntryRecord,
+  type MaintainerRecord,
+  type NewAttempt,
+  type NewBuild,
+  type NewLogEntry,
+  type NewResult,
+  type NewToken,
+  type NewVerdict,
+  type OperatorRecord,
+  type ResultRecord,
+  type StoredOutput,
+  storeNamePattern,
+  type TokenKind,
+  type TokenRecord,
+  type VerdictRecord,
+  type WorkerEnrolment,
+  type WorkerRecord,
+} from '../../services/storage/build-store.ts';
+
+export interface SqliteBuildStoreOptions {
+  /** How long a statement waits for another connection's write lock before failing, in ms. Default 5000. */
+  readonly busyTimeoutMs?: number;
+}
+
+export const sqliteBuildStoreDefaults = Object.freeze({ busyTimeoutMs: 5000 });
+
+/** The entry before entry 0 of the transparency log. */
+const GENESIS_HASH = '0'.repeat(64) as Sha256Hex;
+
+// Limits at the boundary: each is far above honest use and keeps one row from bloating the database.
+const MAX_MANIFEST_CHARS = 4 * 1024 * 1024;
+const MAX_DECISION_CHARS = 1024 * 1024;
+const MAX_LOG_BODY_CHARS = 1024 * 1024;
+const MAX_OUTPUTS = 10_000;
+const MAX_TEXT_CHARS = 4096;
+const MAX_PAGE = 1000;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const SCOPE = /^[a-z][a-z0-9:_-]{0,31}$/;
+const TOKEN_SECRET = /^rbnet_(admin|maintainer|enrolment)_[A-Za-z0-9_-]{43}$/;
+const KEYID = /^[A-Za-z0-9._:+/=-]{1,256}$/;
+const PLATFORM_WORD = /^[a-z0-9][a-z0-9._-]{0,31}$/;
+// BullMQ refuses ':' in queue names, and Redis ACL user names with spaces are awkward to quote.
+const QUEUE_OR_USER = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+const NONCE = /^[A-Za-z0-9_-]{16,128}$/;
+const ORIGIN = /^[a-z][a-z0-9-]{0,63}$/;
+const INPUTS_KEY = /^[A-Za-z0-9:._-]{1,256}$/;
+// Names and paths: no control characters at all (they hide in logs and terminals).
+const PRINTABLE = /^[^\u0000-\u001f\u007f]+$/u;
+// Free text (failure and refusal reasons): tabs and line breaks allowed, other control characters not.
+const TEXT = /^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]+$/u;
+
+const TOKEN_KINDS: readonly TokenKind[] = ['admin', 'maintainer', 'enrolment'];
+const FINISHED_STATES: readonly FinishedAttemptState[] = ['reported', 'failed', 'expired', 'cancelled'];
+const LOG_KINDS: readonly LogEntryKind[] = ['verdict'];
+
+/** Builds `RAISE(ABORT)` triggers that make a table's rows immutable: append-only history. */
+function appendOnly(table: string, what: string): string {
+  return `
+    CREATE TRIGGER ${table}_no_update BEFORE UPDATE ON ${table}
+    BEGIN SELECT RAISE(ABORT, 'rbnet: ${what} is append-only'); END;
+    CREATE TRIGGER ${table}_no_delete BEFORE DELETE ON ${table}
+    BEGIN SELECT RAISE(ABORT, 'rbnet: ${what} is append-only'); END;`;
+}
+
+/**
+ * Numbered migrations, applied in order inside one transaction per open. Never edit a released
+ * migration: add the next number. Times are INTEGER epoch milliseconds (UTC); booleans are 0/1.
+ */
+const MIGRATIONS: readonly { readonly version: number; readonly name: string; readonly sql: string }[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+      CREATE TABLE operators (
+        name TEXT PRIMARY KEY,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE maintainers (
+        name TEXT PRIMARY KEY,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE tokens (
+        token_id TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL CHECK (kind IN ('admin', 'maintainer', 'enrolment')),
+        subject TEXT NOT NULL,
+        scopes_json TEXT NOT NULL,
+        single_use INTEGER NOT NULL CHECK (single_use IN (0, 1)),
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        used_at INTEGER,
+        revoked_at INTEGER
+      ) STRICT;
+
+      CREATE TABLE workers (
+        worker_id TEXT PRIMARY KEY,
+        operator TEXT NOT NULL REFERENCES operators (name),
+        signing_key_pem TEXT NOT NULL,
+        signing_keyid TEXT NOT NULL UNIQUE,
+        auth_key_pem TEXT,
+        auth_keyid TEXT UNIQUE,
+        architectures_json TEXT NOT NULL,
+        backends_json TEXT NOT NULL,
+        cores INTEGER NOT NULL,
+        memory_bytes INTEGER NOT NULL,
+        disk_bytes INTEGER NOT NULL,
+        queue_name TEXT NOT NULL UNIQUE,
+        redis_user TEXT NOT NULL UNIQUE,
+        enrolled_at INTEGER NOT NULL,
+        last_seen_at INTEGER,
+        revoked_at INTEGER
+      ) STRICT;
+      CREATE INDEX workers_operator ON workers (operator);
+
+      CREATE TABLE builds (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        build_id TEXT NOT NULL UNIQUE,
+        manifest_sha256 TEXT NOT NULL,
+        manifest_json TEXT NOT NULL,
+        name TEXT NOT NULL,
+        architecture TEXT NOT NULL,
+        backend TEXT NOT NULL,
+        claimed_outputs_json TEXT NOT NULL,
+        threshold INTEGER NOT NULL,
+        max_attempts INTEGER NOT NULL,
+        decision_deadline_ms INTEGER NOT NULL,
+        submitted_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        verdict TEXT NOT NULL DEFAULT 'pending',
+        verdict_at INTEGER
+      ) STRICT;
+      CREATE INDEX builds_manifest ON builds (manifest_sha256);
+      CREATE INDEX builds_name ON builds (name);
+
+      CREATE TABLE artifacts (
+        sha256 TEXT NOT NULL,
+        build_id TEXT NOT NULL REFERENCES builds (build_id),
+        path TEXT NOT NULL,
+        source TEXT NOT NULL CHECK (source IN ('claimed', 'rebuilt')),
+        PRIMARY KEY (sha256, build_id, path, source)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX artifacts_build ON artifacts (build_id);
+
+      CREATE TABLE attempts (
+        job_id TEXT PRIMARY KEY,
+        build_id TEXT NOT NULL REFERENCES builds (build_id),
+        worker_id TEXT NOT NULL REFERENCES workers (worker_id),
+        operator TEXT NOT NULL REFERENCES operators (name),
+        attempt INTEGER NOT NULL CHECK (attempt >= 1),
+        nonce TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('open', 'reported', 'failed', 'expired', 'cancelled')),
+        assigned_at INTEGER NOT NULL,
+        lease_expires_at INTEGER,
+        finished_at INTEGER,
+        UNIQUE (build_id, worker_id, attempt)
+      ) STRICT;
+      CREATE INDEX attempts_open ON attempts (assigned_at) WHERE state = 'open';
+
+      CREATE TABLE results (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        build_id TEXT NOT NULL REFERENCES builds (build_id),
+        worker_id TEXT NOT NULL REFERENCES workers (worker_id),
+        operator TEXT NOT NULL REFERENCES operators (name),
+        attempt INTEGER NOT NULL,
+        job_id TEXT NOT NULL UNIQUE REFERENCES attempts (job_id),
+        envelope_sha256 TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL CHECK (kind IN ('built', 'failed')),
+        failure_reason TEXT,
+        outputs_json TEXT NOT NULL,
+        environment_sha256 TEXT NOT NULL,
+        environment_origin TEXT NOT NULL,
+        inputs_key TEXT NOT NULL,
+        log_sha256 TEXT NOT NULL,
+        counted INTEGER NOT NULL CHECK (counted IN (0, 1)),
+        refused_reason TEXT,
+        received_at INTEGER NOT NULL,
+        UNIQUE (build_id, worker_id, attempt),
+        FOREIGN KEY (build_id, worker_id, attempt) REFERENCES attempts (build_id, worker_id, attempt)
+      ) STRICT;
+      ${appendOnly('results', 'a recorded result')}
+
+      CREATE TABLE verdict_history (
+        build_id TEXT NOT NULL REFERENCES builds (build_id),
+        sequence INTEGER NOT NULL CHECK (sequence >= 1),
+        verdict TEXT NOT NULL,
+        previous_verdict TEXT NOT NULL,
+        decision_json TEXT NOT NULL,
+        consensus_envelope_sha256 TEXT,
+        divergence_report_sha256 TEXT,
+        decided_at INTEGER NOT NULL,
+        PRIMARY KEY (build_id, sequence)
+      ) STRICT;
+      ${appendOnly('verdict_history', 'the verdict history')}
+
+      CREATE TABLE log_entries (
+        idx INTEGER PRIMARY KEY CHECK (idx >= 0),
+        kind TEXT NOT NULL CHECK (kind IN ('verdict')),
+        build_id TEXT NOT NULL REFERENCES builds (build_id),
+        body_sha256 TEXT NOT NULL,
+        body_json TEXT NOT NULL,
+        prev_entry_hash TEXT NOT NULL,
+        entry_hash TEXT NOT NULL UNIQUE
+      ) STRICT;
+      CREATE INDEX log_entries_build ON log_entries (build_id);
+      ${appendOnly('log_entries', 'the transparency log')}
+      -- Even a writer that bypasses this code can only extend the chain at its end.
+      CREATE TRIGGER log_entries_in_order BEFORE INSERT ON log_entries
+      WHEN NEW.idx IS NOT (SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries)
+        OR NEW.prev_entry_hash IS NOT COALESCE(
+          (SELECT entry_hash FROM log_entries WHERE idx = NEW.idx - 1), '${GENESIS_HASH}')
+      BEGIN SELECT RAISE(ABORT, 'rbnet: transparency log entries must extend the chain'); END;
+    `,
+  },
+];
+
+/** The newest schema version this code knows. */
+export const sqliteSchemaVersion = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+// ---------------------------------------------------------------- row shapes (snake_case, as stored)
+
+interface NameRow {
+  name: string;
+  created_at: number;
+}
+
+interface TokenRow {
+  token_id: string;
+  token_hash: string;
+  kind: TokenKind;
+  subject: string;
+  scopes_json: string;
+  single_use: number;
+  created_at: number;
+  expires_at: number | null;
+  used_at: number | null;
+  revoked_at: number | null;
+}
+
+interface WorkerRow {
+  worker_id: string;
+  operator: string;
+  signing_key_pem: string;
+  signing_keyid: string;
+  auth_key_pem: string | null;
+  auth_keyid: string | null;
+  architectures_json: string;
+  backends_json: string;
+  cores: number;
+  memory_bytes: number;
+  disk_bytes: number;
+  queue_name: string;
+  redis_user: string;
+  enrolled_at: number;
+  last_seen_at: number | null;
+  revoked_at: number | null;
+}
+
+interface BuildRow {
+  seq: number;
+  build_id: string;
+  manifest_sha256: string;
+  manifest_json: string;
+  name: string;
+  architecture: string;
+  backend: string;
+  claimed_outputs_json: string;
+  threshold: number;
+  max_attempts: number;
+  decision_deadline_ms: number;
+  submitted_by: string;
+  created_at: number;
+  verdict: string;
+  verdict_at: number | null;
+}
+
+interface AttemptRow {
+  job_id: string;
+  build_id: string;
+  worker_id: string;
+  operator: string;
+  attempt: number;
+  nonce: string;
+  state: AttemptState;
+  assigned_at: number;
+  lease_expires_at: number | null;
+  finished_at: number | null;
+}
+
+interface ResultRow {
+  seq: number;
+  build_id: string;
+  worker_id: string;
+  operator: string;
+  attempt: number;
+  job_id: string;
+  envelope_sha256: string;
+  kind: 'built' | 'failed';
+  failure_reason: string | null;
+  outputs_json: string;
+  environment_sha256: string;
+  environment_origin: string;
+  inputs_key: string;
+  log_sha256: string;
+  counted: number;
+  refused_reason: string | null;
+  received_at: number;
+}
+
+interface VerdictRow {
+  build_id: string;
+  sequence: number;
+  verdict: string;
+  previous_verdict: string;
+  decision_json: string;
+  consensus_envelope_sha256: string | null;
+  divergence_report_sha256: string | null;
+  decided_at: number;
+}
+
+interface LogRow {
+  idx: number;
+  kind: LogEntryKind;
+  build_id: string;
+  body_sha256: string;
+  body_json: string;
+  prev_entry_hash: string;
+  entry_hash: string;
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+/** Every statement the store runs, prepared once when the store opens. */
+function prepareStatements(db: Database.Database) {
+  return {
+    schemaVersion: db.prepare<[], { v: number }>('SELECT MAX(version) AS v FROM schema_migrations'),
+    insertOperator: db.prepare<[string, number]>('INSERT INTO operators (name, created_at) VALUES (?, ?)'),
+    operatorByName: db.prepare<[string], NameRow>('SELECT * FROM operators WHERE name = ?'),
+    listOperators: db.prepare<[], NameRow>('SELECT * FROM operators ORDER BY name'),
+    insertMaintainer: db.prepare<[string, number]>(
+      'INSERT INTO maintainers (name, created_at) VALUES (?, ?)',
+    ),
+    maintainerByName: db.prepare<[string], NameRow>('SELECT * FROM maintainers WHERE name = ?'),
+    listMaintainers: db.prepare<[], NameRow>('SELECT * FROM maintainers ORDER BY name'),
+
+    insertToken: db.prepare<[Omit<TokenRow, 'used_at' | 'revoked_at'>]>(
+      `INSERT INTO tokens (token_id, token_hash, kind, subject, scopes_json, single_use, created_at, expires_at)
+       VALUES (@token_id, @token_hash, @kind, @subject, @scopes_json, @single_use, @created_at, @expires_at)`,
+    ),
+    tokenByHash: db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE token_hash = ?'),
+    tokenById: db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE token_id = ?'),
+    // The WHERE clause is the atomic part: of two racing spenders exactly one changes the row.
+    spendToken: db.prepare<[number, string]>(
+      'UPDATE tokens SET used_at = ? WHERE token_id = ? AND single_use = 1 AND used_at IS NULL AND revoked_at IS NULL',
+    ),
+    revokeToken: db.prepare<[number, string]>(
+      'UPDATE tokens SET revoked_at = ? WHERE token_id = ? AND revoked_at IS NULL',
+    ),
+
+    insertWorker: db.prepare<[Omit<WorkerRow, 'last_seen_at' | 'revoked_at'>]>(
+      `INSERT INTO workers (worker_id, operator, signing_key_pem, signing_keyid, auth_key_pem, auth_keyid,
+         architectures_json, backends_json, cores, memory_bytes, disk_bytes, queue_name, redis_user, enrolled_at)
+       VALUES (@worker_id, @operator, @signing_key_pem, @signing_keyid, @auth_key_pem, @auth_keyid,
+         @architectures_json, @backends_json, @cores, @memory_bytes, @disk_bytes, @queue_name, @redis_user,
+         @enrolled_at)`,
+    ),
+    workerById: db.prepare<[string], WorkerRow>('SELECT * FROM workers WHERE worker_id = ?'),
+    workerBySigningKeyid: db.prepare<[string], WorkerRow>('SELECT * FROM workers WHERE signing_keyid = ?'),
+    workerClash: db.prepare<
+      [{ signing_keyid: string; auth_keyid: string | null; queue_name: string; redis_user: string }],
+      WorkerRow
+    >(
+      `SELECT * FROM workers WHERE signing_keyid = @signing_keyid OR auth_keyid = @auth_keyid
+         OR queue_name = @queue_name OR redis_user = @redis_user LIMIT 1`,
+    ),
+    listWorkers: db.prepare<[], WorkerRow>('SELECT * FROM workers ORDER BY worker_id'),
+    listActiveWorkers: db.prepare<[], WorkerRow>(
+      'SELECT * FROM workers WHERE revoked_at IS NULL ORDER BY worker_id',
+    ),
+    revokeWorker: db.prepare<[number, string]>(
+      'UPDATE workers SET revoked_at = ? WHERE worker_id = ? AND revoked_at IS NULL',
+    ),
+    touchWorker: db.prepare<[number, string]>(
+      'UPDATE workers SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?) WHERE worker_id = ?',
+    ),
+
+    insertBuild: db.prepare<[Omit<BuildRow, 'seq' | 'verdict' | 'verdict_at'>]>(
+      `INSERT INTO builds (build_id, manifest_sha256, manifest_json, name, architecture, backend,
+         claimed_outputs_json, threshold, max_attempts, decision_deadline_ms, submitted_by, created_at)
+       VALUES (@build_id, @manifest_sha256, @manifest_json, @name, @architecture, @backend,
+         @claimed_outputs_json, @threshold, @max_attempts, @decision_deadline_ms, @submitted_by, @created_at)`,
+    ),
+    buildById: db.prepare<[string], BuildRow>('SELECT * FROM builds WHERE build_id = ?'),
+    listBuilds: db.prepare<[number, number], BuildRow>(
+      'SELECT * FROM builds WHERE seq < ? ORDER BY seq DESC LIMIT ?',
+    ),
+    buildsByArtifact: db.prepare<[string, number], BuildRow>(
+      `SELECT * FROM builds WHERE build_id IN (SELECT build_id FROM artifacts WHERE sha256 = ?)
+       ORDER BY seq DESC LIMIT ?`,
+    ),
+    setVerdict: db.prepare<[string, number, string]>(
+      'UPDATE builds SET verdict = ?, verdict_at = ? WHERE build_id = ?',
+    ),
+    insertArtifact: db.prepare<[string, string, string, 'claimed' | 'rebuilt']>(
+      'INSERT OR IGNORE INTO artifacts (sha256, build_id, path, source) VALUES (?, ?, ?, ?)',
+    ),
+
+    insertAttempt: db.prepare<[AttemptRow]>(
+      `INSERT INTO attempts (job_id, build_id, worker_id, operator, attempt, nonce, state, assigned_at,
+         lease_expires_at, finished_at)
+       VALUES (@job_id, @build_id, @worker_id, @operator, @attempt, @nonce, @state, @assigned_at,
+         @lease_expires_at, @finished_at)`,
+    ),
+    attemptByJobId: db.prepare<[string], AttemptRow>('SELECT * FROM attempts WHERE job_id = ?'),
+    attemptByKey: db.prepare<[string, string, number], AttemptRow>(
+      'SELECT * FROM attempts WHERE build_id = ? AND worker_id = ? AND attempt = ?',
+    ),
+    listAttempts: db.prepare<[string], AttemptRow>(
+      'SELECT * FROM attempts WHERE build_id = ? ORDER BY assigned_at, rowid',
+    ),
+    listOpenAttempts: db.prepare<[], AttemptRow>(
+      "SELECT * FROM attempts WHERE state = 'open' ORDER BY assigned_at, rowid",
+    ),
+    finishAttempt: db.prepare<[string, number, string]>(
+      "UPDATE attempts SET state = ?, finished_at = ? WHERE job_id = ? AND state = 'open'",
+    ),
+
+    insertResult: db.prepare<[Omit<ResultRow, 'seq'>]>(
+      `INSERT INTO results (build_id, worker_id, operator, attempt, job_id, envelope_sha256, kind,
+         failure_reason, outputs_json, environment_sha256, environment_origin, inputs_key, log_sha256,
+         counted, refused_reason, received_at)
+       VALUES (@build_id, @worker_id, @operator, @attempt, @job_id, @envelope_sha256, @kind,
+         @failure_reason, @outputs_json, @environment_sha256, @environment_origin, @inputs_key, @log_sha256,
+         @counted, @refused_reason, @received_at)`,
+    ),
+    resultByKey: db.prepare<[string, string, number], ResultRow>(
+      'SELECT * FROM results WHERE build_id = ? AND worker_id = ? AND attempt = ?',
+    ),
+    resultByEnvelope: db.prepare<[string], ResultRow>('SELECT * FROM results WHERE envelope_sha256 = ?'),
+    listResults: db.prepare<[string], ResultRow>('SELECT * FROM results WHERE build_id = ? ORDER BY seq'),
+
+    insertVerdict: db.prepare<[VerdictRow]>(
+      `INSERT INTO verdict_history (build_id, sequence, verdict, previous_verdict, decision_json,
+         consensus_envelope_sha256, divergence_report_sha256, decided_at)
+       VALUES (@build_id, @sequence, @verdict, @previous_verdict, @decision_json,
+         @consensus_envelope_sha256, @divergence_report_sha256, @decided_at)`,
+    ),
+    latestVerdict: db.prepare<[string], VerdictRow>(
+      'SELECT * FROM verdict_history WHERE build_id = ? ORDER BY sequence DESC LIMIT 1',
+    ),
+    verdictHistory: db.prepare<[string], VerdictRow>(
+      'SELECT * FROM verdict_history WHERE build_id = ? ORDER BY sequence',
+    ),
+
+    insertLogEntry: db.prepare<[LogRow]>(
+      `INSERT INTO log_entries (idx, kind, build_id, body_sha256, body_json, prev_entry_hash, entry_hash)
+       VALUES (@idx, @kind, @build_id, @body_sha256, @body_json, @prev_entry_hash, @entry_hash)`,
+    ),
+    lastLogEntry: db.prepare<[], Pick<LogRow, 'idx' | 'entry_hash'>>(
+      'SELECT idx, entry_hash FROM log_entries ORDER BY idx DESC LIMIT 1',
+    ),
+    logEntriesFrom: db.prepare<[number, number], LogRow>(
+      'SELECT * FROM log_entries WHERE idx >= ? ORDER BY idx LIMIT ?',
+    ),
+    allLogEntries: db.prepare<[], LogRow>('SELECT * FROM log_entries ORDER BY idx'),
+  };
+}
+
+/**
+ * The coordinator's embedded source of truth: one SQLite file in WAL mode (readers never block the
+ * writer), foreign keys enforced, `synchronous = FULL` so an acknowledged result survives power loss.
+ * Opening applies any pending migrations; opening an already-migrated file changes nothing.
+ *
+ * better-sqlite3 is synchronous, so each method runs to completion before its promise settles and
+ * every multi-row change runs in one `BEGIN IMMEDIATE` transaction (taking the write lock up front,
+ * so a read-then-write never races another connection).
+ */
+export class SqliteBuildStore implements BuildStore {
+  readonly #db: Database.Database;
+  readonly #s: Statements;
+
+  /**
+   * Opens (creating if needed) the database at `path` and migrates it.
+   * @throws BuildStoreError `SCHEMA` when the file was written by a newer rbnet or a migration fails.
+   */
+  constructor(path: string, options: SqliteBuildStoreOptions = {}) {
+    const busyTimeoutMs = options.busyTimeoutMs ?? sqliteBuildStoreDefaults.busyTimeoutMs;
+    if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
+      throw new BuildStoreError('INVALID', 'busyTimeoutMs: expected a non-negative integer');
+    }
+    const db = new Database(path, { timeout: busyTimeoutMs });
+    try {
+      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('foreign_keys = ON');
+      migrate(db);
+      this.#s = prepareStatements(db);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    this.#db = db;
+  }
+
+  /** The schema version of the open database (the highest migration applied). */
+  schemaVersion(): number {
+    return this.#s.schemaVersion.get()!.v;
+  }
+
+  // ------------------------------------------------------------ operators and maintainers
+
+  /** @inheritdoc */
+  async addOperator(name: string, now: Date = new Date()): Promise<OperatorRecord> {
+    checkName(name, 'name');
+    const createdAt = toMs(now, 'now');
+    this.#insertUnique(
+      () => this.#s.insertOperator.run(name, createdAt),
+      `name: operator ${name} already exists`,
+    );
+    return mapName(this.#s.operatorByName.get(name)!);
+  }
+
+  /** @inheritdoc */
+  async listOperators(): Promise<readonly OperatorRecord[]> {
+    return Object.freeze(this.#s.listOperators.all().map(mapName));
+  }
+
+  /** @inheritdoc */
+  async addMaintainer(name: string, now: Date = new Date()): Promise<MaintainerRecord> {
+    checkName(name, 'name');
+    const createdAt = toMs(now, 'now');
+    this.#insertUnique(
+      () => this.#s.insertMaintainer.run(name, createdAt),
+      `name: maintainer ${name} already exists`,
+    );
+    return mapName(this.#s.maintainerByName.get(name)!);
+  }
+
+  /** @inheritdoc */
+  async listMaintainers(): Promise<readonly MaintainerRecord[]> {
+    return Object.freeze(this.#s.listMaintainers.all().map(mapName));
+  }
+
+  // ------------------------------------------------------------ tokens
+
+  /** @inheritdoc */
+  async createToken(input: NewToken): Promise<{ readonly tokenId: string; readonly secret: string }> {
+    const kind = checkOneOf(input.kind, TOKEN_KINDS, 'kind');
+    checkName(input.subject, 'subject');
+    const scopes = checkScopes(input.scopes);
+    // An enrolment token travels to another organisation: it must not carry any other power.
+    if (kind === 'enrolment' && (scopes.length !== 1 || scopes[0] !== 'enrol')) {
+      throw new BuildStoreError('INVALID', 'scopes: an enrolment token carries exactly ["enrol"]');
+    }
+    if (typeof input.singleUse !== 'boolean') throw invalid('singleUse', 'expected a boolean');
+    const createdAt = toMs(input.createdAt ?? new Date(), 'createdAt');
+    const expiresAt = input.expiresAt === undefined ? null : toMs(input.expiresAt, 'expiresAt');
+    if (expiresAt !== null && expiresAt <= createdAt) throw invalid('expiresAt', 'must be after createdAt');
+    if (kind === 'enrolment' && this.#s.operatorByName.get(input.subject) === undefined) {
+      throw new BuildStoreError('NOT_FOUND', `subject: no operator named ${input.subject}`);
+    }
+    if (kind === 'maintainer' && this.#s.maintainerByName.get(input.subject) === undefined) {
+      throw new BuildStoreError('NOT_FOUND', `subject: no maintainer named ${input.subject}`);
+    }
+    const secret = `rbnet_${kind}_${randomBytes(32).toString('base64url')}`;
+    const tokenId = randomUUID();
+    this.#s.insertToken.run({
+      token_id: tokenId,
+      token_hash: hashSecret(secret),
+      kind,
+      subject: input.subject,
+      scopes_json: JSON.stringify(scopes),
+      single_use: input.singleUse ? 1 : 0,
+      created_at: createdAt,
+      expires_at: expiresAt,
+    });
+    return Object.freeze({ tokenId, secret });
+  }
+
+  /** @inheritdoc */
+  async authenticateToken(
+    secret: string,
+    requiredScope: string,
+    now: Date,
+  ): Promise<TokenRecord | undefined> {
+    if (!SCOPE.test(requiredScope)) throw invalid('requiredScope', `expected ${SCOPE}`);
+    return this.#authenticate(secret, requiredScope, toMs(now, 'now'), undefined);
+  }
+
+  /** @inheritdoc */
+  async consumeEnrolmentToken(secret: string, now: Date): Promise<string | undefined> {
+    return this.#authenticate(secret, 'enrol', toMs(now, 'now'), 'enrolment')?.subject;
+  }
+
+  /** @inheritdoc */
+  async revokeToken(tokenId: string, now: Date): Promise<TokenRecord> {
+    if (typeof tokenId !== 'string' || !UUID.test(tokenId)) throw invalid('tokenId', 'expected a UUID');
+    this.#s.revokeToken.run(toMs(now, 'now'), tokenId);
+    const row = this.#s.tokenById.get(tokenId);
+    if (row === undefined) throw new BuildStoreError('NOT_FOUND', `tokenId: no token ${tokenId}`);
+    return mapToken(row);
+  }
+
+  #authenticate(
+    secret: unknown,
+    scope: string,
+    nowMs: number,
+    kind: TokenKind | undefined,
+  ): TokenRecord | undefined {
+    // Shape first: a malformed secret is not worth a hash or a query, and says nothing back.
+    if (typeof secret !== 'string' || !TOKEN_SECRET.test(secret)) return undefined;
+    // Looking up by the hash of the secret means no comparison ever runs on the secret itself.
+    const row = this.#s.tokenByHash.get(hashSecret(secret));
+    if (row === undefined) return undefined;
+    if (kind !== undefined && row.kind !== kind) return undefined;
+    if (row.revoked_at !== null) return undefined;
+    if (row.expires_at !== null && nowMs >= row.expires_at) return undefined;
+    if (row.single_use === 1 && row.used_at !== null) return undefined;
+    if (!(JSON.parse(row.scopes_json) as string[]).includes(scope)) return undefined;
+    if (row.single_use === 1) {
+      if (this.#s.spendToken.run(nowMs, row.token_id).changes !== 1) return undefined;
+      return mapToken({ ...row, used_at: nowMs });
+    }
+    return mapToken(row);
+  }
+
+  // ------------------------------------------------------------ workers
+
+  /** @inheritdoc */
+  async enrolWorker(input: WorkerEnrolment): Promise<WorkerRecord> {
+    checkName(input.workerId, 'workerId');
+    checkName(input.operator, 'operator');
+    checkPublicKeyPem(input.signingKeyPem, 'signingKeyPem');
+    checkPattern(input.signingKeyid, KEYID, 'signingKeyid');
+    if ((input.authKeyPem === undefined) !== (input.authKeyid === undefined)) {
+      throw invalid('authKeyPem', 'authKeyPem and authKeyid come together or not at all');
+    }
+    if (input.authKeyPem !== undefined) {
+      checkPublicKeyPem(input.authKeyPem, 'authKeyPem');
+      checkPattern(input.authKeyid, KEYID, 'authKeyid');
+      if (input.authKeyid === input.signingKeyid) throw invalid('authKeyid', 'must differ from signingKeyid');
+    }
+    const architectures = checkWordList(input.architectures, 'architectures');
+    const backends = checkWordList(input.backends, 'backends');
+    const capacity = input.capacity;
+    if (typeof capacity !== 'object' || capacity === null) throw invalid('capacity', 'expected an object');
+    checkInteger(capacity.cores, 'capacity.cores', 1, 65_536);
+    checkInteger(capacity.memoryBytes, 'capacity.memoryBytes', 1, Number.MAX_SAFE_INTEGER);
+    checkInteger(capacity.diskBytes, 'capacity.diskBytes', 1, Number.MAX_SAFE_INTEGER);
+    checkPattern(input.queueName, QUEUE_OR_USER, 'queueName');
+    checkPattern(input.redisUser, QUEUE_OR_USER, 'redisUser');
+    const row = {
+      worker_id: input.workerId,
+      operator: input.operator,
+      signing_key_pem: input.signingKeyPem,
+      signing_keyid: input.signingKeyid,
+      auth_key_pem: input.authKeyPem ?? null,
+      auth_keyid: input.authKeyid ?? null,
+      architectures_json: JSON.stringify(architectures),
+      backends_json: JSON.stringify(backends),
+      cores: capacity.cores,
+      memory_bytes: capacity.memoryBytes,
+      disk_bytes: capacity.diskBytes,
+      queue_name: input.queueName,
+      redis_user: input.redisUser,
+      enrolled_at: toMs(input.enrolledAt ?? new Date(), 'enrolledAt'),
+    };
+    this.#immediate(() => {
+      if (this.#s.operatorByName.get(row.operator) === undefined) {
+        throw new BuildStoreError('NOT_FOUND', `operator: no operator named ${row.operator}`);
+      }
+      if (this.#s.workerById.get(row.worker_id) !== undefined) {
+        throw new BuildStoreError('CONFLICT', `workerId: worker ${row.worker_id} was already enrolled`);
+      }
+      const clash = this.#s.workerClash.get(row);
+      if (clash !== undefined) {
+        const field =
+          clash.signing_keyid === row.signing_keyid
+            ? 'signingKeyid'
+            : row.auth_keyid !== null && clash.auth_keyid === row.auth_keyid
+              ? 'authKeyid'
+              : clash.queue_name === row.queue_name
+                ? 'queueName'
+                : 'redisUser';
+        throw new BuildStoreError('CONFLICT', `${field}: already used by worker ${clash.worker_id}`);
+      }
+      this.#insertUnique(
+        () => this.#s.insertWorker.run(row),
+        `workerId: ${row.worker_id} clashes with a worker`,
+      );
+    });
+    return mapWorker(this.#s.workerById.get(row.worker_id)!);
+  }
+
+  /** @inheritdoc */
+  async getWorker(workerId: string): Promise<WorkerRecord | undefined> {
+    checkName(workerId, 'workerId');
+    const row = this.#s.workerById.get(workerId);
+    return row === undefined ? undefined : mapWorker(row);
+  }
+
+  /** @inheritdoc */
+  async findWorkerBySigningKeyid(keyid: string): Promise<WorkerRecord | undefined> {
+    checkPattern(keyid, KEYID, 'keyid');
+    const row = this.#s.workerBySigningKeyid.get(keyid);
+    return row === undefined ? undefined : mapWorker(row);
+  }
+
+  /** @inheritdoc */
+  async listWorkers(options: { readonly activeOnly?: boolean } = {}): Promise<readonly WorkerRecord[]> {
+    const rows = options.activeOnly === true ? this.#s.listActiveWorkers.all() : this.#s.listWorkers.all();
+    return Object.freeze(rows.map(mapWorker));
+  }
+
+  /** @inheritdoc */
+  async revokeWorker(workerId: string, now: Date): Promise<WorkerRecord> {
+    checkName(workerId, 'workerId');
+    this.#s.revokeWorker.run(toMs(now, 'now'), workerId);
+    const row = this.#s.workerById.get(workerId);
+    if (row === undefined) throw new BuildStoreError('NOT_FOUND', `workerId: no worker ${workerId}`);
+    return mapWorker(row);
+  }
+
+  /** @inheritdoc */
+  async touchWorker(workerId: string, now: Date): Promise<void> {
+    checkName(workerId, 'workerId');
+    if (this.#s.touchWorker.run(toMs(now, 'now'), workerId).changes === 0) {
+      throw new BuildStoreError('NOT_FOUND', `workerId: no worker ${workerId}`);
+    }
+  }
+
+  // ------------------------------------------------------------ builds
+
+  /** @inheritdoc */
+  async createBuild(input: NewBuild): Promise<BuildRecord> {
+    const row = checkNewBuild(input, '');
+    this.#immediate(() => this.#insertBuild(row, input.claimedOutputs, ''));
+    return mapBuild(this.#s.buildById.get(row.build_id)!);
+  }
+
+  /** @inheritdoc */
+  async createBuilds(inputs: readonly NewBuild[]): Promise<readonly BuildRecord[]> {
+    if (!Array.isArray(inputs)) throw invalid('inputs', 'expected an array');
+    const rows = inputs.map((input, i) => checkNewBuild(input, `inputs[${i}].`));
+    this.#immediate(() => {
+      rows.forEach((row, i) => {
+        this.#insertBuild(row, inputs[i]!.claimedOutputs, `inputs[${i}].`);
+      });
+    });
+    return Object.freeze(rows.map((row) => mapBuild(this.#s.buildById.get(row.build_id)!)));
+  }
+
+  #insertBuild(
+    row: Omit<BuildRow, 'seq' | 'verdict' | 'verdict_at'>,
+    claims: readonly ClaimedOutput[],
+    at: string,
+  ) {
+    this.#insertUnique(
+      () => this.#s.insertBuild.run(row),
+      `${at}buildId: build ${row.build_id} already exists`,
+    );
+    for (const claim of claims) this.#s.insertArtifact.run(claim.sha256, row.build_id, claim.path, 'claimed');
+  }
+
+  /** @inheritdoc */
+  async getBuild(buildId: string): Promise<BuildRecord | undefined> {
+    checkUuid(buildId, 'buildId');
+    const row = this.#s.buildById.get(buildId);
+    return row === undefined ? undefined : mapBuild(row);
+  }
+
+  /** @inheritdoc */
+  async listBuilds(options: ListBuildsOptions = {}): Promise<readonly BuildRecord[]> {
+    const limit = options.limit ?? 100;
+    checkInteger(limit, 'limit', 1, MAX_PAGE);
+    let before = Number.MAX_SAFE_INTEGER;
+    if (options.after !== undefined) {
+      checkUuid(options.after, 'after');
+      const cursor = this.#s.buildById.get(options.after);
+      if (cursor === undefined) throw new BuildStoreError('NOT_FOUND', `after: no build ${options.after}`);
+      before = cursor.seq;
+    }
+    return Object.freeze(this.#s.listBuilds.all(before, limit).map(mapBuild));
+  }
+
+  /** @inheritdoc */
+  async findBuildsByArtifact(
+    sha256: Sha256Hex,
+    options: { readonly limit?: number } = {},
+  ): Promise<readonly BuildRecord[]> {
+    checkDigest(sha256, 'sha256');
+    const limit = options.limit ?? 100;
+    checkInteger(limit, 'limit', 1, MAX_PAGE);
+    return Object.freeze(this.#s.buildsByArtifact.all(sha256, limit).map(mapBuild));
+  }
+
+  // ------------------------------------------------------------ attempts
+
+  /** @inheritdoc */
+  async createAttempt(input: NewAttempt): Promise<AttemptRecord> {
+    checkUuid(input.buildId, 'buildId');
+    checkName(input.workerId, 'workerId');
+    checkName(input.operator, 'operator');
+    checkInteger(input.attempt, 'attempt', 1, 1000);
+    checkPattern(input.jobId, JOB_ID, 'jobId');
+    checkPattern(input.nonce, NONCE, 'nonce');
+    const assignedAt = toMs(input.assignedAt, 'assignedAt');
+    const leaseExpiresAt =
+      input.leaseExpiresAt === undefined ? null : toMs(input.leaseExpiresAt, 'leaseExpiresAt');
+    if (leaseExpiresAt !== null && leaseExpiresAt <= assignedAt) {
+      throw invalid('leaseExpiresAt', 'must be after assignedAt');
+    }
+    const row: AttemptRow = {
+      job_id: input.jobId,
+      build_id: input.buildId,
+      worker_id: input.workerId,
+      operator: input.operator,
+      attempt: input.attempt,
+      nonce: input.nonce,
+      state: 'open',
+      assigned_at: assignedAt,
+      lease_expires_at: leaseExpiresAt,
+      finished_at: null,
+    };
+    this.#immediate(() => {
+      if (this.#s.buildById.get(row.build_id) === undefined) {
+        throw new BuildStoreError('NOT_FOUND', `buildId: no build ${row.build_id}`);
+      }
+      const worker = this.#s.workerById.get(row.worker_id);
+      if (worker === undefined)
+        throw new BuildStoreError('NOT_FOUND', `workerId: no worker ${row.worker_id}`);
+      if (worker.revoked_at !== null) {
+        throw new BuildStoreError('CONFLICT', `workerId: worker ${row.worker_id} is revoked`);
+      }
+      if (worker.operator !== row.operator) {
+        throw new BuildStoreError(
+          'CONFLICT',
+          `operator: worker ${row.worker_id} belongs to ${worker.operator}, not ${row.operator}`,
+        );
+      }
+      if (this.#s.attemptByJobId.get(row.job_id) !== undefined) {
+        throw new BuildStoreError('CONFLICT', `jobId: job ${row.job_id} already has an attempt`);
+      }
+      if (this.#s.attemptByKey.get(row.build_id, row.worker_id, row.attempt) !== undefined) {
+        throw new BuildStoreError(
+          'CONFLICT',
+          `attempt: worker ${row.worker_id} already has attempt ${row.attempt} of build ${row.build_id}`,
+        );
+      }
+      this.#insertUnique(
+        () => this.#s.insertAttempt.run(row),
+        `jobId: job ${row.job_id} clashes with an attempt`,
+      );
+    });
+    return mapAttempt(this.#s.attemptByJobId.get(row.job_id)!);
+  }
+
+  /** @inheritdoc */
+  async getAttemptByJobId(jobId: string): Promise<AttemptRecord | undefined> {
+    checkPattern(jobId, JOB_ID, 'jobId');
+    const row = this.#s.attemptByJobId.get(jobId);
+    return row === undefined ? undefined : mapAttempt(row);
+  }
+
+  /** @inheritdoc */
+  async listAttempts(buildId: string): Promise<readonly AttemptRecord[]> {
+    checkUuid(buildId, 'buildId');
+    return Object.freeze(this.#s.listAttempts.all(buildId).map(mapAttempt));
+  }
+
+  /** @inheritdoc */
+  async finishAttempt(
+    jobId: string,
+    outcome: { readonly state: FinishedAttemptState; readonly finishedAt: Date },
+  ): Promise<AttemptRecord> {
+    checkPattern(jobId, JOB_ID, 'jobId');
+    const state = checkOneOf(outcome?.state, FINISHED_STATES, 'state');
+    const finishedAt = toMs(outcome.finishedAt, 'finishedAt');
+    const row = this.#immediate(() => {
+      const current = this.#s.attemptByJobId.get(jobId);
+      if (current === undefined) throw new BuildStoreError('NOT_FOUND', `jobId: no attempt for job ${jobId}`);
+      if (current.state === 'open') {
+        this.#s.finishAttempt.run(state, finishedAt, jobId);
+        return this.#s.attemptByJobId.get(jobId)!;
+      }
+      if (current.state !== state) {
+        throw new BuildStoreError('CONFLICT', `state: attempt ${jobId} already finished as ${current.state}`);
+      }
+      return current;
+    });
+    return mapAttempt(row);
+  }
+
+  /** @inheritdoc */
+  async listOpenAttempts(): Promise<readonly AttemptRecord[]> {
+    return Object.freeze(this.#s.listOpenAttempts.all().map(mapAttempt));
+  }
+
+  // ------------------------------------------------------------ results
+
+  /** @inheritdoc */
+  async recordResult(input: NewResult): Promise<ResultRecord & { readonly duplicate: boolean }> {
+    const row = checkNewResult(input);
+    const outputs = input.outputs;
+    return this.#immediate(() => {
+      // The idempotency key decides first: a retried post must succeed even after its attempt expired.
+      const existing = this.#s.resultByKey.get(row.build_id, row.worker_id, row.attempt);
+      if (existing !== undefined) {
+        if (existing.envelope_sha256 !== row.envelope_sha256) {
+          throw new BuildStoreError(
+            'CONFLICT',
+            `envelopeSha256: attempt ${row.attempt} of worker ${row.worker_id} on build ${row.build_id} ` +
+              `already has result ${existing.envelope_sha256}`,
+          );
+        }
+        return Object.freeze({ ...mapResult(existing), duplicate: true });
+      }
+      const replayed = this.#s.resultByEnvelope.get(row.envelope_sha256);
+      if (replayed !== undefined) {
+        throw new BuildStoreError(
+          'CONFLICT',
+          `envelopeSha256: already recorded for job ${replayed.job_id}; an envelope answers one attempt`,
+        );
+      }
+      const attempt = this.#s.attemptByJobId.get(row.job_id);
+      if (attempt === undefined)
+        throw new BuildStoreError('NOT_FOUND', `jobId: no attempt for job ${row.job_id}`);
+      if (
+        attempt.build_id !== row.build_id ||
+        attempt.worker_id !== row.worker_id ||
+        attempt.attempt !== row.attempt
+      ) {
+        throw new BuildStoreError(
+          'CONFLICT',
+          `jobId: job ${row.job_id} is attempt ${attempt.attempt} of worker ${attempt.worker_id} on build ` +
+            `${attempt.build_id}`,
+        );
+      }
+      if (attempt.operator !== row.operator) {
+        throw new BuildStoreError(
+          'CONFLICT',
+          `operator: job ${row.job_id} was assigned to ${attempt.operator}`,
+        );
+      }
+      const worker = this.#s.workerById.get(row.worker_id)!;
+      if (row.counted === 1 && worker.revoked_at !== null) {
+        throw new BuildStoreError(
+          'CONFLICT',
+          `counted: worker ${row.worker_id} is revoked; its results never count`,
+        );
+      }
+      this.#s.insertResult.run(row);
+      for (const output of outputs)
+        this.#s.insertArtifact.run(output.sha256, row.build_id, output.path, 'rebuilt');
+      if (attempt.state === 'open') this.#s.finishAttempt.run('reported', row.received_at, row.job_id);
+      return Object.freeze({
+        ...mapResult(this.#s.resultByKey.get(row.build_id, row.worker_id, row.attempt)!),
+        duplicate: false,
+      });
+    });
+  }
+
+  /** @inheritdoc */
+  async listResults(buildId: string): Promise<readonly ResultRecord[]> {
+    checkUuid(buildId, 'buildId');
+    return Object.freeze(this.#s.listResults.all(buildId).map(mapResult));
+  }
+
+  // ------------------------------------------------------------ verdicts
+
+  /** @inheritdoc */
+  async recordVerdict(input: NewVerdict): Promise<VerdictRecord & { readonly duplicate: boolean }> {
+    checkUuid(input.buildId, 'buildId');
+    const verdict = checkOneOf(input.verdict, buildVerdicts, 'verdict');
+    checkJsonText(input.decisionJson, 'decisionJson', MAX_DECISION_CHARS);
+    const consensus = optionalDigest(input.consensusEnvelopeSha256, 'consensusEnvelopeSha256');
+    const divergence = optionalDigest(input.divergenceReportSha256, 'divergenceReportSha256');
+    const decidedAt = toMs(input.decidedAt, 'decidedAt');
+    return this.#immediate(() => {
+      const build = this.#s.buildById.get(input.buildId);
+      if (build === undefined) throw new BuildStoreError('NOT_FOUND', `buildId: no build ${input.buildId}`);
+      const latest = this.#s.latestVerdict.get(input.buildId);
+      if (
+        latest !== undefined &&
+        latest.verdict === verdict &&
+        latest.decision_json === input.decisionJson &&
+        latest.consensus_envelope_sha256 === consensus &&
+        latest.divergence_report_sha256 === divergence
+      ) {
+        return Object.freeze({ ...mapVerdict(latest), duplicate: true });
+      }
+      const row: VerdictRow = {
+        build_id: input.buildId,
+        sequence: (latest?.sequence ?? 0) + 1,
+        verdict,
+        previous_verdict: build.verdict,
+        decision_json: input.decisionJson,
+        consensus_envelope_sha256: consensus,
+        divergence_report_sha256: divergence,
+        decided_at: decidedAt,
+      };
+      this.#s.insertVerdict.run(row);
+      this.#s.setVerdict.run(verdict, decidedAt, input.buildId);
+      return Object.freeze({ ...mapVerdict(row), duplicate: false });
+    });
+  }
+
+  /** @inheritdoc */
+  async getVerdictHistory(buildId: string): Promise<readonly VerdictRecord[]> {
+    checkUuid(buildId, 'buildId');
+    return Object.freeze(this.#s.verdictHistory.all(buildId).map(mapVerdict));
+  }
+
+  // ------------------------------------------------------------ transparency log
+
+  /** @inheritdoc */
+  async appendLogEntry(
+    input: NewLogEntry,
+  ): Promise<{ readonly index: number; readonly entryHash: Sha256Hex }> {
+    const kind = checkOneOf(input.kind, LOG_KINDS, 'kind');
+    checkUuid(input.buildId, 'buildId');
+    checkDigest(input.bodySha256, 'bodySha256');
+    let bodyJson: string;
+    try {
+      bodyJson = canonicalizeJcs(input.body);
+    } catch (cause) {
+      throw new BuildStoreError('INVALID', `body: ${(cause as Error).message}`, { cause });
+    }
+    if (bodyJson.length > MAX_LOG_BODY_CHARS) throw invalid('body', `over ${MAX_LOG_BODY_CHARS} characters`);
+    const bodySha256 = sha256Hex(bodyJson);
+    if (bodySha256 !== input.bodySha256) {
+      throw new BuildStoreError(
+        'DIGEST_MISMATCH',
+        `bodySha256: ${input.bodySha256} is not the sha256 of the body's canonical JSON (${bodySha256})`,
+      );
+    }
+    return this.#immediate(() => {
+      if (this.#s.buildById.get(input.buildId) === undefined) {
+        throw new BuildStoreError('NOT_FOUND', `buildId: no build ${input.buildId}`);
+      }
+      const last = this.#s.lastLogEntry.get();
+      const index = last === undefined ? 0 : last.idx + 1;
+      const prevEntryHash = (last?.entry_hash ?? GENESIS_HASH) as Sha256Hex;
+      const entryHash = logEntryHash(prevEntryHash, kind, input.buildId, bodyJson);
+      this.#s.insertLogEntry.run({
+        idx: index,
+        kind,
+        build_id: input.buildId,
+        body_sha256: bodySha256,
+        body_json: bodyJson,
+        prev_entry_hash: prevEntryHash,
+        entry_hash: entryHash,
+      });
+      return Object.freeze({ index, entryHash });
+    });
+  }
+
+  /** @inheritdoc */
+  async getLogEntries(fromIndex: number, limit: number): Promise<readonly LogEntryRecord[]> {
+    checkInteger(fromIndex, 'fromIndex', 0, Number.MAX_SAFE_INTEGER);
+    checkInteger(limit, 'limit', 1, MAX_PAGE);
+    return Object.freeze(this.#s.logEntriesFrom.all(fromIndex, limit).map(mapLogEntry));
+  }
+
+  /** @inheritdoc */
+  async verifyLogChain(): Promise<number | undefined> {
+    // One read transaction: a consistent snapshot even while another connection appends.
+    return this.#db
+      .transaction(() => {
+        let expected = 0;
+        let prev: string = GENESIS_HASH;
+        for (const row of this.#s.allLogEntries.iterate()) {
+          if (
+            row.idx !== expected ||
+            !LOG_KINDS.includes(row.kind) ||
+            row.prev_entry_hash !== prev ||
+            row.body_sha256 !== sha256Hex(row.body_json) ||
+            row.entry_hash !== logEntryHash(prev as Sha256Hex, row.kind, row.build_id, row.body_json)
+          ) {
+            return expected;
+          }
+          prev = row.entry_hash;
+          expected++;
+        }
+        return undefined;
+      })
+      .deferred();
+  }
+
+  /** @inheritdoc */
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+
+  // ------------------------------------------------------------ helpers
+
+  /** Runs `fn` in a BEGIN IMMEDIATE transaction: the write lock is taken before the first read. */
+  #immediate<T>(fn: () => T): T {
+    return this.#db.transaction(fn).immediate();
+  }
+
+  /** Runs an insert, turning a uniqueness violation (a race the pre-checks lost) into CONFLICT. */
+  #insertUnique(insert: () => unknown, message: string): void {
+    try {
+      insert();
+    } catch (err) {
+      if (
+        err instanceof Database.SqliteError &&
+        (err.code === 'SQLITE_CONSTRAINT_UNIQUE' || err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
+      ) {
+        throw new BuildStoreError('CONFLICT', message, { cause: err });
+      }
+      throw err;
+    }
+  }
+}
+
+/**
+ * The hash that chains entry n to entry n-1:
+ * `sha256(prev (32 raw bytes) ‖ UTF-8 of JCS({"body": body, "buildId": buildId, "kind": kind}))`.
+ * The leaf covers kind and buildId as well as the body, so no column of an entry can be changed
+ * without breaking the chain. JCS sorts keys as written here and escapes strings as JSON.stringify
+ * does, and `bodyJson` is already canonical, so concatenation yields the canonical text exactly.
+ */
+export function logEntryHash(
+  prevEntryHash: Sha256Hex,
+  kind: string,
+  buildId: string,
+  bodyJson: string,
+): Sha256Hex {
+  const leaf = `{"body":${bodyJson},"buildId":${JSON.stringify(buildId)},"kind":${JSON.stringify(kind)}}`;
+  return createHash('sha256')
+    .update(Buffer.from(prevEntryHash, 'hex'))
+    .update(leaf, 'utf8')
+    .digest('hex') as Sha256Hex;
+}
+
+// ---------------------------------------------------------------- migrations
+
+function migrate(db: Database.Database): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at INTEGER NOT NULL
+  ) STRICT`);
+  // IMMEDIATE: two processes opening a fresh file at once apply each migration exactly once.
+  db.transaction(() => {
+    const current = (
+      db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number }
+    ).v;
+    if (current > sqliteSchemaVersion) {
+      throw new BuildStoreError(
+        'SCHEMA',
+        `database schema version ${current} is newer than this rbnet understands (${sqliteSchemaVersion})`,
+      );
+    }
+    const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+    for (const migration of MIGRATIONS) {
+      if (migration.version <= current) continue;
+      try {
+        db.exec(migration.sql);
+      } catch (cause) {
+        throw new BuildStoreError(
+          'SCHEMA',
+          `migration ${migration.version} (${migration.name}) failed: ${(cause as Error).message}`,
+          { cause },
+        );
+      }
+      record.run(migration.version, migration.name, Date.now());
+    }
+  }).immediate();
+}
+
+// ---------------------------------------------------------------- validation
+
+function invalid(field: string, problem: string): BuildStoreError {
+  return new BuildStoreError('INVALID', `${field}: ${problem}`);
+}
+
+function checkName(value: unknown, field: string): asserts value is string {
+  if (typeof value !== 'string' || !storeNamePattern.test(value)) {
+    throw invalid(field, `expected a name matching ${storeNamePattern}`);
+  }
+}
+
+function checkPattern(value: unknown, pattern: RegExp, field: string): asserts value is string {
+  if (typeof value !== 'string' || !pattern.test(value))
+    throw invalid(field, `expected a string matching ${pattern}`);
+}
+
+function checkUuid(value: unknown, field: string): asserts value is string {
+  if (typeof value !== 'string' || !UUID.test(value)) throw invalid(field, 'expected a lowercase UUID');
+}
+
+function checkDigest(value: unknown, field: string): asserts value is Sha256Hex {
+  if (!isSha256Hex(value)) throw invalid(field, 'expected a sha256 digest as 64 lowercase hex characters');
+}
+
+function optionalDigest(value: unknown, field: string): Sha256Hex | null {
+  if (value === undefined) return null;
+  checkDigest(value, field);
+  return value;
+}
+
+function checkInteger(value: unknown, field: string, min: number, max: number): asserts value is number {
+  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
+    throw invalid(field, `expected an integer from ${min} to ${max}`);
+  }
+}
+
+function checkOneOf<T extends string>(value: unknown, allowed: readonly T[], field: string): T {
+  if (!allowed.includes(value as T)) throw invalid(field, `expected one of ${allowed.join(', ')}`);
+  return value as T;
+}
+
+function checkText(value: unknown, field: string, pattern = TEXT): asserts value is string {
+  if (typeof value !== 'string' || value.length > MAX_TEXT_CHARS || !pattern.test(value)) {
+    throw invalid(field, `expected 1..${MAX_TEXT_CHARS} characters without control characters`);
+  }
+}
+
+function toMs(value: unknown, field: string): number {
+  if (!(value instanceof Date) || !Number.isFinite(value.getTime()))
+    throw invalid(field, 'expected a valid Date');
+  return value.getTime();
+}
+
+function checkScopes(value: unknown): string[] {
+  if (!Array.isArray(value) || value.length === 0 || value.length > 32) {
+    throw invalid('scopes', 'expected 1..32 scopes');
+  }
+  value.forEach((scope, i) => {
+    checkPattern(scope, SCOPE, `scopes[${i}]`);
+  });
+  if (new Set(value).size !== value.length) throw invalid('scopes', 'duplicates');
+  return [...value] as string[];
+}
+
+function checkWordList(value: unknown, field: string): string[] {
+  if (!Array.isArray(value) || value.length === 0 || value.length > 32)
+    throw invalid(field, 'expected 1..32 entries');
+  value.forEach((word, i) => {
+    checkPattern(word, PLATFORM_WORD, `${field}[${i}]`);
+  });
+  if (new Set(value).size !== value.length) throw invalid(field, 'duplicates');
+  return [...value] as string[];
+}
+
+function checkPublicKeyPem(value: unknown, field: string): void {
+  if (typeof value !== 'string' || value.length > 8192 || !value.startsWith('-----BEGIN PUBLIC KEY-----')) {
+    throw invalid(field, 'expected an SPKI PEM public key (-----BEGIN PUBLIC KEY-----)');
+  }
+  try {
+    if (createPublicKey(value).type !== 'public') throw new Error('not a public key');
+  } catch (cause) {
+    throw new BuildStoreError('INVALID', `${field}: not a readable public key`, { cause });
+  }
+}
+
+function checkJsonText(value: unknown, field: string, maxChars: number): void {
+  if (typeof value !== 'string' || value.length === 0 || value.length > maxChars) {
+    throw invalid(field, `expected JSON text of 1..${maxChars} characters`);
+  }
+  try {
+    JSON.parse(value);
+  } catch (cause) {
+    throw new BuildStoreError('INVALID', `${field}: not JSON (${(cause as Error).message})`, { cause });
+  }
+}
+
+/** Paths of outputs and claims: relative, normalised, unique. The manifest parser is stricter still. */
+function checkOutputPaths(paths: readonly unknown[], field: string): void {
+  const seen = new Set<string>();
+  paths.forEach((path, i) => {
+    const at = `${field}[${i}].path`;
+    checkText(path, at, PRINTABLE);
+    if (
+      path.startsWith('/') ||
+      path.split('/').some((part) => part === '' || part === '.' || part === '..')
+    ) {
+      throw invalid(at, 'expected a normalised relative path');
+    }
+    if (seen.has(path)) throw invalid(at, `duplicate path ${path}`);
+    seen.add(path);
+  });
+}
+
+function checkNewBuild(input: NewBuild, at: string): Omit<BuildRow, 'seq' | 'verdict' | 'verdict_at'> {
+  if (typeof input !== 'object' || input === null) throw invalid(at || 'input', 'expected an object');
+  checkUuid(input.buildId, `${at}buildId`);
+  checkDigest(input.manifestSha256, `${at}manifestSha256`);
+  if (typeof input.manifestJson !== 'string' || input.manifestJson.length > MAX_MANIFEST_CHARS) {
+    throw invalid(`${at}manifestJson`, `expected text of at most ${MAX_MANIFEST_CHARS} characters`);
+  }
+  const actual = sha256Hex(input.manifestJson);
+  if (actual !== input.manifestSha256) {
+    throw new BuildStoreError(
+      'DIGEST_MISMATCH',
+      `${at}manifestSha256: ${input.manifestSha256} is not the sha256 of manifestJson (${actual})`,
+    );
+  }
+  checkText(input.name, `${at}name`, PRINTABLE);
+  if (input.name.length > 256) throw invalid(`${at}name`, 'over 256 characters');
+  checkPattern(input.architecture, PLATFORM_WORD, `${at}architecture`);
+  checkPattern(input.backend, PLATFORM_WORD, `${at}backend`);
+  const claims = input.claimedOutputs;
+  if (!Array.isArray(claims) || claims.length > MAX_OUTPUTS) {
+    throw invalid(`${at}claimedOutputs`, `expected an array of at most ${MAX_OUTPUTS}`);
+  }
+  checkOutputPaths(
+    claims.map((claim) => claim?.path),
+    `${at}claimedOutputs`,
+  );
+  claims.forEach((claim, i) => {
+    checkDigest(claim.sha256, `${at}claimedOutputs[${i}].sha256`);
+  });
+  const policy: BuildPolicy = input.policy;
+  if (typeof policy !== 'object' || policy === null) throw invalid(`${at}policy`, 'expected an object');
+  checkInteger(policy.threshold, `${at}policy.threshold`, 1, 100);
+  checkInteger(policy.maxAttempts, `${at}policy.maxAttempts`, 1, 100);
+  checkInteger(policy.decisionDeadlineMs, `${at}policy.decisionDeadlineMs`, 1, Number.MAX_SAFE_INTEGER);
+  checkName(input.submittedBy, `${at}submittedBy`);
+  return {
+    build_id: input.buildId,
+    manifest_sha256: input.manifestSha256,
+    manifest_json: input.manifestJson,
+    name: input.name,
+    architecture: input.architecture,
+    backend: input.backend,
+    claimed_outputs_json: JSON.stringify(claims.map((c) => ({ path: c.path, sha256: c.sha256 }))),
+    threshold: policy.threshold,
+    max_attempts: policy.maxAttempts,
+    decision_deadline_ms: policy.decisionDeadlineMs,
+    submitted_by: input.submittedBy,
+    created_at: toMs(input.createdAt, `${at}createdAt`),
+  };
+}
+
+function checkNewResult(input: NewResult): Omit<ResultRow, 'seq'> {
+  if (typeof input !== 'object' || input === null) throw invalid('input', 'expected an object');
+  checkUuid(input.buildId, 'buildId');
+  checkName(input.workerId, 'workerId');
+  checkName(input.operator, 'operator');
+  checkInteger(input.attempt, 'attempt', 1, 1000);
+  checkPattern(input.jobId, JOB_ID, 'jobId');
+  checkDigest(input.envelopeSha256, 'envelopeSha256');
+  const kind = checkOneOf(input.kind, ['built', 'failed'] as const, 'kind');
+  if (kind === 'failed') {
+    checkText(input.failureReason, 'failureReason');
+  } else if (input.failureReason !== undefined) {
+    throw invalid('failureReason', 'only a failed result has one');
+  }
+  const outputs = input.outputs;
+  if (!Array.isArray(outputs) || outputs.length > MAX_OUTPUTS) {
+    throw invalid('outputs', `expected an array of at most ${MAX_OUTPUTS}`);
+  }
+  if (kind === 'failed' && outputs.length > 0) throw invalid('outputs', 'a failed result has no outputs');
+  checkOutputPaths(
+    outputs.map((output) => output?.path),
+    'outputs',
+  );
+  outputs.forEach((output, i) => {
+    checkDigest(output.sha256, `outputs[${i}].sha256`);
+    checkInteger(output.sizeBytes, `outputs[${i}].sizeBytes`, 0, Number.MAX_SAFE_INTEGER);
+  });
+  checkDigest(input.environmentSha256, 'environmentSha256');
+  checkPattern(input.environmentOrigin, ORIGIN, 'environmentOrigin');
+  checkPattern(input.inputsKey, INPUTS_KEY, 'inputsKey');
+  checkDigest(input.logSha256, 'logSha256');
+  if (typeof input.counted !== 'boolean') throw invalid('counted', 'expected a boolean');
+  if (input.refusedReason !== undefined) {
+    if (input.counted) throw invalid('refusedReason', 'only a result that does not count has one');
+    checkText(input.refusedReason, 'refusedReason');
+  }
+  return {
+    build_id: input.buildId,
+    worker_id: input.workerId,
+    operator: input.operator,
+    attempt: input.attempt,
+    job_id: input.jobId,
+    envelope_sha256: input.envelopeSha256,
+    kind,
+    failure_reason: input.failureReason ?? null,
+    outputs_json: JSON.stringify(
+      outputs.map((o) => ({ path: o.path, sha256: o.sha256, sizeBytes: o.sizeBytes })),
+    ),
+    environment_sha256: input.environmentSha256,
+    environment_origin: input.environmentOrigin,
+    inputs_key: input.inputsKey,
+    log_sha256: input.logSha256,
+    counted: input.counted ? 1 : 0,
+    refused_reason: input.refusedReason ?? null,
+    received_at: toMs(input.receivedAt, 'receivedAt'),
+  };
+}
+
+function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+// ---------------------------------------------------------------- row -> record
+
+function iso(ms: number): IsoTimestamp {
+  return new Date(ms).toISOString();
+}
+
+/** Adds `key: iso(ms)` only when the column is set, so absent values are absent keys, not undefined. */
+function optionalIso<K extends string>(key: K, ms: number | null): { [P in K]?: IsoTimestamp } {
+  return (ms === null ? {} : { [key]: iso(ms) }) as { [P in K]?: IsoTimestamp };
+}
+
+function optional<K extends string, V>(key: K, value: V | null): { [P in K]?: V } {
+  return (value === null ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+function frozenArray<T>(items: T[]): readonly T[] {
+  for (const item of items) if (typeof item === 'object' && item !== null) Object.freeze(item);
+  return Object.freeze(items);
+}
+
+function mapName(row: NameRow): OperatorRecord {
+  return Object.freeze({ name: row.name, createdAt: iso(row.created_at) });
+}
+
+function mapToken(row: TokenRow): TokenRecord {
+  return Object.freeze({
+    tokenId: row.token_id,
+    kind: row.kind,
+    subject: row.subject,
+    scopes: frozenArray(JSON.parse(row.scopes_json) as string[]),
+    singleUse: row.single_use === 1,
+    createdAt: iso(row.created_at),
+    ...optionalIso('expiresAt', row.expires_at),
+    ...optionalIso('usedAt', row.used_at),
+    ...optionalIso('revokedAt', row.revoked_at),
+  });
+}
+
+function mapWorker(row: WorkerRow): WorkerRecord {
+  return Object.freeze({
+    workerId: row.worker_id,
+    operator: row.operator,
+    signingKeyPem: row.signing_key_pem,
+    signingKeyid: row.signing_keyid,
+    ...optional('authKeyPem', row.auth_key_pem),
+    ...optional('authKeyid', row.auth_keyid),
+    architectures: frozenArray(JSON.parse(row.architectures_json) as string[]),
+    backends: frozenArray(JSON.parse(row.backends_json) as string[]),
+    capacity: Object.freeze({ cores: row.cores, memoryBytes: row.memory_bytes, diskBytes: row.disk_bytes }),
+    queueName: row.queue_name,
+    redisUser: row.redis_user,
+    enrolledAt: iso(row.enrolled_at),
+    ...optionalIso('lastSeenAt', row.last_seen_at),
+    ...optionalIso('revokedAt', row.revoked_at),
+  });
+}
+
+function mapBuild(row: BuildRow): BuildRecord {
+  return Object.freeze({
+    buildId: row.build_id,
+    manifestSha256: row.manifest_sha256 as Sha256Hex,
+    manifestJson: row.manifest_json,
+    name: row.name,
+    architecture: row.architecture,
+    backend: row.backend,
+    claimedOutputs: frozenArray(JSON.parse(row.claimed_outputs_json) as ClaimedOutput[]),
+    policy: Object.freeze({
+      threshold: row.threshold,
+      maxAttempts: row.max_attempts,
+      decisionDeadlineMs: row.decision_deadline_ms,
+    }),
+    submittedBy: row.submitted_by,
+    createdAt: iso(row.created_at),
+    verdict: row.verdict as BuildVerdict,
+    ...optionalIso('verdictAt', row.verdict_at),
+  });
+}
+
+function mapAttempt(row: AttemptRow): AttemptRecord {
+  return Object.freeze({
+    buildId: row.build_id,
+    workerId: row.worker_id,
+    operator: row.operator,
+    attempt: row.attempt,
+    jobId: row.job_id,
+    nonce: row.nonce,
+    state: row.state,
+    assignedAt: iso(row.assigned_at),
+    ...optionalIso('leaseExpiresAt', row.lease_expires_at),
+    ...optionalIso('finishedAt', row.finished_at),
+  });
+}
+
+function mapResult(row: ResultRow): ResultRecord {
+  return Object.freeze({
+    buildId: row.build_id,
+    workerId: row.worker_id,
+    operator: row.operator,
+    attempt: row.attempt,
+    jobId: row.job_id,
+    envelopeSha256: row.envelope_sha256 as Sha256Hex,
+    kind: row.kind,
+    ...optional('failureReason', row.failure_reason),
+    outputs: frozenArray(JSON.parse(row.outputs_json) as StoredOutput[]),
+    environmentSha256: row.environment_sha256 as Sha256Hex,
+    environmentOrigin: row.environment_origin,
+    inputsKey: row.inputs_key,
+    logSha256: row.log_sha256 as Sha256Hex,
+    counted: row.counted === 1,
+    ...optional('refusedReason', row.refused_reason),
+    receivedAt: iso(row.received_at),
+  });
+}
+
+function mapVerdict(row: VerdictRow): VerdictRecord {
+  return Object.freeze({
+    sequence: row.sequence,
+    buildId: row.build_id,
+    verdict: row.verdict as BuildVerdict,
+    previousVerdict: row.previous_verdict as BuildVerdict,
+    decisionJson: row.decision_json,
+    ...optional('consensusEnvelopeSha256', row.consensus_envelope_sha256 as Sha256Hex | null),
+    ...optional('divergenceReportSha256', row.divergence_report_sha256 as Sha256Hex | null),
+    decidedAt: iso(row.decided_at),
+  });
+}
+
+function mapLogEntry(row: LogRow): LogEntryRecord {
+  return Object.freeze({
+    index: row.idx,
+    kind: row.kind,
+    buildId: row.build_id,
+    bodySha256: row.body_sha256 as Sha256Hex,
+    bodyJson: row.body_json,
+    prevEntryHash: row.prev_entry_hash as Sha256Hex,
+    entryHash: row.entry_hash as Sha256Hex,
+  });
+}

@@ -1,0 +1,16 @@
+// Errors of the consensus core: a refused trust policy, a malformed consensus attestation, a broken decision input.
+import { RbnetError } from '../errors.ts';
+
+/**
+ * A trust policy was refused. `POLICY_INVALID` names the field and what was wrong, `POLICY_TOO_LARGE`
+ * is checked before parsing, and `POLICY_EXPIRED` means the consumer must fetch a fresh policy: an old
+ * one may still pin keys their operators have since revoked.
+ */
+export class PolicyError extends RbnetError<'POLICY_INVALID' | 'POLICY_TOO_LARGE' | 'POLICY_EXPIRED'> {}
+
+/**
+ * `CONSENSUS_INVALID`: a consensus attestation (or the facts to compose one) breaks its format.
+ * `DECISION_INPUT_INVALID`: decideVerdict was called with input no caller should build (a threshold
+ * of 0, a built result without an envelope digest): a bug upstream, not an outcome to report.
+ */
+export class ConsensusError extends RbnetError<'CONSENSUS_INVALID' | 'DECISION_INPUT_INVALID'> {}

@@ -1,0 +1,83 @@
+// Public API of the consensus core: verdicts, the decision rule, trust policy, consensus attestation,
+// the consumer-side check and divergence reports. Pure: no network, no database.
+
+export {
+  BUILD_RESOURCE_URI_PREFIX,
+  CONSENSUS_POLICY_URI,
+  type ConsensusExtension,
+  type ConsensusFacts,
+  type ConsensusPredicate,
+  type ConsensusStatement,
+  composeConsensusStatement,
+  consensusPolicyDigest,
+  ENVELOPE_URI_PREFIX,
+  MANIFEST_SUBJECT_NAME,
+  maxConsensusEnvelopeBytesDefault,
+  maxEmbeddedEnvelopes,
+  parseConsensusEnvelope,
+  parseConsensusStatement,
+  RBNET_CONSENSUS_EXTENSION,
+  readConsensusStatement,
+  type SignedConsensusAttestation,
+  SLSA_VSA_V1,
+  signConsensusAttestation,
+  verificationResultFor,
+  verifiedLevelsFor,
+} from './consensus-attestation.ts';
+export { ConsensusError, PolicyError } from './consensus-errors.ts';
+export {
+  type BuiltConsensusResult,
+  type ConsensusFailureReason,
+  type ConsensusOutput,
+  type ConsensusPolicy,
+  type ConsensusResult,
+  type Decision,
+  type DecisionChange,
+  type DecisionInput,
+  type Dissent,
+  decideVerdict,
+  type FailedConsensusResult,
+  type InputDigest,
+  type NotCounted,
+  type NotCountedReason,
+  type OutputDigest,
+  type ResultRef,
+  redecide,
+  resultKey,
+} from './decide-verdict.ts';
+export {
+  type BuildRef,
+  buildDivergenceReport,
+  DIVERGENCE_REPORT_SCHEMA_V1,
+  type DivergenceFile,
+  type DivergenceFileVariant,
+  type DivergenceReport,
+  type DivergenceReportOptions,
+  type DivergenceReportResult,
+  renderDivergenceText,
+} from './divergence-report.ts';
+export {
+  assertTrustPolicyCurrent,
+  maxTrustPolicyBytes,
+  operatorForKeyid,
+  operatorKeys,
+  type PinnedKey,
+  parseTrustPolicy,
+  TRUST_POLICY_SCHEMA_V1,
+  type TrustedOperator,
+  type TrustPolicy,
+} from './trust-policy.ts';
+export {
+  isQuorumVerdict,
+  isVerdict,
+  parseVerdict,
+  VERDICTS,
+  type Verdict,
+  verdictMeanings,
+} from './verdict.ts';
+export {
+  type ConsensusRejection,
+  type ConsensusVerification,
+  type VerifyConsensusInput,
+  verifyConsensus,
+} from './verify-consensus.ts';
