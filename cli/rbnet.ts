@@ -2,16 +2,37 @@
 import { UsageError } from '../services/errors.ts';
 import { RBNET_VERSION } from '../services/version.ts';
 import { type CliIo, type Command, EXIT, parseCommandArgs, reportError, writeLine } from './command.ts';
+import {
+  adminMaintainerAddCommand,
+  adminOperatorAddCommand,
+  adminTokenCreateCommand,
+  adminWorkerRevokeCommand,
+} from './commands/admin-commands.ts';
 import { attestationVerifyCommand } from './commands/attestation-verify-command.ts';
+import { policyCreateCommand, verifyCommand } from './commands/consumer-commands.ts';
+import { coordinatorRunCommand } from './commands/coordinator-run-command.ts';
+import { statusCommand, submitCommand } from './commands/maintainer-commands.ts';
 import { manifestCheckCommand } from './commands/manifest-check-command.ts';
 import { rebuildCommand } from './commands/rebuild-command.ts';
 import { workerInitCommand } from './commands/worker-init-command.ts';
+import { workerEnrolCommand, workerRunCommand } from './commands/worker-network-commands.ts';
 
 export const commands: readonly Command[] = [
   rebuildCommand,
   attestationVerifyCommand,
   manifestCheckCommand,
   workerInitCommand,
+  coordinatorRunCommand,
+  adminOperatorAddCommand,
+  adminTokenCreateCommand,
+  adminMaintainerAddCommand,
+  adminWorkerRevokeCommand,
+  workerEnrolCommand,
+  workerRunCommand,
+  submitCommand,
+  statusCommand,
+  verifyCommand,
+  policyCreateCommand,
 ];
 
 function topLevelHelp(): string {

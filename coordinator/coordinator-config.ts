@@ -42,7 +42,13 @@ export const defaultCoordinatorConfig = Object.freeze({
   listenPort: 8470,
   redisUrl: 'redis://127.0.0.1:6390',
   queuePrefix: 'rbnet',
-  policy: Object.freeze({ threshold: 2, replicas: 3, maxAttempts: 6, decisionDeadlineMs: 3_600_000, allowFetchedEnvironments: false }),
+  policy: Object.freeze({
+    threshold: 2,
+    replicas: 3,
+    maxAttempts: 6,
+    decisionDeadlineMs: 3_600_000,
+    allowFetchedEnvironments: false,
+  }),
   maxManifestBytes: 256 * 1024,
   maxBlobBytes: 4 * 1024 ** 3,
   maxJsonBodyBytes: 16 * 1024 ** 2,
@@ -53,7 +59,10 @@ export const defaultCoordinatorConfig = Object.freeze({
 function integer(value: unknown, field: string, min: number, max: number): number {
   const number = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
   if (typeof number !== 'number' || !Number.isSafeInteger(number) || number < min || number > max) {
-    throw new ConfigError('CONFIG_INVALID', `${field}: expected an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `${field}: expected an integer from ${min} to ${max}, got ${JSON.stringify(value)}`,
+    );
   }
   return number;
 }
@@ -82,29 +91,74 @@ export function loadCoordinatorConfig(sources: CoordinatorConfigSources): Coordi
       throw new ConfigError('CONFIG_INVALID', `${configFile}: not valid JSON`, { cause });
     }
   }
-  const listen = flags.listen ?? env.RBNET_LISTEN ?? (file.listen as string | undefined) ?? `${defaultCoordinatorConfig.listenHost}:${defaultCoordinatorConfig.listenPort}`;
+  const listen =
+    flags.listen ??
+    env.RBNET_LISTEN ??
+    (file.listen as string | undefined) ??
+    `${defaultCoordinatorConfig.listenHost}:${defaultCoordinatorConfig.listenPort}`;
   const match = /^([0-9a-zA-Z.:[\]-]+):(\d{1,5})$/.exec(listen);
   if (!match) throw new ConfigError('CONFIG_INVALID', `--listen: expected HOST:PORT, got ${listen}`);
   const listenHost = match[1]!;
   const listenPort = integer(match[2], '--listen port', 0, 65535);
-  const publicUrl = flags.publicUrl ?? env.RBNET_PUBLIC_URL ?? (file.publicUrl as string | undefined) ?? `http://${listenHost}:${listenPort}`;
+  const publicUrl =
+    flags.publicUrl ??
+    env.RBNET_PUBLIC_URL ??
+    (file.publicUrl as string | undefined) ??
+    `http://${listenHost}:${listenPort}`;
   let parsedPublic: URL;
   try {
     parsedPublic = new URL(publicUrl);
   } catch (cause) {
     throw new ConfigError('CONFIG_INVALID', `--public-url: not a URL: ${publicUrl}`, { cause });
   }
-  const redisUrl = flags.redisUrl ?? env.RBNET_REDIS_URL ?? (file.redisUrl as string | undefined) ?? defaultCoordinatorConfig.redisUrl;
-  if (!/^rediss?:\/\//.test(redisUrl)) throw new ConfigError('CONFIG_INVALID', `RBNET_REDIS_URL: expected redis:// or rediss://`);
+  const redisUrl =
+    flags.redisUrl ??
+    env.RBNET_REDIS_URL ??
+    (file.redisUrl as string | undefined) ??
+    defaultCoordinatorConfig.redisUrl;
+  if (!/^rediss?:\/\//.test(redisUrl))
+    throw new ConfigError('CONFIG_INVALID', `RBNET_REDIS_URL: expected redis:// or rediss://`);
   const filePolicy = (file.policy ?? {}) as Record<string, unknown>;
-  const threshold = integer(flags.threshold ?? env.RBNET_THRESHOLD ?? filePolicy.threshold ?? defaultCoordinatorConfig.policy.threshold, 'policy.threshold', 1, 64);
-  const replicas = integer(flags.replicas ?? env.RBNET_REPLICAS ?? filePolicy.replicas ?? Math.max(threshold, defaultCoordinatorConfig.policy.replicas), 'policy.replicas', threshold, 64);
+  const threshold = integer(
+    flags.threshold ??
+      env.RBNET_THRESHOLD ??
+      filePolicy.threshold ??
+      defaultCoordinatorConfig.policy.threshold,
+    'policy.threshold',
+    1,
+    64,
+  );
+  const replicas = integer(
+    flags.replicas ??
+      env.RBNET_REPLICAS ??
+      filePolicy.replicas ??
+      Math.max(threshold, defaultCoordinatorConfig.policy.replicas),
+    'policy.replicas',
+    threshold,
+    64,
+  );
   const policy: NetworkPolicyDefaults = Object.freeze({
     threshold,
     replicas,
-    maxAttempts: integer(env.RBNET_MAX_ATTEMPTS ?? filePolicy.maxAttempts ?? Math.max(defaultCoordinatorConfig.policy.maxAttempts, replicas), 'policy.maxAttempts', replicas, 1000),
-    decisionDeadlineMs: integer(env.RBNET_DECISION_DEADLINE_MS ?? filePolicy.decisionDeadlineMs ?? defaultCoordinatorConfig.policy.decisionDeadlineMs, 'policy.decisionDeadlineMs', 1000, 30 * 86_400_000),
-    allowFetchedEnvironments: (env.RBNET_ALLOW_FETCHED_ENVIRONMENTS ?? String(filePolicy.allowFetchedEnvironments ?? false)) === 'true',
+    maxAttempts: integer(
+      env.RBNET_MAX_ATTEMPTS ??
+        filePolicy.maxAttempts ??
+        Math.max(defaultCoordinatorConfig.policy.maxAttempts, replicas),
+      'policy.maxAttempts',
+      replicas,
+      1000,
+    ),
+    decisionDeadlineMs: integer(
+      env.RBNET_DECISION_DEADLINE_MS ??
+        filePolicy.decisionDeadlineMs ??
+        defaultCoordinatorConfig.policy.decisionDeadlineMs,
+      'policy.decisionDeadlineMs',
+      1000,
+      30 * 86_400_000,
+    ),
+    allowFetchedEnvironments:
+      (env.RBNET_ALLOW_FETCHED_ENVIRONMENTS ?? String(filePolicy.allowFetchedEnvironments ?? false)) ===
+      'true',
   });
   return Object.freeze({
     dataDir,
@@ -116,9 +170,19 @@ export function loadCoordinatorConfig(sources: CoordinatorConfigSources): Coordi
     queuePrefix: defaultCoordinatorConfig.queuePrefix,
     policy,
     maxManifestBytes: defaultCoordinatorConfig.maxManifestBytes,
-    maxBlobBytes: integer(env.RBNET_MAX_BLOB_BYTES ?? defaultCoordinatorConfig.maxBlobBytes, 'RBNET_MAX_BLOB_BYTES', 1, 2 ** 50),
+    maxBlobBytes: integer(
+      env.RBNET_MAX_BLOB_BYTES ?? defaultCoordinatorConfig.maxBlobBytes,
+      'RBNET_MAX_BLOB_BYTES',
+      1,
+      2 ** 50,
+    ),
     maxJsonBodyBytes: defaultCoordinatorConfig.maxJsonBodyBytes,
     enrolmentTokenTtlSeconds: defaultCoordinatorConfig.enrolmentTokenTtlSeconds,
-    sweepIntervalMs: integer(env.RBNET_SWEEP_INTERVAL_MS ?? defaultCoordinatorConfig.sweepIntervalMs, 'RBNET_SWEEP_INTERVAL_MS', 100, 3_600_000),
+    sweepIntervalMs: integer(
+      env.RBNET_SWEEP_INTERVAL_MS ?? defaultCoordinatorConfig.sweepIntervalMs,
+      'RBNET_SWEEP_INTERVAL_MS',
+      100,
+      3_600_000,
+    ),
   });
 }

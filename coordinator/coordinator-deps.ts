@@ -1,8 +1,8 @@
 // What the coordinator's routes and services are built from: interfaces, so tests can start the real
 // coordinator through the same constructor production uses, and swap only what rbnet itself owns.
 import type { Logger } from 'pino';
-import type { NonceCache } from '../services/auth/worker-request-auth.ts';
 import type { Signer } from '../services/attestation/signer.ts';
+import type { NonceCache } from '../services/auth/worker-request-auth.ts';
 import type { BuildStore } from '../services/storage/build-store.ts';
 import type { ContentStore } from '../services/storage/content-store.ts';
 import type { CoordinatorConfig } from './coordinator-config.ts';

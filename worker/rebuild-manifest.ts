@@ -42,6 +42,8 @@ export interface RebuildRequest {
   readonly outDir: string;
   readonly signal?: AbortSignal;
   readonly onPhase?: (phase: RebuildPhase) => void;
+  /** Present when the network assigned the rebuild: signed into the statement so it cannot be replayed. */
+  readonly job?: { readonly jobId: string; readonly attempt: number; readonly nonce: string };
 }
 
 interface RebuildCommon {
@@ -158,6 +160,7 @@ export async function rebuildManifest(
           clockUtc: startedOn.toISOString(),
           rbnetVersion: RBNET_VERSION,
         },
+        ...(request.job ? { job: request.job } : {}),
       },
       context.signer,
     );

@@ -1,8 +1,8 @@
 // Authentication middleware factories: scoped bearer tokens for people, proof of possession for workers.
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
-import { sha256Hex } from '../../services/digest.ts';
 import { verifyWorkerRequest } from '../../services/auth/worker-request-auth.ts';
+import { sha256Hex } from '../../services/digest.ts';
 import type { TokenRecord, WorkerRecord } from '../../services/storage/build-store.ts';
 import type { CoordinatorDeps } from '../coordinator-deps.ts';
 import { ApiError } from './api-error.ts';
@@ -22,11 +22,15 @@ export function bearerSecret(header: string | undefined): string | undefined {
 }
 
 /** Requires `Authorization: Bearer <token>` carrying `scope`. */
-export function requireToken(deps: CoordinatorDeps, scope: string): MiddlewareHandler<{ Variables: AuthVariables }> {
+export function requireToken(
+  deps: CoordinatorDeps,
+  scope: string,
+): MiddlewareHandler<{ Variables: AuthVariables }> {
   return async function tokenAuth(c, next) {
     const secret = bearerSecret(c.req.header('authorization'));
     const token = secret ? await deps.store.authenticateToken(secret, scope, deps.now()) : undefined;
-    if (!token) throw new ApiError(401, 'AUTH_INVALID', `a bearer token with the "${scope}" scope is required`);
+    if (!token)
+      throw new ApiError(401, 'AUTH_INVALID', `a bearer token with the "${scope}" scope is required`);
     c.set('token', token);
     await next();
   };

@@ -14,14 +14,18 @@ export async function readBodyBytes(c: Context, maxBytes: number): Promise<Buffe
   let total = 0;
   for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
     total += chunk.byteLength;
-    if (total > maxBytes) throw new ApiError(413, 'TOO_LARGE', `request body: over the limit of ${maxBytes} bytes`);
+    if (total > maxBytes)
+      throw new ApiError(413, 'TOO_LARGE', `request body: over the limit of ${maxBytes} bytes`);
     chunks.push(Buffer.from(chunk));
   }
   return Buffer.concat(chunks);
 }
 
 /** Parses a small JSON body object; every field is then checked by the route. */
-export async function readJsonObject(c: Context, maxBytes: number): Promise<{ text: string; value: Record<string, unknown> }> {
+export async function readJsonObject(
+  c: Context,
+  maxBytes: number,
+): Promise<{ text: string; value: Record<string, unknown> }> {
   const bytes = await readBodyBytes(c, maxBytes);
   const text = bytes.toString('utf8');
   let value: unknown;
@@ -36,7 +40,12 @@ export async function readJsonObject(c: Context, maxBytes: number): Promise<{ te
   return { text, value: value as Record<string, unknown> };
 }
 
-export function stringField(body: Record<string, unknown>, name: string, pattern: RegExp, maxLength = 256): string {
+export function stringField(
+  body: Record<string, unknown>,
+  name: string,
+  pattern: RegExp,
+  maxLength = 256,
+): string {
   const value = body[name];
   if (typeof value !== 'string' || value.length > maxLength || !pattern.test(value)) {
     throw new ApiError(400, 'INVALID', `${name}: expected a string matching ${pattern}`);

@@ -60,7 +60,8 @@ const TOKEN_SECRET = /^rbnet_(admin|maintainer|enrolment)_[A-Za-z0-9_-]{43}$/;
 const KEYID = /^[A-Za-z0-9._:+/=-]{1,256}$/;
 const PLATFORM_WORD = /^[a-z0-9][a-z0-9._-]{0,31}$/;
 // BullMQ refuses ':' in queue names, and Redis ACL user names with spaces are awkward to quote.
-const QUEUE_OR_USER = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+// Queue names and Redis ACL usernames (`worker:<prefix>:<workerId>` has colons).
+const QUEUE_OR_USER = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const NONCE = /^[A-Za-z0-9_-]{16,128}$/;
 const ORIGIN = /^[a-z][a-z0-9-]{0,63}$/;

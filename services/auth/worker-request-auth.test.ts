@@ -1,7 +1,13 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../digest.ts';
-import { composeAuthMessage, NonceCache, signWorkerRequest, verifyWorkerRequest, type WorkerAuthError } from './worker-request-auth.ts';
+import {
+  composeAuthMessage,
+  NonceCache,
+  signWorkerRequest,
+  verifyWorkerRequest,
+  type WorkerAuthError,
+} from './worker-request-auth.ts';
 
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');
 const other = generateKeyPairSync('ed25519');
@@ -10,7 +16,14 @@ const body = sha256Hex('{"x":1}');
 const now = 1_800_000_000_000;
 
 function request(overrides: Partial<Parameters<typeof verifyWorkerRequest>[0]> = {}) {
-  const header = signWorkerRequest(privateKey, { workerId: 'w1', origin, method: 'POST', path: '/v1/results', bodySha256: body, now });
+  const header = signWorkerRequest(privateKey, {
+    workerId: 'w1',
+    origin,
+    method: 'POST',
+    path: '/v1/results',
+    bodySha256: body,
+    now,
+  });
   return {
     header,
     origin,
@@ -53,14 +66,25 @@ describe('worker request proof of possession', () => {
     ['an unknown worker', { authKeyFor: () => undefined }],
     ['a different key', { authKeyFor: () => other.publicKey }],
     ['no header', { header: undefined }],
-    ['a bearer token', { header: `Bearer ${publicKey.export({ format: 'der', type: 'spki' }).toString('base64')}` }],
+    [
+      'a bearer token',
+      { header: `Bearer ${publicKey.export({ format: 'der', type: 'spki' }).toString('base64')}` },
+    ],
   ])('refuses %s', (_label, overrides) => {
     expect(codeOf(() => verifyWorkerRequest(request(overrides as never)))).toMatch(/^AUTH_/);
   });
 
   it('never signs a document shaped like an in-toto link, whichever field carries it', () => {
     const link = JSON.stringify({ signed: { _type: 'link', name: 'rebuild', products: {} }, signatures: [] });
-    const base = { workerId: 'w1', origin, nonce: 'n'.repeat(32), timestampMs: now, method: 'POST', path: '/v1/results', bodySha256: body };
+    const base = {
+      workerId: 'w1',
+      origin,
+      nonce: 'n'.repeat(32),
+      timestampMs: now,
+      method: 'POST',
+      path: '/v1/results',
+      bodySha256: body,
+    };
     for (const key of ['workerId', 'origin', 'nonce', 'method', 'path', 'bodySha256'] as const) {
       expect(codeOf(() => composeAuthMessage({ ...base, [key]: link }))).toBe('AUTH_FIELD');
     }

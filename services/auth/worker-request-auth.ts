@@ -4,7 +4,9 @@
 import { type KeyObject, randomBytes, sign, verify } from 'node:crypto';
 import { RbnetError } from '../errors.ts';
 
-export class WorkerAuthError extends RbnetError<'AUTH_MISSING' | 'AUTH_INVALID' | 'AUTH_REPLAYED' | 'AUTH_FIELD'> {}
+export class WorkerAuthError extends RbnetError<
+  'AUTH_MISSING' | 'AUTH_INVALID' | 'AUTH_REPLAYED' | 'AUTH_FIELD'
+> {}
 
 export const AUTH_DOMAIN = 'rbnet-auth-v1';
 export const AUTH_SCHEME = 'RbnetWorker';
@@ -30,7 +32,11 @@ export interface AuthFields {
 }
 
 function field(ok: boolean, name: string, value: unknown): void {
-  if (!ok) throw new WorkerAuthError('AUTH_FIELD', `auth ${name}: refused ${JSON.stringify(String(value)).slice(0, 80)}`);
+  if (!ok)
+    throw new WorkerAuthError(
+      'AUTH_FIELD',
+      `auth ${name}: refused ${JSON.stringify(String(value)).slice(0, 80)}`,
+    );
 }
 
 /**
@@ -45,16 +51,30 @@ export function composeAuthMessage(fields: AuthFields): Buffer {
   } catch {
     origin = undefined;
   }
-  field(!!origin && origin.origin === fields.origin && /^https?:$/.test(origin.protocol), 'origin', fields.origin);
+  field(
+    !!origin && origin.origin === fields.origin && /^https?:$/.test(origin.protocol),
+    'origin',
+    fields.origin,
+  );
   field(NONCE.test(fields.nonce), 'nonce', fields.nonce);
-  field(Number.isSafeInteger(fields.timestampMs) && fields.timestampMs > 0, 'timestampMs', fields.timestampMs);
+  field(
+    Number.isSafeInteger(fields.timestampMs) && fields.timestampMs > 0,
+    'timestampMs',
+    fields.timestampMs,
+  );
   field(METHOD.test(fields.method), 'method', fields.method);
   field(PATH.test(fields.path) && !fields.path.includes('..'), 'path', fields.path);
   field(SHA256.test(fields.bodySha256), 'bodySha256', fields.bodySha256);
   return Buffer.from(
-    [AUTH_DOMAIN, fields.workerId, fields.origin, fields.nonce, String(fields.timestampMs), `${fields.method} ${fields.path}`, fields.bodySha256].join(
-      '\n',
-    ),
+    [
+      AUTH_DOMAIN,
+      fields.workerId,
+      fields.origin,
+      fields.nonce,
+      String(fields.timestampMs),
+      `${fields.method} ${fields.path}`,
+      fields.bodySha256,
+    ].join('\n'),
     'utf8',
   );
 }
@@ -81,22 +101,36 @@ export interface ParsedAuthHeader {
 }
 
 export function parseAuthHeader(header: string | undefined): ParsedAuthHeader {
-  if (!header) throw new WorkerAuthError('AUTH_MISSING', `Authorization: expected "${AUTH_SCHEME} id=...,ts=...,nonce=...,sig=..."`);
+  if (!header)
+    throw new WorkerAuthError(
+      'AUTH_MISSING',
+      `Authorization: expected "${AUTH_SCHEME} id=...,ts=...,nonce=...,sig=..."`,
+    );
   if (header.length > 1024 || !header.startsWith(`${AUTH_SCHEME} `)) {
     throw new WorkerAuthError('AUTH_INVALID', `Authorization: expected the ${AUTH_SCHEME} scheme`);
   }
   const parts = new Map<string, string>();
   for (const part of header.slice(AUTH_SCHEME.length + 1).split(',')) {
     const eq = part.indexOf('=');
-    if (eq <= 0 || parts.has(part.slice(0, eq))) throw new WorkerAuthError('AUTH_INVALID', 'Authorization: malformed parameters');
+    if (eq <= 0 || parts.has(part.slice(0, eq)))
+      throw new WorkerAuthError('AUTH_INVALID', 'Authorization: malformed parameters');
     parts.set(part.slice(0, eq), part.slice(eq + 1));
   }
   const id = parts.get('id') ?? '';
   const ts = parts.get('ts') ?? '';
   const nonce = parts.get('nonce') ?? '';
   const sig = parts.get('sig') ?? '';
-  if (parts.size !== 4 || !WORKER_ID.test(id) || !/^\d{1,16}$/.test(ts) || !NONCE.test(nonce) || !/^[A-Za-z0-9+/]{86}==$/.test(sig)) {
-    throw new WorkerAuthError('AUTH_INVALID', 'Authorization: expected id, ts, nonce and sig, each well-formed');
+  if (
+    parts.size !== 4 ||
+    !WORKER_ID.test(id) ||
+    !/^\d{1,16}$/.test(ts) ||
+    !NONCE.test(nonce) ||
+    !/^[A-Za-z0-9+/]{86}==$/.test(sig)
+  ) {
+    throw new WorkerAuthError(
+      'AUTH_INVALID',
+      'Authorization: expected id, ts, nonce and sig, each well-formed',
+    );
   }
   return { workerId: id, timestampMs: Number(ts), nonce, signature: Buffer.from(sig, 'base64') };
 }
@@ -134,7 +168,10 @@ export function verifyWorkerRequest(args: {
 }): string {
   const parsed = parseAuthHeader(args.header);
   if (Math.abs(args.nowMs - parsed.timestampMs) > maxAuthClockSkewMs) {
-    throw new WorkerAuthError('AUTH_INVALID', 'Authorization: timestamp too far from the coordinator clock (check NTP)');
+    throw new WorkerAuthError(
+      'AUTH_INVALID',
+      'Authorization: timestamp too far from the coordinator clock (check NTP)',
+    );
   }
   const key = args.authKeyFor(parsed.workerId);
   if (!key) throw new WorkerAuthError('AUTH_INVALID', 'Authorization: unknown or revoked worker');

@@ -1,0 +1,109 @@
+// `rbnet admin ...`: operators, enrolment tokens, maintainers and worker revocation, over the API.
+import { UsageError } from '../../services/errors.ts';
+import {
+  type CliIo,
+  type Command,
+  EXIT,
+  type ParsedCommandArgs,
+  requireFlag,
+  stringFlag,
+  writeLine,
+} from '../command.ts';
+import { apiRequest, coordinatorUrlFrom } from '../coordinator-api.ts';
+
+const COMMON_HELP = `  --coordinator URL  default env RBNET_COORDINATOR, else http://127.0.0.1:8470
+  --token TOKEN      admin token; default env RBNET_ADMIN_TOKEN
+  --json             print the coordinator's answer as JSON`;
+const COMMON_OPTIONS = {
+  coordinator: { type: 'string' },
+  token: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+function api(args: ParsedCommandArgs, io: CliIo) {
+  const token = stringFlag(args, 'token') ?? io.env.RBNET_ADMIN_TOKEN;
+  if (!token) throw new UsageError('USAGE', 'an admin token is needed: --token or RBNET_ADMIN_TOKEN');
+  return { coordinator: coordinatorUrlFrom(stringFlag(args, 'coordinator'), io.env), token };
+}
+
+function onePositional(args: ParsedCommandArgs, what: string, command: string): string {
+  const value = args.positionals[0];
+  if (!value || args.positionals.length > 1)
+    throw new UsageError('USAGE', `expected exactly one ${what}. Run \`rbnet ${command} --help\`.`);
+  return value;
+}
+
+function print(io: CliIo, args: ParsedCommandArgs, answer: unknown, lines: string[]): number {
+  if (args.values.json) writeLine(io.stdout, JSON.stringify(answer, null, 2));
+  else for (const line of lines) writeLine(io.stdout, line);
+  return EXIT.ok;
+}
+
+export const adminOperatorAddCommand: Command = {
+  path: ['admin', 'operator', 'add'],
+  summary: 'register an operator (an organisation that runs workers)',
+  help: `Usage: rbnet admin operator add NAME [options]\n\nOptions:\n${COMMON_HELP}\n\nExit codes: 0 added; 1 refused; 2 usage.`,
+  options: COMMON_OPTIONS,
+  async run(args, io) {
+    const name = onePositional(args, 'NAME', 'admin operator add');
+    const answer = await apiRequest(api(args, io), 'POST', '/v1/admin/operators', JSON.stringify({ name }));
+    return print(io, args, answer, [`operator ${name} added`]);
+  },
+};
+
+export const adminTokenCreateCommand: Command = {
+  path: ['admin', 'token', 'create'],
+  summary: "create a single-use enrolment token for one of an operator's workers",
+  help: `Usage: rbnet admin token create --operator NAME [--ttl-seconds N] [options]\n\nThe token is printed once; hand it to the operator over a private channel.\n\nOptions:\n  --operator NAME    the operator the worker will belong to\n  --ttl-seconds N    validity, 60..2592000 (default 86400)\n${COMMON_HELP}\n\nExit codes: 0 created; 1 refused; 2 usage.`,
+  options: { ...COMMON_OPTIONS, operator: { type: 'string' }, 'ttl-seconds': { type: 'string' } },
+  async run(args, io) {
+    const operator = requireFlag(args, 'operator', adminTokenCreateCommand);
+    const ttl = stringFlag(args, 'ttl-seconds');
+    const answer = await apiRequest<{ token: string; expiresAt: string }>(
+      api(args, io),
+      'POST',
+      '/v1/admin/enrolment-tokens',
+      JSON.stringify({ operator, ...(ttl ? { ttlSeconds: Number(ttl) } : {}) }),
+    );
+    return print(io, args, answer, [
+      answer.token,
+      `(single use, for operator ${operator}, expires ${answer.expiresAt})`,
+    ]);
+  },
+};
+
+export const adminMaintainerAddCommand: Command = {
+  path: ['admin', 'maintainer', 'add'],
+  summary: 'register a maintainer and print their API token (submit scope)',
+  help: `Usage: rbnet admin maintainer add NAME [options]\n\nPrints the maintainer's API token once (it is stored hashed).\n\nOptions:\n${COMMON_HELP}\n\nExit codes: 0 added; 1 refused; 2 usage.`,
+  options: COMMON_OPTIONS,
+  async run(args, io) {
+    const name = onePositional(args, 'NAME', 'admin maintainer add');
+    const answer = await apiRequest<{ token: string }>(
+      api(args, io),
+      'POST',
+      '/v1/admin/maintainers',
+      JSON.stringify({ name }),
+    );
+    return print(io, args, answer, [answer.token, `(API token for maintainer ${name}; shown once)`]);
+  },
+};
+
+export const adminWorkerRevokeCommand: Command = {
+  path: ['admin', 'worker', 'revoke'],
+  summary: 'revoke a worker: its key never counts again, its Redis user and queue are deleted',
+  help: `Usage: rbnet admin worker revoke WORKER_ID [options]\n\nOpen attempts of that worker are cancelled and reassigned to other operators.\n\nOptions:\n${COMMON_HELP}\n\nExit codes: 0 revoked; 1 refused; 2 usage.`,
+  options: COMMON_OPTIONS,
+  async run(args, io) {
+    const id = onePositional(args, 'WORKER_ID', 'admin worker revoke');
+    const answer = await apiRequest<{ reassignedBuilds: string[] }>(
+      api(args, io),
+      'POST',
+      `/v1/admin/workers/${encodeURIComponent(id)}/revoke`,
+      '{}',
+    );
+    return print(io, args, answer, [
+      `worker ${id} revoked; ${answer.reassignedBuilds.length} build(s) reassigned`,
+    ]);
+  },
+};

@@ -1,0 +1,196 @@
+// `rbnet submit` and `rbnet status`: a maintainer uploads a manifest's inputs, submits it, and
+// follows each worker's progress to the verdict.
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { sha256File } from '../../services/digest.ts';
+import { InputError, UsageError } from '../../services/errors.ts';
+import { defaultManifestLimits, parseManifest } from '../../services/manifest/parse-manifest.ts';
+import { readBoundedFile } from '../../services/read-bounded-file.ts';
+import { type CliIo, type Command, EXIT, type ParsedCommandArgs, stringFlag, writeLine } from '../command.ts';
+import { type ApiOptions, apiRequest, coordinatorUrlFrom } from '../coordinator-api.ts';
+
+/** Verdicts that end the wait, and the exit code each gives. */
+const VERDICT_EXIT: Readonly<Record<string, number>> = {
+  reproducible: EXIT.ok,
+  agreed: EXIT.ok,
+  'mismatch-upstream': EXIT.mismatch,
+  diverged: EXIT.mismatch,
+  'inputs-differ': EXIT.mismatch,
+  'insufficient-operators': EXIT.failed,
+  failed: EXIT.failed,
+  'environment-unavailable': EXIT.failed,
+  'source-unavailable': EXIT.failed,
+};
+
+interface BuildStatus {
+  buildId: string;
+  name: string;
+  manifestSha256: string;
+  verdict: string;
+  attempts: { workerId: string; operator: string; attempt: number; state: string; jobId: string }[];
+  results: {
+    workerId: string;
+    operator: string;
+    kind: string;
+    failureReason?: string;
+    counted: boolean;
+    outputs: { path: string; sha256: string }[];
+  }[];
+  decision?: { explanation?: string; countedOperators?: string[] };
+  links: Record<string, string>;
+}
+
+function apiOptions(args: ParsedCommandArgs, io: CliIo, needToken: boolean): ApiOptions {
+  const token = stringFlag(args, 'token') ?? io.env.RBNET_TOKEN;
+  if (needToken && !token)
+    throw new UsageError('USAGE', 'a maintainer token is needed: --token or RBNET_TOKEN');
+  return {
+    coordinator: coordinatorUrlFrom(stringFlag(args, 'coordinator'), io.env),
+    ...(token ? { token } : {}),
+  };
+}
+
+function describeAttempt(status: BuildStatus, attempt: BuildStatus['attempts'][number]): string {
+  const result = status.results.find((r) => r.workerId === attempt.workerId);
+  const what = result
+    ? result.kind === 'built'
+      ? `built ${result.outputs.length} output(s)${result.counted ? '' : ' (not counted)'}`
+      : `failed (${result.failureReason})`
+    : attempt.state === 'open'
+      ? 'building'
+      : attempt.state;
+  return `  ${attempt.operator}/${attempt.workerId} attempt ${attempt.attempt}: ${what}`;
+}
+
+function printStatus(io: CliIo, status: BuildStatus): void {
+  writeLine(io.stdout, `build ${status.buildId}  ${status.name}  manifest sha256:${status.manifestSha256}`);
+  writeLine(
+    io.stdout,
+    `verdict ${status.verdict}${status.decision?.explanation ? `: ${status.decision.explanation}` : ''}`,
+  );
+  for (const attempt of status.attempts) writeLine(io.stdout, describeAttempt(status, attempt));
+  if (status.verdict !== 'pending') {
+    writeLine(io.stdout, `attestation ${status.links.attestation}`);
+    if (['diverged', 'inputs-differ', 'mismatch-upstream'].includes(status.verdict))
+      writeLine(io.stdout, `divergence ${status.links.divergence}?format=text`);
+  }
+}
+
+const COMMON_HELP = `  --coordinator URL  default env RBNET_COORDINATOR, else http://127.0.0.1:8470
+  --json             print JSON (the shape of GET /v1/builds/:id; see docs/api.md)`;
+
+export const submitCommand: Command = {
+  path: ['submit'],
+  summary: "upload a manifest's inputs, submit it, and (with --wait) follow it to a verdict",
+  help: `Usage: rbnet submit MANIFEST [--wait] [--timeout-seconds N] [options]
+
+Checks MANIFEST locally, streams every input it names (paths relative to it) into the coordinator's
+content store (the coordinator checks each digest on write), then submits it. With --wait, shows
+each worker's progress and ends with the verdict.
+
+Options:
+  --wait                 follow the build until it has a verdict
+  --timeout-seconds N    give up waiting after N seconds (default 3600)
+  --token TOKEN          maintainer token (submit scope); default env RBNET_TOKEN
+${COMMON_HELP}
+
+Exit codes: 0 submitted (with --wait: reproducible or agreed); 3 mismatch-upstream, diverged or
+inputs-differ; 1 failed, insufficient-operators, a refusal or a timeout; 2 usage.`,
+  options: {
+    wait: { type: 'boolean' },
+    'timeout-seconds': { type: 'string' },
+    token: { type: 'string' },
+    coordinator: { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  async run(args, io) {
+    const file = args.positionals[0];
+    if (!file || args.positionals.length > 1)
+      throw new UsageError('USAGE', 'expected exactly one MANIFEST. Run `rbnet submit --help`.');
+    const manifestPath = resolve(io.cwd, file);
+    const bytes = await readBoundedFile(manifestPath, defaultManifestLimits.maxManifestBytes, 'manifest');
+    const parsed = parseManifest(bytes);
+    const api = apiOptions(args, io, true);
+    const json = args.values.json === true;
+    for (const input of parsed.manifest.inputs) {
+      if (input.location.kind !== 'path') continue;
+      const path = resolve(dirname(manifestPath), input.location.relativePath);
+      const { sha256, sizeBytes } = await sha256File(path);
+      if (sha256 !== input.sha256) {
+        throw new InputError(
+          'INPUT_DIGEST_MISMATCH',
+          `inputs "${input.path}": ${path} hashes to ${sha256}, the manifest records ${input.sha256}`,
+        );
+      }
+      if (!json) writeLine(io.stderr, `[upload] ${input.path} (${sizeBytes} bytes)`);
+      await apiRequest(
+        api,
+        'PUT',
+        `/v1/cas/sha256/${sha256}`,
+        Readable.toWeb(createReadStream(path)) as ReadableStream,
+        {
+          'content-type': 'application/octet-stream',
+          'content-length': String((await stat(path)).size),
+        },
+      );
+    }
+    const submitted = await apiRequest<{
+      buildId: string;
+      assigned: { workerId: string; operator: string }[];
+    }>(api, 'POST', '/v1/builds', bytes.toString('utf8'));
+    if (!json) {
+      writeLine(io.stdout, `submitted build ${submitted.buildId} (manifest sha256:${parsed.manifestSha256})`);
+      for (const a of submitted.assigned) writeLine(io.stdout, `  assigned to ${a.operator}/${a.workerId}`);
+    }
+    if (!args.values.wait) {
+      if (json) writeLine(io.stdout, JSON.stringify(submitted, null, 2));
+      return EXIT.ok;
+    }
+    const timeoutMs = Number(stringFlag(args, 'timeout-seconds') ?? '3600') * 1000;
+    const deadline = Date.now() + timeoutMs;
+    let shown = '';
+    for (;;) {
+      const status = await apiRequest<BuildStatus>(api, 'GET', `/v1/builds/${submitted.buildId}`);
+      const progress = status.attempts.map((a) => describeAttempt(status, a)).join('\n');
+      if (!json && progress !== shown) {
+        writeLine(io.stderr, progress);
+        shown = progress;
+      }
+      if (status.verdict !== 'pending') {
+        if (json) writeLine(io.stdout, JSON.stringify(status, null, 2));
+        else printStatus(io, status);
+        return VERDICT_EXIT[status.verdict] ?? EXIT.failed;
+      }
+      if (Date.now() > deadline) {
+        writeLine(
+          io.stderr,
+          `no verdict after ${timeoutMs / 1000} s; follow it with: rbnet status ${submitted.buildId}`,
+        );
+        return EXIT.failed;
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  },
+};
+
+export const statusCommand: Command = {
+  path: ['status'],
+  summary: "show a build: each worker's attempt, the verdict and why",
+  help: `Usage: rbnet status BUILD_ID [options]\n\nOptions:\n${COMMON_HELP}\n\nExit codes: 0 shown; 1 not found or unreachable; 2 usage.`,
+  options: { coordinator: { type: 'string' }, json: { type: 'boolean' } },
+  async run(args, io) {
+    const id = args.positionals[0];
+    if (!id || args.positionals.length > 1)
+      throw new UsageError('USAGE', 'expected exactly one BUILD_ID. Run `rbnet status --help`.');
+    const status = await apiRequest<BuildStatus>(
+      apiOptions(args, io, false),
+      'GET',
+      `/v1/builds/${encodeURIComponent(id)}`,
+    );
+    if (args.values.json) writeLine(io.stdout, JSON.stringify(status, null, 2));
+    else printStatus(io, status);
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,345 @@
+// Builds the coordinator's HTTP API (hono). Tested with app.request() without a socket; main.ts serves it.
+import { Readable } from 'node:stream';
+import { Hono } from 'hono';
+import { isSha256Hex, type Sha256Hex } from '../../services/digest.ts';
+import { RbnetError } from '../../services/errors.ts';
+import { parseManifest } from '../../services/manifest/parse-manifest.ts';
+import { storeNamePattern } from '../../services/storage/build-store.ts';
+import { decideBuild, readBlobText } from '../consensus/decide-build.ts';
+import type { CoordinatorDeps } from '../coordinator-deps.ts';
+import { acceptResult } from '../intake/accept-result.ts';
+import { eligibleOperatorCount, fillAssignments } from '../scheduler/build-scheduler.ts';
+import { ApiError, errorResponse } from './api-error.ts';
+import { type AuthVariables, bearerSecret, requireToken, requireWorker } from './auth-middleware.ts';
+import { enrolWorker } from './enrol-worker.ts';
+import { readBodyBytes, readJsonObject, stringField } from './request-body.ts';
+
+type Env = { Variables: AuthVariables };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function digestParam(value: string | undefined): Sha256Hex {
+  if (!isSha256Hex(value))
+    throw new ApiError(400, 'DIGEST_INVALID', 'digest: expected 64 lowercase hex characters');
+  return value;
+}
+
+function buildIdParam(value: string | undefined): string {
+  if (!value || !UUID.test(value)) throw new ApiError(400, 'INVALID', 'build id: expected a UUID');
+  return value;
+}
+
+/** Re-decides a build and tops up its assignments; the one path every state change goes through. */
+export async function progressBuild(deps: CoordinatorDeps, buildId: string): Promise<void> {
+  const scheduling = await fillAssignments(deps, buildId);
+  await decideBuild(deps, buildId, scheduling);
+}
+
+export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
+  const app = new Hono<Env>();
+  const log = deps.logger;
+
+  app.onError((err, c) => {
+    const isKnown = err instanceof RbnetError;
+    const level = isKnown ? 'warn' : 'error';
+    log[level](
+      {
+        err: isKnown ? { code: err.code, message: err.message } : err,
+        method: c.req.method,
+        path: c.req.path,
+      },
+      'request refused',
+    );
+    return errorResponse(c, err);
+  });
+  app.notFound((c) =>
+    c.json({ error: { code: 'NOT_FOUND', message: `no route for ${c.req.method} ${c.req.path}` } }, 404),
+  );
+
+  app.get('/healthz', (c) => c.json({ ok: true }));
+
+  // ---- admin (admin-scoped bearer token)
+  const admin = requireToken(deps, 'admin');
+  app.post('/v1/admin/operators', admin, async (c) => {
+    const { value } = await readJsonObject(c, 4096);
+    const record = await deps.store.addOperator(stringField(value, 'name', storeNamePattern), deps.now());
+    return c.json(record, 201);
+  });
+  app.post('/v1/admin/enrolment-tokens', admin, async (c) => {
+    const { value } = await readJsonObject(c, 4096);
+    const operator = stringField(value, 'operator', storeNamePattern);
+    const ttlSeconds =
+      typeof value.ttlSeconds === 'number' ? value.ttlSeconds : deps.config.enrolmentTokenTtlSeconds;
+    if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds < 60 || ttlSeconds > 30 * 86_400) {
+      throw new ApiError(400, 'INVALID', 'ttlSeconds: expected an integer from 60 to 2592000');
+    }
+    const expiresAt = new Date(deps.now().getTime() + ttlSeconds * 1000);
+    const token = await deps.store.createToken({
+      kind: 'enrolment',
+      subject: operator,
+      scopes: ['enrol'],
+      singleUse: true,
+      expiresAt,
+      createdAt: deps.now(),
+    });
+    return c.json(
+      { token: token.secret, tokenId: token.tokenId, operator, expiresAt: expiresAt.toISOString() },
+      201,
+    );
+  });
+  app.post('/v1/admin/maintainers', admin, async (c) => {
+    const { value } = await readJsonObject(c, 4096);
+    const name = stringField(value, 'name', storeNamePattern);
+    await deps.store.addMaintainer(name, deps.now());
+    const token = await deps.store.createToken({
+      kind: 'maintainer',
+      subject: name,
+      scopes: ['submit'],
+      singleUse: false,
+      createdAt: deps.now(),
+    });
+    return c.json({ name, token: token.secret, tokenId: token.tokenId }, 201);
+  });
+  app.post('/v1/admin/workers/:id/revoke', admin, async (c) => {
+    const workerId = c.req.param('id');
+    const worker = await deps.store.getWorker(workerId);
+    if (!worker) throw new ApiError(404, 'NOT_FOUND', `worker ${workerId} not found`);
+    const revoked = await deps.store.revokeWorker(workerId, deps.now());
+    await deps.queueAccess.revoke(workerId, worker.redisUser);
+    const affected = new Set<string>();
+    for (const attempt of await deps.store.listOpenAttempts()) {
+      if (attempt.workerId !== workerId) continue;
+      await deps.store.finishAttempt(attempt.jobId, { state: 'cancelled', finishedAt: deps.now() });
+      affected.add(attempt.buildId);
+    }
+    for (const buildId of affected) await progressBuild(deps, buildId);
+    log.warn({ workerId, operator: worker.operator, reassignedBuilds: affected.size }, 'worker revoked');
+    return c.json({ worker: revoked, reassignedBuilds: [...affected] });
+  });
+
+  // ---- worker enrolment (single-use enrolment token + proof of possession of the new auth key)
+  app.post('/v1/workers/enrol', async (c) => enrolWorker(deps, c));
+
+  // ---- content store: anyone reads by digest; maintainers (token) and workers (PoP) write
+  app.get('/v1/cas/sha256/:digest', async (c) => {
+    const digest = digestParam(c.req.param('digest'));
+    const stat = await deps.content.stat(digest);
+    const stream = stat ? await deps.content.open(digest) : undefined;
+    if (!stat || !stream) throw new ApiError(404, 'NOT_FOUND', `sha256:${digest} is not in the store`);
+    return new Response(Readable.toWeb(stream) as ReadableStream, {
+      headers: {
+        'content-type': 'application/octet-stream',
+        'content-length': String(stat.sizeBytes),
+        'x-content-type-options': 'nosniff',
+        'content-security-policy': 'sandbox',
+        'cache-control': 'public, max-age=31536000, immutable',
+      },
+    });
+  });
+  const workerBlobAuth = requireWorker(deps, 'url-digest');
+  app.put(
+    '/v1/cas/sha256/:digest',
+    async (c, next) => {
+      // Two kinds of writer: a maintainer token (inputs) or a worker proof (outputs and logs).
+      if (bearerSecret(c.req.header('authorization'))) return requireToken(deps, 'submit')(c, next);
+      return workerBlobAuth(c, next);
+    },
+    async (c) => {
+      const digest = digestParam(c.req.param('digest'));
+      const declared = Number(c.req.header('content-length') ?? 'NaN');
+      if (Number.isFinite(declared) && declared > deps.config.maxBlobBytes) {
+        throw new ApiError(
+          413,
+          'TOO_LARGE',
+          `blob: ${declared} bytes, over the limit of ${deps.config.maxBlobBytes}`,
+        );
+      }
+      const body = c.req.raw.body;
+      const source = body ? Readable.fromWeb(body as never) : Readable.from([]);
+      const result = await deps.content.put(source, { sha256: digest, maxBytes: deps.config.maxBlobBytes });
+      return c.json(result, result.created ? 201 : 200);
+    },
+  );
+
+  // ---- maintainers submit builds
+  app.post('/v1/builds', requireToken(deps, 'submit'), async (c) => {
+    const bytes = await readBodyBytes(c, deps.config.maxManifestBytes);
+    const parsed = parseManifest(bytes, { maxManifestBytes: deps.config.maxManifestBytes });
+    const manifest = parsed.manifest;
+    const missing: string[] = [];
+    for (const input of manifest.inputs)
+      if (!(await deps.content.has(input.sha256))) missing.push(input.sha256);
+    if (missing.length > 0) {
+      throw new ApiError(
+        422,
+        'INPUTS_MISSING',
+        `inputs not in the content store (upload them first): ${missing.map((d) => `sha256:${d}`).join(', ')}`,
+      );
+    }
+    const threshold = deps.config.policy.threshold;
+    const operators = await eligibleOperatorCount(deps.store, manifest);
+    if (operators < threshold) {
+      throw new ApiError(
+        422,
+        'INSUFFICIENT_OPERATORS',
+        `only ${operators} operator(s) have an active worker for ${manifest.architecture}/${manifest.backend}; the policy needs ${threshold}`,
+      );
+    }
+    const buildId = crypto.randomUUID();
+    const build = await deps.store.createBuild({
+      buildId,
+      manifestSha256: parsed.manifestSha256,
+      manifestJson: parsed.canonicalJson,
+      name: manifest.name,
+      architecture: manifest.architecture,
+      backend: manifest.backend,
+      claimedOutputs: manifest.claimedOutputs,
+      policy: {
+        threshold,
+        maxAttempts: deps.config.policy.maxAttempts,
+        decisionDeadlineMs: deps.config.policy.decisionDeadlineMs,
+      },
+      submittedBy: c.get('token')!.subject,
+      createdAt: deps.now(),
+    });
+    const scheduling = await fillAssignments(deps, buildId);
+    log.info(
+      { buildId, manifestSha256: parsed.manifestSha256, assigned: scheduling.assigned.length },
+      'build submitted',
+    );
+    return c.json(
+      {
+        buildId,
+        manifestSha256: build.manifestSha256,
+        verdict: build.verdict,
+        assigned: scheduling.assigned,
+        links: buildLinks(buildId),
+      },
+      201,
+    );
+  });
+
+  // ---- workers report results
+  app.post('/v1/results', requireWorker(deps, 'json-body'), async (c) => {
+    let body: unknown;
+    try {
+      body = JSON.parse(c.get('bodyBytes')!.toString('utf8'));
+    } catch {
+      throw new ApiError(400, 'INVALID', 'request body: not JSON');
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw new ApiError(400, 'INVALID', 'request body: expected an object');
+    const outcome = await acceptResult(deps, c.get('worker')!, body as Record<string, unknown>);
+    if (!outcome.duplicate) await progressBuild(deps, outcome.buildId);
+    const build = await deps.store.getBuild(outcome.buildId);
+    log.info(
+      {
+        buildId: outcome.buildId,
+        workerId: c.get('worker')!.workerId,
+        duplicate: outcome.duplicate,
+        counted: outcome.counted,
+      },
+      'result accepted',
+    );
+    return c.json({ accepted: true, ...outcome, verdict: build?.verdict }, outcome.duplicate ? 200 : 202);
+  });
+
+  // ---- public reads (no account)
+  app.get('/v1/builds/:id', async (c) => {
+    const buildId = buildIdParam(c.req.param('id'));
+    const build = await deps.store.getBuild(buildId);
+    if (!build) throw new ApiError(404, 'NOT_FOUND', `build ${buildId} not found`);
+    const [attempts, results, history] = await Promise.all([
+      deps.store.listAttempts(buildId),
+      deps.store.listResults(buildId),
+      deps.store.getVerdictHistory(buildId),
+    ]);
+    const latest = history.at(-1);
+    return c.json({
+      buildId,
+      name: build.name,
+      manifestSha256: build.manifestSha256,
+      architecture: build.architecture,
+      backend: build.backend,
+      claimedOutputs: build.claimedOutputs,
+      policy: build.policy,
+      createdAt: build.createdAt,
+      verdict: build.verdict,
+      decision: latest ? JSON.parse(latest.decisionJson) : undefined,
+      attempts: attempts.map(({ nonce: _nonce, ...attempt }) => attempt),
+      results: results.map((r) => ({
+        workerId: r.workerId,
+        operator: r.operator,
+        attempt: r.attempt,
+        kind: r.kind,
+        failureReason: r.failureReason,
+        outputs: r.outputs,
+        environmentSha256: r.environmentSha256,
+        environmentOrigin: r.environmentOrigin,
+        envelopeSha256: r.envelopeSha256,
+        logSha256: r.logSha256,
+        counted: r.counted,
+        refusedReason: r.refusedReason,
+        receivedAt: r.receivedAt,
+      })),
+      history: history.map(({ decisionJson: _d, ...entry }) => entry),
+      links: buildLinks(buildId),
+    });
+  });
+  app.get('/v1/builds/:id/attestation', async (c) => {
+    const latest = (await deps.store.getVerdictHistory(buildIdParam(c.req.param('id')))).at(-1);
+    if (!latest?.consensusEnvelopeSha256)
+      throw new ApiError(404, 'NOT_FOUND', 'no consensus attestation for this build (yet)');
+    const text = await readBlobText(deps.content, latest.consensusEnvelopeSha256, 64 * 1024 ** 2);
+    return c.body(text ?? '', 200, { 'content-type': 'application/json' });
+  });
+  app.get('/v1/builds/:id/divergence', async (c) => {
+    const latest = (await deps.store.getVerdictHistory(buildIdParam(c.req.param('id')))).at(-1);
+    if (!latest?.divergenceReportSha256)
+      throw new ApiError(404, 'NOT_FOUND', 'no divergence report for this build');
+    const text = await readBlobText(deps.content, latest.divergenceReportSha256, 64 * 1024 ** 2);
+    if (c.req.query('format') === 'text') {
+      const { renderDivergenceText } = await import('../../services/consensus/divergence-report.ts');
+      return c.text(renderDivergenceText(JSON.parse(text ?? '{}')));
+    }
+    return c.body(text ?? '', 200, { 'content-type': 'application/json' });
+  });
+  app.get('/v1/artifacts/sha256/:digest', async (c) => {
+    const digest = digestParam(c.req.param('digest'));
+    const builds = await deps.store.findBuildsByArtifact(digest);
+    return c.json({
+      sha256: digest,
+      builds: builds.map((b) => ({
+        buildId: b.buildId,
+        name: b.name,
+        manifestSha256: b.manifestSha256,
+        verdict: b.verdict,
+        verdictAt: b.verdictAt,
+        links: buildLinks(b.buildId),
+      })),
+    });
+  });
+  app.get('/v1/log', async (c) => {
+    const from = Number(c.req.query('from') ?? '0');
+    const limit = Number(c.req.query('limit') ?? '100');
+    if (
+      !Number.isSafeInteger(from) ||
+      from < 0 ||
+      !Number.isSafeInteger(limit) ||
+      limit < 1 ||
+      limit > 1000
+    ) {
+      throw new ApiError(400, 'INVALID', 'from: integer >= 0; limit: integer 1..1000');
+    }
+    return c.json({ entries: await deps.store.getLogEntries(from, limit) });
+  });
+  return app;
+}
+
+function buildLinks(buildId: string) {
+  return {
+    self: `/v1/builds/${buildId}`,
+    attestation: `/v1/builds/${buildId}/attestation`,
+    divergence: `/v1/builds/${buildId}/divergence`,
+  };
+}

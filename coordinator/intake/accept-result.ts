@@ -1,0 +1,158 @@
+// Result intake: a worker's signed envelope (or failure report) counts only if it verifies against
+// that worker's enrolled, unrevoked key and answers an attempt assigned to that worker, with its
+// jobId, attempt and nonce, about that build's manifest; idempotent per (build, worker, attempt).
+import { createPublicKey } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { verifyRebuildAttestation } from '../../services/attestation/verify-rebuild-attestation.ts';
+import { isSha256Hex, type Sha256Hex, sha256Hex } from '../../services/digest.ts';
+import type { WorkerRecord } from '../../services/storage/build-store.ts';
+import type { CoordinatorDeps } from '../coordinator-deps.ts';
+import { ApiError } from '../http/api-error.ts';
+
+const FAILURE_REASONS = new Set([
+  'exit-code',
+  'timeout',
+  'oom',
+  'disk',
+  'output-rejected',
+  'environment-unavailable',
+  'source-unavailable',
+]);
+const JOB_ID = /^[A-Za-z0-9:_-]{1,128}$/;
+
+export interface IntakeOutcome {
+  readonly buildId: string;
+  readonly duplicate: boolean;
+  /** False for a result recorded but not counted (its attempt was no longer current). */
+  readonly counted: boolean;
+}
+
+function refuse(code: string, message: string, status: 403 | 404 | 409 | 422 = 422): never {
+  throw new ApiError(status, code, message);
+}
+
+/**
+ * Accepts one result body: `{ jobId, envelope: "<DSSE JSON text>" }` or
+ * `{ jobId, failure: { reason, detail, logSha256 } }`. Throws ApiError (nothing stored) on refusal.
+ */
+export async function acceptResult(
+  deps: CoordinatorDeps,
+  worker: WorkerRecord,
+  body: Record<string, unknown>,
+): Promise<IntakeOutcome> {
+  const jobId = body.jobId;
+  if (typeof jobId !== 'string' || !JOB_ID.test(jobId))
+    refuse('INVALID', 'jobId: expected the job id the worker was given');
+  const attempt = await deps.store.getAttemptByJobId(jobId);
+  if (!attempt) refuse('NOT_ASSIGNED', `jobId ${jobId}: no such attempt`, 404);
+  if (attempt.workerId !== worker.workerId)
+    refuse('NOT_ASSIGNED', `jobId ${jobId}: this attempt was assigned to another worker`, 403);
+  const build = await deps.store.getBuild(attempt.buildId);
+  if (!build) refuse('NOT_FOUND', `build ${attempt.buildId} not found`, 404);
+  // A result for an attempt that expired or was cancelled is kept as evidence but never counted.
+  const counted = attempt.state === 'open' || attempt.state === 'reported' || attempt.state === 'failed';
+  const now = deps.now();
+
+  if (typeof body.envelope === 'string') {
+    const envelopeText = body.envelope;
+    let verified: ReturnType<typeof verifyRebuildAttestation>;
+    try {
+      verified = verifyRebuildAttestation(envelopeText, [createPublicKey(worker.signingKeyPem)], {
+        manifestSha256: build.manifestSha256,
+      });
+    } catch (cause) {
+      refuse('RESULT_REFUSED', `envelope: ${(cause as Error).message}`);
+    }
+    const job = verified.job;
+    if (
+      !job ||
+      job.jobId !== attempt.jobId ||
+      job.attempt !== attempt.attempt ||
+      job.nonce !== attempt.nonce
+    ) {
+      refuse(
+        'RESULT_REFUSED',
+        'envelope: jobId, attempt and nonce do not match the attempt assigned to this worker',
+        409,
+      );
+    }
+    for (const digest of [verified.log.sha256, ...verified.outputs.map((o) => o.sha256)]) {
+      if (!(await deps.content.has(digest)))
+        refuse(
+          'BLOBS_MISSING',
+          `upload sha256:${digest} to /v1/cas/sha256/${digest} before posting the result`,
+        );
+    }
+    const envelopeSha256 = sha256Hex(envelopeText);
+    await deps.content.put(Readable.from([Buffer.from(envelopeText)]), {
+      sha256: envelopeSha256,
+      maxBytes: Buffer.byteLength(envelopeText),
+    });
+    const recorded = await deps.store.recordResult({
+      buildId: build.buildId,
+      workerId: worker.workerId,
+      operator: worker.operator,
+      attempt: attempt.attempt,
+      jobId,
+      envelopeSha256,
+      kind: 'built',
+      outputs: verified.outputs.map((o) => ({ path: o.path, sha256: o.sha256, sizeBytes: o.sizeBytes })),
+      environmentSha256: verified.environment.sha256,
+      environmentOrigin: verified.environment.origin,
+      inputsKey: sha256Hex(JSON.stringify([verified.environment.sha256, verified.inputs])),
+      logSha256: verified.log.sha256,
+      counted,
+      ...(counted ? {} : { refusedReason: `attempt ${attempt.state}` }),
+      receivedAt: now,
+    });
+    return { buildId: build.buildId, duplicate: recorded.duplicate, counted };
+  }
+
+  const failure = body.failure as Record<string, unknown> | undefined;
+  if (!failure || typeof failure !== 'object')
+    refuse('INVALID', 'expected "envelope" (string) or "failure" (object)', 422);
+  const reason = failure.reason;
+  const logSha256 = failure.logSha256;
+  const detail = typeof failure.detail === 'string' ? failure.detail.slice(0, 2000) : '';
+  if (typeof reason !== 'string' || !FAILURE_REASONS.has(reason))
+    refuse('INVALID', `failure.reason: expected one of ${[...FAILURE_REASONS].join(', ')}`);
+  if (!isSha256Hex(logSha256)) refuse('INVALID', 'failure.logSha256: expected 64 hex characters');
+  if (!(await deps.content.has(logSha256)))
+    refuse('BLOBS_MISSING', `upload the log sha256:${logSha256} before posting the failure`);
+  // A failure has no in-toto envelope; its report (bound to the attempt's nonce) is stored instead.
+  const reportText = JSON.stringify({
+    jobId,
+    attempt: attempt.attempt,
+    nonce: attempt.nonce,
+    workerId: worker.workerId,
+    reason,
+    detail,
+    logSha256,
+  });
+  const reportSha256 = sha256Hex(reportText) as Sha256Hex;
+  await deps.content.put(Readable.from([Buffer.from(reportText)]), {
+    sha256: reportSha256,
+    maxBytes: Buffer.byteLength(reportText),
+  });
+  const manifestImage = (JSON.parse(build.manifestJson) as { environment: { image: { sha256: Sha256Hex } } })
+    .environment.image.sha256;
+  const recorded = await deps.store.recordResult({
+    buildId: build.buildId,
+    workerId: worker.workerId,
+    operator: worker.operator,
+    attempt: attempt.attempt,
+    jobId,
+    envelopeSha256: reportSha256,
+    kind: 'failed',
+    failureReason: reason,
+    outputs: [],
+    environmentSha256: manifestImage,
+    environmentOrigin: 'none',
+    inputsKey: 'failed',
+    logSha256,
+    counted,
+    ...(counted ? {} : { refusedReason: `attempt ${attempt.state}` }),
+    receivedAt: now,
+  });
+  return { buildId: build.buildId, duplicate: recorded.duplicate, counted };
+}

@@ -1,0 +1,179 @@
+// Composition root of the coordinator: the only place that opens the database, the content store,
+// Redis and the listening socket. Tests start the real coordinator through `startCoordinator`.
+import { access, mkdir, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
+import { join } from 'node:path';
+import { serve } from '@hono/node-server';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { generateEd25519KeyFiles } from '../services/attestation/ed25519-key.ts';
+import { Ed25519FileSigner } from '../services/attestation/signer.ts';
+import { NonceCache } from '../services/auth/worker-request-auth.ts';
+import { queueNameForWorker } from '../services/queue/queue-contract.ts';
+import type { CoordinatorConfig } from './coordinator-config.ts';
+import type { CoordinatorDeps, JobQueues, WorkerQueueAccess } from './coordinator-deps.ts';
+import { createCoordinatorApp, progressBuild } from './http/create-app.ts';
+import { CompletionListener, JobDispatcher } from './queue/job-dispatcher.ts';
+import { createWorkerRedisUser, deleteWorkerRedisUser, drainWorkerQueue } from './queue/redis-acl.ts';
+import { FsContentStore } from './storage/fs-content-store.ts';
+import { SqliteBuildStore } from './storage/sqlite-build-store.ts';
+
+export interface RunningCoordinator {
+  readonly url: string;
+  readonly deps: CoordinatorDeps;
+  /** Printed once, on the first start only; undefined afterwards. */
+  readonly adminToken?: string;
+  close(): Promise<void>;
+}
+
+const SIGNING_KEY_FILE = 'coordinator-signing.key';
+const ADMIN_MARKER_FILE = 'admin-token-issued';
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Port 0 means "any free port"; the public URL must name the real one, since workers sign it. */
+async function withConcretePort(config: CoordinatorConfig): Promise<CoordinatorConfig> {
+  if (config.listenPort !== 0) return config;
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, config.listenHost, resolve));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const publicUrl =
+    new URL(config.publicUrl).port === '0' ? `http://${config.listenHost}:${port}` : config.publicUrl;
+  return Object.freeze({ ...config, listenPort: port, publicUrl });
+}
+
+export async function startCoordinator(
+  requested: CoordinatorConfig,
+  logger: Logger,
+): Promise<RunningCoordinator> {
+  const config = await withConcretePort(requested);
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const keyPath = join(config.dataDir, SIGNING_KEY_FILE);
+  if (!(await exists(keyPath))) await generateEd25519KeyFiles(keyPath);
+  const signer = await Ed25519FileSigner.fromFile(keyPath);
+  const store = new SqliteBuildStore(join(config.dataDir, 'rbnet.sqlite'));
+  const content = new FsContentStore(join(config.dataDir, 'cas'));
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
+  const dispatcher = new JobDispatcher({ admin: redis, prefix: config.queuePrefix });
+
+  const queues: JobQueues = {
+    enqueue: (workerId, job) =>
+      dispatcher.enqueue(workerId, {
+        schema: 'rbnet.job/v1',
+        buildId: job.buildId,
+        jobId: job.jobId,
+        attempt: job.attempt,
+        nonce: job.nonce,
+        manifestSha256: job.manifestSha256 as never,
+        manifest: job.manifestJson,
+        coordinatorUrl: config.publicUrl,
+      }),
+    remove: async (workerId, jobId) => {
+      await dispatcher.remove(workerId, jobId);
+    },
+    depth: async (workerId) => {
+      const depth = await dispatcher.queueDepth(workerId);
+      return depth.waiting + depth.active;
+    },
+  };
+  const queueAccess: WorkerQueueAccess = {
+    queueNameFor: (workerId) => queueNameForWorker(workerId),
+    grant: async (workerId) => {
+      const credentials = await createWorkerRedisUser(redis, { workerId, prefix: config.queuePrefix });
+      listener.watch(workerId);
+      return { username: credentials.username, password: credentials.password };
+    },
+    revoke: async (workerId, username) => {
+      listener.unwatch(workerId);
+      await deleteWorkerRedisUser(redis, username);
+      await drainWorkerQueue(redis, { workerId, prefix: config.queuePrefix });
+    },
+  };
+  const deps: CoordinatorDeps = {
+    config,
+    store,
+    content,
+    queues,
+    queueAccess,
+    signer,
+    logger,
+    nonces: new NonceCache(),
+    now: () => new Date(),
+  };
+
+  // A job the worker's queue marks failed (it never reported over HTTP: bad payload, engine down,
+  // crash) closes that attempt, so the build is reassigned to another operator.
+  const listener = new CompletionListener({
+    admin: redis,
+    prefix: config.queuePrefix,
+    onCompletion: async (completion) => {
+      if (!('failedReason' in completion)) return;
+      const attempt = await store.getAttemptByJobId(completion.jobId);
+      if (!attempt || attempt.state !== 'open' || attempt.workerId !== completion.workerId) return;
+      await store.finishAttempt(completion.jobId, { state: 'failed', finishedAt: new Date() });
+      logger.warn(
+        { jobId: completion.jobId, workerId: completion.workerId, reason: completion.failedReason },
+        'job failed on the worker queue',
+      );
+      await progressBuild(deps, attempt.buildId);
+    },
+    onError: (err) => logger.warn({ err }, 'completion listener error'),
+  });
+  for (const worker of await store.listWorkers({ activeOnly: true })) listener.watch(worker.workerId);
+
+  let adminToken: string | undefined;
+  const marker = join(config.dataDir, ADMIN_MARKER_FILE);
+  if (!(await exists(marker))) {
+    adminToken = (
+      await store.createToken({
+        kind: 'admin',
+        subject: 'admin',
+        scopes: ['admin', 'submit'],
+        singleUse: false,
+      })
+    ).secret;
+    await writeFile(marker, `${new Date().toISOString()}\n`, { mode: 0o600 });
+  }
+
+  const app = createCoordinatorApp(deps);
+  const server = serve({ fetch: app.fetch, hostname: config.listenHost, port: config.listenPort });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', () => resolve());
+    server.once('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${config.listenHost}:${port}`;
+
+  // Deadlines pass without any request arriving: sweep open builds now and then.
+  const sweep = setInterval(async () => {
+    try {
+      for (const build of await store.listBuilds({ limit: 1000 })) {
+        if (build.verdict === 'pending') await progressBuild(deps, build.buildId);
+      }
+    } catch (err) {
+      logger.warn({ err }, 'sweep failed');
+    }
+  }, config.sweepIntervalMs);
+  sweep.unref();
+
+  logger.info({ config, url, keyid: signer.keyid }, 'coordinator ready');
+  return {
+    url,
+    deps,
+    ...(adminToken ? { adminToken } : {}),
+    async close() {
+      clearInterval(sweep);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await listener.close();
+      await dispatcher.close();
+      redis.disconnect();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,94 @@
+// The network end to end: a real coordinator, real Redis with per-worker ACL users, three workers of
+// three operators on the real engine; verdicts, the consensus attestation and local verification.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  loadEd25519PublicKey,
+  publicKeyToSecuresystemslibJson,
+} from '../services/attestation/ed25519-key.ts';
+import { parseTrustPolicy } from '../services/consensus/trust-policy.ts';
+import { verifyConsensus } from '../services/consensus/verify-consensus.ts';
+import { type NetworkHarness, startNetworkHarness } from './support/network-harness.ts';
+import { REPO_ROOT } from './support/runner-harness.ts';
+
+let net: NetworkHarness;
+let maintainer: string;
+
+async function policyFor(
+  workerIds: string[],
+  threshold: number,
+  expires = '2099-01-01T00:00:00Z',
+): Promise<string> {
+  const operators = [];
+  for (const workerId of workerIds) {
+    const dir = net.workerDirs.get(workerId)!;
+    const identity = JSON.parse(await readFile(join(dir, 'worker.json'), 'utf8')) as { operator: string };
+    const key = await loadEd25519PublicKey(join(dir, 'worker-signing.key.pub'));
+    const pem = await readFile(join(dir, 'worker-signing.key.pub'), 'utf8');
+    operators.push({
+      name: identity.operator,
+      keys: [{ keyid: publicKeyToSecuresystemslibJson(key).keyid, publicKeyPem: pem }],
+    });
+  }
+  return JSON.stringify({
+    schema: 'rbnet.trust-policy/v1',
+    operators,
+    threshold,
+    allowFetchedEnvironments: false,
+    expires,
+  });
+}
+
+beforeAll(async () => {
+  net = await startNetworkHarness({ threshold: 3, prefix: 'net' });
+  await net.addWorker('alpha', 'alpha-1');
+  await net.addWorker('beta', 'beta-1');
+  await net.addWorker('gamma', 'gamma-1');
+  maintainer = await net.maintainerToken();
+});
+afterAll(async () => {
+  await net?.close();
+});
+
+describe('three operators', () => {
+  it('agree on the deterministic sample: reproducible, and rbnet verify accepts under k=3', async () => {
+    const buildId = await net.submit(join(REPO_ROOT, 'samples', 'hello', 'manifest.json'), maintainer);
+    const status = await net.waitForVerdict(buildId);
+    expect(status.verdict).toBe('reproducible');
+    expect(status.decision.countedOperators).toEqual(['alpha', 'beta', 'gamma']);
+
+    const attestation = await net.api('GET', `/v1/builds/${buildId}/attestation`);
+    expect(attestation.status).toBe(200);
+    const policy = parseTrustPolicy(await policyFor(['alpha-1', 'beta-1', 'gamma-1'], 3), new Date());
+    const hello = status.results[0].outputs.find((o: { path: string }) => o.path === 'hello.txt');
+    const verified = verifyConsensus({
+      consensusEnvelope: attestation.text,
+      policy,
+      artifactSha256: hello.sha256,
+      now: new Date(),
+    });
+    expect(verified.ok).toBe(true);
+    expect(verified.countedOperators).toEqual(['alpha', 'beta', 'gamma']);
+
+    const byArtifact = await net.api('GET', `/v1/artifacts/sha256/${hello.sha256}`);
+    expect(byArtifact.json.builds.map((b: { buildId: string }) => b.buildId)).toContain(buildId);
+    const log = await net.api('GET', '/v1/log?from=0&limit=100');
+    expect(log.json.entries.some((e: { buildId: string }) => e.buildId === buildId)).toBe(true);
+  });
+
+  it('the random sample diverges and the report names random.bin', async () => {
+    const buildId = await net.submit(join(REPO_ROOT, 'samples', 'random', 'manifest.json'), maintainer);
+    const status = await net.waitForVerdict(buildId);
+    expect(status.verdict).toBe('diverged');
+    const report = await net.api('GET', `/v1/builds/${buildId}/divergence`);
+    expect(report.json.differingPaths).toEqual(['random.bin']);
+    expect(report.json.agreeingPaths).toEqual(['stable.txt']);
+  });
+
+  it('a wrong claim is mismatch-upstream', async () => {
+    const buildId = await net.submit(join(REPO_ROOT, 'samples', 'wrong-claim', 'manifest.json'), maintainer);
+    const status = await net.waitForVerdict(buildId);
+    expect(status.verdict).toBe('mismatch-upstream');
+  });
+});

@@ -1,0 +1,181 @@
+// The worker's HTTP client for the coordinator: every request carries a proof of possession of the
+// worker's auth key; downloads are verified by digest before anything uses them.
+import { createHash, type KeyObject } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Readable } from 'node:stream';
+import { signWorkerRequest } from '../../services/auth/worker-request-auth.ts';
+import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
+import { InputError, RbnetError } from '../../services/errors.ts';
+
+export class CoordinatorRequestError extends RbnetError<'COORDINATOR_REFUSED' | 'COORDINATOR_UNREACHABLE'> {
+  constructor(
+    code: 'COORDINATOR_REFUSED' | 'COORDINATOR_UNREACHABLE',
+    message: string,
+    readonly status?: number,
+    readonly remoteCode?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+  }
+}
+
+/** Refuses plain HTTP to anything but loopback: worker credentials and results travel on this link. */
+export function checkCoordinatorUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new CoordinatorRequestError('COORDINATOR_REFUSED', `--coordinator: not a URL: ${url}`);
+  }
+  const loopback = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(parsed.hostname);
+  if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && loopback)) {
+    throw new CoordinatorRequestError(
+      'COORDINATOR_REFUSED',
+      `--coordinator: use https:// (plain http only to loopback), got ${url}`,
+    );
+  }
+  return parsed.origin;
+}
+
+export class CoordinatorClient {
+  readonly origin: string;
+
+  constructor(
+    coordinatorUrl: string,
+    private readonly workerId: string,
+    private readonly authKey: KeyObject,
+  ) {
+    this.origin = checkCoordinatorUrl(coordinatorUrl);
+  }
+
+  private authorization(method: string, path: string, bodySha256: string): string {
+    return signWorkerRequest(this.authKey, {
+      workerId: this.workerId,
+      origin: this.origin,
+      method,
+      path,
+      bodySha256,
+    });
+  }
+
+  private async request(
+    method: string,
+    path: string,
+    init: RequestInit & { bodySha256: string },
+  ): Promise<Response> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.origin}${path}`, {
+        ...init,
+        method,
+        headers: {
+          ...(init.headers as Record<string, string>),
+          authorization: this.authorization(method, path, init.bodySha256),
+        },
+      });
+    } catch (cause) {
+      throw new CoordinatorRequestError(
+        'COORDINATOR_UNREACHABLE',
+        `${method} ${path}: ${(cause as Error).message}`,
+        undefined,
+        undefined,
+        { cause },
+      );
+    }
+    if (!response.ok) {
+      const text = await response.text().catch(() => '');
+      let remote: { code?: string; message?: string } = {};
+      try {
+        remote = (JSON.parse(text) as { error?: typeof remote }).error ?? {};
+      } catch {
+        remote = { message: text.slice(0, 200) };
+      }
+      throw new CoordinatorRequestError(
+        'COORDINATOR_REFUSED',
+        `${method} ${path}: ${response.status} ${remote.code ?? ''} ${remote.message ?? ''}`.trim(),
+        response.status,
+        remote.code,
+      );
+    }
+    return response;
+  }
+
+  /** Streams a file into the content store; the coordinator checks the digest on write. */
+  async uploadFile(sha256: Sha256Hex, path: string): Promise<void> {
+    const { size } = await stat(path);
+    await this.request('PUT', `/v1/cas/sha256/${sha256}`, {
+      bodySha256: sha256,
+      body: Readable.toWeb(createReadStream(path)) as ReadableStream,
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+      duplex: 'half',
+    } as RequestInit & { bodySha256: string });
+  }
+
+  async uploadBytes(bytes: Uint8Array): Promise<Sha256Hex> {
+    const sha256 = sha256Hex(bytes);
+    await this.request('PUT', `/v1/cas/sha256/${sha256}`, {
+      bodySha256: sha256,
+      body: Buffer.from(bytes) as unknown as BodyInit,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    return sha256;
+  }
+
+  /** Downloads a blob to `destPath`, verifying its sha256 and size cap; nothing is left on mismatch. */
+  async downloadFile(sha256: Sha256Hex, destPath: string, maxBytes: number): Promise<void> {
+    const response = await fetch(`${this.origin}/v1/cas/sha256/${sha256}`).catch((cause: unknown) => {
+      throw new CoordinatorRequestError(
+        'COORDINATOR_UNREACHABLE',
+        `GET blob ${sha256}: ${(cause as Error).message}`,
+        undefined,
+        undefined,
+        { cause },
+      );
+    });
+    if (!response.ok || !response.body)
+      throw new InputError(
+        'INPUT_MISSING',
+        `input sha256:${sha256}: the coordinator answered ${response.status}`,
+      );
+    await mkdir(dirname(destPath), { recursive: true });
+    const partial = `${destPath}.partial-${process.pid}`;
+    const handle = await open(partial, 'w', 0o644);
+    const hash = createHash('sha256');
+    let total = 0;
+    try {
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        total += chunk.byteLength;
+        if (total > maxBytes)
+          throw new InputError('INPUT_TOO_LARGE', `input sha256:${sha256}: larger than ${maxBytes} bytes`);
+        hash.update(chunk);
+        await handle.write(chunk);
+      }
+      await handle.close();
+      const actual = hash.digest('hex');
+      if (actual !== sha256)
+        throw new InputError(
+          'INPUT_DIGEST_MISMATCH',
+          `input sha256:${sha256}: the coordinator sent bytes hashing to ${actual}`,
+        );
+      await rename(partial, destPath);
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      await rm(partial, { force: true });
+      throw err;
+    }
+  }
+
+  async postResult(
+    body: Record<string, unknown>,
+  ): Promise<{ accepted: boolean; verdict?: string; duplicate?: boolean }> {
+    const bytes = Buffer.from(JSON.stringify(body));
+    const response = await this.request('POST', '/v1/results', {
+      bodySha256: sha256Hex(bytes),
+      body: bytes,
+      headers: { 'content-type': 'application/json' },
+    });
+    return (await response.json()) as { accepted: boolean; verdict?: string; duplicate?: boolean };
+  }
+}

@@ -1,0 +1,135 @@
+// `rbnet worker enrol`: creates this worker's signing and auth keys on its own host, registers only
+// the public halves with the coordinator, and keeps the queue credentials it receives (mode 0600).
+import { createPrivateKey } from 'node:crypto';
+import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { generateEd25519KeyFiles } from '../../services/attestation/ed25519-key.ts';
+import { signWorkerRequest } from '../../services/auth/worker-request-auth.ts';
+import { sha256Hex } from '../../services/digest.ts';
+import { ConfigError } from '../../services/errors.ts';
+import { builderUriFor } from '../identity/worker-identity.ts';
+import { CoordinatorRequestError, checkCoordinatorUrl } from './coordinator-client.ts';
+
+export const NETWORK_FILE = 'network.json';
+export const AUTH_KEY_FILE = 'worker-auth.key';
+
+export interface NetworkSettings {
+  readonly coordinatorUrl: string;
+  readonly workerId: string;
+  readonly operator: string;
+  readonly queueName: string;
+  readonly queuePrefix: string;
+  readonly redis: { readonly url: string; readonly username: string; readonly password: string };
+}
+
+export interface EnrolRequest {
+  readonly coordinatorUrl: string;
+  readonly token: string;
+  readonly workerDir: string;
+  readonly workerId: string;
+  readonly architectures: readonly string[];
+  readonly backends: readonly string[];
+  readonly capacity: { readonly cores: number; readonly memoryBytes: number; readonly diskBytes: number };
+}
+
+export async function enrolWithCoordinator(
+  request: EnrolRequest,
+): Promise<NetworkSettings & { signingKeyid: string }> {
+  const origin = checkCoordinatorUrl(request.coordinatorUrl);
+  const identityPath = join(request.workerDir, 'worker.json');
+  if (
+    await access(identityPath).then(
+      () => true,
+      () => false,
+    )
+  ) {
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `${identityPath} exists: this directory already holds a worker; use a new --worker-dir`,
+    );
+  }
+  await mkdir(request.workerDir, { recursive: true, mode: 0o700 });
+  const signing = await generateEd25519KeyFiles(join(request.workerDir, 'worker-signing.key'));
+  const auth = await generateEd25519KeyFiles(join(request.workerDir, AUTH_KEY_FILE));
+  const body = Buffer.from(
+    JSON.stringify({
+      workerId: request.workerId,
+      signingKeyPem: await readFile(signing.publicKeyPath, 'utf8'),
+      authKeyPem: await readFile(auth.publicKeyPath, 'utf8'),
+      architectures: request.architectures,
+      backends: request.backends,
+      capacity: request.capacity,
+    }),
+  );
+  const authPrivate = createPrivateKey(await readFile(auth.privateKeyPath));
+  const proof = signWorkerRequest(authPrivate, {
+    workerId: request.workerId,
+    origin,
+    method: 'POST',
+    path: '/v1/workers/enrol',
+    bodySha256: sha256Hex(body),
+  });
+  let response: Response;
+  try {
+    response = await fetch(`${origin}/v1/workers/enrol`, {
+      method: 'POST',
+      body,
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${request.token}`,
+        'x-rbnet-proof': proof,
+      },
+    });
+  } catch (cause) {
+    throw new CoordinatorRequestError(
+      'COORDINATOR_UNREACHABLE',
+      `enrol: ${(cause as Error).message}`,
+      undefined,
+      undefined,
+      { cause },
+    );
+  }
+  const answer = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+  if (!response.ok) {
+    const error = (answer.error ?? {}) as { code?: string; message?: string };
+    throw new CoordinatorRequestError(
+      'COORDINATOR_REFUSED',
+      `enrol: ${response.status} ${error.code ?? ''} ${error.message ?? ''}`.trim(),
+      response.status,
+      error.code,
+    );
+  }
+  const redis = answer.redis as NetworkSettings['redis'];
+  const settings: NetworkSettings = {
+    coordinatorUrl: origin,
+    workerId: request.workerId,
+    operator: String(answer.operator),
+    queueName: String(answer.queueName),
+    queuePrefix: String(answer.queuePrefix),
+    redis: { url: redis.url, username: redis.username, password: redis.password },
+  };
+  await writeFile(
+    identityPath,
+    `${JSON.stringify({ id: settings.workerId, operator: settings.operator, builderUri: builderUriFor(settings.operator, settings.workerId), keyid: signing.keyid }, null, 2)}\n`,
+    { flag: 'wx', mode: 0o644 },
+  );
+  // Redis credentials are a secret of this host: owner-only, never logged.
+  await writeFile(join(request.workerDir, NETWORK_FILE), `${JSON.stringify(settings, null, 2)}\n`, {
+    flag: 'wx',
+    mode: 0o600,
+  });
+  return { ...settings, signingKeyid: signing.keyid };
+}
+
+export async function loadNetworkSettings(workerDir: string): Promise<NetworkSettings> {
+  const path = join(workerDir, NETWORK_FILE);
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as NetworkSettings;
+  } catch (cause) {
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `${path}: this worker is not enrolled; run \`rbnet worker enrol --coordinator URL --token T\``,
+      { cause },
+    );
+  }
+}
