@@ -11,6 +11,7 @@ import {
 import { attestationVerifyCommand } from './commands/attestation-verify-command.ts';
 import { policyCreateCommand, verifyCommand } from './commands/consumer-commands.ts';
 import { coordinatorRunCommand } from './commands/coordinator-run-command.ts';
+import { demoCommand } from './commands/demo-command.ts';
 import { statusCommand, submitCommand } from './commands/maintainer-commands.ts';
 import { manifestCheckCommand } from './commands/manifest-check-command.ts';
 import { rebuildCommand } from './commands/rebuild-command.ts';
@@ -33,6 +34,7 @@ export const commands: readonly Command[] = [
   statusCommand,
   verifyCommand,
   policyCreateCommand,
+  demoCommand,
 ];
 
 function topLevelHelp(): string {
