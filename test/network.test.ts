@@ -71,6 +71,45 @@ describe('three operators', () => {
     expect(verified.ok).toBe(true);
     expect(verified.countedOperators).toEqual(['alpha', 'beta', 'gamma']);
 
+    // The same attestation, checked against other pinned keys, another file, or an expired policy.
+    const { generateKeyPairSync } = await import('node:crypto');
+    const strangerPem = generateKeyPairSync('ed25519').publicKey.export({
+      format: 'pem',
+      type: 'spki',
+    }) as string;
+    const { ed25519PublicKeyFromPem, securesystemslibKeyid } = await import(
+      '../services/attestation/ed25519-key.ts'
+    );
+    const stranger = JSON.parse(await policyFor(['alpha-1', 'beta-1', 'gamma-1'], 3)) as {
+      operators: { keys: unknown[] }[];
+    };
+    stranger.operators[0]!.keys = [
+      { keyid: securesystemslibKeyid(ed25519PublicKeyFromPem(strangerPem)), publicKeyPem: strangerPem },
+    ];
+    const withStranger = verifyConsensus({
+      consensusEnvelope: attestation.text,
+      policy: parseTrustPolicy(JSON.stringify(stranger), new Date()),
+      artifactSha256: hello.sha256,
+      now: new Date(),
+    });
+    expect(withStranger.ok).toBe(false);
+    expect(withStranger.countedOperators).toEqual(['beta', 'gamma']);
+    const otherFile = verifyConsensus({
+      consensusEnvelope: attestation.text,
+      policy,
+      artifactSha256: 'f'.repeat(64),
+      now: new Date(),
+    });
+    expect(otherFile.ok).toBe(false);
+    expect(() =>
+      verifyConsensus({
+        consensusEnvelope: attestation.text,
+        policy,
+        artifactSha256: hello.sha256,
+        now: new Date('2100-01-01T00:00:00Z'),
+      }),
+    ).toThrow(/expired/i);
+
     const byArtifact = await net.api('GET', `/v1/artifacts/sha256/${hello.sha256}`);
     expect(byArtifact.json.builds.map((b: { buildId: string }) => b.buildId)).toContain(buildId);
     const log = await net.api('GET', '/v1/log?from=0&limit=100');
