@@ -58,7 +58,7 @@ for (let i = 0; i < RUNS; i += 1) {
       rebuildManifest(runtime, {
         parsed,
         inputs: new LocalInputSource(sampleDir, undefined),
-        outDir: join(scratch, `in-${(counter += 1)}`),
+        outDir: join(scratch, `in-${++counter}`),
       }),
     ),
   );
@@ -70,7 +70,7 @@ for (let i = 0; i < RUNS; i += 1) {
         join(sampleDir, 'manifest.json'),
         '--quiet',
         '--out',
-        join(scratch, `cli-${(counter += 1)}`),
+        join(scratch, `cli-${++counter}`),
         '--worker-dir',
         join(scratch, 'worker'),
       ]),

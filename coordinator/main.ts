@@ -115,7 +115,7 @@ export async function startCoordinator(
     onCompletion: async (completion) => {
       if (!('failedReason' in completion)) return;
       const attempt = await store.getAttemptByJobId(completion.jobId);
-      if (!attempt || attempt.state !== 'open' || attempt.workerId !== completion.workerId) return;
+      if (attempt?.state !== 'open' || attempt.workerId !== completion.workerId) return;
       await store.finishAttempt(completion.jobId, { state: 'failed', finishedAt: new Date() });
       logger.warn(
         { jobId: completion.jobId, workerId: completion.workerId, reason: completion.failedReason },

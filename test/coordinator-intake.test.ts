@@ -51,7 +51,7 @@ async function request(
     {
       method,
       headers: { 'content-type': 'application/json', ...headers },
-      ...(body !== undefined ? { body } : {}),
+      ...(body !== undefined ? { body: body as unknown as BodyInit } : {}),
     },
     LOOPBACK_ENV,
   );

@@ -58,7 +58,7 @@ describe('worker request proof of possession', () => {
   });
 
   it.each([
-    ['another path', { path: '/v1/cas/sha256/' + 'a'.repeat(64) }],
+    ['another path', { path: `/v1/cas/sha256/${'a'.repeat(64)}` }],
     ['another body', { bodySha256: sha256Hex('other') }],
     ['another origin', { origin: 'http://127.0.0.2:8470' }],
     ['another method', { method: 'PUT' }],

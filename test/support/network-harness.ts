@@ -26,12 +26,14 @@ export interface NetworkHarness {
     path: string,
     body?: unknown,
     token?: string,
+    // biome-ignore lint/suspicious/noExplicitAny: API answers are asserted field by field in the tests
   ): Promise<{ status: number; json: any; text: string }>;
   /** Creates operator NAME (if new) and enrols + starts one worker for it. */
   addWorker(operator: string, workerId: string): Promise<RunningNetworkWorker>;
   maintainerToken(): Promise<string>;
   /** Uploads the manifest's inputs (from its directory) and submits it; returns the build id. */
   submit(manifestPath: string, token: string): Promise<string>;
+  // biome-ignore lint/suspicious/noExplicitAny: API answers are asserted field by field in the tests
   waitForVerdict(buildId: string, timeoutMs?: number): Promise<any>;
   close(): Promise<void>;
 }
