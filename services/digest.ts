@@ -14,7 +14,8 @@ export function isSha256Hex(value: unknown): value is Sha256Hex {
 
 /** Narrows `value` to a digest or throws DIGEST_INVALID naming `field`. */
 export function toSha256Hex(value: unknown, field: string): Sha256Hex {
-  if (!isSha256Hex(value)) throw new DigestError('DIGEST_INVALID', `${field}: expected 64 lowercase hex characters`);
+  if (!isSha256Hex(value))
+    throw new DigestError('DIGEST_INVALID', `${field}: expected 64 lowercase hex characters`);
   return value;
 }
 

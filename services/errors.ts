@@ -20,7 +20,9 @@ export class ManifestError extends RbnetError<'MANIFEST_INVALID' | 'MANIFEST_TOO
 export class DigestError extends RbnetError<'DIGEST_MISMATCH' | 'DIGEST_INVALID'> {}
 
 /** An input named by a manifest could not be obtained or verified. */
-export class InputError extends RbnetError<'INPUT_MISSING' | 'INPUT_DIGEST_MISMATCH' | 'INPUT_TOO_LARGE' | 'INPUT_PATH'> {}
+export class InputError extends RbnetError<
+  'INPUT_MISSING' | 'INPUT_DIGEST_MISMATCH' | 'INPUT_TOO_LARGE' | 'INPUT_PATH'
+> {}
 
 /** Signing keys, envelopes and statements. */
 export class AttestationError extends RbnetError<
@@ -34,7 +36,9 @@ export class AttestationError extends RbnetError<
 > {}
 
 /** The build environment (image) cannot be honoured exactly. */
-export class EnvironmentError extends RbnetError<'ENVIRONMENT_MISSING' | 'ENVIRONMENT_MISMATCH' | 'ENVIRONMENT_REGISTRY'> {}
+export class EnvironmentError extends RbnetError<
+  'ENVIRONMENT_MISSING' | 'ENVIRONMENT_MISMATCH' | 'ENVIRONMENT_REGISTRY'
+> {}
 
 /** The container engine is missing, misconfigured or failed (an infrastructure error, not a build failure). */
 export class EngineError extends RbnetError<'ENGINE_UNREACHABLE' | 'ENGINE_INSECURE' | 'ENGINE_FAILED'> {}
