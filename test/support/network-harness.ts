@@ -34,7 +34,7 @@ export interface NetworkHarness {
   /** Uploads the manifest's inputs (from its directory) and submits it; returns the build id. */
   submit(manifestPath: string, token: string): Promise<string>;
   // biome-ignore lint/suspicious/noExplicitAny: API answers are asserted field by field in the tests
-  waitForVerdict(buildId: string, timeoutMs?: number): Promise<any>;
+  waitForVerdict(buildId: string, timeoutMs?: number, pollMs?: number): Promise<any>;
   close(): Promise<void>;
 }
 
@@ -136,14 +136,14 @@ export async function startNetworkHarness(options: {
       if (submitted.status !== 201) throw new Error(`submit: ${submitted.status} ${submitted.text}`);
       return submitted.json.buildId as string;
     },
-    async waitForVerdict(buildId, timeoutMs = 120_000) {
+    async waitForVerdict(buildId, timeoutMs = 120_000, pollMs = 250) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const status = await api('GET', `/v1/builds/${buildId}`);
         if (status.json?.verdict && status.json.verdict !== 'pending') return status.json;
         if (Date.now() > deadline)
           throw new Error(`no verdict for ${buildId} within ${timeoutMs} ms: ${status.text}`);
-        await new Promise((resolve) => setTimeout(resolve, 250));
+        await new Promise((resolve) => setTimeout(resolve, pollMs));
       }
     },
     async close() {

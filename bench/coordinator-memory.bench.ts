@@ -1,0 +1,98 @@
+// Benchmark: the coordinator's resident memory with 10,000 stored builds vs an empty store, both
+// after answering the same reads. Each coordinator is its own `rbnet coordinator run` process.
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteBuildStore } from '../coordinator/storage/sqlite-build-store.ts';
+import { type Sha256Hex, sha256Hex } from '../services/digest.ts';
+import { startRedisServer } from '../test/support/redis-server.ts';
+import { REPO_ROOT } from '../test/support/runner-harness.ts';
+import { formatRow } from './bench-support.ts';
+
+const BUILDS = Number(process.env.BENCH_BUILDS ?? 10_000);
+const redis = await startRedisServer();
+const root = await mkdtemp(join(tmpdir(), 'rbnet-bench-mem-'));
+
+async function fill(dataDir: string, count: number): Promise<string[]> {
+  const store = new SqliteBuildStore(join(dataDir, 'rbnet.sqlite'));
+  const ids: string[] = [];
+  const batch = [];
+  for (let i = 0; i < count; i += 1) {
+    const manifestJson = JSON.stringify({ name: `pkg-${i}` });
+    const buildId = crypto.randomUUID();
+    ids.push(buildId);
+    batch.push({
+      buildId,
+      manifestSha256: sha256Hex(manifestJson) as Sha256Hex,
+      manifestJson,
+      name: `pkg-${i}`,
+      architecture: 'amd64',
+      backend: 'generic',
+      claimedOutputs: [{ path: `pkg-${i}.deb`, sha256: sha256Hex(`deb-${i}`) as Sha256Hex }],
+      policy: { threshold: 2, maxAttempts: 6, decisionDeadlineMs: 3_600_000 },
+      submittedBy: 'bench',
+      createdAt: new Date(),
+    });
+  }
+  if (batch.length) await store.createBuilds(batch);
+  await store.close();
+  return ids;
+}
+
+async function measure(label: string, count: number): Promise<number> {
+  const dataDir = join(root, label);
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(dataDir, { recursive: true });
+  const ids = await fill(dataDir, count);
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const child = spawn(
+    process.execPath,
+    [
+      join(REPO_ROOT, 'bin', 'rbnet.mjs'),
+      'coordinator',
+      'run',
+      '--data-dir',
+      dataDir,
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--redis',
+      redis.url,
+      '--log-level',
+      'warn',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => d.toString().includes('listening') && resolve());
+    child.once('exit', () => reject(new Error('coordinator exited')));
+  });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; i += 1) {
+    await (
+      await fetch(`${base}/v1/builds/${ids[i % Math.max(ids.length, 1)] ?? crypto.randomUUID()}`)
+    ).text();
+    await (await fetch(`${base}/v1/artifacts/sha256/${sha256Hex(`deb-${i}`)}`)).text();
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
+  const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)![1]);
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  return rssKiB / 1024;
+}
+
+try {
+  const idle = await measure('empty', 0);
+  const full = await measure('full', BUILDS);
+  console.log('## coordinator resident memory\n');
+  console.log('| store | RSS MiB | ratio vs empty |');
+  console.log('|---|---|---|');
+  console.log(formatRow(['empty (idle)', idle, '1.00×']));
+  console.log(
+    formatRow([`${BUILDS.toLocaleString('en')} stored builds`, full, `${(full / idle).toFixed(2)}×`]),
+  );
+} finally {
+  await redis.stop();
+  await rm(root, { recursive: true, force: true });
+}
