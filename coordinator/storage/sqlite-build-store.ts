@@ -60,8 +60,9 @@ const TOKEN_SECRET = /^rbnet_(admin|maintainer|enrolment)_[A-Za-z0-9_-]{43}$/;
 const KEYID = /^[A-Za-z0-9._:+/=-]{1,256}$/;
 const PLATFORM_WORD = /^[a-z0-9][a-z0-9._-]{0,31}$/;
 // BullMQ refuses ':' in queue names, and Redis ACL user names with spaces are awkward to quote.
-// Queue names and Redis ACL usernames (`worker:<prefix>:<workerId>` has colons).
-const QUEUE_OR_USER = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+// Redis ACL usernames are `worker:<prefix>:<workerId>`: colons, but still no spaces.
+const REDIS_USER = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const NONCE = /^[A-Za-z0-9_-]{16,128}$/;
 const ORIGIN = /^[a-z][a-z0-9-]{0,63}$/;
@@ -671,8 +672,8 @@ export class SqliteBuildStore implements BuildStore {
     checkInteger(capacity.cores, 'capacity.cores', 1, 65_536);
     checkInteger(capacity.memoryBytes, 'capacity.memoryBytes', 1, Number.MAX_SAFE_INTEGER);
     checkInteger(capacity.diskBytes, 'capacity.diskBytes', 1, Number.MAX_SAFE_INTEGER);
-    checkPattern(input.queueName, QUEUE_OR_USER, 'queueName');
-    checkPattern(input.redisUser, QUEUE_OR_USER, 'redisUser');
+    checkPattern(input.queueName, QUEUE_NAME, 'queueName');
+    checkPattern(input.redisUser, REDIS_USER, 'redisUser');
     const row = {
       worker_id: input.workerId,
       operator: input.operator,
