@@ -4,7 +4,13 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['services/**/*.test.ts', 'worker/**/*.test.ts', 'coordinator/**/*.test.ts', 'cli/**/*.test.ts', 'test/**/*.test.ts'],
+    include: [
+      'services/**/*.test.ts',
+      'worker/**/*.test.ts',
+      'coordinator/**/*.test.ts',
+      'cli/**/*.test.ts',
+      'test/**/*.test.ts',
+    ],
     fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 300_000,
