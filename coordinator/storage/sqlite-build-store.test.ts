@@ -150,6 +150,19 @@ function resultInput(
   };
 }
 
+describe('SqliteBuildStore: leases', () => {
+  it('renews open attempts of one worker or of all, and lists the expired ones', async () => {
+    const { w1, a1 } = await scenario(); // leases end at 61 s and later
+    expect((await store.listExpiredAttempts(at(62_000))).map((a) => a.jobId)).toContain(a1.jobId);
+    expect(await store.renewLeases(w1.workerId, at(120_000))).toBe(1);
+    expect((await store.listExpiredAttempts(at(62_000))).map((a) => a.jobId)).not.toContain(a1.jobId);
+    expect(await store.renewLeases(undefined, at(5_000))).toBe(2);
+    expect(await store.listExpiredAttempts(at(20_000))).toHaveLength(2);
+    await store.finishAttempt(a1.jobId, { state: 'expired', finishedAt: at(21_000) });
+    expect((await store.listExpiredAttempts(at(99_000))).map((a) => a.jobId)).not.toContain(a1.jobId);
+  });
+});
+
 describe('SqliteBuildStore: opening and migrations', () => {
   it('creates the schema once, in WAL mode, and reopening the same file changes nothing', async () => {
     expect(store.schemaVersion()).toBe(sqliteSchemaVersion);
@@ -161,7 +174,10 @@ describe('SqliteBuildStore: opening and migrations', () => {
     const db = raw();
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     const rows = db.prepare('SELECT version, name FROM schema_migrations').all();
-    expect(rows).toEqual([{ version: 1, name: 'initial schema' }]);
+    expect(rows).toEqual([
+      { version: 1, name: 'initial schema' },
+      { version: 2, name: 'worker redis password hash; lease lookups' },
+    ]);
   });
 
   it('refuses a database written by a newer rbnet', async () => {

@@ -236,6 +236,16 @@ const MIGRATIONS: readonly { readonly version: number; readonly name: string; re
       BEGIN SELECT RAISE(ABORT, 'rbnet: transparency log entries must extend the chain'); END;
     `,
   },
+  {
+    version: 2,
+    name: 'worker redis password hash; lease lookups',
+    // Redis keeps ACL users in memory only: after Redis loses its data the coordinator re-creates
+    // each worker's user from this hash (never the password itself).
+    sql: `
+      ALTER TABLE workers ADD COLUMN redis_password_sha256 TEXT;
+      CREATE INDEX attempts_open_lease ON attempts (state, lease_expires_at);
+    `,
+  },
 ];
 
 /** The newest schema version this code knows. */
@@ -275,6 +285,7 @@ interface WorkerRow {
   disk_bytes: number;
   queue_name: string;
   redis_user: string;
+  redis_password_sha256: string | null;
   enrolled_at: number;
   last_seen_at: number | null;
   revoked_at: number | null;
@@ -383,10 +394,11 @@ function prepareStatements(db: Database.Database) {
 
     insertWorker: db.prepare<[Omit<WorkerRow, 'last_seen_at' | 'revoked_at'>]>(
       `INSERT INTO workers (worker_id, operator, signing_key_pem, signing_keyid, auth_key_pem, auth_keyid,
-         architectures_json, backends_json, cores, memory_bytes, disk_bytes, queue_name, redis_user, enrolled_at)
+         architectures_json, backends_json, cores, memory_bytes, disk_bytes, queue_name, redis_user,
+         redis_password_sha256, enrolled_at)
        VALUES (@worker_id, @operator, @signing_key_pem, @signing_keyid, @auth_key_pem, @auth_keyid,
          @architectures_json, @backends_json, @cores, @memory_bytes, @disk_bytes, @queue_name, @redis_user,
-         @enrolled_at)`,
+         @redis_password_sha256, @enrolled_at)`,
     ),
     workerById: db.prepare<[string], WorkerRow>('SELECT * FROM workers WHERE worker_id = ?'),
     workerBySigningKeyid: db.prepare<[string], WorkerRow>('SELECT * FROM workers WHERE signing_keyid = ?'),
@@ -444,6 +456,13 @@ function prepareStatements(db: Database.Database) {
     ),
     listOpenAttempts: db.prepare<[], AttemptRow>(
       "SELECT * FROM attempts WHERE state = 'open' ORDER BY assigned_at, rowid",
+    ),
+    renewWorkerLeases: db.prepare<[number, string]>(
+      "UPDATE attempts SET lease_expires_at = ? WHERE worker_id = ? AND state = 'open'",
+    ),
+    renewAllLeases: db.prepare<[number]>("UPDATE attempts SET lease_expires_at = ? WHERE state = 'open'"),
+    expiredAttempts: db.prepare<[number], AttemptRow>(
+      "SELECT * FROM attempts WHERE state = 'open' AND lease_expires_at IS NOT NULL AND lease_expires_at < ? ORDER BY lease_expires_at, rowid",
     ),
     finishAttempt: db.prepare<[string, number, string]>(
       "UPDATE attempts SET state = ?, finished_at = ? WHERE job_id = ? AND state = 'open'",
@@ -674,6 +693,7 @@ export class SqliteBuildStore implements BuildStore {
     checkInteger(capacity.diskBytes, 'capacity.diskBytes', 1, Number.MAX_SAFE_INTEGER);
     checkPattern(input.queueName, QUEUE_NAME, 'queueName');
     checkPattern(input.redisUser, REDIS_USER, 'redisUser');
+    if (input.redisPasswordSha256 !== undefined) checkDigest(input.redisPasswordSha256, 'redisPasswordSha256');
     const row = {
       worker_id: input.workerId,
       operator: input.operator,
@@ -688,6 +708,7 @@ export class SqliteBuildStore implements BuildStore {
       disk_bytes: capacity.diskBytes,
       queue_name: input.queueName,
       redis_user: input.redisUser,
+      redis_password_sha256: input.redisPasswordSha256 ?? null,
       enrolled_at: toMs(input.enrolledAt ?? new Date(), 'enrolledAt'),
     };
     this.#immediate(() => {
@@ -914,6 +935,19 @@ export class SqliteBuildStore implements BuildStore {
       return current;
     });
     return mapAttempt(row);
+  }
+
+  /** @inheritdoc */
+  async renewLeases(workerId: string | undefined, until: Date): Promise<number> {
+    const untilMs = toMs(until, 'until');
+    if (workerId === undefined) return this.#s.renewAllLeases.run(untilMs).changes;
+    checkName(workerId, 'workerId');
+    return this.#s.renewWorkerLeases.run(untilMs, workerId).changes;
+  }
+
+  /** @inheritdoc */
+  async listExpiredAttempts(now: Date): Promise<readonly AttemptRecord[]> {
+    return Object.freeze(this.#s.expiredAttempts.all(toMs(now, 'now')).map(mapAttempt));
   }
 
   /** @inheritdoc */
@@ -1474,6 +1508,7 @@ function mapWorker(row: WorkerRow): WorkerRecord {
     capacity: Object.freeze({ cores: row.cores, memoryBytes: row.memory_bytes, diskBytes: row.disk_bytes }),
     queueName: row.queue_name,
     redisUser: row.redis_user,
+    ...optional('redisPasswordSha256', row.redis_password_sha256),
     enrolledAt: iso(row.enrolled_at),
     ...optionalIso('lastSeenAt', row.last_seen_at),
     ...optionalIso('revokedAt', row.revoked_at),

@@ -93,6 +93,8 @@ export interface WorkerEnrolment {
   readonly queueName: string;
   /** The Redis ACL user that may touch only that queue's keys. */
   readonly redisUser: string;
+  /** sha256 of that user's password, so the user can be re-created after Redis loses its data. */
+  readonly redisPasswordSha256?: string;
   /** Defaults to now. */
   readonly enrolledAt?: Date;
 }
@@ -109,6 +111,7 @@ export interface WorkerRecord {
   readonly capacity: WorkerCapacity;
   readonly queueName: string;
   readonly redisUser: string;
+  readonly redisPasswordSha256?: string;
   readonly enrolledAt: IsoTimestamp;
   readonly lastSeenAt?: IsoTimestamp;
   /** Set once; a revoked worker's signatures never count again. */
@@ -430,6 +433,13 @@ export interface BuildStore {
   ): Promise<AttemptRecord>;
   /** Attempts still open, oldest first: what to re-enqueue or expire after a restart. */
   listOpenAttempts(): Promise<readonly AttemptRecord[]>;
+  /**
+   * Moves the lease of every open attempt of `workerId` (of every worker, when undefined) to `until`.
+   * @returns how many attempts were renewed.
+   */
+  renewLeases(workerId: string | undefined, until: Date): Promise<number>;
+  /** Open attempts whose lease ended before `now`, oldest lease first. */
+  listExpiredAttempts(now: Date): Promise<readonly AttemptRecord[]>;
 
   /**
    * Records a worker's result, idempotently per (buildId, workerId, attempt): the same envelope again
