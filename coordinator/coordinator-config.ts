@@ -14,6 +14,14 @@ export interface NetworkPolicyDefaults {
   /** After this, a build without quorum becomes `insufficient-operators`. */
   readonly decisionDeadlineMs: number;
   readonly allowFetchedEnvironments: boolean;
+  /** An open attempt whose worker has not sent a heartbeat for this long is expired and reassigned. */
+  readonly leaseTimeoutMs: number;
+  /** Retries after build failures (exit-code, timeout, oom, ...), each on another operator. */
+  readonly buildFailureRetries: number;
+  /** Retries after infrastructure errors (worker crash, lease lost, engine down), each on another operator. */
+  readonly infrastructureRetries: number;
+  /** Wait before the first retry; doubles with each further retry of the same build. */
+  readonly retryBackoffMs: number;
 }
 
 export interface CoordinatorConfig {
@@ -48,6 +56,10 @@ export const defaultCoordinatorConfig = Object.freeze({
     maxAttempts: 6,
     decisionDeadlineMs: 3_600_000,
     allowFetchedEnvironments: false,
+    leaseTimeoutMs: 60_000,
+    buildFailureRetries: 1,
+    infrastructureRetries: 3,
+    retryBackoffMs: 5_000,
   }),
   maxManifestBytes: 256 * 1024,
   maxBlobBytes: 4 * 1024 ** 3,
@@ -159,6 +171,38 @@ export function loadCoordinatorConfig(sources: CoordinatorConfigSources): Coordi
     allowFetchedEnvironments:
       (env.RBNET_ALLOW_FETCHED_ENVIRONMENTS ?? String(filePolicy.allowFetchedEnvironments ?? false)) ===
       'true',
+    leaseTimeoutMs: integer(
+      env.RBNET_LEASE_TIMEOUT_MS ??
+        filePolicy.leaseTimeoutMs ??
+        defaultCoordinatorConfig.policy.leaseTimeoutMs,
+      'policy.leaseTimeoutMs',
+      1000,
+      86_400_000,
+    ),
+    buildFailureRetries: integer(
+      env.RBNET_BUILD_FAILURE_RETRIES ??
+        filePolicy.buildFailureRetries ??
+        defaultCoordinatorConfig.policy.buildFailureRetries,
+      'policy.buildFailureRetries',
+      0,
+      100,
+    ),
+    infrastructureRetries: integer(
+      env.RBNET_INFRASTRUCTURE_RETRIES ??
+        filePolicy.infrastructureRetries ??
+        defaultCoordinatorConfig.policy.infrastructureRetries,
+      'policy.infrastructureRetries',
+      0,
+      100,
+    ),
+    retryBackoffMs: integer(
+      env.RBNET_RETRY_BACKOFF_MS ??
+        filePolicy.retryBackoffMs ??
+        defaultCoordinatorConfig.policy.retryBackoffMs,
+      'policy.retryBackoffMs',
+      0,
+      86_400_000,
+    ),
   });
   return Object.freeze({
     dataDir,

@@ -27,7 +27,11 @@ export interface JobQueues {
 /** Creates and removes the Redis users that confine each worker to its own queue. */
 export interface WorkerQueueAccess {
   queueNameFor(workerId: string): string;
-  grant(workerId: string): Promise<{ readonly username: string; readonly password: string }>;
+  grant(
+    workerId: string,
+  ): Promise<{ readonly username: string; readonly password: string; readonly passwordSha256: string }>;
+  /** Re-creates a worker's user from its stored password hash (Redis lost its data). */
+  restore(workerId: string, passwordSha256: string): Promise<void>;
   revoke(workerId: string, username: string): Promise<void>;
 }
 
@@ -42,4 +46,6 @@ export interface CoordinatorDeps {
   readonly logger: Logger;
   readonly nonces: NonceCache;
   readonly now: () => Date;
+  /** Counters and gauges for /metrics; optional so unit tests can leave it out. */
+  readonly metrics?: { leaseExpired(): void };
 }

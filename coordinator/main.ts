@@ -12,9 +12,16 @@ import { NonceCache } from '../services/auth/worker-request-auth.ts';
 import { queueNameForWorker } from '../services/queue/queue-contract.ts';
 import type { CoordinatorConfig } from './coordinator-config.ts';
 import type { CoordinatorDeps, JobQueues, WorkerQueueAccess } from './coordinator-deps.ts';
-import { createCoordinatorApp, progressBuild } from './http/create-app.ts';
+import { createCoordinatorApp } from './http/create-app.ts';
+import { expireLeases, restoreQueues } from './leases/lease-keeper.ts';
 import { CompletionListener, JobDispatcher } from './queue/job-dispatcher.ts';
-import { createWorkerRedisUser, deleteWorkerRedisUser, drainWorkerQueue } from './queue/redis-acl.ts';
+import {
+  applyWorkerRedisUser,
+  createWorkerRedisUser,
+  deleteWorkerRedisUser,
+  drainWorkerQueue,
+} from './queue/redis-acl.ts';
+import { progressBuild } from './scheduler/progress-build.ts';
 import { FsContentStore } from './storage/fs-content-store.ts';
 import { SqliteBuildStore } from './storage/sqlite-build-store.ts';
 
@@ -87,7 +94,14 @@ export async function startCoordinator(
     grant: async (workerId) => {
       const credentials = await createWorkerRedisUser(redis, { workerId, prefix: config.queuePrefix });
       listener.watch(workerId);
-      return { username: credentials.username, password: credentials.password };
+      return {
+        username: credentials.username,
+        password: credentials.password,
+        passwordSha256: credentials.passwordSha256,
+      };
+    },
+    restore: async (workerId, passwordSha256) => {
+      await applyWorkerRedisUser(redis, { workerId, prefix: config.queuePrefix }, passwordSha256);
     },
     revoke: async (workerId, username) => {
       listener.unwatch(workerId);
@@ -150,14 +164,31 @@ export async function startCoordinator(
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.listenHost}:${port}`;
 
-  // Deadlines pass without any request arriving: sweep open builds now and then.
+  // Redis is a transport: if it comes back empty (restart without persistence, failover to an
+  // empty replica), this key is gone too, and the queues are rebuilt from SQLite.
+  const aliveKey = `${config.queuePrefix}:coordinator:alive`;
+  await restoreQueues(deps);
+  await redis.set(aliveKey, new Date().toISOString());
+
+  // Leases and deadlines expire without any request arriving: sweep now and then.
+  let sweeping = false;
   const sweep = setInterval(async () => {
+    if (sweeping) return;
+    sweeping = true;
     try {
+      if ((await redis.exists(aliveKey)) === 0) {
+        logger.warn('Redis lost its data; restoring worker users and open jobs from the database');
+        await restoreQueues(deps);
+        await redis.set(aliveKey, new Date().toISOString());
+      }
+      await expireLeases(deps);
       for (const build of await store.listBuilds({ limit: 1000 })) {
         if (build.verdict === 'pending') await progressBuild(deps, build.buildId);
       }
     } catch (err) {
       logger.warn({ err }, 'sweep failed');
+    } finally {
+      sweeping = false;
     }
   }, config.sweepIntervalMs);
   sweep.unref();

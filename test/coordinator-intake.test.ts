@@ -202,7 +202,12 @@ beforeAll(async () => {
     },
     queueAccess: {
       queueNameFor: (id) => `rbnet-w-${id}`,
-      grant: async (id) => ({ username: `worker:rbnet:${id}`, password: 'p' }),
+      grant: async (id) => ({
+        username: `worker:rbnet:${id}`,
+        password: 'p',
+        passwordSha256: sha256Hex('p'),
+      }),
+      restore: async () => undefined,
       revoke: async () => undefined,
     },
     signer: await Ed25519FileSigner.fromFile(keys.privateKeyPath),

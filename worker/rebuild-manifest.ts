@@ -42,6 +42,12 @@ export interface RebuildRequest {
   readonly outDir: string;
   readonly signal?: AbortSignal;
   readonly onPhase?: (phase: RebuildPhase) => void;
+  /**
+   * Called after the build, before anything is signed; throwing stops the rebuild unsigned. The
+   * network worker uses it to confirm its attempt is still current (a lost lease means someone else
+   * builds it now, and a late signature would only be recorded, never counted).
+   */
+  readonly beforeSign?: () => Promise<void>;
   /** Present when the network assigned the rebuild: signed into the statement so it cannot be replayed. */
   readonly job?: { readonly jobId: string; readonly attempt: number; readonly nonce: string };
 }
@@ -130,6 +136,7 @@ export async function rebuildManifest(
     logger.warn({ reason: outcome.reason, detail: outcome.detail }, 'build failed');
     result = { ...common, kind: 'failed', reason: outcome.reason, detail: outcome.detail };
   } else {
+    await request.beforeSign?.();
     request.onPhase?.('sign');
     const signed = await signRebuildStatement(
       {

@@ -39,6 +39,13 @@ interface BuildStatus {
     outputs: { path: string; sha256: string }[];
   }[];
   decision?: { explanation?: string; countedOperators?: string[] };
+  policy?: { threshold: number; maxAttempts: number; decisionDeadlineMs: number };
+  retryPolicy?: {
+    leaseTimeoutMs: number;
+    buildFailureRetries: number;
+    infrastructureRetries: number;
+    retryBackoffMs: number;
+  };
   links: Record<string, string>;
 }
 
@@ -71,6 +78,14 @@ function printStatus(io: CliIo, status: BuildStatus): void {
     `verdict ${status.verdict}${status.decision?.explanation ? `: ${status.decision.explanation}` : ''}`,
   );
   for (const attempt of status.attempts) writeLine(io.stdout, describeAttempt(status, attempt));
+  if (status.policy && status.retryPolicy) {
+    const r = status.retryPolicy;
+    writeLine(
+      io.stdout,
+      `policy: k=${status.policy.threshold}, at most ${status.policy.maxAttempts} attempts, deadline ${status.policy.decisionDeadlineMs / 1000} s; ` +
+        `lease ${r.leaseTimeoutMs / 1000} s; retries: ${r.buildFailureRetries} after build failures, ${r.infrastructureRetries} after infrastructure errors, backoff from ${r.retryBackoffMs / 1000} s`,
+    );
+  }
   if (status.verdict !== 'pending') {
     writeLine(io.stdout, `attestation ${status.links.attestation}`);
     if (['diverged', 'inputs-differ', 'mismatch-upstream'].includes(status.verdict))

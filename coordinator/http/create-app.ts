@@ -5,10 +5,11 @@ import { isSha256Hex, type Sha256Hex } from '../../services/digest.ts';
 import { RbnetError } from '../../services/errors.ts';
 import { parseManifest } from '../../services/manifest/parse-manifest.ts';
 import { storeNamePattern } from '../../services/storage/build-store.ts';
-import { decideBuild, readBlobText } from '../consensus/decide-build.ts';
+import { readBlobText } from '../consensus/decide-build.ts';
 import type { CoordinatorDeps } from '../coordinator-deps.ts';
 import { acceptResult } from '../intake/accept-result.ts';
-import { eligibleOperatorCount, fillAssignments } from '../scheduler/build-scheduler.ts';
+import { eligibleOperatorCount, explainIneligible, fillAssignments } from '../scheduler/build-scheduler.ts';
+import { progressBuild } from '../scheduler/progress-build.ts';
 import { ApiError, errorResponse } from './api-error.ts';
 import { type AuthVariables, bearerSecret, requireToken, requireWorker } from './auth-middleware.ts';
 import { enrolWorker } from './enrol-worker.ts';
@@ -29,11 +30,7 @@ function buildIdParam(value: string | undefined): string {
   return value;
 }
 
-/** Re-decides a build and tops up its assignments; the one path every state change goes through. */
-export async function progressBuild(deps: CoordinatorDeps, buildId: string): Promise<void> {
-  const scheduling = await fillAssignments(deps, buildId);
-  await decideBuild(deps, buildId, scheduling);
-}
+export { progressBuild };
 
 export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
   const app = new Hono<Env>();
@@ -182,7 +179,7 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
       throw new ApiError(
         422,
         'INSUFFICIENT_OPERATORS',
-        `only ${operators} operator(s) have an active worker for ${manifest.architecture}/${manifest.backend}; the policy needs ${threshold}`,
+        `the policy needs ${threshold} operators: ${await explainIneligible(deps.store, manifest)}`,
       );
     }
     const buildId = crypto.randomUUID();
@@ -244,6 +241,56 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
     return c.json({ accepted: true, ...outcome, verdict: build?.verdict }, outcome.duplicate ? 200 : 202);
   });
 
+  // ---- workers keep their leases alive and check an attempt is still theirs before signing
+  const JOB_ID = /^[A-Za-z0-9:_-]{1,128}$/;
+  const parseWorkerBody = (bytes: Buffer): Record<string, unknown> => {
+    try {
+      const value = JSON.parse(bytes.toString('utf8')) as unknown;
+      if (typeof value === 'object' && value !== null && !Array.isArray(value))
+        return value as Record<string, unknown>;
+    } catch {
+      // fall through to the refusal below
+    }
+    throw new ApiError(400, 'INVALID', 'request body: expected a JSON object');
+  };
+  app.post('/v1/heartbeats', requireWorker(deps, 'json-body'), async (c) => {
+    const body = parseWorkerBody(c.get('bodyBytes')!);
+    const running = body.running;
+    if (
+      !Array.isArray(running) ||
+      running.length > 1000 ||
+      !running.every((j) => typeof j === 'string' && JOB_ID.test(j))
+    ) {
+      throw new ApiError(400, 'INVALID', 'running: expected up to 1000 job ids');
+    }
+    const worker = c.get('worker')!;
+    const now = deps.now();
+    await deps.store.renewLeases(
+      worker.workerId,
+      new Date(now.getTime() + deps.config.policy.leaseTimeoutMs),
+    );
+    // Jobs the worker runs whose attempt is no longer its own (expired, cancelled): it should stop them.
+    const stale: string[] = [];
+    for (const jobId of running as string[]) {
+      const attempt = await deps.store.getAttemptByJobId(jobId);
+      if (!attempt || attempt.workerId !== worker.workerId || attempt.state !== 'open') stale.push(jobId);
+    }
+    return c.json({ leaseTimeoutMs: deps.config.policy.leaseTimeoutMs, stale });
+  });
+  app.post('/v1/attempts/current', requireWorker(deps, 'json-body'), async (c) => {
+    const body = parseWorkerBody(c.get('bodyBytes')!);
+    const jobId = body.jobId;
+    if (typeof jobId !== 'string' || !JOB_ID.test(jobId))
+      throw new ApiError(400, 'INVALID', 'jobId: expected a job id');
+    const attempt = await deps.store.getAttemptByJobId(jobId);
+    const mine = !!attempt && attempt.workerId === c.get('worker')!.workerId;
+    return c.json({
+      jobId,
+      current: mine && attempt.state === 'open',
+      state: mine ? attempt.state : 'not-assigned',
+    });
+  });
+
   // ---- public reads (no account)
   app.get('/v1/builds/:id', async (c) => {
     const buildId = buildIdParam(c.req.param('id'));
@@ -263,6 +310,12 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
       backend: build.backend,
       claimedOutputs: build.claimedOutputs,
       policy: build.policy,
+      retryPolicy: {
+        leaseTimeoutMs: deps.config.policy.leaseTimeoutMs,
+        buildFailureRetries: deps.config.policy.buildFailureRetries,
+        infrastructureRetries: deps.config.policy.infrastructureRetries,
+        retryBackoffMs: deps.config.policy.retryBackoffMs,
+      },
       createdAt: build.createdAt,
       verdict: build.verdict,
       decision: latest ? JSON.parse(latest.decisionJson) : undefined,

@@ -124,6 +124,7 @@ export async function enrolWorker(deps: CoordinatorDeps, c: Context): Promise<Re
       capacity,
       queueName,
       redisUser: redis.username,
+      redisPasswordSha256: redis.passwordSha256,
       enrolledAt: deps.now(),
     });
   } catch (err) {

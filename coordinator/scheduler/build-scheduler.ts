@@ -1,10 +1,19 @@
 // Decides who builds what: for each build, workers of distinct operators that match its architecture
-// and backend, least loaded first; failed attempts are reassigned to an operator not yet tried.
+// and backend and meet its resource minimums, least loaded first; failed attempts are reassigned to an
+// operator not yet tried.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { BuildRecord, BuildStore, WorkerRecord } from '../../services/storage/build-store.ts';
+import type { ManifestResources } from '../../services/manifest/manifest.ts';
+import { defaultManifestLimits, parseManifest } from '../../services/manifest/parse-manifest.ts';
+import type {
+  BuildRecord,
+  BuildStore,
+  WorkerCapacity,
+  WorkerRecord,
+} from '../../services/storage/build-store.ts';
 import type { CoordinatorConfig } from '../coordinator-config.ts';
 import type { JobQueues } from '../coordinator-deps.ts';
+import { decideRetry } from './retry-policy.ts';
 
 export interface SchedulerDeps {
   readonly config: CoordinatorConfig;
@@ -24,23 +33,178 @@ export interface AssignmentState {
   readonly maxAttemptsReached: boolean;
 }
 
-/** Active workers able to build it, whatever their load. */
-export async function eligibleWorkers(
-  store: BuildStore,
-  build: Pick<BuildRecord, 'architecture' | 'backend'>,
-): Promise<WorkerRecord[]> {
-  const workers = await store.listWorkers({ activeOnly: true });
-  return workers.filter(
-    (w) => w.architectures.includes(build.architecture) && w.backends.includes(build.backend),
-  );
+/**
+ * What scheduling needs to know about a build: where it can run, and the least capacity it needs.
+ * A parsed `Manifest` is one (what the submit route has); a stored `BuildRecord` becomes one through
+ * {@link schedulingNeedsOf}.
+ */
+export interface SchedulingNeeds {
+  readonly architecture: string;
+  readonly backend: string;
+  readonly resources: ManifestResources;
 }
 
-/** Distinct operators that could build it now. */
-export async function eligibleOperatorCount(
-  store: BuildStore,
-  build: Pick<BuildRecord, 'architecture' | 'backend'>,
-): Promise<number> {
+/** A build as either caller holds it: the parsed manifest at submit time, or the stored record later. */
+export type SchedulingSubject =
+  | SchedulingNeeds
+  | Pick<BuildRecord, 'architecture' | 'backend' | 'manifestJson'>;
+
+/**
+ * The scheduling needs of a manifest or a stored build. A stored build's minimums are read from its
+ * manifest, the one source of truth for them, so they cannot drift from what the digest covers.
+ * @throws ManifestError when a stored manifest no longer parses (a corrupt or foreign record).
+ */
+export function schedulingNeedsOf(subject: SchedulingSubject): SchedulingNeeds {
+  if ('resources' in subject) return subject;
+  // The record was accepted at submission, possibly under a larger maxManifestBytes than the
+  // default; its size is not what is being checked here.
+  const maxManifestBytes = Math.max(
+    defaultManifestLimits.maxManifestBytes,
+    Buffer.byteLength(subject.manifestJson, 'utf8'),
+  );
+  const { resources } = parseManifest(subject.manifestJson, { maxManifestBytes }).manifest;
+  return { architecture: subject.architecture, backend: subject.backend, resources };
+}
+
+/**
+ * The capacity field each minimum is compared with, and what explanations write after a size
+ * ("16 GiB memory"; a core count says "cores" itself). The order is the order explanations use.
+ */
+const RESOURCE_CHECKS = [
+  { field: 'minCores', capacity: 'cores', suffix: '' },
+  { field: 'minMemoryBytes', capacity: 'memoryBytes', suffix: ' memory' },
+  { field: 'minDiskBytes', capacity: 'diskBytes', suffix: ' disk' },
+] as const satisfies readonly {
+  field: keyof ManifestResources;
+  capacity: keyof WorkerCapacity;
+  suffix: string;
+}[];
+
+function matchesPlatform(worker: WorkerRecord, needs: SchedulingNeeds): boolean {
+  return worker.architectures.includes(needs.architecture) && worker.backends.includes(needs.backend);
+}
+
+function meetsMinimums(worker: WorkerRecord, resources: ManifestResources): boolean {
+  return RESOURCE_CHECKS.every(({ field, capacity }) => {
+    const minimum = resources[field];
+    return minimum === undefined || worker.capacity[capacity] >= minimum;
+  });
+}
+
+/**
+ * Active workers able to build it, whatever their load: they build its architecture and backend,
+ * and their declared capacity meets every minimum in the manifest's `resources`.
+ */
+export async function eligibleWorkers(store: BuildStore, build: SchedulingSubject): Promise<WorkerRecord[]> {
+  const needs = schedulingNeedsOf(build);
+  const workers = await store.listWorkers({ activeOnly: true });
+  return workers.filter((w) => matchesPlatform(w, needs) && meetsMinimums(w, needs.resources));
+}
+
+/** Distinct operators that could build it now (see {@link eligibleWorkers}). */
+export async function eligibleOperatorCount(store: BuildStore, build: SchedulingSubject): Promise<number> {
   return new Set((await eligibleWorkers(store, build)).map((w) => w.operator)).size;
+}
+
+/**
+ * Says, for people, why operators cannot build it: what the maintainer should change, or which
+ * operators are missing. Meant for the message of a refused submission (`INSUFFICIENT_OPERATORS`).
+ *
+ * Every active operator without an eligible worker is accounted for: it has no worker for the
+ * architecture/backend; or it is named under each minimum that all its workers fall short of (the
+ * clause names the field, the minimum and the largest capacity those operators offer); or each
+ * minimum is met by some worker of it but no single worker meets them all. Sizes are in binary
+ * units (GiB), with the exact byte count added when the value is not a whole number of that unit.
+ * Reads only the store; the threshold is the caller's business.
+ *
+ * @returns e.g. `no active worker declares ≥ 64 GiB memory (largest: 24 GiB on alpha-1); needed by
+ *   resources.minMemoryBytes`, or `no active worker builds arm64/generic (active workers build:
+ *   amd64/generic)`. When some operators are eligible the message starts by naming them.
+ */
+export async function explainIneligible(store: BuildStore, build: SchedulingSubject): Promise<string> {
+  const needs = schedulingNeedsOf(build);
+  const platform = `${needs.architecture}/${needs.backend}`;
+  const active = await store.listWorkers({ activeOnly: true });
+  if (active.length === 0) return 'no active worker is enrolled';
+  const matching = active.filter((w) => matchesPlatform(w, needs));
+  if (matching.length === 0) {
+    const offered = new Set(
+      active.flatMap((w) => w.architectures.flatMap((a) => w.backends.map((b) => `${a}/${b}`))),
+    );
+    return `no active worker builds ${platform} (active workers build: ${[...offered].sort().join(', ')})`;
+  }
+  const eligibleOperators = new Set(
+    matching.filter((w) => meetsMinimums(w, needs.resources)).map((w) => w.operator),
+  );
+  const operatorsOf = (workers: readonly WorkerRecord[]) =>
+    [...new Set(workers.map((w) => w.operator))].sort();
+  const allOperators = operatorsOf(active);
+  const excluded = allOperators.filter((op) => !eligibleOperators.has(op));
+  if (excluded.length === 0) {
+    return `every active operator (${allOperators.length}) has a worker for ${platform} that meets the manifest's resources`;
+  }
+  const offPlatform = excluded.filter((op) => !matching.some((w) => w.operator === op));
+  const matchingOperators = operatorsOf(matching);
+  // A clause about every operator that builds the platform reads as a plain statement (the common
+  // "nothing fits" case); otherwise it names the operators it is true of.
+  const scope = (operators: readonly string[]) =>
+    offPlatform.length === 0 && operators.length === matchingOperators.length
+      ? ''
+      : ` of ${operators.join(', ')}`;
+  const clauses: string[] = [];
+  const accounted = new Set<string>();
+
+  if (offPlatform.length > 0) {
+    clauses.push(`no active worker of ${offPlatform.join(', ')} builds ${platform}`);
+    for (const op of offPlatform) accounted.add(op);
+  }
+  for (const { field, capacity, suffix } of RESOURCE_CHECKS) {
+    const minimum = needs.resources[field];
+    if (minimum === undefined) continue;
+    const short = excluded.filter((op) => {
+      const workers = matching.filter((w) => w.operator === op);
+      return workers.length > 0 && workers.every((w) => w.capacity[capacity] < minimum);
+    });
+    if (short.length === 0) continue;
+    const candidates = matching.filter((w) => short.includes(w.operator));
+    // Ties go to the first worker id, so the message is the same on every call.
+    const largest = candidates.reduce((best, w) =>
+      w.capacity[capacity] > best.capacity[capacity] ? w : best,
+    );
+    const amount = (value: number) => (capacity === 'cores' ? `${value} cores` : formatBytes(value));
+    clauses.push(
+      `no active worker${scope(short)} declares ≥ ${amount(minimum)}${suffix} ` +
+        `(largest: ${amount(largest.capacity[capacity])} on ${largest.workerId}); needed by resources.${field}`,
+    );
+    for (const op of short) accounted.add(op);
+  }
+  const mixed = excluded.filter((op) => !accounted.has(op));
+  if (mixed.length > 0) {
+    clauses.push(
+      `each minimum in resources is met by some worker${scope(mixed)}, but no single worker meets them all`,
+    );
+  }
+  if (eligibleOperators.size === 0) return clauses.join('; ');
+  const eligibleList = [...eligibleOperators].sort();
+  return `only ${eligibleList.length} operator(s) can build it (${eligibleList.join(', ')}); ${clauses.join('; ')}`;
+}
+
+const BINARY_UNITS = [
+  ['PiB', 2 ** 50],
+  ['TiB', 2 ** 40],
+  ['GiB', 2 ** 30],
+  ['MiB', 2 ** 20],
+  ['KiB', 2 ** 10],
+] as const;
+
+/** `16 GiB`, or `1.50 GiB (1610612736 bytes)` when rounding would hide how close a value is. */
+function formatBytes(bytes: number): string {
+  const unit = BINARY_UNITS.find(([, size]) => bytes >= size);
+  if (unit === undefined) return `${bytes} bytes`;
+  const [name, size] = unit;
+  return bytes % size === 0
+    ? `${bytes / size} ${name}`
+    : `${(bytes / size).toFixed(2)} ${name} (${bytes} bytes)`;
 }
 
 /**
@@ -74,6 +238,17 @@ export async function fillAssignments(deps: SchedulerDeps, buildId: string): Pro
   const pool = [...byOperator.values()];
   const assigned: { workerId: string; operator: string; jobId: string }[] = [];
   let total = attempts.length;
+  // Replacements follow the retry rules of their outcome class (caps, exponential backoff).
+  const retry = decideRetry(attempts, results, deps.config.policy);
+  if (covered.size < deps.config.policy.replicas && !retry.allowed) {
+    deps.logger.info({ buildId, reason: retry.reason }, 'no further attempts');
+    return { assigned, maxAttemptsReached: true };
+  }
+  const canAssign = pool.length > 0 && total < build.policy.maxAttempts;
+  if (covered.size < deps.config.policy.replicas && canAssign && retry.notBeforeMs > deps.now().getTime()) {
+    // Backing off: the periodic sweep comes back after notBeforeMs.
+    return { assigned, maxAttemptsReached: false };
+  }
   while (covered.size < deps.config.policy.replicas && total < build.policy.maxAttempts && pool.length > 0) {
     const worker = pool.shift()!;
     total += 1;
@@ -88,6 +263,8 @@ export async function fillAssignments(deps: SchedulerDeps, buildId: string): Pro
       jobId,
       nonce,
       assignedAt: deps.now(),
+      // Renewed by the worker's heartbeats; a silent worker loses the attempt after this.
+      leaseExpiresAt: new Date(deps.now().getTime() + deps.config.policy.leaseTimeoutMs),
     });
     await deps.queues.enqueue(worker.workerId, {
       buildId,

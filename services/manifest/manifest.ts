@@ -47,6 +47,19 @@ export interface ManifestBuild {
   readonly timeLimitSeconds: number;
 }
 
+/**
+ * What a worker must at least have declared to be given the build. The scheduler compares these with
+ * each worker's enrolled capacity; a field left out places no requirement.
+ */
+export interface ManifestResources {
+  /** Fewest CPU cores, 1..1024. */
+  readonly minCores?: number;
+  /** Least memory in bytes, 1..2^50. */
+  readonly minMemoryBytes?: number;
+  /** Least disk in bytes, 1..2^50. */
+  readonly minDiskBytes?: number;
+}
+
 export interface ClaimedOutput {
   /** Path relative to outputDir. */
   readonly path: string;
@@ -68,6 +81,8 @@ export interface Manifest {
   readonly outputDir: string;
   /** Digests the publisher claims for the outputs; empty when nothing was published. */
   readonly claimedOutputs: readonly ClaimedOutput[];
+  /** Minimum worker capacity; always present, `{}` when the document has no `resources`. */
+  readonly resources: ManifestResources;
 }
 
 /** A parsed manifest plus its identity: sha256 of the RFC 8785 (JCS) canonical form of the document. */

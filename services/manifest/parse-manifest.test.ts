@@ -547,6 +547,60 @@ const malformed: Case[] = [
     'claimedOutputs[0].path',
   ],
   ['lone surrogate escape', () => withText('"hello-deterministic"', '"\\ud800"'), 'MANIFEST_JSON', '$.name'],
+  [
+    'resources not an object',
+    () => withChange((d) => (d.resources = [])),
+    'MANIFEST_INVALID',
+    'resources: expected an object',
+  ],
+  [
+    'unknown resources field',
+    () => withChange((d) => (d.resources = { minGpus: 1 })),
+    'MANIFEST_INVALID',
+    'resources.minGpus: unknown field',
+  ],
+  [
+    'resources.minCores 0',
+    () => withChange((d) => (d.resources = { minCores: 0 })),
+    'MANIFEST_INVALID',
+    'resources.minCores: expected an integer 1..1024',
+  ],
+  [
+    'resources.minCores above 1024',
+    () => withChange((d) => (d.resources = { minCores: 1025 })),
+    'MANIFEST_INVALID',
+    'resources.minCores',
+  ],
+  [
+    'resources.minMemoryBytes as a string',
+    () => withChange((d) => (d.resources = { minMemoryBytes: '4G' })),
+    'MANIFEST_INVALID',
+    'resources.minMemoryBytes: expected an integer',
+  ],
+  [
+    'resources.minMemoryBytes negative',
+    () => withChange((d) => (d.resources = { minMemoryBytes: -1 })),
+    'MANIFEST_INVALID',
+    'resources.minMemoryBytes',
+  ],
+  [
+    'resources.minDiskBytes above 2^50',
+    () => withChange((d) => (d.resources = { minDiskBytes: 2 ** 50 + 1 })),
+    'MANIFEST_INVALID',
+    'resources.minDiskBytes',
+  ],
+  [
+    'resources.minDiskBytes null',
+    () => withChange((d) => (d.resources = { minDiskBytes: null })),
+    'MANIFEST_INVALID',
+    'resources.minDiskBytes',
+  ],
+  [
+    'fractional resources.minMemoryBytes',
+    () => withText('"outputDir"', '"resources":{"minMemoryBytes":1.5},"outputDir"'),
+    'MANIFEST_JSON',
+    '$.resources.minMemoryBytes',
+  ],
 ];
 
 describe('parseManifest refuses malformed manifests, naming the field', () => {
@@ -654,6 +708,7 @@ describe('parseManifest accepts a valid manifest', () => {
       build: { argv: ['/bin/sh', 'src/build.sh'], workingDir: '.', timeLimitSeconds: 300 },
       outputDir: 'out',
       claimedOutputs: [{ path: 'hello.txt', sha256: OUTPUT_SHA }],
+      resources: {},
     });
     expect(Object.keys(manifest.environment.env)).toEqual(['HOME', 'PATH']);
   });
@@ -712,10 +767,31 @@ describe('parseManifest accepts a valid manifest', () => {
     ['build.timeLimitSeconds', (d) => (d.build.timeLimitSeconds = 301)],
     ['outputDir', (d) => (d.outputDir = 'dist')],
     ['claimedOutputs[0].sha256', (d) => (d.claimedOutputs[0].sha256 = sha256Hex('hello 2\n'))],
+    ['resources.minCores', (d) => (d.resources = { minCores: 2 })],
   ])('changes the digest when %s changes', (_field, change) => {
     expect(parseManifest(withChange(change)).manifestSha256).not.toBe(
       parseManifest(validText).manifestSha256,
     );
+  });
+
+  it('reads resources when present, keeping only the fields written', () => {
+    const { manifest } = parseManifest(
+      withChange((d) => (d.resources = { minCores: 2, minMemoryBytes: 4294967296, minDiskBytes: 2 ** 50 })),
+    );
+    expect(manifest.resources).toEqual({ minCores: 2, minMemoryBytes: 4294967296, minDiskBytes: 2 ** 50 });
+    expect(Object.isFrozen(manifest.resources)).toBe(true);
+    const partial = parseManifest(withChange((d) => (d.resources = { minMemoryBytes: 1 }))).manifest;
+    expect(partial.resources).toEqual({ minMemoryBytes: 1 });
+    expect(Object.keys(partial.resources)).toEqual(['minMemoryBytes']);
+  });
+
+  it('reads a missing or empty resources as {}, and the digest tells them apart', () => {
+    const missing = parseManifest(validText);
+    const empty = parseManifest(withChange((d) => (d.resources = {})));
+    expect(missing.manifest.resources).toEqual({});
+    expect(empty.manifest.resources).toEqual({});
+    // The digest covers the document as written, like any other defaulted field.
+    expect(empty.manifestSha256).not.toBe(missing.manifestSha256);
   });
 
   it('defaults a missing mode to 0644 and missing claimedOutputs to []', () => {
@@ -866,9 +942,16 @@ describe('manifest.schema.json', () => {
   });
 
   it('requires the same top-level keys the valid example has, and allows no others', () => {
+    const optional = ['claimedOutputs', 'resources'];
+    const topLevel = [...new Set([...Object.keys(validDoc()), ...optional])].sort();
     expect(schema.additionalProperties).toBe(false);
-    expect([...schema.required, 'claimedOutputs'].sort()).toEqual(Object.keys(validDoc()).sort());
-    expect(Object.keys(schema.properties).sort()).toEqual(Object.keys(validDoc()).sort());
+    expect([...schema.required, ...optional].sort()).toEqual(topLevel);
+    expect(Object.keys(schema.properties).sort()).toEqual(topLevel);
+    expect(Object.keys(schema.$defs.resources.properties).sort()).toEqual([
+      'minCores',
+      'minDiskBytes',
+      'minMemoryBytes',
+    ]);
     expect([...schema.$defs.environment.required].sort()).toEqual(Object.keys(validDoc().environment).sort());
   });
 
@@ -878,7 +961,9 @@ describe('manifest.schema.json', () => {
     edge.environment.umask = '777';
     edge.environment.hostname = 'a'.repeat(63);
     edge.build.workingDir = 'src/sub';
+    edge.resources = { minCores: 1024, minMemoryBytes: 2 ** 50, minDiskBytes: 1 };
     expect(schemaErrors(schema, edge, schema)).toEqual([]);
+    expect(() => parseManifest(JSON.stringify(edge))).not.toThrow();
   });
 
   // Every single-field case the parser refuses with MANIFEST_INVALID, except the rules that relate fields.

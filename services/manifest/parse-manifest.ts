@@ -11,6 +11,7 @@ import {
   type ManifestBuild,
   type ManifestEnvironment,
   type ManifestInput,
+  type ManifestResources,
   type ParsedManifest,
 } from './manifest.ts';
 
@@ -85,6 +86,10 @@ const MAX_ARGV_ENTRIES = 1024;
 const MAX_ARG_CHARS = 4096;
 const MAX_TIME_LIMIT_SECONDS = 86_400;
 const DEFAULT_INPUT_MODE = 0o644;
+// Generous ceilings that still catch unit mistakes (a size in bits, a count of threads in millis):
+// 1024 cores and 1 PiB are beyond any worker rbnet expects, and 2^50 stays far below 2^53.
+const MAX_MIN_CORES = 1024;
+const MAX_MIN_BYTES = 2 ** 50;
 /** sha256 of zero bytes: any build can emit an empty file, so an empty input proves nothing was copied. */
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
@@ -162,7 +167,7 @@ function readManifest(document: unknown, limits: ManifestLimits): Manifest {
   }
   checkFields(document, '', {
     required: ['schema', 'name', 'architecture', 'backend', 'environment', 'inputs', 'build', 'outputDir'],
-    optional: ['claimedOutputs'],
+    optional: ['claimedOutputs', 'resources'],
   });
   if (schema !== MANIFEST_SCHEMA_V1)
     invalid('schema', `expected "${MANIFEST_SCHEMA_V1}", got ${preview(schema)}`);
@@ -188,6 +193,7 @@ function readManifest(document: unknown, limits: ManifestLimits): Manifest {
   const outputDir = readRelativePath(document.outputDir, 'outputDir');
   const claimedOutputs =
     document.claimedOutputs === undefined ? [] : readClaimedOutputs(document.claimedOutputs, limits);
+  const resources = document.resources === undefined ? {} : readResources(document.resources);
 
   checkInputLayout(inputs);
   checkAgainstInputs(build.workingDir, 'build.workingDir', inputs, false);
@@ -204,6 +210,7 @@ function readManifest(document: unknown, limits: ManifestLimits): Manifest {
     build,
     outputDir,
     claimedOutputs,
+    resources,
   };
 }
 
@@ -396,6 +403,25 @@ function readClaimedOutputs(value: unknown, limits: ManifestLimits): ClaimedOutp
       sha256: readSha256(output.sha256, `${path}.sha256`),
     };
   });
+}
+
+/** Only the fields the document states appear, so `{}` and a missing `resources` read the same. */
+function readResources(value: unknown): ManifestResources {
+  const resources = checkFields(value, 'resources', {
+    required: [],
+    optional: ['minCores', 'minMemoryBytes', 'minDiskBytes'],
+  });
+  return {
+    ...(resources.minCores !== undefined && {
+      minCores: readInteger(resources.minCores, 'resources.minCores', 1, MAX_MIN_CORES),
+    }),
+    ...(resources.minMemoryBytes !== undefined && {
+      minMemoryBytes: readInteger(resources.minMemoryBytes, 'resources.minMemoryBytes', 1, MAX_MIN_BYTES),
+    }),
+    ...(resources.minDiskBytes !== undefined && {
+      minDiskBytes: readInteger(resources.minDiskBytes, 'resources.minDiskBytes', 1, MAX_MIN_BYTES),
+    }),
+  };
 }
 
 /** Input paths are files: unique, and none may be a directory another input sits in. */

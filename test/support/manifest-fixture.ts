@@ -26,6 +26,7 @@ export function manifestFixture(overrides: Partial<Manifest> = {}): Manifest {
     build: { argv: ['/bin/sh', 'build.sh'], workingDir: '.', timeLimitSeconds: 60 },
     outputDir: 'out',
     claimedOutputs: [],
+    resources: {},
     ...overrides,
   };
 }

@@ -46,6 +46,8 @@ export class CoordinatorClient {
     coordinatorUrl: string,
     private readonly workerId: string,
     private readonly authKey: KeyObject,
+    /** How long to keep retrying while the coordinator does not answer, ms. */
+    private readonly retryBudgetMs = 120_000,
   ) {
     this.origin = checkCoordinatorUrl(coordinatorUrl);
   }
@@ -60,7 +62,37 @@ export class CoordinatorClient {
     });
   }
 
+  /**
+   * Retries what a coordinator restart or a network blip breaks (no answer, 502/503/504) with
+   * backoff for up to `retryBudgetMs`; refusals (4xx) are final. Each retry signs anew (fresh nonce);
+   * a body given as a function is recreated for each try (streams are single use).
+   */
   private async request(
+    method: string,
+    path: string,
+    init: RequestInit & { bodySha256: string },
+  ): Promise<Response> {
+    const deadline = Date.now() + this.retryBudgetMs;
+    let delayMs = 250;
+    for (;;) {
+      const body = typeof init.body === 'function' ? (init.body as () => BodyInit)() : init.body;
+      try {
+        return await this.requestOnce(method, path, { ...init, body });
+      } catch (err) {
+        const retriable =
+          err instanceof CoordinatorRequestError &&
+          (err.code === 'COORDINATOR_UNREACHABLE' ||
+            err.status === 502 ||
+            err.status === 503 ||
+            err.status === 504);
+        if (!retriable || Date.now() + delayMs > deadline) throw err;
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        delayMs = Math.min(delayMs * 2, 5_000);
+      }
+    }
+  }
+
+  private async requestOnce(
     method: string,
     path: string,
     init: RequestInit & { bodySha256: string },
@@ -107,7 +139,8 @@ export class CoordinatorClient {
     const { size } = await stat(path);
     await this.request('PUT', `/v1/cas/sha256/${sha256}`, {
       bodySha256: sha256,
-      body: Readable.toWeb(createReadStream(path)) as ReadableStream,
+      // A function, so each retry streams the file afresh.
+      body: (() => Readable.toWeb(createReadStream(path)) as ReadableStream) as unknown as BodyInit,
       headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
       duplex: 'half',
     } as RequestInit & { bodySha256: string });
@@ -165,6 +198,28 @@ export class CoordinatorClient {
       await rm(partial, { force: true });
       throw err;
     }
+  }
+
+  /** Renews the leases of this worker's open attempts; `stale` lists running jobs that are no longer ours. */
+  async heartbeat(running: readonly string[]): Promise<{ leaseTimeoutMs: number; stale: string[] }> {
+    const bytes = Buffer.from(JSON.stringify({ running }));
+    const response = await this.request('POST', '/v1/heartbeats', {
+      bodySha256: sha256Hex(bytes),
+      body: bytes as unknown as BodyInit,
+      headers: { 'content-type': 'application/json' },
+    });
+    return (await response.json()) as { leaseTimeoutMs: number; stale: string[] };
+  }
+
+  /** Whether the attempt is still assigned to this worker and open (checked right before signing). */
+  async attemptIsCurrent(jobId: string): Promise<boolean> {
+    const bytes = Buffer.from(JSON.stringify({ jobId }));
+    const response = await this.request('POST', '/v1/attempts/current', {
+      bodySha256: sha256Hex(bytes),
+      body: bytes as unknown as BodyInit,
+      headers: { 'content-type': 'application/json' },
+    });
+    return ((await response.json()) as { current: boolean }).current === true;
   }
 
   async postResult(

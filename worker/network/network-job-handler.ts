@@ -59,6 +59,14 @@ export async function handleNetworkJob(
       ),
       outDir,
       job: { jobId: payload.jobId, attempt: payload.attempt, nonce: payload.nonce },
+      beforeSign: async () => {
+        if (!(await deps.client.attemptIsCurrent(payload.jobId))) {
+          throw new JobRefusedError(
+            'JOB_REFUSED',
+            `attempt ${payload.jobId} is no longer assigned to this worker (lease lost); not signing`,
+          );
+        }
+      },
       ...(signal ? { signal } : {}),
     });
     await deps.client.uploadFile(result.log.sha256, result.log.path);

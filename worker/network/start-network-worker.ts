@@ -43,6 +43,24 @@ export async function startNetworkWorker(
   }
   const authKey = createPrivateKey(await readFile(join(config.workerDir, AUTH_KEY_FILE)));
   const client = new CoordinatorClient(settings.coordinatorUrl, settings.workerId, authKey);
+  // Heartbeats keep this worker's leases alive; a job the coordinator no longer counts as ours
+  // (lease expired, worker revoked) is aborted so its container is removed instead of running on.
+  const running = new Map<string, AbortController>();
+  let heartbeatMs = 2_000;
+  let heartbeat: NodeJS.Timeout | undefined;
+  const beat = async () => {
+    try {
+      const answer = await client.heartbeat([...running.keys()]);
+      heartbeatMs = Math.min(10_000, Math.max(250, Math.floor(answer.leaseTimeoutMs / 4)));
+      for (const jobId of answer.stale) running.get(jobId)?.abort();
+    } catch (err) {
+      logger.warn({ err: { message: (err as Error).message } }, 'heartbeat failed');
+    }
+    heartbeat = setTimeout(beat, heartbeatMs);
+    heartbeat.unref();
+  };
+  await beat();
+
   const consumer = new JobConsumer({
     redisUrl: redisUrlWithCredentials(settings.redis.url, settings.redis.username, settings.redis.password),
     workerId: settings.workerId,
@@ -65,6 +83,9 @@ export async function startNetworkWorker(
     workerId: settings.workerId,
     operator: settings.operator,
     runtime,
-    stop: (graceMs = 30_000) => consumer.close({ graceMs }),
+    stop: async (graceMs = 30_000) => {
+      clearTimeout(heartbeat);
+      return consumer.close({ graceMs });
+    },
   };
 }

@@ -1,0 +1,61 @@
+// Leases belong to the coordinator: with one queue per worker, BullMQ's own stalled check would never
+// notice a dead worker, so silent workers' attempts are expired here and reassigned elsewhere. Also
+// puts Redis back in shape (ACL users, open jobs) when it lost its data: SQLite is the source of truth.
+import type { CoordinatorDeps } from '../coordinator-deps.ts';
+import { progressBuild } from '../scheduler/progress-build.ts';
+
+/** Expires open attempts whose worker went silent; returns the affected build ids. */
+export async function expireLeases(deps: CoordinatorDeps): Promise<string[]> {
+  const now = deps.now();
+  const builds = new Set<string>();
+  for (const attempt of await deps.store.listExpiredAttempts(now)) {
+    await deps.store.finishAttempt(attempt.jobId, { state: 'expired', finishedAt: now });
+    // A job still waiting in the silent worker's queue must not run later as a stale attempt.
+    await deps.queues.remove(attempt.workerId, attempt.jobId).catch(() => undefined);
+    deps.logger.warn(
+      {
+        buildId: attempt.buildId,
+        jobId: attempt.jobId,
+        workerId: attempt.workerId,
+        operator: attempt.operator,
+      },
+      'lease expired',
+    );
+    deps.metrics?.leaseExpired();
+    builds.add(attempt.buildId);
+  }
+  for (const buildId of builds) await progressBuild(deps, buildId);
+  return [...builds];
+}
+
+/**
+ * Re-creates what Redis holds from SQLite: each active worker's ACL user (from its stored password
+ * hash) and a job for every open attempt (enqueueing is idempotent by jobId, so jobs that survived
+ * are not duplicated). Called at start and whenever Redis is found empty.
+ */
+export async function restoreQueues(deps: CoordinatorDeps): Promise<{ users: number; jobs: number }> {
+  let users = 0;
+  for (const worker of await deps.store.listWorkers({ activeOnly: true })) {
+    if (!worker.redisPasswordSha256) continue;
+    await deps.queueAccess.restore(worker.workerId, worker.redisPasswordSha256);
+    users += 1;
+  }
+  let jobs = 0;
+  for (const attempt of await deps.store.listOpenAttempts()) {
+    const build = await deps.store.getBuild(attempt.buildId);
+    if (!build) continue;
+    await deps.queues.enqueue(attempt.workerId, {
+      buildId: attempt.buildId,
+      jobId: attempt.jobId,
+      attempt: attempt.attempt,
+      nonce: attempt.nonce,
+      manifestSha256: build.manifestSha256,
+      manifestJson: build.manifestJson,
+    });
+    jobs += 1;
+  }
+  // Workers were unreachable or Redis was down: give them a full lease to report back.
+  await deps.store.renewLeases(undefined, new Date(deps.now().getTime() + deps.config.policy.leaseTimeoutMs));
+  deps.logger.info({ users, jobs }, 'queues restored from the database');
+  return { users, jobs };
+}
