@@ -357,6 +357,27 @@ describe('result intake', () => {
     });
   });
 
+  it('a result for an attempt whose lease expired is recorded but never counted', async () => {
+    const buildId = await submitHello();
+    const { job, workerId } = jobsOf(buildId)[0]!;
+    await deps.store.finishAttempt(job.jobId, { state: 'expired', finishedAt: new Date() });
+    const worker = workers.get(workerId)!;
+    const answer = await post(worker, { jobId: job.jobId, envelope: await envelopeFor(worker, job) });
+    expect(answer.json).toMatchObject({ accepted: true, counted: false });
+    const [stored] = await deps.store.listResults(buildId);
+    expect(stored).toMatchObject({ counted: false, refusedReason: 'attempt expired' });
+  });
+
+  it('a build needing more memory than any worker declares is refused at submit, naming the field', async () => {
+    const document = JSON.parse(hello.canonicalJson) as Record<string, unknown>;
+    document.resources = { minMemoryBytes: 2 ** 40 };
+    const before = (await deps.store.listBuilds({ limit: 1000 })).length;
+    const response = await request('POST', '/v1/builds', JSON.stringify(document), { authorization: `Bearer ${maintainerToken}` });
+    expect(response.json.error.code).toBe('INSUFFICIENT_OPERATORS');
+    expect(response.json.error.message).toMatch(/resources\.minMemoryBytes/);
+    expect((await deps.store.listBuilds({ limit: 1000 })).length).toBe(before);
+  });
+
   describe('hostile input at the API', () => {
     it.each([
       [
