@@ -167,6 +167,11 @@ export async function startCoordinator(
   // Redis is a transport: if it comes back empty (restart without persistence, failover to an
   // empty replica), this key is gone too, and the queues are rebuilt from SQLite.
   const aliveKey = `${config.queuePrefix}:coordinator:alive`;
+  // ACL users live in memory only: any Redis restart (a new run_id), even with its data kept,
+  // drops them, so the users and open jobs are restored then too.
+  const redisRunId = async (): Promise<string> =>
+    /run_id:(\w+)/.exec(String(await redis.info('server')))?.[1] ?? '';
+  let lastRunId = await redisRunId();
   await restoreQueues(deps);
   await redis.set(aliveKey, new Date().toISOString());
 
@@ -176,10 +181,15 @@ export async function startCoordinator(
     if (sweeping) return;
     sweeping = true;
     try {
-      if ((await redis.exists(aliveKey)) === 0) {
-        logger.warn('Redis lost its data; restoring worker users and open jobs from the database');
+      const runId = await redisRunId();
+      if (runId !== lastRunId || (await redis.exists(aliveKey)) === 0) {
+        logger.warn(
+          { restarted: runId !== lastRunId },
+          'Redis restarted or lost its data; restoring worker users and open jobs from the database',
+        );
         await restoreQueues(deps);
         await redis.set(aliveKey, new Date().toISOString());
+        lastRunId = runId;
       }
       await expireLeases(deps);
       for (const build of await store.listBuilds({ limit: 1000 })) {

@@ -8,7 +8,7 @@ import { storeNamePattern } from '../../services/storage/build-store.ts';
 import { readBlobText } from '../consensus/decide-build.ts';
 import type { CoordinatorDeps } from '../coordinator-deps.ts';
 import { acceptResult } from '../intake/accept-result.ts';
-import { eligibleOperatorCount, explainIneligible, fillAssignments } from '../scheduler/build-scheduler.ts';
+import { eligibleOperatorCount, explainIneligible } from '../scheduler/build-scheduler.ts';
 import { progressBuild } from '../scheduler/progress-build.ts';
 import { ApiError, errorResponse } from './api-error.ts';
 import { type AuthVariables, bearerSecret, requireToken, requireWorker } from './auth-middleware.ts';
@@ -199,7 +199,7 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
       submittedBy: c.get('token')!.subject,
       createdAt: deps.now(),
     });
-    const scheduling = await fillAssignments(deps, buildId);
+    const scheduling = await progressBuild(deps, buildId);
     log.info(
       { buildId, manifestSha256: parsed.manifestSha256, assigned: scheduling.assigned.length },
       'build submitted',

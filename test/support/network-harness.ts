@@ -15,6 +15,7 @@ import { startRedisServer, type TestRedisServer } from './redis-server.ts';
 import { ENGINE_HOST, STATE_DIR, testLimits } from './runner-harness.ts';
 
 export interface NetworkHarness {
+  /** The current coordinator (replaced by restartCoordinator). */
   readonly coordinator: RunningCoordinator;
   readonly redis: TestRedisServer;
   readonly root: string;
@@ -30,6 +31,10 @@ export interface NetworkHarness {
   ): Promise<{ status: number; json: any; text: string }>;
   /** Creates operator NAME (if new) and enrols + starts one worker for it. */
   addWorker(operator: string, workerId: string): Promise<RunningNetworkWorker>;
+  /** Creates operator NAME (if new) and enrols a worker without starting it; returns its directory. */
+  enrolOnly(operator: string, workerId: string): Promise<string>;
+  /** Closes the coordinator and starts it again on the same data directory and port. */
+  restartCoordinator(): Promise<void>;
   maintainerToken(): Promise<string>;
   /** Uploads the manifest's inputs (from its directory) and submits it; returns the build id. */
   submit(manifestPath: string, token: string): Promise<string>;
@@ -42,12 +47,15 @@ export async function startNetworkHarness(options: {
   threshold: number;
   replicas?: number;
   prefix: string;
+  /** Extra coordinator settings, e.g. RBNET_LEASE_TIMEOUT_MS. */
+  env?: Record<string, string>;
+  redisAppendOnly?: boolean;
 }): Promise<NetworkHarness> {
   const root = await mkdtemp(join(tmpdir(), `rbnet-${options.prefix}-`));
-  const redis = await startRedisServer();
+  const redis = await startRedisServer({ appendOnly: options.redisAppendOnly ?? false });
   const logger = pino({ level: process.env.RBNET_TEST_LOG ?? 'silent' });
   const config = loadCoordinatorConfig({
-    env: { RBNET_SWEEP_INTERVAL_MS: '500' },
+    env: { RBNET_SWEEP_INTERVAL_MS: '500', ...(options.env ?? {}) },
     flags: {
       dataDir: join(root, 'coordinator'),
       listen: '127.0.0.1:0',
@@ -56,8 +64,9 @@ export async function startNetworkHarness(options: {
       replicas: options.replicas ?? options.threshold,
     },
   });
-  const coordinator = await startCoordinator(config, logger);
+  let coordinator = await startCoordinator(config, logger);
   const adminToken = coordinator.adminToken!;
+  const fixedConfig = coordinator.deps.config;
   const workers: RunningNetworkWorker[] = [];
   const workerDirs = new Map<string, string>();
   const operators = new Set<string>();
@@ -78,15 +87,28 @@ export async function startNetworkHarness(options: {
     return { status: response.status, json, text };
   };
 
-  return {
-    coordinator,
+  const harness: NetworkHarness = {
+    get coordinator() {
+      return coordinator;
+    },
     redis,
     root,
     adminToken,
     workers,
     workerDirs,
     api,
-    async addWorker(operator, workerId) {
+    async addWorker(this: NetworkHarness, operator, workerId) {
+      const workerDir = await this.enrolOnly(operator, workerId);
+      const workerConfig = loadWorkerConfig({
+        env: {},
+        flags: { stateDir: STATE_DIR, workerDir, dockerHost: ENGINE_HOST, limits: testLimits },
+      });
+      const worker = await startNetworkWorker(workerConfig, logger);
+      workers.push(worker);
+      workerDirs.set(workerId, workerDir);
+      return worker;
+    },
+    async enrolOnly(operator, workerId) {
       if (!operators.has(operator)) {
         const added = await api('POST', '/v1/admin/operators', { name: operator });
         if (added.status !== 201) throw new Error(`operator: ${added.text}`);
@@ -103,14 +125,12 @@ export async function startNetworkHarness(options: {
         backends: ['generic'],
         capacity: { cores: 2, memoryBytes: 4 * 1024 ** 3, diskBytes: 20 * 1024 ** 3 },
       });
-      const workerConfig = loadWorkerConfig({
-        env: {},
-        flags: { stateDir: STATE_DIR, workerDir, dockerHost: ENGINE_HOST, limits: testLimits },
-      });
-      const worker = await startNetworkWorker(workerConfig, logger);
-      workers.push(worker);
       workerDirs.set(workerId, workerDir);
-      return worker;
+      return workerDir;
+    },
+    async restartCoordinator() {
+      await coordinator.close();
+      coordinator = await startCoordinator(fixedConfig, logger);
     },
     async maintainerToken() {
       const created = await api('POST', '/v1/admin/maintainers', {
@@ -153,4 +173,5 @@ export async function startNetworkHarness(options: {
       await rm(root, { recursive: true, force: true });
     },
   };
+  return harness;
 }

@@ -1,6 +1,6 @@
 // A private, throwaway redis-server for one test file: its own loopback port and temp dir, no persistence.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,28 @@ export interface TestRedisServer {
   readonly port: number;
   /** Stops the server (SIGTERM, then SIGKILL after 5 s) and removes its directory. */
   stop(): Promise<void>;
+  /**
+   * Stops the server and starts it again on the same port: with its data (AOF) kept, or wiped, as
+   * when a Redis without persistence restarts or fails over to an empty replica.
+   */
+  restart(options: { readonly wipeData: boolean }): Promise<void>;
+}
+
+function redisArgs(port: number, dir: string, appendOnly: boolean): string[] {
+  return [
+    '--port',
+    String(port),
+    '--bind',
+    HOST,
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    appendOnly ? 'yes' : 'no',
+    '--protected-mode',
+    'yes',
+  ];
 }
 
 const HOST = '127.0.0.1';
@@ -25,30 +47,18 @@ const startTimeoutMs = 10_000;
  * @throws Error when `redis-server` is missing or does not answer PING within 10 s: the suite fails
  *   loudly rather than skipping.
  */
-export async function startRedisServer(): Promise<TestRedisServer> {
+export async function startRedisServer(
+  options: { readonly appendOnly?: boolean } = {},
+): Promise<TestRedisServer> {
+  const appendOnly = options.appendOnly ?? false;
   // Another process can take the port between probing and binding it; a retry picks a new one.
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const dir = await mkdtemp(join(tmpdir(), 'rbnet-redis-'));
     const port = await freePort();
-    const child = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        HOST,
-        '--dir',
-        dir,
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--protected-mode',
-        'yes',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    let child: ChildProcess = spawn('redis-server', redisArgs(port, dir, appendOnly), {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       output = (output + chunk.toString('utf8')).slice(-4000);
@@ -64,6 +74,15 @@ export async function startRedisServer(): Promise<TestRedisServer> {
         stop: async () => {
           await stopChild(child);
           await rm(dir, { recursive: true, force: true });
+        },
+        restart: async ({ wipeData }) => {
+          await stopChild(child);
+          if (wipeData) {
+            await rm(dir, { recursive: true, force: true });
+            await mkdir(dir, { recursive: true });
+          }
+          child = spawn('redis-server', redisArgs(port, dir, appendOnly), { stdio: 'ignore' });
+          await waitForPong(child, port);
         },
       };
     } catch (error) {
