@@ -15,6 +15,7 @@ import { demoCommand } from './commands/demo-command.ts';
 import { statusCommand, submitCommand } from './commands/maintainer-commands.ts';
 import { manifestCheckCommand } from './commands/manifest-check-command.ts';
 import { rebuildCommand } from './commands/rebuild-command.ts';
+import { workerDoctorCommand } from './commands/worker-doctor-command.ts';
 import { workerInitCommand } from './commands/worker-init-command.ts';
 import { workerEnrolCommand, workerRunCommand } from './commands/worker-network-commands.ts';
 
@@ -30,6 +31,7 @@ export const commands: readonly Command[] = [
   adminWorkerRevokeCommand,
   workerEnrolCommand,
   workerRunCommand,
+  workerDoctorCommand,
   submitCommand,
   statusCommand,
   verifyCommand,

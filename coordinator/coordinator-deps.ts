@@ -6,6 +6,7 @@ import type { NonceCache } from '../services/auth/worker-request-auth.ts';
 import type { BuildStore } from '../services/storage/build-store.ts';
 import type { ContentStore } from '../services/storage/content-store.ts';
 import type { CoordinatorConfig } from './coordinator-config.ts';
+import type { CoordinatorMetrics } from './metrics/coordinator-metrics.ts';
 
 /** The job a worker receives; see services/queue/queue-contract.ts for its strict parser. */
 export interface DispatchedJob {
@@ -46,6 +47,6 @@ export interface CoordinatorDeps {
   readonly logger: Logger;
   readonly nonces: NonceCache;
   readonly now: () => Date;
-  /** Counters and gauges for /metrics; optional so unit tests can leave it out. */
-  readonly metrics?: { leaseExpired(): void };
+  /** Counters and gauges served at /metrics. */
+  readonly metrics: CoordinatorMetrics;
 }

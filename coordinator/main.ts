@@ -14,6 +14,7 @@ import type { CoordinatorConfig } from './coordinator-config.ts';
 import type { CoordinatorDeps, JobQueues, WorkerQueueAccess } from './coordinator-deps.ts';
 import { createCoordinatorApp } from './http/create-app.ts';
 import { expireLeases, restoreQueues } from './leases/lease-keeper.ts';
+import { CoordinatorMetrics } from './metrics/coordinator-metrics.ts';
 import { CompletionListener, JobDispatcher } from './queue/job-dispatcher.ts';
 import {
   applyWorkerRedisUser,
@@ -119,6 +120,7 @@ export async function startCoordinator(
     logger,
     nonces: new NonceCache(),
     now: () => new Date(),
+    metrics: new CoordinatorMetrics(),
   };
 
   // A job the worker's queue marks failed (it never reported over HTTP: bad payload, engine down,
@@ -131,6 +133,7 @@ export async function startCoordinator(
       const attempt = await store.getAttemptByJobId(completion.jobId);
       if (attempt?.state !== 'open' || attempt.workerId !== completion.workerId) return;
       await store.finishAttempt(completion.jobId, { state: 'failed', finishedAt: new Date() });
+      deps.metrics.attempt('failed');
       logger.warn(
         { jobId: completion.jobId, workerId: completion.workerId, reason: completion.failedReason },
         'job failed on the worker queue',

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCoordinatorConfig } from '../coordinator/coordinator-config.ts';
 import type { CoordinatorDeps, DispatchedJob } from '../coordinator/coordinator-deps.ts';
 import { createCoordinatorApp } from '../coordinator/http/create-app.ts';
+import { CoordinatorMetrics } from '../coordinator/metrics/coordinator-metrics.ts';
 import { FsContentStore } from '../coordinator/storage/fs-content-store.ts';
 import { SqliteBuildStore } from '../coordinator/storage/sqlite-build-store.ts';
 import { generateEd25519KeyFiles } from '../services/attestation/ed25519-key.ts';
@@ -214,6 +215,7 @@ beforeAll(async () => {
     logger: pino({ level: 'silent' }),
     nonces: new NonceCache(),
     now: () => new Date(),
+    metrics: new CoordinatorMetrics(),
   };
   app = createCoordinatorApp(deps);
   adminToken = (
@@ -372,7 +374,9 @@ describe('result intake', () => {
     const document = JSON.parse(hello.canonicalJson) as Record<string, unknown>;
     document.resources = { minMemoryBytes: 2 ** 40 };
     const before = (await deps.store.listBuilds({ limit: 1000 })).length;
-    const response = await request('POST', '/v1/builds', JSON.stringify(document), { authorization: `Bearer ${maintainerToken}` });
+    const response = await request('POST', '/v1/builds', JSON.stringify(document), {
+      authorization: `Bearer ${maintainerToken}`,
+    });
     expect(response.json.error.code).toBe('INSUFFICIENT_OPERATORS');
     expect(response.json.error.message).toMatch(/resources\.minMemoryBytes/);
     expect((await deps.store.listBuilds({ limit: 1000 })).length).toBe(before);

@@ -13,6 +13,7 @@ import { progressBuild } from '../scheduler/progress-build.ts';
 import { ApiError, errorResponse } from './api-error.ts';
 import { type AuthVariables, bearerSecret, requireToken, requireWorker } from './auth-middleware.ts';
 import { enrolWorker } from './enrol-worker.ts';
+import { registerOpsRoutes } from './ops-routes.ts';
 import { readBodyBytes, readJsonObject, stringField } from './request-body.ts';
 
 type Env = { Variables: AuthVariables };
@@ -38,6 +39,7 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
 
   app.onError((err, c) => {
     const isKnown = err instanceof RbnetError;
+    if (isKnown && c.req.path === '/v1/results') deps.metrics.refusal(err.code);
     const level = isKnown ? 'warn' : 'error';
     log[level](
       {
@@ -107,6 +109,7 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
     for (const attempt of await deps.store.listOpenAttempts()) {
       if (attempt.workerId !== workerId) continue;
       await deps.store.finishAttempt(attempt.jobId, { state: 'cancelled', finishedAt: deps.now() });
+      deps.metrics.attempt('cancelled');
       affected.add(attempt.buildId);
     }
     for (const buildId of affected) await progressBuild(deps, buildId);
@@ -227,6 +230,15 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
     if (typeof body !== 'object' || body === null || Array.isArray(body))
       throw new ApiError(400, 'INVALID', 'request body: expected an object');
     const outcome = await acceptResult(deps, c.get('worker')!, body as Record<string, unknown>);
+    if (!outcome.duplicate) {
+      const result = (await deps.store.listResults(outcome.buildId)).find(
+        (r) => r.workerId === c.get('worker')!.workerId && r.jobId === (body as { jobId: string }).jobId,
+      );
+      const attempt = await deps.store.getAttemptByJobId((body as { jobId: string }).jobId);
+      if (result) deps.metrics.result(result.kind, result.counted);
+      if (result && attempt)
+        deps.metrics.jobDuration((Date.parse(result.receivedAt) - Date.parse(attempt.assignedAt)) / 1000);
+    }
     if (!outcome.duplicate) await progressBuild(deps, outcome.buildId);
     const build = await deps.store.getBuild(outcome.buildId);
     log.info(
@@ -386,6 +398,7 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
     }
     return c.json({ entries: await deps.store.getLogEntries(from, limit) });
   });
+  registerOpsRoutes(app, deps);
   return app;
 }
 

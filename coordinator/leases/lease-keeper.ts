@@ -21,7 +21,8 @@ export async function expireLeases(deps: CoordinatorDeps): Promise<string[]> {
       },
       'lease expired',
     );
-    deps.metrics?.leaseExpired();
+    deps.metrics.leaseExpired();
+    deps.metrics.attempt('expired');
     builds.add(attempt.buildId);
   }
   for (const buildId of builds) await progressBuild(deps, buildId);

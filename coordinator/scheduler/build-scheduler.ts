@@ -13,6 +13,7 @@ import type {
 } from '../../services/storage/build-store.ts';
 import type { CoordinatorConfig } from '../coordinator-config.ts';
 import type { JobQueues } from '../coordinator-deps.ts';
+import type { CoordinatorMetrics } from '../metrics/coordinator-metrics.ts';
 import { decideRetry } from './retry-policy.ts';
 
 export interface SchedulerDeps {
@@ -21,6 +22,7 @@ export interface SchedulerDeps {
   readonly queues: JobQueues;
   readonly logger: Logger;
   readonly now: () => Date;
+  readonly metrics?: Pick<CoordinatorMetrics, 'attempt'>;
 }
 
 export interface AssignmentState {
@@ -276,6 +278,7 @@ export async function fillAssignments(deps: SchedulerDeps, buildId: string): Pro
     });
     covered.add(worker.operator);
     assigned.push({ workerId: worker.workerId, operator: worker.operator, jobId });
+    deps.metrics?.attempt('assigned');
     deps.logger.info(
       { buildId, jobId, workerId: worker.workerId, operator: worker.operator },
       'attempt assigned',

@@ -693,7 +693,8 @@ export class SqliteBuildStore implements BuildStore {
     checkInteger(capacity.diskBytes, 'capacity.diskBytes', 1, Number.MAX_SAFE_INTEGER);
     checkPattern(input.queueName, QUEUE_NAME, 'queueName');
     checkPattern(input.redisUser, REDIS_USER, 'redisUser');
-    if (input.redisPasswordSha256 !== undefined) checkDigest(input.redisPasswordSha256, 'redisPasswordSha256');
+    if (input.redisPasswordSha256 !== undefined)
+      checkDigest(input.redisPasswordSha256, 'redisPasswordSha256');
     const row = {
       worker_id: input.workerId,
       operator: input.operator,

@@ -1,0 +1,154 @@
+// Turns the route catalog into an OpenAPI 3.1 document, so the API description cannot drift from the routes.
+import type { JsonSchema, RouteAuth, RouteSpec } from './route-catalog.ts';
+
+/** Hono's `/v1/builds/:id` → OpenAPI's `/v1/builds/{id}`. */
+export function openApiPath(honoPath: string): string {
+  return honoPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+}
+
+/** The `:name` parameters of a hono path, in order. */
+export function pathParameterNames(honoPath: string): string[] {
+  return [...honoPath.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1]!);
+}
+
+const errorSchema: JsonSchema = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: {
+        code: { type: 'string', description: 'stable, e.g. INVALID or NOT_FOUND' },
+        message: { type: 'string', description: 'names the field or the problem' },
+      },
+    },
+  },
+};
+
+const securitySchemes = {
+  bearer: {
+    type: 'http',
+    scheme: 'bearer',
+    description:
+      'An rbnet token: `rbnet_admin_…` (scopes admin, submit), `rbnet_maintainer_…` (submit) or a single-use `rbnet_enrolment_…` (enrol). The requirement lists the scope needed.',
+  },
+  RbnetWorker: {
+    type: 'http',
+    scheme: 'RbnetWorker',
+    description:
+      "`Authorization: RbnetWorker id=<workerId>,ts=<ms>,nonce=<b64url>,sig=<b64>`: an ed25519 signature by the worker's enrolled auth key over `rbnet-auth-v1\\n<workerId>\\n<origin>\\n<nonce>\\n<ms>\\n<METHOD> <path>\\n<sha256 of the body>`; ±120 s, each nonce once (docs/api.md).",
+  },
+  RbnetProof: {
+    type: 'apiKey',
+    in: 'header',
+    name: 'X-Rbnet-Proof',
+    description:
+      'Enrolment only: the same signed message as RbnetWorker, made with the auth key being enrolled, proving possession of it.',
+  },
+} as const;
+
+/** The OpenAPI security requirement for one way of authenticating (3.1 allows role names for any scheme). */
+function securityFor(auth: RouteAuth): Record<string, string[]> {
+  switch (auth) {
+    case 'none':
+      return {};
+    case 'admin':
+      return { bearer: ['admin'] };
+    case 'submit':
+      return { bearer: ['submit'] };
+    case 'enrolment':
+      return { bearer: ['enrol'], RbnetProof: [] };
+    case 'worker':
+      return { RbnetWorker: [] };
+  }
+}
+
+function operationFor(route: RouteSpec): Record<string, unknown> {
+  const parameters = [
+    ...pathParameterNames(route.path).map((param) => ({
+      name: param,
+      in: 'path',
+      required: true,
+      description: route.pathParams?.[param]?.description,
+      schema: route.pathParams?.[param]?.schema ?? { type: 'string' },
+    })),
+    ...Object.entries(route.query ?? {}).map(([param, spec]) => ({
+      name: param,
+      in: 'query',
+      required: spec.required ?? false,
+      description: spec.description,
+      schema: spec.schema,
+    })),
+  ];
+  const responses: Record<string, unknown> = {};
+  for (const response of route.responses) {
+    responses[String(response.status)] = {
+      description: response.description,
+      ...(response.contentType
+        ? { content: { [response.contentType]: { schema: response.schema ?? {} } } }
+        : {}),
+    };
+  }
+  const errorsByStatus: [string, readonly string[]][] = [
+    ...Object.entries(route.errors).map(([status, codes]) => [status, codes ?? []] as [string, string[]]),
+    ['500', ['INTERNAL']],
+  ];
+  for (const [status, codes] of errorsByStatus) {
+    responses[status] = {
+      description: `error: ${codes.join(', ')}`,
+      'x-rbnet-error-codes': codes,
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+    };
+  }
+  return {
+    operationId: route.operationId,
+    tags: [route.tag],
+    summary: route.summary,
+    ...(route.description ? { description: route.description } : {}),
+    // An empty requirement object means "no authentication"; `security: [{}]` would read as optional auth.
+    security: route.auth.includes('none') ? [] : route.auth.map(securityFor),
+    'x-rbnet-auth': route.auth,
+    ...(parameters.length > 0 ? { parameters } : {}),
+    ...(route.requestBody
+      ? {
+          requestBody: {
+            required: true,
+            description: route.requestBody.description,
+            content: { [route.requestBody.contentType]: { schema: route.requestBody.schema } },
+          },
+        }
+      : {}),
+    responses,
+  };
+}
+
+/**
+ * Builds the OpenAPI 3.1 document for `routes`.
+ * @param options.version the rbnet version (info.version)
+ * @param options.serverUrl the coordinator's public URL (servers[0])
+ */
+export function buildOpenApiDocument(
+  routes: readonly RouteSpec[],
+  options: { readonly version: string; readonly serverUrl: string },
+): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    const path = openApiPath(route.path);
+    paths[path] ??= {};
+    paths[path]![route.method.toLowerCase()] = operationFor(route);
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'rbnet coordinator API',
+      version: options.version,
+      description:
+        'Every error is {"error": {"code", "message"}} with a stable code (docs/api.md). Generated from coordinator/http/route-catalog.ts.',
+    },
+    servers: [{ url: options.serverUrl }],
+    tags: [...new Set(routes.map((r) => r.tag))].map((name) => ({ name })),
+    paths,
+    components: { schemas: { Error: errorSchema }, securitySchemes },
+  };
+}

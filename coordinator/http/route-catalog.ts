@@ -1,0 +1,707 @@
+// Every route the coordinator serves, described once: source of /openapi.json, held equal to the app.
+
+/** Who may call a route. `none` is public; a route listing several accepts any one of them. */
+export type RouteAuth = 'none' | 'admin' | 'submit' | 'worker' | 'enrolment';
+
+/** A JSON Schema (2020-12, as OpenAPI 3.1 uses it). */
+export type JsonSchema = Readonly<Record<string, unknown>>;
+
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 422;
+
+export interface RouteParameter {
+  readonly description: string;
+  readonly schema: JsonSchema;
+  /** Query parameters only; path parameters are always required. */
+  readonly required?: boolean;
+}
+
+export interface RouteBody {
+  readonly contentType: string;
+  readonly description: string;
+  readonly schema: JsonSchema;
+}
+
+export interface RouteResponse {
+  readonly status: 200 | 201 | 202;
+  readonly description: string;
+  /** Absent for a response without a body. */
+  readonly contentType?: string;
+  readonly schema?: JsonSchema;
+}
+
+export interface RouteSpec {
+  readonly method: 'GET' | 'POST' | 'PUT';
+  /** Hono form, as registered: `/v1/builds/:id`. */
+  readonly path: string;
+  /** Unique, camelCase; the OpenAPI operationId. */
+  readonly operationId: string;
+  readonly tag: 'health' | 'admin' | 'workers' | 'content' | 'builds' | 'transparency' | 'operations';
+  readonly summary: string;
+  readonly description?: string;
+  /** Alternatives: any one suffices. `['none']` for public routes. */
+  readonly auth: readonly RouteAuth[];
+  /** One entry per `:name` in the path. */
+  readonly pathParams?: Readonly<Record<string, RouteParameter>>;
+  readonly query?: Readonly<Record<string, RouteParameter>>;
+  readonly requestBody?: RouteBody;
+  readonly responses: readonly RouteResponse[];
+  /** Error codes the route answers, by status (every route can also answer `500 INTERNAL`). */
+  readonly errors: Readonly<Partial<Record<ErrorStatus, readonly string[]>>>;
+}
+
+// ---------------------------------------------------------------- shared schemas
+
+const sha256Hex: JsonSchema = { type: 'string', pattern: '^[0-9a-f]{64}$' };
+const name: JsonSchema = { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,62}$' };
+const isoTime: JsonSchema = { type: 'string', format: 'date-time' };
+const uuid: JsonSchema = { type: 'string', format: 'uuid' };
+const verdict: JsonSchema = {
+  type: 'string',
+  enum: [
+    'pending',
+    'reproducible',
+    'agreed',
+    'mismatch-upstream',
+    'diverged',
+    'inputs-differ',
+    'insufficient-operators',
+    'failed',
+    'environment-unavailable',
+    'source-unavailable',
+  ],
+};
+const buildLinks: JsonSchema = {
+  type: 'object',
+  required: ['self', 'attestation', 'divergence'],
+  properties: {
+    self: { type: 'string' },
+    attestation: { type: 'string' },
+    divergence: { type: 'string' },
+  },
+};
+const output: JsonSchema = {
+  type: 'object',
+  required: ['path', 'sha256'],
+  properties: { path: { type: 'string' }, sha256: sha256Hex, sizeBytes: { type: 'integer' } },
+};
+const buildIdParam: RouteParameter = { description: 'the build id (a UUID)', schema: uuid };
+const digestParam: RouteParameter = { description: 'sha256, 64 lowercase hex characters', schema: sha256Hex };
+const json = 'application/json';
+
+/** JSON objects: any extra field is refused or ignored as each route documents. */
+function object(required: readonly string[], properties: Record<string, JsonSchema>): JsonSchema {
+  return { type: 'object', required, properties };
+}
+
+// ---------------------------------------------------------------- the catalog
+
+/**
+ * Every route of `createCoordinatorApp` plus the operations routes, in registration order.
+ * Facts come from `create-app.ts` and docs/api.md; `route-catalog` tests fail when a route is added,
+ * removed or renamed in the app without changing this list.
+ */
+export const routeCatalog: readonly RouteSpec[] = Object.freeze<RouteSpec[]>([
+  {
+    method: 'GET',
+    path: '/healthz',
+    operationId: 'getHealth',
+    tag: 'health',
+    summary: 'Liveness: answers while the process serves requests',
+    auth: ['none'],
+    responses: [
+      {
+        status: 200,
+        description: 'alive',
+        contentType: json,
+        schema: object(['ok'], { ok: { const: true } }),
+      },
+    ],
+    errors: {},
+  },
+  {
+    method: 'POST',
+    path: '/v1/admin/operators',
+    operationId: 'addOperator',
+    tag: 'admin',
+    summary: 'Register an operator (an organisation that runs workers)',
+    auth: ['admin'],
+    requestBody: {
+      contentType: json,
+      description: 'at most 4 KiB',
+      schema: object(['name'], { name }),
+    },
+    responses: [
+      {
+        status: 201,
+        description: 'registered',
+        contentType: json,
+        schema: object(['name', 'createdAt'], { name, createdAt: isoTime }),
+      },
+    ],
+    errors: { 400: ['INVALID'], 401: ['AUTH_INVALID'], 409: ['CONFLICT'], 413: ['TOO_LARGE'] },
+  },
+  {
+    method: 'POST',
+    path: '/v1/admin/enrolment-tokens',
+    operationId: 'createEnrolmentToken',
+    tag: 'admin',
+    summary: 'Create a single-use enrolment token for an operator',
+    description: 'The secret is shown once; it expires after ttlSeconds (60 s..30 d, default 1 d).',
+    auth: ['admin'],
+    requestBody: {
+      contentType: json,
+      description: 'at most 4 KiB',
+      schema: object(['operator'], {
+        operator: name,
+        ttlSeconds: { type: 'integer', minimum: 60, maximum: 2_592_000 },
+      }),
+    },
+    responses: [
+      {
+        status: 201,
+        description: 'created',
+        contentType: json,
+        schema: object(['token', 'tokenId', 'operator', 'expiresAt'], {
+          token: { type: 'string', pattern: '^rbnet_enrolment_' },
+          tokenId: { type: 'string' },
+          operator: name,
+          expiresAt: isoTime,
+        }),
+      },
+    ],
+    errors: { 400: ['INVALID'], 401: ['AUTH_INVALID'], 404: ['NOT_FOUND'], 413: ['TOO_LARGE'] },
+  },
+  {
+    method: 'POST',
+    path: '/v1/admin/maintainers',
+    operationId: 'addMaintainer',
+    tag: 'admin',
+    summary: 'Register a maintainer and create its token (scope submit)',
+    auth: ['admin'],
+    requestBody: { contentType: json, description: 'at most 4 KiB', schema: object(['name'], { name }) },
+    responses: [
+      {
+        status: 201,
+        description: 'registered; the token is shown once',
+        contentType: json,
+        schema: object(['name', 'token', 'tokenId'], {
+          name,
+          token: { type: 'string', pattern: '^rbnet_maintainer_' },
+          tokenId: { type: 'string' },
+        }),
+      },
+    ],
+    errors: { 400: ['INVALID'], 401: ['AUTH_INVALID'], 409: ['CONFLICT'], 413: ['TOO_LARGE'] },
+  },
+  {
+    method: 'POST',
+    path: '/v1/admin/workers/:id/revoke',
+    operationId: 'revokeWorker',
+    tag: 'admin',
+    summary: 'Revoke a worker',
+    description:
+      'Its key never counts again, its Redis user is deleted, its queue drained, and its open attempts are cancelled and reassigned.',
+    auth: ['admin'],
+    pathParams: { id: { description: 'the worker id', schema: name } },
+    responses: [
+      {
+        status: 200,
+        description: 'revoked (idempotent)',
+        contentType: json,
+        schema: object(['worker', 'reassignedBuilds'], {
+          worker: { type: 'object' },
+          reassignedBuilds: { type: 'array', items: uuid },
+        }),
+      },
+    ],
+    errors: { 401: ['AUTH_INVALID'], 404: ['NOT_FOUND'] },
+  },
+  {
+    method: 'POST',
+    path: '/v1/workers/enrol',
+    operationId: 'enrolWorker',
+    tag: 'workers',
+    summary: 'Enrol a worker with a single-use enrolment token and proof of possession of its new auth key',
+    description:
+      'Only over TLS (an https public URL) or from loopback. X-Rbnet-Proof signs this body with the auth key being enrolled.',
+    auth: ['enrolment'],
+    requestBody: {
+      contentType: json,
+      description: 'public keys and declared capabilities',
+      schema: object(['workerId', 'signingKeyPem', 'authKeyPem', 'architectures', 'backends', 'capacity'], {
+        workerId: name,
+        signingKeyPem: { type: 'string', description: 'ed25519 SPKI PEM (attestations)' },
+        authKeyPem: { type: 'string', description: 'ed25519 SPKI PEM (request proofs); not the signing key' },
+        architectures: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 16 },
+        backends: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 16 },
+        capacity: object(['cores', 'memoryBytes', 'diskBytes'], {
+          cores: { type: 'integer', minimum: 1 },
+          memoryBytes: { type: 'integer', minimum: 1 },
+          diskBytes: { type: 'integer', minimum: 1 },
+        }),
+      }),
+    },
+    responses: [
+      {
+        status: 201,
+        description: 'enrolled; the Redis password is shown once',
+        contentType: json,
+        schema: object(['workerId', 'operator', 'signingKeyid', 'queueName', 'queuePrefix', 'redis'], {
+          workerId: name,
+          operator: name,
+          signingKeyid: { type: 'string' },
+          queueName: { type: 'string' },
+          queuePrefix: { type: 'string' },
+          redis: object(['url', 'username', 'password'], {
+            url: { type: 'string' },
+            username: { type: 'string' },
+            password: { type: 'string' },
+          }),
+        }),
+      },
+    ],
+    errors: {
+      400: ['INVALID'],
+      401: ['AUTH_MISSING', 'AUTH_INVALID', 'AUTH_REPLAYED'],
+      403: ['INSECURE_TRANSPORT'],
+      409: ['CONFLICT'],
+      413: ['TOO_LARGE'],
+    },
+  },
+  {
+    method: 'GET',
+    path: '/v1/cas/sha256/:digest',
+    operationId: 'getBlob',
+    tag: 'content',
+    summary: 'Read a blob by its sha256',
+    description: 'Served with Content-Security-Policy: sandbox and X-Content-Type-Options: nosniff.',
+    auth: ['none'],
+    pathParams: { digest: digestParam },
+    responses: [
+      {
+        status: 200,
+        description: 'the bytes',
+        contentType: 'application/octet-stream',
+        schema: { type: 'string', contentMediaType: 'application/octet-stream' },
+      },
+    ],
+    errors: { 400: ['DIGEST_INVALID'], 404: ['NOT_FOUND'] },
+  },
+  {
+    method: 'PUT',
+    path: '/v1/cas/sha256/:digest',
+    operationId: 'putBlob',
+    tag: 'content',
+    summary: 'Upload a blob; stored only if its sha256 is the digest in the URL',
+    description:
+      'A maintainer token (inputs) or a worker proof (outputs, logs; the signed body digest is the URL digest). At most 4 GiB.',
+    auth: ['submit', 'worker'],
+    pathParams: { digest: digestParam },
+    requestBody: {
+      contentType: 'application/octet-stream',
+      description: 'the bytes, streamed',
+      schema: { type: 'string', contentMediaType: 'application/octet-stream' },
+    },
+    responses: [
+      {
+        status: 201,
+        description: 'stored',
+        contentType: json,
+        schema: object(['sha256', 'sizeBytes', 'created'], {
+          sha256: sha256Hex,
+          sizeBytes: { type: 'integer' },
+          created: { const: true },
+        }),
+      },
+      {
+        status: 200,
+        description: 'already present',
+        contentType: json,
+        schema: object(['sha256', 'sizeBytes', 'created'], {
+          sha256: sha256Hex,
+          sizeBytes: { type: 'integer' },
+          created: { const: false },
+        }),
+      },
+    ],
+    errors: {
+      400: ['DIGEST_INVALID'],
+      401: ['AUTH_MISSING', 'AUTH_INVALID', 'AUTH_REPLAYED'],
+      413: ['TOO_LARGE'],
+      422: ['DIGEST_MISMATCH'],
+    },
+  },
+  {
+    method: 'POST',
+    path: '/v1/builds',
+    operationId: 'submitBuild',
+    tag: 'builds',
+    summary: 'Submit a manifest for rebuilding',
+    description:
+      'Parsed strictly (docs/manifest.md); every input must already be in the content store, and as many operators as the threshold must have an eligible worker.',
+    auth: ['submit'],
+    requestBody: {
+      contentType: json,
+      description: 'the manifest JSON, at most 256 KiB (docs/manifest.md)',
+      schema: { type: 'object' },
+    },
+    responses: [
+      {
+        status: 201,
+        description: 'accepted and assigned',
+        contentType: json,
+        schema: object(['buildId', 'manifestSha256', 'verdict', 'assigned', 'links'], {
+          buildId: uuid,
+          manifestSha256: sha256Hex,
+          verdict,
+          assigned: {
+            type: 'array',
+            items: object(['workerId', 'operator', 'jobId'], {
+              workerId: name,
+              operator: name,
+              jobId: { type: 'string' },
+            }),
+          },
+          links: buildLinks,
+        }),
+      },
+    ],
+    errors: {
+      400: ['MANIFEST_JSON'],
+      401: ['AUTH_INVALID'],
+      413: ['TOO_LARGE', 'MANIFEST_TOO_LARGE'],
+      422: ['MANIFEST_INVALID', 'INPUTS_MISSING', 'INSUFFICIENT_OPERATORS'],
+    },
+  },
+  {
+    method: 'POST',
+    path: '/v1/results',
+    operationId: 'reportResult',
+    tag: 'workers',
+    summary: "Report a worker's signed result (or a failure) for an attempt assigned to it",
+    description:
+      "Counts only if the envelope verifies against the worker's enrolled key and carries the attempt's jobId, attempt and nonce; idempotent per (build, worker, attempt).",
+    auth: ['worker'],
+    requestBody: {
+      contentType: json,
+      description: 'either an envelope or a failure',
+      schema: {
+        oneOf: [
+          object(['jobId', 'envelope'], {
+            jobId: { type: 'string' },
+            envelope: { type: 'string', description: 'the DSSE envelope as JSON text' },
+          }),
+          object(['jobId', 'failure'], {
+            jobId: { type: 'string' },
+            failure: object(['reason', 'logSha256'], {
+              reason: {
+                type: 'string',
+                enum: [
+                  'exit-code',
+                  'timeout',
+                  'oom',
+                  'disk',
+                  'output-rejected',
+                  'environment-unavailable',
+                  'source-unavailable',
+                ],
+              },
+              detail: { type: 'string', maxLength: 2000 },
+              logSha256: sha256Hex,
+            }),
+          }),
+        ],
+      },
+    },
+    responses: [
+      {
+        status: 202,
+        description: 'recorded',
+        contentType: json,
+        schema: object(['accepted', 'buildId', 'duplicate', 'counted'], {
+          accepted: { const: true },
+          buildId: uuid,
+          duplicate: { const: false },
+          counted: { type: 'boolean' },
+          verdict,
+        }),
+      },
+      {
+        status: 200,
+        description: 'the same result again (changes nothing)',
+        contentType: json,
+        schema: object(['accepted', 'buildId', 'duplicate', 'counted'], {
+          accepted: { const: true },
+          buildId: uuid,
+          duplicate: { const: true },
+          counted: { type: 'boolean' },
+          verdict,
+        }),
+      },
+    ],
+    errors: {
+      400: ['INVALID'],
+      401: ['AUTH_MISSING', 'AUTH_INVALID', 'AUTH_REPLAYED'],
+      403: ['NOT_ASSIGNED'],
+      404: ['NOT_ASSIGNED', 'NOT_FOUND'],
+      409: ['CONFLICT'],
+      413: ['TOO_LARGE'],
+      422: ['INVALID', 'RESULT_REFUSED', 'BLOBS_MISSING'],
+    },
+  },
+  {
+    method: 'POST',
+    path: '/v1/heartbeats',
+    operationId: 'sendHeartbeat',
+    tag: 'workers',
+    summary: "Renew the worker's attempt leases and learn which of its running jobs are no longer its own",
+    auth: ['worker'],
+    requestBody: {
+      contentType: json,
+      description: 'the job ids the worker is running',
+      schema: object(['running'], {
+        running: {
+          type: 'array',
+          maxItems: 1000,
+          items: { type: 'string', pattern: '^[A-Za-z0-9:_-]{1,128}$' },
+        },
+      }),
+    },
+    responses: [
+      {
+        status: 200,
+        description: 'leases renewed',
+        contentType: json,
+        schema: object(['leaseTimeoutMs', 'stale'], {
+          leaseTimeoutMs: { type: 'integer' },
+          stale: {
+            type: 'array',
+            items: { type: 'string' },
+            description:
+              "running jobs whose attempt expired, was cancelled or is not this worker's: stop them",
+          },
+        }),
+      },
+    ],
+    errors: { 400: ['INVALID'], 401: ['AUTH_MISSING', 'AUTH_INVALID', 'AUTH_REPLAYED'], 413: ['TOO_LARGE'] },
+  },
+  {
+    method: 'POST',
+    path: '/v1/attempts/current',
+    operationId: 'checkAttemptCurrent',
+    tag: 'workers',
+    summary: 'Ask, before signing, whether an attempt is still open and assigned to this worker',
+    auth: ['worker'],
+    requestBody: {
+      contentType: json,
+      description: 'the job id',
+      schema: object(['jobId'], { jobId: { type: 'string', pattern: '^[A-Za-z0-9:_-]{1,128}$' } }),
+    },
+    responses: [
+      {
+        status: 200,
+        description: 'the attempt as this worker may see it',
+        contentType: json,
+        schema: object(['jobId', 'current', 'state'], {
+          jobId: { type: 'string' },
+          current: { type: 'boolean' },
+          state: {
+            type: 'string',
+            enum: ['open', 'reported', 'failed', 'expired', 'cancelled', 'not-assigned'],
+          },
+        }),
+      },
+    ],
+    errors: { 400: ['INVALID'], 401: ['AUTH_MISSING', 'AUTH_INVALID', 'AUTH_REPLAYED'], 413: ['TOO_LARGE'] },
+  },
+  {
+    method: 'GET',
+    path: '/v1/builds/:id',
+    operationId: 'getBuild',
+    tag: 'builds',
+    summary: 'Build status: verdict, decision, attempts, results and verdict history',
+    auth: ['none'],
+    pathParams: { id: buildIdParam },
+    responses: [
+      {
+        status: 200,
+        description: 'the build (docs/api.md shows a full example)',
+        contentType: json,
+        schema: object(
+          ['buildId', 'name', 'manifestSha256', 'verdict', 'attempts', 'results', 'history', 'links'],
+          {
+            buildId: uuid,
+            name: { type: 'string' },
+            manifestSha256: sha256Hex,
+            architecture: { type: 'string' },
+            backend: { type: 'string' },
+            claimedOutputs: { type: 'array', items: output },
+            policy: object(['threshold', 'maxAttempts', 'decisionDeadlineMs'], {
+              threshold: { type: 'integer' },
+              maxAttempts: { type: 'integer' },
+              decisionDeadlineMs: { type: 'integer' },
+            }),
+            createdAt: isoTime,
+            verdict,
+            decision: { type: 'object' },
+            attempts: { type: 'array', items: { type: 'object' } },
+            results: { type: 'array', items: { type: 'object' } },
+            history: { type: 'array', items: { type: 'object' } },
+            links: buildLinks,
+          },
+        ),
+      },
+    ],
+    errors: { 400: ['INVALID'], 404: ['NOT_FOUND'] },
+  },
+  {
+    method: 'GET',
+    path: '/v1/builds/:id/attestation',
+    operationId: 'getConsensusAttestation',
+    tag: 'builds',
+    summary: 'The consensus attestation: a DSSE envelope of a SLSA VSA v1 (docs/attestations.md)',
+    auth: ['none'],
+    pathParams: { id: buildIdParam },
+    responses: [
+      {
+        status: 200,
+        description: 'the envelope',
+        contentType: json,
+        schema: object(['payloadType', 'payload', 'signatures'], {
+          payloadType: { type: 'string' },
+          payload: { type: 'string', contentEncoding: 'base64' },
+          signatures: { type: 'array', items: { type: 'object' } },
+        }),
+      },
+    ],
+    errors: { 400: ['INVALID'], 404: ['NOT_FOUND'] },
+  },
+  {
+    method: 'GET',
+    path: '/v1/builds/:id/divergence',
+    operationId: 'getDivergenceReport',
+    tag: 'builds',
+    summary: 'The divergence report for diverged, inputs-differ and mismatch-upstream builds',
+    auth: ['none'],
+    pathParams: { id: buildIdParam },
+    query: {
+      format: {
+        description: '`text` for a plain-text rendering; JSON otherwise',
+        schema: { type: 'string', enum: ['text'] },
+        required: false,
+      },
+    },
+    responses: [
+      {
+        status: 200,
+        description: 'the report (JSON, or text/plain with format=text)',
+        contentType: json,
+        schema: { type: 'object' },
+      },
+    ],
+    errors: { 400: ['INVALID'], 404: ['NOT_FOUND'] },
+  },
+  {
+    method: 'GET',
+    path: '/v1/artifacts/sha256/:digest',
+    operationId: 'findBuildsByArtifact',
+    tag: 'builds',
+    summary: 'Every build that claimed or rebuilt a file with this sha256',
+    auth: ['none'],
+    pathParams: { digest: digestParam },
+    responses: [
+      {
+        status: 200,
+        description: 'newest first',
+        contentType: json,
+        schema: object(['sha256', 'builds'], {
+          sha256: sha256Hex,
+          builds: {
+            type: 'array',
+            items: object(['buildId', 'name', 'manifestSha256', 'verdict', 'links'], {
+              buildId: uuid,
+              name: { type: 'string' },
+              manifestSha256: sha256Hex,
+              verdict,
+              verdictAt: isoTime,
+              links: buildLinks,
+            }),
+          },
+        }),
+      },
+    ],
+    errors: { 400: ['DIGEST_INVALID'] },
+  },
+  {
+    method: 'GET',
+    path: '/v1/log',
+    operationId: 'getLogEntries',
+    tag: 'transparency',
+    summary: 'Transparency log entries, hash chained (docs/storage.md)',
+    auth: ['none'],
+    query: {
+      from: {
+        description: 'first index, default 0',
+        schema: { type: 'integer', minimum: 0 },
+        required: false,
+      },
+      limit: {
+        description: 'entries, 1..1000, default 100',
+        schema: { type: 'integer', minimum: 1, maximum: 1000 },
+        required: false,
+      },
+    },
+    responses: [
+      {
+        status: 200,
+        description: 'entries in order',
+        contentType: json,
+        schema: object(['entries'], {
+          entries: {
+            type: 'array',
+            items: object(
+              ['index', 'kind', 'buildId', 'bodySha256', 'bodyJson', 'prevEntryHash', 'entryHash'],
+              {
+                index: { type: 'integer' },
+                kind: { const: 'verdict' },
+                buildId: uuid,
+                bodySha256: sha256Hex,
+                bodyJson: { type: 'string' },
+                prevEntryHash: sha256Hex,
+                entryHash: sha256Hex,
+              },
+            ),
+          },
+        }),
+      },
+    ],
+    errors: { 400: ['INVALID'] },
+  },
+  {
+    method: 'GET',
+    path: '/metrics',
+    operationId: 'getMetrics',
+    tag: 'operations',
+    summary: 'Metrics in the Prometheus text format 0.0.4 (docs/operator-guide.md, "Observability")',
+    auth: ['none'],
+    responses: [
+      {
+        status: 200,
+        description: 'the exposition',
+        contentType: 'text/plain; version=0.0.4',
+        schema: { type: 'string' },
+      },
+    ],
+    errors: {},
+  },
+  {
+    method: 'GET',
+    path: '/openapi.json',
+    operationId: 'getOpenApiDocument',
+    tag: 'operations',
+    summary: 'This API as an OpenAPI 3.1 document, generated from the route catalog',
+    auth: ['none'],
+    responses: [{ status: 200, description: 'the document', contentType: json, schema: { type: 'object' } }],
+    errors: {},
+  },
+]);
