@@ -14,6 +14,8 @@ const PHASE_MINUTES = Number(process.env.SOAK_MINUTES ?? 30);
 const BUILDS_PER_PHASE = Number(process.env.SOAK_BUILDS ?? 500);
 const KILL_EVERY_MS = Number(process.env.SOAK_KILL_EVERY_MS ?? 180_000);
 const LEASE_MS = Number(process.env.SOAK_LEASE_MS ?? 10_000);
+// The killed worker stays down longer than a lease, so its attempts must be reassigned.
+const RESTART_AFTER_MS = Number(process.env.SOAK_RESTART_AFTER_MS ?? 3 * LEASE_MS);
 const RBNET = join(REPO_ROOT, 'bin', 'rbnet.mjs');
 const OPERATORS = ['alpha', 'beta', 'gamma'];
 
@@ -203,7 +205,7 @@ try {
         workers.get(operator)!.child.kill('SIGKILL');
         kills.push({ operator, atMs: Date.now() });
         nextKill += KILL_EVERY_MS;
-        setTimeout(() => void startWorker(operator).catch(() => undefined), 5_000);
+        setTimeout(() => void startWorker(operator).catch(() => undefined), RESTART_AFTER_MS);
       }
       rss.push(await rssMiB(pid));
       await new Promise((r) => setTimeout(r, intervalMs));
@@ -222,20 +224,27 @@ try {
       // Death → replacement: the replacement attempt's assignment after an expired attempt.
       const expired = s.attempts.filter((a) => a.state === 'expired');
       for (const attempt of expired) {
+        const finishedMs = Date.parse(attempt.finishedAt ?? attempt.assignedAt);
         const kill = kills
           .filter(
-            (k) => attempt.workerId === `${k.operator}-1` && k.atMs >= Date.parse(attempt.assignedAt) - 1000,
+            (k) =>
+              attempt.workerId === `${k.operator}-1` &&
+              k.atMs <= finishedMs &&
+              k.atMs >= Date.parse(attempt.assignedAt) - 60_000,
           )
-          .at(0);
+          .at(-1);
         const replacement = s.attempts.find(
-          (a) =>
-            Date.parse(a.assignedAt) >= Date.parse(attempt.finishedAt ?? attempt.assignedAt) && a !== attempt,
+          (a) => a !== attempt && Date.parse(a.assignedAt) >= finishedMs - 1000,
         );
-        if (kill && replacement) recoveryMs.push(Date.parse(replacement.assignedAt) - kill.atMs);
+        // Attempts assigned to the worker after it died are measured from their assignment.
+        if (kill && replacement)
+          recoveryMs.push(
+            Date.parse(replacement.assignedAt) - Math.max(kill.atMs, Date.parse(attempt.assignedAt)),
+          );
       }
     }
     phases.push({
-      name: faults ? `worker SIGKILLed every ${KILL_EVERY_MS / 60_000} min` : 'no faults',
+      name: faults ? `a worker SIGKILLed every ${Math.round(KILL_EVERY_MS / 1000)} s` : 'no faults',
       cpuSeconds: (await cpuSeconds(pid)) - cpuBefore,
       rssMedian: median(rss),
       rssMax: Math.max(...rss),
