@@ -1,5 +1,8 @@
 // Every route the coordinator serves, described once: source of /openapi.json, held equal to the app.
 
+import { CONSENSUS_FAILURE_REASONS } from '../../services/consensus/decide-verdict.ts';
+import { VERDICTS } from '../../services/consensus/verdict.ts';
+
 /** Who may call a route. `none` is public; a route listing several accepts any one of them. */
 export type RouteAuth = 'none' | 'admin' | 'submit' | 'worker' | 'enrolment';
 
@@ -55,21 +58,7 @@ const sha256Hex: JsonSchema = { type: 'string', pattern: '^[0-9a-f]{64}$' };
 const name: JsonSchema = { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,62}$' };
 const isoTime: JsonSchema = { type: 'string', format: 'date-time' };
 const uuid: JsonSchema = { type: 'string', format: 'uuid' };
-const verdict: JsonSchema = {
-  type: 'string',
-  enum: [
-    'pending',
-    'reproducible',
-    'agreed',
-    'mismatch-upstream',
-    'diverged',
-    'inputs-differ',
-    'insufficient-operators',
-    'failed',
-    'environment-unavailable',
-    'source-unavailable',
-  ],
-};
+const verdict: JsonSchema = { type: 'string', enum: [...VERDICTS] };
 const buildLinks: JsonSchema = {
   type: 'object',
   required: ['self', 'attestation', 'divergence'],
@@ -396,15 +385,7 @@ export const routeCatalog: readonly RouteSpec[] = Object.freeze<RouteSpec[]>([
             failure: object(['reason', 'logSha256'], {
               reason: {
                 type: 'string',
-                enum: [
-                  'exit-code',
-                  'timeout',
-                  'oom',
-                  'disk',
-                  'output-rejected',
-                  'environment-unavailable',
-                  'source-unavailable',
-                ],
+                enum: [...CONSENSUS_FAILURE_REASONS],
               },
               detail: { type: 'string', maxLength: 2000 },
               logSha256: sha256Hex,

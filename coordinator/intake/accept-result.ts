@@ -4,20 +4,13 @@
 import { createPublicKey } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { verifyRebuildAttestation } from '../../services/attestation/verify-rebuild-attestation.ts';
+import { CONSENSUS_FAILURE_REASONS } from '../../services/consensus/decide-verdict.ts';
 import { isSha256Hex, type Sha256Hex, sha256Hex } from '../../services/digest.ts';
 import type { WorkerRecord } from '../../services/storage/build-store.ts';
 import type { CoordinatorDeps } from '../coordinator-deps.ts';
 import { ApiError } from '../http/api-error.ts';
 
-const FAILURE_REASONS = new Set([
-  'exit-code',
-  'timeout',
-  'oom',
-  'disk',
-  'output-rejected',
-  'environment-unavailable',
-  'source-unavailable',
-]);
+const FAILURE_REASONS: ReadonlySet<string> = new Set(CONSENSUS_FAILURE_REASONS);
 const JOB_ID = /^[A-Za-z0-9:_-]{1,128}$/;
 
 export interface IntakeOutcome {

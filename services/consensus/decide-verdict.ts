@@ -28,14 +28,17 @@ export interface InputDigest {
  * Why a rebuild failed. The worker's own reasons, plus the two that mean the record could not be
  * honoured exactly (nothing was built). Infrastructure errors are retried and never reach here.
  */
-export type ConsensusFailureReason =
-  | 'exit-code'
-  | 'timeout'
-  | 'oom'
-  | 'disk'
-  | 'output-rejected'
-  | 'environment-unavailable'
-  | 'source-unavailable';
+export const CONSENSUS_FAILURE_REASONS = [
+  'exit-code',
+  'timeout',
+  'oom',
+  'disk',
+  'output-rejected',
+  'environment-unavailable',
+  'source-unavailable',
+] as const;
+
+export type ConsensusFailureReason = (typeof CONSENSUS_FAILURE_REASONS)[number];
 
 interface ConsensusResultBase {
   /** Operator identity that agreement is counted by. Live: the enrolled operator; offline: the trust policy's name. */

@@ -1,4 +1,5 @@
 // The coordinator's record contract: operators, tokens, workers, builds, attempts, results, verdicts and the transparency log.
+import { VERDICTS, type Verdict } from '../consensus/verdict.ts';
 import type { Sha256Hex } from '../digest.ts';
 import { RbnetError } from '../errors.ts';
 import type { ClaimedOutput } from '../manifest/manifest.ts';
@@ -129,31 +130,10 @@ export interface BuildPolicy {
   readonly decisionDeadlineMs: number;
 }
 
-/** Every verdict the network can reach (see DESIGN.md, "Verdicts"). */
-export type BuildVerdict =
-  | 'pending'
-  | 'reproducible'
-  | 'agreed'
-  | 'mismatch-upstream'
-  | 'diverged'
-  | 'inputs-differ'
-  | 'insufficient-operators'
-  | 'failed'
-  | 'environment-unavailable'
-  | 'source-unavailable';
+/** Every verdict the network can reach: the one closed set in services/consensus/verdict.ts. */
+export type BuildVerdict = Verdict;
 
-export const buildVerdicts: readonly BuildVerdict[] = Object.freeze([
-  'pending',
-  'reproducible',
-  'agreed',
-  'mismatch-upstream',
-  'diverged',
-  'inputs-differ',
-  'insufficient-operators',
-  'failed',
-  'environment-unavailable',
-  'source-unavailable',
-]);
+export const buildVerdicts: readonly BuildVerdict[] = VERDICTS;
 
 export interface NewBuild {
   /** A UUID the coordinator chose. */

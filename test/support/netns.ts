@@ -32,15 +32,21 @@ export function assertTestAddress(address: string): string {
   const match = /^10\.231\.77\.(\d{1,3})$/.exec(address);
   const last = match ? Number(match[1]) : Number.NaN;
   if (!address.startsWith(SUBNET_PREFIX) || !(last >= 1 && last <= 254)) {
-    throw new Error(`refusing to use ${address}: outside ${TEST_NET.subnet}, the only subnet these tests own`);
+    throw new Error(
+      `refusing to use ${address}: outside ${TEST_NET.subnet}, the only subnet these tests own`,
+    );
   }
   return address;
 }
 
 /** Runs a command (never through a shell); rejects with its stderr when it fails. */
-export async function run(command: string, args: readonly string[]): Promise<string> {
+export async function run(
+  command: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
   try {
-    const { stdout } = await execFileAsync(command, [...args], { maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await execFileAsync(command, [...args], { env, maxBuffer: 16 * 1024 * 1024 });
     return stdout;
   } catch (error) {
     const e = error as Error & { stderr?: string };
@@ -52,7 +58,8 @@ async function ip(...args: string[]): Promise<string> {
   return run('ip', args);
 }
 
-function pidAlive(pid: number): boolean {
+/** True while a process with PID exists (names carrying a dead pid are left-overs). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -86,7 +93,8 @@ export async function removeStaleTestNetworks(): Promise<void> {
 /** Throws when any interface of the root namespace already has an address in TEST_NET.subnet. */
 export async function assertSubnetUnused(): Promise<void> {
   const used = (await ip('-o', '-4', 'addr', 'show', 'to', TEST_NET.subnet)).trim();
-  if (used) throw new Error(`${TEST_NET.subnet} is already in use on this host, refusing to touch it:\n${used}`);
+  if (used)
+    throw new Error(`${TEST_NET.subnet} is already in use on this host, refusing to touch it:\n${used}`);
 }
 
 export interface TestHost {
@@ -192,7 +200,8 @@ export async function createTestNetwork(tag: number = process.pid): Promise<Test
     // The root namespace must reach each host through our bridge and nowhere else.
     for (const host of Object.values(hosts)) {
       const route = await ip('-o', 'route', 'get', host.address);
-      if (!route.includes(`dev ${bridge}`)) throw new Error(`route to ${host.address} is not via ${bridge}: ${route}`);
+      if (!route.includes(`dev ${bridge}`))
+        throw new Error(`route to ${host.address} is not via ${bridge}: ${route}`);
     }
   } catch (error) {
     await network.destroy().catch(() => undefined);
