@@ -34,3 +34,33 @@ export function runCommand(
 export function formatRow(cells: readonly (string | number)[]): string {
   return `| ${cells.map((c) => (typeof c === 'number' ? c.toFixed(c >= 100 ? 0 : 2) : c)).join(' | ')} |`;
 }
+
+/**
+ * The baseline every rebuild benchmark compares with: `samples/hello` run by a plain
+ * `docker run --rm --network none` of the same script and inputs, minus everything rbnet adds.
+ */
+export async function rawHelloDockerRunArgs(sampleDir: string, imageSha256: string): Promise<string[]> {
+  const { readFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const script = (await readFile(join(sampleDir, 'build.sh'), 'utf8')).replace(/#!\/bin\/sh\n/, '');
+  const message = await readFile(join(sampleDir, 'message.txt'), 'utf8');
+  return [
+    'run',
+    '--rm',
+    '--network',
+    'none',
+    '--user',
+    '1000:1000',
+    '-e',
+    'SOURCE_DATE_EPOCH=1700000000',
+    '-e',
+    'PATH=/bin',
+    '--workdir',
+    '/tmp',
+    `rbnet-env:${imageSha256}`,
+    '/bin/sh',
+    '-c',
+    `printf '%s' "$0" > message.txt && ${script}`,
+    message,
+  ];
+}

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startNetworkHarness } from '../test/support/network-harness.ts';
 import { REPO_ROOT } from '../test/support/runner-harness.ts';
-import { formatRow, median, runCommand, timeMs } from './bench-support.ts';
+import { formatRow, median, rawHelloDockerRunArgs, runCommand, timeMs } from './bench-support.ts';
 
 const SUBMISSIONS = Number(process.env.BENCH_SUBMISSIONS ?? 20);
 const dockerHost = process.env.RBNET_DOCKER_HOST ?? 'unix:///run/rbnet/docker.sock';
@@ -14,32 +14,8 @@ const sampleDir = join(REPO_ROOT, 'samples', 'hello');
 const manifest = JSON.parse(await readFile(join(sampleDir, 'manifest.json'), 'utf8')) as {
   environment: { image: { sha256: string } };
 };
-const script = (await readFile(join(sampleDir, 'build.sh'), 'utf8')).replace(/#!\/bin\/sh\n/, '');
-const message = await readFile(join(sampleDir, 'message.txt'), 'utf8');
-const rawRun = () =>
-  runCommand(
-    'docker',
-    [
-      'run',
-      '--rm',
-      '--network',
-      'none',
-      '--user',
-      '1000:1000',
-      '-e',
-      'SOURCE_DATE_EPOCH=1700000000',
-      '-e',
-      'PATH=/bin',
-      '--workdir',
-      '/tmp',
-      `rbnet-env:${manifest.environment.image.sha256}`,
-      '/bin/sh',
-      '-c',
-      `printf '%s' "$0" > message.txt && ${script}`,
-      message,
-    ],
-    env,
-  );
+const rawArgs = await rawHelloDockerRunArgs(sampleDir, manifest.environment.image.sha256);
+const rawRun = () => runCommand('docker', rawArgs, env);
 
 const net = await startNetworkHarness({ threshold: 3, prefix: 'bench' });
 try {

@@ -9,7 +9,7 @@ import { LocalInputSource } from '../worker/inputs/input-source.ts';
 import { createWorkerRuntime } from '../worker/main.ts';
 import { rebuildManifest } from '../worker/rebuild-manifest.ts';
 import { loadWorkerConfig } from '../worker/worker-config.ts';
-import { formatRow, median, runCommand, timeMs } from './bench-support.ts';
+import { formatRow, median, rawHelloDockerRunArgs, runCommand, timeMs } from './bench-support.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 9);
 const repo = resolve(import.meta.dirname, '..');
@@ -23,30 +23,9 @@ const runtime = await createWorkerRuntime(config, pino({ level: 'silent' }), {
   id: 'bench-worker',
 });
 const parsed = parseManifest(await readFile(join(sampleDir, 'manifest.json')));
-const image = `rbnet-env:${parsed.manifest.environment.imageSha256}`;
-const script = await readFile(join(sampleDir, 'build.sh'), 'utf8');
+const _image = `rbnet-env:${parsed.manifest.environment.imageSha256}`;
 
-// The baseline runs the same build script with the same inputs, minus everything rbnet adds
-// (input verification, limits, output capture and hashing, signing, cleanup checks).
-const baselineArgs = [
-  'run',
-  '--rm',
-  '--network',
-  'none',
-  '--user',
-  '1000:1000',
-  '-e',
-  'SOURCE_DATE_EPOCH=1700000000',
-  '-e',
-  'PATH=/bin',
-  '--workdir',
-  '/tmp',
-  image,
-  '/bin/sh',
-  '-c',
-  `printf '%s' "$0" > message.txt && ${script.replace(/#!\/bin\/sh\n/, '')}`,
-  await readFile(join(sampleDir, 'message.txt'), 'utf8'),
-];
+const baselineArgs = await rawHelloDockerRunArgs(sampleDir, parsed.manifest.environment.imageSha256);
 const env = { ...process.env, DOCKER_HOST: dockerHost };
 
 const samples = { baseline: [] as number[], inProcess: [] as number[], cli: [] as number[] };

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../services/errors.ts';
+import { integerSetting } from '../services/integer-setting.ts';
 
 export interface NetworkPolicyDefaults {
   /** k: agreeing successful rebuilds from distinct operators needed for a verdict. */
@@ -68,17 +69,6 @@ export const defaultCoordinatorConfig = Object.freeze({
   sweepIntervalMs: 5_000,
 });
 
-function integer(value: unknown, field: string, min: number, max: number): number {
-  const number = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
-  if (typeof number !== 'number' || !Number.isSafeInteger(number) || number < min || number > max) {
-    throw new ConfigError(
-      'CONFIG_INVALID',
-      `${field}: expected an integer from ${min} to ${max}, got ${JSON.stringify(value)}`,
-    );
-  }
-  return number;
-}
-
 export interface CoordinatorConfigSources {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly flags?: {
@@ -111,7 +101,7 @@ export function loadCoordinatorConfig(sources: CoordinatorConfigSources): Coordi
   const match = /^([0-9a-zA-Z.:[\]-]+):(\d{1,5})$/.exec(listen);
   if (!match) throw new ConfigError('CONFIG_INVALID', `--listen: expected HOST:PORT, got ${listen}`);
   const listenHost = match[1]!;
-  const listenPort = integer(match[2], '--listen port', 0, 65535);
+  const listenPort = integerSetting(match[2], '--listen port', 0, 65535);
   const publicUrl =
     flags.publicUrl ??
     env.RBNET_PUBLIC_URL ??
@@ -131,7 +121,7 @@ export function loadCoordinatorConfig(sources: CoordinatorConfigSources): Coordi
   if (!/^rediss?:\/\//.test(redisUrl))
     throw new ConfigError('CONFIG_INVALID', `RBNET_REDIS_URL: expected redis:// or rediss://`);
   const filePolicy = (file.policy ?? {}) as Record<string, unknown>;
-  const threshold = integer(
+  const threshold = integerSetting(
     flags.threshold ??
       env.RBNET_THRESHOLD ??
       filePolicy.threshold ??
@@ -140,7 +130,7 @@ export function loadCoordinatorConfig(sources: CoordinatorConfigSources): Coordi
     1,
     64,
   );
-  const replicas = integer(
+  const replicas = integerSetting(
     flags.replicas ??
       env.RBNET_REPLICAS ??
       filePolicy.replicas ??
@@ -152,7 +142,7 @@ export function loadCoordinatorConfig(sources: CoordinatorConfigSources): Coordi
   const policy: NetworkPolicyDefaults = Object.freeze({
     threshold,
     replicas,
-    maxAttempts: integer(
+    maxAttempts: integerSetting(
       env.RBNET_MAX_ATTEMPTS ??
         filePolicy.maxAttempts ??
         Math.max(defaultCoordinatorConfig.policy.maxAttempts, replicas),
@@ -160,7 +150,7 @@ export function loadCoordinatorConfig(sources: CoordinatorConfigSources): Coordi
       replicas,
       1000,
     ),
-    decisionDeadlineMs: integer(
+    decisionDeadlineMs: integerSetting(
       env.RBNET_DECISION_DEADLINE_MS ??
         filePolicy.decisionDeadlineMs ??
         defaultCoordinatorConfig.policy.decisionDeadlineMs,
@@ -171,7 +161,7 @@ export function loadCoordinatorConfig(sources: CoordinatorConfigSources): Coordi
     allowFetchedEnvironments:
       (env.RBNET_ALLOW_FETCHED_ENVIRONMENTS ?? String(filePolicy.allowFetchedEnvironments ?? false)) ===
       'true',
-    leaseTimeoutMs: integer(
+    leaseTimeoutMs: integerSetting(
       env.RBNET_LEASE_TIMEOUT_MS ??
         filePolicy.leaseTimeoutMs ??
         defaultCoordinatorConfig.policy.leaseTimeoutMs,
@@ -179,7 +169,7 @@ export function loadCoordinatorConfig(sources: CoordinatorConfigSources): Coordi
       1000,
       86_400_000,
     ),
-    buildFailureRetries: integer(
+    buildFailureRetries: integerSetting(
       env.RBNET_BUILD_FAILURE_RETRIES ??
         filePolicy.buildFailureRetries ??
         defaultCoordinatorConfig.policy.buildFailureRetries,
@@ -187,7 +177,7 @@ export function loadCoordinatorConfig(sources: CoordinatorConfigSources): Coordi
       0,
       100,
     ),
-    infrastructureRetries: integer(
+    infrastructureRetries: integerSetting(
       env.RBNET_INFRASTRUCTURE_RETRIES ??
         filePolicy.infrastructureRetries ??
         defaultCoordinatorConfig.policy.infrastructureRetries,
@@ -195,7 +185,7 @@ export function loadCoordinatorConfig(sources: CoordinatorConfigSources): Coordi
       0,
       100,
     ),
-    retryBackoffMs: integer(
+    retryBackoffMs: integerSetting(
       env.RBNET_RETRY_BACKOFF_MS ??
         filePolicy.retryBackoffMs ??
         defaultCoordinatorConfig.policy.retryBackoffMs,
@@ -214,7 +204,7 @@ export function loadCoordinatorConfig(sources: CoordinatorConfigSources): Coordi
     queuePrefix: defaultCoordinatorConfig.queuePrefix,
     policy,
     maxManifestBytes: defaultCoordinatorConfig.maxManifestBytes,
-    maxBlobBytes: integer(
+    maxBlobBytes: integerSetting(
       env.RBNET_MAX_BLOB_BYTES ?? defaultCoordinatorConfig.maxBlobBytes,
       'RBNET_MAX_BLOB_BYTES',
       1,
@@ -222,7 +212,7 @@ export function loadCoordinatorConfig(sources: CoordinatorConfigSources): Coordi
     ),
     maxJsonBodyBytes: defaultCoordinatorConfig.maxJsonBodyBytes,
     enrolmentTokenTtlSeconds: defaultCoordinatorConfig.enrolmentTokenTtlSeconds,
-    sweepIntervalMs: integer(
+    sweepIntervalMs: integerSetting(
       env.RBNET_SWEEP_INTERVAL_MS ?? defaultCoordinatorConfig.sweepIntervalMs,
       'RBNET_SWEEP_INTERVAL_MS',
       100,

@@ -5,21 +5,17 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCoordinatorConfig } from '../coordinator/coordinator-config.ts';
 import type { CoordinatorDeps, DispatchedJob } from '../coordinator/coordinator-deps.ts';
 import { createCoordinatorApp } from '../coordinator/http/create-app.ts';
-import { CoordinatorMetrics } from '../coordinator/metrics/coordinator-metrics.ts';
-import { FsContentStore } from '../coordinator/storage/fs-content-store.ts';
-import { SqliteBuildStore } from '../coordinator/storage/sqlite-build-store.ts';
 import { generateEd25519KeyFiles } from '../services/attestation/ed25519-key.ts';
 import { signRebuildStatement } from '../services/attestation/rebuild-statement.ts';
 import { Ed25519FileSigner } from '../services/attestation/signer.ts';
-import { NonceCache, signWorkerRequest } from '../services/auth/worker-request-auth.ts';
+import { signWorkerRequest } from '../services/auth/worker-request-auth.ts';
 import { type Sha256Hex, sha256Hex } from '../services/digest.ts';
 import type { ParsedManifest } from '../services/manifest/manifest.ts';
 import { parseManifest } from '../services/manifest/parse-manifest.ts';
+import { createTestCoordinatorDeps } from './support/coordinator-deps-fixture.ts';
 import { REPO_ROOT } from './support/runner-harness.ts';
 
 const LOOPBACK_ENV = { incoming: { socket: { remoteAddress: '127.0.0.1' } } };
@@ -37,7 +33,7 @@ let deps: CoordinatorDeps;
 let app: ReturnType<typeof createCoordinatorApp>;
 let adminToken: string;
 let maintainerToken: string;
-const enqueued: { workerId: string; job: DispatchedJob }[] = [];
+let enqueued: { workerId: string; job: DispatchedJob }[] = [];
 const workers = new Map<string, FakeWorker>();
 let hello: ParsedManifest;
 
@@ -185,38 +181,10 @@ function jobsOf(buildId: string) {
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'rbnet-intake-'));
-  const keys = await generateEd25519KeyFiles(join(root, 'coordinator.key'));
-  const store = new SqliteBuildStore(join(root, 'db.sqlite'));
-  deps = {
-    config: loadCoordinatorConfig({
-      env: {},
-      flags: { dataDir: root, listen: '127.0.0.1:8470', threshold: 2, replicas: 2 },
-    }),
-    store,
-    content: new FsContentStore(join(root, 'cas')),
-    queues: {
-      enqueue: async (workerId, job) => {
-        enqueued.push({ workerId, job });
-      },
-      remove: async () => undefined,
-      depth: async () => 0,
-    },
-    queueAccess: {
-      queueNameFor: (id) => `rbnet-w-${id}`,
-      grant: async (id) => ({
-        username: `worker:rbnet:${id}`,
-        password: 'p',
-        passwordSha256: sha256Hex('p'),
-      }),
-      restore: async () => undefined,
-      revoke: async () => undefined,
-    },
-    signer: await Ed25519FileSigner.fromFile(keys.privateKeyPath),
-    logger: pino({ level: 'silent' }),
-    nonces: new NonceCache(),
-    now: () => new Date(),
-    metrics: new CoordinatorMetrics(),
-  };
+  const fixture = await createTestCoordinatorDeps(root);
+  deps = fixture.deps;
+  const store = fixture.store;
+  enqueued = fixture.enqueued;
   app = createCoordinatorApp(deps);
   adminToken = (
     await store.createToken({

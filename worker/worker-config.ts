@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../services/errors.ts';
+import { integerSetting } from '../services/integer-setting.ts';
 import { defaultRunnerLimits, type RunnerLimits } from './runner-limits.ts';
 
 export interface WorkerConfig {
@@ -39,14 +40,7 @@ const LIMIT_ENV: Record<keyof RunnerLimits, string> = {
 };
 
 function positiveInteger(value: unknown, field: string): number {
-  const number = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
-  if (typeof number !== 'number' || !Number.isSafeInteger(number) || number <= 0) {
-    throw new ConfigError(
-      'CONFIG_INVALID',
-      `${field}: expected a positive integer, got ${JSON.stringify(value)}`,
-    );
-  }
-  return number;
+  return integerSetting(value, field, 1, Number.MAX_SAFE_INTEGER);
 }
 
 export interface WorkerConfigSources {

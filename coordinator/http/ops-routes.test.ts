@@ -1,20 +1,16 @@
 // /metrics, /openapi.json and the route catalog via the real app (app.request), SQLite, content store.
+
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateEd25519KeyFiles } from '../../services/attestation/ed25519-key.ts';
-import { Ed25519FileSigner } from '../../services/attestation/signer.ts';
-import { NonceCache } from '../../services/auth/worker-request-auth.ts';
 import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
+import { createTestCoordinatorDeps } from '../../test/support/coordinator-deps-fixture.ts';
 import { parseExposition, sampleValue } from '../../test/support/prometheus-text-parser.ts';
-import { loadCoordinatorConfig } from '../coordinator-config.ts';
 import type { CoordinatorDeps } from '../coordinator-deps.ts';
-import { CoordinatorMetrics } from '../metrics/coordinator-metrics.ts';
-import { FsContentStore } from '../storage/fs-content-store.ts';
-import { SqliteBuildStore } from '../storage/sqlite-build-store.ts';
+import type { CoordinatorMetrics } from '../metrics/coordinator-metrics.ts';
+import type { SqliteBuildStore } from '../storage/sqlite-build-store.ts';
 import { createCoordinatorApp } from './create-app.ts';
 import { openApiPath, pathParameterNames } from './openapi-document.ts';
 import { registerOpsRoutes } from './ops-routes.ts';
@@ -76,40 +72,16 @@ async function createBuild(verdict?: 'reproducible' | 'diverged'): Promise<strin
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'rbnet-ops-'));
-  const keys = await generateEd25519KeyFiles(join(root, 'coordinator.key'));
-  store = new SqliteBuildStore(join(root, 'db.sqlite'));
-  deps = {
-    config: loadCoordinatorConfig({
-      env: {},
-      flags: { dataDir: root, listen: '127.0.0.1:8470', threshold: 2, replicas: 2 },
-    }),
-    store,
-    content: new FsContentStore(join(root, 'cas')),
-    queues: {
-      enqueue: async () => undefined,
-      remove: async () => undefined,
-      depth: async (workerId) => {
-        const depth = depths.get(workerId);
-        if (depth === undefined) throw new Error(`queue of ${workerId}: connection refused`);
-        return depth;
-      },
-    },
-    queueAccess: {
-      queueNameFor: (id) => `rbnet-w-${id}`,
-      grant: async (id) => ({
-        username: `worker:rbnet:${id}`,
-        password: 'p',
-        passwordSha256: sha256Hex('p'),
-      }),
-      restore: async () => undefined,
-      revoke: async () => undefined,
-    },
-    signer: await Ed25519FileSigner.fromFile(keys.privateKeyPath),
-    logger: pino({ level: 'silent' }),
-    nonces: new NonceCache(),
+  const fixture = await createTestCoordinatorDeps(root, {
     now: () => NOW,
-    metrics: new CoordinatorMetrics(),
-  };
+    depth: async (workerId) => {
+      const depth = depths.get(workerId);
+      if (depth === undefined) throw new Error(`queue of ${workerId}: connection refused`);
+      return depth;
+    },
+  });
+  deps = fixture.deps;
+  store = fixture.store;
   app = createCoordinatorApp(deps);
   // Until create-app.ts registers the operations routes itself; afterwards this is a no-op.
   if (!app.routes.some((r) => r.path === '/metrics')) registerOpsRoutes(app, deps);

@@ -1,0 +1,70 @@
+// The coordinator's dependencies for tests that drive the real HTTP app with app.request(): real
+// SQLite and content store, the real signer; only the queue interfaces rbnet owns are in memory.
+import { join } from 'node:path';
+import pino from 'pino';
+import { loadCoordinatorConfig } from '../../coordinator/coordinator-config.ts';
+import type { CoordinatorDeps, DispatchedJob, JobQueues } from '../../coordinator/coordinator-deps.ts';
+import { CoordinatorMetrics } from '../../coordinator/metrics/coordinator-metrics.ts';
+import { FsContentStore } from '../../coordinator/storage/fs-content-store.ts';
+import { SqliteBuildStore } from '../../coordinator/storage/sqlite-build-store.ts';
+import { generateEd25519KeyFiles } from '../../services/attestation/ed25519-key.ts';
+import { Ed25519FileSigner } from '../../services/attestation/signer.ts';
+import { NonceCache } from '../../services/auth/worker-request-auth.ts';
+import { sha256Hex } from '../../services/digest.ts';
+
+export interface TestCoordinatorDeps {
+  readonly deps: CoordinatorDeps;
+  readonly store: SqliteBuildStore;
+  /** Every job the scheduler put on a worker's queue, in order. */
+  readonly enqueued: { workerId: string; job: DispatchedJob }[];
+}
+
+export async function createTestCoordinatorDeps(
+  root: string,
+  options: {
+    readonly threshold?: number;
+    readonly replicas?: number;
+    readonly now?: () => Date;
+    readonly depth?: JobQueues['depth'];
+  } = {},
+): Promise<TestCoordinatorDeps> {
+  const keys = await generateEd25519KeyFiles(join(root, 'coordinator.key'));
+  const store = new SqliteBuildStore(join(root, 'db.sqlite'));
+  const enqueued: { workerId: string; job: DispatchedJob }[] = [];
+  const deps: CoordinatorDeps = {
+    config: loadCoordinatorConfig({
+      env: {},
+      flags: {
+        dataDir: root,
+        listen: '127.0.0.1:8470',
+        threshold: options.threshold ?? 2,
+        replicas: options.replicas ?? 2,
+      },
+    }),
+    store,
+    content: new FsContentStore(join(root, 'cas')),
+    queues: {
+      enqueue: async (workerId, job) => {
+        enqueued.push({ workerId, job });
+      },
+      remove: async () => undefined,
+      depth: options.depth ?? (async () => 0),
+    },
+    queueAccess: {
+      queueNameFor: (id) => `rbnet-w-${id}`,
+      grant: async (id) => ({
+        username: `worker:rbnet:${id}`,
+        password: 'p',
+        passwordSha256: sha256Hex('p'),
+      }),
+      restore: async () => undefined,
+      revoke: async () => undefined,
+    },
+    signer: await Ed25519FileSigner.fromFile(keys.privateKeyPath),
+    logger: pino({ level: 'silent' }),
+    nonces: new NonceCache(),
+    now: options.now ?? (() => new Date()),
+    metrics: new CoordinatorMetrics(),
+  };
+  return { deps, store, enqueued };
+}
