@@ -1,8 +1,10 @@
 // The rebuild statement (in-toto Statement v1 + SLSA Provenance v1): its types, composition and strict parsing.
+
 import { randomUUID } from 'node:crypto';
 import { isSha256Hex, type Sha256Hex } from '../digest.ts';
 import { AttestationError } from '../errors.ts';
 import type { ParsedManifest } from '../manifest/manifest.ts';
+import { describeValue as describe, isAbsoluteUri } from '../untrusted-value-text.ts';
 import { type DsseEnvelope, IN_TOTO_PAYLOAD_TYPE, preAuthEncoding } from './dsse.ts';
 import { compareCodePoints } from './securesystemslib-canonical-json.ts';
 import type { Signer } from './signer.ts';
@@ -553,20 +555,6 @@ function optional<T>(value: unknown, parse: (value: unknown) => T): T | undefine
 
 function ownValue(object: Record<string, unknown>, key: string): unknown {
   return Object.hasOwn(object, key) ? object[key] : undefined;
-}
-
-function isAbsoluteUri(text: string): boolean {
-  try {
-    new URL(text);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function describe(value: unknown): string {
-  const text = String(JSON.stringify(value));
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
 function invalid(message: string): AttestationError {

@@ -13,6 +13,7 @@ import type { Signer } from '../attestation/signer.ts';
 import { isSha256Hex, type Sha256Hex, sha256Hex } from '../digest.ts';
 import { canonicalizeJcs } from '../jcs.ts';
 import { parseStrictJson } from '../strict-json.ts';
+import { describeValue as describe, isAbsoluteUri } from '../untrusted-value-text.ts';
 import { RBNET_VERSION } from '../version.ts';
 import { ConsensusError } from './consensus-errors.ts';
 import type { ConsensusPolicy, Decision, OutputDigest } from './decide-verdict.ts';
@@ -436,20 +437,6 @@ function digestSet(value: unknown, field: string): { sha256: Sha256Hex } {
   if (!isSha256Hex(sha256))
     invalid(`${field}.sha256 must be 64 lowercase hex characters, got ${describe(sha256)}`);
   return { sha256: sha256 as Sha256Hex };
-}
-
-function isAbsoluteUri(text: string): boolean {
-  try {
-    new URL(text);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function describe(value: unknown): string {
-  const text = String(JSON.stringify(value));
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
 function invalid(message: string, cause?: unknown): never {
