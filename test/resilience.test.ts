@@ -14,6 +14,8 @@ import {
 } from './support/runner-harness.ts';
 
 let manifests: RunnerHarness;
+// biome-ignore lint/suspicious/noExplicitAny: API answers are asserted field by field in the tests
+type ApiAnswer = Record<string, any>;
 const children: ChildProcess[] = [];
 
 function startWorkerProcess(workerDir: string): Promise<ChildProcess> {
@@ -154,29 +156,139 @@ describe('Redis restarts', () => {
   });
 });
 
-describe('the coordinator restarted mid-run', () => {
-  let net: NetworkHarness;
-  afterAll(async () => net?.close());
+describe('the coordinator killed with SIGKILL mid-run and restarted', () => {
+  const stopped: (() => Promise<unknown>)[] = [];
+  afterAll(async () => {
+    for (const stop of stopped.reverse()) await stop().catch(() => undefined);
+  });
 
   it('loses no result and counts none twice', async () => {
-    net = await startNetworkHarness({
-      threshold: 2,
-      replicas: 2,
-      prefix: 'coord',
-      env: { RBNET_LEASE_TIMEOUT_MS: '20000', RBNET_RETRY_BACKOFF_MS: '0' },
+    const { startRedisServer } = await import('./support/redis-server.ts');
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const pino = (await import('pino')).default;
+    const { enrolWithCoordinator } = await import('../worker/network/enrol-with-coordinator.ts');
+    const { startNetworkWorker } = await import('../worker/network/start-network-worker.ts');
+    const { loadWorkerConfig } = await import('../worker/worker-config.ts');
+    const { testLimits } = await import('./support/runner-harness.ts');
+    const { sha256Hex } = await import('../services/digest.ts');
+    const { readFile } = await import('node:fs/promises');
+
+    const root = await mkdtemp(join(tmpdir(), 'rbnet-kill-coord-'));
+    stopped.push(() => rm(root, { recursive: true, force: true }));
+    const redis = await startRedisServer();
+    stopped.push(() => redis.stop());
+    const { createServer } = await import('node:net');
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const url = `http://127.0.0.1:${port}`;
+    const startCoordinatorProcess = () =>
+      new Promise<{ child: ChildProcess; output: () => string }>((resolve, reject) => {
+        const child = spawn(
+          process.execPath,
+          [
+            `${REPO_ROOT}/bin/rbnet.mjs`,
+            'coordinator',
+            'run',
+            '--data-dir',
+            join(root, 'coordinator'),
+            '--listen',
+            `127.0.0.1:${port}`,
+            '--redis',
+            redis.url,
+            '--threshold',
+            '2',
+            '--replicas',
+            '2',
+            '--log-level',
+            'warn',
+          ],
+          {
+            env: {
+              ...process.env,
+              RBNET_SWEEP_INTERVAL_MS: '500',
+              RBNET_LEASE_TIMEOUT_MS: '30000',
+              RBNET_RETRY_BACKOFF_MS: '0',
+            },
+            stdio: ['ignore', 'pipe', 'pipe'],
+          },
+        );
+        children.push(child);
+        let out = '';
+        child.stdout!.on('data', (d: Buffer) => {
+          out += d;
+          if (out.includes('listening')) resolve({ child, output: () => out });
+        });
+        child.once('exit', (code) => reject(new Error(`coordinator exited ${code}`)));
+      });
+    const first = await startCoordinatorProcess();
+    await new Promise((r) => setTimeout(r, 100));
+    const adminToken = /admin token[^:]*: (\S+)/.exec(first.output())![1]!;
+    const api = async (method: string, path: string, body: unknown, token = adminToken) => {
+      const response = await fetch(`${url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      return response.json() as Promise<ApiAnswer>;
+    };
+    const logger = pino({ level: 'silent' });
+    for (const operator of ['alpha', 'beta']) {
+      await api('POST', '/v1/admin/operators', { name: operator });
+      const { token } = await api('POST', '/v1/admin/enrolment-tokens', { operator });
+      const workerDir = join(root, operator);
+      await enrolWithCoordinator({
+        coordinatorUrl: url,
+        token,
+        workerDir,
+        workerId: `${operator}-k`,
+        architectures: ['amd64'],
+        backends: ['generic'],
+        capacity: { cores: 2, memoryBytes: 2 ** 32, diskBytes: 2 ** 34 },
+      });
+      const worker = await startNetworkWorker(
+        loadWorkerConfig({
+          env: {},
+          flags: { stateDir: STATE_DIR, workerDir, dockerHost: ENGINE_HOST, limits: testLimits },
+        }),
+        logger,
+      );
+      stopped.push(() => worker.stop(5_000));
+    }
+    const { token: maintainer } = await api('POST', '/v1/admin/maintainers', { name: 'm' });
+    const { path, dir } = await manifests.writeManifest({
+      script: '#!/bin/sh\nsleep 2\nmkdir -p out\necho stable > out/a.txt\n',
     });
-    await net.addWorker('alpha', 'alpha-c');
-    await net.addWorker('beta', 'beta-c');
-    const token = await net.maintainerToken();
-    const { path } = await manifests.writeManifest({
-      script: '#!/bin/sh\nsleep 1\nmkdir -p out\necho stable > out/a.txt\n',
-    });
+    for (const file of ['build.sh']) {
+      const bytes = await readFile(join(dir, file));
+      await fetch(`${url}/v1/cas/sha256/${sha256Hex(bytes)}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${maintainer}` },
+        body: bytes,
+      });
+    }
+    const manifestText = await readFile(path, 'utf8');
     const ids: string[] = [];
-    for (let i = 0; i < 6; i += 1) ids.push(await net.submit(path, token));
+    for (let i = 0; i < 4; i += 1)
+      ids.push((await api('POST', '/v1/builds', manifestText, maintainer)).buildId);
+
+    // Mid-run: builds are running in containers when the coordinator dies without any cleanup.
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    await net.restartCoordinator();
+    first.child.kill('SIGKILL');
+    await new Promise((resolve) => first.child.once('exit', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    await startCoordinatorProcess();
+
     for (const id of ids) {
-      const status = await net.waitForVerdict(id, 180_000);
+      let status: ApiAnswer = {};
+      const deadline = Date.now() + 180_000;
+      do {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        status = (await (await fetch(`${url}/v1/builds/${id}`)).json()) as ApiAnswer;
+      } while (status.verdict === 'pending' && Date.now() < deadline);
       expect(status.verdict).toBe('agreed');
       const keys = status.results.map(
         (r: { workerId: string; attempt: number }) => `${r.workerId}:${r.attempt}`,
