@@ -31,7 +31,8 @@ Options:
   --id WORKER_ID       this worker's id ([a-z0-9._-], up to 63)
   --arch ARCH          architectures it builds, comma-separated (default amd64)
   --backend NAME       backends, comma-separated (default generic)
-  --cores N --memory-bytes N --disk-bytes N   declared capacity (default: this host's)
+  --cores N --memory-bytes N --disk-bytes N   declared capacity (default: what one build may
+                       use here: the per-build limits, capped by the host)
   --worker-dir DIR     default STATE_DIR/worker (env RBNET_WORKER_DIR)
   --json               print the enrolment (without the Redis password) as JSON
 
@@ -49,7 +50,11 @@ Exit codes: 0 enrolled; 1 refused; 2 usage.`,
     json: { type: 'boolean' },
   },
   async run(args, io) {
-    const workerDir = stringFlag(args, 'worker-dir') ?? loadWorkerConfig({ env: io.env }).workerDir;
+    const workerConfig = loadWorkerConfig({ env: io.env });
+    const workerDir = stringFlag(args, 'worker-dir') ?? workerConfig.workerDir;
+    // A build gets the worker's per-build limits, not the whole host: declaring more would attract
+    // builds that then fail with oom or disk.
+    const limits = workerConfig.limits;
     const disk = await statfs(workerDir.replace(/\/[^/]*$/, '') || '/').catch(() => undefined);
     const enrolled = await enrolWithCoordinator({
       coordinatorUrl: requireFlag(args, 'coordinator', workerEnrolCommand),
@@ -59,10 +64,15 @@ Exit codes: 0 enrolled; 1 refused; 2 usage.`,
       architectures: (stringFlag(args, 'arch') ?? 'amd64').split(','),
       backends: (stringFlag(args, 'backend') ?? 'generic').split(','),
       capacity: {
-        cores: positiveFlag(stringFlag(args, 'cores'), 'cores') ?? availableParallelism(),
-        memoryBytes: positiveFlag(stringFlag(args, 'memory-bytes'), 'memory-bytes') ?? totalmem(),
+        cores:
+          positiveFlag(stringFlag(args, 'cores'), 'cores') ??
+          Math.max(1, Math.min(availableParallelism(), Math.floor(limits.nanoCpus / 1e9))),
+        memoryBytes:
+          positiveFlag(stringFlag(args, 'memory-bytes'), 'memory-bytes') ??
+          Math.min(totalmem(), limits.memoryBytes),
         diskBytes:
-          positiveFlag(stringFlag(args, 'disk-bytes'), 'disk-bytes') ?? (disk ? disk.bavail * disk.bsize : 1),
+          positiveFlag(stringFlag(args, 'disk-bytes'), 'disk-bytes') ??
+          Math.min(disk ? disk.bavail * disk.bsize : limits.diskBytes, limits.diskBytes),
       },
     });
     const { redis, ...shown } = enrolled;
