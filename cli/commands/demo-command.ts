@@ -30,7 +30,8 @@ export const demoCommand: Command = {
   summary: 'run the whole network on this machine: coordinator, 3 operators, submit the samples, verify',
   help: `Usage: rbnet demo [--keep]    (normally via \`npm run demo\`, which sets the machine up first)
 
-Starts a private Redis, a coordinator and three workers enrolled under three operators (each a
+First rebuilds samples/hello on this machine alone (outputs with their sha256, the signed
+attestation, and whether the claimed digests match). Then starts a private Redis, a coordinator and three workers enrolled under three operators (each a
 separate process with its own keys), submits every sample manifest, prints each verdict, then
 verifies hello.txt with \`rbnet verify\` against a trust policy built from the operators' public keys
 (and shows a one-byte-altered copy being refused). Logs of every process go to .rbnet/demo-network/.
@@ -75,6 +76,25 @@ Exit codes: 0 every sample got its expected verdict and verification behaved; 1 
     };
     let ok = true;
     try {
+      say('== one worker on its own: rbnet rebuild samples/hello/manifest.json');
+      const local = await cli([
+        'rebuild',
+        join(REPO, 'samples', 'hello', 'manifest.json'),
+        '--quiet',
+        '--out',
+        join(root, 'local-rebuild'),
+        '--worker-dir',
+        join(root, 'local-worker'),
+      ]);
+      say(
+        local.stdout
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => `   ${l}`)
+          .join('\n'),
+      );
+      ok &&= local.code === 0;
+
       const redisPort = await freePort();
       await mkdir(join(root, 'redis'));
       background(
