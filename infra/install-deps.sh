@@ -10,7 +10,7 @@ Usage: infra/install-deps.sh [--no-npm] [--help]
 
 Installs (only what is missing; `apt-get update` only when the lists are missing or stale):
   docker.io redis-server mmdebstrap busybox-static btrfs-progs uidmap iproute2
-  ca-certificates xz-utils curl
+  ca-certificates xz-utils curl openssl
 and runs `npm ci` in the repository when node_modules is missing or older than package-lock.json.
 
 Options:
@@ -31,7 +31,7 @@ done
 
 RBNET_DEB_PACKAGES=(
   docker.io redis-server mmdebstrap busybox-static btrfs-progs uidmap iproute2
-  ca-certificates xz-utils curl
+  ca-certificates xz-utils curl openssl
 )
 
 missing=()
