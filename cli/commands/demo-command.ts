@@ -2,7 +2,7 @@
 // a private Redis, a coordinator, three workers of three operators, a maintainer submitting the
 // samples, and a consumer verifying the result with keys it pinned. Stops everything it started.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -74,6 +74,25 @@ Exit codes: 0 every sample got its expected verdict and verification behaved; 1 
         throw new Error(`rbnet ${argv.join(' ')} failed (${result.code}): ${result.stderr || result.stdout}`);
       return result.stdout;
     };
+    // Whatever ends this process (an error, a closed pipe, a signal), nothing it started survives it.
+    const killAll = () => {
+      for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    };
+    let finished = false;
+    process.once('exit', () => {
+      killAll();
+      // Cut short (closed pipe, signal): leave no half-run network state behind unless asked to.
+      if (!finished && !args.values.keep) rmSync(root, { recursive: true, force: true });
+    });
+    const interrupted = new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    });
+    void interrupted.then(() => {
+      writeLine(io.stderr, 'demo interrupted: stopping what it started');
+      killAll();
+      process.exit(130);
+    });
     let ok = true;
     try {
       say('== one worker on its own: rbnet rebuild samples/hello/manifest.json');
@@ -286,6 +305,7 @@ Exit codes: 0 every sample got its expected verdict and verification behaved; 1 
       }
       if (!args.values.keep && ok) await rm(root, { recursive: true, force: true });
       else say(`   logs and state kept in ${root}`);
+      finished = true;
     }
     say(
       ok
