@@ -15,7 +15,6 @@ import { startRedisServer, type TestRedisServer } from './redis-server.ts';
 import { ENGINE_HOST, STATE_DIR, testLimits } from './runner-harness.ts';
 
 export interface NetworkHarness {
-  /** The current coordinator (replaced by restartCoordinator). */
   readonly coordinator: RunningCoordinator;
   readonly redis: TestRedisServer;
   readonly root: string;
@@ -33,8 +32,6 @@ export interface NetworkHarness {
   addWorker(operator: string, workerId: string): Promise<RunningNetworkWorker>;
   /** Creates operator NAME (if new) and enrols a worker without starting it; returns its directory. */
   enrolOnly(operator: string, workerId: string): Promise<string>;
-  /** Closes the coordinator and starts it again on the same data directory and port. */
-  restartCoordinator(): Promise<void>;
   maintainerToken(): Promise<string>;
   /** Uploads the manifest's inputs (from its directory) and submits it; returns the build id. */
   submit(manifestPath: string, token: string): Promise<string>;
@@ -64,9 +61,8 @@ export async function startNetworkHarness(options: {
       replicas: options.replicas ?? options.threshold,
     },
   });
-  let coordinator = await startCoordinator(config, logger);
+  const coordinator = await startCoordinator(config, logger);
   const adminToken = coordinator.adminToken!;
-  const fixedConfig = coordinator.deps.config;
   const workers: RunningNetworkWorker[] = [];
   const workerDirs = new Map<string, string>();
   const operators = new Set<string>();
@@ -88,9 +84,7 @@ export async function startNetworkHarness(options: {
   };
 
   const harness: NetworkHarness = {
-    get coordinator() {
-      return coordinator;
-    },
+    coordinator,
     redis,
     root,
     adminToken,
@@ -127,10 +121,6 @@ export async function startNetworkHarness(options: {
       });
       workerDirs.set(workerId, workerDir);
       return workerDir;
-    },
-    async restartCoordinator() {
-      await coordinator.close();
-      coordinator = await startCoordinator(fixedConfig, logger);
     },
     async maintainerToken() {
       const created = await api('POST', '/v1/admin/maintainers', {
