@@ -23,7 +23,6 @@ const runtime = await createWorkerRuntime(config, pino({ level: 'silent' }), {
   id: 'bench-worker',
 });
 const parsed = parseManifest(await readFile(join(sampleDir, 'manifest.json')));
-const _image = `rbnet-env:${parsed.manifest.environment.imageSha256}`;
 
 const baselineArgs = await rawHelloDockerRunArgs(sampleDir, parsed.manifest.environment.imageSha256);
 const env = { ...process.env, DOCKER_HOST: dockerHost };

@@ -2,12 +2,13 @@
 // three operators, once without faults and once with a worker SIGKILLed every few minutes (and
 // restarted). Reports the coordinator's CPU and RSS per phase, builds decided, and the time from a
 // worker's death to its attempt being reassigned, against leaseTimeoutMs.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type BackgroundRbnet, runRbnet, startRbnet } from '../test/support/rbnet-process.ts';
 import { startRedisServer } from '../test/support/redis-server.ts';
-import { createRunnerHarness, ENGINE_HOST, REPO_ROOT, STATE_DIR } from '../test/support/runner-harness.ts';
+import { createRunnerHarness, ENGINE_HOST, STATE_DIR } from '../test/support/runner-harness.ts';
 import { formatRow, median } from './bench-support.ts';
 
 const PHASE_MINUTES = Number(process.env.SOAK_MINUTES ?? 30);
@@ -16,45 +17,15 @@ const KILL_EVERY_MS = Number(process.env.SOAK_KILL_EVERY_MS ?? 180_000);
 const LEASE_MS = Number(process.env.SOAK_LEASE_MS ?? 10_000);
 // The killed worker stays down longer than a lease, so its attempts must be reassigned.
 const RESTART_AFTER_MS = Number(process.env.SOAK_RESTART_AFTER_MS ?? 3 * LEASE_MS);
-const RBNET = join(REPO_ROOT, 'bin', 'rbnet.mjs');
 const OPERATORS = ['alpha', 'beta', 'gamma'];
 
-interface Running {
-  readonly child: ChildProcess;
-  output(): string;
-}
-
-function start(args: string[], env: Record<string, string>, ready: RegExp): Promise<Running> {
-  const child = spawn(process.execPath, [RBNET, ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const onData = (d: Buffer) => {
-      out = (out + d.toString()).slice(-20_000);
-      if (ready.test(out)) resolve({ child, output: () => out });
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`rbnet ${args[0]} exited ${code}: ${out.slice(-500)}`)));
-  });
-}
-
 function cli(args: string[], env: Record<string, string>): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [RBNET, ...args], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('close', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`rbnet ${args.join(' ')}: ${err}`)),
-    );
-  });
+  const run = runRbnet(args, env);
+  return run.exited.then((code) =>
+    code === 0
+      ? run.output().stdout
+      : Promise.reject(new Error(`rbnet ${args.join(' ')}: ${run.output().stderr}`)),
+  );
 }
 
 async function cpuSeconds(pid: number): Promise<number> {
@@ -73,7 +44,7 @@ const children: ChildProcess[] = [];
 try {
   const port = 21_000 + Math.floor(Math.random() * 10_000);
   const url = `http://127.0.0.1:${port}`;
-  const coordinator = await start(
+  const coordinator = await startRbnet(
     [
       'coordinator',
       'run',
@@ -91,21 +62,23 @@ try {
       'error',
     ],
     {
-      RBNET_LEASE_TIMEOUT_MS: String(LEASE_MS),
-      RBNET_RETRY_BACKOFF_MS: '0',
-      RBNET_SWEEP_INTERVAL_MS: '1000',
-      RBNET_INFRASTRUCTURE_RETRIES: '20',
-      RBNET_MAX_ATTEMPTS: '40',
+      env: {
+        RBNET_LEASE_TIMEOUT_MS: String(LEASE_MS),
+        RBNET_RETRY_BACKOFF_MS: '0',
+        RBNET_SWEEP_INTERVAL_MS: '1000',
+        RBNET_INFRASTRUCTURE_RETRIES: '20',
+        RBNET_MAX_ATTEMPTS: '40',
+      },
+      ready: /admin token[^\n]*rbnet_admin_\S+/,
     },
-    /admin token[^\n]*rbnet_admin_\S+/,
   );
   children.push(coordinator.child);
   const adminToken = /(rbnet_admin_\S+)/.exec(coordinator.output())![1]!;
   const adminEnv = { RBNET_COORDINATOR: url, RBNET_ADMIN_TOKEN: adminToken };
   const workerDirs = new Map<string, string>();
-  const workers = new Map<string, Running>();
+  const workers = new Map<string, BackgroundRbnet>();
   const startWorker = async (operator: string) => {
-    const running = await start(
+    const running = await startRbnet(
       [
         'worker',
         'run',
@@ -118,8 +91,7 @@ try {
         '--log-level',
         'error',
       ],
-      {},
-      /consuming its queue/,
+      { ready: /consuming its queue/ },
     );
     children.push(running.child);
     workers.set(operator, running);

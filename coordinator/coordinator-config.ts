@@ -1,9 +1,8 @@
 // The coordinator's one configuration object: defaults, then a config file, then environment
 // variables, then flags; frozen and logged once at start (no secrets in it).
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { integerSetting, readOptionalConfigFile } from '../services/config-settings.ts';
 import { ConfigError } from '../services/errors.ts';
-import { integerSetting } from '../services/integer-setting.ts';
 
 export interface NetworkPolicyDefaults {
   /** k: agreeing successful rebuilds from distinct operators needed for a verdict. */
@@ -85,14 +84,7 @@ export function loadCoordinatorConfig(sources: CoordinatorConfigSources): Coordi
   const { env, flags = {} } = sources;
   const dataDir = flags.dataDir ?? env.RBNET_COORDINATOR_DIR ?? defaultCoordinatorConfig.dataDir;
   const configFile = join(dataDir, 'config.json');
-  let file: Record<string, unknown> = {};
-  try {
-    file = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
-  } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new ConfigError('CONFIG_INVALID', `${configFile}: not valid JSON`, { cause });
-    }
-  }
+  const file = readOptionalConfigFile(configFile);
   const listen =
     flags.listen ??
     env.RBNET_LISTEN ??

@@ -1,27 +1,13 @@
 // The real `rbnet` process: SIGINT during a build removes the container before the process exits,
 // and usage/manifest errors exit non-zero with a message naming the problem.
-import { spawn } from 'node:child_process';
+
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABEL_WORKER } from '../worker/sandbox/container-labels.ts';
-import { createRunnerHarness, REPO_ROOT, type RunnerHarness } from './support/runner-harness.ts';
-
-const RBNET = join(REPO_ROOT, 'bin', 'rbnet.mjs');
-
-function runCli(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [RBNET, ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { child, exited, output: () => ({ stdout, stderr }) };
-}
+import { runRbnet } from './support/rbnet-process.ts';
+import { createRunnerHarness, type RunnerHarness } from './support/runner-harness.ts';
 
 let harness: RunnerHarness;
 let scratch: string;
@@ -38,7 +24,7 @@ describe('rbnet rebuild as a process', () => {
   it('SIGINT mid-build kills and removes the container, then exits non-zero', async () => {
     const workerDir = join(scratch, 'worker');
     const workerId = `sigint-${process.pid}`;
-    const init = runCli([
+    const init = runRbnet([
       'worker',
       'init',
       '--operator',
@@ -50,10 +36,10 @@ describe('rbnet rebuild as a process', () => {
     ]);
     expect(await init.exited).toBe(0);
     const { path } = await harness.writeManifest({ script: '#!/bin/sh\nsleep 600\n', timeLimitSeconds: 600 });
-    const run = runCli(['rebuild', path, '--out', join(scratch, 'out'), '--worker-dir', workerDir]);
+    const run = runRbnet(['rebuild', path, '--out', join(scratch, 'out'), '--worker-dir', workerDir]);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no [build] line: ${run.output().stderr}`)), 60_000);
-      run.child.stderr.on('data', () => {
+      run.child.stderr!.on('data', () => {
         if (run.output().stderr.includes('[build]')) {
           clearTimeout(timer);
           resolve();
@@ -83,18 +69,18 @@ describe('rbnet rebuild as a process', () => {
     const { writeFile } = await import('node:fs/promises');
     const bad = join(scratch, 'bad.json');
     await writeFile(bad, '{"schema":"rbnet.manifest/v1","schema":"again"}');
-    const run = runCli(['rebuild', bad, '--out', join(scratch, 'never')]);
+    const run = runRbnet(['rebuild', bad, '--out', join(scratch, 'never')]);
     expect(await run.exited).toBe(1);
     expect(run.output().stderr).toMatch(/MANIFEST_JSON.*schema/);
   });
 
   it('--help works on every subcommand and unknown flags are usage errors', async () => {
     for (const words of [['rebuild'], ['attestation', 'verify'], ['manifest', 'check'], ['worker', 'init']]) {
-      const help = runCli([...words, '--help']);
+      const help = runRbnet([...words, '--help']);
       expect(await help.exited).toBe(0);
       expect(help.output().stdout).toMatch(/^Usage: rbnet /);
     }
-    const bad = runCli(['rebuild', '--bogus']);
+    const bad = runRbnet(['rebuild', '--bogus']);
     expect(await bad.exited).toBe(2);
     expect(bad.output().stderr).toContain('--bogus');
   });

@@ -1,28 +1,22 @@
 // Real faults against the real network: a worker process killed mid-build, Redis restarted with and
 // without its data, the coordinator restarted mid-run. Every build still reaches a verdict, and no
 // result is lost or counted twice.
-import { type ChildProcess, spawn } from 'node:child_process';
+
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LABEL_WORKER } from '../worker/sandbox/container-labels.ts';
 import { type NetworkHarness, startNetworkHarness } from './support/network-harness.ts';
-import {
-  createRunnerHarness,
-  ENGINE_HOST,
-  REPO_ROOT,
-  type RunnerHarness,
-  STATE_DIR,
-} from './support/runner-harness.ts';
+import { startRbnet } from './support/rbnet-process.ts';
+import { createRunnerHarness, ENGINE_HOST, type RunnerHarness, STATE_DIR } from './support/runner-harness.ts';
 
 let manifests: RunnerHarness;
 // biome-ignore lint/suspicious/noExplicitAny: API answers are asserted field by field in the tests
 type ApiAnswer = Record<string, any>;
 const children: ChildProcess[] = [];
 
-function startWorkerProcess(workerDir: string): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
+async function startWorkerProcess(workerDir: string): Promise<ChildProcess> {
+  const { child } = await startRbnet(
     [
-      `${REPO_ROOT}/bin/rbnet.mjs`,
       'worker',
       'run',
       '--worker-dir',
@@ -34,21 +28,10 @@ function startWorkerProcess(workerDir: string): Promise<ChildProcess> {
       '--log-level',
       'warn',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { ready: /consuming its queue/ },
   );
   children.push(child);
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`worker did not start: ${output}`)), 60_000);
-    child.stderr!.on('data', (d: Buffer) => {
-      output += d.toString();
-      if (output.includes('consuming its queue')) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited ${code}: ${output}`)));
-  });
+  return child;
 }
 
 async function containersOf(
@@ -185,45 +168,36 @@ describe('the coordinator killed with SIGKILL mid-run and restarted', () => {
     const port = (probe.address() as { port: number }).port;
     await new Promise<void>((r) => probe.close(() => r()));
     const url = `http://127.0.0.1:${port}`;
-    const startCoordinatorProcess = () =>
-      new Promise<{ child: ChildProcess; output: () => string }>((resolve, reject) => {
-        const child = spawn(
-          process.execPath,
-          [
-            `${REPO_ROOT}/bin/rbnet.mjs`,
-            'coordinator',
-            'run',
-            '--data-dir',
-            join(root, 'coordinator'),
-            '--listen',
-            `127.0.0.1:${port}`,
-            '--redis',
-            redis.url,
-            '--threshold',
-            '2',
-            '--replicas',
-            '2',
-            '--log-level',
-            'warn',
-          ],
-          {
-            env: {
-              ...process.env,
-              RBNET_SWEEP_INTERVAL_MS: '500',
-              RBNET_LEASE_TIMEOUT_MS: '30000',
-              RBNET_RETRY_BACKOFF_MS: '0',
-            },
-            stdio: ['ignore', 'pipe', 'pipe'],
+    const startCoordinatorProcess = async () => {
+      const started = await startRbnet(
+        [
+          'coordinator',
+          'run',
+          '--data-dir',
+          join(root, 'coordinator'),
+          '--listen',
+          `127.0.0.1:${port}`,
+          '--redis',
+          redis.url,
+          '--threshold',
+          '2',
+          '--replicas',
+          '2',
+          '--log-level',
+          'warn',
+        ],
+        {
+          env: {
+            RBNET_SWEEP_INTERVAL_MS: '500',
+            RBNET_LEASE_TIMEOUT_MS: '30000',
+            RBNET_RETRY_BACKOFF_MS: '0',
           },
-        );
-        children.push(child);
-        let out = '';
-        child.stdout!.on('data', (d: Buffer) => {
-          out += d;
-          if (out.includes('listening')) resolve({ child, output: () => out });
-        });
-        child.once('exit', (code) => reject(new Error(`coordinator exited ${code}`)));
-      });
+          ready: /listening/,
+        },
+      );
+      children.push(started.child);
+      return started;
+    };
     const first = await startCoordinatorProcess();
     await new Promise((r) => setTimeout(r, 100));
     const adminToken = /admin token[^:]*: (\S+)/.exec(first.output())![1]!;

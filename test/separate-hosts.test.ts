@@ -3,6 +3,7 @@
 // link only; a third worker of a third operator in the root namespace. Worker A's link is pulled
 // mid-build: its lease runs out, the build goes to the third operator and is decided without A, and
 // A's late result, if any, is never counted.
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
@@ -30,6 +31,7 @@ import {
   type RunnerHarness,
   STATE_DIR,
 } from './support/runner-harness.ts';
+import { stopChild } from './support/stop-child.ts';
 
 const PID = process.pid;
 const ENGINE_KEYS: readonly HostKey[] = ['a', 'b'];
@@ -204,15 +206,6 @@ function startProcess(argv: readonly string[], env: NodeJS.ProcessEnv, ready: st
       reject(new Error(`${argv.join(' ')} exited ${code ?? signal}: ${output}`));
     });
   });
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 /** Forwards every connection to TARGET (read when the connection comes, so it can be set later). */

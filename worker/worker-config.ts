@@ -1,9 +1,8 @@
 // The worker's one configuration object: defaults, then a config file, then environment variables,
 // then flags; frozen and logged once at start.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { integerSetting, readOptionalConfigFile } from '../services/config-settings.ts';
 import { ConfigError } from '../services/errors.ts';
-import { integerSetting } from '../services/integer-setting.ts';
 import { defaultRunnerLimits, type RunnerLimits } from './runner-limits.ts';
 
 export interface WorkerConfig {
@@ -55,14 +54,7 @@ export function loadWorkerConfig(sources: WorkerConfigSources): WorkerConfig {
   const stateDir = flags.stateDir ?? env.RBNET_STATE_DIR ?? defaultWorkerConfig.stateDir;
   const workerDir = flags.workerDir ?? env.RBNET_WORKER_DIR ?? join(stateDir, 'worker');
   const configFile = join(workerDir, 'config.json');
-  let file: Record<string, unknown> = {};
-  try {
-    file = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
-  } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new ConfigError('CONFIG_INVALID', `${configFile}: not valid JSON`, { cause });
-    }
-  }
+  const file = readOptionalConfigFile(configFile);
   const fileLimits = (file.limits ?? {}) as Record<string, unknown>;
   const limits = { ...defaultRunnerLimits } as Record<keyof RunnerLimits, number>;
   for (const key of Object.keys(LIMIT_ENV) as (keyof RunnerLimits)[]) {

@@ -8,9 +8,9 @@ import { LocalInputSource } from '../../worker/inputs/input-source.ts';
 import { createLogger, createWorkerRuntime } from '../../worker/main.ts';
 import type { RebuildResult } from '../../worker/rebuild-manifest.ts';
 import { rebuildManifest } from '../../worker/rebuild-manifest.ts';
-import { loadWorkerConfig } from '../../worker/worker-config.ts';
 import { type CliIo, type Command, EXIT, type ParsedCommandArgs, stringFlag, writeLine } from '../command.ts';
 import { createProgress } from '../progress.ts';
+import { workerConfigFromFlags } from '../worker-config-flags.ts';
 
 export const rebuildCommand: Command = {
   path: ['rebuild'],
@@ -56,14 +56,7 @@ differ from the claimed digests.`,
     const parsed = parseManifest(
       await readBoundedFile(manifestPath, defaultManifestLimits.maxManifestBytes, 'manifest'),
     );
-    const config = loadWorkerConfig({
-      env: io.env,
-      flags: {
-        ...(stringFlag(args, 'state-dir') ? { stateDir: stringFlag(args, 'state-dir') } : {}),
-        ...(stringFlag(args, 'worker-dir') ? { workerDir: stringFlag(args, 'worker-dir') } : {}),
-        ...(stringFlag(args, 'docker-host') ? { dockerHost: stringFlag(args, 'docker-host') } : {}),
-      },
-    });
+    const config = workerConfigFromFlags(args, io);
     const logger = createLogger(args.values.verbose ? 'debug' : 'warn');
     const json = args.values.json === true;
     const progress = createProgress(io.stderr, args.values.quiet !== true);

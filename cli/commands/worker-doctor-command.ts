@@ -6,8 +6,8 @@ import {
   type WorkerHostReport,
 } from '../../worker/doctor/check-worker-host.ts';
 import { createDockerClient } from '../../worker/main.ts';
-import { loadWorkerConfig } from '../../worker/worker-config.ts';
-import { type Command, EXIT, stringFlag, writeLine } from '../command.ts';
+import { type Command, EXIT, writeLine } from '../command.ts';
+import { workerConfigFromFlags } from '../worker-config-flags.ts';
 
 function renderCheck(check: HostCheck, width: number): string {
   const line = `${check.status.padEnd(4)}  ${check.id.padEnd(width)}  ${check.detail}`;
@@ -55,14 +55,7 @@ Exit codes: 0 nothing failed (warnings allowed); 1 a check failed; 2 usage.`,
     json: { type: 'boolean' },
   },
   async run(args, io) {
-    const config = loadWorkerConfig({
-      env: io.env,
-      flags: {
-        ...(stringFlag(args, 'state-dir') ? { stateDir: stringFlag(args, 'state-dir') } : {}),
-        ...(stringFlag(args, 'worker-dir') ? { workerDir: stringFlag(args, 'worker-dir') } : {}),
-        ...(stringFlag(args, 'docker-host') ? { dockerHost: stringFlag(args, 'docker-host') } : {}),
-      },
-    });
+    const config = workerConfigFromFlags(args, io);
     const report = await checkWorkerHost(
       {
         workerDir: config.workerDir,

@@ -8,6 +8,7 @@ import { enrolWithCoordinator } from '../../worker/network/enrol-with-coordinato
 import { startNetworkWorker } from '../../worker/network/start-network-worker.ts';
 import { loadWorkerConfig } from '../../worker/worker-config.ts';
 import { type Command, EXIT, requireFlag, stringFlag, writeLine } from '../command.ts';
+import { workerConfigFromFlags } from '../worker-config-flags.ts';
 
 function positiveFlag(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
@@ -121,14 +122,7 @@ Exit codes: 0 stopped by a signal; 1 failed to start.`,
     'log-level': { type: 'string' },
   },
   async run(args, io) {
-    const config = loadWorkerConfig({
-      env: io.env,
-      flags: {
-        ...(stringFlag(args, 'state-dir') ? { stateDir: stringFlag(args, 'state-dir') } : {}),
-        ...(stringFlag(args, 'worker-dir') ? { workerDir: stringFlag(args, 'worker-dir') } : {}),
-        ...(stringFlag(args, 'docker-host') ? { dockerHost: stringFlag(args, 'docker-host') } : {}),
-      },
-    });
+    const config = workerConfigFromFlags(args, io);
     const logger = createLogger(stringFlag(args, 'log-level') ?? 'info');
     const worker = await startNetworkWorker(config, logger, {
       concurrency: positiveFlag(stringFlag(args, 'concurrency'), 'concurrency') ?? 1,

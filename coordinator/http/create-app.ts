@@ -14,7 +14,7 @@ import { ApiError, errorResponse } from './api-error.ts';
 import { type AuthVariables, bearerSecret, requireToken, requireWorker } from './auth-middleware.ts';
 import { enrolWorker } from './enrol-worker.ts';
 import { registerOpsRoutes } from './ops-routes.ts';
-import { readBodyBytes, readJsonObject, stringField } from './request-body.ts';
+import { parseJsonObject, readBodyBytes, readJsonObject, stringField } from './request-body.ts';
 
 type Env = { Variables: AuthVariables };
 
@@ -30,8 +30,6 @@ function buildIdParam(value: string | undefined): string {
   if (!value || !UUID.test(value)) throw new ApiError(400, 'INVALID', 'build id: expected a UUID');
   return value;
 }
-
-export { progressBuild };
 
 export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
   const app = new Hono<Env>();
@@ -60,12 +58,12 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
   // ---- admin (admin-scoped bearer token)
   const admin = requireToken(deps, 'admin');
   app.post('/v1/admin/operators', admin, async (c) => {
-    const { value } = await readJsonObject(c, 4096);
+    const value = await readJsonObject(c, 4096);
     const record = await deps.store.addOperator(stringField(value, 'name', storeNamePattern), deps.now());
     return c.json(record, 201);
   });
   app.post('/v1/admin/enrolment-tokens', admin, async (c) => {
-    const { value } = await readJsonObject(c, 4096);
+    const value = await readJsonObject(c, 4096);
     const operator = stringField(value, 'operator', storeNamePattern);
     const ttlSeconds =
       typeof value.ttlSeconds === 'number' ? value.ttlSeconds : deps.config.enrolmentTokenTtlSeconds;
@@ -87,7 +85,7 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
     );
   });
   app.post('/v1/admin/maintainers', admin, async (c) => {
-    const { value } = await readJsonObject(c, 4096);
+    const value = await readJsonObject(c, 4096);
     const name = stringField(value, 'name', storeNamePattern);
     await deps.store.addMaintainer(name, deps.now());
     const token = await deps.store.createToken({
@@ -221,23 +219,11 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
 
   // ---- workers report results
   app.post('/v1/results', requireWorker(deps, 'json-body'), async (c) => {
-    let body: unknown;
-    try {
-      body = JSON.parse(c.get('bodyBytes')!.toString('utf8'));
-    } catch {
-      throw new ApiError(400, 'INVALID', 'request body: not JSON');
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body))
-      throw new ApiError(400, 'INVALID', 'request body: expected an object');
-    const outcome = await acceptResult(deps, c.get('worker')!, body as Record<string, unknown>);
+    const body = parseJsonObject(c.get('bodyBytes')!);
+    const outcome = await acceptResult(deps, c.get('worker')!, body);
     if (!outcome.duplicate) {
-      const result = (await deps.store.listResults(outcome.buildId)).find(
-        (r) => r.workerId === c.get('worker')!.workerId && r.jobId === (body as { jobId: string }).jobId,
-      );
-      const attempt = await deps.store.getAttemptByJobId((body as { jobId: string }).jobId);
-      if (result) deps.metrics.result(result.kind, result.counted);
-      if (result && attempt)
-        deps.metrics.jobDuration((Date.parse(result.receivedAt) - Date.parse(attempt.assignedAt)) / 1000);
+      deps.metrics.result(outcome.kind, outcome.counted);
+      deps.metrics.jobDuration(outcome.durationMs / 1000);
     }
     if (!outcome.duplicate) await progressBuild(deps, outcome.buildId);
     const build = await deps.store.getBuild(outcome.buildId);
@@ -255,18 +241,9 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
 
   // ---- workers keep their leases alive and check an attempt is still theirs before signing
   const JOB_ID = /^[A-Za-z0-9:_-]{1,128}$/;
-  const parseWorkerBody = (bytes: Buffer): Record<string, unknown> => {
-    try {
-      const value = JSON.parse(bytes.toString('utf8')) as unknown;
-      if (typeof value === 'object' && value !== null && !Array.isArray(value))
-        return value as Record<string, unknown>;
-    } catch {
-      // fall through to the refusal below
-    }
-    throw new ApiError(400, 'INVALID', 'request body: expected a JSON object');
-  };
+
   app.post('/v1/heartbeats', requireWorker(deps, 'json-body'), async (c) => {
-    const body = parseWorkerBody(c.get('bodyBytes')!);
+    const body = parseJsonObject(c.get('bodyBytes')!);
     const running = body.running;
     if (
       !Array.isArray(running) ||
@@ -290,7 +267,7 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
     return c.json({ leaseTimeoutMs: deps.config.policy.leaseTimeoutMs, stale });
   });
   app.post('/v1/attempts/current', requireWorker(deps, 'json-body'), async (c) => {
-    const body = parseWorkerBody(c.get('bodyBytes')!);
+    const body = parseJsonObject(c.get('bodyBytes')!);
     const jobId = body.jobId;
     if (typeof jobId !== 'string' || !JOB_ID.test(jobId))
       throw new ApiError(400, 'INVALID', 'jobId: expected a job id');

@@ -9,7 +9,7 @@ import { storeNamePattern } from '../../services/storage/build-store.ts';
 import type { CoordinatorDeps } from '../coordinator-deps.ts';
 import { ApiError } from './api-error.ts';
 import { bearerSecret } from './auth-middleware.ts';
-import { readBodyBytes } from './request-body.ts';
+import { parseJsonObject, readBodyBytes } from './request-body.ts';
 
 const MAX_ENROL_BODY_BYTES = 64 * 1024;
 const ARCH = /^[a-z0-9][a-z0-9-]{0,31}$/;
@@ -67,12 +67,7 @@ export async function enrolWorker(deps: CoordinatorDeps, c: Context): Promise<Re
   const secret = bearerSecret(c.req.header('authorization'));
   if (!secret) throw new ApiError(401, 'AUTH_MISSING', 'Authorization: Bearer <enrolment token> is required');
   const bytes = await readBodyBytes(c, MAX_ENROL_BODY_BYTES);
-  let body: Record<string, unknown>;
-  try {
-    body = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
-  } catch {
-    throw new ApiError(400, 'INVALID', 'request body: not JSON');
-  }
+  const body = parseJsonObject(bytes);
   const workerId = body.workerId;
   if (typeof workerId !== 'string' || !storeNamePattern.test(workerId))
     throw new ApiError(400, 'INVALID', `workerId: expected ${storeNamePattern}`);

@@ -21,23 +21,23 @@ export async function readBodyBytes(c: Context, maxBytes: number): Promise<Buffe
   return Buffer.concat(chunks);
 }
 
-/** Parses a small JSON body object; every field is then checked by the route. */
-export async function readJsonObject(
-  c: Context,
-  maxBytes: number,
-): Promise<{ text: string; value: Record<string, unknown> }> {
-  const bytes = await readBodyBytes(c, maxBytes);
-  const text = bytes.toString('utf8');
+/** Parses request bytes as one JSON object; every field is then checked by the route. */
+export function parseJsonObject(bytes: Buffer): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(bytes.toString('utf8'));
   } catch {
     throw new ApiError(400, 'INVALID', 'request body: not JSON');
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ApiError(400, 'INVALID', 'request body: expected a JSON object');
   }
-  return { text, value: value as Record<string, unknown> };
+  return value as Record<string, unknown>;
+}
+
+/** Reads and parses a small JSON body object, within `maxBytes`. */
+export async function readJsonObject(c: Context, maxBytes: number): Promise<Record<string, unknown>> {
+  return parseJsonObject(await readBodyBytes(c, maxBytes));
 }
 
 export function stringField(

@@ -15,6 +15,9 @@ const JOB_ID = /^[A-Za-z0-9:_-]{1,128}$/;
 
 export interface IntakeOutcome {
   readonly buildId: string;
+  readonly kind: 'built' | 'failed';
+  /** From the attempt's assignment to the result's arrival, ms. */
+  readonly durationMs: number;
   readonly duplicate: boolean;
   /** False for a result recorded but not counted (its attempt was no longer current). */
   readonly counted: boolean;
@@ -45,6 +48,25 @@ export async function acceptResult(
   // A result for an attempt that expired or was cancelled is kept as evidence but never counted.
   const counted = attempt.state === 'open' || attempt.state === 'reported' || attempt.state === 'failed';
   const now = deps.now();
+
+  // What both kinds of result record about the attempt they answer.
+  const common = {
+    buildId: build.buildId,
+    workerId: worker.workerId,
+    operator: worker.operator,
+    attempt: attempt.attempt,
+    jobId,
+    counted,
+    ...(counted ? {} : { refusedReason: `attempt ${attempt.state}` }),
+    receivedAt: now,
+  };
+  const outcome = (kind: 'built' | 'failed', duplicate: boolean): IntakeOutcome => ({
+    buildId: build.buildId,
+    kind,
+    durationMs: now.getTime() - Date.parse(attempt.assignedAt),
+    duplicate,
+    counted,
+  });
 
   if (typeof body.envelope === 'string') {
     const envelopeText = body.envelope;
@@ -82,11 +104,7 @@ export async function acceptResult(
       maxBytes: Buffer.byteLength(envelopeText),
     });
     const recorded = await deps.store.recordResult({
-      buildId: build.buildId,
-      workerId: worker.workerId,
-      operator: worker.operator,
-      attempt: attempt.attempt,
-      jobId,
+      ...common,
       envelopeSha256,
       kind: 'built',
       outputs: verified.outputs.map((o) => ({ path: o.path, sha256: o.sha256, sizeBytes: o.sizeBytes })),
@@ -94,11 +112,8 @@ export async function acceptResult(
       environmentOrigin: verified.environment.origin,
       inputsKey: sha256Hex(JSON.stringify([verified.environment.sha256, verified.inputs])),
       logSha256: verified.log.sha256,
-      counted,
-      ...(counted ? {} : { refusedReason: `attempt ${attempt.state}` }),
-      receivedAt: now,
     });
-    return { buildId: build.buildId, duplicate: recorded.duplicate, counted };
+    return outcome('built', recorded.duplicate);
   }
 
   const failure = body.failure as Record<string, unknown> | undefined;
@@ -130,11 +145,7 @@ export async function acceptResult(
   const manifestImage = (JSON.parse(build.manifestJson) as { environment: { image: { sha256: Sha256Hex } } })
     .environment.image.sha256;
   const recorded = await deps.store.recordResult({
-    buildId: build.buildId,
-    workerId: worker.workerId,
-    operator: worker.operator,
-    attempt: attempt.attempt,
-    jobId,
+    ...common,
     envelopeSha256: reportSha256,
     kind: 'failed',
     failureReason: reason,
@@ -143,9 +154,6 @@ export async function acceptResult(
     environmentOrigin: 'none',
     inputsKey: 'failed',
     logSha256,
-    counted,
-    ...(counted ? {} : { refusedReason: `attempt ${attempt.state}` }),
-    receivedAt: now,
   });
-  return { buildId: build.buildId, duplicate: recorded.duplicate, counted };
+  return outcome('failed', recorded.duplicate);
 }
