@@ -388,6 +388,19 @@ describe('result intake', () => {
       ).toBe(401);
     });
 
+    it.each(['null', '[]', '"x"', 'not json'])(
+      'an enrolment body of %s is a 400 naming the body, not a crash',
+      async (body) => {
+        const response = await request('POST', '/v1/workers/enrol', body, {
+          authorization: 'Bearer rbnet_enrolment_x',
+        });
+        expect(response.status).toBe(400);
+        expect(response.json.error.code).toBe('INVALID');
+        expect(response.json.error.message).toMatch(/request body/);
+        expect((await request('GET', '/healthz')).status).toBe(200);
+      },
+    );
+
     it('enrolment over a non-loopback plain-HTTP connection is refused', async () => {
       const response = await app.request(
         '/v1/workers/enrol',
