@@ -10,7 +10,8 @@ Usage: infra/install-deps.sh [--no-npm] [--help]
 
 Installs (only what is missing; `apt-get update` only when the lists are missing or stale):
   docker.io redis-server mmdebstrap busybox-static btrfs-progs uidmap iproute2
-  ca-certificates xz-utils curl openssl
+  ca-certificates xz-utils zstd bzip2 curl openssl
+(zstd and bzip2: the .deb inspection tests compress and decompress with them)
 and runs `npm ci` in the repository when node_modules is missing or older than package-lock.json.
 
 Options:
@@ -31,7 +32,7 @@ done
 
 RBNET_DEB_PACKAGES=(
   docker.io redis-server mmdebstrap busybox-static btrfs-progs uidmap iproute2
-  ca-certificates xz-utils curl openssl
+  ca-certificates xz-utils zstd bzip2 curl openssl
 )
 
 missing=()

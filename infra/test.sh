@@ -10,7 +10,7 @@ usage() {
 Usage: infra/test.sh [vitest args...]   (normally: npm test)
 
 Set-up (idempotent): infra/install-deps.sh, infra/start-dockerd.sh, infra/start-redis.sh,
-infra/build-env-busybox.sh. Then: biome check (lint + format), tsc --noEmit, vitest run.
+infra/build-env-busybox.sh, infra/build-env-inspect.sh (skipped when already built). Then: biome check (lint + format), tsc --noEmit, vitest run.
 The last line is "N passed, N failed": vitest's counts plus the two static checks.
 Results: .rbnet/test-results.json (vitest JSON reporter), .rbnet/test-summary.txt.
 EOF2
@@ -25,6 +25,8 @@ bash infra/install-deps.sh
 bash infra/start-dockerd.sh
 bash infra/start-redis.sh
 bash infra/build-env-busybox.sh >/dev/null
+# The .deb inspection environment: reused when this lock's build is registered and imported.
+bash infra/build-env-inspect.sh >/dev/null
 set +e
 
 static_passed=0

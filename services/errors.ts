@@ -51,3 +51,22 @@ export class UsageError extends RbnetError<'USAGE'> {}
 
 /** Work stopped because the operator asked (SIGINT/SIGTERM) or the job was withdrawn. */
 export class CancelledError extends RbnetError<'CANCELLED'> {}
+
+/** A Debian control-format document (.buildinfo, .dsc, Release, Packages, Sources) was refused; `field` names the field. */
+export class DebianFormatError extends RbnetError<'DEBIAN_FORMAT'> {
+  constructor(
+    readonly field: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super('DEBIAN_FORMAT', `${field}: ${message}`, options);
+  }
+}
+
+/** A Debian archive could not be reached, or what it served failed signature, digest or size checks. */
+export class ArchiveError extends RbnetError<
+  'ARCHIVE_UNREACHABLE' | 'ARCHIVE_SIGNATURE' | 'ARCHIVE_INDEX' | 'ARCHIVE_DIGEST' | 'ARCHIVE_TOO_LARGE'
+> {}
+
+/** Opening a .deb for the divergence report failed for a reason other than what the .deb holds. */
+export class InspectionError extends RbnetError<'INSPECTION_FAILED' | 'INSPECTION_TIMEOUT'> {}

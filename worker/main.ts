@@ -3,6 +3,8 @@
 import Docker from 'dockerode';
 import pino, { type Logger } from 'pino';
 import { RBNET_VERSION } from '../services/version.ts';
+import { createDebianBackend } from './debian/create-debian-backend.ts';
+import type { DebianBackend } from './debian/rebuild-debian.ts';
 import { type LoadedWorkerIdentity, loadOrInitWorkerIdentity } from './identity/worker-identity.ts';
 import type { RebuildContext } from './rebuild-manifest.ts';
 import { DockerSandbox } from './sandbox/docker-sandbox.ts';
@@ -41,6 +43,8 @@ export function createDockerClient(dockerHost: string): Docker {
 export interface WorkerRuntime extends RebuildContext {
   readonly loaded: LoadedWorkerIdentity;
   readonly identityCreated: boolean;
+  /** Debian builds; the archive is opened only when a Debian job arrives. */
+  readonly debian: DebianBackend;
 }
 
 export async function createWorkerRuntime(
@@ -75,5 +79,13 @@ export async function createWorkerRuntime(
     logger,
     loaded,
     identityCreated: created,
+    debian: createDebianBackend({
+      config: config.debian,
+      stateDir: config.stateDir,
+      docker,
+      sandbox,
+      workerId: loaded.identity.id,
+      logger,
+    }),
   };
 }

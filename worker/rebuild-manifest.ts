@@ -4,7 +4,11 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
-import { signRebuildStatement } from '../services/attestation/rebuild-statement.ts';
+import {
+  type RebuildFacts,
+  type RebuildHost,
+  signRebuildStatement,
+} from '../services/attestation/rebuild-statement.ts';
 import type { Signer } from '../services/attestation/signer.ts';
 import {
   type ClaimComparison,
@@ -75,7 +79,8 @@ export type RebuildResult =
       readonly detail: string;
     });
 
-async function prepareOutDir(outDir: string): Promise<void> {
+/** Creates the result directory; refuses one that already holds anything, so results never mix. */
+export async function prepareOutDir(outDir: string): Promise<void> {
   await mkdir(outDir, { recursive: true });
   const existing = await readdir(outDir);
   if (existing.length > 0) {
@@ -153,20 +158,9 @@ export async function rebuildManifest(
           sizeBytes: outcome.log.sizeBytes,
           truncated: outcome.log.truncated,
         },
-        worker: {
-          id: context.identity.id,
-          operator: context.identity.operator,
-          builderUri: context.identity.builderUri,
-        },
+        worker: workerFactsOf(context),
         timing: { startedOn, finishedOn },
-        host: {
-          kernelVersion: context.facts.kernelVersion,
-          cpuCount: context.facts.cpuCount,
-          engineVersion: context.facts.engineVersion,
-          storageDriver: context.facts.storageDriver,
-          clockUtc: startedOn.toISOString(),
-          rbnetVersion: RBNET_VERSION,
-        },
+        host: hostFactsOf(context, startedOn),
         ...(request.job ? { job: request.job } : {}),
       },
       context.signer,
@@ -186,4 +180,25 @@ export async function rebuildManifest(
     flag: 'wx',
   });
   return result;
+}
+
+/** The host facts every statement records. */
+export function hostFactsOf(context: RebuildContext, startedOn: Date): RebuildHost {
+  return {
+    kernelVersion: context.facts.kernelVersion,
+    cpuCount: context.facts.cpuCount,
+    engineVersion: context.facts.engineVersion,
+    storageDriver: context.facts.storageDriver,
+    clockUtc: startedOn.toISOString(),
+    rbnetVersion: RBNET_VERSION,
+  };
+}
+
+/** The worker facts every statement records. */
+export function workerFactsOf(context: RebuildContext): RebuildFacts['worker'] {
+  return {
+    id: context.identity.id,
+    operator: context.identity.operator,
+    builderUri: context.identity.builderUri,
+  };
 }

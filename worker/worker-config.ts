@@ -17,6 +17,110 @@ export interface WorkerConfig {
   /** Refuse to build on an engine whose storage driver cannot cap a container's disk. */
   readonly requireDiskLimit: boolean;
   readonly limits: RunnerLimits;
+  /** How this worker builds Debian packages (used when it enrols with the `debian` backend). */
+  readonly debian: WorkerDebianConfig;
+}
+
+/** The signed archives a Debian environment is resolved from, and the environment cache. */
+export interface WorkerDebianConfig {
+  /** Main archive, e.g. http://deb.debian.org/debian. */
+  readonly mirrorUrl: string;
+  /** Suites of the main archive, in order of preference. */
+  readonly suites: readonly string[];
+  /** Security archive (another Release, same keyring); empty string for none. */
+  readonly securityMirrorUrl: string;
+  readonly securitySuites: readonly string[];
+  /** Keys trusted to sign InRelease: pinned, never fetched. */
+  readonly keyringPath: string;
+  /** This worker's Debian architecture. */
+  readonly architecture: string;
+  /** Bytes of environment images kept; least recently used go first. */
+  readonly cacheMaxBytes: number;
+  /** Longest an environment preparation may take. */
+  readonly preparationTimeoutSeconds: number;
+  /** Environment sha256 of the inspection image (infra/build-env-inspect.sh); empty for none. */
+  readonly inspectionImageSha256: string;
+}
+
+/** Debian's archive as this machine's apt sees it, bookworm with its updates and security suites. */
+export const defaultWorkerDebianConfig: WorkerDebianConfig = Object.freeze({
+  mirrorUrl: 'http://deb.debian.org/debian',
+  suites: Object.freeze(['bookworm', 'bookworm-updates']),
+  securityMirrorUrl: 'http://deb.debian.org/debian-security',
+  securitySuites: Object.freeze(['bookworm-security']),
+  keyringPath: '/usr/share/keyrings/debian-archive-keyring.gpg',
+  architecture: debianArchitectureOf(process.arch),
+  cacheMaxBytes: 20 * 1024 ** 3,
+  preparationTimeoutSeconds: 1800,
+  inspectionImageSha256: '',
+});
+
+/** Node's process.arch in Debian's words. */
+export function debianArchitectureOf(nodeArch: string): string {
+  const names: Record<string, string> = {
+    x64: 'amd64',
+    arm64: 'arm64',
+    ia32: 'i386',
+    arm: 'armhf',
+    ppc64: 'ppc64el',
+    s390x: 's390x',
+    riscv64: 'riscv64',
+  };
+  return names[nodeArch] ?? nodeArch;
+}
+
+function loadDebianConfig(
+  file: Record<string, unknown>,
+  env: Readonly<Record<string, string | undefined>>,
+  configFile: string,
+): WorkerDebianConfig {
+  const section = (file.debian ?? {}) as Record<string, unknown>;
+  const text = (key: keyof WorkerDebianConfig, envName: string): string => {
+    const value = env[envName] ?? section[key] ?? defaultWorkerDebianConfig[key];
+    if (typeof value !== 'string')
+      throw new ConfigError('CONFIG_INVALID', `${configFile}: debian.${key} must be a string`);
+    return value;
+  };
+  const list = (key: 'suites' | 'securitySuites', envName: string): string[] => {
+    const value = env[envName]?.split(',') ?? section[key] ?? defaultWorkerDebianConfig[key];
+    if (
+      !Array.isArray(value) ||
+      !value.every((s) => typeof s === 'string' && /^[a-z0-9][a-z0-9.-]*$/.test(s))
+    )
+      throw new ConfigError('CONFIG_INVALID', `${envName} / debian.${key}: expected suite names`);
+    return [...value] as string[];
+  };
+  const mirrorUrl = text('mirrorUrl', 'RBNET_DEBIAN_MIRROR');
+  const securityMirrorUrl = text('securityMirrorUrl', 'RBNET_DEBIAN_SECURITY_MIRROR');
+  for (const [name, url] of [
+    ['RBNET_DEBIAN_MIRROR', mirrorUrl],
+    ['RBNET_DEBIAN_SECURITY_MIRROR', securityMirrorUrl],
+  ]) {
+    if (url !== '' && !/^https?:\/\/[^\s]+$/.test(url as string))
+      throw new ConfigError('CONFIG_INVALID', `${name}: expected an http(s) URL, got ${url}`);
+  }
+  const inspectionImageSha256 = text('inspectionImageSha256', 'RBNET_INSPECTION_IMAGE');
+  if (inspectionImageSha256 !== '' && !/^[0-9a-f]{64}$/.test(inspectionImageSha256))
+    throw new ConfigError('CONFIG_INVALID', 'RBNET_INSPECTION_IMAGE: expected a sha256 (64 hex characters)');
+  return Object.freeze({
+    mirrorUrl,
+    suites: Object.freeze(list('suites', 'RBNET_DEBIAN_SUITES')),
+    securityMirrorUrl,
+    securitySuites: Object.freeze(list('securitySuites', 'RBNET_DEBIAN_SECURITY_SUITES')),
+    keyringPath: text('keyringPath', 'RBNET_DEBIAN_KEYRING'),
+    architecture: text('architecture', 'RBNET_DEBIAN_ARCHITECTURE'),
+    cacheMaxBytes: positiveInteger(
+      env.RBNET_DEBIAN_CACHE_BYTES ?? section.cacheMaxBytes ?? defaultWorkerDebianConfig.cacheMaxBytes,
+      'RBNET_DEBIAN_CACHE_BYTES',
+    ),
+    preparationTimeoutSeconds: positiveInteger(
+      env.RBNET_DEBIAN_PREPARATION_TIMEOUT_SECONDS ??
+        section.preparationTimeoutSeconds ??
+        defaultWorkerDebianConfig.preparationTimeoutSeconds,
+      'RBNET_DEBIAN_PREPARATION_TIMEOUT_SECONDS',
+    ),
+    inspectionImageSha256,
+  });
 }
 
 export const defaultWorkerConfig = Object.freeze({
@@ -87,5 +191,6 @@ export function loadWorkerConfig(sources: WorkerConfigSources): WorkerConfig {
     dockerHost,
     requireDiskLimit,
     limits: Object.freeze(limits),
+    debian: loadDebianConfig(file, env, configFile),
   });
 }

@@ -10,6 +10,12 @@ import { defaultManifestLimits, parseManifest } from '../../services/manifest/pa
 import { readBoundedFile } from '../../services/read-bounded-file.ts';
 import { type CliIo, type Command, EXIT, type ParsedCommandArgs, stringFlag, writeLine } from '../command.ts';
 import { type ApiOptions, apiRequest, coordinatorUrlFrom } from '../coordinator-api.ts';
+import {
+  type FileToUpload,
+  isBuildinfoPath,
+  type PreparedSubmission,
+  prepareDebianSubmission,
+} from '../debian-submission.ts';
 
 /** Verdicts that end the wait, and the exit code each gives. */
 const VERDICT_EXIT: Readonly<Record<string, number>> = {
@@ -96,16 +102,58 @@ function printStatus(io: CliIo, status: BuildStatus): void {
 const COMMON_HELP = `  --coordinator URL  default env RBNET_COORDINATOR, else http://127.0.0.1:8470
   --json             print JSON (the shape of GET /v1/builds/:id; see docs/api.md)`;
 
+/** A JSON manifest: checked locally, and every input with a path location hashed before upload. */
+async function prepareManifestSubmission(
+  manifestPath: string,
+  sourceFlag: string | undefined,
+): Promise<PreparedSubmission> {
+  if (sourceFlag !== undefined)
+    throw new UsageError(
+      'USAGE',
+      '--source is for .buildinfo submissions; a JSON manifest names its own inputs',
+    );
+  const bytes = await readBoundedFile(manifestPath, defaultManifestLimits.maxManifestBytes, 'manifest');
+  const parsed = parseManifest(bytes);
+  const uploads: FileToUpload[] = [];
+  for (const input of parsed.manifest.inputs) {
+    if (input.location.kind !== 'path') continue;
+    const path = resolve(dirname(manifestPath), input.location.relativePath);
+    const { sha256, sizeBytes } = await sha256File(path);
+    if (sha256 !== input.sha256) {
+      throw new InputError(
+        'INPUT_DIGEST_MISMATCH',
+        `inputs "${input.path}": ${path} hashes to ${sha256}, the manifest records ${input.sha256}`,
+      );
+    }
+    uploads.push({ label: input.path, path, sha256, sizeBytes });
+  }
+  return { manifestText: bytes.toString('utf8'), manifestSha256: parsed.manifestSha256, uploads };
+}
+
+function positiveIntegerFlag(text: string, flag: string): number {
+  if (!/^[1-9][0-9]{0,5}$/.test(text))
+    throw new UsageError('USAGE', `${flag}: expected a positive integer, got ${text}`);
+  return Number(text);
+}
+
 export const submitCommand: Command = {
   path: ['submit'],
   summary: "upload a manifest's inputs, submit it, and (with --wait) follow it to a verdict",
-  help: `Usage: rbnet submit MANIFEST [--wait] [--timeout-seconds N] [options]
+  help: `Usage: rbnet submit MANIFEST|FILE.buildinfo [--source FILE.dsc] [--wait] [options]
 
 Checks MANIFEST locally, streams every input it names (paths relative to it) into the coordinator's
 content store (the coordinator checks each digest on write), then submits it. With --wait, shows
 each worker's progress and ends with the verdict.
 
+A Debian .buildinfo is submitted as an rbnet.debian/v1 manifest (docs/debian.md): workers with
+the debian backend resolve its Installed-Build-Depends in their signed archive, fetch the source
+by name and version from it (or use --source FILE.dsc and the files beside it, checked against the
+.dsc here), rebuild, and the verdict compares every non-dbgsym .deb with Checksums-Sha256.
+
 Options:
+  --source FILE.dsc      (.buildinfo only) upload this source package instead of each worker
+                         fetching it from its archive
+  --time-limit-seconds N (.buildinfo only) wall time to ask for, default 7200
   --wait                 follow the build until it has a verdict
   --timeout-seconds N    give up waiting after N seconds (default 3600)
   --token TOKEN          maintainer token (submit scope); default env RBNET_TOKEN
@@ -116,6 +164,8 @@ inputs-differ; 1 failed, insufficient-operators, a refusal or a timeout; 2 usage
   options: {
     wait: { type: 'boolean' },
     'timeout-seconds': { type: 'string' },
+    'time-limit-seconds': { type: 'string' },
+    source: { type: 'string' },
     token: { type: 'string' },
     coordinator: { type: 'string' },
     json: { type: 'boolean' },
@@ -125,36 +175,37 @@ inputs-differ; 1 failed, insufficient-operators, a refusal or a timeout; 2 usage
     if (!file || args.positionals.length > 1)
       throw new UsageError('USAGE', 'expected exactly one MANIFEST. Run `rbnet submit --help`.');
     const manifestPath = resolve(io.cwd, file);
-    const bytes = await readBoundedFile(manifestPath, defaultManifestLimits.maxManifestBytes, 'manifest');
-    const parsed = parseManifest(bytes);
     const api = apiOptions(args, io, true);
     const json = args.values.json === true;
-    for (const input of parsed.manifest.inputs) {
-      if (input.location.kind !== 'path') continue;
-      const path = resolve(dirname(manifestPath), input.location.relativePath);
-      const { sha256, sizeBytes } = await sha256File(path);
-      if (sha256 !== input.sha256) {
-        throw new InputError(
-          'INPUT_DIGEST_MISMATCH',
-          `inputs "${input.path}": ${path} hashes to ${sha256}, the manifest records ${input.sha256}`,
-        );
-      }
-      if (!json) writeLine(io.stderr, `[upload] ${input.path} (${sizeBytes} bytes)`);
+    const sourceFlag = stringFlag(args, 'source');
+    const timeLimitFlag = stringFlag(args, 'time-limit-seconds');
+    const prepared = isBuildinfoPath(manifestPath)
+      ? await prepareDebianSubmission({
+          buildinfoPath: manifestPath,
+          ...(sourceFlag !== undefined ? { dscPath: resolve(io.cwd, sourceFlag) } : {}),
+          ...(timeLimitFlag !== undefined
+            ? { timeLimitSeconds: positiveIntegerFlag(timeLimitFlag, '--time-limit-seconds') }
+            : {}),
+        })
+      : await prepareManifestSubmission(manifestPath, sourceFlag);
+    for (const upload of prepared.uploads) {
+      if (!json) writeLine(io.stderr, `[upload] ${upload.label} (${upload.sizeBytes} bytes)`);
       await apiRequest(
         api,
         'PUT',
-        `/v1/cas/sha256/${sha256}`,
-        Readable.toWeb(createReadStream(path)) as ReadableStream,
+        `/v1/cas/sha256/${upload.sha256}`,
+        Readable.toWeb(createReadStream(upload.path)) as ReadableStream,
         {
           'content-type': 'application/octet-stream',
-          'content-length': String((await stat(path)).size),
+          'content-length': String((await stat(upload.path)).size),
         },
       );
     }
+    const parsed = { manifestSha256: prepared.manifestSha256 };
     const submitted = await apiRequest<{
       buildId: string;
       assigned: { workerId: string; operator: string }[];
-    }>(api, 'POST', '/v1/builds', bytes.toString('utf8'));
+    }>(api, 'POST', '/v1/builds', prepared.manifestText);
     if (!json) {
       writeLine(io.stdout, `submitted build ${submitted.buildId} (manifest sha256:${parsed.manifestSha256})`);
       for (const a of submitted.assigned) writeLine(io.stdout, `  assigned to ${a.operator}/${a.workerId}`);

@@ -16,7 +16,7 @@ import {
 import { buildDivergenceReport } from '../../services/consensus/divergence-report.ts';
 import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
 import { canonicalizeJcs } from '../../services/jcs.ts';
-import { parseManifest } from '../../services/manifest/parse-manifest.ts';
+import { parseAnyManifest } from '../../services/manifest/parse-any-manifest.ts';
 import type { BuildRecord, BuildStore, ResultRecord } from '../../services/storage/build-store.ts';
 import type { ContentStore } from '../../services/storage/content-store.ts';
 import type { CoordinatorConfig } from '../coordinator-config.ts';
@@ -123,7 +123,9 @@ export async function decideBuild(
 ): Promise<Decision> {
   const build = await deps.store.getBuild(buildId);
   if (!build) throw new Error(`decideBuild: unknown build ${buildId}`);
-  const manifest = parseManifest(build.manifestJson).manifest;
+  const parsedManifest = parseAnyManifest(build.manifestJson, {
+    maxManifestBytes: Math.max(256 * 1024, Buffer.byteLength(build.manifestJson, 'utf8')),
+  });
   const [results, attempts, history] = await Promise.all([
     deps.store.listResults(buildId),
     deps.store.listAttempts(buildId),
@@ -139,10 +141,14 @@ export async function decideBuild(
       allowFetchedEnvironments: deps.config.policy.allowFetchedEnvironments,
     },
     results: consensusResults,
-    expectedInputs: {
-      environmentSha256: manifest.environment.imageSha256,
-      inputs: manifest.inputs.map((input) => ({ path: input.path, sha256: input.sha256 })),
-    },
+    // A Debian environment is resolved by each worker from the .buildinfo, so its identity is
+    // compared between results, not against the manifest.
+    ...(parsedManifest.kind === 'generic' && {
+      expectedInputs: {
+        environmentSha256: parsedManifest.manifest.environment.imageSha256,
+        inputs: parsedManifest.manifest.inputs.map((input) => ({ path: input.path, sha256: input.sha256 })),
+      },
+    }),
     openAttempts: attempts.filter((a) => a.state === 'open').length,
     deadlinePassed: now.getTime() > Date.parse(build.createdAt) + build.policy.decisionDeadlineMs,
     maxAttemptsReached: scheduling.maxAttemptsReached,

@@ -3,11 +3,12 @@ import { Readable } from 'node:stream';
 import { Hono } from 'hono';
 import { isSha256Hex, type Sha256Hex } from '../../services/digest.ts';
 import { RbnetError } from '../../services/errors.ts';
-import { parseManifest } from '../../services/manifest/parse-manifest.ts';
+import { manifestStoredInputs, parseAnyManifest } from '../../services/manifest/parse-any-manifest.ts';
 import { storeNamePattern } from '../../services/storage/build-store.ts';
 import { readBlobText } from '../consensus/decide-build.ts';
 import type { CoordinatorDeps } from '../coordinator-deps.ts';
 import { acceptResult } from '../intake/accept-result.ts';
+import { checkDebianSubmission } from '../intake/check-debian-submission.ts';
 import { eligibleOperatorCount, explainIneligible } from '../scheduler/build-scheduler.ts';
 import { progressBuild } from '../scheduler/progress-build.ts';
 import { ApiError, errorResponse } from './api-error.ts';
@@ -162,10 +163,10 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
   // ---- maintainers submit builds
   app.post('/v1/builds', requireToken(deps, 'submit'), async (c) => {
     const bytes = await readBodyBytes(c, deps.config.maxManifestBytes);
-    const parsed = parseManifest(bytes, { maxManifestBytes: deps.config.maxManifestBytes });
+    const parsed = parseAnyManifest(bytes, { maxManifestBytes: deps.config.maxManifestBytes });
     const manifest = parsed.manifest;
     const missing: string[] = [];
-    for (const input of manifest.inputs)
+    for (const input of manifestStoredInputs(parsed))
       if (!(await deps.content.has(input.sha256))) missing.push(input.sha256);
     if (missing.length > 0) {
       throw new ApiError(
@@ -174,6 +175,7 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
         `inputs not in the content store (upload them first): ${missing.map((d) => `sha256:${d}`).join(', ')}`,
       );
     }
+    if (parsed.kind === 'debian') await checkDebianSubmission(deps.content, parsed.manifest);
     const threshold = deps.config.policy.threshold;
     const operators = await eligibleOperatorCount(deps.store, manifest);
     if (operators < threshold) {

@@ -142,8 +142,13 @@ export async function acceptResult(
     sha256: reportSha256,
     maxBytes: Buffer.byteLength(reportText),
   });
-  const manifestImage = (JSON.parse(build.manifestJson) as { environment: { image: { sha256: Sha256Hex } } })
-    .environment.image.sha256;
+  // A failure names the environment it was asked for: the image of a generic manifest, the
+  // .buildinfo (the record the environment is resolved from) of a Debian one.
+  const document = JSON.parse(build.manifestJson) as {
+    environment?: { image?: { sha256?: Sha256Hex } };
+    buildinfoSha256?: Sha256Hex;
+  };
+  const manifestImage = (document.environment?.image?.sha256 ?? document.buildinfoSha256) as Sha256Hex;
   const recorded = await deps.store.recordResult({
     ...common,
     envelopeSha256: reportSha256,

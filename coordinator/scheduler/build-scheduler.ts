@@ -4,7 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ManifestResources } from '../../services/manifest/manifest.ts';
-import { defaultManifestLimits, parseManifest } from '../../services/manifest/parse-manifest.ts';
+import { parseAnyManifest } from '../../services/manifest/parse-any-manifest.ts';
+import { defaultManifestLimits } from '../../services/manifest/parse-manifest.ts';
 import type {
   BuildRecord,
   BuildStore,
@@ -64,7 +65,7 @@ export function schedulingNeedsOf(subject: SchedulingSubject): SchedulingNeeds {
     defaultManifestLimits.maxManifestBytes,
     Buffer.byteLength(subject.manifestJson, 'utf8'),
   );
-  const { resources } = parseManifest(subject.manifestJson, { maxManifestBytes }).manifest;
+  const { resources } = parseAnyManifest(subject.manifestJson, { maxManifestBytes }).manifest;
   return { architecture: subject.architecture, backend: subject.backend, resources };
 }
 

@@ -3,7 +3,6 @@
 import { randomUUID } from 'node:crypto';
 import { isSha256Hex, type Sha256Hex } from '../digest.ts';
 import { AttestationError } from '../errors.ts';
-import type { ParsedManifest } from '../manifest/manifest.ts';
 import { describeValue as describe, isAbsoluteUri } from '../untrusted-value-text.ts';
 import { type DsseEnvelope, IN_TOTO_PAYLOAD_TYPE, preAuthEncoding } from './dsse.ts';
 import { compareCodePoints } from './securesystemslib-canonical-json.ts';
@@ -22,8 +21,8 @@ const ENVIRONMENT_ORIGINS: readonly EnvironmentOrigin[] = ['built-locally', 'fet
 
 /** What a worker observed in one successful rebuild; typed data, never bytes a caller supplied. */
 export interface RebuildFacts {
-  /** Its `manifestSha256` and `manifest.name` are recorded. */
-  readonly manifest: ParsedManifest;
+  /** Its `manifestSha256` and `manifest.name` are recorded (any manifest kind). */
+  readonly manifest: { readonly manifestSha256: Sha256Hex; readonly manifest: { readonly name: string } };
   /** At least one. `path` is relative to the manifest's outputDir. */
   readonly outputs: readonly {
     readonly path: string;
@@ -45,6 +44,24 @@ export interface RebuildFacts {
   readonly host: RebuildHost;
   /** Present when the network assigned the job; absent for a local `rbnet rebuild`. */
   readonly job?: RebuildJob;
+  /** Files the build also made that are recorded but not attested as outputs (e.g. the rebuild's own .buildinfo). */
+  readonly byproducts?: readonly { readonly name: string; readonly sha256: Sha256Hex }[];
+  /** Present for Debian rebuilds: how the exact environment was resolved and made. */
+  readonly debian?: DebianRebuildParameters;
+}
+
+/** What a Debian rebuild records about its environment beyond the environment identity digest. */
+export interface DebianRebuildParameters {
+  /** sha256 of the engine image's only layer: recorded, never compared (only the package list is the identity). */
+  readonly imageSha256: Sha256Hex;
+  /** Packages installed beyond Installed-Build-Depends, from the documented base list, as `name:arch=version`. */
+  readonly extraPackages: readonly string[];
+  /** How many packages the environment identity covers. */
+  readonly packageCount: number;
+  /** Milliseconds this worker spent preparing (or finding) the environment for this build. */
+  readonly preparationMs?: number;
+  /** Whether the environment came from this worker's cache. */
+  readonly environmentCached?: boolean;
 }
 
 export interface RebuildHost {
@@ -87,6 +104,7 @@ export interface RebuildInternalParameters {
   readonly host: RebuildHost;
   /** Size in bytes of every subject, keyed by subject name (exactly the subject names). */
   readonly outputSizes: Readonly<Record<string, number>>;
+  readonly debian?: DebianRebuildParameters;
 }
 
 export interface EnvironmentDependency {
@@ -106,6 +124,12 @@ export interface BuildLogByproduct {
   readonly annotations: { readonly sizeBytes: number; readonly truncated: boolean };
 }
 
+/** A file the build made that is recorded, not attested as an output. */
+export interface FileByproduct {
+  readonly name: string;
+  readonly digest: Sha256DigestSet;
+}
+
 export interface RebuildProvenance {
   readonly buildDefinition: {
     readonly buildType: typeof REBUILD_BUILD_TYPE_V1;
@@ -121,7 +145,7 @@ export interface RebuildProvenance {
       readonly startedOn: string;
       readonly finishedOn: string;
     };
-    readonly byproducts: readonly [BuildLogByproduct];
+    readonly byproducts: readonly [BuildLogByproduct, ...FileByproduct[]];
   };
 }
 
@@ -177,6 +201,17 @@ export function composeRebuildStatement(facts: RebuildFacts): RebuildStatement {
           },
           // fromEntries defines own properties, so a path named "__proto__" stays data.
           outputSizes: Object.fromEntries(outputs.map((output) => [output.path, output.sizeBytes])),
+          ...(facts.debian && {
+            debian: {
+              imageSha256: facts.debian.imageSha256,
+              extraPackages: [...facts.debian.extraPackages],
+              packageCount: facts.debian.packageCount,
+              ...(facts.debian.preparationMs !== undefined && { preparationMs: facts.debian.preparationMs }),
+              ...(facts.debian.environmentCached !== undefined && {
+                environmentCached: facts.debian.environmentCached,
+              }),
+            },
+          }),
         },
         resolvedDependencies: [
           {
@@ -206,6 +241,9 @@ export function composeRebuildStatement(facts: RebuildFacts): RebuildStatement {
             digest: { sha256: log.sha256 },
             annotations: { sizeBytes: log.sizeBytes, truncated: log.truncated },
           },
+          ...[...(facts.byproducts ?? [])]
+            .sort((a, b) => compareCodePoints(a.name, b.name))
+            .map((file) => ({ name: file.name, digest: { sha256: file.sha256 } })),
         ],
       },
     },
@@ -444,6 +482,9 @@ function parseInternalParameters(
         nonNegativeInteger(ownValue(sizes, s.name), `${where}.outputSizes[${describe(s.name)}]`),
       ]),
     ),
+    ...(optional(params.debian, (v) => parseDebianParameters(v, `${where}.debian`)) !== undefined && {
+      debian: parseDebianParameters(params.debian, `${where}.debian`),
+    }),
   };
 }
 
@@ -470,7 +511,7 @@ function parseRunDetails(
     throw invalid(`${where}.metadata.finishedOn ${finishedOn} is before startedOn ${startedOn}`);
   }
   const byproducts = array(details.byproducts, `${where}.byproducts`);
-  if (byproducts.length !== 1) throw invalid(`${where}.byproducts must hold exactly the build log`);
+  if (byproducts.length === 0) throw invalid(`${where}.byproducts must start with the build log`);
   const log = record(byproducts[0], `${where}.byproducts[0]`);
   if (log.name !== BUILD_LOG_BYPRODUCT_NAME) {
     throw invalid(
@@ -496,7 +537,40 @@ function parseRunDetails(
           truncated: annotations.truncated,
         },
       },
+      ...parseFileByproducts(byproducts.slice(1), `${where}.byproducts`),
     ],
+  };
+}
+
+function parseFileByproducts(entries: readonly unknown[], where: string): FileByproduct[] {
+  const seen = new Set<string>([BUILD_LOG_BYPRODUCT_NAME]);
+  return entries.map((entry, offset) => {
+    const field = `${where}[${offset + 1}]`;
+    const item = record(entry, field);
+    const name = string(item.name, `${field}.name`);
+    if (!isSafeRelativePath(name))
+      throw invalid(`${field}.name ${describe(name)} is not a safe relative path`);
+    if (seen.has(name)) throw invalid(`${field}.name ${describe(name)} appears more than once`);
+    seen.add(name);
+    return { name, digest: digestSet(item.digest, `${field}.digest`) };
+  });
+}
+
+function parseDebianParameters(value: unknown, where: string): DebianRebuildParameters {
+  const debian = record(value, where);
+  const extras = array(debian.extraPackages, `${where}.extraPackages`).map((item, index) =>
+    string(item, `${where}.extraPackages[${index}]`),
+  );
+  return {
+    imageSha256: digestSet({ sha256: debian.imageSha256 }, `${where}.imageSha256`).sha256,
+    extraPackages: extras,
+    packageCount: positiveInteger(debian.packageCount, `${where}.packageCount`),
+    ...(debian.preparationMs !== undefined && {
+      preparationMs: nonNegativeInteger(debian.preparationMs, `${where}.preparationMs`),
+    }),
+    ...(debian.environmentCached !== undefined && {
+      environmentCached: boolean(debian.environmentCached, `${where}.environmentCached`),
+    }),
   };
 }
 
@@ -515,6 +589,11 @@ function string(value: unknown, field: string, allowEmpty = false): string {
   if (typeof value !== 'string' || (!allowEmpty && value === '')) {
     throw invalid(`${field} must be a ${allowEmpty ? '' : 'non-empty '}string, got ${describe(value)}`);
   }
+  return value;
+}
+
+function boolean(value: unknown, field: string): boolean {
+  if (typeof value !== 'boolean') throw invalid(`${field} must be a boolean, got ${describe(value)}`);
   return value;
 }
 

@@ -127,7 +127,7 @@ export function parseManifest(
   return Object.freeze({ manifest, manifestSha256: sha256Hex(canonicalJson), canonicalJson });
 }
 
-function decodeWithinLimit(bytes: Uint8Array | string, maxBytes: number): string {
+export function decodeWithinLimit(bytes: Uint8Array | string, maxBytes: number): string {
   if (typeof bytes === 'string') {
     // Every UTF-16 code unit takes at least one UTF-8 byte, so a long string is refused without encoding it.
     const size = bytes.length > maxBytes ? bytes.length : Buffer.byteLength(bytes, 'utf8');
@@ -394,7 +394,7 @@ function readBuild(value: unknown): ManifestBuild {
   };
 }
 
-function readClaimedOutputs(value: unknown, limits: ManifestLimits): ClaimedOutput[] {
+export function readClaimedOutputs(value: unknown, limits: ManifestLimits): ClaimedOutput[] {
   return readArray(value, 'claimedOutputs', 0, limits.maxClaimedOutputs).map((item, i) => {
     const path = `claimedOutputs[${i}]`;
     const output = checkFields(item, path, { required: ['path', 'sha256'] });
@@ -406,7 +406,7 @@ function readClaimedOutputs(value: unknown, limits: ManifestLimits): ClaimedOutp
 }
 
 /** Only the fields the document states appear, so `{}` and a missing `resources` read the same. */
-function readResources(value: unknown): ManifestResources {
+export function readResources(value: unknown): ManifestResources {
   const resources = checkFields(value, 'resources', {
     required: [],
     optional: ['minCores', 'minMemoryBytes', 'minDiskBytes'],
@@ -507,7 +507,7 @@ function ancestorsOf(path: string): string[] {
   return out;
 }
 
-function readRelativePath(value: unknown, path: string): string {
+export function readRelativePath(value: unknown, path: string): string {
   if (typeof value !== 'string') invalid(path, `expected ${EXPECT_RELATIVE_PATH}, got ${preview(value)}`);
   const problem = relativePathProblem(value);
   if (problem !== undefined)
@@ -533,12 +533,12 @@ function segmentProblem(segments: readonly string[]): string | undefined {
   return undefined;
 }
 
-function readSha256(value: unknown, path: string): Sha256Hex {
+export function readSha256(value: unknown, path: string): Sha256Hex {
   if (!isSha256Hex(value)) invalid(path, `expected ${EXPECT_SHA256}, got ${preview(value)}`);
   return value;
 }
 
-function readPattern(value: unknown, path: string, pattern: RegExp, expect: string): string {
+export function readPattern(value: unknown, path: string, pattern: RegExp, expect: string): string {
   if (typeof value !== 'string' || !pattern.test(value))
     invalid(path, `expected ${expect}, got ${preview(value)}`);
   return value;
@@ -553,7 +553,7 @@ function readOctal(value: unknown, path: string, expect: string): number {
   return bits;
 }
 
-function readInteger(value: unknown, path: string, min: number, max: number): number {
+export function readInteger(value: unknown, path: string, min: number, max: number): number {
   // parseStrictJson only yields safe integers, so a number here is already an integer.
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     invalid(path, `expected an integer ${min}..${max}, got ${preview(value)}`);
@@ -561,7 +561,7 @@ function readInteger(value: unknown, path: string, min: number, max: number): nu
   return value;
 }
 
-function readArray(value: unknown, path: string, minItems: number, maxItems: number): unknown[] {
+export function readArray(value: unknown, path: string, minItems: number, maxItems: number): unknown[] {
   if (!Array.isArray(value)) invalid(path, `expected an array, got ${preview(value)}`);
   if (value.length < minItems)
     invalid(path, `expected ${minItems} to ${maxItems} entries, got ${value.length}`);
@@ -571,7 +571,7 @@ function readArray(value: unknown, path: string, minItems: number, maxItems: num
 }
 
 /** Unknown fields first (a typo names itself), then missing ones. */
-function checkFields(
+export function checkFields(
   value: unknown,
   path: string,
   fields: { readonly required: readonly string[]; readonly optional?: readonly string[] },
@@ -599,11 +599,11 @@ function childPath(parent: string, key: string): string {
   return safe ? `${parent}.${key}` : `${parent}[${JSON.stringify(key)}]`;
 }
 
-function isJsonObject(value: unknown): value is JsonObject {
+export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function preview(value: unknown): string {
+export function preview(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
@@ -616,7 +616,7 @@ function preview(value: unknown): string {
   return `${typeof value} ${String(value)}`;
 }
 
-function invalid(path: string, what: string): never {
+export function invalid(path: string, what: string): never {
   throw new ManifestError('MANIFEST_INVALID', `${path}: ${what}`);
 }
 
@@ -639,7 +639,7 @@ function firstInvalidUtf8Offset(bytes: Uint8Array): number {
   return i;
 }
 
-function deepFreeze<T>(value: T): T {
+export function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
     Object.freeze(value);

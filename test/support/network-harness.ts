@@ -10,6 +10,7 @@ import { type RunningCoordinator, startCoordinator } from '../../coordinator/mai
 import { sha256Hex } from '../../services/digest.ts';
 import { enrolWithCoordinator } from '../../worker/network/enrol-with-coordinator.ts';
 import { type RunningNetworkWorker, startNetworkWorker } from '../../worker/network/start-network-worker.ts';
+import type { RunnerLimits } from '../../worker/runner-limits.ts';
 import { loadWorkerConfig } from '../../worker/worker-config.ts';
 import { startRedisServer, type TestRedisServer } from './redis-server.ts';
 import { ENGINE_HOST, STATE_DIR, testLimits } from './runner-harness.ts';
@@ -29,15 +30,29 @@ export interface NetworkHarness {
     // biome-ignore lint/suspicious/noExplicitAny: API answers are asserted field by field in the tests
   ): Promise<{ status: number; json: any; text: string }>;
   /** Creates operator NAME (if new) and enrols + starts one worker for it. */
-  addWorker(operator: string, workerId: string): Promise<RunningNetworkWorker>;
+  addWorker(operator: string, workerId: string, options?: WorkerOptions): Promise<RunningNetworkWorker>;
   /** Creates operator NAME (if new) and enrols a worker without starting it; returns its directory. */
-  enrolOnly(operator: string, workerId: string): Promise<string>;
+  enrolOnly(operator: string, workerId: string, options?: WorkerOptions): Promise<string>;
+  /** Uploads prepared files (e.g. from prepareDebianSubmission) and submits the manifest text. */
+  submitPrepared(
+    prepared: { manifestText: string; uploads: readonly { path: string; sha256: string }[] },
+    token: string,
+  ): Promise<string>;
   maintainerToken(): Promise<string>;
   /** Uploads the manifest's inputs (from its directory) and submits it; returns the build id. */
   submit(manifestPath: string, token: string): Promise<string>;
   // biome-ignore lint/suspicious/noExplicitAny: API answers are asserted field by field in the tests
   waitForVerdict(buildId: string, timeoutMs?: number, pollMs?: number): Promise<any>;
   close(): Promise<void>;
+}
+
+export interface WorkerOptions {
+  /** Backends the worker enrols with; default ["generic"]. */
+  readonly backends?: readonly string[];
+  /** Worker settings as environment variables (e.g. RBNET_INSPECTION_IMAGE). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Overrides of the test limits (Debian builds need far more than the busybox tests). */
+  readonly limits?: Partial<RunnerLimits>;
 }
 
 export async function startNetworkHarness(options: {
@@ -91,18 +106,23 @@ export async function startNetworkHarness(options: {
     workers,
     workerDirs,
     api,
-    async addWorker(this: NetworkHarness, operator, workerId) {
-      const workerDir = await this.enrolOnly(operator, workerId);
+    async addWorker(this: NetworkHarness, operator, workerId, workerOptions = {}) {
+      const workerDir = await this.enrolOnly(operator, workerId, workerOptions);
       const workerConfig = loadWorkerConfig({
-        env: {},
-        flags: { stateDir: STATE_DIR, workerDir, dockerHost: ENGINE_HOST, limits: testLimits },
+        env: { ...(workerOptions.env ?? {}) },
+        flags: {
+          stateDir: STATE_DIR,
+          workerDir,
+          dockerHost: ENGINE_HOST,
+          limits: { ...testLimits, ...(workerOptions.limits ?? {}) },
+        },
       });
       const worker = await startNetworkWorker(workerConfig, logger);
       workers.push(worker);
       workerDirs.set(workerId, workerDir);
       return worker;
     },
-    async enrolOnly(operator, workerId) {
+    async enrolOnly(operator, workerId, workerOptions = {}) {
       if (!operators.has(operator)) {
         const added = await api('POST', '/v1/admin/operators', { name: operator });
         if (added.status !== 201) throw new Error(`operator: ${added.text}`);
@@ -116,7 +136,7 @@ export async function startNetworkHarness(options: {
         workerDir,
         workerId,
         architectures: ['amd64'],
-        backends: ['generic'],
+        backends: [...(workerOptions.backends ?? ['generic'])],
         capacity: { cores: 2, memoryBytes: 4 * 1024 ** 3, diskBytes: 20 * 1024 ** 3 },
       });
       workerDirs.set(workerId, workerDir);
@@ -143,6 +163,20 @@ export async function startNetworkHarness(options: {
         if (!response.ok) throw new Error(`upload: ${response.status} ${await response.text()}`);
       }
       const submitted = await api('POST', '/v1/builds', manifestText, token);
+      if (submitted.status !== 201) throw new Error(`submit: ${submitted.status} ${submitted.text}`);
+      return submitted.json.buildId as string;
+    },
+    async submitPrepared(prepared, token) {
+      for (const upload of prepared.uploads) {
+        const bytes = await readFile(upload.path);
+        const response = await fetch(`${coordinator.url}/v1/cas/sha256/${upload.sha256}`, {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${token}` },
+          body: bytes,
+        });
+        if (!response.ok) throw new Error(`upload: ${response.status} ${await response.text()}`);
+      }
+      const submitted = await api('POST', '/v1/builds', prepared.manifestText, token);
       if (submitted.status !== 201) throw new Error(`submit: ${submitted.status} ${submitted.text}`);
       return submitted.json.buildId as string;
     },

@@ -1,14 +1,15 @@
 // One network job on a worker: verify the job against the worker's own configuration, rebuild it with
 // the attempt's jobId and nonce signed in, upload log and outputs, then report the result.
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
 import { RbnetError } from '../../services/errors.ts';
-import { parseManifest } from '../../services/manifest/parse-manifest.ts';
+import { parseAnyManifest } from '../../services/manifest/parse-any-manifest.ts';
 import type { JobCompletionValue, RebuildJobPayload } from '../../services/queue/queue-contract.ts';
+import { type DebianBackend, rebuildDebian } from '../debian/rebuild-debian.ts';
 import type { RebuildContext } from '../rebuild-manifest.ts';
-import { rebuildManifest } from '../rebuild-manifest.ts';
+import { type RebuildResult, rebuildManifest } from '../rebuild-manifest.ts';
 import type { CoordinatorClient } from './coordinator-client.ts';
 import { CoordinatorInputSource } from './coordinator-input-source.ts';
 
@@ -20,6 +21,8 @@ export interface NetworkJobDeps {
   /** Scratch space for job results and the verified input cache. */
   readonly workDir: string;
   readonly logger: Logger;
+  /** Present when this worker builds Debian packages. */
+  readonly debian?: DebianBackend;
 }
 
 /**
@@ -39,7 +42,7 @@ export async function handleNetworkJob(
       `job names coordinator ${payload.coordinatorUrl}, this worker enrolled with ${deps.client.origin}`,
     );
   }
-  const parsed = parseManifest(payload.manifest);
+  const parsed = parseAnyManifest(payload.manifest);
   if (
     parsed.manifestSha256 !== payload.manifestSha256 ||
     sha256Hex(payload.manifest) !== payload.manifestSha256
@@ -49,26 +52,53 @@ export async function handleNetworkJob(
   const outDir = join(deps.workDir, 'jobs', payload.jobId.replace(/[^A-Za-z0-9_-]/g, '_'));
   await rm(outDir, { recursive: true, force: true });
   await mkdir(join(deps.workDir, 'jobs'), { recursive: true });
+  const common = {
+    inputs: new CoordinatorInputSource(
+      deps.client,
+      join(deps.workDir, 'input-cache'),
+      deps.context.limits.maxInputBytes,
+    ),
+    outDir,
+    job: { jobId: payload.jobId, attempt: payload.attempt, nonce: payload.nonce },
+    beforeSign: async () => {
+      if (!(await deps.client.attemptIsCurrent(payload.jobId))) {
+        throw new JobRefusedError(
+          'JOB_REFUSED',
+          `attempt ${payload.jobId} is no longer assigned to this worker (lease lost); not signing`,
+        );
+      }
+    },
+    ...(signal ? { signal } : {}),
+  };
   try {
-    const result = await rebuildManifest(deps.context, {
-      parsed,
-      inputs: new CoordinatorInputSource(
-        deps.client,
-        join(deps.workDir, 'input-cache'),
-        deps.context.limits.maxInputBytes,
-      ),
-      outDir,
-      job: { jobId: payload.jobId, attempt: payload.attempt, nonce: payload.nonce },
-      beforeSign: async () => {
-        if (!(await deps.client.attemptIsCurrent(payload.jobId))) {
-          throw new JobRefusedError(
-            'JOB_REFUSED',
-            `attempt ${payload.jobId} is no longer assigned to this worker (lease lost); not signing`,
-          );
-        }
-      },
-      ...(signal ? { signal } : {}),
-    });
+    let result: RebuildResult;
+    if (parsed.kind === 'debian') {
+      if (!deps.debian) {
+        throw new JobRefusedError('JOB_REFUSED', 'a Debian job reached a worker without the debian backend');
+      }
+      const debian = await rebuildDebian(deps.context, deps.debian, { ...common, parsed });
+      if (debian.kind === 'unavailable') {
+        // Nothing ran, so the "log" is the refusal itself: the failure contract always carries one.
+        const logPath = join(outDir, 'refusal.log');
+        const logText = `${debian.reason}: ${debian.detail}\n`;
+        await writeFile(logPath, logText);
+        const logSha256 = sha256Hex(logText);
+        await deps.client.uploadFile(logSha256, logPath);
+        await deps.client.postResult({
+          jobId: payload.jobId,
+          failure: { reason: debian.reason, detail: debian.detail, logSha256 },
+        });
+        logger.warn(
+          { reason: debian.reason, detail: debian.detail },
+          'record cannot be honoured; nothing built',
+        );
+        return { failed: debian.reason };
+      }
+      for (const file of debian.byproductFiles) await deps.client.uploadFile(file.sha256, file.path);
+      result = debian;
+    } else {
+      result = await rebuildManifest(deps.context, { ...common, parsed });
+    }
     await deps.client.uploadFile(result.log.sha256, result.log.path);
     if (result.kind === 'failed') {
       await deps.client.postResult({

@@ -69,7 +69,13 @@ export async function startNetworkWorker(
     logger,
     handler: (payload, context) =>
       handleNetworkJob(
-        { context: runtime, client, workDir: join(config.workerDir, 'work'), logger: context.logger },
+        {
+          context: runtime,
+          client,
+          workDir: join(config.workerDir, 'work'),
+          logger: context.logger,
+          debian: runtime.debian,
+        },
         payload,
         context.signal,
       ),

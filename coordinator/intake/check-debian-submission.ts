@@ -1,0 +1,89 @@
+// Intake checks for a Debian submission: the .buildinfo (and a supplied .dsc) are read from the
+// content store and parsed here, and the manifest must say exactly what they say.
+import type { Readable } from 'node:stream';
+import { parseBuildinfo } from '../../services/debian/buildinfo.ts';
+import { manifestBuildinfoMismatch } from '../../services/debian/debian-manifest-from-buildinfo.ts';
+import { parseDsc } from '../../services/debian/dsc.ts';
+import type { Sha256Hex } from '../../services/digest.ts';
+import { DebianFormatError } from '../../services/errors.ts';
+import type { DebianManifest } from '../../services/manifest/debian-manifest.ts';
+import type { ContentStore } from '../../services/storage/content-store.ts';
+import { ApiError } from '../http/api-error.ts';
+
+/** .buildinfo and .dsc files are small; anything larger is refused before parsing. */
+const MAX_CONTROL_FILE_BYTES = 1024 * 1024;
+
+async function readSmallBlob(content: ContentStore, sha256: Sha256Hex, what: string): Promise<Uint8Array> {
+  const stream: Readable | undefined = await content.open(sha256);
+  if (!stream)
+    throw new ApiError(422, 'INPUTS_MISSING', `${what}: sha256:${sha256} is not in the content store`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += (chunk as Buffer).byteLength;
+    if (size > MAX_CONTROL_FILE_BYTES) {
+      stream.destroy();
+      throw new ApiError(422, 'MANIFEST_INVALID', `${what}: larger than ${MAX_CONTROL_FILE_BYTES} bytes`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function refuse(what: string, error: unknown): never {
+  if (error instanceof DebianFormatError)
+    throw new ApiError(422, 'MANIFEST_INVALID', `${what}: ${error.message}`);
+  throw error;
+}
+
+/** Throws ApiError 422 naming the field when the submission does not hold together. */
+export async function checkDebianSubmission(content: ContentStore, manifest: DebianManifest): Promise<void> {
+  const bytes = await readSmallBlob(content, manifest.buildinfoSha256, 'buildinfoSha256');
+  let buildinfo: ReturnType<typeof parseBuildinfo>;
+  try {
+    buildinfo = parseBuildinfo(bytes);
+  } catch (error) {
+    refuse('buildinfoSha256 (the .buildinfo)', error);
+  }
+  const mismatch = manifestBuildinfoMismatch(manifest, buildinfo, manifest.buildinfoSha256);
+  if (mismatch) throw new ApiError(422, 'MANIFEST_INVALID', mismatch);
+  const source = manifest.source;
+  if (source.from !== 'files') return;
+  const dscEntry = source.files.find((file) => file.name === source.dsc);
+  if (!dscEntry) throw new ApiError(422, 'MANIFEST_INVALID', 'source.dsc: not among source.files');
+  let dsc: ReturnType<typeof parseDsc>;
+  try {
+    dsc = parseDsc(await readSmallBlob(content, dscEntry.sha256, 'source.dsc'));
+  } catch (error) {
+    refuse('source.dsc', error);
+  }
+  if (dsc.source !== buildinfo.source || dsc.version.text !== buildinfo.sourceVersion.text) {
+    throw new ApiError(
+      422,
+      'MANIFEST_INVALID',
+      `source.dsc: is ${dsc.source} ${dsc.version.text}, the .buildinfo was built from ${buildinfo.source} ${buildinfo.sourceVersion.text}`,
+    );
+  }
+  const supplied = new Map(source.files.map((file) => [file.name, file.sha256]));
+  for (const file of dsc.files) {
+    const sha256 = supplied.get(file.name);
+    if (sha256 === undefined)
+      throw new ApiError(
+        422,
+        'MANIFEST_INVALID',
+        `source.files: ${file.name}, which the .dsc lists, is missing`,
+      );
+    if (sha256 !== file.sha256)
+      throw new ApiError(
+        422,
+        'MANIFEST_INVALID',
+        `source.files: ${file.name} has sha256 ${sha256}, the .dsc says ${file.sha256}`,
+      );
+  }
+  if (supplied.size !== dsc.files.length + 1)
+    throw new ApiError(
+      422,
+      'MANIFEST_INVALID',
+      'source.files: must hold exactly the .dsc and the files it lists',
+    );
+}

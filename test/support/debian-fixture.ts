@@ -1,0 +1,133 @@
+// Debian test fixtures made at test time against today's archive (it keeps only current versions):
+// an installed-package set resolved by the host's real apt, and .buildinfo files built from it.
+import { execFile } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import {
+  type FixtureFile,
+  fixtureFile,
+  renderBuildinfoFixture,
+} from '../../services/debian/buildinfo-fixture.ts';
+
+const run = promisify(execFile);
+
+/** bookworm's Essential: yes packages; dpkg-genbuildinfo always lists them in Installed-Build-Depends. */
+export const BOOKWORM_ESSENTIAL: readonly string[] = [
+  'base-files',
+  'base-passwd',
+  'bash',
+  'bsdutils',
+  'coreutils',
+  'dash',
+  'debianutils',
+  'diffutils',
+  'dpkg',
+  'findutils',
+  'grep',
+  'gzip',
+  'hostname',
+  'init-system-helpers',
+  'libc-bin',
+  'login',
+  'ncurses-base',
+  'ncurses-bin',
+  'perl-base',
+  'sed',
+  'sysvinit-utils',
+  'tar',
+  'util-linux',
+];
+
+export interface InstalledPackage {
+  readonly name: string;
+  readonly architecture: string;
+  readonly version: string;
+}
+
+/**
+ * What apt would install on an empty system for `packages` plus the essential set, as the host's
+ * real apt resolves it today (no recommends): the Installed-Build-Depends of a fresh build.
+ */
+export async function resolveInstallSet(packages: readonly string[]): Promise<InstalledPackage[]> {
+  const { stdout } = await run(
+    'apt-get',
+    [
+      '-s',
+      '-o',
+      'Dir::State::status=/dev/null',
+      '-o',
+      'APT::Install-Recommends=false',
+      'install',
+      ...BOOKWORM_ESSENTIAL,
+      ...packages,
+    ],
+    { maxBuffer: 16 * 1024 * 1024 },
+  );
+  const installed: InstalledPackage[] = [];
+  for (const line of stdout.split('\n')) {
+    const match = /^Inst (\S+) \((\S+) .*\[(\S+)\]\)/.exec(line);
+    if (match) installed.push({ name: match[1]!, version: match[2]!, architecture: match[3]! });
+  }
+  if (installed.length < 50)
+    throw new Error(`apt resolved only ${installed.length} packages:\n${stdout.slice(0, 2000)}`);
+  return installed.sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
+export interface GeneratedBuildinfo {
+  readonly path: string;
+  readonly text: string;
+}
+
+/** Writes a .buildinfo for `source` `version` claiming `debs`, built in `installed`. */
+export async function writeBuildinfo(
+  dir: string,
+  args: {
+    readonly source: string;
+    readonly version: string;
+    readonly binaries: readonly string[];
+    readonly architectures: readonly string[];
+    readonly debs: readonly FixtureFile[];
+    readonly installed: readonly InstalledPackage[];
+    readonly buildPath?: string;
+    readonly environment?: readonly (readonly [string, string])[];
+  },
+): Promise<GeneratedBuildinfo> {
+  const text = renderBuildinfoFixture({
+    format: '1.0',
+    source: args.source,
+    binaries: args.binaries,
+    architectures: args.architectures,
+    version: args.version,
+    files: args.debs,
+    buildOrigin: 'Debian',
+    buildArchitecture: 'amd64',
+    buildDate: 'Sun, 02 Oct 2022 12:20:35 +0000',
+    buildPath:
+      args.buildPath ??
+      `/build/reproducible-path/${args.source}-${args.version.replace(/-[^-]*$/, '').replace(/^\d+:/, '')}`,
+    installedBuildDepends: args.installed.map((p) => ({ name: p.name, version: p.version })),
+    environment: args.environment ?? [
+      ['LANG', 'C.UTF-8'],
+      ['LC_ALL', 'C.UTF-8'],
+    ],
+  });
+  const path = join(dir, `${args.source}_${args.version.replace(/^\d+:/, '')}_amd64.buildinfo`);
+  await writeFile(path, text);
+  return { path, text };
+}
+
+/** Downloads `name`=`version` with the host's real apt and returns its checksums as published. */
+export async function downloadPublishedDeb(
+  dir: string,
+  name: string,
+  version: string,
+): Promise<FixtureFile & { path: string }> {
+  await run('apt-get', ['download', `${name}=${version}`], { cwd: dir });
+  const aptName = `${name}_${version.replace(/^(\d+):/, '$1%3a')}_amd64.deb`;
+  // dpkg names built files without the epoch, and so does a .buildinfo.
+  const fileName = `${name}_${version.replace(/^\d+:/, '')}_amd64.deb`;
+  const path = join(dir, aptName);
+  const bytes = await readFile(path);
+  return { ...fixtureFile(fileName, bytes), path };
+}

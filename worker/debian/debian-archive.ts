@@ -1,0 +1,719 @@
+// The worker's Debian archive client: signed indexes in, exact .debs and source packages out, all verified.
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import pino, { type Logger } from 'pino';
+import {
+  type ArchivePackage,
+  type ArchiveSource,
+  parsePackagesIndex,
+  parseRelease,
+  parseSourcesIndex,
+  type ReleaseFileDigest,
+  type ReleaseIndex,
+} from '../../services/debian/archive-indexes.ts';
+import { decodeControlText } from '../../services/debian/deb822.ts';
+import { compareDebianVersions, parseDebianVersion } from '../../services/debian/debian-version.ts';
+import { type Sha256Hex, sha256File, sha256Hex } from '../../services/digest.ts';
+import { ArchiveError, ConfigError } from '../../services/errors.ts';
+import {
+  downloadVerifiedFile,
+  type FetchFunction,
+  fetchBytes,
+  type TransferOptions,
+} from './archive-http.ts';
+import { verifyClearsignedWithGpgv } from './gpgv-verify.ts';
+import type { BinaryPackageLookup } from './resolve-environment-packages.ts';
+import { decompressXzFile } from './xz-decompress.ts';
+
+/** One signed archive: a mirror, its suites and components, and the keyring its InRelease must be signed by. */
+export interface DebianArchiveSourceConfig {
+  /** http(s) URL of the archive root, e.g. `http://deb.debian.org/debian-security`. */
+  readonly mirrorUrl: string;
+  /** Suites (codenames) to read, in order of preference, e.g. `['bookworm-security']`. */
+  readonly suites: readonly string[];
+  /** Components; default `['main']`. */
+  readonly components?: readonly string[];
+  /** Keyring of the keys trusted to sign this archive's InRelease. */
+  readonly keyringPath: string;
+}
+
+export interface DebianArchiveConfig extends DebianArchiveSourceConfig {
+  /** Further archives read after the first (e.g. debian-security), each with its own suites and keyring. */
+  readonly archives?: readonly DebianArchiveSourceConfig[];
+  /** Directory for cached InRelease files, verified indexes and .debs (created if missing). */
+  readonly cacheDir: string;
+  /** The build architecture, e.g. `amd64`; `binary-<architecture>/Packages` is read (it holds `all` too). */
+  readonly architecture: string;
+  /** Largest index accepted, compressed or decompressed, in bytes. Default 192 MiB. */
+  readonly maxIndexBytes?: number;
+  /** A request is abandoned when no byte arrives for this many milliseconds. Default 60 s. */
+  readonly requestTimeoutMs?: number;
+  /** How long a fetched InRelease is reused (re-verified) without asking the mirror again, in seconds. Default 3600. */
+  readonly indexMaxAgeSeconds?: number;
+  /** Tolerated clock difference when checking Date and Valid-Until, in seconds. Default 300. */
+  readonly clockSkewSeconds?: number;
+}
+
+/** Defaults of the optional settings; units are in the names. */
+export const DEBIAN_ARCHIVE_DEFAULTS = Object.freeze({
+  components: Object.freeze(['main']),
+  maxIndexBytes: 192 * 1024 * 1024,
+  maxInReleaseBytes: 1024 * 1024,
+  requestTimeoutMs: 60_000,
+  indexMaxAgeSeconds: 3600,
+  clockSkewSeconds: 300,
+  /** Unused cached index files are deleted after this long, in seconds. */
+  indexRetentionSeconds: 7 * 24 * 3600,
+  gpgvTimeoutMs: 30_000,
+  decompressTimeoutMs: 120_000,
+  downloadConcurrency: 4,
+  downloadRetries: 2,
+});
+
+export interface OpenDebianArchiveOptions {
+  readonly fetch?: FetchFunction;
+  readonly logger?: Logger;
+  /** The clock, in epoch milliseconds; defaults to Date.now. */
+  readonly now?: () => number;
+}
+
+/** A verified Release the archive was opened with. */
+export interface OpenedSuite {
+  readonly mirrorUrl: string;
+  readonly suite: string;
+  /** The components read from this suite. */
+  readonly components: readonly string[];
+  readonly release: ReleaseIndex;
+  /** Primary-key fingerprints of the good signatures on its InRelease. */
+  readonly signedBy: readonly string[];
+}
+
+export interface DownloadProgress {
+  /** Files finished so far (downloaded or found in the cache). */
+  readonly completed: number;
+  readonly total: number;
+  readonly package: ArchivePackage;
+  /** True when the file came from the cache. */
+  readonly cached: boolean;
+}
+
+/** A source package fetched and verified against the signed Sources index. */
+export interface FetchedSourceFile {
+  readonly name: string;
+  /** Absolute path in the destination directory. */
+  readonly path: string;
+  readonly sha256: Sha256Hex;
+  /** Size in bytes. */
+  readonly size: number;
+}
+
+export type SourceFetchOutcome =
+  | { readonly kind: 'fetched'; readonly dscPath: string; readonly files: readonly FetchedSourceFile[] }
+  | {
+      readonly kind: 'unavailable';
+      /** Names what is missing, e.g. `hello_2.10-3.dsc (404 from http://…)` or `hello 2.10-2 is not in …`. */
+      readonly missing: string;
+    };
+
+interface ArchiveSettings {
+  readonly archives: readonly Required<DebianArchiveSourceConfig>[];
+  readonly cacheDir: string;
+  readonly architecture: string;
+  readonly maxIndexBytes: number;
+  readonly requestTimeoutMs: number;
+  readonly indexMaxAgeSeconds: number;
+  readonly clockSkewSeconds: number;
+}
+
+interface Located<T> {
+  readonly item: T;
+  readonly mirrorUrl: string;
+  readonly suite: string;
+}
+
+const SUITE = /^[a-z0-9][a-z0-9.-]*$/;
+const COMPONENT = /^[a-z0-9][a-z0-9-]*$/;
+const ARCHITECTURE = /^[a-z0-9][a-z0-9-]*$/;
+
+function invalid(setting: string, message: string): never {
+  throw new ConfigError('CONFIG_INVALID', `${setting}: ${message}`);
+}
+
+function positive(value: number | undefined, fallback: number, setting: string): number {
+  const chosen = value ?? fallback;
+  if (!Number.isFinite(chosen) || chosen < 0) invalid(setting, 'must be a non-negative number');
+  return chosen;
+}
+
+function normaliseSource(
+  source: DebianArchiveSourceConfig,
+  where: string,
+): Required<DebianArchiveSourceConfig> {
+  let url: URL;
+  try {
+    url = new URL(source.mirrorUrl);
+  } catch {
+    invalid(`${where}.mirrorUrl`, 'is not a URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    invalid(`${where}.mirrorUrl`, 'must be http or https');
+  if (url.username || url.password || url.search || url.hash) {
+    invalid(`${where}.mirrorUrl`, 'must not hold credentials, a query or a fragment');
+  }
+  if (source.suites.length === 0) invalid(`${where}.suites`, 'name at least one suite');
+  for (const suite of source.suites)
+    if (!SUITE.test(suite)) invalid(`${where}.suites`, `${JSON.stringify(suite)} is not a suite`);
+  const components = source.components ?? DEBIAN_ARCHIVE_DEFAULTS.components;
+  if (components.length === 0) invalid(`${where}.components`, 'name at least one component');
+  for (const c of components)
+    if (!COMPONENT.test(c)) invalid(`${where}.components`, `${JSON.stringify(c)} is not a component`);
+  if (!source.keyringPath) invalid(`${where}.keyringPath`, 'is required');
+  return Object.freeze({
+    mirrorUrl: url.href.replace(/\/+$/, ''),
+    suites: Object.freeze([...source.suites]),
+    components: Object.freeze([...components]),
+    keyringPath: resolve(source.keyringPath),
+  });
+}
+
+function normaliseConfig(config: DebianArchiveConfig): ArchiveSettings {
+  if (!ARCHITECTURE.test(config.architecture))
+    invalid('architecture', `${JSON.stringify(config.architecture)} is not an architecture`);
+  if (!config.cacheDir || !isAbsolute(config.cacheDir)) invalid('cacheDir', 'must be an absolute path');
+  const archives = [
+    normaliseSource(config, 'archive'),
+    ...(config.archives ?? []).map((a, i) => normaliseSource(a, `archives[${i}]`)),
+  ];
+  return Object.freeze({
+    archives: Object.freeze(archives),
+    cacheDir: config.cacheDir,
+    architecture: config.architecture,
+    maxIndexBytes: positive(config.maxIndexBytes, DEBIAN_ARCHIVE_DEFAULTS.maxIndexBytes, 'maxIndexBytes'),
+    requestTimeoutMs: positive(
+      config.requestTimeoutMs,
+      DEBIAN_ARCHIVE_DEFAULTS.requestTimeoutMs,
+      'requestTimeoutMs',
+    ),
+    indexMaxAgeSeconds: positive(
+      config.indexMaxAgeSeconds,
+      DEBIAN_ARCHIVE_DEFAULTS.indexMaxAgeSeconds,
+      'indexMaxAgeSeconds',
+    ),
+    clockSkewSeconds: positive(
+      config.clockSkewSeconds,
+      DEBIAN_ARCHIVE_DEFAULTS.clockSkewSeconds,
+      'clockSkewSeconds',
+    ),
+  });
+}
+
+/** An entry for `all` answers a request without qualifier or for `all`; others answer their own architecture. */
+function architectureMatches(entry: string, requested: string | undefined, configured: string): boolean {
+  if (entry === 'all') return requested === undefined || requested === 'all';
+  return entry === (requested ?? configured);
+}
+
+/** Runs `work` over `items` with at most `limit` in flight; stops starting new ones after the first failure. */
+async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const lane = async (): Promise<void> => {
+    while (!failure && next < items.length) {
+      const item = items[next] as T;
+      next += 1;
+      try {
+        await work(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  if (failure) throw failure.error;
+}
+
+/**
+ * An opened Debian archive: the verified Packages indexes of every configured suite, held in memory.
+ * Built only by {@link openDebianArchive}.
+ *
+ * Cache layout under `cacheDir` (every file there is re-verified before use; the cache is never trusted):
+ * - `inrelease/<sha256 of URL>.InRelease`: the last InRelease fetched from that URL. Reused without
+ *   asking the mirror while younger than `indexMaxAgeSeconds` (by file mtime), but always re-verified
+ *   with gpgv and re-checked for Suite, Date and Valid-Until; an expired one is refetched.
+ * - `indexes/<sha256>`: compressed Packages/Sources indexes named by the sha256 the signed Release
+ *   lists. Reused whenever a verified Release lists that digest (re-hashed on every use), so a new
+ *   InRelease that lists the same Packages.xz costs no download. Files unused for
+ *   `DEBIAN_ARCHIVE_DEFAULTS.indexRetentionSeconds` (7 days) are deleted when an archive is opened.
+ * - `debs/<sha256>.deb`: .deb files by content, re-hashed on every reuse, never expired here.
+ */
+export class DebianArchive implements BinaryPackageLookup {
+  private readonly binaries = new Map<string, Located<ArchivePackage>[]>();
+  private readonly bySha256 = new Map<string, Located<ArchivePackage>>();
+  private sources: Promise<Map<string, Located<ArchiveSource>[]>> | undefined;
+
+  /** @internal Use {@link openDebianArchive}. */
+  constructor(
+    private readonly settings: ArchiveSettings,
+    private readonly context: ArchiveContext,
+    /** The verified Releases, in configuration order. */
+    readonly suites: readonly OpenedSuite[],
+    indexes: readonly { readonly opened: OpenedSuite; readonly packages: readonly ArchivePackage[] }[],
+  ) {
+    for (const { opened, packages } of indexes) {
+      for (const pkg of packages) {
+        const located = { item: pkg, mirrorUrl: opened.mirrorUrl, suite: opened.suite };
+        const list = this.binaries.get(pkg.name);
+        if (list) list.push(located);
+        else this.binaries.set(pkg.name, [located]);
+        if (!this.bySha256.has(pkg.sha256)) this.bySha256.set(pkg.sha256, located);
+      }
+    }
+  }
+
+  /** The configured build architecture. */
+  get architecture(): string {
+    return this.settings.architecture;
+  }
+
+  /** Number of distinct .debs (by sha256) across all opened Packages indexes. */
+  get packageCount(): number {
+    return this.bySha256.size;
+  }
+
+  /**
+   * The package `name` at exactly `version` for `architecture` (undefined = the configured one or
+   * `all`; `all` = only `all`), from the first suite that has it.
+   * @throws ArchiveError ARCHIVE_INDEX when two signed indexes list different files for it.
+   */
+  findBinary(name: string, architecture: string | undefined, version: string): ArchivePackage | undefined {
+    const matches = (this.binaries.get(name) ?? []).filter(
+      ({ item }) =>
+        item.version === version && architectureMatches(item.architecture, architecture, this.architecture),
+    );
+    const [first, ...rest] = matches;
+    for (const other of rest) {
+      if (other.item.sha256 !== first?.item.sha256 && other.item.architecture === first?.item.architecture) {
+        throw new ArchiveError(
+          'ARCHIVE_INDEX',
+          `${name} ${version} ${first?.item.architecture}: ${first?.suite} and ${other.suite} list different files`,
+        );
+      }
+    }
+    return first?.item;
+  }
+
+  /** The highest version (dpkg ordering) of `name` for `architecture` (same rules as findBinary), or undefined. */
+  newestBinary(name: string, architecture?: string): ArchivePackage | undefined {
+    let best: { pkg: ArchivePackage; version: ReturnType<typeof parseDebianVersion> } | undefined;
+    for (const { item } of this.binaries.get(name) ?? []) {
+      if (!architectureMatches(item.architecture, architecture, this.architecture)) continue;
+      const version = parseDebianVersion(item.version, 'Version');
+      if (!best || compareDebianVersions(version, best.version) > 0) best = { pkg: item, version };
+    }
+    return best?.pkg;
+  }
+
+  /**
+   * Ensures every package's .deb is in `cacheDir/debs/<sha256>.deb`, verified against the signed
+   * index (size and sha256), and returns sha256 → absolute path. Cached files are re-hashed before
+   * reuse; downloads go to a temporary file renamed only after verification; 4 at a time; 2 retries
+   * on network errors only.
+   * @throws ArchiveError ARCHIVE_INDEX for a package not in this archive's signed indexes,
+   * ARCHIVE_DIGEST / ARCHIVE_TOO_LARGE for wrong bytes, ARCHIVE_UNREACHABLE (incl. 404) naming file and URL.
+   */
+  async downloadDebs(
+    packages: readonly ArchivePackage[],
+    options: { onProgress?: (progress: DownloadProgress) => void } = {},
+  ): Promise<Map<Sha256Hex, string>> {
+    const wanted = new Map<string, Located<ArchivePackage>>();
+    for (const pkg of packages) {
+      const located = this.bySha256.get(pkg.sha256);
+      if (!located || located.item.size !== pkg.size) {
+        throw new ArchiveError(
+          'ARCHIVE_INDEX',
+          `${pkg.name} ${pkg.version} (${pkg.sha256}) is not in the signed indexes of this archive`,
+        );
+      }
+      wanted.set(pkg.sha256, located);
+    }
+    const directory = join(this.settings.cacheDir, 'debs');
+    await mkdir(directory, { recursive: true });
+    const paths = new Map<Sha256Hex, string>();
+    let completed = 0;
+    await forEachLimited(
+      [...wanted.values()],
+      DEBIAN_ARCHIVE_DEFAULTS.downloadConcurrency,
+      async (located) => {
+        const pkg = located.item;
+        const path = join(directory, `${pkg.sha256}.deb`);
+        const cached = await this.reuseCachedFile(path, pkg);
+        if (!cached) {
+          const url = `${located.mirrorUrl}/${pkg.filename}`;
+          const outcome = await downloadVerifiedFile(
+            url,
+            path,
+            pkg,
+            this.transfer(pkg.filename.split('/').at(-1)!),
+          );
+          if (outcome.kind === 'not-found') {
+            throw new ArchiveError(
+              'ARCHIVE_UNREACHABLE',
+              `${pkg.filename}: HTTP ${outcome.status} from ${url}`,
+            );
+          }
+          this.context.logger.debug(
+            { package: pkg.name, version: pkg.version, bytes: pkg.size },
+            'deb downloaded',
+          );
+        }
+        paths.set(pkg.sha256, path);
+        completed += 1;
+        options.onProgress?.({ completed, total: wanted.size, package: pkg, cached });
+      },
+    );
+    return paths;
+  }
+
+  /**
+   * Fetches source package `name` at `version` into `destDir` (created if missing): finds it in the
+   * signed Sources indexes (fetched on first use), downloads the .dsc and every file it lists, and
+   * verifies each against the Sources index. A version missing from the index, or a file the mirror
+   * answers 404 for, is an `unavailable` outcome naming it; other failures are ArchiveError.
+   */
+  async fetchSource(name: string, version: string, destDir: string): Promise<SourceFetchOutcome> {
+    const sources = await this.loadSources();
+    const found = (sources.get(name) ?? []).find(({ item }) => item.version === version);
+    if (!found) {
+      const where = this.suites.map((s) => s.suite).join(', ');
+      return {
+        kind: 'unavailable',
+        missing: `${name} ${version} is not in the signed Sources index of ${where}`,
+      };
+    }
+    const source = found.item;
+    const dsc = source.files.filter((file) => file.name.endsWith('.dsc'));
+    if (dsc.length !== 1) {
+      throw new ArchiveError(
+        'ARCHIVE_INDEX',
+        `${name} ${version}: the Sources index lists ${dsc.length} .dsc files`,
+      );
+    }
+    const target = resolve(destDir);
+    await mkdir(target, { recursive: true });
+    const files: FetchedSourceFile[] = [];
+    for (const file of source.files) {
+      const path = join(target, file.name);
+      if (!(await this.reuseCachedFile(path, file))) {
+        const url = `${found.mirrorUrl}/${source.directory}/${file.name}`;
+        const outcome = await downloadVerifiedFile(url, path, file, this.transfer(file.name));
+        if (outcome.kind === 'not-found') {
+          return { kind: 'unavailable', missing: `${file.name} (${outcome.status} from ${url})` };
+        }
+      }
+      files.push(Object.freeze({ name: file.name, path, sha256: file.sha256, size: file.size }));
+    }
+    return { kind: 'fetched', dscPath: join(target, dsc[0]!.name), files: Object.freeze(files) };
+  }
+
+  private transfer(what: string): TransferOptions {
+    return {
+      fetch: this.context.fetch,
+      inactivityTimeoutMs: this.settings.requestTimeoutMs,
+      retries: DEBIAN_ARCHIVE_DEFAULTS.downloadRetries,
+      what,
+    };
+  }
+
+  /** True when `path` exists with exactly the expected size and sha256; a wrong file is deleted. */
+  private async reuseCachedFile(
+    path: string,
+    expected: { size: number; sha256: Sha256Hex },
+  ): Promise<boolean> {
+    const info = await stat(path).catch(() => undefined);
+    if (!info) return false;
+    if (info.isFile() && info.size === expected.size) {
+      const { sha256 } = await sha256File(path);
+      if (sha256 === expected.sha256) return true;
+    }
+    this.context.logger.warn({ path }, 'cached file does not match the signed index; fetching again');
+    await rm(path, { force: true, recursive: true });
+    return false;
+  }
+
+  private loadSources(): Promise<Map<string, Located<ArchiveSource>[]>> {
+    this.sources ??= (async () => {
+      const byName = new Map<string, Located<ArchiveSource>[]>();
+      for (const opened of this.suites) {
+        for (const component of opened.components) {
+          const text = await loadIndexText(
+            this.settings,
+            this.context,
+            opened,
+            `${component}/source/Sources.xz`,
+          );
+          const what = `${opened.suite} ${component}/source/Sources`;
+          for (const item of parseIndex(parseSourcesIndex, text, what, this.settings.maxIndexBytes)) {
+            const located = { item, mirrorUrl: opened.mirrorUrl, suite: opened.suite };
+            const list = byName.get(item.name);
+            if (list) list.push(located);
+            else byName.set(item.name, [located]);
+          }
+        }
+      }
+      return byName;
+    })();
+    // A failed load (say the mirror was down) is retried by the next call rather than remembered.
+    this.sources.catch(() => {
+      this.sources = undefined;
+    });
+    return this.sources;
+  }
+}
+
+interface ArchiveContext {
+  readonly fetch: FetchFunction;
+  readonly logger: Logger;
+  readonly now: () => number;
+  /** Index files (by sha256) used by this process, kept when pruning. */
+  readonly usedIndexes: Set<string>;
+}
+
+/** Checks a verified Release is the one asked for and is current. */
+function checkRelease(
+  release: ReleaseIndex,
+  suite: string,
+  url: string,
+  settings: ArchiveSettings,
+  nowMs: number,
+): void {
+  if (release.suite !== suite && release.codename !== suite) {
+    throw new ArchiveError(
+      'ARCHIVE_INDEX',
+      `${url}: asked for ${suite} but the signed Release is for Suite ${release.suite}, Codename ${release.codename}`,
+    );
+  }
+  const now = Math.floor(nowMs / 1000);
+  if (release.validUntil !== undefined && now > release.validUntil + settings.clockSkewSeconds) {
+    throw new ArchiveError(
+      'ARCHIVE_SIGNATURE',
+      `${url}: the signed Release expired at ${new Date(release.validUntil * 1000).toISOString()} (Valid-Until)`,
+    );
+  }
+  if (release.date > now + settings.clockSkewSeconds) {
+    throw new ArchiveError(
+      'ARCHIVE_SIGNATURE',
+      `${url}: the signed Release is dated ${new Date(release.date * 1000).toISOString()}, in the future`,
+    );
+  }
+}
+
+/** Verifies InRelease bytes and checks the Release they sign. */
+async function verifyInRelease(
+  bytes: Buffer,
+  source: Required<DebianArchiveSourceConfig>,
+  suite: string,
+  url: string,
+  settings: ArchiveSettings,
+  context: ArchiveContext,
+): Promise<OpenedSuite> {
+  const verified = await verifyClearsignedWithGpgv({
+    signedBytes: bytes,
+    keyringPath: source.keyringPath,
+    timeoutMs: DEBIAN_ARCHIVE_DEFAULTS.gpgvTimeoutMs,
+  });
+  let release: ReleaseIndex;
+  try {
+    release = parseRelease(
+      decodeControlText(verified.plaintext, 'Release', DEBIAN_ARCHIVE_DEFAULTS.maxInReleaseBytes),
+    );
+  } catch (cause) {
+    throw new ArchiveError('ARCHIVE_INDEX', `${url}: ${(cause as Error).message}`, { cause });
+  }
+  checkRelease(release, suite, url, settings, context.now());
+  return Object.freeze({
+    mirrorUrl: source.mirrorUrl,
+    suite,
+    components: source.components,
+    release,
+    signedBy: verified.fingerprints,
+  });
+}
+
+/** The verified Release of one suite: from the InRelease cache while young enough, else from the mirror. */
+async function loadRelease(
+  source: Required<DebianArchiveSourceConfig>,
+  suite: string,
+  settings: ArchiveSettings,
+  context: ArchiveContext,
+): Promise<OpenedSuite> {
+  const url = `${source.mirrorUrl}/dists/${suite}/InRelease`;
+  const cachePath = join(settings.cacheDir, 'inrelease', `${sha256Hex(url)}.InRelease`);
+  const info = await stat(cachePath).catch(() => undefined);
+  const ageMs = info ? context.now() - info.mtimeMs : Number.POSITIVE_INFINITY;
+  if (info && ageMs >= 0 && ageMs < settings.indexMaxAgeSeconds * 1000) {
+    try {
+      const cached = await readFile(cachePath);
+      const opened = await verifyInRelease(cached, source, suite, url, settings, context);
+      context.logger.debug({ url, ageSeconds: Math.round(ageMs / 1000) }, 'cached InRelease reused');
+      return opened;
+    } catch (err) {
+      context.logger.info({ url, err }, 'cached InRelease not usable; fetching again');
+    }
+  }
+  const outcome = await fetchBytes(url, DEBIAN_ARCHIVE_DEFAULTS.maxInReleaseBytes, {
+    fetch: context.fetch,
+    inactivityTimeoutMs: settings.requestTimeoutMs,
+    retries: DEBIAN_ARCHIVE_DEFAULTS.downloadRetries,
+    what: `${suite} InRelease`,
+  });
+  if (outcome.kind === 'not-found') {
+    throw new ArchiveError('ARCHIVE_UNREACHABLE', `${suite} InRelease: HTTP ${outcome.status} from ${url}`);
+  }
+  const opened = await verifyInRelease(outcome.value, source, suite, url, settings, context);
+  await mkdir(dirname(cachePath), { recursive: true });
+  const partial = `${cachePath}.${randomBytes(6).toString('hex')}.part`;
+  await writeFile(partial, outcome.value);
+  await rename(partial, cachePath);
+  context.logger.info(
+    { url, date: new Date(opened.release.date * 1000).toISOString(), signedBy: opened.signedBy },
+    'InRelease verified',
+  );
+  return opened;
+}
+
+/**
+ * The decompressed text of index `path` (e.g. `main/binary-amd64/Packages.xz`) of a verified suite:
+ * from `indexes/<sha256>` when cached, else downloaded (by hash when the Release allows, falling back
+ * to the plain path), its size and sha256 checked against the signed Release before xz sees it.
+ */
+async function loadIndexText(
+  settings: ArchiveSettings,
+  context: ArchiveContext,
+  opened: OpenedSuite,
+  path: string,
+): Promise<string> {
+  const what = `${opened.suite} ${path}`;
+  const entry: ReleaseFileDigest | undefined = opened.release.sha256.get(path);
+  if (!entry) throw new ArchiveError('ARCHIVE_INDEX', `${what} is not listed in the signed Release`);
+  if (entry.size > settings.maxIndexBytes) {
+    throw new ArchiveError(
+      'ARCHIVE_TOO_LARGE',
+      `${what}: ${entry.size} bytes, over the limit of ${settings.maxIndexBytes}`,
+    );
+  }
+  const directory = join(settings.cacheDir, 'indexes');
+  await mkdir(directory, { recursive: true });
+  const cachePath = join(directory, entry.sha256);
+  context.usedIndexes.add(entry.sha256);
+  let cached = false;
+  const info = await stat(cachePath).catch(() => undefined);
+  if (info?.isFile() && info.size === entry.size && (await sha256File(cachePath)).sha256 === entry.sha256) {
+    cached = true;
+    const now = new Date(context.now());
+    await utimes(cachePath, now, now);
+  } else {
+    await rm(cachePath, { force: true, recursive: true });
+    const base = `${opened.mirrorUrl}/dists/${opened.suite}`;
+    const urls = [`${base}/${path}`];
+    if (opened.release.acquireByHash) {
+      urls.unshift(`${base}/${path.slice(0, path.lastIndexOf('/') + 1)}by-hash/SHA256/${entry.sha256}`);
+    }
+    let fetched = false;
+    for (const url of urls) {
+      const outcome = await downloadVerifiedFile(url, cachePath, entry, {
+        fetch: context.fetch,
+        inactivityTimeoutMs: settings.requestTimeoutMs,
+        retries: DEBIAN_ARCHIVE_DEFAULTS.downloadRetries,
+        what,
+      });
+      if (outcome.kind === 'ok') {
+        fetched = true;
+        break;
+      }
+    }
+    if (!fetched) throw new ArchiveError('ARCHIVE_UNREACHABLE', `${what}: not found at ${urls.join(' or ')}`);
+  }
+  const bytes = await decompressXzFile(cachePath, {
+    maxOutputBytes: settings.maxIndexBytes,
+    timeoutMs: DEBIAN_ARCHIVE_DEFAULTS.decompressTimeoutMs,
+    what,
+  });
+  context.logger.info(
+    { index: what, compressedBytes: entry.size, bytes: bytes.length, cached },
+    'index verified',
+  );
+  try {
+    return decodeControlText(bytes, what, settings.maxIndexBytes);
+  } catch (cause) {
+    throw new ArchiveError('ARCHIVE_INDEX', `${what}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/** Runs an index parser, reporting a refusal as ARCHIVE_INDEX (the mirror served it) with the parser's error as cause. */
+function parseIndex<T>(
+  parse: (text: string, what: string, limits: { maxBytes: number }) => T[],
+  text: string,
+  what: string,
+  maxBytes: number,
+): T[] {
+  try {
+    return parse(text, what, { maxBytes });
+  } catch (cause) {
+    throw new ArchiveError('ARCHIVE_INDEX', (cause as Error).message, { cause });
+  }
+}
+
+/** Deletes cached index files unused by this process and untouched for the retention period. */
+async function pruneIndexCache(settings: ArchiveSettings, context: ArchiveContext): Promise<void> {
+  const directory = join(settings.cacheDir, 'indexes');
+  const cutoff = context.now() - DEBIAN_ARCHIVE_DEFAULTS.indexRetentionSeconds * 1000;
+  for (const name of await readdir(directory).catch(() => [] as string[])) {
+    if (context.usedIndexes.has(name)) continue;
+    const info = await stat(join(directory, name)).catch(() => undefined);
+    if (info && info.mtimeMs < cutoff) await rm(join(directory, name), { force: true, recursive: true });
+  }
+}
+
+/**
+ * Opens the configured archives: for each archive and suite, fetches `dists/<suite>/InRelease`
+ * (at most 1 MiB), verifies it with gpgv against the archive's keyring, checks Suite/Codename,
+ * Date and Valid-Until (± `clockSkewSeconds`), then loads `<component>/binary-<arch>/Packages.xz`
+ * for each component, verified against the Release's SHA256 before decompression. Sources indexes
+ * are loaded later, on the first {@link DebianArchive.fetchSource}. See {@link DebianArchive} for the cache.
+ * @throws ConfigError for a bad configuration; ArchiveError for anything the mirror did wrong.
+ */
+export async function openDebianArchive(
+  config: DebianArchiveConfig,
+  options: OpenDebianArchiveOptions = {},
+): Promise<DebianArchive> {
+  const settings = normaliseConfig(config);
+  const context: ArchiveContext = {
+    fetch: options.fetch ?? globalThis.fetch,
+    logger: (options.logger ?? pino({ level: 'silent' })).child({ component: 'debian-archive' }),
+    now: options.now ?? Date.now,
+    usedIndexes: new Set(),
+  };
+  await mkdir(settings.cacheDir, { recursive: true });
+  const suites: OpenedSuite[] = [];
+  const indexes: { opened: OpenedSuite; packages: ArchivePackage[] }[] = [];
+  for (const source of settings.archives) {
+    for (const suite of source.suites) {
+      const opened = await loadRelease(source, suite, settings, context);
+      suites.push(opened);
+      for (const component of source.components) {
+        const path = `${component}/binary-${settings.architecture}/Packages.xz`;
+        const text = await loadIndexText(settings, context, opened, path);
+        const what = `${suite} ${path.replace(/\.xz$/, '')}`;
+        const packages = parseIndex(parsePackagesIndex, text, what, settings.maxIndexBytes);
+        indexes.push({ opened, packages });
+      }
+    }
+  }
+  await pruneIndexCache(settings, context);
+  return new DebianArchive(settings, context, Object.freeze(suites), indexes);
+}

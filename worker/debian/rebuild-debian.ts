@@ -1,0 +1,504 @@
+// One Debian rebuild end to end on this worker: parse the .buildinfo again, resolve every recorded
+// package in the signed archive, prepare (or reuse) the exact environment, fetch and verify the
+// source, build with dpkg-buildpackage in the hermetic runner, open differing .debs in a throwaway
+// container, and sign the non-dbgsym .debs. A record that cannot be honoured is a failure with a
+// reason, and nothing is built.
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, posix } from 'node:path';
+import { signRebuildStatement } from '../../services/attestation/rebuild-statement.ts';
+import { compareOutputsWithClaims } from '../../services/claims/compare-outputs-with-claims.ts';
+import type { ConsensusFailureReason } from '../../services/consensus/decide-verdict.ts';
+import { type ParsedBuildinfo, parseBuildinfo } from '../../services/debian/buildinfo.ts';
+import { manifestBuildinfoMismatch } from '../../services/debian/debian-manifest-from-buildinfo.ts';
+import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
+import { DebianFormatError, InputError, ManifestError } from '../../services/errors.ts';
+import type { ParsedDebianManifest } from '../../services/manifest/debian-manifest.ts';
+import { resolveEnvironment } from '../environment/environment-registry.ts';
+import type { InputSource } from '../inputs/input-source.ts';
+import {
+  hostFactsOf,
+  prepareOutDir,
+  type RebuildContext,
+  type RebuildPhase,
+  type RebuildResult,
+  workerFactsOf,
+} from '../rebuild-manifest.ts';
+import type { CapturedFile } from '../sandbox/output-capture.ts';
+import { buildDebianEnvironmentImage } from './build-debian-environment-image.ts';
+import type { DebianArchive } from './debian-archive.ts';
+import { type DebianBuildRecord, planDebianBuild } from './debian-build-plan.ts';
+import type { DebianEnvironmentCache } from './debian-environment-cache.ts';
+import { writeLocalRepository } from './local-repository.ts';
+import { OverlayInputSource } from './overlay-input-source.ts';
+import { type EnvironmentResolution, resolveEnvironmentPackages } from './resolve-environment-packages.ts';
+
+/** Packages every rebuild environment has beyond Installed-Build-Depends (docs/debian.md). */
+export const DEBIAN_BASE_EXTRAS: readonly string[] = Object.freeze(['fakeroot', 'libfakeroot']);
+
+export interface DebianBackend {
+  /** The Debian architecture this worker builds (its archive's binary-<arch> indexes). */
+  readonly architecture: string;
+  /** The signed archive, opened (or reused) for this job. */
+  readonly openArchive: () => Promise<DebianArchive>;
+  readonly cache: DebianEnvironmentCache;
+  readonly baseExtras: readonly string[];
+  /** Longest an environment preparation (download + mmdebstrap + import) may take. */
+  readonly preparationTimeoutMs: number;
+  /** Opens differing .debs for the report; absent when the worker has no inspection image. */
+  readonly inspect?: DebInspector;
+}
+
+/** Lists the members of `debs` and compares the pairs; runs the hostile-input parsers in a sandbox. */
+export type DebInspector = (request: {
+  readonly debs: readonly { readonly label: string; readonly path: string }[];
+  readonly compare: readonly { readonly left: string; readonly right: string }[];
+  readonly sourceDateEpoch?: number;
+  readonly buildPaths?: readonly string[];
+  readonly workDir: string;
+  readonly signal?: AbortSignal;
+}) => Promise<{ readonly reportPath: string; readonly htmlPaths: readonly string[] }>;
+
+export interface DebianRebuildRequest {
+  readonly parsed: ParsedDebianManifest;
+  /** Reads content-store inputs (the .buildinfo and supplied source files), verifying digests. */
+  readonly inputs: InputSource;
+  readonly outDir: string;
+  readonly signal?: AbortSignal;
+  readonly onPhase?: (phase: RebuildPhase | 'resolve' | 'source' | 'inspect') => void;
+  readonly beforeSign?: () => Promise<void>;
+  readonly job?: { readonly jobId: string; readonly attempt: number; readonly nonce: string };
+}
+
+/** What a Debian rebuild adds to a rebuild result: preparation time, and byproduct files to upload. */
+export interface DebianRebuildExtras {
+  readonly preparation?: {
+    readonly cached: boolean;
+    readonly durationMs: number;
+    readonly identitySha256: Sha256Hex;
+  };
+  /** Byproduct name → local path (rebuilt .buildinfo, dbgsym .debs, inspection report, diffoscope HTML). */
+  readonly byproductFiles: readonly {
+    readonly name: string;
+    readonly path: string;
+    readonly sha256: Sha256Hex;
+  }[];
+}
+
+export type DebianRebuildResult =
+  | (RebuildResult & DebianRebuildExtras)
+  | {
+      readonly kind: 'unavailable';
+      readonly reason: Extract<ConsensusFailureReason, 'environment-unavailable' | 'source-unavailable'>;
+      readonly detail: string;
+    };
+
+const MAX_BUILDINFO_BYTES = 1024 * 1024;
+
+async function readBuildinfo(parsed: ParsedDebianManifest, inputs: InputSource): Promise<ParsedBuildinfo> {
+  const sha256 = parsed.manifest.buildinfoSha256;
+  const opened = await inputs.open({
+    path: `${parsed.manifest.name}.buildinfo`,
+    sha256,
+    location: { kind: 'cas', sha256 },
+    mode: 0o644,
+  });
+  if (opened.sizeBytes > MAX_BUILDINFO_BYTES) {
+    opened.stream.destroy();
+    throw new InputError(
+      'INPUT_TOO_LARGE',
+      `buildinfo: ${opened.sizeBytes} bytes, over ${MAX_BUILDINFO_BYTES}`,
+    );
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of opened.stream) chunks.push(chunk as Buffer);
+  const bytes = Buffer.concat(chunks);
+  if (sha256Hex(bytes) !== sha256)
+    throw new InputError('INPUT_DIGEST_MISMATCH', `buildinfo: sha256 is not ${sha256}`);
+  let buildinfo: ParsedBuildinfo;
+  try {
+    buildinfo = parseBuildinfo(bytes);
+  } catch (error) {
+    if (error instanceof DebianFormatError)
+      throw new ManifestError('MANIFEST_INVALID', `buildinfo: ${error.message}`, { cause: error });
+    throw error;
+  }
+  const mismatch = manifestBuildinfoMismatch(parsed.manifest, buildinfo, sha256);
+  if (mismatch) throw new ManifestError('MANIFEST_INVALID', mismatch);
+  return buildinfo;
+}
+
+function buildRecordOf(buildinfo: ParsedBuildinfo): DebianBuildRecord {
+  return {
+    sourceName: buildinfo.source,
+    version: buildinfo.version.text,
+    upstreamVersion: buildinfo.sourceVersion.upstream,
+    hostArchitecture: buildinfo.buildArchitecture,
+    buildsArchAny: buildinfo.buildsArchAny,
+    buildsArchAll: buildinfo.buildsArchAll,
+    buildPath: buildinfo.buildPath,
+    environment: buildinfo.environment,
+    binaryOnlyChanges: buildinfo.binaryOnlyChanges,
+    buildDateEpochSeconds: buildinfo.buildDateEpochSeconds,
+  };
+}
+
+function describeMissing(resolution: Extract<EnvironmentResolution, { kind: 'unavailable' }>): string {
+  const names = resolution.missing.map((m) =>
+    m.version === undefined
+      ? `${m.name} (not in the archive at all)`
+      : `${m.name}${m.architecture ? `:${m.architecture}` : ''} (= ${m.version})`,
+  );
+  return `not in the configured archives' signed indexes: ${names.join(', ')}`;
+}
+
+/** Prepares (or reuses) the environment for `resolution`; one preparation per identity per host. */
+async function ensureEnvironment(
+  context: RebuildContext,
+  backend: DebianBackend,
+  archive: DebianArchive,
+  resolution: Extract<EnvironmentResolution, { kind: 'resolved' }>,
+  signal: AbortSignal | undefined,
+): Promise<{ imageSha256: Sha256Hex; cached: boolean; durationMs: number }> {
+  const started = performance.now();
+  return backend.cache.withLock(resolution.identitySha256, backend.preparationTimeoutMs, async () => {
+    const hit = await backend.cache.lookup(resolution.identitySha256);
+    if (hit)
+      return {
+        imageSha256: hit.imageSha256,
+        cached: true,
+        durationMs: Math.round(performance.now() - started),
+      };
+    const all = [...resolution.packages, ...resolution.extras];
+    const debPaths = await archive.downloadDebs(all);
+    const scratch = await mkdtemp(join(tmpdir(), 'rbnet-debrepo-'));
+    try {
+      const repository = await writeLocalRepository(all, debPaths, join(scratch, 'repo'));
+      const image = await buildDebianEnvironmentImage({
+        docker: context.docker,
+        stateDir: context.stateDir,
+        repositoryDir: repository.directory,
+        packageNames: [...new Set(all.map((p) => p.name))],
+        architecture: backend.architecture,
+        identitySha256: resolution.identitySha256,
+        timeoutMs: backend.preparationTimeoutMs,
+        logger: context.logger,
+        ...(signal ? { signal } : {}),
+      });
+      const now = new Date().toISOString();
+      await backend.cache.record({
+        identitySha256: resolution.identitySha256,
+        imageSha256: image.imageSha256,
+        sizeBytes: image.sizeBytes,
+        createdAt: now,
+        lastUsedAt: now,
+      });
+      await backend.cache.evict(resolution.identitySha256);
+      return {
+        imageSha256: image.imageSha256,
+        cached: false,
+        durationMs: Math.round(performance.now() - started),
+      };
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  });
+}
+
+export async function rebuildDebian(
+  context: RebuildContext,
+  backend: DebianBackend,
+  request: DebianRebuildRequest,
+): Promise<DebianRebuildResult> {
+  const { parsed } = request;
+  const logger = context.logger.child({
+    manifestSha256: parsed.manifestSha256,
+    workerId: context.identity.id,
+  });
+  await prepareOutDir(request.outDir);
+
+  request.onPhase?.('resolve');
+  const buildinfo = await readBuildinfo(parsed, request.inputs);
+  if (buildinfo.buildArchitecture !== backend.architecture) {
+    throw new ManifestError(
+      'MANIFEST_INVALID',
+      `buildinfo: Build-Architecture ${buildinfo.buildArchitecture} is not this worker's ${backend.architecture}`,
+    );
+  }
+  const archive = await backend.openArchive();
+  const resolution = resolveEnvironmentPackages(
+    archive,
+    buildinfo.installedBuildDepends.map((dep) => ({
+      name: dep.name,
+      version: dep.version.text,
+      ...(dep.architecture !== undefined ? { architecture: dep.architecture } : {}),
+    })),
+    backend.baseExtras,
+  );
+  if (resolution.kind === 'unavailable') {
+    const detail = describeMissing(resolution);
+    logger.warn({ missing: resolution.missing.length }, 'environment unavailable');
+    return { kind: 'unavailable', reason: 'environment-unavailable', detail };
+  }
+
+  request.onPhase?.('source');
+  const scratch = await mkdtemp(join(tmpdir(), 'rbnet-debsrc-'));
+  try {
+    const overlay = new OverlayInputSource(request.inputs);
+    const source = parsed.manifest.source;
+    let sourceFiles: { name: string; sha256: Sha256Hex }[];
+    let dscName: string;
+    if (source.from === 'files') {
+      sourceFiles = [...source.files];
+      dscName = source.dsc;
+    } else {
+      const fetched = await archive.fetchSource(
+        buildinfo.source,
+        buildinfo.sourceVersion.text,
+        join(scratch, 'source'),
+      );
+      if (fetched.kind === 'unavailable') {
+        logger.warn({ missing: fetched.missing }, 'source unavailable');
+        return { kind: 'unavailable', reason: 'source-unavailable', detail: fetched.missing };
+      }
+      sourceFiles = fetched.files.map((file) => ({ name: file.name, sha256: file.sha256 }));
+      for (const file of fetched.files) overlay.addLocalFile(file.sha256, file.path);
+      dscName = posix.basename(fetched.dscPath);
+    }
+
+    request.onPhase?.('environment');
+    const prepared = await ensureEnvironment(context, backend, archive, resolution, request.signal);
+    logger.info(
+      { identity: resolution.identitySha256, cached: prepared.cached, durationMs: prepared.durationMs },
+      'environment ready',
+    );
+    const environment = await resolveEnvironment(context.docker, context.stateDir, prepared.imageSha256);
+
+    const plan = planDebianBuild({
+      record: buildRecordOf(buildinfo),
+      sourceFiles,
+      dscName,
+      imageSha256: prepared.imageSha256,
+      timeLimitSeconds: parsed.manifest.timeLimitSeconds,
+    });
+    for (const [name, text] of plan.generatedFiles) {
+      const path = join(scratch, 'generated', name);
+      await mkdir(join(scratch, 'generated'), { recursive: true });
+      await writeFile(path, text);
+      overlay.addLocalFile(sha256Hex(text), path);
+    }
+
+    const logPath = join(request.outDir, 'build.log');
+    const outputsDir = join(request.outDir, 'outputs');
+    const startedOn = new Date();
+    const outcome = await context.sandbox.run({
+      manifest: plan.manifest,
+      manifestSha256: parsed.manifestSha256,
+      environment,
+      inputs: overlay,
+      limits: context.limits,
+      workerId: context.identity.id,
+      logPath,
+      outputsDir,
+      ...(request.signal ? { signal: request.signal } : {}),
+      ...(request.onPhase ? { onPhase: request.onPhase } : {}),
+    });
+    const finishedOn = new Date();
+    const preparation = {
+      cached: prepared.cached,
+      durationMs: prepared.durationMs,
+      identitySha256: resolution.identitySha256,
+    };
+    const common = {
+      manifestSha256: parsed.manifestSha256,
+      manifestName: parsed.manifest.name,
+      environment,
+      log: { ...outcome.log, path: logPath },
+      durationMs: outcome.durationMs,
+      worker: context.identity,
+      preparation,
+    };
+    if (outcome.kind === 'failed') {
+      logger.warn({ reason: outcome.reason, detail: outcome.detail }, 'build failed');
+      const failed = {
+        ...common,
+        kind: 'failed' as const,
+        reason: outcome.reason,
+        detail: outcome.detail,
+        byproductFiles: [],
+      };
+      await writeFile(join(request.outDir, 'result.json'), `${JSON.stringify(failed, null, 2)}\n`, {
+        flag: 'wx',
+      });
+      return failed;
+    }
+    const { subjects, byproducts } = partitionOutputs(outcome.outputs, plan.subjectsDir, outputsDir);
+    if (subjects.length === 0) {
+      const failed = {
+        ...common,
+        kind: 'failed' as const,
+        reason: 'output-rejected' as const,
+        detail: 'dpkg-buildpackage made no non-dbgsym .deb',
+        byproductFiles: [],
+      };
+      await writeFile(join(request.outDir, 'result.json'), `${JSON.stringify(failed, null, 2)}\n`, {
+        flag: 'wx',
+      });
+      return failed;
+    }
+    const claims = compareOutputsWithClaims(parsed.manifest.claimedOutputs, subjects);
+
+    if (backend.inspect) {
+      request.onPhase?.('inspect');
+      const inspected = await inspectAgainstArchive(backend.inspect, archive, {
+        subjects,
+        subjectsDir: join(outputsDir, plan.subjectsDir),
+        claims,
+        buildinfo,
+        workDir: join(scratch, 'inspect'),
+        ...(request.signal ? { signal: request.signal } : {}),
+      });
+      byproducts.push(...inspected);
+    }
+
+    await request.beforeSign?.();
+    request.onPhase?.('sign');
+    const inputs = [
+      { path: `${parsed.manifest.name}.buildinfo`, sha256: parsed.manifest.buildinfoSha256 },
+      ...plan.manifest.inputs.map((input) => ({ path: input.path, sha256: input.sha256 })),
+    ];
+    const signed = await signRebuildStatement(
+      {
+        manifest: parsed,
+        outputs: subjects.map((s) => ({ path: s.path, sha256: s.sha256, sizeBytes: s.sizeBytes })),
+        // The Debian environment's identity is its package list; the image digest is recorded below.
+        environment: {
+          imageSha256: resolution.identitySha256,
+          origin: 'built-locally',
+          recipe: 'rbnet-debian/v1',
+        },
+        inputs,
+        log: {
+          sha256: outcome.log.sha256,
+          sizeBytes: outcome.log.sizeBytes,
+          truncated: outcome.log.truncated,
+        },
+        worker: workerFactsOf(context),
+        timing: { startedOn, finishedOn },
+        host: hostFactsOf(context, startedOn),
+        byproducts: byproducts.map((b) => ({ name: b.name, sha256: b.sha256 })),
+        debian: {
+          imageSha256: prepared.imageSha256,
+          extraPackages: resolution.extras.map((p) => `${p.name}:${p.architecture}=${p.version}`),
+          packageCount: resolution.packages.length + resolution.extras.length,
+          preparationMs: prepared.durationMs,
+          environmentCached: prepared.cached,
+        },
+        ...(request.job ? { job: request.job } : {}),
+      },
+      context.signer,
+    );
+    const attestationPath = join(request.outDir, 'attestation.dsse.json');
+    await writeFile(attestationPath, `${signed.envelopeJson}\n`, { flag: 'wx' });
+    // Byproducts outside outDir would vanish with the scratch directory: copy them in.
+    const kept: { name: string; path: string; sha256: Sha256Hex }[] = [];
+    await mkdir(join(request.outDir, 'byproducts'), { recursive: true });
+    for (const [index, file] of byproducts.entries()) {
+      const path = join(request.outDir, 'byproducts', `${index}-${posix.basename(file.name)}`);
+      await writeFile(path, await readFile(file.path));
+      kept.push({ name: file.name, path, sha256: file.sha256 });
+    }
+    const result = {
+      ...common,
+      kind: 'built' as const,
+      outputs: subjects,
+      claims,
+      attestationPath,
+      keyid: context.signer.keyid,
+      byproductFiles: kept,
+    };
+    await writeFile(join(request.outDir, 'result.json'), `${JSON.stringify(result, null, 2)}\n`, {
+      flag: 'wx',
+    });
+    return result;
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Subjects: `debs/<file>` outputs renamed to `<file>`; everything else is a byproduct. */
+function partitionOutputs(
+  outputs: readonly CapturedFile[],
+  subjectsDir: string,
+  outputsDir: string,
+): { subjects: CapturedFile[]; byproducts: { name: string; path: string; sha256: Sha256Hex }[] } {
+  const subjects: CapturedFile[] = [];
+  const byproducts: { name: string; path: string; sha256: Sha256Hex }[] = [];
+  for (const output of outputs) {
+    const prefix = `${subjectsDir}/`;
+    if (output.path.startsWith(prefix) && !output.path.slice(prefix.length).includes('/')) {
+      subjects.push({ ...output, path: output.path.slice(prefix.length) });
+    } else {
+      byproducts.push({ name: output.path, path: join(outputsDir, output.path), sha256: output.sha256 });
+    }
+  }
+  return { subjects, byproducts };
+}
+
+/**
+ * Lists every rebuilt .deb and, for each one whose digest differs from the published one, fetches
+ * the published .deb from the archive (when its signed index still has those exact bytes) and
+ * compares the two member by member. The report and any diffoscope HTML become byproducts.
+ */
+async function inspectAgainstArchive(
+  inspect: DebInspector,
+  archive: DebianArchive,
+  args: {
+    subjects: readonly CapturedFile[];
+    /** Local directory holding the rebuilt subjects. */
+    subjectsDir: string;
+    claims: ReturnType<typeof compareOutputsWithClaims>;
+    buildinfo: ParsedBuildinfo;
+    workDir: string;
+    signal?: AbortSignal;
+  },
+): Promise<{ name: string; path: string; sha256: Sha256Hex }[]> {
+  await mkdir(args.workDir, { recursive: true });
+  const debs = args.subjects.map((s) => ({
+    label: `rebuilt/${s.path}`,
+    path: join(args.subjectsDir, s.path),
+  }));
+  const compare: { left: string; right: string }[] = [];
+  if (args.claims.status === 'mismatch') {
+    const wanted = args.claims.differing
+      .map((d) => args.buildinfo.debs.find((deb) => deb.name === d.path && deb.sha256 === d.claimed))
+      .flatMap((deb) => {
+        const pkg = deb
+          ? archive.findBinary(deb.package, deb.architecture, args.buildinfo.version.text)
+          : undefined;
+        return deb && pkg && pkg.sha256 === deb.sha256 ? [{ deb, pkg }] : [];
+      });
+    if (wanted.length > 0) {
+      const paths = await archive.downloadDebs(wanted.map((w) => w.pkg));
+      for (const { deb, pkg } of wanted) {
+        debs.push({ label: `published/${deb.name}`, path: paths.get(pkg.sha256) ?? '' });
+        compare.push({ left: `published/${deb.name}`, right: `rebuilt/${deb.name}` });
+      }
+    }
+  }
+  const epoch = Number(args.buildinfo.environmentRecord.SOURCE_DATE_EPOCH);
+  const report = await inspect({
+    debs,
+    compare,
+    ...(Number.isSafeInteger(epoch) ? { sourceDateEpoch: epoch } : {}),
+    ...(args.buildinfo.buildPath ? { buildPaths: [args.buildinfo.buildPath] } : {}),
+    workDir: args.workDir,
+    ...(args.signal ? { signal: args.signal } : {}),
+  });
+  const files = [{ name: 'rbnet/deb-inspection.json', path: report.reportPath }];
+  for (const [index, path] of report.htmlPaths.entries())
+    files.push({ name: `rbnet/diffoscope-${index + 1}.html`, path });
+  const out: { name: string; path: string; sha256: Sha256Hex }[] = [];
+  for (const file of files) out.push({ ...file, sha256: sha256Hex(await readFile(file.path)) });
+  return out;
+}
