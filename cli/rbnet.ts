@@ -8,6 +8,7 @@ import {
   adminTokenCreateCommand,
   adminWorkerRevokeCommand,
 } from './commands/admin-commands.ts';
+import { aptSetupCommand } from './commands/apt-setup-command.ts';
 import { attestationVerifyCommand } from './commands/attestation-verify-command.ts';
 import { policyCreateCommand, verifyCommand } from './commands/consumer-commands.ts';
 import { coordinatorRunCommand } from './commands/coordinator-run-command.ts';
@@ -36,6 +37,7 @@ export const commands: readonly Command[] = [
   statusCommand,
   verifyCommand,
   policyCreateCommand,
+  aptSetupCommand,
   demoCommand,
 ];
 

@@ -40,6 +40,10 @@ export interface WorkerDebianConfig {
   readonly preparationTimeoutSeconds: number;
   /** Environment sha256 of the inspection image (infra/build-env-inspect.sh); empty for none. */
   readonly inspectionImageSha256: string;
+  /** Environment cache records and locks; empty means <stateDir>/debian-environments. */
+  readonly cacheDir: string;
+  /** Per .deb, bytes control.tar and data.tar may expand to before the inspector calls it a bomb. */
+  readonly inspectionMaxDecompressedBytes: number;
 }
 
 /** Debian's archive as this machine's apt sees it, bookworm with its updates and security suites. */
@@ -53,6 +57,8 @@ export const defaultWorkerDebianConfig: WorkerDebianConfig = Object.freeze({
   cacheMaxBytes: 20 * 1024 ** 3,
   preparationTimeoutSeconds: 1800,
   inspectionImageSha256: '',
+  cacheDir: '',
+  inspectionMaxDecompressedBytes: 4 * 1024 ** 3,
 });
 
 /** Node's process.arch in Debian's words. */
@@ -120,6 +126,13 @@ function loadDebianConfig(
       'RBNET_DEBIAN_PREPARATION_TIMEOUT_SECONDS',
     ),
     inspectionImageSha256,
+    cacheDir: text('cacheDir', 'RBNET_DEBIAN_CACHE_DIR'),
+    inspectionMaxDecompressedBytes: positiveInteger(
+      env.RBNET_INSPECTION_MAX_DECOMPRESSED_BYTES ??
+        section.inspectionMaxDecompressedBytes ??
+        defaultWorkerDebianConfig.inspectionMaxDecompressedBytes,
+      'RBNET_INSPECTION_MAX_DECOMPRESSED_BYTES',
+    ),
   });
 }
 

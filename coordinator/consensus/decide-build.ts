@@ -4,7 +4,10 @@ import { createPublicKey } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Signer } from '../../services/attestation/signer.ts';
-import { verifyRebuildAttestation } from '../../services/attestation/verify-rebuild-attestation.ts';
+import {
+  type VerifiedRebuildAttestation,
+  verifyRebuildAttestation,
+} from '../../services/attestation/verify-rebuild-attestation.ts';
 import { signConsensusAttestation } from '../../services/consensus/consensus-attestation.ts';
 import {
   type ConsensusFailureReason,
@@ -13,7 +16,17 @@ import {
   decideVerdict,
   redecide,
 } from '../../services/consensus/decide-verdict.ts';
-import { buildDivergenceReport } from '../../services/consensus/divergence-report.ts';
+import { buildDivergenceReport, type DivergenceReport } from '../../services/consensus/divergence-report.ts';
+import {
+  DEB_INSPECTION_BYPRODUCT_NAME,
+  maxDebInspectionResultBytesDefault,
+  parseDebInspectionResult,
+} from '../../services/debian/deb-inspection/inspection-report.ts';
+import {
+  buildNestedDebDivergence,
+  type NestedDebDivergence,
+  type NestedDebResult,
+} from '../../services/debian/nested-deb-divergence.ts';
 import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
 import { canonicalizeJcs } from '../../services/jcs.ts';
 import { parseAnyManifest } from '../../services/manifest/parse-any-manifest.ts';
@@ -59,14 +72,40 @@ export async function putJsonBlob(content: ContentStore, value: unknown): Promis
   return sha256;
 }
 
+/**
+ * A built result's stored envelope, verified against its worker's enrolled signing key and the
+ * build's manifest. Undefined when the worker or the envelope is not found.
+ *
+ * @throws AttestationError when the envelope does not verify.
+ */
+export async function readVerifiedResult(
+  deps: Pick<DecideDeps, 'store' | 'content'>,
+  build: BuildRecord,
+  row: ResultRecord,
+): Promise<{ readonly text: string; readonly verified: VerifiedRebuildAttestation } | undefined> {
+  const worker = await deps.store.getWorker(row.workerId);
+  const text = await readBlobText(deps.content, row.envelopeSha256, MAX_STORED_ENVELOPE_BYTES);
+  if (!worker || !text) return undefined;
+  const verified = verifyRebuildAttestation(text, [createPublicKey(worker.signingKeyPem)], {
+    manifestSha256: build.manifestSha256,
+  });
+  return { text, verified };
+}
+
 /** Rebuilds the consensus inputs from what the workers signed (never from the rows alone). */
 async function consensusResultsOf(
   deps: DecideDeps,
   build: BuildRecord,
   results: readonly ResultRecord[],
-): Promise<{ results: ConsensusResult[]; envelopes: string[] }> {
+): Promise<{
+  results: ConsensusResult[];
+  envelopes: string[];
+  /** The signed file byproducts of each built result, by envelope digest. */
+  byproducts: Map<Sha256Hex, VerifiedRebuildAttestation['byproducts']>;
+}> {
   const out: ConsensusResult[] = [];
   const envelopes: string[] = [];
+  const byproducts = new Map<Sha256Hex, VerifiedRebuildAttestation['byproducts']>();
   for (const row of results) {
     if (!row.counted) continue;
     const base = {
@@ -87,13 +126,11 @@ async function consensusResultsOf(
       });
       continue;
     }
-    const worker = await deps.store.getWorker(row.workerId);
-    const text = await readBlobText(deps.content, row.envelopeSha256, MAX_STORED_ENVELOPE_BYTES);
-    if (!worker || !text) continue;
-    const verified = verifyRebuildAttestation(text, [createPublicKey(worker.signingKeyPem)], {
-      manifestSha256: build.manifestSha256,
-    });
+    const read = await readVerifiedResult(deps, build, row);
+    if (!read) continue;
+    const { text, verified } = read;
     envelopes.push(text);
+    byproducts.set(row.envelopeSha256, verified.byproducts);
     out.push({
       ...base,
       kind: 'built',
@@ -105,7 +142,56 @@ async function consensusResultsOf(
       log: { sha256: verified.log.sha256, sizeBytes: verified.log.sizeBytes },
     });
   }
-  return { results: out, envelopes };
+  return { results: out, envelopes, byproducts };
+}
+
+/**
+ * The nested .deb section of a Debian build's report: each compared built result with its signed
+ * `rbnet/deb-inspection.json` read (capped) and parsed. A missing, unreadable or refused inspection
+ * is recorded as such on that result; it never stops the decision.
+ */
+async function nestedDebDivergenceOf(
+  deps: DecideDeps,
+  report: DivergenceReport,
+  results: readonly ConsensusResult[],
+  byproductsByEnvelope: ReadonlyMap<Sha256Hex, VerifiedRebuildAttestation['byproducts']>,
+  claimedOutputs: BuildRecord['claimedOutputs'],
+): Promise<NestedDebDivergence> {
+  const nested: NestedDebResult[] = [];
+  for (const [index, result] of results.entries()) {
+    const entry = report.results[index];
+    if (result.kind !== 'built' || !entry) continue;
+    if (entry.notCountedReason === 'manifest-differs' || entry.notCountedReason === 'duplicate-envelope')
+      continue;
+    const byproducts = byproductsByEnvelope.get(result.envelopeSha256) ?? [];
+    const base = {
+      operator: result.operator,
+      workerId: result.workerId,
+      counted: entry.counted,
+      outputs: result.outputs.map((o) => ({ path: o.path, sha256: o.sha256 })),
+      byproducts,
+    };
+    const inspection = byproducts.find((b) => b.name === DEB_INSPECTION_BYPRODUCT_NAME);
+    if (!inspection) {
+      nested.push(base);
+      continue;
+    }
+    try {
+      const text = await readBlobText(deps.content, inspection.sha256, maxDebInspectionResultBytesDefault);
+      nested.push(
+        text === undefined
+          ? {
+              ...base,
+              inspectionUnavailable: `${DEB_INSPECTION_BYPRODUCT_NAME} (sha256:${inspection.sha256}) is not in the content store`,
+            }
+          : { ...base, inspection: parseDebInspectionResult(text, maxDebInspectionResultBytesDefault) },
+      );
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      nested.push({ ...base, inspectionUnavailable: `${DEB_INSPECTION_BYPRODUCT_NAME} refused: ${message}` });
+    }
+  }
+  return buildNestedDebDivergence({ results: nested, claimedOutputs });
 }
 
 function lastDecision(decisionJson: string | undefined): Decision | undefined {
@@ -131,7 +217,7 @@ export async function decideBuild(
     deps.store.listAttempts(buildId),
     deps.store.getVerdictHistory(buildId),
   ]);
-  const { results: consensusResults, envelopes } = await consensusResultsOf(deps, build, results);
+  const { results: consensusResults, envelopes, byproducts } = await consensusResultsOf(deps, build, results);
   const now = deps.now();
   const decision = decideVerdict({
     manifestSha256: build.manifestSha256,
@@ -188,9 +274,27 @@ export async function decideBuild(
     decision.verdict === 'inputs-differ' ||
     decision.verdict === 'mismatch-upstream'
   ) {
-    const report = buildDivergenceReport(consensusResults, decision, {
+    let report = buildDivergenceReport(consensusResults, decision, {
       claimedOutputs: build.claimedOutputs,
     });
+    if (parsedManifest.kind === 'debian') {
+      try {
+        const debian = await nestedDebDivergenceOf(
+          deps,
+          report,
+          consensusResults,
+          byproducts,
+          build.claimedOutputs,
+        );
+        report = buildDivergenceReport(consensusResults, decision, {
+          claimedOutputs: build.claimedOutputs,
+          debian,
+        });
+      } catch (err) {
+        // The nested section explains; the verdict and the file-level report stand without it.
+        deps.logger.error({ err, buildId }, 'nested .deb divergence failed');
+      }
+    }
     divergenceReportSha256 = await putJsonBlob(deps.content, report);
   }
   const recorded = await deps.store.recordVerdict({

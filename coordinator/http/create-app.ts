@@ -1,11 +1,12 @@
 // Builds the coordinator's HTTP API (hono). Tested with app.request() without a socket; main.ts serves it.
 import { Readable } from 'node:stream';
 import { Hono } from 'hono';
+import { DIFFOSCOPE_BYPRODUCT_PATTERN } from '../../services/debian/deb-inspection/inspection-report.ts';
 import { isSha256Hex, type Sha256Hex } from '../../services/digest.ts';
 import { RbnetError } from '../../services/errors.ts';
 import { manifestStoredInputs, parseAnyManifest } from '../../services/manifest/parse-any-manifest.ts';
 import { storeNamePattern } from '../../services/storage/build-store.ts';
-import { readBlobText } from '../consensus/decide-build.ts';
+import { readBlobText, readVerifiedResult } from '../consensus/decide-build.ts';
 import type { CoordinatorDeps } from '../coordinator-deps.ts';
 import { acceptResult } from '../intake/accept-result.ts';
 import { checkDebianSubmission } from '../intake/check-debian-submission.ts';
@@ -18,6 +19,9 @@ import { registerOpsRoutes } from './ops-routes.ts';
 import { parseJsonObject, readBodyBytes, readJsonObject, stringField } from './request-body.ts';
 
 type Env = { Variables: AuthVariables };
+
+/** Largest diffoscope HTML served as a page; workers cut theirs at 8 MiB. */
+const MAX_DIFFOSCOPE_HTML_BYTES = 16 * 1024 ** 2;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -347,6 +351,48 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
       return c.text(renderDivergenceText(JSON.parse(text ?? '{}')));
     }
     return c.body(text ?? '', 200, { 'content-type': 'application/json' });
+  });
+  app.get('/v1/builds/:id/diffoscope/:digest', async (c) => {
+    const buildId = buildIdParam(c.req.param('id'));
+    const digest = digestParam(c.req.param('digest'));
+    const build = await deps.store.getBuild(buildId);
+    if (!build) throw new ApiError(404, 'NOT_FOUND', `build ${buildId} not found`);
+    // Only HTML a verified result of this build signs as its diffoscope report is served as a page.
+    let signed = false;
+    for (const row of await deps.store.listResults(buildId)) {
+      if (row.kind !== 'built') continue;
+      const read = await readVerifiedResult(deps, build, row).catch((err: unknown) => {
+        log.warn({ err, buildId, workerId: row.workerId }, 'stored result does not verify');
+        return undefined;
+      });
+      signed = !!read?.verified.byproducts.some(
+        (b) => b.sha256 === digest && DIFFOSCOPE_BYPRODUCT_PATTERN.test(b.name),
+      );
+      if (signed) break;
+    }
+    if (!signed)
+      throw new ApiError(404, 'NOT_FOUND', `sha256:${digest} is not a diffoscope report of build ${buildId}`);
+    const stat = await deps.content.stat(digest);
+    if (stat && stat.sizeBytes > MAX_DIFFOSCOPE_HTML_BYTES) {
+      throw new ApiError(
+        413,
+        'TOO_LARGE',
+        `diffoscope report: ${stat.sizeBytes} bytes, over the limit of ${MAX_DIFFOSCOPE_HTML_BYTES}; fetch it from /v1/cas/sha256/${digest}`,
+      );
+    }
+    const stream = stat ? await deps.content.open(digest) : undefined;
+    if (!stat || !stream) throw new ApiError(404, 'NOT_FOUND', `sha256:${digest} is not in the store`);
+    return new Response(Readable.toWeb(stream) as ReadableStream, {
+      headers: {
+        'content-type': 'text/html; charset=utf-8',
+        'content-length': String(stat.sizeBytes),
+        // No scripts, no same origin, no forms: the HTML came out of a container that read hostile bytes.
+        'content-security-policy': 'sandbox',
+        'x-content-type-options': 'nosniff',
+        'referrer-policy': 'no-referrer',
+        'cache-control': 'public, max-age=31536000, immutable',
+      },
+    });
   });
   app.get('/v1/artifacts/sha256/:digest', async (c) => {
     const digest = digestParam(c.req.param('digest'));

@@ -584,6 +584,27 @@ export const routeCatalog: readonly RouteSpec[] = Object.freeze<RouteSpec[]>([
   },
   {
     method: 'GET',
+    path: '/v1/builds/:id/diffoscope/:digest',
+    operationId: 'getDiffoscopeReport',
+    tag: 'builds',
+    summary: "A diffoscope HTML report a Debian build's verified result signs as a byproduct",
+    description:
+      'Served only when the digest is a `rbnet/diffoscope-<n>.html` byproduct of a verified result of this build; ' +
+      'with `Content-Security-Policy: sandbox` and `nosniff`; 16 MiB cap (larger ones: /v1/cas/sha256/:digest).',
+    auth: ['none'],
+    pathParams: { id: buildIdParam, digest: digestParam },
+    responses: [
+      {
+        status: 200,
+        description: 'the HTML, as the worker uploaded it',
+        contentType: 'text/html; charset=utf-8',
+        schema: { type: 'string' },
+      },
+    ],
+    errors: { 400: ['INVALID', 'DIGEST_INVALID'], 404: ['NOT_FOUND'], 413: ['TOO_LARGE'] },
+  },
+  {
+    method: 'GET',
     path: '/v1/artifacts/sha256/:digest',
     operationId: 'findBuildsByArtifact',
     tag: 'builds',

@@ -54,6 +54,8 @@ export interface VerifiedRebuildAttestation {
   /** Sorted by path as signed; compare these before comparing outputs (`inputs-differ`). */
   readonly inputs: readonly { readonly path: string; readonly sha256: Sha256Hex }[];
   readonly log: { readonly sha256: Sha256Hex; readonly sizeBytes: number; readonly truncated: boolean };
+  /** The signed file byproducts (the build log excluded), sorted by name as signed. */
+  readonly byproducts: readonly { readonly name: string; readonly sha256: Sha256Hex }[];
   readonly worker: { readonly id: string; readonly operator: string };
   readonly job?: RebuildJob;
 }
@@ -113,7 +115,7 @@ export function verifyRebuildAttestation(
   const [environment, ...inputs] = buildDefinition.resolvedDependencies;
   const { outputSizes, worker } = buildDefinition.internalParameters;
   const { jobId, attempt, nonce } = buildDefinition.externalParameters;
-  const [log] = runDetails.byproducts;
+  const [log, ...files] = runDetails.byproducts;
   return deepFreeze({
     keyid,
     statement,
@@ -127,6 +129,7 @@ export function verifyRebuildAttestation(
     // parseRebuildStatement accepted only URIs that decode to a safe path.
     inputs: inputs.map((input) => ({ path: inputPathFromUri(input.uri)!, sha256: input.digest.sha256 })),
     log: { sha256: log.digest.sha256, ...log.annotations },
+    byproducts: files.map((file) => ({ name: file.name, sha256: file.digest.sha256 })),
     worker: { id: worker.id, operator: worker.operator },
     ...(jobId !== undefined &&
       attempt !== undefined &&

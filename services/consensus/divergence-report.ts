@@ -1,6 +1,7 @@
 // The divergence report: per output file, which rebuild produced which digest, so a maintainer sees
 // what differs and where to look; as JSON for the API and as text for the terminal.
 import { compareCodePoints } from '../attestation/securesystemslib-canonical-json.ts';
+import { type NestedDebDivergence, renderNestedDebDivergenceText } from '../debian/nested-deb-divergence.ts';
 import type { Sha256Hex } from '../digest.ts';
 import {
   type ConsensusFailureReason,
@@ -69,11 +70,15 @@ export interface DivergenceReport {
     readonly workerId: string;
     readonly paths: readonly string[];
   }[];
+  /** Debian builds: what differs inside the differing .debs, from the workers' inspections. */
+  readonly debian?: NestedDebDivergence;
 }
 
 export interface DivergenceReportOptions {
   /** The manifest's claimed outputs, to show the published digest beside the rebuilt ones. */
   readonly claimedOutputs?: readonly OutputDigest[];
+  /** The nested .deb section of a Debian build (buildNestedDebDivergence), copied in as given. */
+  readonly debian?: NestedDebDivergence;
 }
 
 /** Results that are about another manifest, or a second copy of an envelope, say nothing about this build's files. */
@@ -182,6 +187,7 @@ export function buildDivergenceReport(
     agreeingPaths: files.filter((f) => f.agrees).map((f) => f.path),
     differingPaths: files.filter((f) => !f.agrees).map((f) => f.path),
     missing,
+    ...(options.debian !== undefined && { debian: options.debian }),
   };
 }
 
@@ -221,6 +227,11 @@ export function renderDivergenceText(report: DivergenceReport): string {
   }
   lines.push('', `Files that agree across all builds (${report.agreeingPaths.length}):`);
   lines.push(report.agreeingPaths.length === 0 ? '  none' : `  ${report.agreeingPaths.join(', ')}`);
+  if (report.debian !== undefined) {
+    const nested = renderNestedDebDivergenceText(report.debian);
+    lines.push('', "Inside the .debs (from the workers' inspections):");
+    lines.push(nested === '' ? '  nothing found' : nested.trimEnd().replace(/^/gm, '  '));
+  }
   if (report.missing.length > 0) {
     lines.push('', 'Missing files:');
     for (const entry of report.missing)

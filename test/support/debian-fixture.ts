@@ -131,3 +131,54 @@ export async function downloadPublishedDeb(
   const bytes = await readFile(path);
   return { ...fixtureFile(fileName, bytes), path };
 }
+
+/**
+ * A native source package whose `debian/rules binary` writes a hostile .deb by hand: a data.tar
+ * member that climbs out of the root (`../../etc/evil`) and 200 MB of zeros that xz squeezes to a
+ * few kilobytes (a decompression bomb for an inspector capped below that). Built deterministically,
+ * so every operator makes the same bytes. Returns the .dsc path (its files sit beside it).
+ */
+export async function writeHostileSourcePackage(dir: string): Promise<string> {
+  const { mkdir, chmod } = await import('node:fs/promises');
+  const tree = join(dir, 'rbnet-hostile-1.0');
+  await mkdir(join(tree, 'debian', 'source'), { recursive: true });
+  const files: Record<string, string> = {
+    'debian/source/format': '3.0 (native)\n',
+    'debian/changelog':
+      'rbnet-hostile (1.0) unstable; urgency=medium\n\n  * A .deb made to attack the inspector.\n\n -- rbnet tests <tests@rbnet.invalid>  Sun, 02 Oct 2022 12:20:35 +0000\n',
+    'debian/control':
+      'Source: rbnet-hostile\nSection: misc\nPriority: optional\nMaintainer: rbnet tests <tests@rbnet.invalid>\nRules-Requires-Root: no\n\nPackage: rbnet-hostile\nArchitecture: any\nDescription: hostile test package\n hostile test package\n',
+    'debian/rules': [
+      '#!/usr/bin/make -f',
+      'build build-arch build-indep clean:',
+      '\t@:',
+      'binary binary-arch binary-indep:',
+      '\tsh debian/make-hostile-deb.sh',
+      '',
+    ].join('\n'),
+    'debian/make-hostile-deb.sh': [
+      'set -eu',
+      'top=$(pwd)',
+      'w=$(mktemp -d)',
+      'cd "$w"',
+      "printf '2.0\\n' > debian-binary",
+      'mkdir c d',
+      "printf 'Package: rbnet-hostile\\nVersion: 1.0\\nArchitecture: amd64\\nMaintainer: rbnet tests <tests@rbnet.invalid>\\nDescription: hostile\\n' > c/control",
+      'TAR="tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner"',
+      '$TAR -C c -cf - ./control | gzip -n > control.tar.gz',
+      'echo evil > d/evil',
+      'head -c 200000000 /dev/zero > d/zeros',
+      "$TAR -C d -cPf data.tar --transform 's,^\\./evil$,../../etc/evil,' ./evil ./zeros",
+      'xz -0 -T1 data.tar',
+      'ar rcD "$top/../rbnet-hostile_1.0_amd64.deb" debian-binary control.tar.gz data.tar.xz',
+      'cd "$top"',
+      'dpkg-distaddfile rbnet-hostile_1.0_amd64.deb misc optional',
+      'rm -rf "$w"',
+      '',
+    ].join('\n'),
+  };
+  for (const [path, text] of Object.entries(files)) await writeFile(join(tree, path), text);
+  await chmod(join(tree, 'debian', 'rules'), 0o755);
+  await run('dpkg-source', ['-b', 'rbnet-hostile-1.0'], { cwd: dir });
+  return join(dir, 'rbnet-hostile_1.0.dsc');
+}

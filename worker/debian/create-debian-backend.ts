@@ -51,7 +51,12 @@ export function createDebianBackend(deps: {
   return {
     architecture: config.architecture,
     openArchive,
-    cache: new DebianEnvironmentCache(deps.stateDir, deps.docker, config.cacheMaxBytes, deps.logger),
+    cache: new DebianEnvironmentCache(
+      config.cacheDir || join(deps.stateDir, 'debian-environments'),
+      deps.docker,
+      config.cacheMaxBytes,
+      deps.logger,
+    ),
     baseExtras: DEBIAN_BASE_EXTRAS,
     preparationTimeoutMs: config.preparationTimeoutSeconds * 1000,
     ...(config.inspectionImageSha256 !== ''
@@ -62,6 +67,7 @@ export function createDebianBackend(deps: {
             stateDir: deps.stateDir,
             workerId: deps.workerId,
             inspectionImageSha256: config.inspectionImageSha256,
+            maxDecompressedBytes: config.inspectionMaxDecompressedBytes,
             logger: deps.logger,
           }),
         }

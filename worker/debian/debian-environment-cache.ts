@@ -20,16 +20,14 @@ export interface CachedDebianEnvironment {
 const LOCK_POLL_MS = 500;
 
 export class DebianEnvironmentCache {
-  readonly dir: string;
   constructor(
-    stateDir: string,
+    /** Where entries and locks live, e.g. <stateDir>/debian-environments. */
+    readonly dir: string,
     private readonly docker: Docker,
     /** Total bytes of cached environment images kept; the least recently used go first. */
     private readonly maxCacheBytes: number,
     private readonly logger: Logger,
-  ) {
-    this.dir = join(stateDir, 'debian-environments');
-  }
+  ) {}
 
   private entryPath(identity: Sha256Hex): string {
     return join(this.dir, `${identity}.json`);

@@ -5,12 +5,15 @@ import { mkdir, open, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
-import type { DebComparison } from '../../services/debian/deb-inspection/compare-deb-listings.ts';
 import {
   type InspectionJob,
   type InspectionReport,
   parseInspectionJob,
 } from '../../services/debian/deb-inspection/inspect-main.ts';
+import {
+  InspectionReportError,
+  parseInspectionReport,
+} from '../../services/debian/deb-inspection/inspection-report.ts';
 import { type Sha256Hex, sha256File, sha256Hex } from '../../services/digest.ts';
 import { CancelledError, InputError, InspectionError, RbnetError } from '../../services/errors.ts';
 import { canonicalizeJcs } from '../../services/jcs.ts';
@@ -276,13 +279,19 @@ async function inspect(args: InspectDebsArgs): Promise<SandboxInspection> {
   const captured = new Set(outcome.outputs.map((o) => o.path));
   let report: InspectionReport;
   try {
-    if (!captured.has('report.json')) throw new ReportInvalid('the container wrote no report.json');
+    if (!captured.has('report.json'))
+      throw new InspectionReportError('INSPECTION_REPORT_INVALID', 'the container wrote no report.json');
     const bytes = await readBoundedFile(
       join(outputsDir, 'report.json'),
       limits.maxReportBytes,
       'report.json',
     );
-    report = checkReport(parseStrictJson(bytes.toString('utf8'), { maxDepth: 16 }), job);
+    report = parseInspectionReport(parseStrictJson(bytes.toString('utf8'), { maxDepth: 16 }), {
+      labels: job.debs.map((d) => d.label),
+      pairs: job.compare,
+      buildPaths: job.buildPaths ?? [],
+      diffoscope: job.diffoscope !== undefined,
+    });
   } catch (err) {
     const detail = err instanceof Error ? err.message : String(err);
     log.warn({ detail }, 'deb inspection report refused');
@@ -347,253 +356,4 @@ function inspectionManifest(
     claimedOutputs: Object.freeze([]),
     resources: Object.freeze({}),
   }) as Manifest;
-}
-
-// ---------------------------------------------------------------- the report, checked on the host
-
-/** The report failed a check; the message names the JSON path. */
-class ReportInvalid extends Error {}
-
-type Json = Record<string, unknown>;
-
-function bad(path: string, what: string): never {
-  throw new ReportInvalid(`${path}: ${what}`);
-}
-
-function obj(v: unknown, path: string, required: readonly string[], optional: readonly string[] = []): Json {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) bad(path, 'must be an object');
-  const o = v as Json;
-  for (const k of Object.keys(o))
-    if (!required.includes(k) && !optional.includes(k)) bad(`${path}.${k}`, 'unknown field');
-  for (const k of required) if (!(k in o)) bad(`${path}.${k}`, 'missing');
-  return o;
-}
-
-function str(v: unknown, path: string, maxLength = 8192): string {
-  if (typeof v !== 'string' || v.length > maxLength)
-    bad(path, `must be a string of at most ${maxLength} characters`);
-  return v;
-}
-
-function int(v: unknown, path: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max)
-    bad(path, `must be an integer in ${min}..${max}`);
-  return v;
-}
-
-function bool(v: unknown, path: string): boolean {
-  if (typeof v !== 'boolean') bad(path, 'must be true or false');
-  return v;
-}
-
-function arr(v: unknown, path: string, max = 10_000_000): unknown[] {
-  if (!Array.isArray(v) || v.length > max) bad(path, `must be an array of at most ${max} items`);
-  return v;
-}
-
-function oneOf<T extends string>(v: unknown, path: string, values: readonly T[]): T {
-  if (typeof v !== 'string' || !values.includes(v as T)) bad(path, `must be one of ${values.join(', ')}`);
-  return v as T;
-}
-
-const SHA256 = /^[0-9a-f]{64}$/;
-const COMPRESSIONS = ['none', 'gzip', 'xz', 'zstd', 'bzip2'] as const;
-const AREAS = ['control', 'data'] as const;
-const MEMBER_TYPES = [
-  'file',
-  'hardlink',
-  'symlink',
-  'directory',
-  'char-device',
-  'block-device',
-  'fifo',
-  'other',
-] as const;
-const HAZARDS = [
-  'path-traversal',
-  'duplicate-member',
-  'too-many-members',
-  'device-node',
-  'name-too-long',
-  'decompression-bomb',
-  'timeout',
-  'malformed',
-] as const;
-const DIFFERENCES = ['sha256', 'mode', 'owner', 'mtime', 'size', 'type', 'link'] as const;
-
-function checkMember(v: unknown, path: string, buildPaths: readonly string[]): void {
-  const m = obj(
-    v,
-    path,
-    ['path', 'type', 'mode', 'uid', 'gid', 'uname', 'gname', 'mtimeSeconds', 'size'],
-    ['sha256', 'linkTarget', 'gzipHeader', 'foundStrings'],
-  );
-  str(m.path, `${path}.path`);
-  oneOf(m.type, `${path}.type`, MEMBER_TYPES);
-  int(m.mode, `${path}.mode`, 0, 0o7777);
-  int(m.uid, `${path}.uid`);
-  int(m.gid, `${path}.gid`);
-  str(m.uname, `${path}.uname`, 256);
-  str(m.gname, `${path}.gname`, 256);
-  int(m.mtimeSeconds, `${path}.mtimeSeconds`, Number.MIN_SAFE_INTEGER);
-  int(m.size, `${path}.size`);
-  if (m.sha256 !== undefined && !SHA256.test(str(m.sha256, `${path}.sha256`, 64)))
-    bad(`${path}.sha256`, 'not a sha256');
-  if (m.linkTarget !== undefined) str(m.linkTarget, `${path}.linkTarget`);
-  if (m.gzipHeader !== undefined) {
-    const g = obj(m.gzipHeader, `${path}.gzipHeader`, ['mtimeSeconds', 'os', 'hasName'], ['name']);
-    int(g.mtimeSeconds, `${path}.gzipHeader.mtimeSeconds`, 0, 0xffffffff);
-    int(g.os, `${path}.gzipHeader.os`, 0, 255);
-    bool(g.hasName, `${path}.gzipHeader.hasName`);
-    if (g.name !== undefined) str(g.name, `${path}.gzipHeader.name`, 255);
-  }
-  if (m.foundStrings !== undefined) {
-    for (const [i, s] of arr(m.foundStrings, `${path}.foundStrings`, buildPaths.length).entries()) {
-      if (!buildPaths.includes(str(s, `${path}.foundStrings[${i}]`)))
-        bad(`${path}.foundStrings[${i}]`, 'not a string searched for');
-    }
-  }
-}
-
-function checkListing(v: unknown, path: string, buildPaths: readonly string[]): void {
-  const l = obj(v, path, ['sha256', 'size', 'debianBinary', 'arMembers', 'control', 'data', 'hazards']);
-  if (!SHA256.test(str(l.sha256, `${path}.sha256`, 64))) bad(`${path}.sha256`, 'not a sha256');
-  int(l.size, `${path}.size`);
-  if (l.debianBinary !== null) str(l.debianBinary, `${path}.debianBinary`, 64);
-  for (const [i, n] of arr(l.arMembers, `${path}.arMembers`, 16).entries())
-    str(n, `${path}.arMembers[${i}]`, 16);
-  for (const area of AREAS) {
-    if (l[area] === null) continue;
-    const at = `${path}.${area}`;
-    const a = obj(l[area], at, [
-      'member',
-      'compression',
-      'compressedSize',
-      'decompressedSize',
-      'complete',
-      'members',
-    ]);
-    str(a.member, `${at}.member`, 16);
-    oneOf(a.compression, `${at}.compression`, COMPRESSIONS);
-    int(a.compressedSize, `${at}.compressedSize`);
-    int(a.decompressedSize, `${at}.decompressedSize`);
-    bool(a.complete, `${at}.complete`);
-    for (const [i, m] of arr(a.members, `${at}.members`).entries())
-      checkMember(m, `${at}.members[${i}]`, buildPaths);
-  }
-  for (const [i, h] of arr(l.hazards, `${path}.hazards`).entries()) {
-    const at = `${path}.hazards[${i}]`;
-    const o = obj(h, at, ['kind', 'member', 'detail'], ['path']);
-    oneOf(o.kind, `${at}.kind`, HAZARDS);
-    str(o.member, `${at}.member`, 16);
-    if (o.path !== undefined) str(o.path, `${at}.path`, 260);
-    str(o.detail, `${at}.detail`);
-  }
-}
-
-function checkComparison(v: unknown, path: string, buildPaths: readonly string[]): DebComparison {
-  const c = obj(v, path, [
-    'identical',
-    'arMembersDiffer',
-    'compressionDiffers',
-    'members',
-    'orderDiffers',
-    'hints',
-  ]);
-  bool(c.identical, `${path}.identical`);
-  bool(c.arMembersDiffer, `${path}.arMembersDiffer`);
-  for (const [i, d] of arr(c.compressionDiffers, `${path}.compressionDiffers`, 2).entries()) {
-    const at = `${path}.compressionDiffers[${i}]`;
-    const o = obj(d, at, ['area', 'left', 'right']);
-    oneOf(o.area, `${at}.area`, AREAS);
-    for (const side of ['left', 'right'] as const)
-      if (o[side] !== null) oneOf(o[side], `${at}.${side}`, COMPRESSIONS);
-  }
-  for (const [i, m] of arr(c.members, `${path}.members`).entries()) {
-    const at = `${path}.members[${i}]`;
-    const o = obj(m, at, ['area', 'path', 'differences'], ['only', 'left', 'right']);
-    oneOf(o.area, `${at}.area`, AREAS);
-    str(o.path, `${at}.path`);
-    if (o.only !== undefined) oneOf(o.only, `${at}.only`, ['left', 'right'] as const);
-    for (const [j, d] of arr(o.differences, `${at}.differences`, DIFFERENCES.length).entries()) {
-      oneOf(d, `${at}.differences[${j}]`, DIFFERENCES);
-    }
-    if (o.left !== undefined) checkMember(o.left, `${at}.left`, buildPaths);
-    if (o.right !== undefined) checkMember(o.right, `${at}.right`, buildPaths);
-    if (o.left === undefined && o.right === undefined) bad(at, 'names neither side');
-  }
-  for (const [i, o] of arr(c.orderDiffers, `${path}.orderDiffers`, 2).entries()) {
-    oneOf(obj(o, `${path}.orderDiffers[${i}]`, ['area']).area, `${path}.orderDiffers[${i}].area`, AREAS);
-  }
-  for (const [i, h] of arr(c.hints, `${path}.hints`, 64).entries()) str(h, `${path}.hints[${i}]`, 256 * 1024);
-  return c as unknown as DebComparison;
-}
-
-function checkDiffoscope(v: unknown, path: string, pairIndex: number): void {
-  const status = oneOf(
-    obj(v, path, ['status'], ['file', 'bytes', 'exitCode', 'truncated', 'detail']).status,
-    `${path}.status`,
-    ['written', 'timeout', 'failed', 'skipped', 'unavailable'] as const,
-  );
-  const o = v as Json;
-  if (status === 'written') {
-    obj(v, path, ['status', 'file', 'bytes', 'exitCode', 'truncated']);
-    if (o.file !== `diffoscope-${pairIndex + 1}.html`)
-      bad(`${path}.file`, `must be diffoscope-${pairIndex + 1}.html`);
-    int(o.bytes, `${path}.bytes`);
-    int(o.exitCode, `${path}.exitCode`, 0, 1);
-    bool(o.truncated, `${path}.truncated`);
-  } else {
-    obj(v, path, ['status', 'detail']);
-    str(o.detail, `${path}.detail`);
-  }
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
-}
-
-/** Checks the whole report against the job that asked for it: labels, pairs and every field's shape. */
-function checkReport(v: unknown, job: InspectionJob): InspectionReport {
-  const r = obj(v, '$', ['schema', 'debs', 'comparisons', 'notes']);
-  if (r.schema !== 'rbnet.deb-inspection-report/v1')
-    bad('$.schema', 'must be "rbnet.deb-inspection-report/v1"');
-  const buildPaths = job.buildPaths ?? [];
-  const debs = arr(r.debs, '$.debs', job.debs.length);
-  if (debs.length !== job.debs.length) bad('$.debs', `must have ${job.debs.length} entries`);
-  for (const [i, entry] of debs.entries()) {
-    const at = `$.debs[${i}]`;
-    const e = obj(entry, at, ['label'], ['listing', 'membersOmitted', 'error']);
-    if (e.label !== job.debs[i]!.label) bad(`${at}.label`, `must be "${job.debs[i]!.label}"`);
-    if (e.error !== undefined) {
-      obj(entry, at, ['label', 'error']);
-      const err = obj(e.error, `${at}.error`, ['code', 'message']);
-      str(err.code, `${at}.error.code`, 64);
-      str(err.message, `${at}.error.message`);
-    } else {
-      obj(entry, at, ['label', 'listing', 'membersOmitted']);
-      checkListing(e.listing, `${at}.listing`, buildPaths);
-      bool(e.membersOmitted, `${at}.membersOmitted`);
-    }
-  }
-  const pairs = arr(r.comparisons, '$.comparisons', job.compare.length);
-  if (pairs.length !== job.compare.length) bad('$.comparisons', `must have ${job.compare.length} entries`);
-  for (const [i, pair] of pairs.entries()) {
-    const at = `$.comparisons[${i}]`;
-    const p = obj(pair, at, ['left', 'right', 'comparison', 'omittedMemberDifferences'], ['diffoscope']);
-    if (p.left !== job.compare[i]!.left || p.right !== job.compare[i]!.right)
-      bad(at, 'names another pair than asked');
-    if (p.comparison !== null) checkComparison(p.comparison, `${at}.comparison`, buildPaths);
-    int(p.omittedMemberDifferences, `${at}.omittedMemberDifferences`);
-    if (p.diffoscope !== undefined) {
-      if (!job.diffoscope) bad(`${at}.diffoscope`, 'diffoscope was not asked for');
-      checkDiffoscope(p.diffoscope, `${at}.diffoscope`, i);
-    }
-  }
-  for (const [i, n] of arr(r.notes, '$.notes', 256).entries()) str(n, `$.notes[${i}]`, 4096);
-  return deepFreeze(r as unknown as InspectionReport);
 }

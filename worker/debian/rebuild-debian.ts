@@ -83,6 +83,8 @@ export interface DebianRebuildExtras {
     readonly path: string;
     readonly sha256: Sha256Hex;
   }[];
+  /** Local directory holding the subjects under their subject names (they are renamed from debs/). */
+  readonly subjectsLocalDir?: string;
 }
 
 export type DebianRebuildResult =
@@ -416,6 +418,7 @@ export async function rebuildDebian(
       attestationPath,
       keyid: context.signer.keyid,
       byproductFiles: kept,
+      subjectsLocalDir: join(outputsDir, plan.subjectsDir),
     };
     await writeFile(join(request.outDir, 'result.json'), `${JSON.stringify(result, null, 2)}\n`, {
       flag: 'wx',

@@ -5,12 +5,11 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
+import { DEB_INSPECTION_RESULT_SCHEMA } from '../../services/debian/deb-inspection/inspection-report.ts';
 import type { DockerSandbox } from '../sandbox/docker-sandbox.ts';
 import { inspectDebsInSandbox } from './inspect-debs-in-sandbox.ts';
 import { buildInspectorBundle } from './inspector-bundle.ts';
 import type { DebInspector } from './rebuild-debian.ts';
-
-export const DEB_INSPECTION_RESULT_SCHEMA = 'rbnet.deb-inspection-result/v1';
 
 /** diffoscope per differing pair: 5 minutes and 8 MiB of HTML at most. */
 const DIFFOSCOPE_LIMITS = Object.freeze({ timeoutSeconds: 300, maxOutputBytes: 8 * 1024 ** 2 });
@@ -21,6 +20,8 @@ export function createSandboxDebInspector(deps: {
   readonly stateDir: string;
   readonly workerId: string;
   readonly inspectionImageSha256: string;
+  /** Per .deb decompression cap (a bigger expansion is reported as a decompression-bomb hazard). */
+  readonly maxDecompressedBytes: number;
   readonly logger: Logger;
 }): DebInspector {
   return async (request) => {
@@ -42,6 +43,7 @@ export function createSandboxDebInspector(deps: {
       docker: deps.docker,
       stateDir: deps.stateDir,
       workerId: deps.workerId,
+      limits: { maxDecompressedBytes: deps.maxDecompressedBytes },
       debs: labelled.map((deb) => ({ label: deb.label, path: deb.path })),
       compare: request.compare.map((pair) => ({
         left: labelOf.get(pair.left) ?? '',

@@ -72,6 +72,7 @@ export async function handleNetworkJob(
   };
   try {
     let result: RebuildResult;
+    let outputsLocalDir: string | undefined;
     if (parsed.kind === 'debian') {
       if (!deps.debian) {
         throw new JobRefusedError('JOB_REFUSED', 'a Debian job reached a worker without the debian backend');
@@ -95,6 +96,7 @@ export async function handleNetworkJob(
         return { failed: debian.reason };
       }
       for (const file of debian.byproductFiles) await deps.client.uploadFile(file.sha256, file.path);
+      outputsLocalDir = debian.subjectsLocalDir;
       result = debian;
     } else {
       result = await rebuildManifest(deps.context, { ...common, parsed });
@@ -109,7 +111,10 @@ export async function handleNetworkJob(
       return { failed: result.reason };
     }
     for (const output of result.outputs) {
-      await deps.client.uploadFile(output.sha256, join(outDir, 'outputs', output.path));
+      await deps.client.uploadFile(
+        output.sha256,
+        join(outputsLocalDir ?? join(outDir, 'outputs'), output.path),
+      );
     }
     const envelope = await readFile(result.attestationPath, 'utf8');
     const envelopeText = envelope.replace(/\n$/, '');

@@ -1,0 +1,283 @@
+// Real Debian packages end to end: .buildinfo files generated today against Debian's archive, three
+// operators with the debian backend on the real engine, exact environments from real mmdebstrap,
+// dpkg-buildpackage, and the nested report against the published .deb.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prepareDebianSubmission } from '../cli/debian-submission.ts';
+import type { FixtureFile } from '../services/debian/buildinfo-fixture.ts';
+import { DebianEnvironmentCache } from '../worker/debian/debian-environment-cache.ts';
+import { createDockerClient } from '../worker/main.ts';
+import {
+  downloadPublishedDeb,
+  type InstalledPackage,
+  resolveInstallSet,
+  writeBuildinfo,
+  writeHostileSourcePackage,
+} from './support/debian-fixture.ts';
+import { inspectionEnvironmentSha256 } from './support/inspection-environment.ts';
+import { type NetworkHarness, startNetworkHarness } from './support/network-harness.ts';
+import { ENGINE_HOST } from './support/runner-harness.ts';
+
+/** hello's Build-Depends today (debhelper-compat 13 is provided by debhelper). */
+const HELLO_BUILD_DEPENDS = ['build-essential', 'debhelper', 'help2man', 'texinfo'];
+const DEBIAN_LIMITS = {
+  memoryBytes: 2 * 1024 ** 3,
+  diskBytes: 4 * 1024 ** 3,
+  maxBuildTimeSeconds: 1500,
+  maxOutputBytes: 512 * 1024 ** 2,
+  maxLogBytes: 8 * 1024 ** 2,
+  pidsLimit: 1024,
+};
+const VERDICT_TIMEOUT_MS = 25 * 60 * 1000;
+
+let net: NetworkHarness;
+let maintainer: string;
+let dir: string;
+let installed: InstalledPackage[];
+let publishedHello: FixtureFile & { path: string };
+
+interface StatementFacts {
+  byproducts: { name: string; digest: { sha256: string } }[];
+  debian: {
+    preparationMs: number;
+    environmentCached: boolean;
+    extraPackages: string[];
+    packageCount: number;
+  };
+  environmentSha256: string;
+}
+
+async function blobText(sha256: string): Promise<string> {
+  const response = await net.api('GET', `/v1/cas/sha256/${sha256}`);
+  expect(response.status).toBe(200);
+  return response.text;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: API answers are asserted field by field
+async function statementsOf(status: any): Promise<StatementFacts[]> {
+  const facts: StatementFacts[] = [];
+  for (const result of status.results.filter((r: { kind: string }) => r.kind === 'built')) {
+    const envelope = JSON.parse(await blobText(result.envelopeSha256)) as { payload: string };
+    const statement = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8'));
+    facts.push({
+      byproducts: statement.predicate.runDetails.byproducts,
+      debian: statement.predicate.buildDefinition.internalParameters.debian,
+      environmentSha256: statement.predicate.buildDefinition.resolvedDependencies[0].digest.sha256,
+    });
+  }
+  return facts;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'rbnet-debian-'));
+  const inspection = await inspectionEnvironmentSha256();
+  net = await startNetworkHarness({ threshold: 3, prefix: 'debian' });
+  for (const operator of ['alpha', 'beta', 'gamma']) {
+    await net.addWorker(operator, `${operator}-deb`, {
+      backends: ['generic', 'debian'],
+      // A cache of its own, so the first build prepares its environment cold in every run.
+      env: {
+        RBNET_INSPECTION_IMAGE: inspection,
+        RBNET_DEBIAN_CACHE_DIR: join(dir, 'environments'),
+        // Small enough that the hostile package's 200 MB of zeros is a bomb.
+        RBNET_INSPECTION_MAX_DECOMPRESSED_BYTES: String(64 * 1024 ** 2),
+      },
+      limits: DEBIAN_LIMITS,
+    });
+  }
+  maintainer = await net.maintainerToken();
+  installed = await resolveInstallSet(HELLO_BUILD_DEPENDS);
+  publishedHello = await downloadPublishedDeb(dir, 'hello', '2.10-3');
+}, 300_000);
+
+afterAll(async () => {
+  await net?.close();
+  // Remove the images this run prepared (the cache would keep them for the next jobs).
+  if (dir) {
+    await new DebianEnvironmentCache(
+      join(dir, 'environments'),
+      createDockerClient(ENGINE_HOST),
+      0,
+      pino({ level: 'silent' }),
+    ).evict('' as never);
+  }
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('Debian .buildinfo rebuilds by three operators', () => {
+  let rebuiltBuildinfo: string;
+  let firstPreparationMs: number;
+
+  it(
+    'hello 2.10-3 against the published .deb: mismatch-upstream, naming exactly the members that differ',
+    async () => {
+      const buildinfo = await writeBuildinfo(dir, {
+        source: 'hello',
+        version: '2.10-3',
+        binaries: ['hello'],
+        architectures: ['amd64'],
+        debs: [publishedHello],
+        installed,
+      });
+      const buildId = await net.submitPrepared(
+        await prepareDebianSubmission({ buildinfoPath: buildinfo.path }),
+        maintainer,
+      );
+      const status = await net.waitForVerdict(buildId, VERDICT_TIMEOUT_MS, 2000);
+      expect(status.verdict, JSON.stringify(status.decision)).toBe('mismatch-upstream');
+      expect(status.decision.countedOperators).toEqual(['alpha', 'beta', 'gamma']);
+
+      const statements = await statementsOf(status);
+      expect(statements).toHaveLength(3);
+      // One environment identity for all three, with the documented extras named.
+      expect(new Set(statements.map((s) => s.environmentSha256)).size).toBe(1);
+      for (const s of statements) {
+        expect(s.debian.extraPackages.map((p) => p.split(':')[0])).toEqual(['fakeroot', 'libfakeroot']);
+        expect(s.debian.packageCount).toBe(installed.length + 2);
+      }
+      firstPreparationMs = Math.max(...statements.map((s) => s.debian.preparationMs));
+
+      // Each worker opened its .deb and the published one: exactly md5sums and usr/bin/hello differ.
+      for (const s of statements) {
+        const digest = s.byproducts.find((b) => b.name === 'rbnet/deb-inspection.json')?.digest.sha256;
+        expect(digest).toBeDefined();
+        const inspection = JSON.parse(await blobText(digest!));
+        const pair = inspection.report.comparisons[0];
+        const differing = pair.comparison.members.map(
+          (m: { area: string; path: string }) => `${m.area}:${m.path}`,
+        );
+        expect(differing.sort()).toEqual(['control:md5sums', 'data:usr/bin/hello']);
+        expect(s.byproducts.some((b) => b.name === 'rbnet/diffoscope-1.html')).toBe(true);
+      }
+
+      const divergence = await net.api('GET', `/v1/builds/${buildId}/divergence?format=text`);
+      expect(divergence.status).toBe(200);
+      expect(divergence.text).toContain('usr/bin/hello');
+
+      const own = statements[0]!.byproducts.find((b) => b.name.endsWith('_amd64.buildinfo'));
+      expect(own?.name).toBe('byproducts/hello_2.10-3_amd64.buildinfo');
+      rebuiltBuildinfo = await blobText(own!.digest.sha256);
+    },
+    VERDICT_TIMEOUT_MS + 60_000,
+  );
+
+  it(
+    'the .buildinfo rbnet wrote, submitted again: reproducible, on the cached environment',
+    async () => {
+      expect(rebuiltBuildinfo).toContain('Installed-Build-Depends:');
+      const path = join(dir, 'rebuilt', 'hello_2.10-3_amd64.buildinfo');
+      await mkdirFor(path);
+      await writeFile(path, rebuiltBuildinfo);
+      const buildId = await net.submitPrepared(
+        await prepareDebianSubmission({ buildinfoPath: path }),
+        maintainer,
+      );
+      const status = await net.waitForVerdict(buildId, VERDICT_TIMEOUT_MS, 2000);
+      expect(status.verdict, JSON.stringify(status.decision)).toBe('reproducible');
+      expect(status.decision.countedOperators).toEqual(['alpha', 'beta', 'gamma']);
+      const statements = await statementsOf(status);
+      for (const s of statements) expect(s.debian.environmentCached).toBe(true);
+      const secondPreparationMs = Math.max(...statements.map((s) => s.debian.preparationMs));
+      // Preparation is reported; reusing the environment is a small fraction of making it.
+      expect(secondPreparationMs).toBeLessThan(firstPreparationMs / 4);
+    },
+    VERDICT_TIMEOUT_MS + 60_000,
+  );
+
+  it('a recorded version the archive lacks: environment-unavailable naming it, nothing built', async () => {
+    const broken = installed.map((p) => (p.name === 'libc6' ? { ...p, version: '2.36-1' } : p));
+    const buildinfo = await writeBuildinfo(join(dir), {
+      source: 'hello',
+      version: '2.10-3',
+      binaries: ['hello'],
+      architectures: ['amd64'],
+      debs: [publishedHello],
+      installed: broken,
+      buildPath: '/build/reproducible-path/hello-2.10-unavailable',
+    });
+    const buildId = await net.submitPrepared(
+      await prepareDebianSubmission({ buildinfoPath: buildinfo.path }),
+      maintainer,
+    );
+    const status = await net.waitForVerdict(buildId, 300_000, 1000);
+    expect(status.verdict).toBe('environment-unavailable');
+    for (const result of status.results) {
+      expect(result.kind).toBe('failed');
+      expect(result.failureReason).toBe('environment-unavailable');
+      // The "log" of a refused record is the refusal: it names the missing version.
+      expect(await blobText(result.logSha256)).toContain('libc6 (= 2.36-1)');
+    }
+  });
+
+  it('a source version the archive lacks: source-unavailable naming it, nothing built', async () => {
+    const oldHello = { ...publishedHello, name: 'hello_2.10-2_amd64.deb' };
+    const buildinfo = await writeBuildinfo(join(dir), {
+      source: 'hello',
+      version: '2.10-2',
+      binaries: ['hello'],
+      architectures: ['amd64'],
+      debs: [oldHello],
+      installed,
+    });
+    const buildId = await net.submitPrepared(
+      await prepareDebianSubmission({ buildinfoPath: buildinfo.path }),
+      maintainer,
+    );
+    const status = await net.waitForVerdict(buildId, 300_000, 1000);
+    expect(status.verdict).toBe('source-unavailable');
+    for (const result of status.results) {
+      expect(result.failureReason).toBe('source-unavailable');
+      expect(await blobText(result.logSha256)).toContain('hello');
+    }
+  });
+});
+
+describe('a hostile .deb', () => {
+  it(
+    'a build that makes a path-traversal member and a decompression bomb: the report says so, the coordinator stays up',
+    async () => {
+      const hostileDir = join(dir, 'hostile');
+      await mkdirFor(join(hostileDir, 'x'));
+      const dscPath = await writeHostileSourcePackage(hostileDir);
+      const buildinfo = await writeBuildinfo(hostileDir, {
+        source: 'rbnet-hostile',
+        version: '1.0',
+        binaries: ['rbnet-hostile'],
+        architectures: ['amd64'],
+        // A claim nobody can match: the published bytes are unknown, so the verdict cannot be reproducible.
+        debs: [{ ...publishedHello, name: 'rbnet-hostile_1.0_amd64.deb' }],
+        installed,
+        buildPath: '/build/reproducible-path/rbnet-hostile-1.0',
+      });
+      const buildId = await net.submitPrepared(
+        await prepareDebianSubmission({ buildinfoPath: buildinfo.path, dscPath }),
+        maintainer,
+      );
+      const status = await net.waitForVerdict(buildId, VERDICT_TIMEOUT_MS, 2000);
+      expect(status.verdict, JSON.stringify(status.decision)).toBe('mismatch-upstream');
+      for (const s of await statementsOf(status)) {
+        const digest = s.byproducts.find((b) => b.name === 'rbnet/deb-inspection.json')!.digest.sha256;
+        const hazards = JSON.parse(await blobText(digest)).report.debs.flatMap(
+          (deb: { listing?: { hazards?: { kind: string; path?: string }[] } }) => deb.listing?.hazards ?? [],
+        );
+        const kinds = hazards.map((h: { kind: string }) => h.kind);
+        expect(kinds).toContain('path-traversal');
+        expect(kinds).toContain('decompression-bomb');
+      }
+      const divergence = await net.api('GET', `/v1/builds/${buildId}/divergence?format=text`);
+      expect(divergence.status).toBe(200);
+      expect(divergence.text).toContain('path-traversal');
+      expect(divergence.text).toContain('../../etc/evil');
+      expect((await net.api('GET', '/healthz')).json).toEqual({ ok: true });
+    },
+    VERDICT_TIMEOUT_MS + 60_000,
+  );
+});
+
+async function mkdirFor(path: string): Promise<void> {
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(join(path, '..'), { recursive: true });
+}
