@@ -33,6 +33,7 @@ import { parseAnyManifest } from '../../services/manifest/parse-any-manifest.ts'
 import type { BuildRecord, BuildStore, ResultRecord } from '../../services/storage/build-store.ts';
 import type { ContentStore } from '../../services/storage/content-store.ts';
 import type { CoordinatorConfig } from '../coordinator-config.ts';
+import { publishAptLinks } from './publish-apt-links.ts';
 
 export interface DecideDeps {
   readonly config: CoordinatorConfig;
@@ -305,6 +306,9 @@ export async function decideBuild(
     ...(divergenceReportSha256 ? { divergenceReportSha256 } : {}),
     decidedAt: now,
   });
+  if (parsedManifest.kind === 'debian') {
+    await publishAptLinks(deps, build, decision, consensusResults, byproducts);
+  }
   const body = {
     buildId,
     manifestSha256: build.manifestSha256,

@@ -13,6 +13,7 @@ import { checkDebianSubmission } from '../intake/check-debian-submission.ts';
 import { eligibleOperatorCount, explainIneligible } from '../scheduler/build-scheduler.ts';
 import { progressBuild } from '../scheduler/progress-build.ts';
 import { ApiError, errorResponse } from './api-error.ts';
+import { registerAptLinkRoute } from './apt-link-route.ts';
 import { type AuthVariables, bearerSecret, requireToken, requireWorker } from './auth-middleware.ts';
 import { enrolWorker } from './enrol-worker.ts';
 import { registerOpsRoutes } from './ops-routes.ts';
@@ -423,6 +424,7 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
     }
     return c.json({ entries: await deps.store.getLogEntries(from, limit) });
   });
+  registerAptLinkRoute(app, deps);
   registerOpsRoutes(app, deps);
   return app;
 }

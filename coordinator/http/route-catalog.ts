@@ -38,7 +38,7 @@ export interface RouteSpec {
   readonly path: string;
   /** Unique, camelCase; the OpenAPI operationId. */
   readonly operationId: string;
-  readonly tag: 'health' | 'admin' | 'workers' | 'content' | 'builds' | 'transparency' | 'operations';
+  readonly tag: 'health' | 'admin' | 'workers' | 'content' | 'builds' | 'transparency' | 'apt' | 'operations';
   readonly summary: string;
   readonly description?: string;
   /** Alternatives: any one suffices. `['none']` for public routes. */
@@ -678,6 +678,36 @@ export const routeCatalog: readonly RouteSpec[] = Object.freeze<RouteSpec[]>([
       },
     ],
     errors: { 400: ['INVALID'] },
+  },
+  {
+    method: 'GET',
+    path: '/apt/:arch/:operator/sources/:name/:version/metadata',
+    operationId: 'getAptRebuildLink',
+    tag: 'apt',
+    summary: "An operator's own signed in-toto link for a binary package version, for apt-transport-in-toto",
+    description:
+      'Each operator is its own rebuilder URL (`/apt/<arch>/<operator>/`). 200 only when that operator ' +
+      'rebuilt the version reproducibly (verdict `reproducible`); a dissent is never served. ' +
+      'See docs/apt-in-toto.md.',
+    auth: ['none'],
+    pathParams: {
+      arch: { description: 'Debian architecture of the consumer, e.g. amd64', schema: { type: 'string' } },
+      operator: { description: 'operator name', schema: { type: 'string' } },
+      name: { description: 'binary package name', schema: { type: 'string' } },
+      version: { description: 'binary version; an epoch arrives as %3a', schema: { type: 'string' } },
+    },
+    responses: [
+      {
+        status: 200,
+        description: "the link: `{signed, signatures}`, signed by the operator's worker key",
+        contentType: json,
+        schema: object(['signed', 'signatures'], {
+          signed: { type: 'object' },
+          signatures: { type: 'array' },
+        }),
+      },
+    ],
+    errors: { 400: ['INVALID'], 404: ['NOT_FOUND'] },
   },
   {
     method: 'GET',

@@ -9,6 +9,7 @@ import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
 import { canonicalizeJcs } from '../../services/jcs.ts';
 import {
   BuildStoreError,
+  type NewAptLink,
   type NewBuild,
   type NewResult,
   type WorkerEnrolment,
@@ -177,6 +178,7 @@ describe('SqliteBuildStore: opening and migrations', () => {
     expect(rows).toEqual([
       { version: 1, name: 'initial schema' },
       { version: 2, name: 'worker redis password hash; lease lookups' },
+      { version: 3, name: 'apt links served to apt-transport-in-toto' },
     ]);
   });
 
@@ -1029,5 +1031,47 @@ describe('SqliteBuildStore: transparency log', () => {
     await expectError(store.getLogEntries(-1, 10), 'INVALID', 'fromIndex');
     await expectError(store.getLogEntries(0, 0), 'INVALID', 'limit');
     await expectError(store.getLogEntries(0, 1001), 'INVALID', 'limit');
+  });
+});
+
+describe('apt links', () => {
+  const link = (overrides: Partial<NewAptLink> = {}): NewAptLink => ({
+    architecture: 'amd64',
+    operator: 'alpha',
+    package: 'hello',
+    version: '2.10-3',
+    linkSha256: digest('link-alpha'),
+    workerId: 'alpha-1',
+    ...overrides,
+  });
+
+  it('serves what replaceAptLinks stored, per architecture, operator, package and version', async () => {
+    const build = await store.createBuild(buildInput());
+    await store.replaceAptLinks(build.buildId, [link(), link({ package: 'hello-doc' })], T0);
+    expect(await store.getAptLink('amd64', 'alpha', 'hello', '2.10-3')).toEqual({
+      linkSha256: digest('link-alpha'),
+      buildId: build.buildId,
+      workerId: 'alpha-1',
+    });
+    expect(await store.getAptLink('amd64', 'alpha', 'hello-doc', '2.10-3')).toBeDefined();
+    expect(await store.getAptLink('arm64', 'alpha', 'hello', '2.10-3')).toBeUndefined();
+    expect(await store.getAptLink('amd64', 'beta', 'hello', '2.10-3')).toBeUndefined();
+    expect(await store.getAptLink('amd64', 'alpha', 'hello', '2.10-4')).toBeUndefined();
+  });
+
+  it('replacing with nothing removes a build’s links (a verdict that is no longer reproducible)', async () => {
+    const build = await store.createBuild(buildInput());
+    await store.replaceAptLinks(build.buildId, [link()], T0);
+    await store.replaceAptLinks(build.buildId, [], at(1));
+    expect(await store.getAptLink('amd64', 'alpha', 'hello', '2.10-3')).toBeUndefined();
+  });
+
+  it('a later build of the same binary version takes over the row; removing the earlier build leaves it', async () => {
+    const first = await store.createBuild(buildInput());
+    const second = await store.createBuild(buildInput({ buildId: crypto.randomUUID() }));
+    await store.replaceAptLinks(first.buildId, [link()], T0);
+    await store.replaceAptLinks(second.buildId, [link({ linkSha256: digest('newer') })], at(1));
+    await store.replaceAptLinks(first.buildId, [], at(2));
+    expect((await store.getAptLink('amd64', 'alpha', 'hello', '2.10-3'))?.linkSha256).toBe(digest('newer'));
   });
 });

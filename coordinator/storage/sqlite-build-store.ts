@@ -5,6 +5,7 @@ import { isSha256Hex, type Sha256Hex, sha256Hex } from '../../services/digest.ts
 import { canonicalizeJcs } from '../../services/jcs.ts';
 import type { ClaimedOutput } from '../../services/manifest/manifest.ts';
 import {
+  type AptLinkRecord,
   type AttemptRecord,
   type AttemptState,
   type BuildPolicy,
@@ -19,6 +20,7 @@ import {
   type LogEntryKind,
   type LogEntryRecord,
   type MaintainerRecord,
+  type NewAptLink,
   type NewAttempt,
   type NewBuild,
   type NewLogEntry,
@@ -246,6 +248,26 @@ const MIGRATIONS: readonly { readonly version: number; readonly name: string; re
       CREATE INDEX attempts_open_lease ON attempts (state, lease_expires_at);
     `,
   },
+  {
+    version: 3,
+    name: 'apt links served to apt-transport-in-toto',
+    // One row per (architecture, operator, binary package, version): the operator's signed link for
+    // a build whose verdict is reproducible. The primary key is the lookup the apt endpoint makes.
+    sql: `
+      CREATE TABLE apt_links (
+        architecture TEXT NOT NULL,
+        operator TEXT NOT NULL,
+        package TEXT NOT NULL,
+        version TEXT NOT NULL,
+        link_sha256 TEXT NOT NULL,
+        build_id TEXT NOT NULL REFERENCES builds (build_id),
+        worker_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (architecture, operator, package, version)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX apt_links_build ON apt_links (build_id);
+    `,
+  },
 ];
 
 /** The newest schema version this code knows. */
@@ -366,6 +388,17 @@ interface LogRow {
 type Statements = ReturnType<typeof prepareStatements>;
 
 /** Every statement the store runs, prepared once when the store opens. */
+interface AptLinkRow {
+  architecture: string;
+  operator: string;
+  package: string;
+  version: string;
+  link_sha256: string;
+  build_id: string;
+  worker_id: string;
+  created_at: number;
+}
+
 function prepareStatements(db: Database.Database) {
   return {
     schemaVersion: db.prepare<[], { v: number }>('SELECT MAX(version) AS v FROM schema_migrations'),
@@ -493,6 +526,17 @@ function prepareStatements(db: Database.Database) {
     ),
     verdictHistory: db.prepare<[string], VerdictRow>(
       'SELECT * FROM verdict_history WHERE build_id = ? ORDER BY sequence',
+    ),
+    deleteAptLinks: db.prepare<[string]>('DELETE FROM apt_links WHERE build_id = ?'),
+    upsertAptLink: db.prepare<[AptLinkRow]>(
+      `INSERT INTO apt_links (architecture, operator, package, version, link_sha256, build_id, worker_id, created_at)
+       VALUES (@architecture, @operator, @package, @version, @link_sha256, @build_id, @worker_id, @created_at)
+       ON CONFLICT (architecture, operator, package, version) DO UPDATE SET
+         link_sha256 = excluded.link_sha256, build_id = excluded.build_id,
+         worker_id = excluded.worker_id, created_at = excluded.created_at`,
+    ),
+    aptLink: db.prepare<[string, string, string, string], AptLinkRow>(
+      'SELECT * FROM apt_links WHERE architecture = ? AND operator = ? AND package = ? AND version = ?',
     ),
 
     insertLogEntry: db.prepare<[LogRow]>(
@@ -1145,6 +1189,45 @@ export class SqliteBuildStore implements BuildStore {
         return undefined;
       })
       .deferred();
+  }
+
+  // ------------------------------------------------------------ apt links
+
+  /** @inheritdoc */
+  async replaceAptLinks(
+    buildId: string,
+    links: readonly NewAptLink[],
+    now: Date = new Date(),
+  ): Promise<void> {
+    checkUuid(buildId, 'buildId');
+    this.#immediate(() => {
+      this.#s.deleteAptLinks.run(buildId);
+      for (const link of links) {
+        this.#s.upsertAptLink.run({
+          architecture: link.architecture,
+          operator: link.operator,
+          package: link.package,
+          version: link.version,
+          link_sha256: link.linkSha256,
+          build_id: buildId,
+          worker_id: link.workerId,
+          created_at: now.getTime(),
+        });
+      }
+    });
+  }
+
+  /** @inheritdoc */
+  async getAptLink(
+    architecture: string,
+    operator: string,
+    pkg: string,
+    version: string,
+  ): Promise<AptLinkRecord | undefined> {
+    const row = this.#s.aptLink.get(architecture, operator, pkg, version);
+    return row
+      ? { linkSha256: row.link_sha256 as Sha256Hex, buildId: row.build_id, workerId: row.worker_id }
+      : undefined;
   }
 
   /** @inheritdoc */

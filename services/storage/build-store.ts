@@ -453,6 +453,38 @@ export interface BuildStore {
   /** Recomputes every digest and link in the log. @returns the first index that fails, or undefined. */
   verifyLogChain(): Promise<number | undefined>;
 
+  /**
+   * Makes `links` the apt links of `buildId`, replacing any it had (none removes them all). A link
+   * of another build under the same (architecture, operator, package, version) is replaced.
+   */
+  replaceAptLinks(buildId: string, links: readonly NewAptLink[], now?: Date): Promise<void>;
+  /** The link an operator serves for one binary package version on one architecture. */
+  getAptLink(
+    architecture: string,
+    operator: string,
+    pkg: string,
+    version: string,
+  ): Promise<AptLinkRecord | undefined>;
+
   /** Closes the database; the store is unusable afterwards. */
   close(): Promise<void>;
+}
+
+/** One operator's signed in-toto link for one binary package version (docs/apt-in-toto.md). */
+export interface NewAptLink {
+  readonly architecture: string;
+  readonly operator: string;
+  /** Binary package name. */
+  readonly package: string;
+  /** Binary version, epoch included. */
+  readonly version: string;
+  /** The link JSON in the content store. */
+  readonly linkSha256: Sha256Hex;
+  readonly workerId: string;
+}
+
+export interface AptLinkRecord {
+  readonly linkSha256: Sha256Hex;
+  readonly buildId: string;
+  readonly workerId: string;
 }

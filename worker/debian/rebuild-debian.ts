@@ -32,6 +32,7 @@ import type { DebianEnvironmentCache } from './debian-environment-cache.ts';
 import { writeLocalRepository } from './local-repository.ts';
 import { OverlayInputSource } from './overlay-input-source.ts';
 import { type EnvironmentResolution, resolveEnvironmentPackages } from './resolve-environment-packages.ts';
+import { signAptLink } from './sign-apt-link.ts';
 
 /** Packages every rebuild environment has beyond Installed-Build-Depends (docs/debian.md). */
 export const DEBIAN_BASE_EXTRAS: readonly string[] = Object.freeze(['fakeroot', 'libfakeroot']);
@@ -365,6 +366,10 @@ export async function rebuildDebian(
 
     await request.beforeSign?.();
     request.onPhase?.('sign');
+    await mkdir(join(scratch, 'link'), { recursive: true });
+    byproducts.push(
+      await signAptLink({ subjects, buildinfo, signer: context.signer, dir: join(scratch, 'link') }),
+    );
     const inputs = [
       { path: `${parsed.manifest.name}.buildinfo`, sha256: parsed.manifest.buildinfoSha256 },
       ...plan.manifest.inputs.map((input) => ({ path: input.path, sha256: input.sha256 })),
