@@ -1,13 +1,14 @@
 // Turns a .buildinfo (and optionally a .dsc with its files) into an rbnet.debian/v1 manifest plus
 // the files to upload, checking everything locally first so mistakes are named before any upload.
 import { basename, dirname, join } from 'node:path';
-import { parseBuildinfo } from '../services/debian/buildinfo.ts';
+import { type ParsedBuildinfo, parseBuildinfo } from '../services/debian/buildinfo.ts';
 import { buildinfoDeterminedFields } from '../services/debian/debian-manifest-from-buildinfo.ts';
 import { parseDsc } from '../services/debian/dsc.ts';
 import { type Sha256Hex, sha256File, sha256Hex } from '../services/digest.ts';
 import { InputError } from '../services/errors.ts';
 import { parseDebianManifest } from '../services/manifest/parse-debian-manifest.ts';
 import { readBoundedFile } from '../services/read-bounded-file.ts';
+import { verifyClearsignedWithGpgv } from '../worker/debian/gpgv-verify.ts';
 
 const MAX_CONTROL_FILE_BYTES = 1024 * 1024;
 /** A Debian build's default wall-time request: 2 hours (a worker's own cap may be lower). */
@@ -35,9 +36,13 @@ export async function prepareDebianSubmission(args: {
   readonly buildinfoPath: string;
   readonly dscPath?: string;
   readonly timeLimitSeconds?: number;
+  /** When set, the .buildinfo must be clearsigned by a key in this keyring (checked with gpgv). */
+  readonly maintainerKeyringPath?: string;
 }): Promise<PreparedSubmission> {
   const bytes = await readBoundedFile(args.buildinfoPath, MAX_CONTROL_FILE_BYTES, 'buildinfo');
   const buildinfo = parseBuildinfo(bytes);
+  if (args.maintainerKeyringPath !== undefined)
+    await checkMaintainerSignature(bytes, buildinfo, args.maintainerKeyringPath);
   const buildinfoSha256 = sha256Hex(bytes);
   const uploads: FileToUpload[] = [
     {
@@ -95,4 +100,35 @@ export async function prepareDebianSubmission(args: {
   const manifestText = JSON.stringify(document);
   const parsed = parseDebianManifest(manifestText);
   return { manifestText, manifestSha256: parsed.manifestSha256, uploads };
+}
+
+/**
+ * The .buildinfo must be clearsigned by a key of `keyringPath`, and what gpgv verified must say
+ * exactly what the parser read from the signed file (so no unsigned text can slip in beside it).
+ */
+async function checkMaintainerSignature(
+  bytes: Buffer,
+  buildinfo: ParsedBuildinfo,
+  keyringPath: string,
+): Promise<void> {
+  if (!buildinfo.signature) {
+    throw new InputError('INPUT_DIGEST_MISMATCH', '--maintainer-keyring: the .buildinfo is not clearsigned');
+  }
+  let verified: Buffer;
+  try {
+    verified = (await verifyClearsignedWithGpgv({ signedBytes: bytes, keyringPath, timeoutMs: 30_000 }))
+      .plaintext;
+  } catch (cause) {
+    throw new InputError('INPUT_DIGEST_MISMATCH', `--maintainer-keyring: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+  const { signature: _signed, ...read } = buildinfo;
+  const { signature: _none, ...fromVerified } = parseBuildinfo(verified);
+  if (JSON.stringify(read) !== JSON.stringify(fromVerified)) {
+    throw new InputError(
+      'INPUT_DIGEST_MISMATCH',
+      '--maintainer-keyring: the signed text is not what the file says',
+    );
+  }
 }

@@ -154,6 +154,8 @@ Options:
   --source FILE.dsc      (.buildinfo only) upload this source package instead of each worker
                          fetching it from its archive
   --time-limit-seconds N (.buildinfo only) wall time to ask for, default 7200
+  --maintainer-keyring K (.buildinfo only) refuse unless the .buildinfo is clearsigned by a key
+                         in keyring K (checked with gpgv before anything is uploaded)
   --wait                 follow the build until it has a verdict
   --timeout-seconds N    give up waiting after N seconds (default 3600)
   --token TOKEN          maintainer token (submit scope); default env RBNET_TOKEN
@@ -166,6 +168,7 @@ inputs-differ; 1 failed, insufficient-operators, a refusal or a timeout; 2 usage
     'timeout-seconds': { type: 'string' },
     'time-limit-seconds': { type: 'string' },
     source: { type: 'string' },
+    'maintainer-keyring': { type: 'string' },
     token: { type: 'string' },
     coordinator: { type: 'string' },
     json: { type: 'boolean' },
@@ -179,10 +182,12 @@ inputs-differ; 1 failed, insufficient-operators, a refusal or a timeout; 2 usage
     const json = args.values.json === true;
     const sourceFlag = stringFlag(args, 'source');
     const timeLimitFlag = stringFlag(args, 'time-limit-seconds');
+    const keyringFlag = stringFlag(args, 'maintainer-keyring');
     const prepared = isBuildinfoPath(manifestPath)
       ? await prepareDebianSubmission({
           buildinfoPath: manifestPath,
           ...(sourceFlag !== undefined ? { dscPath: resolve(io.cwd, sourceFlag) } : {}),
+          ...(keyringFlag !== undefined ? { maintainerKeyringPath: resolve(io.cwd, keyringFlag) } : {}),
           ...(timeLimitFlag !== undefined
             ? { timeLimitSeconds: positiveIntegerFlag(timeLimitFlag, '--time-limit-seconds') }
             : {}),
