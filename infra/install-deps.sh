@@ -11,7 +11,9 @@ Usage: infra/install-deps.sh [--no-npm] [--help]
 Installs (only what is missing; `apt-get update` only when the lists are missing or stale):
   docker.io redis-server mmdebstrap busybox-static btrfs-progs uidmap iproute2
   ca-certificates xz-utils zstd bzip2 curl openssl
-(zstd and bzip2: the .deb inspection tests compress and decompress with them)
+  apt-transport-in-toto in-toto gnupg apt-utils dpkg-dev
+(zstd and bzip2: the .deb inspection tests compress and decompress with them; the last five:
+`rbnet apt setup` and the real-apt tests of docs/apt-in-toto.md)
 and runs `npm ci` in the repository when node_modules is missing or older than package-lock.json.
 
 Options:
@@ -33,6 +35,7 @@ done
 RBNET_DEB_PACKAGES=(
   docker.io redis-server mmdebstrap busybox-static btrfs-progs uidmap iproute2
   ca-certificates xz-utils zstd bzip2 curl openssl
+  apt-transport-in-toto in-toto gnupg apt-utils dpkg-dev
 )
 
 missing=()

@@ -10,6 +10,7 @@ import { prepareDebianSubmission } from '../cli/debian-submission.ts';
 import type { FixtureFile } from '../services/debian/buildinfo-fixture.ts';
 import { DebianEnvironmentCache } from '../worker/debian/debian-environment-cache.ts';
 import { createDockerClient } from '../worker/main.ts';
+import { createAptIntotoWorld, createScenario } from './support/apt-intoto-harness.ts';
 import {
   downloadPublishedDeb,
   type InstalledPackage,
@@ -109,6 +110,7 @@ afterAll(async () => {
 
 describe('Debian .buildinfo rebuilds by three operators', () => {
   let rebuiltBuildinfo: string;
+  let reproducedHello: { path: string; sha256: string } | undefined;
   let firstPreparationMs: number;
 
   it(
@@ -183,9 +185,68 @@ describe('Debian .buildinfo rebuilds by three operators', () => {
       const secondPreparationMs = Math.max(...statements.map((s) => s.debian.preparationMs));
       // Preparation is reported; reusing the environment is a small fraction of making it.
       expect(secondPreparationMs).toBeLessThan(firstPreparationMs / 4);
+      reproducedHello = status.results[0].outputs.find(
+        (o: { path: string }) => o.path === 'hello_2.10-3_amd64.deb',
+      );
+      expect(reproducedHello).toBeDefined();
     },
     VERDICT_TIMEOUT_MS + 60_000,
   );
+
+  it("Debian's own apt (apt-transport-in-toto) installs the .deb the three operators reproduced, and refuses the published one", async () => {
+    expect(reproducedHello).toBeDefined();
+    const path = join(dir, 'apt', 'hello_2.10-3_amd64.deb');
+    await mkdirFor(path);
+    const response = await fetch(`${net.coordinator.url}/v1/cas/sha256/${reproducedHello!.sha256}`);
+    expect(response.status).toBe(200);
+    await writeFile(path, Buffer.from(await response.arrayBuffer()));
+    const deb = (debPath: string, sha256: string) => ({
+      name: 'hello',
+      version: '2.10-3',
+      architecture: 'amd64',
+      payload: '',
+      path: debPath,
+      aptFileName: 'hello_2.10-3_amd64.deb',
+      sha256,
+    });
+    const world = await createAptIntotoWorld({
+      extraArchives: {
+        rebuilt: [deb(path, reproducedHello!.sha256)],
+        published: [deb(publishedHello.path, publishedHello.sha256)],
+      },
+    });
+    try {
+      const operators = ['alpha', 'beta', 'gamma'].map((name) => ({
+        name,
+        publicKeyPath: join(net.workerDirs.get(`${name}-deb`)!, 'worker-signing.key.pub'),
+      }));
+      const rebuilderUrls = operators.map((o) => `${net.coordinator.url}/apt/amd64/${o.name}/`);
+      const accepted = await createScenario(world, {
+        name: 'rbnet-rebuilt',
+        archive: 'rebuilt',
+        threshold: 3,
+        operators,
+        rebuilderUrls,
+      });
+      const run = await accepted.install(['hello']);
+      expect(run.exitCode, run.output).toBe(0);
+      expect(await accepted.downloaded()).toEqual(['hello_2.10-3_amd64.deb']);
+
+      // The official .deb is not what the operators reproduced: refused, and nothing is kept.
+      const refused = await createScenario(world, {
+        name: 'rbnet-published',
+        archive: 'published',
+        threshold: 3,
+        operators,
+        rebuilderUrls,
+      });
+      const denied = await refused.install(['hello']);
+      expect(denied.exitCode).not.toBe(0);
+      expect(await refused.downloaded()).toEqual([]);
+    } finally {
+      await world.close();
+    }
+  }, 300_000);
 
   it('a recorded version the archive lacks: environment-unavailable naming it, nothing built', async () => {
     const broken = installed.map((p) => (p.name === 'libc6' ? { ...p, version: '2.36-1' } : p));

@@ -3,14 +3,14 @@
 import { execFile } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import { ed25519PublicKeyFromPem, securesystemslibKeyid } from '../../services/attestation/ed25519-key.ts';
-import { encodeCanonical } from '../../services/attestation/securesystemslib-canonical-json.ts';
 import {
   composeRootLayout,
   InTotoLayoutError,
   type RootLayoutSigned,
   unsignedLayoutMetablockJson,
 } from '../../services/apt/root-layout.ts';
+import { ed25519PublicKeyFromPem, securesystemslibKeyid } from '../../services/attestation/ed25519-key.ts';
+import { encodeCanonical } from '../../services/attestation/securesystemslib-canonical-json.ts';
 import { UsageError } from '../../services/errors.ts';
 import { readBoundedFile } from '../../services/read-bounded-file.ts';
 import { type Command, EXIT, requireFlag, stringFlag, writeLine } from '../command.ts';
@@ -31,12 +31,13 @@ const ARCHITECTURE = /^[a-z0-9][a-z0-9-]{0,31}$/;
 const SUITE = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$/;
 const COMPONENT = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$/;
 /**
- * Characters a value may hold in the apt.conf snippet. apt hands each item to the method
- * percent-quoted (`%`, spaces and non-ASCII become %xx, which the method never decodes), the method
- * splits `APT::Intoto::Name::=value` on "::" (so a value holding "::" crashes it), and securesystemslib
- * shlex-splits the gpg command line that carries GPGHomedir.
+ * Characters a value may hold in the apt.conf snippet. apt hands each item to the method with spaces
+ * and non-ASCII percent-quoted (`/a b/ü/` arrives as `/a%20b/%c3%bc/`, and the method never decodes
+ * it), the method splits `APT::Intoto::Name::=value` on "::" (so a value holding "::" crashes it),
+ * securesystemslib shlex-splits the gpg command line that carries GPGHomedir, and `"`, `;`, `{`, `}`
+ * would end the apt.conf string or statement.
  */
-const APT_CONF_SAFE = /^[A-Za-z0-9._~:/?&=+,@!$()*[\]-]+$/;
+const APT_CONF_SAFE = /^[A-Za-z0-9._~:/?&=+,@!$()*%[\]-]+$/;
 const toolTimeoutMs = 60_000;
 
 export const aptSetupCommand: Command = {
@@ -99,16 +100,17 @@ Exit codes: 0 written; 1 failed (in-toto-sign, gpg, an invalid key); 2 usage.`,
     }
     const threshold = Number(thresholdText);
     const operatorSpecs = (args.values.operator as string[] | undefined) ?? [];
-    if (operatorSpecs.length === 0) throw usage('--operator NAME=KEYFILE is required (repeat it per operator)');
+    if (operatorSpecs.length === 0)
+      throw usage('--operator NAME=KEYFILE is required (repeat it per operator)');
     const operators: { name: string; publicKeyPem: string; keyid: string }[] = [];
     for (const spec of operatorSpecs) {
       const eq = spec.indexOf('=');
       if (eq <= 0 || eq === spec.length - 1) throw usage(`--operator ${spec}: expected NAME=KEYFILE`);
       const name = spec.slice(0, eq);
       const file = spec.slice(eq + 1);
-      const pem = (await readBoundedFile(resolve(io.cwd, file), 64 * 1024, `--operator ${name} key`)).toString(
-        'utf8',
-      );
+      const pem = (
+        await readBoundedFile(resolve(io.cwd, file), 64 * 1024, `--operator ${name} key`)
+      ).toString('utf8');
       let keyid: string;
       try {
         keyid = securesystemslibKeyid(ed25519PublicKeyFromPem(pem, `--operator ${name}=${file}`));
@@ -124,9 +126,6 @@ Exit codes: 0 written; 1 failed (in-toto-sign, gpg, an invalid key); 2 usage.`,
     const expiresText = requireFlag(args, 'expires', aptSetupCommand);
     const installDir = stringFlag(args, 'install-dir') ?? defaultAptInstallDir;
     checkAptConfPath(installDir, '--install-dir');
-    const rebuilderUrls = rebuilderUrlsFrom(args.values, operators, threshold, io.env);
-    const sourcesLine = sourcesLineFrom(args.values);
-
     let layout: RootLayoutSigned;
     try {
       layout = composeRootLayout({
@@ -139,6 +138,8 @@ Exit codes: 0 written; 1 failed (in-toto-sign, gpg, an invalid key); 2 usage.`,
       if (error instanceof InTotoLayoutError) throw usage(flagFor(error.message), error);
       throw error;
     }
+    const rebuilderUrls = rebuilderUrlsFrom(args.values, operators, threshold, io.env);
+    const sourcesLine = sourcesLineFrom(args.values);
 
     const outDir = resolve(io.cwd, stringFlag(args, 'out') ?? '.');
     const gnupgHomeFlag = stringFlag(args, 'gnupg-home');
@@ -179,18 +180,30 @@ Exit codes: 0 written; 1 failed (in-toto-sign, gpg, an invalid key); 2 usage.`,
         'in-toto-sign',
         ['-f', unsigned, '--gpg', layoutKey, ...(gnupgHome ? ['--gpg-home', gnupgHome] : []), '-o', signed],
         env,
-      ).catch((error: unknown) => {
-        throw new InTotoLayoutError('LAYOUT_SIGNING', (error as Error).message, { cause: error });
-      });
+      );
 
       // 2. A keyring with only the layout key's public half, for APT::Intoto::GPGHomedir.
-      const exported = await runTool('gpg', [...homeArgs, '--batch', '--export', layoutKey], env);
+      const exported = await runTool(
+        'gpg',
+        [...homeArgs, '--batch', '--no-autostart', '--export', layoutKey],
+        env,
+      );
       if (exported.stdout.length === 0) {
-        throw new InTotoLayoutError('LAYOUT_SIGNING', `--layout-key ${layoutKey}: gpg exported no public key`);
+        throw new InTotoLayoutError(
+          'LAYOUT_SIGNING',
+          `--layout-key ${layoutKey}: gpg exported no public key`,
+        );
       }
       const keyringWork = join(work, 'gnupg');
       await mkdir(keyringWork, { mode: 0o700 });
-      await runTool('gpg', ['--homedir', keyringWork, '--batch', '--quiet', '--import'], env, exported.stdout);
+      // --no-autostart: importing a public key needs no agent, and an agent socket path under a deep
+      // --out would exceed the 108-byte socket path limit.
+      await runTool(
+        'gpg',
+        ['--homedir', keyringWork, '--batch', '--quiet', '--no-autostart', '--import'],
+        env,
+        exported.stdout,
+      );
 
       // 3. Check what apt will check: the signature verifies with that keyring, and in-toto wrote back
       //    exactly the layout we composed (its model silently drops fields it does not know).
@@ -199,15 +212,24 @@ Exit codes: 0 written; 1 failed (in-toto-sign, gpg, an invalid key); 2 usage.`,
         ['-f', signed, '--gpg', layoutKey, '--gpg-home', keyringWork, '--verify'],
         env,
       ).catch((error: unknown) => {
-        throw new InTotoLayoutError('LAYOUT_SIGNING', `the signed layout does not verify with the exported keyring: ${(error as Error).message}`, {
-          cause: error,
-        });
+        throw new InTotoLayoutError(
+          'LAYOUT_SIGNING',
+          `the signed layout does not verify with the exported keyring: ${(error as Error).message}`,
+          {
+            cause: error,
+          },
+        );
       });
-      const written = JSON.parse(await readFile(signed, 'utf8')) as { signed?: unknown; signatures?: unknown[] };
+      const written = JSON.parse(await readFile(signed, 'utf8')) as {
+        signed?: unknown;
+        signatures?: unknown[];
+      };
       if (encodeCanonical(written.signed) !== encodeCanonical(layout) || written.signatures?.length !== 1) {
-        throw new InTotoLayoutError('LAYOUT_SIGNING', 'in-toto-sign wrote a layout different from the one composed');
+        throw new InTotoLayoutError(
+          'LAYOUT_SIGNING',
+          'in-toto-sign wrote a layout different from the one composed',
+        );
       }
-      await gpgKillAgent(keyringWork, env);
 
       await mkdir(keyringDir, { recursive: true });
       await chmod(keyringDir, 0o755);
@@ -230,6 +252,7 @@ Exit codes: 0 written; 1 failed (in-toto-sign, gpg, an invalid key); 2 usage.`,
       }),
       { mode: 0o644 },
     );
+    await chmod(aptConfPath, 0o644);
     const sourcesPath = join(outDir, 'sources.list.d', aptSourcesFileName);
     await writeFile(
       sourcesPath,
@@ -239,9 +262,15 @@ ${sourcesLine}
 `,
       { mode: 0o644 },
     );
+    await chmod(sourcesPath, 0o644);
 
     const summary = {
-      files: { layout: layoutPath, keyring: join(keyringDir, 'pubring.kbx'), aptConf: aptConfPath, sources: sourcesPath },
+      files: {
+        layout: layoutPath,
+        keyring: join(keyringDir, 'pubring.kbx'),
+        aptConf: aptConfPath,
+        sources: sourcesPath,
+      },
       installDir,
       layoutKeyids: [layoutKey],
       threshold,
@@ -253,15 +282,22 @@ ${sourcesLine}
     if (args.values.json) {
       writeLine(io.stdout, JSON.stringify(summary, null, 2));
     } else {
-      writeLine(io.stdout, `root layout   ${layoutPath} (${threshold} of ${operators.length} operators, expires ${layout.expires})`);
-      for (const operator of operators) writeLine(io.stdout, `  operator ${operator.name}  keyid ${operator.keyid}`);
+      writeLine(
+        io.stdout,
+        `root layout   ${layoutPath} (${threshold} of ${operators.length} operators, expires ${layout.expires})`,
+      );
+      for (const operator of operators)
+        writeLine(io.stdout, `  operator ${operator.name}  keyid ${operator.keyid}`);
       writeLine(io.stdout, `layout key    ${layoutKey} (public half in ${join(keyringDir, 'pubring.kbx')})`);
       writeLine(io.stdout, `apt config    ${aptConfPath}`);
       writeLine(io.stdout, `sources       ${sourcesPath}: ${sourcesLine}`);
       writeLine(io.stdout, 'Install (see docs/apt-in-toto.md):');
       writeLine(io.stdout, `  install -d -m 0755 ${installDir} ${join(installDir, 'gnupg')}`);
       writeLine(io.stdout, `  install -m 0644 ${layoutPath} ${join(installDir, 'root.layout')}`);
-      writeLine(io.stdout, `  install -m 0644 ${join(keyringDir, 'pubring.kbx')} ${join(installDir, 'gnupg', 'pubring.kbx')}`);
+      writeLine(
+        io.stdout,
+        `  install -m 0644 ${join(keyringDir, 'pubring.kbx')} ${join(installDir, 'gnupg', 'pubring.kbx')}`,
+      );
       writeLine(io.stdout, `  install -m 0644 ${aptConfPath} /etc/apt/apt.conf.d/${aptConfFileName}`);
       writeLine(io.stdout, `  install -m 0644 ${sourcesPath} /etc/apt/sources.list.d/${aptSourcesFileName}`);
     }
@@ -311,7 +347,8 @@ function rebuilderUrlsFrom(
   const given = (values['rebuilder-url'] as string[] | undefined) ?? [];
   let urls: { url: string; flag: string }[];
   if (given.length > 0) {
-    if (values.coordinator !== undefined) throw usage('give either --rebuilder-url or --coordinator, not both');
+    if (values.coordinator !== undefined)
+      throw usage('give either --rebuilder-url or --coordinator, not both');
     urls = given.map((url) => ({ url, flag: `--rebuilder-url ${url}` }));
   } else {
     const arch = (values.arch as string | undefined) ?? 'amd64';
@@ -343,7 +380,8 @@ function normalizeRebuilderUrl(text: string, flag: string): string {
   } catch (error) {
     throw usage(`${flag}: not a URL`, error);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw usage(`${flag}: must be http:// or https://`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw usage(`${flag}: must be http:// or https://`);
   if (url.username || url.password || url.search || url.hash) {
     throw usage(`${flag}: must not carry credentials, a query or a fragment`);
   }
@@ -390,11 +428,13 @@ function checkAptConfPath(path: string, flag: string): void {
 function checkAptConfValue(value: string, flag: string): void {
   if (!APT_CONF_SAFE.test(value)) {
     throw usage(
-      `${flag}: ${JSON.stringify(value)} holds a character apt-transport-in-toto cannot take (space, %, quote, ;, {, }, non-ASCII)`,
+      `${flag}: ${JSON.stringify(value)} holds a character apt-transport-in-toto cannot take (space, quote, ;, {, }, non-ASCII)`,
     );
   }
   if (value.includes('::')) {
-    throw usage(`${flag}: ${JSON.stringify(value)} holds "::", which apt-transport-in-toto's config parser splits on`);
+    throw usage(
+      `${flag}: ${JSON.stringify(value)} holds "::", which apt-transport-in-toto's config parser splits on`,
+    );
   }
 }
 
@@ -456,10 +496,6 @@ function runTool(
     );
     child.stdin?.end(input);
   });
-}
-
-async function gpgKillAgent(homedir: string, env: NodeJS.ProcessEnv): Promise<void> {
-  await runTool('gpgconf', ['--homedir', homedir, '--kill', 'all'], env).catch(() => undefined);
 }
 
 function firstLine(error: unknown): string {

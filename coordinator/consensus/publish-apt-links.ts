@@ -2,17 +2,39 @@
 // endpoint can serve it, or withdraw the build's links when its verdict is not `reproducible`
 // (one dissenting link served to apt would veto installs, and a mismatch must never be served).
 import { createPublicKey } from 'node:crypto';
-import { parseAptLocalDebName } from '../../services/apt/apt-file-name.ts';
+import {
+  APT_LINK_BYPRODUCT_NAME,
+  aptNameOfBuiltDeb,
+  parseAptLocalDebName,
+} from '../../services/apt/apt-file-name.ts';
 import { verifyRebuildLink } from '../../services/apt/in-toto-rebuild-link.ts';
 import type { ConsensusResult, Decision } from '../../services/consensus/decide-verdict.ts';
 import { buildDivergenceReport } from '../../services/consensus/divergence-report.ts';
 import type { Sha256Hex } from '../../services/digest.ts';
+import { parseAnyManifest } from '../../services/manifest/parse-any-manifest.ts';
 import type { BuildRecord, NewAptLink } from '../../services/storage/build-store.ts';
 import { type DecideDeps, readBlobText } from './decide-build.ts';
 
-/** The byproduct a Debian worker signs its apt link into (worker/debian/sign-apt-link.ts). */
-const APT_LINK_BYPRODUCT_NAME = 'rbnet/apt-link.json';
 const MAX_APT_LINK_BYTES = 1024 * 1024;
+
+/**
+ * The products a link must list for `outputs`: apt's file name of each attested .deb with its
+ * sha256, named by the same rule the worker signs with (aptNameOfBuiltDeb).
+ *
+ * @throws Error when an output is not a `name_version_arch.deb` or two name the same apt file.
+ */
+function expectedProducts(
+  outputs: readonly { readonly path: string; readonly sha256: Sha256Hex }[],
+  buildVersion: string,
+): Map<string, Sha256Hex> {
+  const expected = new Map<string, Sha256Hex>();
+  for (const output of outputs) {
+    const aptName = aptNameOfBuiltDeb(output.path, buildVersion);
+    if (expected.has(aptName)) throw new Error(`two attested .debs are both ${aptName} to apt`);
+    expected.set(aptName, output.sha256);
+  }
+  return expected;
+}
 
 export async function publishAptLinks(
   deps: DecideDeps,
@@ -25,6 +47,11 @@ export async function publishAptLinks(
     await deps.store.replaceAptLinks(build.buildId, [], deps.now());
     return 0;
   }
+  const manifest = parseAnyManifest(build.manifestJson, {
+    maxManifestBytes: Math.max(256 * 1024, Buffer.byteLength(build.manifestJson, 'utf8')),
+  });
+  if (manifest.kind !== 'debian')
+    throw new Error(`publishAptLinks: build ${build.buildId} is not a Debian build`);
   // The report marks which results counted; a reproducible verdict means every counted one agrees.
   const counted = buildDivergenceReport(results, decision).results;
   const links: NewAptLink[] = [];
@@ -44,17 +71,23 @@ export async function publishAptLinks(
       const text = await readBlobText(deps.content, linkByproduct.sha256, MAX_APT_LINK_BYTES);
       if (text === undefined) throw new Error(`sha256:${linkByproduct.sha256} is not in the content store`);
       const verified = verifyRebuildLink(text, [createPublicKey(worker.signingKeyPem)]);
-      const outputs = new Set(result.outputs.map((o) => o.sha256 as string));
-      const productDigests = verified.products.map((p) => p.sha256 as string);
-      if (productDigests.length !== outputs.size || !productDigests.every((d) => outputs.has(d)))
+      // Names as well as digests: a digest filed under another name would be served as a version
+      // nobody rebuilt (and replace that version's link of another build).
+      const expected = expectedProducts(result.outputs, manifest.manifest.version);
+      if (
+        verified.products.length !== expected.size ||
+        !verified.products.every((p) => expected.get(p.aptFileName) === p.sha256)
+      )
         throw new Error('its products are not exactly the .debs the worker attested');
+      // Every product is checked before any is indexed: a refused link serves none of its packages.
+      const operatorLinks: NewAptLink[] = [];
       for (const product of verified.products) {
         const deb = parseAptLocalDebName(product.aptFileName);
         if (deb.architecture !== build.architecture && deb.architecture !== 'all')
           throw new Error(
             `${product.aptFileName} is for ${deb.architecture}, the build for ${build.architecture}`,
           );
-        links.push({
+        operatorLinks.push({
           architecture: build.architecture,
           operator: result.operator,
           package: deb.name,
@@ -63,6 +96,7 @@ export async function publishAptLinks(
           workerId: result.workerId,
         });
       }
+      links.push(...operatorLinks);
       servedOperators.add(result.operator);
     } catch (err) {
       logger.warn({ err }, 'apt link refused; the operator serves none for this build');

@@ -3,18 +3,16 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signRebuildStatement } from '../../services/attestation/rebuild-statement.ts';
-import { newKey, type TestKey } from '../../services/consensus/consensus-test-fixtures.ts';
+import { newKey } from '../../services/consensus/consensus-test-fixtures.ts';
 import {
   debListing,
   fileMember,
   inspectionResult,
 } from '../../services/debian/deb-inspection/inspection-result-fixture.ts';
 import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
-import { parseAnyManifest } from '../../services/manifest/parse-any-manifest.ts';
 import { createTestCoordinatorDeps } from '../../test/support/coordinator-deps-fixture.ts';
+import { DebianBuildRecords } from '../../test/support/debian-build-records.ts';
 import { decideBuild } from '../consensus/decide-build.ts';
 import type { CoordinatorDeps } from '../coordinator-deps.ts';
 import type { SqliteBuildStore } from '../storage/sqlite-build-store.ts';
@@ -26,7 +24,6 @@ const DEB = 'hello_2.10-3_amd64.deb';
 const PUBLISHED = sha256Hex('published hello') as Sha256Hex;
 const ALPHA_DEB = sha256Hex('alpha hello') as Sha256Hex;
 const BETA_DEB = sha256Hex('beta hello') as Sha256Hex;
-const BUILDINFO = sha256Hex('hello.buildinfo') as Sha256Hex;
 const HTML = '<!DOCTYPE html><html><body><script>alert(1)</script>usr/bin/hello</body></html>\n';
 const HTML_SHA = sha256Hex(HTML) as Sha256Hex;
 
@@ -34,124 +31,17 @@ let root: string;
 let store: SqliteBuildStore;
 let deps: CoordinatorDeps;
 let app: ReturnType<typeof createCoordinatorApp>;
-const keys = new Map<string, TestKey>();
-let manifestJson: string;
-let manifestSha256: Sha256Hex;
-let jobs = 0;
+let records: DebianBuildRecords;
 
 function get(path: string) {
   return app.request(path, { method: 'GET' }, LOOPBACK_ENV);
 }
 
-async function putBlob(bytes: string | Buffer): Promise<Sha256Hex> {
-  const buffer = Buffer.from(bytes);
-  const sha256 = sha256Hex(buffer) as Sha256Hex;
-  await deps.content.put(Readable.from([buffer]), { sha256, maxBytes: buffer.length });
-  return sha256;
-}
-
-async function enrol(operator: string, workerId: string): Promise<void> {
-  const key = newKey();
-  keys.set(workerId, key);
-  await store.addOperator(operator, NOW);
-  await store.enrolWorker({
-    workerId,
-    operator,
-    signingKeyPem: key.publicKeyPem,
-    signingKeyid: key.keyid,
-    authKeyPem: newKey().publicKeyPem,
-    authKeyid: `auth-${workerId}`,
-    architectures: ['amd64'],
-    backends: ['debian'],
-    capacity: { cores: 1, memoryBytes: 1, diskBytes: 1 },
-    queueName: `rbnet-w-${workerId}`,
-    redisUser: `worker:rbnet:${workerId}`,
-    enrolledAt: NOW,
-  });
-}
-
-async function createDebianBuild(): Promise<string> {
-  const buildId = crypto.randomUUID();
-  await store.createBuild({
-    buildId,
-    manifestSha256,
-    manifestJson,
+function createHelloBuild(): Promise<string> {
+  return records.createBuild({
     name: 'hello',
-    architecture: 'amd64',
-    backend: 'debian',
+    version: '2.10-3',
     claimedOutputs: [{ path: DEB, sha256: PUBLISHED }],
-    policy: { threshold: 2, maxAttempts: 2, decisionDeadlineMs: 60_000 },
-    submittedBy: 'admin',
-    createdAt: NOW,
-  });
-  return buildId;
-}
-
-/**
- * Records a built result of `workerId` for `buildId`: one .deb with `debSha256`, the given byproduct
- * blobs stored and signed by name; `signer` defaults to the worker's enrolled key.
- */
-async function recordBuilt(
-  buildId: string,
-  workerId: string,
-  debSha256: Sha256Hex,
-  byproducts: readonly { name: string; bytes: string }[],
-  signer: TestKey = keys.get(workerId)!,
-): Promise<void> {
-  const operator = workerId.split('-')[0]!;
-  jobs++;
-  const jobId = `job-${jobs}`;
-  await store.createAttempt({
-    buildId,
-    workerId,
-    operator,
-    attempt: 1,
-    jobId,
-    nonce: `nonce-of-the-test-job-${jobs}`,
-    assignedAt: NOW,
-  });
-  const signedByproducts: { name: string; sha256: Sha256Hex }[] = [];
-  for (const b of byproducts) signedByproducts.push({ name: b.name, sha256: await putBlob(b.bytes) });
-  const log = await putBlob(`log of ${jobId}`);
-  const environment = sha256Hex('bookworm package list') as Sha256Hex;
-  const signed = await signRebuildStatement(
-    {
-      manifest: { manifestSha256, manifest: { name: 'hello' } },
-      outputs: [{ path: DEB, sha256: debSha256, sizeBytes: 4096 }],
-      environment: { imageSha256: environment, origin: 'built-locally', recipe: 'rbnet-debian/v1' },
-      inputs: [{ path: 'hello.buildinfo', sha256: BUILDINFO }],
-      log: { sha256: log, sizeBytes: 20, truncated: false },
-      worker: { id: workerId, operator, builderUri: `https://rbnet.dev/worker/${operator}/${workerId}` },
-      timing: { startedOn: NOW, finishedOn: NOW },
-      host: {
-        kernelVersion: '6.1.0',
-        cpuCount: 2,
-        engineVersion: '24.0.0',
-        storageDriver: 'btrfs',
-        clockUtc: NOW.toISOString(),
-        rbnetVersion: '0.1.0',
-      },
-      job: { jobId, attempt: 1, nonce: `nonce-of-the-test-job-${jobs}` },
-      byproducts: signedByproducts,
-    },
-    signer.signer,
-  );
-  const envelopeSha256 = await putBlob(signed.envelopeJson);
-  await store.recordResult({
-    buildId,
-    workerId,
-    operator,
-    attempt: 1,
-    jobId,
-    envelopeSha256,
-    kind: 'built',
-    outputs: [{ path: DEB, sha256: debSha256, sizeBytes: 4096 }],
-    environmentSha256: environment,
-    environmentOrigin: 'built-locally',
-    inputsKey: 'same',
-    logSha256: log,
-    counted: true,
-    receivedAt: NOW,
   });
 }
 
@@ -193,45 +83,32 @@ beforeAll(async () => {
   deps = fixture.deps;
   store = fixture.store;
   app = createCoordinatorApp(deps);
-  const parsed = parseAnyManifest(
-    JSON.stringify({
-      schema: 'rbnet.debian/v1',
-      name: 'hello',
-      version: '2.10-3',
-      architecture: 'amd64',
-      backend: 'debian',
-      buildinfoSha256: BUILDINFO,
-      source: { from: 'archive' },
-      claimedOutputs: [{ path: DEB, sha256: PUBLISHED }],
-      timeLimitSeconds: 3600,
-    }),
-  );
-  expect(parsed.kind).toBe('debian');
-  manifestJson = parsed.canonicalJson;
-  manifestSha256 = parsed.manifestSha256;
-  await enrol('alpha', 'alpha-1');
-  await enrol('beta', 'beta-1');
-  await enrol('mallory', 'mallory-1');
+  records = new DebianBuildRecords(deps, NOW);
+  await records.enrol('alpha', 'alpha-1');
+  await records.enrol('beta', 'beta-1');
+  await records.enrol('mallory', 'mallory-1');
 
-  buildId = await createDebianBuild();
-  await recordBuilt(buildId, 'alpha-1', ALPHA_DEB, [
-    { name: 'rbnet/deb-inspection.json', bytes: alphaInspection() },
-    { name: 'rbnet/diffoscope-1.html', bytes: HTML },
-  ]);
+  buildId = await createHelloBuild();
+  await records.recordBuilt(buildId, 'alpha-1', {
+    outputs: [{ path: DEB, sha256: ALPHA_DEB }],
+    byproducts: [
+      { name: 'rbnet/deb-inspection.json', bytes: alphaInspection() },
+      { name: 'rbnet/diffoscope-1.html', bytes: HTML },
+    ],
+  });
   // beta's worker uploaded an inspection document the coordinator must refuse, not trip over.
-  await recordBuilt(buildId, 'beta-1', BETA_DEB, [
-    { name: 'rbnet/deb-inspection.json', bytes: '{"schema":"rbnet.deb-inspection-result/v9"}' },
-  ]);
+  await records.recordBuilt(buildId, 'beta-1', {
+    outputs: [{ path: DEB, sha256: BETA_DEB }],
+    byproducts: [{ name: 'rbnet/deb-inspection.json', bytes: '{"schema":"rbnet.deb-inspection-result/v9"}' }],
+  });
 
   // A result whose envelope is not signed by its worker's enrolled key names other HTML.
-  forgedBuildId = await createDebianBuild();
-  await recordBuilt(
-    forgedBuildId,
-    'mallory-1',
-    ALPHA_DEB,
-    [{ name: 'rbnet/diffoscope-1.html', bytes: FORGED_HTML }],
-    newKey(),
-  );
+  forgedBuildId = await createHelloBuild();
+  await records.recordBuilt(forgedBuildId, 'mallory-1', {
+    outputs: [{ path: DEB, sha256: ALPHA_DEB }],
+    byproducts: [{ name: 'rbnet/diffoscope-1.html', bytes: FORGED_HTML }],
+    signer: newKey(),
+  });
 });
 
 afterAll(async () => {

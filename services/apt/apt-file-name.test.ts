@@ -72,7 +72,10 @@ describe('parseAptLocalDebName', () => {
       'x/libfoo1_0.9-2_amd64.deb',
       'libfoo1_0.9-2_amd64.udeb',
     ]) {
-      expect(fieldOf(() => parseAptLocalDebName(bad)), bad).toBe('fileName');
+      expect(
+        fieldOf(() => parseAptLocalDebName(bad)),
+        bad,
+      ).toBe('fileName');
     }
   });
 });

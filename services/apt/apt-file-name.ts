@@ -108,7 +108,8 @@ export function parseAptLocalDebName(fileName: string): AptLocalDeb {
   const [, name, encodedVersion, architecture] = match as unknown as [string, string, string, string];
   try {
     const canonical = aptLocalDebName(name, encodedVersion.replaceAll('%3a', ':'), architecture);
-    if (canonical !== fileName) throw new DebianFormatError('version', 'is not encoded the way apt encodes it');
+    if (canonical !== fileName)
+      throw new DebianFormatError('version', 'is not encoded the way apt encodes it');
     return Object.freeze({
       name,
       version: parseDebianVersion(encodedVersion.replaceAll('%3a', ':'), 'version'),
@@ -121,4 +122,29 @@ export function parseAptLocalDebName(fileName: string): AptLocalDeb {
       cause: error,
     });
   }
+}
+
+/** Byproduct name under which a Debian worker signs its apt link (statement and content store). */
+export const APT_LINK_BYPRODUCT_NAME = 'rbnet/apt-link.json';
+
+const BUILT_DEB_FILE_NAME = /^([^_/]+)_([^_/]+)_([^_/]+)\.deb$/;
+
+/**
+ * apt's local name for a `pkg_version_arch.deb` that dpkg built for a source at `buildVersion`. dpkg
+ * leaves the epoch out of file names and apt puts it back (as %3a), so a file whose version is
+ * `buildVersion` without its epoch gets that epoch; any other version is taken as written. Worker
+ * (when it signs) and coordinator (when it checks a link) both name products with this one rule.
+ * @throws DebianFormatError when `fileName` is not `name_version_arch.deb` or its parts are invalid.
+ */
+export function aptNameOfBuiltDeb(fileName: string, buildVersion: string): string {
+  const match = BUILT_DEB_FILE_NAME.exec(fileName);
+  if (!match) {
+    throw new DebianFormatError(
+      'fileName',
+      `${JSON.stringify(fileName)} is not a name_version_arch.deb file name`,
+    );
+  }
+  const [, pkg, version, arch] = match as unknown as [string, string, string, string];
+  const withoutEpoch = buildVersion.replace(/^\d+:/, '');
+  return aptLocalDebName(pkg, version === withoutEpoch ? buildVersion : version, arch);
 }

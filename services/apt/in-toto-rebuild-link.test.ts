@@ -4,10 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { publicKeyToSecuresystemslibJson } from '../attestation/ed25519-key.ts';
 import { encodeCanonical } from '../attestation/securesystemslib-canonical-json.ts';
 import { Ed25519FileSigner } from '../attestation/signer.ts';
-import { AttestationError } from '../errors.ts';
+import type { AttestationError } from '../errors.ts';
 import { aptLocalDebName } from './apt-file-name.ts';
-import { composeRebuildLink, signRebuildLink, verifyRebuildLink } from './in-toto-rebuild-link.ts';
 import { runInTotoPython } from './in-toto-python-fixture.ts';
+import { composeRebuildLink, signRebuildLink, verifyRebuildLink } from './in-toto-rebuild-link.ts';
 
 const shaA = 'a'.repeat(64);
 const shaB = '0123456789abcdef'.repeat(4);

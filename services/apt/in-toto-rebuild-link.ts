@@ -83,7 +83,8 @@ export function composeRebuildLink(products: readonly RebuildLinkProduct[]): Reb
   products.forEach((product, index) => {
     const field = `products[${index}]`;
     checkAptFileName(product.aptFileName, `${field}.aptFileName`);
-    if (!isSha256Hex(product.sha256)) throw linkInvalid(`${field}.sha256: expected 64 lowercase hex characters`);
+    if (!isSha256Hex(product.sha256))
+      throw linkInvalid(`${field}.sha256: expected 64 lowercase hex characters`);
     if (byName.has(product.aptFileName)) {
       throw linkInvalid(`${field}.aptFileName: ${JSON.stringify(product.aptFileName)} is listed twice`);
     }
@@ -141,7 +142,8 @@ export function verifyRebuildLink(
   publicKeys: readonly KeyObject[],
   maxBytes = maxRebuildLinkBytesDefault,
 ): VerifiedRebuildLink {
-  if (publicKeys.length === 0) throw new AttestationError('KEY_INVALID', 'no public key to verify the link with');
+  if (publicKeys.length === 0)
+    throw new AttestationError('KEY_INVALID', 'no public key to verify the link with');
   const keysById = new Map<string, KeyObject>();
   publicKeys.forEach((key, index) => {
     assertEd25519PublicKey(key, `publicKeys[${index}]`);
@@ -164,7 +166,10 @@ export function verifyRebuildLink(
     Buffer.from(signature.sig, 'hex'),
   );
   if (!valid) {
-    throw new AttestationError('SIGNATURE_INVALID', `link signature by keyid ${signature.keyid} does not verify`);
+    throw new AttestationError(
+      'SIGNATURE_INVALID',
+      `link signature by keyid ${signature.keyid} does not verify`,
+    );
   }
   const link: SignedRebuildLink = Object.freeze({
     signed,
@@ -193,7 +198,9 @@ function parseLinkDocument(
   let value: unknown;
   try {
     const text =
-      typeof json === 'string' ? json : new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(json);
+      typeof json === 'string'
+        ? json
+        : new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(json);
     value = parseStrictJson(text);
   } catch (error) {
     throw linkInvalid(`link is not strict UTF-8 JSON: ${(error as Error).message}`, error);
@@ -204,7 +211,8 @@ function parseLinkDocument(
   const signedIn = expectObject(root.signed, '$.signed');
   expectExactKeys(signedIn, SIGNED_FIELDS, '$.signed');
   if (signedIn._type !== 'link') throw linkInvalid('$.signed._type: expected "link"');
-  if (signedIn.name !== REBUILD_STEP_NAME) throw linkInvalid(`$.signed.name: expected "${REBUILD_STEP_NAME}"`);
+  if (signedIn.name !== REBUILD_STEP_NAME)
+    throw linkInvalid(`$.signed.name: expected "${REBUILD_STEP_NAME}"`);
   for (const field of ['materials', 'byproducts', 'environment'] as const) {
     if (Object.keys(expectObject(signedIn[field], `$.signed.${field}`)).length > 0) {
       throw linkInvalid(`$.signed.${field}: expected {}`);
@@ -219,12 +227,16 @@ function parseLinkDocument(
     const hashObject = expectObject(hashes, path);
     expectExactKeys(hashObject, ['sha256'], path);
     checkAptFileName(name, path);
-    if (!isSha256Hex(hashObject.sha256)) throw linkInvalid(`${path}.sha256: expected 64 lowercase hex characters`);
+    if (!isSha256Hex(hashObject.sha256))
+      throw linkInvalid(`${path}.sha256: expected 64 lowercase hex characters`);
     return { aptFileName: name, sha256: hashObject.sha256 };
   });
-  if (products.length === 0) throw linkInvalid('$.signed.products: a rebuild link must list at least one .deb');
+  if (products.length === 0)
+    throw linkInvalid('$.signed.products: a rebuild link must list at least one .deb');
   if (products.length > maxRebuildLinkProducts) {
-    throw linkInvalid(`$.signed.products: ${products.length} listed, at most ${maxRebuildLinkProducts} allowed`);
+    throw linkInvalid(
+      `$.signed.products: ${products.length} listed, at most ${maxRebuildLinkProducts} allowed`,
+    );
   }
   // Every check composeRebuildLink makes has been made above with JSON paths; keys are unique already.
   const signed = composeRebuildLink(products);

@@ -9,8 +9,8 @@ import { encodeCanonical } from '../attestation/securesystemslib-canonical-json.
 import { Ed25519FileSigner } from '../attestation/signer.ts';
 import { sha256Hex } from '../digest.ts';
 import { aptLocalDebName } from './apt-file-name.ts';
-import { type SignedRebuildLink, signRebuildLink } from './in-toto-rebuild-link.ts';
 import { runInTotoPython } from './in-toto-python-fixture.ts';
+import { type SignedRebuildLink, signRebuildLink } from './in-toto-rebuild-link.ts';
 import { composeRootLayout, type InTotoLayoutError, type RootLayoutSigned } from './root-layout.ts';
 
 const now = new Date('2026-01-01T00:00:00Z');
@@ -243,7 +243,9 @@ describe('in-toto 1.3.1 verifies our layout with our links', () => {
 
   it('refuses one link (LinkNotFoundError), disagreeing links, an unknown key and a different .deb', async () => {
     const one = await verifyIn('one', [await signRebuildLink(products, alpha.signer)]);
-    expect(one.error).toMatch(/^LinkNotFoundError: Step 'rebuild' requires '2' link metadata file\(s\), found '1'/);
+    expect(one.error).toMatch(
+      /^LinkNotFoundError: Step 'rebuild' requires '2' link metadata file\(s\), found '1'/,
+    );
 
     const disagree = await verifyIn('disagree', [
       await signRebuildLink(products, alpha.signer),

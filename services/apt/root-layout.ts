@@ -32,8 +32,7 @@ export const VERIFY_REPROBUILDS_INSPECTION = Object.freeze({
 /** Same grammar as trust-policy operator names. */
 const OPERATOR_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 /** `YYYY-MM-DD`, or a date-time with seconds, optional fraction, and `Z` or an offset. */
-const EXPIRES =
-  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(Z|[+-]\d{2}:\d{2}))?$/;
+const EXPIRES = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(Z|[+-]\d{2}:\d{2}))?$/;
 /** Longest readme accepted, characters. */
 const maxReadmeLength = 64 * 1024;
 

@@ -1,0 +1,224 @@
+// Debian builds and their really signed results written straight into a test coordinator's store and
+// content store, for tests that drive the real app (app.request) without running workers.
+import { Readable } from 'node:stream';
+import { signRebuildStatement } from '../../services/attestation/rebuild-statement.ts';
+import { newKey, type TestKey } from '../../services/consensus/consensus-test-fixtures.ts';
+import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
+import type { ClaimedOutput } from '../../services/manifest/manifest.ts';
+import { parseAnyManifest } from '../../services/manifest/parse-any-manifest.ts';
+import type { BuildStore } from '../../services/storage/build-store.ts';
+import type { ContentStore } from '../../services/storage/content-store.ts';
+
+/** One rbnet.debian/v1 build to record. */
+export interface DebianBuildSpec {
+  /** Source package name (the manifest's and the statement's `name`). */
+  readonly name: string;
+  /** The .buildinfo's Version, epoch included (e.g. `1:2.0-1`). */
+  readonly version: string;
+  /** Default `amd64`. */
+  readonly architecture?: string;
+  /** The published non-dbgsym .debs the verdict compares against; at least one. */
+  readonly claimedOutputs: readonly ClaimedOutput[];
+  /** Operators that must agree; default 2. */
+  readonly threshold?: number;
+}
+
+/** One attested .deb of a result; `sizeBytes` defaults to 4096. */
+export interface BuiltOutput {
+  readonly path: string;
+  readonly sha256: Sha256Hex;
+  readonly sizeBytes?: number;
+}
+
+/** A built result to record for one worker. */
+export interface BuiltResultSpec {
+  /** The .debs the worker attests (the statement's outputs and the result row's). */
+  readonly outputs: readonly BuiltOutput[];
+  /** Byproduct blobs: each is stored in the content store and signed by name in the statement. */
+  readonly byproducts?: readonly { readonly name: string; readonly bytes: string | Buffer }[];
+  /** Key that signs the statement; default the worker's enrolled signing key. */
+  readonly signer?: TestKey;
+}
+
+interface RecordedBuild {
+  readonly name: string;
+  readonly manifestSha256: Sha256Hex;
+  readonly buildinfoSha256: Sha256Hex;
+}
+
+/**
+ * Writes operators, workers, Debian builds and built results the way the coordinator would have
+ * recorded them after real jobs: every statement is signed (by the enrolled key unless told
+ * otherwise) and every blob it names is in the content store. All timestamps are `now`.
+ */
+export class DebianBuildRecords {
+  readonly #store: BuildStore;
+  readonly #content: ContentStore;
+  readonly #now: Date;
+  readonly #keys = new Map<string, TestKey>();
+  readonly #operators = new Map<string, string>();
+  readonly #builds = new Map<string, RecordedBuild>();
+  #jobs = 0;
+
+  constructor(deps: { readonly store: BuildStore; readonly content: ContentStore }, now: Date) {
+    this.#store = deps.store;
+    this.#content = deps.content;
+    this.#now = now;
+  }
+
+  /**
+   * Enrols `workerId` of `operator` (adding the operator on its first worker) with a fresh signing
+   * key, for Debian builds on `architectures` (default amd64). @returns the worker's signing key.
+   */
+  async enrol(
+    operator: string,
+    workerId: string,
+    architectures: readonly string[] = ['amd64'],
+  ): Promise<TestKey> {
+    const key = newKey();
+    if (![...this.#operators.values()].includes(operator)) await this.#store.addOperator(operator, this.#now);
+    await this.#store.enrolWorker({
+      workerId,
+      operator,
+      signingKeyPem: key.publicKeyPem,
+      signingKeyid: key.keyid,
+      authKeyPem: newKey().publicKeyPem,
+      authKeyid: `auth-${workerId}`,
+      architectures: [...architectures],
+      backends: ['debian'],
+      capacity: { cores: 1, memoryBytes: 1, diskBytes: 1 },
+      queueName: `rbnet-w-${workerId}`,
+      redisUser: `worker:rbnet:${workerId}`,
+      enrolledAt: this.#now,
+    });
+    this.#keys.set(workerId, key);
+    this.#operators.set(workerId, operator);
+    return key;
+  }
+
+  /** The enrolled signing key of `workerId`. */
+  keyOf(workerId: string): TestKey {
+    const key = this.#keys.get(workerId);
+    if (!key) throw new Error(`worker ${workerId} was not enrolled through DebianBuildRecords`);
+    return key;
+  }
+
+  /** Stores `bytes` in the content store. @returns its sha256. */
+  async putBlob(bytes: string | Buffer): Promise<Sha256Hex> {
+    const buffer = Buffer.from(bytes);
+    const sha256 = sha256Hex(buffer) as Sha256Hex;
+    await this.#content.put(Readable.from([buffer]), { sha256, maxBytes: buffer.length });
+    return sha256;
+  }
+
+  /** Records a Debian build of `spec` from a parsed rbnet.debian/v1 manifest. @returns its build id. */
+  async createBuild(spec: DebianBuildSpec): Promise<string> {
+    const architecture = spec.architecture ?? 'amd64';
+    const buildinfoSha256 = sha256Hex(`${spec.name}_${spec.version}_${architecture}.buildinfo`) as Sha256Hex;
+    const parsed = parseAnyManifest(
+      JSON.stringify({
+        schema: 'rbnet.debian/v1',
+        name: spec.name,
+        version: spec.version,
+        architecture,
+        backend: 'debian',
+        buildinfoSha256,
+        source: { from: 'archive' },
+        claimedOutputs: spec.claimedOutputs,
+        timeLimitSeconds: 3600,
+      }),
+    );
+    if (parsed.kind !== 'debian') throw new Error(`expected a debian manifest, got ${parsed.kind}`);
+    const buildId = crypto.randomUUID();
+    await this.#store.createBuild({
+      buildId,
+      manifestSha256: parsed.manifestSha256,
+      manifestJson: parsed.canonicalJson,
+      name: spec.name,
+      architecture,
+      backend: 'debian',
+      claimedOutputs: spec.claimedOutputs,
+      policy: { threshold: spec.threshold ?? 2, maxAttempts: 2, decisionDeadlineMs: 60_000 },
+      submittedBy: 'admin',
+      createdAt: this.#now,
+    });
+    this.#builds.set(buildId, { name: spec.name, manifestSha256: parsed.manifestSha256, buildinfoSha256 });
+    return buildId;
+  }
+
+  /**
+   * Records attempt 1 of `workerId` on `buildId` and its built, counted result: a statement over
+   * `spec.outputs` in the same environment and from the same inputs as every other result recorded
+   * here, naming the stored byproducts. @returns the stored envelope's sha256.
+   */
+  async recordBuilt(buildId: string, workerId: string, spec: BuiltResultSpec): Promise<Sha256Hex> {
+    const build = this.#builds.get(buildId);
+    if (!build) throw new Error(`build ${buildId} was not created through DebianBuildRecords`);
+    const operator = this.#operators.get(workerId);
+    if (!operator) throw new Error(`worker ${workerId} was not enrolled through DebianBuildRecords`);
+    const signer = spec.signer ?? this.keyOf(workerId);
+    this.#jobs++;
+    const jobId = `job-${this.#jobs}`;
+    const nonce = `nonce-of-the-test-job-${this.#jobs}`;
+    await this.#store.createAttempt({
+      buildId,
+      workerId,
+      operator,
+      attempt: 1,
+      jobId,
+      nonce,
+      assignedAt: this.#now,
+    });
+    const byproducts: { name: string; sha256: Sha256Hex }[] = [];
+    for (const b of spec.byproducts ?? [])
+      byproducts.push({ name: b.name, sha256: await this.putBlob(b.bytes) });
+    const outputs = spec.outputs.map((o) => ({
+      path: o.path,
+      sha256: o.sha256,
+      sizeBytes: o.sizeBytes ?? 4096,
+    }));
+    const logText = `log of ${jobId}`;
+    const log = await this.putBlob(logText);
+    const environment = sha256Hex('bookworm package list') as Sha256Hex;
+    const signed = await signRebuildStatement(
+      {
+        manifest: { manifestSha256: build.manifestSha256, manifest: { name: build.name } },
+        outputs,
+        environment: { imageSha256: environment, origin: 'built-locally', recipe: 'rbnet-debian/v1' },
+        inputs: [{ path: `${build.name}.buildinfo`, sha256: build.buildinfoSha256 }],
+        log: { sha256: log, sizeBytes: Buffer.byteLength(logText), truncated: false },
+        worker: { id: workerId, operator, builderUri: `https://rbnet.dev/worker/${operator}/${workerId}` },
+        timing: { startedOn: this.#now, finishedOn: this.#now },
+        host: {
+          kernelVersion: '6.1.0',
+          cpuCount: 2,
+          engineVersion: '24.0.0',
+          storageDriver: 'btrfs',
+          clockUtc: this.#now.toISOString(),
+          rbnetVersion: '0.1.0',
+        },
+        job: { jobId, attempt: 1, nonce },
+        byproducts,
+      },
+      signer.signer,
+    );
+    const envelopeSha256 = await this.putBlob(signed.envelopeJson);
+    await this.#store.recordResult({
+      buildId,
+      workerId,
+      operator,
+      attempt: 1,
+      jobId,
+      envelopeSha256,
+      kind: 'built',
+      outputs,
+      environmentSha256: environment,
+      environmentOrigin: 'built-locally',
+      inputsKey: 'same',
+      logSha256: log,
+      counted: true,
+      receivedAt: this.#now,
+    });
+    return envelopeSha256;
+  }
+}
