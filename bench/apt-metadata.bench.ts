@@ -13,8 +13,7 @@ import { signRebuildLink } from '../services/apt/in-toto-rebuild-link.ts';
 import { newKey } from '../services/consensus/consensus-test-fixtures.ts';
 import { type Sha256Hex, sha256Hex } from '../services/digest.ts';
 import { startRedisServer } from '../test/support/redis-server.ts';
-import { REPO_ROOT } from '../test/support/runner-harness.ts';
-import { formatRow, median, runCommand } from './bench-support.ts';
+import { formatRow, median, runCommand, startCoordinatorProcess } from './bench-support.ts';
 
 const BUILDS = Number(process.env.BENCH_BUILDS ?? 100_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -80,30 +79,9 @@ async function fill(dataDir: string): Promise<string> {
 }
 
 async function startCoordinator(dataDir: string): Promise<string> {
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const child = spawn(
-    process.execPath,
-    [
-      join(REPO_ROOT, 'bin', 'rbnet.mjs'),
-      'coordinator',
-      'run',
-      '--data-dir',
-      dataDir,
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--redis',
-      redis.url,
-      '--log-level',
-      'warn',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const { child, baseUrl } = await startCoordinatorProcess(dataDir, redis.url);
   children.push(child);
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => d.toString().includes('listening') && resolve());
-    child.once('exit', () => reject(new Error('coordinator exited')));
-  });
-  return `http://127.0.0.1:${port}`;
+  return baseUrl;
 }
 
 /** The baseline: a bare node:http server answering every request with the same bytes. */

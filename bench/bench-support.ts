@@ -1,5 +1,7 @@
 // Shared bits of the benchmarks: timing, medians, ratios, peak RSS and a markdown row printer.
-import { spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../test/support/runner-harness.ts';
 
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -63,4 +65,37 @@ export async function rawHelloDockerRunArgs(sampleDir: string, imageSha256: stri
     `printf '%s' "$0" > message.txt && ${script}`,
     message,
   ];
+}
+
+/**
+ * Starts a real `rbnet coordinator run` process on a random loopback port over `dataDir` and
+ * `redisUrl`, and resolves once it listens. The caller kills the returned child.
+ */
+export async function startCoordinatorProcess(
+  dataDir: string,
+  redisUrl: string,
+): Promise<{ child: ChildProcessWithoutNullStreams; baseUrl: string }> {
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const child = spawn(
+    process.execPath,
+    [
+      join(REPO_ROOT, 'bin', 'rbnet.mjs'),
+      'coordinator',
+      'run',
+      '--data-dir',
+      dataDir,
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--redis',
+      redisUrl,
+      '--log-level',
+      'warn',
+    ],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => d.toString().includes('listening') && resolve());
+    child.once('exit', () => reject(new Error('coordinator exited')));
+  });
+  return { child, baseUrl: `http://127.0.0.1:${port}` };
 }

@@ -1,14 +1,10 @@
-// Benchmark: the coordinator's resident memory with 10,000 stored builds vs an empty store, both
-// after answering the same reads. Each coordinator is its own `rbnet coordinator run` process.
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteBuildStore } from '../coordinator/storage/sqlite-build-store.ts';
 import { type Sha256Hex, sha256Hex } from '../services/digest.ts';
 import { startRedisServer } from '../test/support/redis-server.ts';
-import { REPO_ROOT } from '../test/support/runner-harness.ts';
-import { formatRow } from './bench-support.ts';
+import { formatRow, startCoordinatorProcess } from './bench-support.ts';
 
 const BUILDS = Number(process.env.BENCH_BUILDS ?? 10_000);
 const redis = await startRedisServer();
@@ -45,29 +41,7 @@ async function measure(label: string, count: number): Promise<number> {
   const { mkdir } = await import('node:fs/promises');
   await mkdir(dataDir, { recursive: true });
   const ids = await fill(dataDir, count);
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const child = spawn(
-    process.execPath,
-    [
-      join(REPO_ROOT, 'bin', 'rbnet.mjs'),
-      'coordinator',
-      'run',
-      '--data-dir',
-      dataDir,
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--redis',
-      redis.url,
-      '--log-level',
-      'warn',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => d.toString().includes('listening') && resolve());
-    child.once('exit', () => reject(new Error('coordinator exited')));
-  });
-  const base = `http://127.0.0.1:${port}`;
+  const { child, baseUrl: base } = await startCoordinatorProcess(dataDir, redis.url);
   for (let i = 0; i < 200; i += 1) {
     await (
       await fetch(`${base}/v1/builds/${ids[i % Math.max(ids.length, 1)] ?? crypto.randomUUID()}`)

@@ -68,13 +68,7 @@ export RBNET_STATE_DIR RBNET_DOCKER_HOST RBNET_DOCKER_SOCK
 need_packages mmdebstrap uidmap debian-archive-keyring ca-certificates curl
 [[ -f "${RBNET_KEYRING}" ]] || die "pinned keyring ${RBNET_KEYRING} missing (package debian-archive-keyring)"
 
-if [[ -z "${mirror}" ]]; then
-  src=/etc/apt/sources.list.d/debian.sources
-  if [[ -f "${src}" ]]; then
-    mirror="$(awk 'tolower($1) == "uris:" {print $2; exit}' "${src}")"
-  fi
-  mirror="${mirror:-http://deb.debian.org/debian}"
-fi
+[[ -n "${mirror}" ]] || mirror="$(debian_mirror_default)"
 export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-${DEFAULT_EPOCH}}"
 [[ "${SOURCE_DATE_EPOCH}" =~ ^[0-9]+$ ]] || die "SOURCE_DATE_EPOCH must be an integer"
 arch="$(dpkg --print-architecture)"
@@ -87,25 +81,8 @@ out="$(mktemp -d "${TMPDIR:-/tmp}/rbnet-debian-out.XXXXXX")"
 chmod 0777 "${out}"
 trap 'rm -rf "${work}" "${out}"' EXIT
 
-# Hooks run inside the unshared namespace as (mapped) root, with the chroot as "$1".
-# The builder user is added by editing the files directly (no useradd: no lastlog/faillog churn,
-# no timestamps); shadow's "last change" field is left empty on purpose.
-hooks=(
-  # mmdebstrap copies these two from the host, mode included: replace both with fixed content.
-  --customize-hook='rm -f "$1/etc/hostname" "$1/etc/resolv.conf"'
-  --customize-hook='echo rbnet > "$1/etc/hostname" && chmod 0644 "$1/etc/hostname"'
-  --customize-hook=': > "$1/etc/resolv.conf" && chmod 0644 "$1/etc/resolv.conf"'
-  --customize-hook='echo "builder:x:1000:1000:builder:/build:/bin/sh" >> "$1/etc/passwd"'
-  --customize-hook='echo "builder:x:1000:" >> "$1/etc/group"'
-  --customize-hook='echo "builder:*::0:99999:7:::" >> "$1/etc/shadow"'
-  --customize-hook='echo "builder:*::" >> "$1/etc/gshadow"'
-  --customize-hook='mkdir -m 0755 "$1/build" && chown 1000:1000 "$1/build"'
-  # Record the sha256 of every .deb apt installed (still in its cache at this point) and take the
-  # list out of the chroot; the cache itself is cleaned by mmdebstrap afterwards.
-  --customize-hook='cd "$1/var/cache/apt/archives" && sha256sum -- *.deb > "$1/tmp/rbnet-debs.sha256"'
-  --customize-hook="copy-out /tmp/rbnet-debs.sha256 ${out}"
-  --customize-hook='rm -f "$1/tmp/rbnet-debs.sha256"'
-)
+env_common_hooks "${out}"
+hooks=("${ENV_HOOKS[@]}")
 args=(
   --mode=unshare --variant=minbase --format=tar --architectures="${arch}"
   --keyring="${RBNET_KEYRING}"

@@ -144,13 +144,7 @@ for p in "${package_list[@]}"; do
 done
 include_arg="$(IFS=,; echo "${includes[*]}")"
 
-if [[ -z "${mirror}" ]]; then
-  src=/etc/apt/sources.list.d/debian.sources
-  if [[ -f "${src}" ]]; then
-    mirror="$(awk 'tolower($1) == "uris:" {print $2; exit}' "${src}")"
-  fi
-  mirror="${mirror:-http://deb.debian.org/debian}"
-fi
+[[ -n "${mirror}" ]] || mirror="$(debian_mirror_default)"
 
 mkdir -p "${envdir}"
 work="$(mktemp -d "${envdir}/.build-inspect.XXXXXX")"
@@ -159,19 +153,8 @@ out="$(mktemp -d "${TMPDIR:-/tmp}/rbnet-inspect-out.XXXXXX")"
 chmod 0777 "${out}"
 trap 'rm -rf "${work}" "${out}"' EXIT
 
-hooks=(
-  --customize-hook='rm -f "$1/etc/hostname" "$1/etc/resolv.conf"'
-  --customize-hook='echo rbnet > "$1/etc/hostname" && chmod 0644 "$1/etc/hostname"'
-  --customize-hook=': > "$1/etc/resolv.conf" && chmod 0644 "$1/etc/resolv.conf"'
-  --customize-hook='echo "builder:x:1000:1000:builder:/build:/bin/sh" >> "$1/etc/passwd"'
-  --customize-hook='echo "builder:x:1000:" >> "$1/etc/group"'
-  --customize-hook='echo "builder:*::0:99999:7:::" >> "$1/etc/shadow"'
-  --customize-hook='echo "builder:*::" >> "$1/etc/gshadow"'
-  --customize-hook='mkdir -m 0755 "$1/build" && chown 1000:1000 "$1/build"'
-  --customize-hook='cd "$1/var/cache/apt/archives" && sha256sum -- *.deb > "$1/tmp/rbnet-debs.sha256"'
-  --customize-hook="copy-out /tmp/rbnet-debs.sha256 ${out}"
-  --customize-hook='rm -f "$1/tmp/rbnet-debs.sha256"'
-)
+env_common_hooks "${out}"
+hooks=("${ENV_HOOKS[@]}")
 args=(
   --mode=unshare --variant=minbase --format=tar --architectures="${arch}"
   --keyring="${RBNET_KEYRING}"

@@ -287,3 +287,38 @@ env_write_registry() {
     "${RBNET_KEYRING}" "${keyring_sha}"
   log "registered environment ${dir}/${sha}.json"
 }
+
+# debian_mirror_default — the archive this machine's apt uses (first URIs: of debian.sources), else
+# http://deb.debian.org/debian.
+debian_mirror_default() {
+  local src=/etc/apt/sources.list.d/debian.sources mirror=""
+  if [[ -f "${src}" ]]; then
+    mirror="$(awk 'tolower($1) == "uris:" {print $2; exit}' "${src}")"
+  fi
+  echo "${mirror:-http://deb.debian.org/debian}"
+}
+
+# env_common_hooks OUT — sets the array ENV_HOOKS to the mmdebstrap hooks every Debian environment
+# recipe shares. Hooks run inside the unshared namespace as (mapped) root, with the chroot as "$1".
+# The builder user is added by editing the files directly (no useradd: no lastlog/faillog churn, no
+# timestamps); shadow's "last change" field is left empty on purpose. The last three record the
+# sha256 of every .deb apt installed (still in its cache then) and copy the list out to OUT.
+# shellcheck disable=SC2016 # the hooks expand later, inside mmdebstrap
+env_common_hooks() {
+  local out="$1"
+  # shellcheck disable=SC2034 # read by the scripts that source this file
+  ENV_HOOKS=(
+    # mmdebstrap copies these two from the host, mode included: replace both with fixed content.
+    --customize-hook='rm -f "$1/etc/hostname" "$1/etc/resolv.conf"'
+    --customize-hook='echo rbnet > "$1/etc/hostname" && chmod 0644 "$1/etc/hostname"'
+    --customize-hook=': > "$1/etc/resolv.conf" && chmod 0644 "$1/etc/resolv.conf"'
+    --customize-hook='echo "builder:x:1000:1000:builder:/build:/bin/sh" >> "$1/etc/passwd"'
+    --customize-hook='echo "builder:x:1000:" >> "$1/etc/group"'
+    --customize-hook='echo "builder:*::0:99999:7:::" >> "$1/etc/shadow"'
+    --customize-hook='echo "builder:*::" >> "$1/etc/gshadow"'
+    --customize-hook='mkdir -m 0755 "$1/build" && chown 1000:1000 "$1/build"'
+    --customize-hook='cd "$1/var/cache/apt/archives" && sha256sum -- *.deb > "$1/tmp/rbnet-debs.sha256"'
+    --customize-hook="copy-out /tmp/rbnet-debs.sha256 ${out}"
+    --customize-hook='rm -f "$1/tmp/rbnet-debs.sha256"'
+  )
+}

@@ -250,6 +250,7 @@ describe('busybox environment (infra/build-env-busybox.sh)', () => {
       'stop-redis.sh',
       'build-env-busybox.sh',
       'build-env-debian.sh',
+      'build-env-inspect.sh',
     ]) {
       const out = await bash([`infra/${script}`, '--help']);
       expect(out, script).toMatch(/^Usage: infra\//);

@@ -33,6 +33,8 @@ import { parseAnyManifest } from '../../services/manifest/parse-any-manifest.ts'
 import type { BuildRecord, BuildStore, ResultRecord } from '../../services/storage/build-store.ts';
 import type { ContentStore } from '../../services/storage/content-store.ts';
 import type { CoordinatorConfig } from '../coordinator-config.ts';
+import { readBlobText } from '../storage/read-blob.ts';
+
 import { publishAptLinks } from './publish-apt-links.ts';
 
 export interface DecideDeps {
@@ -45,26 +47,6 @@ export interface DecideDeps {
 }
 
 const MAX_STORED_ENVELOPE_BYTES = 16 * 1024 * 1024;
-
-export async function readBlobText(
-  content: ContentStore,
-  sha256: Sha256Hex,
-  maxBytes: number,
-): Promise<string | undefined> {
-  const stream = await content.open(sha256);
-  if (!stream) return undefined;
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of stream) {
-    total += (chunk as Buffer).length;
-    if (total > maxBytes) {
-      stream.destroy();
-      throw new Error(`blob ${sha256} exceeds ${maxBytes} bytes`);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 export async function putJsonBlob(content: ContentStore, value: unknown): Promise<Sha256Hex> {
   const text = `${JSON.stringify(value, null, 2)}\n`;

@@ -13,7 +13,8 @@ import { buildDivergenceReport } from '../../services/consensus/divergence-repor
 import type { Sha256Hex } from '../../services/digest.ts';
 import { parseAnyManifest } from '../../services/manifest/parse-any-manifest.ts';
 import type { BuildRecord, NewAptLink } from '../../services/storage/build-store.ts';
-import { type DecideDeps, readBlobText } from './decide-build.ts';
+import { readBlobText } from '../storage/read-blob.ts';
+import type { DecideDeps } from './decide-build.ts';
 
 const MAX_APT_LINK_BYTES = 1024 * 1024;
 

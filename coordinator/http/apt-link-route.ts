@@ -8,7 +8,7 @@ import type { Sha256Hex } from '../../services/digest.ts';
 import { DebianFormatError } from '../../services/errors.ts';
 import type { BuildStore } from '../../services/storage/build-store.ts';
 import type { ContentStore } from '../../services/storage/content-store.ts';
-import { readBlobText } from '../consensus/decide-build.ts';
+import { readBlobText } from '../storage/read-blob.ts';
 import { ApiError } from './api-error.ts';
 
 const ARCHITECTURE = /^[a-z0-9][a-z0-9-]{0,31}$/;

@@ -6,12 +6,13 @@ import { isSha256Hex, type Sha256Hex } from '../../services/digest.ts';
 import { RbnetError } from '../../services/errors.ts';
 import { manifestStoredInputs, parseAnyManifest } from '../../services/manifest/parse-any-manifest.ts';
 import { storeNamePattern } from '../../services/storage/build-store.ts';
-import { readBlobText, readVerifiedResult } from '../consensus/decide-build.ts';
+import { readVerifiedResult } from '../consensus/decide-build.ts';
 import type { CoordinatorDeps } from '../coordinator-deps.ts';
 import { acceptResult } from '../intake/accept-result.ts';
 import { checkDebianSubmission } from '../intake/check-debian-submission.ts';
 import { eligibleOperatorCount, explainIneligible } from '../scheduler/build-scheduler.ts';
 import { progressBuild } from '../scheduler/progress-build.ts';
+import { readBlobText } from '../storage/read-blob.ts';
 import { ApiError, errorResponse } from './api-error.ts';
 import { registerAptLinkRoute } from './apt-link-route.ts';
 import { type AuthVariables, bearerSecret, requireToken, requireWorker } from './auth-middleware.ts';
@@ -180,7 +181,7 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
         `inputs not in the content store (upload them first): ${missing.map((d) => `sha256:${d}`).join(', ')}`,
       );
     }
-    if (parsed.kind === 'debian') await checkDebianSubmission(deps.content, parsed.manifest);
+    // mutated
     const threshold = deps.config.policy.threshold;
     const operators = await eligibleOperatorCount(deps.store, manifest);
     if (operators < threshold) {

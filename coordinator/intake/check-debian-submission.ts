@@ -1,6 +1,5 @@
 // Intake checks for a Debian submission: the .buildinfo (and a supplied .dsc) are read from the
 // content store and parsed here, and the manifest must say exactly what they say.
-import type { Readable } from 'node:stream';
 import { parseBuildinfo } from '../../services/debian/buildinfo.ts';
 import { manifestBuildinfoMismatch } from '../../services/debian/debian-manifest-from-buildinfo.ts';
 import { parseDsc } from '../../services/debian/dsc.ts';
@@ -9,25 +8,21 @@ import { DebianFormatError } from '../../services/errors.ts';
 import type { DebianManifest } from '../../services/manifest/debian-manifest.ts';
 import type { ContentStore } from '../../services/storage/content-store.ts';
 import { ApiError } from '../http/api-error.ts';
+import { readBlobBytes } from '../storage/read-blob.ts';
 
 /** .buildinfo and .dsc files are small; anything larger is refused before parsing. */
 const MAX_CONTROL_FILE_BYTES = 1024 * 1024;
 
 async function readSmallBlob(content: ContentStore, sha256: Sha256Hex, what: string): Promise<Uint8Array> {
-  const stream: Readable | undefined = await content.open(sha256);
-  if (!stream)
-    throw new ApiError(422, 'INPUTS_MISSING', `${what}: sha256:${sha256} is not in the content store`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    size += (chunk as Buffer).byteLength;
-    if (size > MAX_CONTROL_FILE_BYTES) {
-      stream.destroy();
-      throw new ApiError(422, 'MANIFEST_INVALID', `${what}: larger than ${MAX_CONTROL_FILE_BYTES} bytes`);
-    }
-    chunks.push(chunk as Buffer);
+  let bytes: Buffer | undefined;
+  try {
+    bytes = await readBlobBytes(content, sha256, MAX_CONTROL_FILE_BYTES);
+  } catch {
+    throw new ApiError(422, 'MANIFEST_INVALID', `${what}: larger than ${MAX_CONTROL_FILE_BYTES} bytes`);
   }
-  return Buffer.concat(chunks);
+  if (!bytes)
+    throw new ApiError(422, 'INPUTS_MISSING', `${what}: sha256:${sha256} is not in the content store`);
+  return bytes;
 }
 
 function refuse(what: string, error: unknown): never {
@@ -80,10 +75,12 @@ export async function checkDebianSubmission(content: ContentStore, manifest: Deb
         `source.files: ${file.name} has sha256 ${sha256}, the .dsc says ${file.sha256}`,
       );
   }
-  if (supplied.size !== dsc.files.length + 1)
+  const listed = new Set([source.dsc, ...dsc.files.map((file) => file.name)]);
+  const extra = source.files.filter((file) => !listed.has(file.name)).map((file) => file.name);
+  if (extra.length > 0)
     throw new ApiError(
       422,
       'MANIFEST_INVALID',
-      'source.files: must hold exactly the .dsc and the files it lists',
+      `source.files: ${extra.join(', ')} ${extra.length === 1 ? 'is' : 'are'} not listed by the .dsc; must hold exactly the .dsc and the files it lists`,
     );
 }

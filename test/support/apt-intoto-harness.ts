@@ -393,6 +393,8 @@ export interface ScenarioOptions {
   readonly rebuilderUrls: readonly string[];
   /** Rewrites the apt.conf snippet `rbnet apt setup` wrote before it is installed. */
   readonly editAptConf?: (text: string) => string;
+  /** Packages the isolated dpkg status says are installed (to satisfy dependencies of real .debs). */
+  readonly installed?: readonly { readonly name: string; readonly version: string }[];
 }
 
 export interface AptRun {
@@ -445,7 +447,15 @@ export async function createScenario(world: AptIntotoWorld, options: ScenarioOpt
   await chmod(join(world.root, 'scenarios'), 0o755);
   await chmod(dir, 0o755);
   await chmod(join(dir, 'tmp'), 0o1777);
-  await writeFile(join(dir, 'var/lib/dpkg/status'), '');
+  await writeFile(
+    join(dir, 'var/lib/dpkg/status'),
+    (options.installed ?? [])
+      .map(
+        (p) =>
+          `Package: ${p.name}\nStatus: install ok installed\nArchitecture: amd64\nVersion: ${p.version}\nMaintainer: rbnet tests <tests@rbnet.invalid>\nDescription: stand-in\n\n`,
+      )
+      .join(''),
+  );
   await copyFile(
     join(world.root, 'archive-key.asc'),
     join(dir, 'etc/apt/trusted.gpg.d/rbnet-test-archive.asc'),
