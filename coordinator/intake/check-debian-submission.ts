@@ -14,12 +14,13 @@ import { readBlobBytes } from '../storage/read-blob.ts';
 const MAX_CONTROL_FILE_BYTES = 1024 * 1024;
 
 async function readSmallBlob(content: ContentStore, sha256: Sha256Hex, what: string): Promise<Uint8Array> {
-  let bytes: Buffer | undefined;
-  try {
-    bytes = await readBlobBytes(content, sha256, MAX_CONTROL_FILE_BYTES);
-  } catch {
+  const stat = await content.stat(sha256);
+  if (!stat)
+    throw new ApiError(422, 'INPUTS_MISSING', `${what}: sha256:${sha256} is not in the content store`);
+  if (stat.sizeBytes > MAX_CONTROL_FILE_BYTES)
     throw new ApiError(422, 'MANIFEST_INVALID', `${what}: larger than ${MAX_CONTROL_FILE_BYTES} bytes`);
-  }
+  // A storage failure here is the coordinator's own problem: it propagates (500), it is not a refusal.
+  const bytes = await readBlobBytes(content, sha256, MAX_CONTROL_FILE_BYTES);
   if (!bytes)
     throw new ApiError(422, 'INPUTS_MISSING', `${what}: sha256:${sha256} is not in the content store`);
   return bytes;
