@@ -221,12 +221,15 @@ describe('Debian .buildinfo rebuilds by three operators', () => {
         publicKeyPath: join(net.workerDirs.get(`${name}-deb`)!, 'worker-signing.key.pub'),
       }));
       const rebuilderUrls = operators.map((o) => `${net.coordinator.url}/apt/amd64/${o.name}/`);
+      // hello needs libc6, which the test archive does not carry: the isolated dpkg has it.
+      const runtimeDependencies = installed.filter((p) => p.name === 'libc6');
       const accepted = await createScenario(world, {
         name: 'rbnet-rebuilt',
         archive: 'rebuilt',
         threshold: 3,
         operators,
         rebuilderUrls,
+        installed: runtimeDependencies,
       });
       const run = await accepted.install(['hello']);
       expect(run.exitCode, run.output).toBe(0);
@@ -239,6 +242,7 @@ describe('Debian .buildinfo rebuilds by three operators', () => {
         threshold: 3,
         operators,
         rebuilderUrls,
+        installed: runtimeDependencies,
       });
       const denied = await refused.install(['hello']);
       expect(denied.exitCode).not.toBe(0);
