@@ -181,7 +181,7 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
         `inputs not in the content store (upload them first): ${missing.map((d) => `sha256:${d}`).join(', ')}`,
       );
     }
-    // mutated
+    if (parsed.kind === 'debian') await checkDebianSubmission(deps.content, parsed.manifest);
     const threshold = deps.config.policy.threshold;
     const operators = await eligibleOperatorCount(deps.store, manifest);
     if (operators < threshold) {
