@@ -7,6 +7,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "${RBNET_REPO_DIR}"
 require_root
 bash infra/install-deps.sh
+# wrk drives the apt metadata endpoint benchmark; only benchmarks need it.
+need_packages wrk
 bash infra/start-dockerd.sh
 bash infra/build-env-busybox.sh >/dev/null
 for bench in bench/*.bench.ts; do
