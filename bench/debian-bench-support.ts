@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ArchivePackage } from '../services/debian/archive-indexes.ts';
-import { fixtureFile, renderBuildinfoFixture } from '../services/debian/buildinfo-fixture.ts';
 import type { ParsedBuildinfo } from '../services/debian/buildinfo.ts';
+import { fixtureFile, renderBuildinfoFixture } from '../services/debian/buildinfo-fixture.ts';
 import { splitClearsigned } from '../services/debian/clearsigned.ts';
 import type { DebComparison } from '../services/debian/deb-inspection/compare-deb-listings.ts';
 import type { DebInspectionResult } from '../services/debian/deb-inspection/inspection-report.ts';
@@ -242,7 +242,13 @@ export async function prepareEnvironmentTimed(
   const since = (from: number) => Math.round(performance.now() - from);
   return cache.withLock(resolution.identitySha256, timeoutMs, async () => {
     const hit = await cache.lookup(resolution.identitySha256);
-    if (hit) return { cached: true, imageSha256: hit.imageSha256, totalMs: since(started) };
+    if (hit) {
+      return {
+        cached: true,
+        imageSha256: hit.imageSha256,
+        totalMs: Number((performance.now() - started).toFixed(1)),
+      };
+    }
     const all = [...resolution.packages, ...resolution.extras];
     let networkBytes = 0;
     const downloadStarted = performance.now();
@@ -295,21 +301,52 @@ export async function prepareEnvironmentTimed(
   });
 }
 
-/** The section titles ("sources") of a diffoscope HTML report, in order, without duplicates. */
-export function diffoscopeSources(html: string): string[] {
-  const decode = (s: string) =>
-    s
-      .replace(/&lt;/g, '<')
-      .replace(/&gt;/g, '>')
-      .replace(/&quot;/g, '"')
-      .replace(/&#x27;|&#39;/g, "'")
-      .replace(/&amp;/g, '&');
-  const found: string[] = [];
-  for (const match of html.matchAll(/class="source">([^<]*)</g)) {
-    const text = decode(match[1] ?? '').trim();
-    if (text && !found.includes(text)) found.push(text);
+function decodeHtml(text: string): string {
+  return text
+    .replace(/<[^>]*>/g, '')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#x27;|&#39;/g, "'")
+    .replace(/&amp;/g, '&')
+    .replace(/[·»]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+/** One section of a diffoscope report: its title and its first changed lines (published → rebuilt). */
+export interface DiffoscopeSection {
+  readonly source: string;
+  readonly samples: readonly string[];
+}
+
+const SAMPLES_PER_SECTION = 3;
+const SAMPLE_CHARS = 160;
+
+/**
+ * The sections ("sources") of a diffoscope HTML report in order, each with its first few changed,
+ * added or removed lines as `published → rebuilt` text. A section's own table comes before its
+ * children's titles, so the text up to the next title is the section's own.
+ */
+export function diffoscopeSections(html: string): DiffoscopeSection[] {
+  const parts = html.split(/<span class="source">/).slice(1);
+  const sections: DiffoscopeSection[] = [];
+  for (const part of parts) {
+    const end = part.indexOf('</span>');
+    const source = decodeHtml(part.slice(0, end));
+    const samples: string[] = [];
+    for (const row of part.matchAll(/<tr class="diff(changed|added|deleted)">(.*?)<\/tr>/gs)) {
+      if (samples.length >= SAMPLES_PER_SECTION) break;
+      const cells = [
+        ...(row[2] ?? '').matchAll(/<td class="diff(?:present|deleted|added)?">(.*?)<\/td>/gs),
+      ].map((cell) => decodeHtml(cell[1] ?? ''));
+      const [left = '', right = ''] = row[1] === 'added' ? ['', cells[0] ?? ''] : cells;
+      samples.push(`${left.slice(0, SAMPLE_CHARS)} → ${right.slice(0, SAMPLE_CHARS)}`);
+    }
+    const known = sections.find((s) => s.source === source);
+    if (!known && source) sections.push({ source, samples });
   }
-  return found;
+  return sections;
 }
 
 /** What differs in one published/rebuilt pair, for the table. */
@@ -318,44 +355,68 @@ export interface PairSummary {
   /** `area:path (kinds)` of each differing member. */
   readonly members: readonly string[];
   readonly hints: readonly string[];
-  readonly diffoscope: readonly string[];
+  readonly diffoscope: readonly DiffoscopeSection[];
   readonly cause: string;
 }
 
 const ELF_PATH = /^(usr\/)?(s?bin|games|lib|libexec)\//;
+const YEAR = /\b(19[89]\d|20\d\d)\b/;
+
+/** Two different years in a changed line, written plainly or as an immediate ($0x7e6 = 2022). */
+function yearsIn(sample: string): [number, number] | undefined {
+  const [left = '', right = ''] = sample.split(' → ');
+  const plain = (side: string) => Number(YEAR.exec(side)?.[1] ?? Number.NaN);
+  const immediate = (side: string) => {
+    const value = Number.parseInt(/\$0x([0-9a-f]+)/.exec(side)?.[1] ?? '', 16);
+    return value >= 1980 && value <= 2099 ? value : Number.NaN;
+  };
+  for (const read of [plain, immediate]) {
+    const a = read(left);
+    const b = read(right);
+    if (Number.isFinite(a) && Number.isFinite(b) && a !== b) return [a, b];
+  }
+  return undefined;
+}
 
 /**
  * A short cause for one differing pair, from the member list, the inspector's hints and diffoscope's
- * section titles. It names the evidence; the write-up checks each one by hand.
+ * sections. It names the evidence; the write-up checks each one by hand.
  */
-export function causeOf(comparison: DebComparison, diffoscope: readonly string[]): string {
+export function causeOf(comparison: DebComparison, sections: readonly DiffoscopeSection[]): string {
   const causes: string[] = [];
   const data = comparison.members.filter((m) => m.area === 'data');
   const control = comparison.members.filter((m) => m.area === 'control');
-  const contentOnly = data.filter((m) => m.differences.length > 0 && m.differences.every((k) => k === 'sha256' || k === 'size'));
+  const contentOnly = data.filter(
+    (m) => m.differences.length > 0 && m.differences.every((k) => k === 'sha256' || k === 'size'),
+  );
+  const years = sections
+    .filter((s) => s.source !== 'file list' && !s.source.startsWith('stat '))
+    .flatMap((s) => s.samples.map(yearsIn))
+    .find((y) => y !== undefined);
+  if (years) causes.push(`the build year is embedded (${years[0]} published vs ${years[1]} rebuilt)`);
   const elf = contentOnly.filter((m) => ELF_PATH.test(m.path) && !m.path.endsWith('.gz'));
   if (elf.length > 0) {
-    const code = diffoscope.some((s) => /objdump .*--disassemble/.test(s));
-    const onlyIds = !code && diffoscope.some((s) => /build-id|gnu_debuglink/.test(s));
+    const code = sections.some((s) => /objdump .*--disassemble/.test(s.source));
     const names = elf.map((m) => m.path).join(', ');
     causes.push(
       code
-        ? `${names} differs in its machine code: compiled with a different toolchain than the published build`
-        : onlyIds
-          ? `${names} differs only in build-id/debuglink`
+        ? `${names}: machine code (.text) differs`
+        : sections.some((s) => /build-id|gnu_debuglink/.test(s.source))
+          ? `${names}: only build-id/debuglink differ`
           : `${names} differs`,
     );
   }
   const gz = contentOnly.filter((m) => m.path.endsWith('.gz'));
   if (comparison.hints.some((h) => /gzip/i.test(h))) causes.push('gzip header');
-  else if (gz.length > 0) causes.push(`compressed documentation differs (${gz.map((m) => m.path).join(', ')})`);
+  else if (gz.length > 0)
+    causes.push(`compressed file content differs (${gz.map((m) => m.path).join(', ')})`);
   const other = contentOnly.filter((m) => !elf.includes(m) && !gz.includes(m));
-  if (other.length > 0) causes.push(`${other.map((m) => m.path).join(', ')} differ in content`);
+  if (other.length > 0) causes.push(`${other.map((m) => m.path).join(', ')}: content differs`);
   if (data.some((m) => m.differences.includes('mtime'))) causes.push('mtime');
   if (data.some((m) => m.differences.some((k) => k === 'mode' || k === 'owner')))
     causes.push('permissions or owners');
   if (data.some((m) => m.only !== undefined)) causes.push('a file exists on one side only');
-  if (control.some((m) => m.path === 'control')) causes.push('control file differs (versions, sizes or dependencies)');
+  if (control.some((m) => m.path === 'control')) causes.push('the control file differs');
   if (comparison.compressionDiffers.length > 0) causes.push('different compression');
   if (comparison.orderDiffers.length > 0) causes.push('member order');
   if (causes.length === 0 && comparison.members.length === 0)
@@ -372,16 +433,17 @@ export function summariseInspection(
   const fileOf = new Map(result.debs.map((deb) => [deb.label, deb.file]));
   return result.report.comparisons.map((pair) => {
     const html = result.diffoscope.find((d) => d.left === pair.left && d.right === pair.right);
-    const sources = html ? diffoscopeSources(diffoscopeHtml.get(html.byproduct) ?? '') : [];
+    const sections = html ? diffoscopeSections(diffoscopeHtml.get(html.byproduct) ?? '') : [];
     const comparison = pair.comparison;
     return {
       deb: fileOf.get(pair.right) ?? pair.right,
       members: (comparison?.members ?? []).map(
-        (m) => `${m.area}:${m.path}${m.only ? ` (only ${m.only === 'left' ? 'published' : 'rebuilt'})` : ` (${m.differences.join(',')})`}`,
+        (m) =>
+          `${m.area}:${m.path}${m.only ? ` (only ${m.only === 'left' ? 'published' : 'rebuilt'})` : ` (${m.differences.join(',')})`}`,
       ),
       hints: comparison?.hints ?? [],
-      diffoscope: sources,
-      cause: comparison ? causeOf(comparison, sources) : 'not compared (a .deb could not be inspected)',
+      diffoscope: sections,
+      cause: comparison ? causeOf(comparison, sections) : 'not compared (a .deb could not be inspected)',
     };
   });
 }
