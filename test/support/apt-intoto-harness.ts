@@ -595,6 +595,9 @@ export async function runIsolatedApt(
     ],
     {
       detached: true,
+      // The method chdirs back to apt's working directory after verifying; under the private /tmp,
+      // a checkout that lives in /tmp would not exist there and the method would crash.
+      cwd: '/',
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
