@@ -109,40 +109,7 @@ log "environment tarball ${tarball} ($(stat -c %s "${tarball}") bytes)"
 
 # Package list: dpkg's status inside the tarball, joined with the .deb digests.
 tar -xOf "${tarball}" ./var/lib/dpkg/status >"${work}/status"
-node -e '
-  const fs = require("node:fs");
-  const [statusFile, shaFile, outFile] = process.argv.slice(1);
-  const debs = new Map();
-  if (fs.existsSync(shaFile)) {
-    for (const line of fs.readFileSync(shaFile, "utf8").split("\n")) {
-      const m = /^([0-9a-f]{64})\s+\*?(.+\.deb)$/.exec(line.trim());
-      if (!m) continue;
-      // name_version_arch.deb, version with ":" as %3a
-      const [name, ver, arch] = m[2].replace(/\.deb$/, "").split("_");
-      debs.set(`${name} ${decodeURIComponent(ver)} ${arch}`, m[1]);
-    }
-  }
-  const pkgs = [];
-  for (const stanza of fs.readFileSync(statusFile, "utf8").split(/\n\n+/)) {
-    const f = {};
-    for (const line of stanza.split("\n")) {
-      const m = /^([A-Za-z0-9-]+):\s*(.*)$/.exec(line);
-      if (m) f[m[1]] = m[2];
-    }
-    if (!f.Package || f.Status !== "install ok installed") continue;
-    const key = (v) => `${f.Package} ${v} ${f.Architecture}`;
-    const epochless = f.Version.replace(/^[0-9]+:/, "");
-    pkgs.push({
-      name: f.Package,
-      version: f.Version,
-      architecture: f.Architecture,
-      debSha256: debs.get(key(f.Version)) ?? debs.get(key(epochless)) ?? null,
-    });
-  }
-  pkgs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  fs.writeFileSync(outFile, JSON.stringify(pkgs));
-  process.stderr.write(`${pkgs.length} packages, ${pkgs.filter((p) => p.debSha256).length} with .deb sha256\n`);
-' "${work}/status" "${out}/rbnet-debs.sha256" "${work}/packages.json"
+env_package_list "${work}/status" "${out}/rbnet-debs.sha256" "${work}/packages.json"
 
 tag=""
 if [[ "${do_import}" == 1 ]]; then
