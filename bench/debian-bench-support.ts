@@ -1,12 +1,10 @@
 // Helpers of the Debian rebuild benchmark: .dsc facts, .buildinfo files claiming what the archive
 // published, an environment preparation timed phase by phase, and a short cause for each miss.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ArchivePackage } from '../services/debian/archive-indexes.ts';
-import type { ParsedBuildinfo } from '../services/debian/buildinfo.ts';
 import { fixtureFile, renderBuildinfoFixture } from '../services/debian/buildinfo-fixture.ts';
 import { splitClearsigned } from '../services/debian/clearsigned.ts';
 import type { DebComparison } from '../services/debian/deb-inspection/compare-deb-listings.ts';
@@ -14,13 +12,7 @@ import type { DebInspectionResult } from '../services/debian/deb-inspection/insp
 import { fieldLines, parseDeb822 } from '../services/debian/deb822.ts';
 import type { Sha256Hex } from '../services/digest.ts';
 import type { InstalledPackage } from '../test/support/debian-fixture.ts';
-import { buildDebianEnvironmentImage } from '../worker/debian/build-debian-environment-image.ts';
 import type { DebianArchive } from '../worker/debian/debian-archive.ts';
-import type { DebianBuildRecord } from '../worker/debian/debian-build-plan.ts';
-import type { DebianEnvironmentCache } from '../worker/debian/debian-environment-cache.ts';
-import { writeLocalRepository } from '../worker/debian/local-repository.ts';
-import type { EnvironmentResolution } from '../worker/debian/resolve-environment-packages.ts';
-import type { RebuildContext } from '../worker/rebuild-manifest.ts';
 
 const run = promisify(execFile);
 
@@ -192,113 +184,6 @@ export async function writePublishedBuildinfo(
   const path = join(dir, `${facts.source}_${published.version.replace(/^\d+:/, '')}_amd64.buildinfo`);
   await writeFile(path, text);
   return path;
-}
-
-/** rebuildDebian's view of a .buildinfo (it keeps its own copy private). */
-export function buildRecordOf(buildinfo: ParsedBuildinfo): DebianBuildRecord {
-  return {
-    sourceName: buildinfo.source,
-    version: buildinfo.version.text,
-    upstreamVersion: buildinfo.sourceVersion.upstream,
-    hostArchitecture: buildinfo.buildArchitecture,
-    buildsArchAny: buildinfo.buildsArchAny,
-    buildsArchAll: buildinfo.buildsArchAll,
-    buildPath: buildinfo.buildPath,
-    environment: buildinfo.environment,
-    binaryOnlyChanges: buildinfo.binaryOnlyChanges,
-    buildDateEpochSeconds: buildinfo.buildDateEpochSeconds,
-  };
-}
-
-/** One environment preparation, as rebuildDebian's ensureEnvironment does it, timed by phase. */
-export interface TimedPreparation {
-  readonly cached: boolean;
-  readonly imageSha256: Sha256Hex;
-  readonly totalMs: number;
-  /** Cold only: .debs made ready (from the worker's .deb cache, or the mirror the first time). */
-  readonly downloadMs?: number;
-  readonly repositoryMs?: number;
-  /** Cold only: mmdebstrap (unshare) plus the image import. */
-  readonly imageMs?: number;
-  /** Cold only: bytes of .debs installed, and how many of them came from the mirror this time. */
-  readonly debBytes?: number;
-  readonly networkBytes?: number;
-  readonly imageSizeBytes?: number;
-}
-
-/**
- * Prepares (or finds) the environment for `resolution` exactly as rebuildDebian's ensureEnvironment
- * does: the per-identity lock, a cache lookup, then download, flat repository, mmdebstrap, import,
- * record. Kept in step with worker/debian/rebuild-debian.ts by hand; it only adds the clocks.
- */
-export async function prepareEnvironmentTimed(
-  context: RebuildContext,
-  cache: DebianEnvironmentCache,
-  archive: DebianArchive,
-  resolution: Extract<EnvironmentResolution, { kind: 'resolved' }>,
-  timeoutMs: number,
-): Promise<TimedPreparation> {
-  const started = performance.now();
-  const since = (from: number) => Math.round(performance.now() - from);
-  return cache.withLock(resolution.identitySha256, timeoutMs, async () => {
-    const hit = await cache.lookup(resolution.identitySha256);
-    if (hit) {
-      return {
-        cached: true,
-        imageSha256: hit.imageSha256,
-        totalMs: Number((performance.now() - started).toFixed(1)),
-      };
-    }
-    const all = [...resolution.packages, ...resolution.extras];
-    let networkBytes = 0;
-    const downloadStarted = performance.now();
-    const debPaths = await archive.downloadDebs(all, {
-      onProgress: (progress) => {
-        if (!progress.cached) networkBytes += progress.package.size;
-      },
-    });
-    const downloadMs = since(downloadStarted);
-    const scratch = await mkdtemp(join(tmpdir(), 'rbnet-debrepo-'));
-    try {
-      const repositoryStarted = performance.now();
-      const repository = await writeLocalRepository(all, debPaths, join(scratch, 'repo'));
-      const repositoryMs = since(repositoryStarted);
-      const imageStarted = performance.now();
-      const image = await buildDebianEnvironmentImage({
-        docker: context.docker,
-        stateDir: context.stateDir,
-        repositoryDir: repository.directory,
-        packageNames: [...new Set(all.map((p) => p.name))],
-        architecture: archive.architecture,
-        identitySha256: resolution.identitySha256,
-        timeoutMs,
-        logger: context.logger,
-      });
-      const imageMs = since(imageStarted);
-      const now = new Date().toISOString();
-      await cache.record({
-        identitySha256: resolution.identitySha256,
-        imageSha256: image.imageSha256,
-        sizeBytes: image.sizeBytes,
-        createdAt: now,
-        lastUsedAt: now,
-      });
-      await cache.evict(resolution.identitySha256);
-      return {
-        cached: false,
-        imageSha256: image.imageSha256,
-        totalMs: since(started),
-        downloadMs,
-        repositoryMs,
-        imageMs,
-        debBytes: [...new Map(all.map((p) => [p.sha256, p.size])).values()].reduce((a, b) => a + b, 0),
-        networkBytes,
-        imageSizeBytes: image.sizeBytes,
-      };
-    } finally {
-      await rm(scratch, { recursive: true, force: true });
-    }
-  });
 }
 
 function decodeHtml(text: string): string {

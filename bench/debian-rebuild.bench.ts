@@ -2,6 +2,10 @@
 // (2) rbnet's hermetic build of hello vs the same dpkg-buildpackage run by hand with `docker run`,
 // interleaved, and (3) how many of a few real bookworm packages rebuild bit for bit against the
 // official archive, with a cause for each miss. Run: npx tsx bench/debian-rebuild.bench.ts [--quick]
+// (--quick: 1 cold / 3 warm preparations, 1 build of each kind, hello alone in part 3; about 10 min.
+// BENCH_DEBIAN_PACKAGES=a,b picks part 3's packages; BENCH_DEBIAN_REPORTS_DIR keeps the inspection
+// reports and diffoscope HTML.) Everything it makes is removed at the end, images included; the
+// worker's verified .deb cache under the state directory is shared and kept.
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -19,9 +23,13 @@ import { inspectionEnvironmentSha256 } from '../test/support/inspection-environm
 import { createRunnerHarness, ENGINE_HOST, REPO_ROOT, STATE_DIR } from '../test/support/runner-harness.ts';
 import { createDebianBackend } from '../worker/debian/create-debian-backend.ts';
 import { type FetchedSourceFile, openDebianArchive } from '../worker/debian/debian-archive.ts';
-import { BUILD_SCRIPT_NAME, planDebianBuild } from '../worker/debian/debian-build-plan.ts';
+import { BUILD_SCRIPT_NAME, buildRecordOf, planDebianBuild } from '../worker/debian/debian-build-plan.ts';
 import { DebianEnvironmentCache } from '../worker/debian/debian-environment-cache.ts';
 import { OverlayInputSource } from '../worker/debian/overlay-input-source.ts';
+import {
+  prepareDebianEnvironment,
+  type TimedPreparation,
+} from '../worker/debian/prepare-debian-environment.ts';
 import { DEBIAN_BASE_EXTRAS, type DebianBackend, rebuildDebian } from '../worker/debian/rebuild-debian.ts';
 import { resolveEnvironmentPackages } from '../worker/debian/resolve-environment-packages.ts';
 import { resolveEnvironment } from '../worker/environment/environment-registry.ts';
@@ -31,16 +39,13 @@ import { defaultWorkerDebianConfig } from '../worker/worker-config.ts';
 import { formatRow, median, runCommand, timeMs } from './bench-support.ts';
 import {
   binNmuChangelogOf,
-  buildRecordOf,
   DEBIAN_BENCH_LIMITS,
   type DscFacts,
   type PairSummary,
   type PublishedBinaries,
-  prepareEnvironmentTimed,
   publishedBinariesOf,
   readDscFacts,
   summariseInspection,
-  type TimedPreparation,
   writePublishedBuildinfo,
 } from './debian-bench-support.ts';
 
@@ -243,18 +248,28 @@ try {
   const resolved = resolution;
 
   const cold: TimedPreparation[] = [];
+  const prepareTimed = (cache: DebianEnvironmentCache) =>
+    prepareDebianEnvironment({
+      docker: context.docker,
+      stateDir: context.stateDir,
+      logger: context.logger,
+      cache,
+      archive,
+      resolution: resolved,
+      timeoutMs: PREPARATION_TIMEOUT_MS,
+    });
   const warm: number[] = [];
   let helloCache: DebianEnvironmentCache | undefined;
   for (let i = 0; i < COLD_RUNS; i += 1) {
     const cache = newCache(`environments-cold-${i + 1}`, config.cacheMaxBytes);
     progress(`preparation: cold ${i + 1}/${COLD_RUNS}`);
-    const prepared = await prepareEnvironmentTimed(context, cache, archive, resolved, PREPARATION_TIMEOUT_MS);
+    const prepared = await prepareTimed(cache);
     if (prepared.cached) throw new Error('a cold preparation found its environment cached');
     createdImages.add(prepared.imageSha256);
     cold.push(prepared);
     const warmHere = Math.floor(WARM_RUNS / COLD_RUNS) + (i < WARM_RUNS % COLD_RUNS ? 1 : 0);
     for (let j = 0; j < warmHere; j += 1) {
-      const hit = await prepareEnvironmentTimed(context, cache, archive, resolved, PREPARATION_TIMEOUT_MS);
+      const hit = await prepareTimed(cache);
       if (!hit.cached) throw new Error('a warm preparation missed the cache');
       warm.push(hit.totalMs);
     }

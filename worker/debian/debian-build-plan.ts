@@ -1,6 +1,7 @@
 // Turns a Debian rebuild into a plan the hermetic runner already knows how to run: a generated build
 // script plus a synthesized generic manifest. Pure, so the exact script and environment are testable.
 import { posix } from 'node:path';
+import type { ParsedBuildinfo } from '../../services/debian/buildinfo.ts';
 import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
 import { MANIFEST_SCHEMA_V1, type Manifest, type ManifestInput } from '../../services/manifest/manifest.ts';
 import { DEBIAN_BUILDER_UID } from './build-debian-environment-image.ts';
@@ -155,4 +156,20 @@ export function planDebianBuild(args: {
     resources: {},
   };
   return { manifest, generatedFiles, subjectsDir: 'debs', byproductsDir: 'byproducts' };
+}
+
+/** The fields of a parsed .buildinfo the plan needs. */
+export function buildRecordOf(buildinfo: ParsedBuildinfo): DebianBuildRecord {
+  return {
+    sourceName: buildinfo.source,
+    version: buildinfo.version.text,
+    upstreamVersion: buildinfo.sourceVersion.upstream,
+    hostArchitecture: buildinfo.buildArchitecture,
+    buildsArchAny: buildinfo.buildsArchAny,
+    buildsArchAll: buildinfo.buildsArchAll,
+    buildPath: buildinfo.buildPath,
+    environment: buildinfo.environment,
+    binaryOnlyChanges: buildinfo.binaryOnlyChanges,
+    buildDateEpochSeconds: buildinfo.buildDateEpochSeconds,
+  };
 }

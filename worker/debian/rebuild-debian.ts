@@ -25,12 +25,11 @@ import {
   workerFactsOf,
 } from '../rebuild-manifest.ts';
 import type { CapturedFile } from '../sandbox/output-capture.ts';
-import { buildDebianEnvironmentImage } from './build-debian-environment-image.ts';
 import type { DebianArchive } from './debian-archive.ts';
-import { type DebianBuildRecord, planDebianBuild } from './debian-build-plan.ts';
+import { buildRecordOf, planDebianBuild } from './debian-build-plan.ts';
 import type { DebianEnvironmentCache } from './debian-environment-cache.ts';
-import { writeLocalRepository } from './local-repository.ts';
 import { OverlayInputSource } from './overlay-input-source.ts';
+import { prepareDebianEnvironment } from './prepare-debian-environment.ts';
 import { type EnvironmentResolution, resolveEnvironmentPackages } from './resolve-environment-packages.ts';
 import { signAptLink } from './sign-apt-link.ts';
 
@@ -131,21 +130,6 @@ async function readBuildinfo(parsed: ParsedDebianManifest, inputs: InputSource):
   return buildinfo;
 }
 
-function buildRecordOf(buildinfo: ParsedBuildinfo): DebianBuildRecord {
-  return {
-    sourceName: buildinfo.source,
-    version: buildinfo.version.text,
-    upstreamVersion: buildinfo.sourceVersion.upstream,
-    hostArchitecture: buildinfo.buildArchitecture,
-    buildsArchAny: buildinfo.buildsArchAny,
-    buildsArchAll: buildinfo.buildsArchAll,
-    buildPath: buildinfo.buildPath,
-    environment: buildinfo.environment,
-    binaryOnlyChanges: buildinfo.binaryOnlyChanges,
-    buildDateEpochSeconds: buildinfo.buildDateEpochSeconds,
-  };
-}
-
 function describeMissing(resolution: Extract<EnvironmentResolution, { kind: 'unavailable' }>): string {
   const names = resolution.missing.map((m) =>
     m.version === undefined
@@ -153,59 +137,6 @@ function describeMissing(resolution: Extract<EnvironmentResolution, { kind: 'una
       : `${m.name}${m.architecture ? `:${m.architecture}` : ''} (= ${m.version})`,
   );
   return `not in the configured archives' signed indexes: ${names.join(', ')}`;
-}
-
-/** Prepares (or reuses) the environment for `resolution`; one preparation per identity per host. */
-async function ensureEnvironment(
-  context: RebuildContext,
-  backend: DebianBackend,
-  archive: DebianArchive,
-  resolution: Extract<EnvironmentResolution, { kind: 'resolved' }>,
-  signal: AbortSignal | undefined,
-): Promise<{ imageSha256: Sha256Hex; cached: boolean; durationMs: number }> {
-  const started = performance.now();
-  return backend.cache.withLock(resolution.identitySha256, backend.preparationTimeoutMs, async () => {
-    const hit = await backend.cache.lookup(resolution.identitySha256);
-    if (hit)
-      return {
-        imageSha256: hit.imageSha256,
-        cached: true,
-        durationMs: Math.round(performance.now() - started),
-      };
-    const all = [...resolution.packages, ...resolution.extras];
-    const debPaths = await archive.downloadDebs(all);
-    const scratch = await mkdtemp(join(tmpdir(), 'rbnet-debrepo-'));
-    try {
-      const repository = await writeLocalRepository(all, debPaths, join(scratch, 'repo'));
-      const image = await buildDebianEnvironmentImage({
-        docker: context.docker,
-        stateDir: context.stateDir,
-        repositoryDir: repository.directory,
-        packageNames: [...new Set(all.map((p) => p.name))],
-        architecture: backend.architecture,
-        identitySha256: resolution.identitySha256,
-        timeoutMs: backend.preparationTimeoutMs,
-        logger: context.logger,
-        ...(signal ? { signal } : {}),
-      });
-      const now = new Date().toISOString();
-      await backend.cache.record({
-        identitySha256: resolution.identitySha256,
-        imageSha256: image.imageSha256,
-        sizeBytes: image.sizeBytes,
-        createdAt: now,
-        lastUsedAt: now,
-      });
-      await backend.cache.evict(resolution.identitySha256);
-      return {
-        imageSha256: image.imageSha256,
-        cached: false,
-        durationMs: Math.round(performance.now() - started),
-      };
-    } finally {
-      await rm(scratch, { recursive: true, force: true });
-    }
-  });
 }
 
 export async function rebuildDebian(
@@ -270,7 +201,21 @@ export async function rebuildDebian(
     }
 
     request.onPhase?.('environment');
-    const prepared = await ensureEnvironment(context, backend, archive, resolution, request.signal);
+    const timed = await prepareDebianEnvironment({
+      docker: context.docker,
+      stateDir: context.stateDir,
+      logger: context.logger,
+      cache: backend.cache,
+      archive,
+      resolution,
+      timeoutMs: backend.preparationTimeoutMs,
+      ...(request.signal ? { signal: request.signal } : {}),
+    });
+    const prepared = {
+      imageSha256: timed.imageSha256,
+      cached: timed.cached,
+      durationMs: Math.round(timed.totalMs),
+    };
     logger.info(
       { identity: resolution.identitySha256, cached: prepared.cached, durationMs: prepared.durationMs },
       'environment ready',
