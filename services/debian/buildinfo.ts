@@ -362,9 +362,13 @@ function parseSourceField(value: string, version: DebianVersion) {
 }
 
 function parseBinaryField(value: string): string[] {
-  const names = words(value);
-  if (names.length > BUILDINFO_LIMITS.maxBinaries) {
-    throw new DebianFormatError('Binary', `lists more than ${BUILDINFO_LIMITS.maxBinaries} packages`);
+  return checkBinaryNames(words(value), BUILDINFO_LIMITS.maxBinaries);
+}
+
+/** The `Binary` field's names: at most `max`, each a package name, none twice; refusals name `Binary`. */
+export function checkBinaryNames(names: string[], max: number): string[] {
+  if (names.length > max) {
+    throw new DebianFormatError('Binary', `lists more than ${max} packages`);
   }
   const seen = new Set<string>();
   for (const name of names) {

@@ -4,6 +4,7 @@ import { DebianFormatError } from '../errors.ts';
 import {
   type ControlFile,
   type ControlSignature,
+  checkBinaryNames,
   deepFreeze,
   parseChecksumFields,
   readSignedControlParagraph,
@@ -86,18 +87,7 @@ function parseBinaryList(paragraph: Deb822Paragraph): string[] {
   const value = paragraph.get('Binary');
   if (value === undefined) throw new DebianFormatError('Binary', 'missing');
   const names = value.split(',').map((name) => name.replace(/^[ \t\n]+|[ \t\n]+$/g, ''));
-  if (names.length > DSC_LIMITS.maxBinaries) {
-    throw new DebianFormatError('Binary', `lists more than ${DSC_LIMITS.maxBinaries} packages`);
-  }
-  const seen = new Set<string>();
-  for (const name of names) {
-    if (!isDebianPackageName(name)) {
-      throw new DebianFormatError('Binary', `${JSON.stringify(name.slice(0, 80))} is not a package name`);
-    }
-    if (seen.has(name)) throw new DebianFormatError('Binary', `lists ${name} twice`);
-    seen.add(name);
-  }
-  return names;
+  return checkBinaryNames(names, DSC_LIMITS.maxBinaries);
 }
 
 function parseArchitectures(paragraph: Deb822Paragraph): string[] {
