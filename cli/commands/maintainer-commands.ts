@@ -206,13 +206,15 @@ inputs-differ; 1 failed, insufficient-operators, a refusal or a timeout; 2 usage
         },
       );
     }
-    const parsed = { manifestSha256: prepared.manifestSha256 };
     const submitted = await apiRequest<{
       buildId: string;
       assigned: { workerId: string; operator: string }[];
     }>(api, 'POST', '/v1/builds', prepared.manifestText);
     if (!json) {
-      writeLine(io.stdout, `submitted build ${submitted.buildId} (manifest sha256:${parsed.manifestSha256})`);
+      writeLine(
+        io.stdout,
+        `submitted build ${submitted.buildId} (manifest sha256:${prepared.manifestSha256})`,
+      );
       for (const a of submitted.assigned) writeLine(io.stdout, `  assigned to ${a.operator}/${a.workerId}`);
     }
     if (!args.values.wait) {

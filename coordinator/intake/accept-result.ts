@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { verifyRebuildAttestation } from '../../services/attestation/verify-rebuild-attestation.ts';
 import { CONSENSUS_FAILURE_REASONS } from '../../services/consensus/decide-verdict.ts';
 import { isSha256Hex, type Sha256Hex, sha256Hex } from '../../services/digest.ts';
+import { parseAnyManifest } from '../../services/manifest/parse-any-manifest.ts';
 import type { WorkerRecord } from '../../services/storage/build-store.ts';
 import type { CoordinatorDeps } from '../coordinator-deps.ts';
 import { ApiError } from '../http/api-error.ts';
@@ -144,11 +145,13 @@ export async function acceptResult(
   });
   // A failure names the environment it was asked for: the image of a generic manifest, the
   // .buildinfo (the record the environment is resolved from) of a Debian one.
-  const document = JSON.parse(build.manifestJson) as {
-    environment?: { image?: { sha256?: Sha256Hex } };
-    buildinfoSha256?: Sha256Hex;
-  };
-  const manifestImage = (document.environment?.image?.sha256 ?? document.buildinfoSha256) as Sha256Hex;
+  const manifest = parseAnyManifest(build.manifestJson, {
+    maxManifestBytes: Math.max(256 * 1024, Buffer.byteLength(build.manifestJson, 'utf8')),
+  });
+  const manifestImage =
+    manifest.kind === 'generic'
+      ? manifest.manifest.environment.imageSha256
+      : manifest.manifest.buildinfoSha256;
   const recorded = await deps.store.recordResult({
     ...common,
     envelopeSha256: reportSha256,

@@ -275,10 +275,7 @@ export async function rebuildDebian(
         detail: outcome.detail,
         byproductFiles: [],
       };
-      await writeFile(join(request.outDir, 'result.json'), `${JSON.stringify(failed, null, 2)}\n`, {
-        flag: 'wx',
-      });
-      return failed;
+      return writeResult(request.outDir, failed);
     }
     const { subjects, byproducts } = partitionOutputs(outcome.outputs, plan.subjectsDir, outputsDir);
     if (subjects.length === 0) {
@@ -289,10 +286,7 @@ export async function rebuildDebian(
         detail: 'dpkg-buildpackage made no non-dbgsym .deb',
         byproductFiles: [],
       };
-      await writeFile(join(request.outDir, 'result.json'), `${JSON.stringify(failed, null, 2)}\n`, {
-        flag: 'wx',
-      });
-      return failed;
+      return writeResult(request.outDir, failed);
     }
     const claims = compareOutputsWithClaims(parsed.manifest.claimedOutputs, subjects);
 
@@ -370,13 +364,16 @@ export async function rebuildDebian(
       byproductFiles: kept,
       subjectsLocalDir: join(outputsDir, plan.subjectsDir),
     };
-    await writeFile(join(request.outDir, 'result.json'), `${JSON.stringify(result, null, 2)}\n`, {
-      flag: 'wx',
-    });
-    return result;
+    return writeResult(request.outDir, result);
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/** Writes result.json once (never over an earlier one) and returns what it wrote. */
+async function writeResult<T>(outDir: string, result: T): Promise<T> {
+  await writeFile(join(outDir, 'result.json'), `${JSON.stringify(result, null, 2)}\n`, { flag: 'wx' });
+  return result;
 }
 
 /** Subjects: `debs/<file>` outputs renamed to `<file>`; everything else is a byproduct. */
