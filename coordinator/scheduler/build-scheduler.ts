@@ -12,6 +12,7 @@ import type {
   WorkerCapacity,
   WorkerRecord,
 } from '../../services/storage/build-store.ts';
+import { standingOfResults } from '../consensus/revoked-results.ts';
 import type { CoordinatorConfig } from '../coordinator-config.ts';
 import type { JobQueues } from '../coordinator-deps.ts';
 import type { CoordinatorMetrics } from '../metrics/coordinator-metrics.ts';
@@ -223,9 +224,11 @@ export async function fillAssignments(deps: SchedulerDeps, buildId: string): Pro
     deps.store.listResults(buildId),
     deps.store.listOpenAttempts(),
   ]);
+  // A result a compromise took out covers nothing: the build needs another operator instead.
+  const { counting } = await standingOfResults(deps.store, results);
   const covered = new Set<string>([
     ...attempts.filter((a) => a.state === 'open').map((a) => a.operator),
-    ...results.filter((r) => r.kind === 'built' && r.counted).map((r) => r.operator),
+    ...counting.filter((r) => r.kind === 'built').map((r) => r.operator),
   ]);
   const tried = new Set(attempts.map((a) => a.operator));
   const load = new Map<string, number>();
