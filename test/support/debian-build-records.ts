@@ -26,6 +26,8 @@ export interface DebianBuildSpec {
   readonly claimedOutputs: readonly ClaimedOutput[];
   /** Operators that must agree; default 2. */
   readonly threshold?: number;
+  /** Default 2 attempts and 60 s. */
+  readonly policy?: { readonly maxAttempts?: number; readonly decisionDeadlineMs?: number };
   /**
    * Where workers take the source from: the archive (default), or files the submitter uploaded
    * (`--source`), named here by file name and content.
@@ -53,6 +55,8 @@ export interface BuiltResultSpec {
    * or `uploaded`); `null` signs none, as workers did before the field existed.
    */
   readonly sourceOrigin?: DebianSourceOrigin | null;
+  /** An attempt the scheduler already assigned to this worker; default a fresh attempt 1, created here. */
+  readonly job?: { readonly jobId: string; readonly attempt: number; readonly nonce: string };
 }
 
 /** A built result signed for a fresh attempt, not yet recorded: what a worker would post. */
@@ -61,6 +65,7 @@ export interface SignedBuiltResult {
   readonly workerId: string;
   readonly operator: string;
   readonly jobId: string;
+  readonly attempt: number;
   readonly envelopeJson: string;
   readonly envelopeSha256: Sha256Hex;
   readonly outputs: readonly {
@@ -195,7 +200,11 @@ export class DebianBuildRecords {
       architecture,
       backend: 'debian',
       claimedOutputs: spec.claimedOutputs,
-      policy: { threshold: spec.threshold ?? 2, maxAttempts: 2, decisionDeadlineMs: 60_000 },
+      policy: {
+        threshold: spec.threshold ?? 2,
+        maxAttempts: spec.policy?.maxAttempts ?? 2,
+        decisionDeadlineMs: spec.policy?.decisionDeadlineMs ?? 60_000,
+      },
       submittedBy: 'admin',
       createdAt: this.#now,
     });
@@ -225,7 +234,7 @@ export class DebianBuildRecords {
       buildId,
       workerId,
       operator: signed.operator,
-      attempt: 1,
+      attempt: signed.attempt,
       jobId: signed.jobId,
       envelopeSha256: signed.envelopeSha256,
       kind: 'built',
@@ -255,17 +264,22 @@ export class DebianBuildRecords {
     const signer = spec.signer ?? this.keyOf(workerId);
     const sourceOrigin = spec.sourceOrigin === undefined ? build.sourceOrigin : spec.sourceOrigin;
     this.#jobs++;
-    const jobId = `job-${this.#jobs}`;
-    const nonce = `nonce-of-the-test-job-${this.#jobs}`;
-    await this.#store.createAttempt({
-      buildId,
-      workerId,
-      operator,
+    const { jobId, attempt, nonce } = spec.job ?? {
+      jobId: `job-${this.#jobs}`,
       attempt: 1,
-      jobId,
-      nonce,
-      assignedAt: this.#now,
-    });
+      nonce: `nonce-of-the-test-job-${this.#jobs}`,
+    };
+    if (!spec.job) {
+      await this.#store.createAttempt({
+        buildId,
+        workerId,
+        operator,
+        attempt,
+        jobId,
+        nonce,
+        assignedAt: this.#now,
+      });
+    }
     const byproducts: { name: string; sha256: Sha256Hex }[] = [];
     for (const b of spec.byproducts ?? [])
       byproducts.push({ name: b.name, sha256: await this.putBlob(b.bytes) });
@@ -294,7 +308,7 @@ export class DebianBuildRecords {
           clockUtc: this.#now.toISOString(),
           rbnetVersion: '0.1.0',
         },
-        job: { jobId, attempt: 1, nonce },
+        job: { jobId, attempt, nonce },
         byproducts,
         debian: {
           imageSha256: sha256Hex('debian engine image') as Sha256Hex,
@@ -311,6 +325,7 @@ export class DebianBuildRecords {
       workerId,
       operator,
       jobId,
+      attempt,
       envelopeJson: signed.envelopeJson,
       envelopeSha256,
       outputs,
