@@ -153,7 +153,7 @@ function resultInput(
 
 describe('SqliteBuildStore: leases', () => {
   it('renews open attempts of one worker or of all, and lists the expired ones', async () => {
-    const { w1, a1 } = await scenario(); // leases end at 61 s and later
+    const { w1, a1, a2 } = await scenario(); // leases end at 61 s and later
     expect((await store.listExpiredAttempts(at(62_000))).map((a) => a.jobId)).toContain(a1.jobId);
     expect(await store.renewLeases(w1.workerId, at(120_000))).toBe(1);
     expect((await store.listExpiredAttempts(at(62_000))).map((a) => a.jobId)).not.toContain(a1.jobId);
@@ -161,6 +161,8 @@ describe('SqliteBuildStore: leases', () => {
     expect(await store.listExpiredAttempts(at(20_000))).toHaveLength(2);
     await store.finishAttempt(a1.jobId, { state: 'expired', finishedAt: at(21_000) });
     expect((await store.listExpiredAttempts(at(99_000))).map((a) => a.jobId)).not.toContain(a1.jobId);
+    // Load per worker, counted in the store: the one still open.
+    expect(await store.countOpenAttemptsByWorker()).toEqual(new Map([[a2.workerId, 1]]));
   });
 });
 
@@ -227,7 +229,7 @@ describe('SqliteBuildStore: opening and migrations', () => {
     old.exec(`DELETE FROM schema_migrations WHERE version = 4;
       DROP TRIGGER builds_count_insert; DROP TRIGGER builds_count_verdict; DROP TRIGGER builds_count_delete;
       DROP TABLE verdict_counts; DROP TABLE apt_link_conflicts; DROP TABLE result_byproducts;
-      DROP INDEX builds_pending; DROP INDEX results_worker_received;
+      DROP INDEX builds_pending; DROP INDEX results_worker_received; DROP INDEX attempts_open_worker;
       ALTER TABLE workers DROP COLUMN revocation_kind; ALTER TABLE workers DROP COLUMN compromised_since;
       DROP TABLE apt_links;
       CREATE TABLE apt_links (architecture TEXT NOT NULL, operator TEXT NOT NULL, package TEXT NOT NULL,

@@ -290,6 +290,8 @@ const MIGRATIONS: readonly { readonly version: number; readonly name: string; re
 
       -- The sweep reads pending builds through this index only: its cost follows the pending work.
       CREATE INDEX builds_pending ON builds (seq) WHERE verdict = 'pending';
+      -- Each worker's load, counted from the index rather than by reading every open attempt.
+      CREATE INDEX attempts_open_worker ON attempts (worker_id) WHERE state = 'open';
 
       -- Builds per current verdict, kept on write, so a metrics scrape reads a handful of rows.
       CREATE TABLE verdict_counts (
@@ -618,6 +620,9 @@ function prepareStatements(db: Database.Database) {
     ),
     listAttempts: db.prepare<[string], AttemptRow>(
       'SELECT * FROM attempts WHERE build_id = ? ORDER BY assigned_at, rowid',
+    ),
+    openAttemptsByWorker: db.prepare<[], { worker_id: string; n: number }>(
+      "SELECT worker_id, COUNT(*) AS n FROM attempts WHERE state = 'open' GROUP BY worker_id",
     ),
     listOpenAttempts: db.prepare<[], AttemptRow>(
       "SELECT * FROM attempts WHERE state = 'open' ORDER BY assigned_at, rowid",
@@ -1217,6 +1222,11 @@ export class SqliteBuildStore implements BuildStore {
   /** @inheritdoc */
   async listOpenAttempts(): Promise<readonly AttemptRecord[]> {
     return Object.freeze(this.#s.listOpenAttempts.all().map(mapAttempt));
+  }
+
+  /** @inheritdoc */
+  async countOpenAttemptsByWorker(): Promise<ReadonlyMap<string, number>> {
+    return new Map(this.#s.openAttemptsByWorker.all().map((row) => [row.worker_id, row.n]));
   }
 
   // ------------------------------------------------------------ results

@@ -499,6 +499,8 @@ export interface BuildStore {
   ): Promise<AttemptRecord>;
   /** Attempts still open, oldest first: what to re-enqueue or expire after a restart. */
   listOpenAttempts(): Promise<readonly AttemptRecord[]>;
+  /** How many attempts each worker has open (workers with none are absent): its load, counted in the store. */
+  countOpenAttemptsByWorker(): Promise<ReadonlyMap<string, number>>;
   /**
    * Moves the lease of every open attempt of `workerId` (of every worker, when undefined) to `until`.
    * @returns how many attempts were renewed.
