@@ -12,9 +12,9 @@ import { sweepPendingBuilds } from '../coordinator/scheduler/sweep-pending-build
 import type { SqliteBuildStore } from '../coordinator/storage/sqlite-build-store.ts';
 import { newKey } from '../services/consensus/consensus-test-fixtures.ts';
 import { type Sha256Hex, sha256Hex } from '../services/digest.ts';
-import { parseManifest } from '../services/manifest/parse-manifest.ts';
 import type { NewBuild } from '../services/storage/build-store.ts';
 import { createTestCoordinatorDeps } from '../test/support/coordinator-deps-fixture.ts';
+import { genericBuild } from '../test/support/generic-build.ts';
 import { formatRow, median, timeMs } from './bench-support.ts';
 
 const STORED = Number(process.env.BENCH_STORED_BUILDS ?? 100_000);
@@ -25,41 +25,7 @@ const LOOPBACK_ENV = { incoming: { socket: { remoteAddress: '127.0.0.1' } } };
 
 /** A pending build: a real generic manifest the sweep parses, with a day to be decided. */
 function pendingBuild(i: number): NewBuild {
-  const parsed = parseManifest(
-    JSON.stringify({
-      schema: 'rbnet.manifest/v1',
-      name: `pending-${i}`,
-      architecture: 'amd64',
-      backend: 'generic',
-      environment: {
-        image: { sha256: 'a'.repeat(64) },
-        env: { PATH: '/bin' },
-        locale: 'C.UTF-8',
-        timezone: 'UTC',
-        umask: '0022',
-        uid: 1000,
-        gid: 1000,
-        hostname: 'rbnet-build',
-        buildPath: '/build/bench',
-        sourceDateEpoch: 1_700_000_000,
-      },
-      inputs: [],
-      build: { argv: ['/bin/sh', '-c', 'true'], workingDir: '.', timeLimitSeconds: 60 },
-      outputDir: 'out',
-    }),
-  );
-  return {
-    buildId: randomUUID(),
-    manifestSha256: parsed.manifestSha256,
-    manifestJson: parsed.canonicalJson,
-    name: parsed.manifest.name,
-    architecture: 'amd64',
-    backend: 'generic',
-    claimedOutputs: [],
-    policy: { threshold: 2, maxAttempts: 6, decisionDeadlineMs: 86_400_000 },
-    submittedBy: 'bench',
-    createdAt: new Date(),
-  };
+  return genericBuild(`pending-${i}`, { policy: { decisionDeadlineMs: 86_400_000 } });
 }
 
 /** A decided build of history: a manifest of realistic size that nothing on a hot path should read. */

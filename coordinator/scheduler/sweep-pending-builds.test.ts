@@ -1,13 +1,12 @@
 // The sweep against real SQLite and the real decision path: every pending build is progressed,
 // however many builds are stored and however many are pending, oldest included.
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseManifest } from '../../services/manifest/parse-manifest.ts';
 import type { NewBuild } from '../../services/storage/build-store.ts';
 import { createTestCoordinatorDeps } from '../../test/support/coordinator-deps-fixture.ts';
+import { genericBuild } from '../../test/support/generic-build.ts';
 import type { CoordinatorDeps } from '../coordinator-deps.ts';
 import type { SqliteBuildStore } from '../storage/sqlite-build-store.ts';
 import { sweepPendingBuilds } from './sweep-pending-builds.ts';
@@ -20,43 +19,7 @@ let deps: CoordinatorDeps;
 
 /** `count` generic builds, oldest first, each its own manifest. */
 function newBuilds(count: number, label: string): NewBuild[] {
-  return Array.from({ length: count }, (_, i) => {
-    const parsed = parseManifest(
-      JSON.stringify({
-        schema: 'rbnet.manifest/v1',
-        name: `${label}-${i}`,
-        architecture: 'amd64',
-        backend: 'generic',
-        environment: {
-          image: { sha256: 'a'.repeat(64) },
-          env: { PATH: '/bin' },
-          locale: 'C.UTF-8',
-          timezone: 'UTC',
-          umask: '0022',
-          uid: 1000,
-          gid: 1000,
-          hostname: 'rbnet-build',
-          buildPath: '/build/sweep',
-          sourceDateEpoch: 1_700_000_000,
-        },
-        inputs: [],
-        build: { argv: ['/bin/sh', '-c', 'true'], workingDir: '.', timeLimitSeconds: 60 },
-        outputDir: 'out',
-      }),
-    );
-    return {
-      buildId: randomUUID(),
-      manifestSha256: parsed.manifestSha256,
-      manifestJson: parsed.canonicalJson,
-      name: parsed.manifest.name,
-      architecture: 'amd64',
-      backend: 'generic',
-      claimedOutputs: [],
-      policy: { threshold: 2, maxAttempts: 6, decisionDeadlineMs: 3_600_000 },
-      submittedBy: 'maint',
-      createdAt: T0,
-    };
-  });
+  return Array.from({ length: count }, (_, i) => genericBuild(`${label}-${i}`, { createdAt: T0 }));
 }
 
 beforeAll(async () => {
