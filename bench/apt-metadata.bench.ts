@@ -67,6 +67,7 @@ async function fill(dataDir: string): Promise<string> {
           package: `pkg-${i}`,
           version: `1.0-${i}`,
           linkSha256,
+          productsSha256: linkSha256,
           workerId: 'w',
         },
       ]);

@@ -6,6 +6,8 @@ import {
   adminMaintainerAddCommand,
   adminOperatorAddCommand,
   adminTokenCreateCommand,
+  adminWorkerCompromisedCommand,
+  adminWorkerRetireCommand,
   adminWorkerRevokeCommand,
 } from './commands/admin-commands.ts';
 import { aptSetupCommand } from './commands/apt-setup-command.ts';
@@ -29,6 +31,8 @@ export const commands: readonly Command[] = [
   adminOperatorAddCommand,
   adminTokenCreateCommand,
   adminMaintainerAddCommand,
+  adminWorkerCompromisedCommand,
+  adminWorkerRetireCommand,
   adminWorkerRevokeCommand,
   workerEnrolCommand,
   workerRunCommand,

@@ -23,6 +23,7 @@ import {
   drainWorkerQueue,
 } from './queue/redis-acl.ts';
 import { progressBuild } from './scheduler/progress-build.ts';
+import { sweepPendingBuilds } from './scheduler/sweep-pending-builds.ts';
 import { FsContentStore } from './storage/fs-content-store.ts';
 import { SqliteBuildStore } from './storage/sqlite-build-store.ts';
 
@@ -195,9 +196,7 @@ export async function startCoordinator(
         lastRunId = runId;
       }
       await expireLeases(deps);
-      for (const build of await store.listBuilds({ limit: 1000 })) {
-        if (build.verdict === 'pending') await progressBuild(deps, build.buildId);
-      }
+      await sweepPendingBuilds(deps);
     } catch (err) {
       logger.warn({ err }, 'sweep failed');
     } finally {

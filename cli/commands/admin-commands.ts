@@ -89,21 +89,80 @@ export const adminMaintainerAddCommand: Command = {
   },
 };
 
-export const adminWorkerRevokeCommand: Command = {
-  path: ['admin', 'worker', 'revoke'],
-  summary: 'revoke a worker: its key never counts again, its Redis user and queue are deleted',
-  help: `Usage: rbnet admin worker revoke WORKER_ID [options]\n\nOpen attempts of that worker are cancelled and reassigned to other operators.\n\nOptions:\n${COMMON_HELP}\n\nExit codes: 0 revoked; 1 refused; 2 usage.`,
-  options: COMMON_OPTIONS,
+interface RevocationAnswer {
+  readonly reassignedBuilds: readonly string[];
+  readonly redecidedBuilds?: readonly string[];
+}
+
+/** `retire` and its older name `revoke`: the worker's earlier results keep counting. */
+function retireCommand(word: 'retire' | 'revoke'): Command {
+  const command: Command = {
+    path: ['admin', 'worker', word],
+    summary:
+      word === 'retire'
+        ? 'retire a worker: its earlier results keep counting; it never authenticates or builds again'
+        : 'the older name of `rbnet admin worker retire`',
+    help: `Usage: rbnet admin worker ${word} WORKER_ID [options]
+
+Takes a worker out of service for good: it can no longer authenticate, its Redis user and queue are
+deleted, and its open attempts are cancelled and reassigned to other operators. Every result the
+coordinator received from it before now keeps counting, so no verdict changes. If its signing key
+may be in someone else's hands, use \`rbnet admin worker compromised\` instead (also after retiring).
+
+Options:
+${COMMON_HELP}
+
+Exit codes: 0 retired; 1 refused; 2 usage.`,
+    options: COMMON_OPTIONS,
+    async run(args, io) {
+      const id = onePositional(args, 'WORKER_ID', `admin worker ${word}`);
+      const answer = await apiRequest<RevocationAnswer>(
+        api(args, io),
+        'POST',
+        `/v1/admin/workers/${encodeURIComponent(id)}/retire`,
+        '{}',
+      );
+      return print(io, args, answer, [
+        `worker ${id} retired; ${answer.reassignedBuilds.length} build(s) reassigned`,
+      ]);
+    },
+  };
+  return command;
+}
+
+export const adminWorkerRetireCommand = retireCommand('retire');
+export const adminWorkerRevokeCommand = retireCommand('revoke');
+
+export const adminWorkerCompromisedCommand: Command = {
+  path: ['admin', 'worker', 'compromised'],
+  summary: 'mark a worker compromised since a time: its results received from then on stop counting',
+  help: `Usage: rbnet admin worker compromised WORKER_ID --since TIME [options]
+
+Distrusts the worker's signing key from TIME on. Every result the coordinator *received* from that
+worker at or after TIME stops counting (the coordinator judges by its own receipt time: a stolen
+key can sign any build time it likes); each build it touched is decided again, the change appears
+as a new row in that build's history and in the transparency log, and the worker's apt links for
+those builds are withdrawn. Results received before TIME keep counting. The worker is also retired
+(see \`rbnet admin worker retire\`). Running it again with an earlier TIME moves TIME earlier; a
+later TIME changes nothing. Tell consumers who pin this worker's key to drop it.
+
+Options:
+  --since TIME       RFC 3339 UTC time, e.g. 2026-11-25T12:00:00Z; not in the future
+${COMMON_HELP}
+
+Exit codes: 0 marked; 1 refused; 2 usage.`,
+  options: { ...COMMON_OPTIONS, since: { type: 'string' } },
   async run(args, io) {
-    const id = onePositional(args, 'WORKER_ID', 'admin worker revoke');
-    const answer = await apiRequest<{ reassignedBuilds: string[] }>(
+    const id = onePositional(args, 'WORKER_ID', 'admin worker compromised');
+    const since = requireFlag(args, 'since', adminWorkerCompromisedCommand);
+    const answer = await apiRequest<RevocationAnswer>(
       api(args, io),
       'POST',
-      `/v1/admin/workers/${encodeURIComponent(id)}/revoke`,
-      '{}',
+      `/v1/admin/workers/${encodeURIComponent(id)}/compromised`,
+      JSON.stringify({ since }),
     );
     return print(io, args, answer, [
-      `worker ${id} revoked; ${answer.reassignedBuilds.length} build(s) reassigned`,
+      `worker ${id} marked compromised since ${since}; ${answer.redecidedBuilds?.length ?? 0} build(s) decided again, ${answer.reassignedBuilds.length} reassigned`,
     ]);
   },
 };

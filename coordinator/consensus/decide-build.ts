@@ -3,6 +3,7 @@
 import { createPublicKey } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
+import { deepFreeze } from '../../services/attestation/rebuild-statement.ts';
 import type { Signer } from '../../services/attestation/signer.ts';
 import {
   type VerifiedRebuildAttestation,
@@ -36,6 +37,7 @@ import type { CoordinatorConfig } from '../coordinator-config.ts';
 import { readBlobText } from '../storage/read-blob.ts';
 
 import { publishAptLinks } from './publish-apt-links.ts';
+import { type RevokedResult, standingOfResults } from './revoked-results.ts';
 
 export interface DecideDeps {
   readonly config: CoordinatorConfig;
@@ -83,12 +85,12 @@ async function consensusResultsOf(
 ): Promise<{
   results: ConsensusResult[];
   envelopes: string[];
-  /** The signed file byproducts of each built result, by envelope digest. */
-  byproducts: Map<Sha256Hex, VerifiedRebuildAttestation['byproducts']>;
+  /** Each built result's verified attestation, by envelope digest. */
+  verified: Map<Sha256Hex, VerifiedRebuildAttestation>;
 }> {
   const out: ConsensusResult[] = [];
   const envelopes: string[] = [];
-  const byproducts = new Map<Sha256Hex, VerifiedRebuildAttestation['byproducts']>();
+  const verifiedByEnvelope = new Map<Sha256Hex, VerifiedRebuildAttestation>();
   for (const row of results) {
     if (!row.counted) continue;
     const base = {
@@ -113,7 +115,7 @@ async function consensusResultsOf(
     if (!read) continue;
     const { text, verified } = read;
     envelopes.push(text);
-    byproducts.set(row.envelopeSha256, verified.byproducts);
+    verifiedByEnvelope.set(row.envelopeSha256, verified);
     out.push({
       ...base,
       kind: 'built',
@@ -125,7 +127,7 @@ async function consensusResultsOf(
       log: { sha256: verified.log.sha256, sizeBytes: verified.log.sizeBytes },
     });
   }
-  return { results: out, envelopes, byproducts };
+  return { results: out, envelopes, verified: verifiedByEnvelope };
 }
 
 /**
@@ -137,7 +139,7 @@ async function nestedDebDivergenceOf(
   deps: DecideDeps,
   report: DivergenceReport,
   results: readonly ConsensusResult[],
-  byproductsByEnvelope: ReadonlyMap<Sha256Hex, VerifiedRebuildAttestation['byproducts']>,
+  verifiedByEnvelope: ReadonlyMap<Sha256Hex, VerifiedRebuildAttestation>,
   claimedOutputs: BuildRecord['claimedOutputs'],
 ): Promise<NestedDebDivergence> {
   const nested: NestedDebResult[] = [];
@@ -146,7 +148,7 @@ async function nestedDebDivergenceOf(
     if (result.kind !== 'built' || !entry) continue;
     if (entry.notCountedReason === 'manifest-differs' || entry.notCountedReason === 'duplicate-envelope')
       continue;
-    const byproducts = byproductsByEnvelope.get(result.envelopeSha256) ?? [];
+    const byproducts = verifiedByEnvelope.get(result.envelopeSha256)?.byproducts ?? [];
     const base = {
       operator: result.operator,
       workerId: result.workerId,
@@ -177,8 +179,15 @@ async function nestedDebDivergenceOf(
   return buildNestedDebDivergence({ results: nested, claimedOutputs });
 }
 
-function lastDecision(decisionJson: string | undefined): Decision | undefined {
-  return decisionJson ? (JSON.parse(decisionJson) as Decision) : undefined;
+/**
+ * A decision as the coordinator records it: the consensus rule's decision over the results that
+ * still count, plus the results a worker's compromise took out (absent when none), so the history
+ * says why a verdict changed. Consumers recount only the envelopes the attestation carries.
+ */
+export type RecordedDecision = Decision & { readonly revokedResults?: readonly RevokedResult[] };
+
+function lastDecision(decisionJson: string | undefined): RecordedDecision | undefined {
+  return decisionJson ? (JSON.parse(decisionJson) as RecordedDecision) : undefined;
 }
 
 /**
@@ -200,9 +209,14 @@ export async function decideBuild(
     deps.store.listAttempts(buildId),
     deps.store.getVerdictHistory(buildId),
   ]);
-  const { results: consensusResults, envelopes, byproducts } = await consensusResultsOf(deps, build, results);
+  const standing = await standingOfResults(deps.store, results);
+  const {
+    results: consensusResults,
+    envelopes,
+    verified,
+  } = await consensusResultsOf(deps, build, standing.counting);
   const now = deps.now();
-  const decision = decideVerdict({
+  const ruled = decideVerdict({
     manifestSha256: build.manifestSha256,
     claimedOutputs: build.claimedOutputs,
     policy: {
@@ -222,6 +236,8 @@ export async function decideBuild(
     deadlinePassed: now.getTime() > Date.parse(build.createdAt) + build.policy.decisionDeadlineMs,
     maxAttemptsReached: scheduling.maxAttemptsReached,
   });
+  const decision: RecordedDecision =
+    standing.revoked.length === 0 ? ruled : deepFreeze({ ...ruled, revokedResults: standing.revoked });
   const previous = lastDecision(history.at(-1)?.decisionJson);
   const change = redecide(previous, decision);
   if (!change.changed || (previous === undefined && decision.verdict === 'pending')) return decision;
@@ -266,7 +282,7 @@ export async function decideBuild(
           deps,
           report,
           consensusResults,
-          byproducts,
+          verified,
           build.claimedOutputs,
         );
         report = buildDivergenceReport(consensusResults, decision, {
@@ -288,9 +304,10 @@ export async function decideBuild(
     ...(divergenceReportSha256 ? { divergenceReportSha256 } : {}),
     decidedAt: now,
   });
-  if (parsedManifest.kind === 'debian') {
-    await publishAptLinks(deps, build, decision, consensusResults, byproducts);
-  }
+  const publication =
+    parsedManifest.kind === 'debian'
+      ? await publishAptLinks(deps, build, decision, consensusResults, verified)
+      : undefined;
   const body = {
     buildId,
     manifestSha256: build.manifestSha256,
@@ -300,6 +317,23 @@ export async function decideBuild(
     consensusEnvelopeSha256: consensusEnvelopeSha256 ?? null,
     divergenceReportSha256: divergenceReportSha256 ?? null,
     decidedAt: now.toISOString(),
+    // Present only when there is something to say, so earlier entries keep their exact form.
+    ...(standing.revoked.length > 0 && {
+      revokedResults: standing.revoked.map((r) => ({
+        workerId: r.workerId,
+        envelopeSha256: r.envelopeSha256,
+        compromisedSince: r.compromisedSince,
+      })),
+    }),
+    ...(publication &&
+      publication.conflicts.length > 0 && {
+        aptLinkConflicts: publication.conflicts.map((c) => ({
+          architecture: c.architecture,
+          package: c.package,
+          version: c.version,
+          publishedBuildId: c.publishedBuildId,
+        })),
+      }),
   };
   await deps.store.appendLogEntry({
     kind: 'verdict',

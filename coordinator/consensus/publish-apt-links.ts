@@ -1,18 +1,22 @@
 // After a Debian build is decided: index each agreeing operator's own signed in-toto link so the apt
 // endpoint can serve it, or withdraw the build's links when its verdict is not `reproducible`
 // (one dissenting link served to apt would veto installs, and a mismatch must never be served).
+// Only sources every worker fetched from its own signed archive index are published, and a link
+// never replaces another build's (the store records a conflict instead).
 import { createPublicKey } from 'node:crypto';
 import {
   APT_LINK_BYPRODUCT_NAME,
   aptNameOfBuiltDeb,
   parseAptLocalDebName,
 } from '../../services/apt/apt-file-name.ts';
-import { verifyRebuildLink } from '../../services/apt/in-toto-rebuild-link.ts';
+import { rebuildLinkProductsSha256, verifyRebuildLink } from '../../services/apt/in-toto-rebuild-link.ts';
+import type { VerifiedRebuildAttestation } from '../../services/attestation/verify-rebuild-attestation.ts';
 import type { ConsensusResult, Decision } from '../../services/consensus/decide-verdict.ts';
 import { buildDivergenceReport } from '../../services/consensus/divergence-report.ts';
 import type { Sha256Hex } from '../../services/digest.ts';
+import type { ParsedDebianManifest } from '../../services/manifest/debian-manifest.ts';
 import { parseAnyManifest } from '../../services/manifest/parse-any-manifest.ts';
-import type { BuildRecord, NewAptLink } from '../../services/storage/build-store.ts';
+import type { AptLinkPublication, BuildRecord, NewAptLink } from '../../services/storage/build-store.ts';
 import { readBlobText } from '../storage/read-blob.ts';
 import type { DecideDeps } from './decide-build.ts';
 
@@ -37,17 +41,38 @@ function expectedProducts(
   return expected;
 }
 
+/**
+ * Why none of a reproducible build's links may be served because of where its source came from, or
+ * undefined when the manifest asks for the archive source and every counted result signed that its
+ * worker fetched the source itself and verified it against its own signed archive index.
+ */
+function sourceRefusal(
+  manifest: ParsedDebianManifest,
+  results: readonly ConsensusResult[],
+  counted: readonly { readonly counted: boolean }[],
+  verified: ReadonlyMap<Sha256Hex, VerifiedRebuildAttestation>,
+): string | undefined {
+  if (manifest.manifest.source.from !== 'archive')
+    return 'its source files were uploaded by the submitter, not fetched from the archive';
+  for (const [index, result] of results.entries()) {
+    if (result.kind !== 'built' || !counted[index]?.counted) continue;
+    const origin = verified.get(result.envelopeSha256)?.statement.predicate.buildDefinition.internalParameters
+      .debian?.sourceOrigin;
+    if (origin !== 'archive')
+      return `worker ${result.workerId} signed sourceOrigin ${origin ?? '(none)'}, not archive`;
+  }
+  return undefined;
+}
+
 export async function publishAptLinks(
   deps: DecideDeps,
   build: BuildRecord,
   decision: Decision,
   results: readonly ConsensusResult[],
-  byproducts: ReadonlyMap<Sha256Hex, readonly { readonly name: string; readonly sha256: Sha256Hex }[]>,
-): Promise<number> {
-  if (decision.verdict !== 'reproducible') {
-    await deps.store.replaceAptLinks(build.buildId, [], deps.now());
-    return 0;
-  }
+  verified: ReadonlyMap<Sha256Hex, VerifiedRebuildAttestation>,
+): Promise<AptLinkPublication> {
+  const withdraw = () => deps.store.replaceAptLinks(build.buildId, [], deps.now());
+  if (decision.verdict !== 'reproducible') return withdraw();
   const manifest = parseAnyManifest(build.manifestJson, {
     maxManifestBytes: Math.max(256 * 1024, Buffer.byteLength(build.manifestJson, 'utf8')),
   });
@@ -55,12 +80,17 @@ export async function publishAptLinks(
     throw new Error(`publishAptLinks: build ${build.buildId} is not a Debian build`);
   // The report marks which results counted; a reproducible verdict means every counted one agrees.
   const counted = buildDivergenceReport(results, decision).results;
+  const refusal = sourceRefusal(manifest, results, counted, verified);
+  if (refusal !== undefined) {
+    deps.logger.info({ buildId: build.buildId, reason: refusal }, 'no apt links for this build');
+    return withdraw();
+  }
   const links: NewAptLink[] = [];
   const servedOperators = new Set<string>();
   for (const [index, result] of results.entries()) {
     if (result.kind !== 'built' || !counted[index]?.counted || servedOperators.has(result.operator)) continue;
     const logger = deps.logger.child({ buildId: build.buildId, workerId: result.workerId });
-    const linkByproduct = (byproducts.get(result.envelopeSha256) ?? []).find(
+    const linkByproduct = (verified.get(result.envelopeSha256)?.byproducts ?? []).find(
       (b) => b.name === APT_LINK_BYPRODUCT_NAME,
     );
     const worker = await deps.store.getWorker(result.workerId);
@@ -71,18 +101,19 @@ export async function publishAptLinks(
     try {
       const text = await readBlobText(deps.content, linkByproduct.sha256, MAX_APT_LINK_BYTES);
       if (text === undefined) throw new Error(`sha256:${linkByproduct.sha256} is not in the content store`);
-      const verified = verifyRebuildLink(text, [createPublicKey(worker.signingKeyPem)]);
+      const link = verifyRebuildLink(text, [createPublicKey(worker.signingKeyPem)]);
       // Names as well as digests: a digest filed under another name would be served as a version
-      // nobody rebuilt (and replace that version's link of another build).
+      // nobody rebuilt (and contest that version's link of another build).
       const expected = expectedProducts(result.outputs, manifest.manifest.version);
       if (
-        verified.products.length !== expected.size ||
-        !verified.products.every((p) => expected.get(p.aptFileName) === p.sha256)
+        link.products.length !== expected.size ||
+        !link.products.every((p) => expected.get(p.aptFileName) === p.sha256)
       )
         throw new Error('its products are not exactly the .debs the worker attested');
+      const productsSha256 = rebuildLinkProductsSha256(link.products);
       // Every product is checked before any is indexed: a refused link serves none of its packages.
       const operatorLinks: NewAptLink[] = [];
-      for (const product of verified.products) {
+      for (const product of link.products) {
         const deb = parseAptLocalDebName(product.aptFileName);
         if (deb.architecture !== build.architecture && deb.architecture !== 'all')
           throw new Error(
@@ -94,6 +125,7 @@ export async function publishAptLinks(
           package: deb.name,
           version: deb.version.text,
           linkSha256: linkByproduct.sha256,
+          productsSha256,
           workerId: result.workerId,
         });
       }
@@ -103,6 +135,13 @@ export async function publishAptLinks(
       logger.warn({ err }, 'apt link refused; the operator serves none for this build');
     }
   }
-  await deps.store.replaceAptLinks(build.buildId, links, deps.now());
-  return links.length;
+  const publication = await deps.store.replaceAptLinks(build.buildId, links, deps.now());
+  for (const conflict of publication.conflicts) {
+    // The alarm: two builds of one package version whose rebuilt bytes differ.
+    deps.logger.error(
+      { buildId: build.buildId, ...conflict },
+      'apt link conflict: a published package version was rebuilt to different products',
+    );
+  }
+  return publication;
 }

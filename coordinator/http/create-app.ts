@@ -7,6 +7,7 @@ import { RbnetError } from '../../services/errors.ts';
 import { manifestStoredInputs, parseAnyManifest } from '../../services/manifest/parse-any-manifest.ts';
 import { storeNamePattern } from '../../services/storage/build-store.ts';
 import { readVerifiedResult } from '../consensus/decide-build.ts';
+import { standingOfResults } from '../consensus/revoked-results.ts';
 import type { CoordinatorDeps } from '../coordinator-deps.ts';
 import { acceptResult } from '../intake/accept-result.ts';
 import { checkDebianSubmission } from '../intake/check-debian-submission.ts';
@@ -19,6 +20,7 @@ import { type AuthVariables, bearerSecret, requireToken, requireWorker } from '.
 import { enrolWorker } from './enrol-worker.ts';
 import { registerOpsRoutes } from './ops-routes.ts';
 import { parseJsonObject, readBodyBytes, readJsonObject, stringField } from './request-body.ts';
+import { readCompromise, revokeWorker } from './revoke-worker.ts';
 
 type Env = { Variables: AuthVariables };
 
@@ -104,23 +106,15 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
     });
     return c.json({ name, token: token.secret, tokenId: token.tokenId }, 201);
   });
-  app.post('/v1/admin/workers/:id/revoke', admin, async (c) => {
-    const workerId = c.req.param('id');
-    const worker = await deps.store.getWorker(workerId);
-    if (!worker) throw new ApiError(404, 'NOT_FOUND', `worker ${workerId} not found`);
-    const revoked = await deps.store.revokeWorker(workerId, deps.now());
-    await deps.queueAccess.revoke(workerId, worker.redisUser);
-    const affected = new Set<string>();
-    for (const attempt of await deps.store.listOpenAttempts()) {
-      if (attempt.workerId !== workerId) continue;
-      await deps.store.finishAttempt(attempt.jobId, { state: 'cancelled', finishedAt: deps.now() });
-      deps.metrics.attempt('cancelled');
-      affected.add(attempt.buildId);
-    }
-    for (const buildId of affected) await progressBuild(deps, buildId);
-    log.warn({ workerId, operator: worker.operator, reassignedBuilds: affected.size }, 'worker revoked');
-    return c.json({ worker: revoked, reassignedBuilds: [...affected] });
-  });
+  // `revoke` is the older name of `retire`.
+  for (const action of ['retire', 'revoke'] as const) {
+    app.post(`/v1/admin/workers/:id/${action}`, admin, async (c) =>
+      c.json(await revokeWorker(deps, c.req.param('id'), { kind: 'retired' })),
+    );
+  }
+  app.post('/v1/admin/workers/:id/compromised', admin, async (c) =>
+    c.json(await revokeWorker(deps, c.req.param('id'), await readCompromise(c))),
+  );
 
   // ---- worker enrolment (single-use enrolment token + proof of possession of the new auth key)
   app.post('/v1/workers/enrol', async (c) => enrolWorker(deps, c));
@@ -293,12 +287,17 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
     const buildId = buildIdParam(c.req.param('id'));
     const build = await deps.store.getBuild(buildId);
     if (!build) throw new ApiError(404, 'NOT_FOUND', `build ${buildId} not found`);
-    const [attempts, results, history] = await Promise.all([
+    const [attempts, results, history, conflicts] = await Promise.all([
       deps.store.listAttempts(buildId),
       deps.store.listResults(buildId),
       deps.store.getVerdictHistory(buildId),
+      deps.store.listAptLinkConflicts(buildId),
     ]);
     const latest = history.at(-1);
+    // What a revocation took out since the row was written: rows are append-only, standing is not.
+    const revoked = new Map(
+      (await standingOfResults(deps.store, results)).revoked.map((r) => [r.envelopeSha256, r]),
+    );
     return c.json({
       buildId,
       name: build.name,
@@ -328,11 +327,14 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
         environmentOrigin: r.environmentOrigin,
         envelopeSha256: r.envelopeSha256,
         logSha256: r.logSha256,
-        counted: r.counted,
-        refusedReason: r.refusedReason,
+        counted: r.counted && !revoked.has(r.envelopeSha256),
+        refusedReason: revoked.has(r.envelopeSha256)
+          ? `worker ${r.workerId} was marked compromised since ${revoked.get(r.envelopeSha256)!.compromisedSince}; results received from then on do not count`
+          : r.refusedReason,
         receivedAt: r.receivedAt,
       })),
       history: history.map(({ decisionJson: _d, ...entry }) => entry),
+      conflicts,
       links: buildLinks(buildId),
     });
   });
@@ -359,10 +361,13 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
     const digest = digestParam(c.req.param('digest'));
     const build = await deps.store.getBuild(buildId);
     if (!build) throw new ApiError(404, 'NOT_FOUND', `build ${buildId} not found`);
-    // Only HTML a verified result of this build signs as its diffoscope report is served as a page.
-    let signed = false;
-    for (const row of await deps.store.listResults(buildId)) {
-      if (row.kind !== 'built') continue;
+    // Only HTML a verified result of this build signs as its diffoscope report is served as a page:
+    // intake verified each envelope once and indexed what it signs, so this reads the rows for this
+    // one digest. Results recorded before that index existed are verified here, and only those.
+    let signed = (await deps.store.findResultByproducts(buildId, digest)).some((b) =>
+      DIFFOSCOPE_BYPRODUCT_PATTERN.test(b.name),
+    );
+    for (const row of signed ? [] : await deps.store.listUnindexedBuiltResults(buildId)) {
       const read = await readVerifiedResult(deps, build, row).catch((err: unknown) => {
         log.warn({ err, buildId, workerId: row.workerId }, 'stored result does not verify');
         return undefined;

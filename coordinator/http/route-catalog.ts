@@ -77,6 +77,20 @@ const buildIdParam: RouteParameter = { description: 'the build id (a UUID)', sch
 const digestParam: RouteParameter = { description: 'sha256, 64 lowercase hex characters', schema: sha256Hex };
 const json = 'application/json';
 
+/** What the revocation routes answer. */
+function revocationResponse(description: string): RouteResponse {
+  return {
+    status: 200,
+    description,
+    contentType: json,
+    schema: object(['worker', 'reassignedBuilds', 'redecidedBuilds'], {
+      worker: { type: 'object' },
+      reassignedBuilds: { type: 'array', items: uuid },
+      redecidedBuilds: { type: 'array', items: uuid },
+    }),
+  };
+}
+
 /** JSON objects: any extra field is refused or ignored as each route documents. */
 function object(required: readonly string[], properties: Record<string, JsonSchema>): JsonSchema {
   return { type: 'object', required, properties };
@@ -182,28 +196,52 @@ export const routeCatalog: readonly RouteSpec[] = Object.freeze<RouteSpec[]>([
     ],
     errors: { 400: ['INVALID'], 401: ['AUTH_INVALID'], 409: ['CONFLICT'], 413: ['TOO_LARGE'] },
   },
+  ...(
+    [
+      [
+        'retire',
+        'retireWorker',
+        'Retire a worker',
+        'Its earlier results keep counting; it can no longer authenticate, its Redis user is deleted, its queue drained, and its open attempts are cancelled and reassigned.',
+      ],
+      [
+        'revoke',
+        'revokeWorker',
+        'Retire a worker (the older name of /retire)',
+        'The same as POST /v1/admin/workers/:id/retire.',
+      ],
+    ] as const
+  ).map(
+    ([action, operationId, summary, description]): RouteSpec => ({
+      method: 'POST',
+      path: `/v1/admin/workers/:id/${action}`,
+      operationId,
+      tag: 'admin',
+      summary,
+      description,
+      auth: ['admin'],
+      pathParams: { id: { description: 'the worker id', schema: name } },
+      responses: [revocationResponse('retired (idempotent)')],
+      errors: { 400: ['INVALID'], 401: ['AUTH_INVALID'], 404: ['NOT_FOUND'] },
+    }),
+  ),
   {
     method: 'POST',
-    path: '/v1/admin/workers/:id/revoke',
-    operationId: 'revokeWorker',
+    path: '/v1/admin/workers/:id/compromised',
+    operationId: 'markWorkerCompromised',
     tag: 'admin',
-    summary: 'Revoke a worker',
+    summary: 'Mark a worker compromised since a time',
     description:
-      'Its key never counts again, its Redis user is deleted, its queue drained, and its open attempts are cancelled and reassigned.',
+      'Every result the coordinator received from that worker at or after `since` stops counting (receipt time is the only time the coordinator observed itself); the builds they touched are decided again, each change a new history row, and their apt links of that worker are withdrawn. Also everything /retire does. A retired worker can be marked compromised later; `since` only ever moves earlier.',
     auth: ['admin'],
     pathParams: { id: { description: 'the worker id', schema: name } },
-    responses: [
-      {
-        status: 200,
-        description: 'revoked (idempotent)',
-        contentType: json,
-        schema: object(['worker', 'reassignedBuilds'], {
-          worker: { type: 'object' },
-          reassignedBuilds: { type: 'array', items: uuid },
-        }),
-      },
-    ],
-    errors: { 401: ['AUTH_INVALID'], 404: ['NOT_FOUND'] },
+    requestBody: {
+      contentType: json,
+      description: 'at most 4 KiB; `since` is an RFC 3339 UTC time, not after now',
+      schema: object(['since'], { since: isoTime }),
+    },
+    responses: [revocationResponse('marked compromised (idempotent; an earlier `since` wins)')],
+    errors: { 400: ['INVALID'], 401: ['AUTH_INVALID'], 404: ['NOT_FOUND'], 413: ['TOO_LARGE'] },
   },
   {
     method: 'POST',
@@ -528,6 +566,33 @@ export const routeCatalog: readonly RouteSpec[] = Object.freeze<RouteSpec[]>([
             attempts: { type: 'array', items: { type: 'object' } },
             results: { type: 'array', items: { type: 'object' } },
             history: { type: 'array', items: { type: 'object' } },
+            conflicts: {
+              type: 'array',
+              description:
+                'apt link conflicts this build is part of (published or contesting side): an alarm',
+              items: object(
+                [
+                  'architecture',
+                  'package',
+                  'version',
+                  'publishedBuildId',
+                  'publishedProductsSha256',
+                  'contestingBuildId',
+                  'contestingProductsSha256',
+                  'detectedAt',
+                ],
+                {
+                  architecture: { type: 'string' },
+                  package: { type: 'string' },
+                  version: { type: 'string' },
+                  publishedBuildId: uuid,
+                  publishedProductsSha256: sha256Hex,
+                  contestingBuildId: uuid,
+                  contestingProductsSha256: sha256Hex,
+                  detectedAt: isoTime,
+                },
+              ),
+            },
             links: buildLinks,
           },
         ),

@@ -3,6 +3,7 @@
 // jobId, attempt and nonce, about that build's manifest; idempotent per (build, worker, attempt).
 import { createPublicKey } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { BUILD_LOG_BYPRODUCT_NAME } from '../../services/attestation/rebuild-statement.ts';
 import { verifyRebuildAttestation } from '../../services/attestation/verify-rebuild-attestation.ts';
 import { CONSENSUS_FAILURE_REASONS } from '../../services/consensus/decide-verdict.ts';
 import { isSha256Hex, type Sha256Hex, sha256Hex } from '../../services/digest.ts';
@@ -109,6 +110,8 @@ export async function acceptResult(
       envelopeSha256,
       kind: 'built',
       outputs: verified.outputs.map((o) => ({ path: o.path, sha256: o.sha256, sizeBytes: o.sizeBytes })),
+      // Verified once, here: lookups by digest (the diffoscope page) read these rows, not envelopes.
+      byproducts: [{ name: BUILD_LOG_BYPRODUCT_NAME, sha256: verified.log.sha256 }, ...verified.byproducts],
       environmentSha256: verified.environment.sha256,
       environmentOrigin: verified.environment.origin,
       inputsKey: sha256Hex(JSON.stringify([verified.environment.sha256, verified.inputs])),

@@ -1,6 +1,4 @@
 // The coordinator's named metrics: event counters, and gauges computed from store and queues at scrape time.
-import type { BuildVerdict } from '../../services/storage/build-store.ts';
-import { buildVerdicts } from '../../services/storage/build-store.ts';
 import type { CoordinatorDeps } from '../coordinator-deps.ts';
 import { type Counter, type Gauge, type Histogram, MetricsRegistry } from './prometheus-text.ts';
 
@@ -23,9 +21,6 @@ export const jobDurationBucketsSeconds: readonly number[] = Object.freeze([
   1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200,
 ]);
 
-/** Page size used to count builds by verdict at scrape time (listBuilds' maximum). */
-const VERDICT_PAGE_SIZE = 1000;
-
 /**
  * Intake refusal codes are stable constants, but they arrive as strings: anything that does not look
  * like one is counted as `OTHER`, so a bug can never grow the number of series without bound.
@@ -47,6 +42,8 @@ export class CoordinatorMetrics {
   readonly attemptsTotal: Counter;
   /** `rbnet_builds{verdict}`: builds whose current verdict is this (scrape time). */
   readonly buildsByVerdict: Gauge;
+  /** `rbnet_apt_link_conflicts`: conflicts recorded between builds of one package version (scrape time). */
+  readonly aptLinkConflicts: Gauge;
   /** `rbnet_results_total{kind,counted}`: results recorded (duplicates not counted again). */
   readonly resultsTotal: Counter;
   /** `rbnet_lease_expiries_total`: attempts whose lease ran out before a result arrived. */
@@ -74,6 +71,10 @@ export class CoordinatorMetrics {
       name: 'rbnet_builds',
       help: 'Builds whose current verdict is this one.',
       labelNames: ['verdict'],
+    });
+    this.aptLinkConflicts = r.gauge({
+      name: 'rbnet_apt_link_conflicts',
+      help: 'Package versions rebuilt by a later build to products that differ from the published links (an alarm: any value above 0 needs a person).',
     });
     this.resultsTotal = r.counter({
       name: 'rbnet_results_total',
@@ -141,20 +142,22 @@ export class CoordinatorMetrics {
   /**
    * Computes the scrape-time gauges and renders every metric in text format 0.0.4.
    *
-   * Builds are counted by paging through `store.listBuilds` (1000 a page): linear in the number of
-   * builds, fine at today's sizes; a store-side count is the upgrade when that stops being true.
-   * A store failure fails the scrape (the scraper's `up` goes to 0); a queue that does not answer
+   * Builds by verdict come from counters the store keeps on write (a handful of rows), and conflicts
+   * from one count of a table that only grows with alarms: a scrape never reads builds or manifests,
+   * so its cost does not grow with the history stored. A store failure fails the scrape (the scraper's `up` goes to 0); a queue that does not answer
    * only drops that worker's depth and is counted in `rbnet_metrics_collect_failures`.
    */
   async render(deps: MetricsScrapeDeps): Promise<string> {
-    const verdicts = await countBuildsByVerdict(deps);
+    const verdicts = await deps.store.countBuildsByVerdict();
+    const conflicts = await deps.store.countAptLinkConflicts();
     const workers = await deps.store.listWorkers({ activeOnly: true });
     const depths = await Promise.allSettled(workers.map((w) => deps.queues.depth(w.workerId)));
     const nowMs = deps.now().getTime();
 
     // Everything below is synchronous, so two concurrent scrapes never interleave a reset and a set.
     this.buildsByVerdict.reset();
-    for (const [verdict, count] of verdicts) this.buildsByVerdict.set({ verdict }, count);
+    for (const [verdict, count] of Object.entries(verdicts)) this.buildsByVerdict.set({ verdict }, count);
+    this.aptLinkConflicts.set({}, conflicts);
     this.queueDepth.reset();
     this.heartbeatAgeSeconds.reset();
     let depthFailures = 0;
@@ -173,17 +176,5 @@ export class CoordinatorMetrics {
       deps.logger.warn({ err: firstError.reason, failures: depthFailures }, 'queue depth unavailable');
     }
     return this.registry.render();
-  }
-}
-
-/** Every verdict with its number of builds (0 included, so a dashboard sees each series). */
-async function countBuildsByVerdict(deps: MetricsScrapeDeps): Promise<Map<BuildVerdict, number>> {
-  const counts = new Map<BuildVerdict, number>(buildVerdicts.map((v) => [v, 0]));
-  let after: string | undefined;
-  for (;;) {
-    const page = await deps.store.listBuilds({ limit: VERDICT_PAGE_SIZE, ...(after ? { after } : {}) });
-    for (const build of page) counts.set(build.verdict, (counts.get(build.verdict) ?? 0) + 1);
-    if (page.length < VERDICT_PAGE_SIZE) return counts;
-    after = page.at(-1)!.buildId;
   }
 }

@@ -12,6 +12,7 @@ import type {
   WorkerCapacity,
   WorkerRecord,
 } from '../../services/storage/build-store.ts';
+import { standingOfResults } from '../consensus/revoked-results.ts';
 import type { CoordinatorConfig } from '../coordinator-config.ts';
 import type { JobQueues } from '../coordinator-deps.ts';
 import type { CoordinatorMetrics } from '../metrics/coordinator-metrics.ts';
@@ -218,18 +219,18 @@ function formatBytes(bytes: number): string {
 export async function fillAssignments(deps: SchedulerDeps, buildId: string): Promise<AssignmentState> {
   const build = await deps.store.getBuild(buildId);
   if (!build) throw new Error(`fillAssignments: unknown build ${buildId}`);
-  const [attempts, results, openEverywhere] = await Promise.all([
+  const [attempts, results, load] = await Promise.all([
     deps.store.listAttempts(buildId),
     deps.store.listResults(buildId),
-    deps.store.listOpenAttempts(),
+    deps.store.countOpenAttemptsByWorker(),
   ]);
+  // A result a compromise took out covers nothing: the build needs another operator instead.
+  const { counting } = await standingOfResults(deps.store, results);
   const covered = new Set<string>([
     ...attempts.filter((a) => a.state === 'open').map((a) => a.operator),
-    ...results.filter((r) => r.kind === 'built' && r.counted).map((r) => r.operator),
+    ...counting.filter((r) => r.kind === 'built').map((r) => r.operator),
   ]);
   const tried = new Set(attempts.map((a) => a.operator));
-  const load = new Map<string, number>();
-  for (const attempt of openEverywhere) load.set(attempt.workerId, (load.get(attempt.workerId) ?? 0) + 1);
 
   const candidates = (await eligibleWorkers(deps.store, build)).filter((w) => !tried.has(w.operator));
   const byOperator = new Map<string, WorkerRecord>();

@@ -153,7 +153,7 @@ function resultInput(
 
 describe('SqliteBuildStore: leases', () => {
   it('renews open attempts of one worker or of all, and lists the expired ones', async () => {
-    const { w1, a1 } = await scenario(); // leases end at 61 s and later
+    const { w1, a1, a2 } = await scenario(); // leases end at 61 s and later
     expect((await store.listExpiredAttempts(at(62_000))).map((a) => a.jobId)).toContain(a1.jobId);
     expect(await store.renewLeases(w1.workerId, at(120_000))).toBe(1);
     expect((await store.listExpiredAttempts(at(62_000))).map((a) => a.jobId)).not.toContain(a1.jobId);
@@ -161,6 +161,8 @@ describe('SqliteBuildStore: leases', () => {
     expect(await store.listExpiredAttempts(at(20_000))).toHaveLength(2);
     await store.finishAttempt(a1.jobId, { state: 'expired', finishedAt: at(21_000) });
     expect((await store.listExpiredAttempts(at(99_000))).map((a) => a.jobId)).not.toContain(a1.jobId);
+    // Load per worker, counted in the store: the one still open.
+    expect(await store.countOpenAttemptsByWorker()).toEqual(new Map([[a2.workerId, 1]]));
   });
 });
 
@@ -179,7 +181,71 @@ describe('SqliteBuildStore: opening and migrations', () => {
       { version: 1, name: 'initial schema' },
       { version: 2, name: 'worker redis password hash; lease lookups' },
       { version: 3, name: 'apt links served to apt-transport-in-toto' },
+      {
+        version: 4,
+        name: 'revocation kinds; apt link products and conflicts; pending index; verdict counters; byproduct index',
+      },
     ]);
+  });
+
+  it('migrates a version 3 database: revoked workers retired, verdicts counted, unproven apt links dropped', async () => {
+    await store.close();
+    await rm(dbPath, { force: true });
+    // A version 3 file, written the way version 3 wrote it.
+    const old = raw();
+    old.exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
+      applied_at INTEGER NOT NULL) STRICT`);
+    const v3 = new SqliteBuildStore(dbPath);
+    opened.push(v3);
+    await v3.addOperator('acme');
+    const retired = await v3.enrolWorker(workerInput());
+    await v3.enrolWorker(workerInput());
+    const pending = await v3.createBuild(buildInput());
+    const decided = await v3.createBuild(buildInput());
+    await v3.recordVerdict({
+      buildId: decided.buildId,
+      verdict: 'failed',
+      decisionJson: '{}',
+      decidedAt: T0,
+    });
+    await v3.revokeWorker(retired.workerId, at(5));
+    await v3.replaceAptLinks(
+      decided.buildId,
+      [
+        {
+          architecture: 'amd64',
+          operator: 'acme',
+          package: 'hello',
+          version: '1',
+          linkSha256: digest('l'),
+          productsSha256: digest('p'),
+          workerId: retired.workerId,
+        },
+      ],
+      T0,
+    );
+    await v3.close();
+    // Roll the file back to version 3: what migration 4 added is undone by hand.
+    old.exec(`DELETE FROM schema_migrations WHERE version = 4;
+      DROP TRIGGER builds_count_insert; DROP TRIGGER builds_count_verdict; DROP TRIGGER builds_count_delete;
+      DROP TABLE verdict_counts; DROP TABLE apt_link_conflicts; DROP TABLE result_byproducts;
+      DROP INDEX builds_pending; DROP INDEX results_worker_received; DROP INDEX attempts_open_worker;
+      ALTER TABLE workers DROP COLUMN revocation_kind; ALTER TABLE workers DROP COLUMN compromised_since;
+      DROP TABLE apt_links;
+      CREATE TABLE apt_links (architecture TEXT NOT NULL, operator TEXT NOT NULL, package TEXT NOT NULL,
+        version TEXT NOT NULL, link_sha256 TEXT NOT NULL, build_id TEXT NOT NULL REFERENCES builds (build_id),
+        worker_id TEXT NOT NULL, created_at INTEGER NOT NULL,
+        PRIMARY KEY (architecture, operator, package, version)) STRICT, WITHOUT ROWID;
+      INSERT INTO apt_links VALUES ('amd64', 'acme', 'hello', '1', '${digest('l')}', '${decided.buildId}', '${retired.workerId}', 0);`);
+    expect(old.prepare('SELECT MAX(version) AS v FROM schema_migrations').get()).toEqual({ v: 3 });
+
+    const migrated = open();
+    expect(migrated.schemaVersion()).toBe(4);
+    expect((await migrated.getWorker(retired.workerId))?.revocation).toEqual({ kind: 'retired' });
+    const counts = await migrated.countBuildsByVerdict();
+    expect([counts.pending, counts.failed, counts.reproducible]).toEqual([1, 1, 0]);
+    expect(await migrated.listPendingBuildIds()).toEqual([pending.buildId]);
+    expect(await migrated.getAptLink('amd64', 'acme', 'hello', '1')).toBeUndefined();
   });
 
   it('refuses a database written by a newer rbnet', async () => {
@@ -485,6 +551,40 @@ describe('SqliteBuildStore: workers', () => {
     await expectError(store.revokeWorker('nobody', at(1)), 'NOT_FOUND', 'workerId');
   });
 
+  it('retires, or marks compromised since a time that only ever moves earlier, never the other way', async () => {
+    const worker = await store.enrolWorker(workerInput());
+    const retired = await store.revokeWorker(worker.workerId, at(100), { kind: 'retired' });
+    expect(retired).toMatchObject({ revokedAt: at(100).toISOString(), revocation: { kind: 'retired' } });
+    // Found out later: the key was stolen before it was retired.
+    const compromised = await store.revokeWorker(worker.workerId, at(200), {
+      kind: 'compromised',
+      since: at(50),
+    });
+    expect(compromised).toMatchObject({
+      revokedAt: at(100).toISOString(),
+      revocation: { kind: 'compromised', since: at(50).toISOString() },
+    });
+    // A later date would let results count again; retiring would forget the compromise.
+    await store.revokeWorker(worker.workerId, at(300), { kind: 'compromised', since: at(90) });
+    await store.revokeWorker(worker.workerId, at(300), { kind: 'retired' });
+    expect((await store.getWorker(worker.workerId))?.revocation).toEqual({
+      kind: 'compromised',
+      since: at(50).toISOString(),
+    });
+    await store.revokeWorker(worker.workerId, at(300), { kind: 'compromised', since: at(10) });
+    expect((await store.getWorker(worker.workerId))?.revocation).toEqual({
+      kind: 'compromised',
+      since: at(10).toISOString(),
+    });
+    const active = await store.enrolWorker(workerInput());
+    await expectError(
+      store.revokeWorker(active.workerId, at(100), { kind: 'compromised', since: at(101) }),
+      'INVALID',
+      'revocation.since',
+    );
+    expect((await store.getWorker(active.workerId))?.revokedAt).toBeUndefined();
+  });
+
   it('records last seen, never moving it backwards', async () => {
     const worker = await store.enrolWorker(workerInput());
     await store.touchWorker(worker.workerId, at(5000));
@@ -561,6 +661,47 @@ describe('SqliteBuildStore: builds', () => {
     expect(page3.map((b) => b.buildId)).toEqual([ids[0]]);
     await expectError(store.listBuilds({ after: randomUUID() }), 'NOT_FOUND', 'after');
     await expectError(store.listBuilds({ limit: 0 }), 'INVALID', 'limit');
+  });
+
+  it('lists pending builds oldest first through their index, and counts builds per verdict on write', async () => {
+    const builds = [];
+    for (let i = 0; i < 5; i++) builds.push(await store.createBuild(buildInput()));
+    await store.recordVerdict({
+      buildId: builds[1]!.buildId,
+      verdict: 'failed',
+      decisionJson: '{}',
+      decidedAt: T0,
+    });
+    await store.recordVerdict({
+      buildId: builds[3]!.buildId,
+      verdict: 'diverged',
+      decisionJson: '{}',
+      decidedAt: T0,
+    });
+    await store.recordVerdict({
+      buildId: builds[3]!.buildId,
+      verdict: 'failed',
+      decisionJson: '{"a":1}',
+      decidedAt: T0,
+    });
+    const pending = [builds[0]!, builds[2]!, builds[4]!].map((b) => b.buildId);
+    expect(await store.listPendingBuildIds()).toEqual(pending);
+    expect(await store.listPendingBuildIds({ limit: 2 })).toEqual(pending.slice(0, 2));
+    expect(await store.listPendingBuildIds({ limit: 2, after: pending[1] })).toEqual(pending.slice(2));
+    // A decided build is a valid cursor too: paging goes on from where it stood.
+    expect(await store.listPendingBuildIds({ after: builds[1]!.buildId })).toEqual(pending.slice(1));
+    await expectError(store.listPendingBuildIds({ limit: 0 }), 'INVALID', 'limit');
+    await expectError(store.listPendingBuildIds({ after: randomUUID() }), 'NOT_FOUND', 'after');
+    const counts = await store.countBuildsByVerdict();
+    expect(counts).toMatchObject({ pending: 3, failed: 2, diverged: 0, reproducible: 0 });
+    expect(Object.keys(counts).sort()).toEqual([...Object.keys(counts)].sort());
+    const db = raw();
+    const plan = db
+      .prepare(
+        "EXPLAIN QUERY PLAN SELECT build_id FROM builds WHERE verdict = 'pending' AND seq > 0 ORDER BY seq LIMIT 10",
+      )
+      .all() as { detail: string }[];
+    expect(plan.map((row) => row.detail).join('\n')).toContain('builds_pending');
   });
 
   it('inserts 10,000 builds in one transaction, all or nothing', async () => {
@@ -749,6 +890,74 @@ describe('SqliteBuildStore: results', () => {
       'logSha256',
     );
     expect(await store.listResults(a2.buildId)).toHaveLength(1);
+  });
+
+  it('indexes the byproducts a result signs, so one digest is found without reading envelopes', async () => {
+    const { build, a1, a2 } = await scenario();
+    const html = digest('diffoscope html');
+    await store.recordResult(
+      resultInput(a1, {
+        byproducts: [
+          { name: 'build.log', sha256: digest(`log ${a1.jobId}`) },
+          { name: 'rbnet/diffoscope-1.html', sha256: html },
+        ],
+      }),
+    );
+    await store.recordResult(resultInput(a2)); // recorded without an index, as before version 4
+    expect(await store.findResultByproducts(build.buildId, html)).toEqual([
+      {
+        buildId: build.buildId,
+        sha256: html,
+        envelopeSha256: digest(`envelope ${a1.jobId}`),
+        name: 'rbnet/diffoscope-1.html',
+      },
+    ]);
+    expect(await store.findResultByproducts(build.buildId, digest('nothing'))).toEqual([]);
+    expect((await store.listUnindexedBuiltResults(build.buildId)).map((r) => r.jobId)).toEqual([a2.jobId]);
+    await expectError(
+      store.recordResult(
+        resultInput({ ...a2, attempt: 2, jobId: 'x' }, { byproducts: [{ name: 'a\u0000', sha256: html }] }),
+      ),
+      'INVALID',
+      'byproducts[0].name',
+    );
+    expect(() => raw().prepare('DELETE FROM result_byproducts').run()).toThrow(/append-only/);
+  });
+
+  it('lists the builds a worker reported to from a time on, and withdraws their links on a compromise', async () => {
+    const { w1, build, a1 } = await scenario();
+    const earlier = await store.createBuild(buildInput());
+    const a0 = await store.createAttempt({
+      buildId: earlier.buildId,
+      workerId: w1.workerId,
+      operator: 'acme',
+      attempt: 1,
+      jobId: 'job-earlier',
+      nonce: 'nonce-earlier-0123456',
+      assignedAt: at(0),
+    });
+    await store.recordResult(resultInput(a0, { receivedAt: at(10_000) }));
+    await store.recordResult(resultInput(a1, { receivedAt: at(30_000) }));
+    expect(await store.listBuildIdsWithResultsFrom(w1.workerId, at(0))).toEqual([
+      earlier.buildId,
+      build.buildId,
+    ]);
+    expect(await store.listBuildIdsWithResultsFrom(w1.workerId, at(30_000))).toEqual([build.buildId]);
+    expect(await store.listBuildIdsWithResultsFrom(w1.workerId, at(30_001))).toEqual([]);
+    const link = (pkg: string): NewAptLink => ({
+      architecture: 'amd64',
+      operator: 'acme',
+      package: pkg,
+      version: '1',
+      linkSha256: digest(pkg),
+      productsSha256: digest(`products ${pkg}`),
+      workerId: w1.workerId,
+    });
+    await store.replaceAptLinks(earlier.buildId, [link('early')], at(11_000));
+    await store.replaceAptLinks(build.buildId, [link('late')], at(31_000));
+    await store.revokeWorker(w1.workerId, at(40_000), { kind: 'compromised', since: at(20_000) });
+    expect(await store.getAptLink('amd64', 'acme', 'early', '1')).toBeDefined();
+    expect(await store.getAptLink('amd64', 'acme', 'late', '1')).toBeUndefined();
   });
 
   it('keeps a late result, leaving its expired attempt expired, and never counts a revoked worker', async () => {
@@ -1041,6 +1250,7 @@ describe('apt links', () => {
     package: 'hello',
     version: '2.10-3',
     linkSha256: digest('link-alpha'),
+    productsSha256: digest('hello 2.10-3 products'),
     workerId: 'alpha-1',
     ...overrides,
   });
@@ -1066,12 +1276,60 @@ describe('apt links', () => {
     expect(await store.getAptLink('amd64', 'alpha', 'hello', '2.10-3')).toBeUndefined();
   });
 
-  it('a later build of the same binary version takes over the row; removing the earlier build leaves it', async () => {
+  it('a later build with the same products never takes over a published row, and adds its other operators', async () => {
+    const first = await store.createBuild(buildInput());
+    const second = await store.createBuild(buildInput({ buildId: crypto.randomUUID() }));
+    expect(await store.replaceAptLinks(first.buildId, [link()], T0)).toEqual({ published: 1, conflicts: [] });
+    const again = await store.replaceAptLinks(
+      second.buildId,
+      [link({ linkSha256: digest('newer') }), link({ operator: 'beta', workerId: 'beta-1' })],
+      at(1),
+    );
+    expect(again).toEqual({ published: 1, conflicts: [] });
+    expect(await store.getAptLink('amd64', 'alpha', 'hello', '2.10-3')).toMatchObject({
+      linkSha256: digest('link-alpha'),
+      buildId: first.buildId,
+    });
+    expect((await store.getAptLink('amd64', 'beta', 'hello', '2.10-3'))?.buildId).toBe(second.buildId);
+    expect(await store.countAptLinkConflicts()).toBe(0);
+  });
+
+  it('records a conflict and publishes none of a later build whose products differ, on any operator', async () => {
     const first = await store.createBuild(buildInput());
     const second = await store.createBuild(buildInput({ buildId: crypto.randomUUID() }));
     await store.replaceAptLinks(first.buildId, [link()], T0);
-    await store.replaceAptLinks(second.buildId, [link({ linkSha256: digest('newer') })], at(1));
-    await store.replaceAptLinks(first.buildId, [], at(2));
-    expect((await store.getAptLink('amd64', 'alpha', 'hello', '2.10-3'))?.linkSha256).toBe(digest('newer'));
+    const other = digest('other products');
+    const contested = [
+      link({ operator: 'beta', workerId: 'beta-1', productsSha256: other }),
+      link({ operator: 'beta', workerId: 'beta-1', package: 'hello-doc', productsSha256: other }),
+    ];
+    const expected = {
+      architecture: 'amd64',
+      package: 'hello',
+      version: '2.10-3',
+      publishedBuildId: first.buildId,
+      publishedProductsSha256: digest('hello 2.10-3 products'),
+      contestingBuildId: second.buildId,
+      contestingProductsSha256: other,
+      detectedAt: at(1).toISOString(),
+    };
+    expect(await store.replaceAptLinks(second.buildId, contested, at(1))).toEqual({
+      published: 0,
+      conflicts: [expected],
+    });
+    // Not even the package the first build never served.
+    expect(await store.getAptLink('amd64', 'beta', 'hello', '2.10-3')).toBeUndefined();
+    expect(await store.getAptLink('amd64', 'beta', 'hello-doc', '2.10-3')).toBeUndefined();
+    // Deciding the second build again finds the same conflict, recorded once.
+    expect((await store.replaceAptLinks(second.buildId, contested, at(2))).conflicts).toEqual([expected]);
+    expect(await store.countAptLinkConflicts()).toBe(1);
+    expect(await store.listAptLinkConflicts(first.buildId)).toEqual([expected]);
+    expect(await store.listAptLinkConflicts(second.buildId)).toEqual([expected]);
+    expect(() => raw().prepare('DELETE FROM apt_link_conflicts').run()).toThrow(/append-only/);
+    await expectError(
+      store.replaceAptLinks(second.buildId, [link({ productsSha256: 'nope' as Sha256Hex })], at(3)),
+      'INVALID',
+      'links[0].productsSha256',
+    );
   });
 });

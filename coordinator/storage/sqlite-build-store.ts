@@ -5,6 +5,8 @@ import { isSha256Hex, type Sha256Hex, sha256Hex } from '../../services/digest.ts
 import { canonicalizeJcs } from '../../services/jcs.ts';
 import type { ClaimedOutput } from '../../services/manifest/manifest.ts';
 import {
+  type AptLinkConflictRecord,
+  type AptLinkPublication,
   type AptLinkRecord,
   type AttemptRecord,
   type AttemptState,
@@ -17,6 +19,7 @@ import {
   type FinishedAttemptState,
   type IsoTimestamp,
   type ListBuildsOptions,
+  type ListPendingBuildsOptions,
   type LogEntryKind,
   type LogEntryRecord,
   type MaintainerRecord,
@@ -28,6 +31,8 @@ import {
   type NewToken,
   type NewVerdict,
   type OperatorRecord,
+  type ResultByproduct,
+  type ResultByproductRecord,
   type ResultRecord,
   type StoredOutput,
   storeNamePattern,
@@ -36,6 +41,8 @@ import {
   type VerdictRecord,
   type WorkerEnrolment,
   type WorkerRecord,
+  type WorkerRevocation,
+  type WorkerRevocationRequest,
 } from '../../services/storage/build-store.ts';
 
 export interface SqliteBuildStoreOptions {
@@ -268,6 +275,94 @@ const MIGRATIONS: readonly { readonly version: number; readonly name: string; re
       CREATE INDEX apt_links_build ON apt_links (build_id);
     `,
   },
+  {
+    version: 4,
+    name: 'revocation kinds; apt link products and conflicts; pending index; verdict counters; byproduct index',
+    sql: `
+      -- A revoked worker is either retired (results received before revoked_at count) or compromised
+      -- since a time (results received from then on do not). Revocations before this were retirements:
+      -- decisions kept counting their earlier results.
+      ALTER TABLE workers ADD COLUMN revocation_kind TEXT
+        CHECK (revocation_kind IN ('retired', 'compromised'));
+      ALTER TABLE workers ADD COLUMN compromised_since INTEGER;
+      UPDATE workers SET revocation_kind = 'retired' WHERE revoked_at IS NOT NULL;
+      CREATE INDEX results_worker_received ON results (worker_id, received_at);
+
+      -- The sweep reads pending builds through this index only: its cost follows the pending work.
+      CREATE INDEX builds_pending ON builds (seq) WHERE verdict = 'pending';
+      -- Each worker's load, counted from the index rather than by reading every open attempt.
+      CREATE INDEX attempts_open_worker ON attempts (worker_id) WHERE state = 'open';
+
+      -- Builds per current verdict, kept on write, so a metrics scrape reads a handful of rows.
+      CREATE TABLE verdict_counts (
+        verdict TEXT PRIMARY KEY,
+        builds INTEGER NOT NULL CHECK (builds >= 0)
+      ) STRICT, WITHOUT ROWID;
+      INSERT INTO verdict_counts (verdict, builds) SELECT verdict, COUNT(*) FROM builds GROUP BY verdict;
+      CREATE TRIGGER builds_count_insert AFTER INSERT ON builds
+      BEGIN
+        INSERT OR IGNORE INTO verdict_counts (verdict, builds) VALUES (NEW.verdict, 0);
+        UPDATE verdict_counts SET builds = builds + 1 WHERE verdict = NEW.verdict;
+      END;
+      CREATE TRIGGER builds_count_verdict AFTER UPDATE OF verdict ON builds
+      WHEN OLD.verdict IS NOT NEW.verdict
+      BEGIN
+        UPDATE verdict_counts SET builds = builds - 1 WHERE verdict = OLD.verdict;
+        INSERT OR IGNORE INTO verdict_counts (verdict, builds) VALUES (NEW.verdict, 0);
+        UPDATE verdict_counts SET builds = builds + 1 WHERE verdict = NEW.verdict;
+      END;
+      CREATE TRIGGER builds_count_delete AFTER DELETE ON builds
+      BEGIN
+        UPDATE verdict_counts SET builds = builds - 1 WHERE verdict = OLD.verdict;
+      END;
+
+      -- Links published before workers signed where the source came from cannot show that it came
+      -- from their signed archive index, so none of them is served any more (docs/apt-in-toto.md).
+      DROP TABLE apt_links;
+      CREATE TABLE apt_links (
+        architecture TEXT NOT NULL,
+        operator TEXT NOT NULL,
+        package TEXT NOT NULL,
+        version TEXT NOT NULL,
+        link_sha256 TEXT NOT NULL,
+        products_sha256 TEXT NOT NULL,
+        build_id TEXT NOT NULL REFERENCES builds (build_id),
+        worker_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (architecture, operator, package, version)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX apt_links_build ON apt_links (build_id);
+      CREATE INDEX apt_links_version ON apt_links (architecture, package, version);
+      CREATE INDEX apt_links_worker ON apt_links (worker_id);
+
+      -- The alarm: a later build of a published package version whose products differ.
+      CREATE TABLE apt_link_conflicts (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        architecture TEXT NOT NULL,
+        package TEXT NOT NULL,
+        version TEXT NOT NULL,
+        published_build_id TEXT NOT NULL REFERENCES builds (build_id),
+        published_products_sha256 TEXT NOT NULL,
+        build_id TEXT NOT NULL REFERENCES builds (build_id),
+        products_sha256 TEXT NOT NULL,
+        detected_at INTEGER NOT NULL,
+        UNIQUE (build_id, architecture, package, version, published_build_id, products_sha256)
+      ) STRICT;
+      CREATE INDEX apt_link_conflicts_published ON apt_link_conflicts (published_build_id);
+      ${appendOnly('apt_link_conflicts', 'the apt link conflict record')}
+
+      -- What each result's envelope signs as byproducts, written at intake (after verification).
+      CREATE TABLE result_byproducts (
+        build_id TEXT NOT NULL REFERENCES builds (build_id),
+        sha256 TEXT NOT NULL,
+        envelope_sha256 TEXT NOT NULL REFERENCES results (envelope_sha256),
+        name TEXT NOT NULL,
+        PRIMARY KEY (build_id, sha256, envelope_sha256, name)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX result_byproducts_envelope ON result_byproducts (envelope_sha256);
+      ${appendOnly('result_byproducts', 'the result byproduct index')}
+    `,
+  },
 ];
 
 /** The newest schema version this code knows. */
@@ -311,6 +406,8 @@ interface WorkerRow {
   enrolled_at: number;
   last_seen_at: number | null;
   revoked_at: number | null;
+  revocation_kind: 'retired' | 'compromised' | null;
+  compromised_since: number | null;
 }
 
 interface BuildRow {
@@ -394,9 +491,29 @@ interface AptLinkRow {
   package: string;
   version: string;
   link_sha256: string;
+  products_sha256: string;
   build_id: string;
   worker_id: string;
   created_at: number;
+}
+
+interface AptLinkConflictRow {
+  seq: number;
+  architecture: string;
+  package: string;
+  version: string;
+  published_build_id: string;
+  published_products_sha256: string;
+  build_id: string;
+  products_sha256: string;
+  detected_at: number;
+}
+
+interface ResultByproductRow {
+  build_id: string;
+  sha256: string;
+  envelope_sha256: string;
+  name: string;
 }
 
 function prepareStatements(db: Database.Database) {
@@ -425,7 +542,9 @@ function prepareStatements(db: Database.Database) {
       'UPDATE tokens SET revoked_at = ? WHERE token_id = ? AND revoked_at IS NULL',
     ),
 
-    insertWorker: db.prepare<[Omit<WorkerRow, 'last_seen_at' | 'revoked_at'>]>(
+    insertWorker: db.prepare<
+      [Omit<WorkerRow, 'last_seen_at' | 'revoked_at' | 'revocation_kind' | 'compromised_since'>]
+    >(
       `INSERT INTO workers (worker_id, operator, signing_key_pem, signing_keyid, auth_key_pem, auth_keyid,
          architectures_json, backends_json, cores, memory_bytes, disk_bytes, queue_name, redis_user,
          redis_password_sha256, enrolled_at)
@@ -446,8 +565,17 @@ function prepareStatements(db: Database.Database) {
     listActiveWorkers: db.prepare<[], WorkerRow>(
       'SELECT * FROM workers WHERE revoked_at IS NULL ORDER BY worker_id',
     ),
-    revokeWorker: db.prepare<[number, string]>(
-      'UPDATE workers SET revoked_at = ? WHERE worker_id = ? AND revoked_at IS NULL',
+    setRevocation: db.prepare<[number, string, number | null, string]>(
+      'UPDATE workers SET revoked_at = ?, revocation_kind = ?, compromised_since = ? WHERE worker_id = ?',
+    ),
+    // Its links of every build it reported to from the cut-off on: the re-decision publishes what stands.
+    withdrawLinksOfWorkerFrom: db.prepare<[string, string, number]>(
+      `DELETE FROM apt_links WHERE worker_id = ? AND build_id IN
+         (SELECT build_id FROM results WHERE worker_id = ? AND received_at >= ?)`,
+    ),
+    buildIdsWithResultsFrom: db.prepare<[string, number], { build_id: string }>(
+      `SELECT build_id FROM results WHERE worker_id = ? AND received_at >= ?
+       GROUP BY build_id ORDER BY MIN(received_at), build_id`,
     ),
     touchWorker: db.prepare<[number, string]>(
       'UPDATE workers SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?) WHERE worker_id = ?',
@@ -462,6 +590,12 @@ function prepareStatements(db: Database.Database) {
     buildById: db.prepare<[string], BuildRow>('SELECT * FROM builds WHERE build_id = ?'),
     listBuilds: db.prepare<[number, number], BuildRow>(
       'SELECT * FROM builds WHERE seq < ? ORDER BY seq DESC LIMIT ?',
+    ),
+    pendingBuildIds: db.prepare<[number, number], { build_id: string }>(
+      "SELECT build_id FROM builds WHERE verdict = 'pending' AND seq > ? ORDER BY seq LIMIT ?",
+    ),
+    verdictCounts: db.prepare<[], { verdict: string; builds: number }>(
+      'SELECT verdict, builds FROM verdict_counts',
     ),
     buildsByArtifact: db.prepare<[string, number], BuildRow>(
       `SELECT * FROM builds WHERE build_id IN (SELECT build_id FROM artifacts WHERE sha256 = ?)
@@ -486,6 +620,9 @@ function prepareStatements(db: Database.Database) {
     ),
     listAttempts: db.prepare<[string], AttemptRow>(
       'SELECT * FROM attempts WHERE build_id = ? ORDER BY assigned_at, rowid',
+    ),
+    openAttemptsByWorker: db.prepare<[], { worker_id: string; n: number }>(
+      "SELECT worker_id, COUNT(*) AS n FROM attempts WHERE state = 'open' GROUP BY worker_id",
     ),
     listOpenAttempts: db.prepare<[], AttemptRow>(
       "SELECT * FROM attempts WHERE state = 'open' ORDER BY assigned_at, rowid",
@@ -514,6 +651,18 @@ function prepareStatements(db: Database.Database) {
     ),
     resultByEnvelope: db.prepare<[string], ResultRow>('SELECT * FROM results WHERE envelope_sha256 = ?'),
     listResults: db.prepare<[string], ResultRow>('SELECT * FROM results WHERE build_id = ? ORDER BY seq'),
+    insertByproduct: db.prepare<[ResultByproductRow]>(
+      `INSERT OR IGNORE INTO result_byproducts (build_id, sha256, envelope_sha256, name)
+       VALUES (@build_id, @sha256, @envelope_sha256, @name)`,
+    ),
+    byproductsByDigest: db.prepare<[string, string], ResultByproductRow>(
+      'SELECT * FROM result_byproducts WHERE build_id = ? AND sha256 = ? ORDER BY envelope_sha256, name',
+    ),
+    unindexedBuiltResults: db.prepare<[string], ResultRow>(
+      `SELECT * FROM results r WHERE r.build_id = ? AND r.kind = 'built' AND NOT EXISTS
+         (SELECT 1 FROM result_byproducts b WHERE b.envelope_sha256 = r.envelope_sha256)
+       ORDER BY r.seq`,
+    ),
 
     insertVerdict: db.prepare<[VerdictRow]>(
       `INSERT INTO verdict_history (build_id, sequence, verdict, previous_verdict, decision_json,
@@ -528,13 +677,35 @@ function prepareStatements(db: Database.Database) {
       'SELECT * FROM verdict_history WHERE build_id = ? ORDER BY sequence',
     ),
     deleteAptLinks: db.prepare<[string]>('DELETE FROM apt_links WHERE build_id = ?'),
-    upsertAptLink: db.prepare<[AptLinkRow]>(
-      `INSERT INTO apt_links (architecture, operator, package, version, link_sha256, build_id, worker_id, created_at)
-       VALUES (@architecture, @operator, @package, @version, @link_sha256, @build_id, @worker_id, @created_at)
-       ON CONFLICT (architecture, operator, package, version) DO UPDATE SET
-         link_sha256 = excluded.link_sha256, build_id = excluded.build_id,
-         worker_id = excluded.worker_id, created_at = excluded.created_at`,
+    // Never an upsert: a row of another build under the same key is kept (see replaceAptLinks).
+    insertAptLink: db.prepare<[AptLinkRow]>(
+      `INSERT OR IGNORE INTO apt_links (architecture, operator, package, version, link_sha256,
+         products_sha256, build_id, worker_id, created_at)
+       VALUES (@architecture, @operator, @package, @version, @link_sha256, @products_sha256,
+         @build_id, @worker_id, @created_at)`,
     ),
+    publishedProducts: db.prepare<
+      [string, string, string, string],
+      { build_id: string; products_sha256: string }
+    >(
+      `SELECT build_id, products_sha256 FROM apt_links
+       WHERE architecture = ? AND package = ? AND version = ? AND build_id != ?
+       GROUP BY build_id, products_sha256 ORDER BY MIN(created_at), build_id`,
+    ),
+    insertAptLinkConflict: db.prepare<[Omit<AptLinkConflictRow, 'seq'>]>(
+      `INSERT OR IGNORE INTO apt_link_conflicts (architecture, package, version, published_build_id,
+         published_products_sha256, build_id, products_sha256, detected_at)
+       VALUES (@architecture, @package, @version, @published_build_id, @published_products_sha256,
+         @build_id, @products_sha256, @detected_at)`,
+    ),
+    aptLinkConflict: db.prepare<[string, string, string, string, string, string], AptLinkConflictRow>(
+      `SELECT * FROM apt_link_conflicts WHERE build_id = ? AND architecture = ? AND package = ?
+         AND version = ? AND published_build_id = ? AND products_sha256 = ?`,
+    ),
+    aptLinkConflictsOf: db.prepare<[string, string], AptLinkConflictRow>(
+      'SELECT * FROM apt_link_conflicts WHERE build_id = ? OR published_build_id = ? ORDER BY seq',
+    ),
+    countAptLinkConflicts: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM apt_link_conflicts'),
     aptLink: db.prepare<[string, string, string, string], AptLinkRow>(
       'SELECT * FROM apt_links WHERE architecture = ? AND operator = ? AND package = ? AND version = ?',
     ),
@@ -804,12 +975,41 @@ export class SqliteBuildStore implements BuildStore {
   }
 
   /** @inheritdoc */
-  async revokeWorker(workerId: string, now: Date): Promise<WorkerRecord> {
+  async revokeWorker(
+    workerId: string,
+    now: Date,
+    revocation: WorkerRevocationRequest = { kind: 'retired' },
+  ): Promise<WorkerRecord> {
     checkName(workerId, 'workerId');
-    this.#s.revokeWorker.run(toMs(now, 'now'), workerId);
-    const row = this.#s.workerById.get(workerId);
-    if (row === undefined) throw new BuildStoreError('NOT_FOUND', `workerId: no worker ${workerId}`);
+    const nowMs = toMs(now, 'now');
+    const kind = checkOneOf(revocation?.kind, ['retired', 'compromised'] as const, 'revocation.kind');
+    const sinceMs = revocation.kind === 'compromised' ? toMs(revocation.since, 'revocation.since') : null;
+    if (sinceMs !== null && sinceMs > nowMs) {
+      throw invalid('revocation.since', `${iso(sinceMs)} is after now (${iso(nowMs)})`);
+    }
+    const row = this.#immediate(() => {
+      const current = this.#s.workerById.get(workerId);
+      if (current === undefined) throw new BuildStoreError('NOT_FOUND', `workerId: no worker ${workerId}`);
+      const revokedAt = current.revoked_at ?? nowMs;
+      if (kind === 'retired') {
+        // Retiring keeps whatever was decided before: a compromise is never downgraded.
+        if (current.revoked_at === null) this.#s.setRevocation.run(revokedAt, 'retired', null, workerId);
+      } else {
+        // A compromise can only be dated earlier: a later date would let more of its results count.
+        const since = Math.min(sinceMs!, current.compromised_since ?? Number.POSITIVE_INFINITY);
+        this.#s.setRevocation.run(revokedAt, 'compromised', since, workerId);
+        this.#s.withdrawLinksOfWorkerFrom.run(workerId, workerId, Math.min(since, revokedAt));
+      }
+      return this.#s.workerById.get(workerId)!;
+    });
     return mapWorker(row);
+  }
+
+  /** @inheritdoc */
+  async listBuildIdsWithResultsFrom(workerId: string, since: Date): Promise<readonly string[]> {
+    checkName(workerId, 'workerId');
+    const sinceMs = toMs(since, 'since');
+    return Object.freeze(this.#s.buildIdsWithResultsFrom.all(workerId, sinceMs).map((r) => r.build_id));
   }
 
   /** @inheritdoc */
@@ -872,6 +1072,30 @@ export class SqliteBuildStore implements BuildStore {
       before = cursor.seq;
     }
     return Object.freeze(this.#s.listBuilds.all(before, limit).map(mapBuild));
+  }
+
+  /** @inheritdoc */
+  async listPendingBuildIds(options: ListPendingBuildsOptions = {}): Promise<readonly string[]> {
+    const limit = options.limit ?? MAX_PAGE;
+    checkInteger(limit, 'limit', 1, MAX_PAGE);
+    let afterSeq = 0;
+    if (options.after !== undefined) {
+      checkUuid(options.after, 'after');
+      const cursor = this.#s.buildById.get(options.after);
+      if (cursor === undefined) throw new BuildStoreError('NOT_FOUND', `after: no build ${options.after}`);
+      afterSeq = cursor.seq;
+    }
+    return Object.freeze(this.#s.pendingBuildIds.all(afterSeq, limit).map((r) => r.build_id));
+  }
+
+  /** @inheritdoc */
+  async countBuildsByVerdict(): Promise<Readonly<Record<BuildVerdict, number>>> {
+    const counts = Object.fromEntries(buildVerdicts.map((v) => [v, 0])) as Record<BuildVerdict, number>;
+    for (const row of this.#s.verdictCounts.all()) {
+      if ((buildVerdicts as readonly string[]).includes(row.verdict))
+        counts[row.verdict as BuildVerdict] = row.builds;
+    }
+    return Object.freeze(counts);
   }
 
   /** @inheritdoc */
@@ -1000,12 +1224,18 @@ export class SqliteBuildStore implements BuildStore {
     return Object.freeze(this.#s.listOpenAttempts.all().map(mapAttempt));
   }
 
+  /** @inheritdoc */
+  async countOpenAttemptsByWorker(): Promise<ReadonlyMap<string, number>> {
+    return new Map(this.#s.openAttemptsByWorker.all().map((row) => [row.worker_id, row.n]));
+  }
+
   // ------------------------------------------------------------ results
 
   /** @inheritdoc */
   async recordResult(input: NewResult): Promise<ResultRecord & { readonly duplicate: boolean }> {
     const row = checkNewResult(input);
     const outputs = input.outputs;
+    const byproducts = checkByproducts(input.byproducts, row.kind);
     return this.#immediate(() => {
       // The idempotency key decides first: a retried post must succeed even after its attempt expired.
       const existing = this.#s.resultByKey.get(row.build_id, row.worker_id, row.attempt);
@@ -1056,6 +1286,14 @@ export class SqliteBuildStore implements BuildStore {
       this.#s.insertResult.run(row);
       for (const output of outputs)
         this.#s.insertArtifact.run(output.sha256, row.build_id, output.path, 'rebuilt');
+      for (const byproduct of byproducts) {
+        this.#s.insertByproduct.run({
+          build_id: row.build_id,
+          sha256: byproduct.sha256,
+          envelope_sha256: row.envelope_sha256,
+          name: byproduct.name,
+        });
+      }
       if (attempt.state === 'open') this.#s.finishAttempt.run('reported', row.received_at, row.job_id);
       return Object.freeze({
         ...mapResult(this.#s.resultByKey.get(row.build_id, row.worker_id, row.attempt)!),
@@ -1068,6 +1306,26 @@ export class SqliteBuildStore implements BuildStore {
   async listResults(buildId: string): Promise<readonly ResultRecord[]> {
     checkUuid(buildId, 'buildId');
     return Object.freeze(this.#s.listResults.all(buildId).map(mapResult));
+  }
+
+  /** @inheritdoc */
+  async findResultByproducts(buildId: string, sha256: Sha256Hex): Promise<readonly ResultByproductRecord[]> {
+    checkUuid(buildId, 'buildId');
+    checkDigest(sha256, 'sha256');
+    return frozenArray(
+      this.#s.byproductsByDigest.all(buildId, sha256).map((row) => ({
+        buildId: row.build_id,
+        sha256: row.sha256 as Sha256Hex,
+        envelopeSha256: row.envelope_sha256 as Sha256Hex,
+        name: row.name,
+      })),
+    );
+  }
+
+  /** @inheritdoc */
+  async listUnindexedBuiltResults(buildId: string): Promise<readonly ResultRecord[]> {
+    checkUuid(buildId, 'buildId');
+    return Object.freeze(this.#s.unindexedBuiltResults.all(buildId).map(mapResult));
   }
 
   // ------------------------------------------------------------ verdicts
@@ -1198,23 +1456,66 @@ export class SqliteBuildStore implements BuildStore {
     buildId: string,
     links: readonly NewAptLink[],
     now: Date = new Date(),
-  ): Promise<void> {
+  ): Promise<AptLinkPublication> {
     checkUuid(buildId, 'buildId');
-    this.#immediate(() => {
+    const nowMs = toMs(now, 'now');
+    if (!Array.isArray(links) || links.length > MAX_OUTPUTS)
+      throw invalid('links', `expected an array of at most ${MAX_OUTPUTS}`);
+    const rows: AptLinkRow[] = links.map((link, i) => checkNewAptLink(link, `links[${i}].`, buildId, nowMs));
+    return this.#immediate(() => {
       this.#s.deleteAptLinks.run(buildId);
-      for (const link of links) {
-        this.#s.upsertAptLink.run({
-          architecture: link.architecture,
-          operator: link.operator,
-          package: link.package,
-          version: link.version,
-          link_sha256: link.linkSha256,
-          build_id: buildId,
-          worker_id: link.workerId,
-          created_at: now.getTime(),
-        });
+      const conflicts: AptLinkConflictRecord[] = [];
+      const checked = new Set<string>();
+      for (const row of rows) {
+        const key = JSON.stringify([row.architecture, row.package, row.version, row.products_sha256]);
+        if (checked.has(key)) continue;
+        checked.add(key);
+        for (const published of this.#s.publishedProducts.all(
+          row.architecture,
+          row.package,
+          row.version,
+          buildId,
+        )) {
+          if (published.products_sha256 === row.products_sha256) continue;
+          const conflict = {
+            architecture: row.architecture,
+            package: row.package,
+            version: row.version,
+            published_build_id: published.build_id,
+            published_products_sha256: published.products_sha256,
+            build_id: buildId,
+            products_sha256: row.products_sha256,
+            detected_at: nowMs,
+          };
+          this.#s.insertAptLinkConflict.run(conflict);
+          const stored = this.#s.aptLinkConflict.get(
+            buildId,
+            row.architecture,
+            row.package,
+            row.version,
+            published.build_id,
+            row.products_sha256,
+          )!;
+          conflicts.push(mapAptLinkConflict(stored));
+        }
       }
+      // A build that contradicts a published version publishes nothing: one of the two is a lie.
+      if (conflicts.length > 0) return Object.freeze({ published: 0, conflicts: frozenArray(conflicts) });
+      let published = 0;
+      for (const row of rows) published += this.#s.insertAptLink.run(row).changes;
+      return Object.freeze({ published, conflicts: frozenArray(conflicts) });
     });
+  }
+
+  /** @inheritdoc */
+  async listAptLinkConflicts(buildId: string): Promise<readonly AptLinkConflictRecord[]> {
+    checkUuid(buildId, 'buildId');
+    return frozenArray(this.#s.aptLinkConflictsOf.all(buildId, buildId).map(mapAptLinkConflict));
+  }
+
+  /** @inheritdoc */
+  async countAptLinkConflicts(): Promise<number> {
+    return this.#s.countAptLinkConflicts.get()!.n;
   }
 
   /** @inheritdoc */
@@ -1537,6 +1838,41 @@ function checkNewResult(input: NewResult): Omit<ResultRow, 'seq'> {
   };
 }
 
+function checkByproducts(value: unknown, kind: 'built' | 'failed'): ResultByproduct[] {
+  if (value === undefined) return [];
+  if (kind === 'failed') throw invalid('byproducts', 'a failed result has none');
+  if (!Array.isArray(value) || value.length > MAX_OUTPUTS) {
+    throw invalid('byproducts', `expected an array of at most ${MAX_OUTPUTS}`);
+  }
+  return value.map((item: ResultByproduct, i) => {
+    checkText(item?.name, `byproducts[${i}].name`, PRINTABLE);
+    checkDigest(item.sha256, `byproducts[${i}].sha256`);
+    return { name: item.name, sha256: item.sha256 };
+  });
+}
+
+function checkNewAptLink(link: NewAptLink, at: string, buildId: string, nowMs: number): AptLinkRow {
+  if (typeof link !== 'object' || link === null) throw invalid(at || 'link', 'expected an object');
+  checkPattern(link.architecture, PLATFORM_WORD, `${at}architecture`);
+  checkName(link.operator, `${at}operator`);
+  checkText(link.package, `${at}package`, PRINTABLE);
+  checkText(link.version, `${at}version`, PRINTABLE);
+  checkDigest(link.linkSha256, `${at}linkSha256`);
+  checkDigest(link.productsSha256, `${at}productsSha256`);
+  checkName(link.workerId, `${at}workerId`);
+  return {
+    architecture: link.architecture,
+    operator: link.operator,
+    package: link.package,
+    version: link.version,
+    link_sha256: link.linkSha256,
+    products_sha256: link.productsSha256,
+    build_id: buildId,
+    worker_id: link.workerId,
+    created_at: nowMs,
+  };
+}
+
 function hashSecret(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
 }
@@ -1596,6 +1932,26 @@ function mapWorker(row: WorkerRow): WorkerRecord {
     enrolledAt: iso(row.enrolled_at),
     ...optionalIso('lastSeenAt', row.last_seen_at),
     ...optionalIso('revokedAt', row.revoked_at),
+    ...(row.revoked_at !== null && { revocation: revocationOf(row) }),
+  });
+}
+
+function revocationOf(row: WorkerRow): WorkerRevocation {
+  return row.revocation_kind === 'compromised' && row.compromised_since !== null
+    ? Object.freeze({ kind: 'compromised', since: iso(row.compromised_since) })
+    : Object.freeze({ kind: 'retired' });
+}
+
+function mapAptLinkConflict(row: AptLinkConflictRow): AptLinkConflictRecord {
+  return Object.freeze({
+    architecture: row.architecture,
+    package: row.package,
+    version: row.version,
+    publishedBuildId: row.published_build_id,
+    publishedProductsSha256: row.published_products_sha256 as Sha256Hex,
+    contestingBuildId: row.build_id,
+    contestingProductsSha256: row.products_sha256 as Sha256Hex,
+    detectedAt: iso(row.detected_at),
   });
 }
 

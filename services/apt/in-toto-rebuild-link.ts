@@ -2,10 +2,11 @@
 import type { KeyObject } from 'node:crypto';
 import { verify as verifySignature } from 'node:crypto';
 import { assertEd25519PublicKey, securesystemslibKeyid } from '../attestation/ed25519-key.ts';
-import { encodeCanonical } from '../attestation/securesystemslib-canonical-json.ts';
+import { compareCodePoints, encodeCanonical } from '../attestation/securesystemslib-canonical-json.ts';
 import type { Signer } from '../attestation/signer.ts';
-import { isSha256Hex, type Sha256Hex } from '../digest.ts';
+import { isSha256Hex, type Sha256Hex, sha256Hex } from '../digest.ts';
 import { AttestationError, DebianFormatError } from '../errors.ts';
+import { canonicalizeJcs } from '../jcs.ts';
 import { jsonPathChild, parseStrictJson } from '../strict-json.ts';
 import { parseAptLocalDebName } from './apt-file-name.ts';
 
@@ -184,6 +185,18 @@ export function verifyRebuildLink(
     ),
     link,
   });
+}
+
+/**
+ * The identity of a link's products, what apt-transport-in-toto compares between links: sha256 of the
+ * RFC 8785 form of `[[aptFileName, sha256], ...]` in code point order of the file names. Two links
+ * for one package version with different digests here can never both be accepted by apt.
+ */
+export function rebuildLinkProductsSha256(products: readonly RebuildLinkProduct[]): Sha256Hex {
+  const pairs = products
+    .map((p) => [p.aptFileName, p.sha256] as const)
+    .sort(([a], [b]) => compareCodePoints(a, b));
+  return sha256Hex(canonicalizeJcs(pairs));
 }
 
 const HEX = /^[0-9a-f]+$/;

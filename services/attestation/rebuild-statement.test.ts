@@ -153,6 +153,33 @@ describe('composeRebuildStatement', () => {
     expect(JSON.stringify(sizes)).toBe('{"__proto__":3}');
   });
 
+  it('signs where a Debian source came from, and parses it back; a statement without it stays valid', () => {
+    const debian = { imageSha256: digest('layer'), extraPackages: [], packageCount: 3 };
+    for (const sourceOrigin of ['archive', 'uploaded'] as const) {
+      const statement = composeRebuildStatement(facts({ debian: { ...debian, sourceOrigin } }));
+      const parsed = parseRebuildStatement(JSON.parse(JSON.stringify(statement)));
+      expect(parsed.predicate.buildDefinition.internalParameters.debian?.sourceOrigin).toBe(sourceOrigin);
+    }
+    const older = parseRebuildStatement(
+      JSON.parse(JSON.stringify(composeRebuildStatement(facts({ debian })))),
+    );
+    expect(older.predicate.buildDefinition.internalParameters.debian).not.toHaveProperty('sourceOrigin');
+  });
+
+  it('refuses a source origin other than archive or uploaded', () => {
+    const statement = JSON.parse(
+      JSON.stringify(
+        composeRebuildStatement(
+          facts({ debian: { imageSha256: digest('layer'), extraPackages: [], packageCount: 3 } }),
+        ),
+      ),
+    );
+    statement.predicate.buildDefinition.internalParameters.debian.sourceOrigin = 'mirror';
+    expect(refusal(() => parseRebuildStatement(statement))).toMatch(
+      /internalParameters\.debian\.sourceOrigin is "mirror", expected "archive" or "uploaded"/,
+    );
+  });
+
   it.each([
     ['no outputs', { outputs: [] }, /subject is empty/],
     [

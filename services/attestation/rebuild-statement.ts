@@ -50,6 +50,14 @@ export interface RebuildFacts {
   readonly debian?: DebianRebuildParameters;
 }
 
+/**
+ * Where a Debian rebuild's source came from: `archive` when the worker fetched it by name and version
+ * itself and verified it against its own signed archive index (Sources); `uploaded` when it used files
+ * the submitter put in the content store. Only `archive` sources are published to apt (docs/apt-in-toto.md).
+ */
+export type DebianSourceOrigin = 'archive' | 'uploaded';
+export const DEBIAN_SOURCE_ORIGINS: readonly DebianSourceOrigin[] = Object.freeze(['archive', 'uploaded']);
+
 /** What a Debian rebuild records about its environment beyond the environment identity digest. */
 export interface DebianRebuildParameters {
   /** sha256 of the engine image's only layer: recorded, never compared (only the package list is the identity). */
@@ -62,6 +70,8 @@ export interface DebianRebuildParameters {
   readonly preparationMs?: number;
   /** Whether the environment came from this worker's cache. */
   readonly environmentCached?: boolean;
+  /** Where the source came from; absent in statements of workers older than this field (never `archive` then). */
+  readonly sourceOrigin?: DebianSourceOrigin;
 }
 
 export interface RebuildHost {
@@ -210,6 +220,7 @@ export function composeRebuildStatement(facts: RebuildFacts): RebuildStatement {
               ...(facts.debian.environmentCached !== undefined && {
                 environmentCached: facts.debian.environmentCached,
               }),
+              ...(facts.debian.sourceOrigin !== undefined && { sourceOrigin: facts.debian.sourceOrigin }),
             },
           }),
         },
@@ -571,7 +582,17 @@ function parseDebianParameters(value: unknown, where: string): DebianRebuildPara
     ...(debian.environmentCached !== undefined && {
       environmentCached: boolean(debian.environmentCached, `${where}.environmentCached`),
     }),
+    ...(debian.sourceOrigin !== undefined && {
+      sourceOrigin: sourceOrigin(debian.sourceOrigin, `${where}.sourceOrigin`),
+    }),
   };
+}
+
+function sourceOrigin(value: unknown, field: string): DebianSourceOrigin {
+  if (!DEBIAN_SOURCE_ORIGINS.includes(value as DebianSourceOrigin)) {
+    throw invalid(`${field} is ${describe(value)}, expected "archive" or "uploaded"`);
+  }
+  return value as DebianSourceOrigin;
 }
 
 function record(value: unknown, field: string): Record<string, unknown> {

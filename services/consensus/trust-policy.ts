@@ -3,6 +3,7 @@ import type { KeyObject } from 'node:crypto';
 import { ed25519PublicKeyFromPem, securesystemslibKeyid } from '../attestation/ed25519-key.ts';
 import { type Sha256Hex, sha256Hex } from '../digest.ts';
 import { parseStrictJson } from '../strict-json.ts';
+import { parseUtcTimestamp } from '../utc-timestamp.ts';
 import { PolicyError } from './consensus-errors.ts';
 
 export const TRUST_POLICY_SCHEMA_V1 = 'rbnet.trust-policy/v1';
@@ -13,8 +14,6 @@ export const maxTrustPolicyBytes = 1024 * 1024;
 /** Operator names: lowercase, so "Alpha" and "alpha" can never count as two operators. */
 const OPERATOR_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const KEYID = /^[0-9a-f]{64}$/;
-/** RFC 3339 in UTC only ("Z"): an offset would make two spellings of one instant. */
-const UTC_TIMESTAMP = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{1,9})?Z$/;
 
 /** One pinned ed25519 key. */
 export interface PinnedKey {
@@ -241,17 +240,6 @@ function pinnedKey(value: unknown, field: string): PinnedKey {
 }
 
 /** Milliseconds since the epoch, or undefined unless `text` is a real UTC instant (no 30 February). */
-function parseUtcTimestamp(text: string): number | undefined {
-  const match = UTC_TIMESTAMP.exec(text);
-  if (!match) return undefined;
-  const ms = Date.parse(`${match[1]}Z`);
-  // Date.parse rolls 2027-02-30 over into March; the round trip catches it.
-  if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 19) !== match[1]) return undefined;
-  // Whole milliseconds, rounded down: a policy never lives longer than written.
-  const fraction = match[2] === undefined ? 0 : Math.floor(Number(`0${match[2]}`) * 1000);
-  return ms + fraction;
-}
-
 function record(value: unknown, field: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw invalid(`${field} must be an object`);

@@ -115,8 +115,54 @@ export interface WorkerRecord {
   readonly redisPasswordSha256?: string;
   readonly enrolledAt: IsoTimestamp;
   readonly lastSeenAt?: IsoTimestamp;
-  /** Set once; a revoked worker's signatures never count again. */
+  /**
+   * When the worker was first revoked (retired or marked compromised). A revoked worker never
+   * authenticates, is never assigned work, and its results count only as {@link revocation} says.
+   */
   readonly revokedAt?: IsoTimestamp;
+  /** Present once revoked: how, and so which of its results still count. */
+  readonly revocation?: WorkerRevocation;
+}
+
+/**
+ * How a worker was revoked.
+ * - `retired`: taken out of service; every result the coordinator received before `revokedAt`
+ *   still counts (its past signatures stand).
+ * - `compromised`: its signing key is assumed in someone else's hands from `since` on; every result
+ *   the coordinator *received* at or after `since` stops counting, and the builds it touched are
+ *   decided again. Receipt time is used because it is the only time the coordinator observed
+ *   itself: a stolen key can sign any `startedOn`/`finishedOn` it likes.
+ */
+export type WorkerRevocation =
+  | { readonly kind: 'retired' }
+  | { readonly kind: 'compromised'; readonly since: IsoTimestamp };
+
+/** What an administrator asks for; see {@link WorkerRevocation}. `since` must not be after now. */
+export type WorkerRevocationRequest =
+  | { readonly kind: 'retired' }
+  | { readonly kind: 'compromised'; readonly since: Date };
+
+/**
+ * The instant from which a worker's results stop counting: results received at or after it never
+ * count. Undefined while the worker is active. A compromise dated after the worker was retired
+ * changes nothing (nothing was accepted after retirement), so the earlier instant wins.
+ */
+export function resultsCountBefore(
+  worker: Pick<WorkerRecord, 'revokedAt' | 'revocation'>,
+): number | undefined {
+  if (worker.revokedAt === undefined) return undefined;
+  const revokedAtMs = Date.parse(worker.revokedAt);
+  if (worker.revocation?.kind !== 'compromised') return revokedAtMs;
+  return Math.min(revokedAtMs, Date.parse(worker.revocation.since));
+}
+
+/** Whether a result of `worker` received at `receivedAt` still counts (see {@link resultsCountBefore}). */
+export function resultStillCounts(
+  worker: Pick<WorkerRecord, 'revokedAt' | 'revocation'>,
+  receivedAt: IsoTimestamp,
+): boolean {
+  const cutoffMs = resultsCountBefore(worker);
+  return cutoffMs === undefined || Date.parse(receivedAt) < cutoffMs;
 }
 
 // ---------------------------------------------------------------- builds
@@ -168,6 +214,13 @@ export interface BuildRecord {
   /** The latest recorded verdict; `pending` until one is recorded. */
   readonly verdict: BuildVerdict;
   readonly verdictAt?: IsoTimestamp;
+}
+
+export interface ListPendingBuildsOptions {
+  /** 1..1000, default 1000. */
+  readonly limit?: number;
+  /** A buildId from a previous page: return pending builds submitted after it. */
+  readonly after?: string;
 }
 
 export interface ListBuildsOptions {
@@ -233,6 +286,11 @@ export interface NewResult {
   readonly failureReason?: string;
   /** Empty when `kind` is `failed`. Paths are unique. */
   readonly outputs: readonly StoredOutput[];
+  /**
+   * The byproducts the verified envelope signs, build log included, indexed so a lookup by digest
+   * reads one row instead of re-verifying envelopes (at most 10,000; only for `built`).
+   */
+  readonly byproducts?: readonly ResultByproduct[];
   readonly environmentSha256: Sha256Hex;
   /** Where the environment came from, e.g. `worker-built` or `supplied`. */
   readonly environmentOrigin: string;
@@ -244,6 +302,18 @@ export interface NewResult {
   /** Why a result does not count; only when `counted` is false. */
   readonly refusedReason?: string;
   readonly receivedAt: Date;
+}
+
+/** A file a result's envelope signs as a byproduct, by name and digest. */
+export interface ResultByproduct {
+  readonly name: string;
+  readonly sha256: Sha256Hex;
+}
+
+/** A byproduct found by digest, and the result (by envelope) that signed it. */
+export interface ResultByproductRecord extends ResultByproduct {
+  readonly buildId: string;
+  readonly envelopeSha256: Sha256Hex;
 }
 
 export interface ResultRecord {
@@ -366,8 +436,16 @@ export interface BuildStore {
   findWorkerBySigningKeyid(keyid: string): Promise<WorkerRecord | undefined>;
   /** Workers by id; `activeOnly` leaves out revoked ones. */
   listWorkers(options?: { readonly activeOnly?: boolean }): Promise<readonly WorkerRecord[]>;
-  /** Revokes a worker for good; idempotent (keeps the first time). @throws BuildStoreError `NOT_FOUND`. */
-  revokeWorker(workerId: string, now: Date): Promise<WorkerRecord>;
+  /**
+   * Revokes a worker for good (default `retired`); `revokedAt` keeps the first time. A retired worker
+   * can later be marked compromised; a compromise can be dated earlier, never later; a compromised
+   * worker is never downgraded to retired. Marking it compromised also withdraws, in the same
+   * transaction, its apt links of every build it reported to at or after the cut-off.
+   * @throws BuildStoreError `NOT_FOUND`, or `INVALID` for a compromise dated after `now`.
+   */
+  revokeWorker(workerId: string, now: Date, revocation?: WorkerRevocationRequest): Promise<WorkerRecord>;
+  /** Builds that hold a result of `workerId` received at or after `since`, oldest result first. */
+  listBuildIdsWithResultsFrom(workerId: string, since: Date): Promise<readonly string[]>;
   /** Records that the worker was seen at `now` (never moves backwards). @throws BuildStoreError `NOT_FOUND`. */
   touchWorker(workerId: string, now: Date): Promise<void>;
 
@@ -385,6 +463,14 @@ export interface BuildStore {
   getBuild(buildId: string): Promise<BuildRecord | undefined>;
   /** Newest first, keyset-paginated by `after`. @throws BuildStoreError `NOT_FOUND` for an unknown `after`. */
   listBuilds(options?: ListBuildsOptions): Promise<readonly BuildRecord[]>;
+  /**
+   * Ids of builds whose verdict is `pending`, oldest first, keyset-paginated by `after`; read
+   * through an index of pending builds, so the cost follows the pending work, not the history.
+   * @throws BuildStoreError `NOT_FOUND` for an unknown `after`.
+   */
+  listPendingBuildIds(options?: ListPendingBuildsOptions): Promise<readonly string[]>;
+  /** Builds per current verdict, every verdict present (0 included); counters kept on write. */
+  countBuildsByVerdict(): Promise<Readonly<Record<BuildVerdict, number>>>;
   /**
    * Builds that claimed a file with this digest or had a result that rebuilt one, newest first, at
    * most `limit` (1..1000, default 100). Verdicts name no outputs of their own: the outputs a verdict
@@ -413,6 +499,8 @@ export interface BuildStore {
   ): Promise<AttemptRecord>;
   /** Attempts still open, oldest first: what to re-enqueue or expire after a restart. */
   listOpenAttempts(): Promise<readonly AttemptRecord[]>;
+  /** How many attempts each worker has open (workers with none are absent): its load, counted in the store. */
+  countOpenAttemptsByWorker(): Promise<ReadonlyMap<string, number>>;
   /**
    * Moves the lease of every open attempt of `workerId` (of every worker, when undefined) to `until`.
    * @returns how many attempts were renewed.
@@ -431,6 +519,10 @@ export interface BuildStore {
   recordResult(input: NewResult): Promise<ResultRecord & { readonly duplicate: boolean }>;
   /** A build's results in the order received. */
   listResults(buildId: string): Promise<readonly ResultRecord[]>;
+  /** The byproducts with digest `sha256` that results of `buildId` signed (from the intake index). */
+  findResultByproducts(buildId: string, sha256: Sha256Hex): Promise<readonly ResultByproductRecord[]>;
+  /** Built results of `buildId` recorded without a byproduct index (written before it existed). */
+  listUnindexedBuiltResults(buildId: string): Promise<readonly ResultRecord[]>;
 
   /**
    * Appends to the build's verdict history and makes `verdict` the build's current one. Recording
@@ -455,9 +547,17 @@ export interface BuildStore {
 
   /**
    * Makes `links` the apt links of `buildId`, replacing any it had (none removes them all). A link
-   * of another build under the same (architecture, operator, package, version) is replaced.
+   * never replaces another build's: where another build already serves links for the same
+   * (architecture, package, version), a link with the same `productsSha256` is left out (the
+   * published one stays), and one with different products is a conflict: it is recorded (once per
+   * pair and products) and then *none* of `links` is published. Atomic.
+   * @returns how many links were stored, and every conflict that blocked them.
    */
-  replaceAptLinks(buildId: string, links: readonly NewAptLink[], now?: Date): Promise<void>;
+  replaceAptLinks(buildId: string, links: readonly NewAptLink[], now?: Date): Promise<AptLinkPublication>;
+  /** Conflicts `buildId` is part of, on either side, oldest first. */
+  listAptLinkConflicts(buildId: string): Promise<readonly AptLinkConflictRecord[]>;
+  /** How many conflicts were ever recorded (they are never removed). */
+  countAptLinkConflicts(): Promise<number>;
   /** The link an operator serves for one binary package version on one architecture. */
   getAptLink(
     architecture: string,
@@ -480,7 +580,35 @@ export interface NewAptLink {
   readonly version: string;
   /** The link JSON in the content store. */
   readonly linkSha256: Sha256Hex;
+  /**
+   * sha256 of the link's products (see `rebuildLinkProductsSha256`): what apt compares. Two links
+   * for one package version with different products can never both be served.
+   */
+  readonly productsSha256: Sha256Hex;
   readonly workerId: string;
+}
+
+/** What {@link BuildStore.replaceAptLinks} did. */
+export interface AptLinkPublication {
+  readonly published: number;
+  readonly conflicts: readonly AptLinkConflictRecord[];
+}
+
+/**
+ * Two builds of one binary package version whose rebuilt products differ: the first build's links
+ * stay served, the later one's are not, and this record is the alarm (docs/apt-in-toto.md).
+ */
+export interface AptLinkConflictRecord {
+  readonly architecture: string;
+  readonly package: string;
+  readonly version: string;
+  /** The build whose links are served for this version. */
+  readonly publishedBuildId: string;
+  readonly publishedProductsSha256: Sha256Hex;
+  /** The build whose links were refused because its products differ. */
+  readonly contestingBuildId: string;
+  readonly contestingProductsSha256: Sha256Hex;
+  readonly detectedAt: IsoTimestamp;
 }
 
 export interface AptLinkRecord {

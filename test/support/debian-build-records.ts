@@ -1,7 +1,12 @@
 // Debian builds and their really signed results written straight into a test coordinator's store and
 // content store, for tests that drive the real app (app.request) without running workers.
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { signRebuildStatement } from '../../services/attestation/rebuild-statement.ts';
+import {
+  BUILD_LOG_BYPRODUCT_NAME,
+  type DebianSourceOrigin,
+  signRebuildStatement,
+} from '../../services/attestation/rebuild-statement.ts';
 import { newKey, type TestKey } from '../../services/consensus/consensus-test-fixtures.ts';
 import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
 import type { ClaimedOutput } from '../../services/manifest/manifest.ts';
@@ -21,6 +26,13 @@ export interface DebianBuildSpec {
   readonly claimedOutputs: readonly ClaimedOutput[];
   /** Operators that must agree; default 2. */
   readonly threshold?: number;
+  /** Default 2 attempts and 60 s. */
+  readonly policy?: { readonly maxAttempts?: number; readonly decisionDeadlineMs?: number };
+  /**
+   * Where workers take the source from: the archive (default), or files the submitter uploaded
+   * (`--source`), named here by file name and content.
+   */
+  readonly source?: 'archive' | { readonly dsc: string; readonly files: Readonly<Record<string, string>> };
 }
 
 /** One attested .deb of a result; `sizeBytes` defaults to 4096. */
@@ -38,12 +50,39 @@ export interface BuiltResultSpec {
   readonly byproducts?: readonly { readonly name: string; readonly bytes: string | Buffer }[];
   /** Key that signs the statement; default the worker's enrolled signing key. */
   readonly signer?: TestKey;
+  /**
+   * The `sourceOrigin` the worker signs: by default what the build's manifest asks for (`archive`
+   * or `uploaded`); `null` signs none, as workers did before the field existed.
+   */
+  readonly sourceOrigin?: DebianSourceOrigin | null;
+  /** An attempt the scheduler already assigned to this worker; default a fresh attempt 1, created here. */
+  readonly job?: { readonly jobId: string; readonly attempt: number; readonly nonce: string };
+}
+
+/** A built result signed for a fresh attempt, not yet recorded: what a worker would post. */
+export interface SignedBuiltResult {
+  readonly buildId: string;
+  readonly workerId: string;
+  readonly operator: string;
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly envelopeJson: string;
+  readonly envelopeSha256: Sha256Hex;
+  readonly outputs: readonly {
+    readonly path: string;
+    readonly sha256: Sha256Hex;
+    readonly sizeBytes: number;
+  }[];
+  readonly byproducts: readonly { readonly name: string; readonly sha256: Sha256Hex }[];
+  readonly logSha256: Sha256Hex;
+  readonly environmentSha256: Sha256Hex;
 }
 
 interface RecordedBuild {
   readonly name: string;
   readonly manifestSha256: Sha256Hex;
   readonly buildinfoSha256: Sha256Hex;
+  readonly sourceOrigin: DebianSourceOrigin;
 }
 
 /**
@@ -56,6 +95,7 @@ export class DebianBuildRecords {
   readonly #content: ContentStore;
   readonly #now: Date;
   readonly #keys = new Map<string, TestKey>();
+  readonly #authKeys = new Map<string, KeyObject>();
   readonly #operators = new Map<string, string>();
   readonly #builds = new Map<string, RecordedBuild>();
   #jobs = 0;
@@ -76,13 +116,14 @@ export class DebianBuildRecords {
     architectures: readonly string[] = ['amd64'],
   ): Promise<TestKey> {
     const key = newKey();
+    const auth = generateKeyPairSync('ed25519');
     if (![...this.#operators.values()].includes(operator)) await this.#store.addOperator(operator, this.#now);
     await this.#store.enrolWorker({
       workerId,
       operator,
       signingKeyPem: key.publicKeyPem,
       signingKeyid: key.keyid,
-      authKeyPem: newKey().publicKeyPem,
+      authKeyPem: auth.publicKey.export({ format: 'pem', type: 'spki' }) as string,
       authKeyid: `auth-${workerId}`,
       architectures: [...architectures],
       backends: ['debian'],
@@ -92,7 +133,15 @@ export class DebianBuildRecords {
       enrolledAt: this.#now,
     });
     this.#keys.set(workerId, key);
+    this.#authKeys.set(workerId, auth.privateKey);
     this.#operators.set(workerId, operator);
+    return key;
+  }
+
+  /** The private half of the auth key `workerId` proves possession of on worker routes. */
+  authKeyOf(workerId: string): KeyObject {
+    const key = this.#authKeys.get(workerId);
+    if (!key) throw new Error(`worker ${workerId} was not enrolled through DebianBuildRecords`);
     return key;
   }
 
@@ -115,6 +164,19 @@ export class DebianBuildRecords {
   async createBuild(spec: DebianBuildSpec): Promise<string> {
     const architecture = spec.architecture ?? 'amd64';
     const buildinfoSha256 = sha256Hex(`${spec.name}_${spec.version}_${architecture}.buildinfo`) as Sha256Hex;
+    const uploaded = spec.source !== undefined && spec.source !== 'archive' ? spec.source : undefined;
+    const source = uploaded
+      ? {
+          from: 'files',
+          dsc: uploaded.dsc,
+          files: await Promise.all(
+            Object.entries(uploaded.files).map(async ([name, text]) => ({
+              name,
+              sha256: await this.putBlob(text),
+            })),
+          ),
+        }
+      : { from: 'archive' };
     const parsed = parseAnyManifest(
       JSON.stringify({
         schema: 'rbnet.debian/v1',
@@ -123,7 +185,7 @@ export class DebianBuildRecords {
         architecture,
         backend: 'debian',
         buildinfoSha256,
-        source: { from: 'archive' },
+        source,
         claimedOutputs: spec.claimedOutputs,
         timeLimitSeconds: 3600,
       }),
@@ -138,37 +200,86 @@ export class DebianBuildRecords {
       architecture,
       backend: 'debian',
       claimedOutputs: spec.claimedOutputs,
-      policy: { threshold: spec.threshold ?? 2, maxAttempts: 2, decisionDeadlineMs: 60_000 },
+      policy: {
+        threshold: spec.threshold ?? 2,
+        maxAttempts: spec.policy?.maxAttempts ?? 2,
+        decisionDeadlineMs: spec.policy?.decisionDeadlineMs ?? 60_000,
+      },
       submittedBy: 'admin',
       createdAt: this.#now,
     });
-    this.#builds.set(buildId, { name: spec.name, manifestSha256: parsed.manifestSha256, buildinfoSha256 });
+    this.#builds.set(buildId, {
+      name: spec.name,
+      manifestSha256: parsed.manifestSha256,
+      buildinfoSha256,
+      sourceOrigin: uploaded ? 'uploaded' : 'archive',
+    });
     return buildId;
   }
 
   /**
    * Records attempt 1 of `workerId` on `buildId` and its built, counted result: a statement over
    * `spec.outputs` in the same environment and from the same inputs as every other result recorded
-   * here, naming the stored byproducts. @returns the stored envelope's sha256.
+   * here, naming the stored byproducts (indexed as intake indexes them, unless `spec.signer` forges
+   * the signature). @returns the stored envelope's sha256.
    */
-  async recordBuilt(buildId: string, workerId: string, spec: BuiltResultSpec): Promise<Sha256Hex> {
+  async recordBuilt(
+    buildId: string,
+    workerId: string,
+    spec: BuiltResultSpec,
+    receivedAt: Date = this.#now,
+  ): Promise<Sha256Hex> {
+    const signed = await this.signBuilt(buildId, workerId, spec);
+    await this.#store.recordResult({
+      buildId,
+      workerId,
+      operator: signed.operator,
+      attempt: signed.attempt,
+      jobId: signed.jobId,
+      envelopeSha256: signed.envelopeSha256,
+      kind: 'built',
+      outputs: signed.outputs,
+      // Intake indexes only what verified against the enrolled key; a forged row is left unindexed.
+      ...(spec.signer === undefined && { byproducts: signed.byproducts }),
+      environmentSha256: signed.environmentSha256,
+      environmentOrigin: 'built-locally',
+      inputsKey: 'same',
+      logSha256: signed.logSha256,
+      counted: true,
+      receivedAt,
+    });
+    return signed.envelopeSha256;
+  }
+
+  /**
+   * Creates attempt 1 of `workerId` on `buildId` (open, assigned now), stores the log, outputs'
+   * byproducts and envelope, and signs the statement a worker would post for it. Records nothing
+   * else: post it to `/v1/results`, or use {@link recordBuilt}.
+   */
+  async signBuilt(buildId: string, workerId: string, spec: BuiltResultSpec): Promise<SignedBuiltResult> {
     const build = this.#builds.get(buildId);
     if (!build) throw new Error(`build ${buildId} was not created through DebianBuildRecords`);
     const operator = this.#operators.get(workerId);
     if (!operator) throw new Error(`worker ${workerId} was not enrolled through DebianBuildRecords`);
     const signer = spec.signer ?? this.keyOf(workerId);
+    const sourceOrigin = spec.sourceOrigin === undefined ? build.sourceOrigin : spec.sourceOrigin;
     this.#jobs++;
-    const jobId = `job-${this.#jobs}`;
-    const nonce = `nonce-of-the-test-job-${this.#jobs}`;
-    await this.#store.createAttempt({
-      buildId,
-      workerId,
-      operator,
+    const { jobId, attempt, nonce } = spec.job ?? {
+      jobId: `job-${this.#jobs}`,
       attempt: 1,
-      jobId,
-      nonce,
-      assignedAt: this.#now,
-    });
+      nonce: `nonce-of-the-test-job-${this.#jobs}`,
+    };
+    if (!spec.job) {
+      await this.#store.createAttempt({
+        buildId,
+        workerId,
+        operator,
+        attempt,
+        jobId,
+        nonce,
+        assignedAt: this.#now,
+      });
+    }
     const byproducts: { name: string; sha256: Sha256Hex }[] = [];
     for (const b of spec.byproducts ?? [])
       byproducts.push({ name: b.name, sha256: await this.putBlob(b.bytes) });
@@ -197,28 +308,30 @@ export class DebianBuildRecords {
           clockUtc: this.#now.toISOString(),
           rbnetVersion: '0.1.0',
         },
-        job: { jobId, attempt: 1, nonce },
+        job: { jobId, attempt, nonce },
         byproducts,
+        debian: {
+          imageSha256: sha256Hex('debian engine image') as Sha256Hex,
+          extraPackages: [],
+          packageCount: 1,
+          ...(sourceOrigin !== null && { sourceOrigin }),
+        },
       },
       signer.signer,
     );
     const envelopeSha256 = await this.putBlob(signed.envelopeJson);
-    await this.#store.recordResult({
+    return {
       buildId,
       workerId,
       operator,
-      attempt: 1,
       jobId,
+      attempt,
+      envelopeJson: signed.envelopeJson,
       envelopeSha256,
-      kind: 'built',
       outputs,
-      environmentSha256: environment,
-      environmentOrigin: 'built-locally',
-      inputsKey: 'same',
+      byproducts: [{ name: BUILD_LOG_BYPRODUCT_NAME, sha256: log }, ...byproducts],
       logSha256: log,
-      counted: true,
-      receivedAt: this.#now,
-    });
-    return envelopeSha256;
+      environmentSha256: environment,
+    };
   }
 }

@@ -339,6 +339,9 @@ export async function rebuildDebian(
           packageCount: resolution.packages.length + resolution.extras.length,
           preparationMs: prepared.durationMs,
           environmentCached: prepared.cached,
+          // Signed, so the coordinator publishes apt links only for sources this worker fetched and
+          // verified against its own signed archive index, never for files a submitter uploaded.
+          sourceOrigin: source.from === 'archive' ? 'archive' : 'uploaded',
         },
         ...(request.job ? { job: request.job } : {}),
       },
