@@ -41,7 +41,6 @@ function print(io: CliIo, args: ParsedCommandArgs, answer: unknown, lines: strin
 
 export const adminOperatorAddCommand: Command = {
   path: ['admin', 'operator', 'add'],
-  summary: 'register an operator (an organisation that runs workers)',
   help: `Usage: rbnet admin operator add NAME [options]\n\nOptions:\n${COMMON_HELP}\n\nExit codes: 0 added; 1 refused; 2 usage.`,
   options: COMMON_OPTIONS,
   async run(args, io) {
@@ -53,7 +52,6 @@ export const adminOperatorAddCommand: Command = {
 
 export const adminTokenCreateCommand: Command = {
   path: ['admin', 'token', 'create'],
-  summary: "create a single-use enrolment token for one of an operator's workers",
   help: `Usage: rbnet admin token create --operator NAME [--ttl-seconds N] [options]\n\nThe token is printed once; hand it to the operator over a private channel.\n\nOptions:\n  --operator NAME    the operator the worker will belong to\n  --ttl-seconds N    validity, 60..2592000 (default 86400)\n${COMMON_HELP}\n\nExit codes: 0 created; 1 refused; 2 usage.`,
   options: { ...COMMON_OPTIONS, operator: { type: 'string' }, 'ttl-seconds': { type: 'string' } },
   async run(args, io) {
@@ -74,7 +72,6 @@ export const adminTokenCreateCommand: Command = {
 
 export const adminMaintainerAddCommand: Command = {
   path: ['admin', 'maintainer', 'add'],
-  summary: 'register a maintainer and print their API token (submit scope)',
   help: `Usage: rbnet admin maintainer add NAME [options]\n\nPrints the maintainer's API token once (it is stored hashed).\n\nOptions:\n${COMMON_HELP}\n\nExit codes: 0 added; 1 refused; 2 usage.`,
   options: COMMON_OPTIONS,
   async run(args, io) {
@@ -91,7 +88,6 @@ export const adminMaintainerAddCommand: Command = {
 
 export const adminWorkerRevokeCommand: Command = {
   path: ['admin', 'worker', 'revoke'],
-  summary: 'revoke a worker: its key never counts again, its Redis user and queue are deleted',
   help: `Usage: rbnet admin worker revoke WORKER_ID [options]\n\nOpen attempts of that worker are cancelled and reassigned to other operators.\n\nOptions:\n${COMMON_HELP}\n\nExit codes: 0 revoked; 1 refused; 2 usage.`,
   options: COMMON_OPTIONS,
   async run(args, io) {
