@@ -72,7 +72,7 @@ console.log(
 );
 console.log(
   formatRow([
-    '`rbnet rebuild` CLI process (incl. Node + tsx start-up)',
+    '`rbnet rebuild` CLI process (incl. Node start-up)',
     median(samples.cli),
     `${(median(samples.cli) / base).toFixed(2)}×`,
   ]),
