@@ -17,9 +17,8 @@ type OptionSpec = {
 };
 
 export interface Command {
-  /** Words that select it, e.g. ['attestation', 'verify']. */
+  /** Words that select it, e.g. ['attestation', 'verify'] (its one-line summary is in command-registry.ts). */
   readonly path: readonly string[];
-  readonly summary: string;
   /** Full --help text: usage line, arguments, options, exit codes. */
   readonly help: string;
   readonly options: Readonly<Record<string, OptionSpec>>;

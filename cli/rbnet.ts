@@ -1,53 +1,12 @@
 // The one command-line entry: routes `rbnet <words...>` to a subcommand and maps errors to exit codes.
 import { UsageError } from '../services/errors.ts';
 import { RBNET_VERSION } from '../services/version.ts';
-import { type CliIo, type Command, EXIT, parseCommandArgs, reportError, writeLine } from './command.ts';
-import {
-  adminMaintainerAddCommand,
-  adminOperatorAddCommand,
-  adminTokenCreateCommand,
-  adminWorkerCompromisedCommand,
-  adminWorkerRetireCommand,
-  adminWorkerRevokeCommand,
-} from './commands/admin-commands.ts';
-import { aptSetupCommand } from './commands/apt-setup-command.ts';
-import { attestationVerifyCommand } from './commands/attestation-verify-command.ts';
-import { policyCreateCommand, verifyCommand } from './commands/consumer-commands.ts';
-import { coordinatorRunCommand } from './commands/coordinator-run-command.ts';
-import { demoCommand } from './commands/demo-command.ts';
-import { statusCommand, submitCommand } from './commands/maintainer-commands.ts';
-import { manifestCheckCommand } from './commands/manifest-check-command.ts';
-import { rebuildCommand } from './commands/rebuild-command.ts';
-import { workerDoctorCommand } from './commands/worker-doctor-command.ts';
-import { workerInitCommand } from './commands/worker-init-command.ts';
-import { workerEnrolCommand, workerRunCommand } from './commands/worker-network-commands.ts';
-
-export const commands: readonly Command[] = [
-  rebuildCommand,
-  attestationVerifyCommand,
-  manifestCheckCommand,
-  workerInitCommand,
-  coordinatorRunCommand,
-  adminOperatorAddCommand,
-  adminTokenCreateCommand,
-  adminMaintainerAddCommand,
-  adminWorkerCompromisedCommand,
-  adminWorkerRetireCommand,
-  adminWorkerRevokeCommand,
-  workerEnrolCommand,
-  workerRunCommand,
-  workerDoctorCommand,
-  submitCommand,
-  statusCommand,
-  verifyCommand,
-  policyCreateCommand,
-  aptSetupCommand,
-  demoCommand,
-];
+import { type CliIo, EXIT, parseCommandArgs, reportError, writeLine } from './command.ts';
+import { commandEntries, findCommandEntry } from './command-registry.ts';
 
 function topLevelHelp(): string {
-  const width = Math.max(...commands.map((c) => c.path.join(' ').length));
-  const lines = commands.map((c) => `  ${c.path.join(' ').padEnd(width)}  ${c.summary}`);
+  const width = Math.max(...commandEntries.map((c) => c.path.join(' ').length));
+  const lines = commandEntries.map((c) => `  ${c.path.join(' ').padEnd(width)}  ${c.summary}`);
   return `rbnet ${RBNET_VERSION}: a reproducible-build rebuilder network
 
 Usage: rbnet <command> [options]    (rbnet <command> --help for details)
@@ -56,15 +15,6 @@ Commands:
 ${lines.join('\n')}
 
 Docs: README.md and docs/ in the repository.`;
-}
-
-function findCommand(argv: readonly string[]): { command: Command; rest: readonly string[] } | undefined {
-  const sorted = [...commands].sort((a, b) => b.path.length - a.path.length);
-  for (const command of sorted) {
-    if (command.path.every((word, i) => argv[i] === word))
-      return { command, rest: argv.slice(command.path.length) };
-  }
-  return undefined;
 }
 
 export async function main(argv: readonly string[], io: CliIo = defaultIo()): Promise<number> {
@@ -77,9 +27,9 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
       writeLine(io.stdout, RBNET_VERSION);
       return EXIT.ok;
     }
-    const found = findCommand(argv);
+    const found = findCommandEntry(argv);
     if (!found) {
-      const group = commands.filter((c) => c.path[0] === argv[0]);
+      const group = commandEntries.filter((c) => c.path[0] === argv[0]);
       if (group.length > 0) {
         writeLine(
           io.stderr,
@@ -89,12 +39,13 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
       }
       throw new UsageError('USAGE', `unknown command "${argv[0]}". Run \`rbnet --help\`.`);
     }
-    const args = parseCommandArgs(found.command, found.rest);
+    const command = await found.entry.load();
+    const args = parseCommandArgs(command, found.rest);
     if (args.values.help) {
-      writeLine(io.stdout, found.command.help);
+      writeLine(io.stdout, command.help);
       return EXIT.ok;
     }
-    return await found.command.run(args, io);
+    return await command.run(args, io);
   } catch (err) {
     return reportError(err, io);
   }

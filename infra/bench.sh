@@ -7,8 +7,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "${RBNET_REPO_DIR}"
 require_root
 bash infra/install-deps.sh
-# wrk drives the apt metadata endpoint benchmark; only benchmarks need it.
-need_packages wrk
+# Only benchmarks need these: wrk drives the apt metadata endpoint benchmark, GNU time reports the
+# peak RSS of the start-up benchmark's processes.
+need_packages wrk time
 bash infra/start-dockerd.sh
 bash infra/build-env-busybox.sh >/dev/null
 for bench in bench/*.bench.ts; do

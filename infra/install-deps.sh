@@ -14,10 +14,12 @@ Installs (only what is missing; `apt-get update` only when the lists are missing
   apt-transport-in-toto in-toto gnupg apt-utils dpkg-dev
 (zstd and bzip2: the .deb inspection tests compress and decompress with them; the last five:
 `rbnet apt setup` and the real-apt tests of docs/apt-in-toto.md)
-and runs `npm ci` in the repository when node_modules is missing or older than package-lock.json.
+and runs `npm ci` in the repository when node_modules is missing or older than package-lock.json,
+then compiles the TypeScript into dist/ (what `rbnet` runs) when dist/ is missing or older than the
+sources (infra/build-dist.mjs --if-stale; npm ci's `prepare` step builds it too).
 
 Options:
-  --no-npm   skip the npm step
+  --no-npm   skip the npm and build steps
   --help     this text
 EOF
 }
@@ -64,4 +66,6 @@ if [[ "${do_npm}" == 1 ]]; then
   else
     log "npm: node_modules up to date"
   fi
+  node infra/build-dist.mjs --if-stale >&2
+  log "build: dist/ matches the sources"
 fi

@@ -41,7 +41,6 @@ function print(io: CliIo, args: ParsedCommandArgs, answer: unknown, lines: strin
 
 export const adminOperatorAddCommand: Command = {
   path: ['admin', 'operator', 'add'],
-  summary: 'register an operator (an organisation that runs workers)',
   help: `Usage: rbnet admin operator add NAME [options]\n\nOptions:\n${COMMON_HELP}\n\nExit codes: 0 added; 1 refused; 2 usage.`,
   options: COMMON_OPTIONS,
   async run(args, io) {
@@ -53,7 +52,6 @@ export const adminOperatorAddCommand: Command = {
 
 export const adminTokenCreateCommand: Command = {
   path: ['admin', 'token', 'create'],
-  summary: "create a single-use enrolment token for one of an operator's workers",
   help: `Usage: rbnet admin token create --operator NAME [--ttl-seconds N] [options]\n\nThe token is printed once; hand it to the operator over a private channel.\n\nOptions:\n  --operator NAME    the operator the worker will belong to\n  --ttl-seconds N    validity, 60..2592000 (default 86400)\n${COMMON_HELP}\n\nExit codes: 0 created; 1 refused; 2 usage.`,
   options: { ...COMMON_OPTIONS, operator: { type: 'string' }, 'ttl-seconds': { type: 'string' } },
   async run(args, io) {
@@ -74,7 +72,6 @@ export const adminTokenCreateCommand: Command = {
 
 export const adminMaintainerAddCommand: Command = {
   path: ['admin', 'maintainer', 'add'],
-  summary: 'register a maintainer and print their API token (submit scope)',
   help: `Usage: rbnet admin maintainer add NAME [options]\n\nPrints the maintainer's API token once (it is stored hashed).\n\nOptions:\n${COMMON_HELP}\n\nExit codes: 0 added; 1 refused; 2 usage.`,
   options: COMMON_OPTIONS,
   async run(args, io) {
@@ -98,10 +95,6 @@ interface RevocationAnswer {
 function retireCommand(word: 'retire' | 'revoke'): Command {
   const command: Command = {
     path: ['admin', 'worker', word],
-    summary:
-      word === 'retire'
-        ? 'retire a worker: its earlier results keep counting; it never authenticates or builds again'
-        : 'the older name of `rbnet admin worker retire`',
     help: `Usage: rbnet admin worker ${word} WORKER_ID [options]
 
 Takes a worker out of service for good: it can no longer authenticate, its Redis user and queue are
@@ -135,7 +128,6 @@ export const adminWorkerRevokeCommand = retireCommand('revoke');
 
 export const adminWorkerCompromisedCommand: Command = {
   path: ['admin', 'worker', 'compromised'],
-  summary: 'mark a worker compromised since a time: its results received from then on stop counting',
   help: `Usage: rbnet admin worker compromised WORKER_ID --since TIME [options]
 
 Distrusts the worker's signing key from TIME on. Every result the coordinator *received* from that

@@ -42,7 +42,6 @@ const toolTimeoutMs = 60_000;
 
 export const aptSetupCommand: Command = {
   path: ['apt', 'setup'],
-  summary: 'write a signed in-toto root layout and apt config so apt installs only .debs K operators rebuilt',
   help: `Usage: rbnet apt setup --threshold K --operator NAME=KEYFILE [--operator ...] --layout-key FPR
                        --expires DATE [options]
 

@@ -12,7 +12,6 @@ const MAX_KEY_FILE_BYTES = 64 * 1024;
 
 export const attestationVerifyCommand: Command = {
   path: ['attestation', 'verify'],
-  summary: 'verify a rebuild attestation (DSSE envelope) against public keys you pinned',
   help: `Usage: rbnet attestation verify FILE --key PUB.pem [--key PUB2.pem ...] [--manifest MANIFEST] [--json]
 
 Checks, in order: envelope shape, payload type, the signature against the given keys, the in-toto

@@ -14,7 +14,6 @@ import { apiRequest, coordinatorUrlFrom } from '../coordinator-api.ts';
 
 export const verifyCommand: Command = {
   path: ['verify'],
-  summary: 'check locally, against your pinned trust policy, that k independent operators reproduced FILE',
   help: `Usage: rbnet verify FILE --policy POLICY.json [--coordinator URL] [--json]
 
 Hashes FILE, asks the coordinator which builds produced that digest, downloads each consensus
@@ -112,7 +111,6 @@ Exit codes: 0 verified; 1 not verified (the output says why); 2 usage.`,
 
 export const policyCreateCommand: Command = {
   path: ['policy', 'create'],
-  summary: 'write a trust policy from public keys you obtained from each operator',
   help: `Usage: rbnet policy create --threshold K --operator NAME=PUBKEY.pem [--operator ...] --expires DATE [options]
 
 Keys must come from the operators themselves (never from the coordinator). Repeat --operator NAME=...

@@ -6,7 +6,6 @@ import { type Command, EXIT, stringFlag, writeLine } from '../command.ts';
 
 export const coordinatorRunCommand: Command = {
   path: ['coordinator', 'run'],
-  summary: 'run the coordinator (HTTP API, scheduler, intake, consensus publisher)',
   help: `Usage: rbnet coordinator run [options]
 
 The first start creates the data directory, the coordinator's signing key (it signs consensus

@@ -5,10 +5,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { type Command, EXIT, writeLine } from '../command.ts';
+import { packageRoot } from '../package-root.ts';
 
-const REPO = resolve(import.meta.dirname, '..', '..');
+const REPO = packageRoot(import.meta.dirname);
 const RBNET = join(REPO, 'bin', 'rbnet.mjs');
 const OPERATORS = ['alpha', 'beta', 'gamma'] as const;
 const SAMPLES = [
@@ -27,7 +28,6 @@ async function freePort(): Promise<number> {
 
 export const demoCommand: Command = {
   path: ['demo'],
-  summary: 'run the whole network on this machine: coordinator, 3 operators, submit the samples, verify',
   help: `Usage: rbnet demo [--keep]    (normally via \`npm run demo\`, which sets the machine up first)
 
 First rebuilds samples/hello on this machine alone (outputs with their sha256, the signed

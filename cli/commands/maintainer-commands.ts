@@ -138,7 +138,6 @@ function positiveIntegerFlag(text: string, flag: string): number {
 
 export const submitCommand: Command = {
   path: ['submit'],
-  summary: "upload a manifest's inputs, submit it, and (with --wait) follow it to a verdict",
   help: `Usage: rbnet submit MANIFEST|FILE.buildinfo [--source FILE.dsc] [--wait] [options]
 
 Checks MANIFEST locally, streams every input it names (paths relative to it) into the coordinator's
@@ -250,7 +249,6 @@ inputs-differ; 1 failed, insufficient-operators, a refusal or a timeout; 2 usage
 
 export const statusCommand: Command = {
   path: ['status'],
-  summary: "show a build: each worker's attempt, the verdict and why",
   help: `Usage: rbnet status BUILD_ID [options]\n\nOptions:\n${COMMON_HELP}\n\nExit codes: 0 shown; 1 not found or unreachable; 2 usage.`,
   options: { coordinator: { type: 'string' }, json: { type: 'boolean' } },
   async run(args, io) {

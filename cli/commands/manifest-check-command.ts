@@ -7,7 +7,6 @@ import { type CliIo, type Command, EXIT, type ParsedCommandArgs, writeLine } fro
 
 export const manifestCheckCommand: Command = {
   path: ['manifest', 'check'],
-  summary: 'validate a manifest and print its sha256 (JCS) without building',
   help: `Usage: rbnet manifest check MANIFEST [--json]
 
 Parses MANIFEST exactly as a worker would (size, strict JSON, shape, meaning) and prints its digest:

@@ -14,7 +14,6 @@ import { workerConfigFromFlags } from '../worker-config-flags.ts';
 
 export const rebuildCommand: Command = {
   path: ['rebuild'],
-  summary: 'rebuild one manifest in a hermetic single-use container and sign the result',
   help: `Usage: rbnet rebuild MANIFEST [--out DIR] [--json] [options]
 
 Rebuilds MANIFEST (rbnet.manifest/v1, see docs/manifest.md) in a fresh container with no network,

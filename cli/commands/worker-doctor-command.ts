@@ -24,7 +24,6 @@ export function renderDoctorReport(report: WorkerHostReport): string {
 
 export const workerDoctorCommand: Command = {
   path: ['worker', 'doctor'],
-  summary: 'check this worker host (engine, disk, environments, keys, clock, Redis, coordinator)',
   help: `Usage: rbnet worker doctor [options]
 
 Checks, in order, and prints ok / warn / fail / skip with a one-line fix for each problem:

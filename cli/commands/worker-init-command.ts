@@ -16,7 +16,6 @@ import {
 
 export const workerInitCommand: Command = {
   path: ['worker', 'init'],
-  summary: "create this worker's identity and ed25519 signing key (the private key never leaves this host)",
   help: `Usage: rbnet worker init --operator NAME [--id ID] [--worker-dir DIR] [--json]
 
 Writes worker.json, worker-signing.key (mode 0600) and worker-signing.key.pub into the worker

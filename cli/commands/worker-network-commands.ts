@@ -19,7 +19,6 @@ function positiveFlag(value: string | undefined, name: string): number | undefin
 
 export const workerEnrolCommand: Command = {
   path: ['worker', 'enrol'],
-  summary: "enrol this host's worker with a coordinator (keys are created here and never leave)",
   help: `Usage: rbnet worker enrol --coordinator URL --token TOKEN --id WORKER_ID [options]
 
 Creates the worker's signing key and a separate auth key in the worker directory, registers the
@@ -96,7 +95,6 @@ Exit codes: 0 enrolled; 1 refused; 2 usage.`,
 
 export const workerRunCommand: Command = {
   path: ['worker', 'run'],
-  summary: "consume this worker's queue and rebuild what the coordinator assigns",
   help: `Usage: rbnet worker run [options]
 
 Runs until SIGINT/SIGTERM: then it takes no new job, lets the running one finish (up to

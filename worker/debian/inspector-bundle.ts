@@ -2,9 +2,8 @@
 // into one self-contained ESM file for Node 18, cached under the sha256 of its bytes.
 import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { type Sha256Hex, sha256File, sha256Hex } from '../../services/digest.ts';
 import { InspectionError } from '../../services/errors.ts';
 
@@ -15,7 +14,10 @@ export interface InspectorBundle {
 }
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const ENTRY = fileURLToPath(new URL('../../services/debian/deb-inspection/inspect-main.ts', import.meta.url));
+// The entry is a sibling of this module's tree: TypeScript beside the sources, the compiled .js in dist/.
+const ENTRY = fileURLToPath(
+  new URL(`../../services/debian/deb-inspection/inspect-main${extname(import.meta.url)}`, import.meta.url),
+);
 
 /**
  * CommonJS dependencies (tar-stream, streamx) call `require` for Node built-ins; an ESM bundle has no
@@ -27,6 +29,8 @@ const REQUIRE_SHIM =
 let memo: Promise<Uint8Array> | undefined;
 
 async function bundleBytes(): Promise<Uint8Array> {
+  // Loaded here, not at the top: every worker start would otherwise pay for esbuild's API.
+  const { build } = await import('esbuild');
   const result = await build({
     entryPoints: [ENTRY],
     absWorkingDir: REPO_ROOT,
