@@ -3,6 +3,7 @@ import { UsageError } from '../services/errors.ts';
 import { RBNET_VERSION } from '../services/version.ts';
 import { type CliIo, type Command, EXIT, parseCommandArgs, reportError, writeLine } from './command.ts';
 import {
+  adminGcCommand,
   adminMaintainerAddCommand,
   adminOperatorAddCommand,
   adminTokenCreateCommand,
@@ -30,6 +31,7 @@ export const commands: readonly Command[] = [
   adminTokenCreateCommand,
   adminMaintainerAddCommand,
   adminWorkerRevokeCommand,
+  adminGcCommand,
   workerEnrolCommand,
   workerRunCommand,
   workerDoctorCommand,

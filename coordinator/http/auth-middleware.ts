@@ -47,9 +47,19 @@ export function requireToken(
   };
 }
 
-function authKeyOf(worker: WorkerRecord | undefined): KeyObject | undefined {
+/**
+ * A worker's enrolled, unrevoked auth key. Parsing a PEM costs as much as verifying a signature, so
+ * parsed keys are kept by their PEM (enrolled keys never change; revocation is read from the record
+ * on every request). Bounded by the workers ever enrolled.
+ */
+function authKeyOf(worker: WorkerRecord | undefined, parsed: Map<string, KeyObject>): KeyObject | undefined {
   if (!worker || worker.revokedAt || !worker.authKeyPem) return undefined;
-  return createPublicKey(worker.authKeyPem);
+  let key = parsed.get(worker.authKeyPem);
+  if (key === undefined) {
+    key = createPublicKey(worker.authKeyPem);
+    parsed.set(worker.authKeyPem, key);
+  }
+  return key;
 }
 
 /**
@@ -63,6 +73,7 @@ export function requireWorker(
   deps: CoordinatorDeps,
   body: 'json' | 'blob',
 ): MiddlewareHandler<{ Variables: AuthVariables }> {
+  const parsedKeys = new Map<string, KeyObject>();
   return async function workerAuth(c, next) {
     const proof = parseAuthHeader(c.req.header('authorization'));
     const maxBytes = body === 'json' ? deps.config.maxJsonBodyBytes : deps.config.maxBlobBytes;
@@ -79,7 +90,7 @@ export function requireWorker(
       origin: deps.config.publicUrl,
       method: c.req.method,
       path: new URL(c.req.url).pathname,
-      authKey: authKeyOf(worker),
+      authKey: authKeyOf(worker, parsedKeys),
       nonces: deps.nonces,
       nowMs: deps.now().getTime(),
     });

@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import type { Context, MiddlewareHandler } from 'hono';
 import { assertSignedBody, WorkerAuthError } from '../../services/auth/worker-request-auth.ts';
 import { isSha256Hex, type Sha256Hex } from '../../services/digest.ts';
+import { ContentStoreError } from '../../services/storage/content-store.ts';
 import type { CoordinatorDeps } from '../coordinator-deps.ts';
 import { ApiError } from './api-error.ts';
 import { type AuthVariables, bearerSecret, requireToken, requireWorker } from './auth-middleware.ts';
@@ -62,10 +63,16 @@ export function uploadBlob(deps: CoordinatorDeps) {
     try {
       const body = c.req.raw.body;
       const source = body ? Readable.fromWeb(body as never) : Readable.from([]);
-      const result = await deps.content.put(source, {
-        sha256: digest,
-        maxBytes: declared ?? reservation?.maxBytes ?? deps.config.maxBlobBytes,
-      });
+      const result = await deps.content
+        .put(source, {
+          sha256: digest,
+          maxBytes: declared ?? reservation?.maxBytes ?? deps.config.maxBlobBytes,
+        })
+        .catch((err: unknown) => {
+          const overrun =
+            err instanceof ContentStoreError && err.code === 'TOO_LARGE' && reservation?.overrun();
+          throw overrun || err;
+        });
       if (proof) assertSignedBody({ sizeBytes: result.sizeBytes, sha256: result.sha256 }, proof);
       await deps.blobs.recordUpload(chargeTo, result, deps.now());
       return c.json(result, result.created ? 201 : 200);

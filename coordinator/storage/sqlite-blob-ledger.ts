@@ -96,6 +96,7 @@ export class SqliteBlobLedger implements BlobLedger {
     maxBytes: number,
   ): Promise<QuotaReservation> {
     let room = maxBytes;
+    let tightest: { key: string; kind: keyof QuotaLimits; limit: number; used: number } | undefined;
     const keys: string[] = [];
     for (const principal of chargeTo) {
       if (principal.kind === 'admin') continue;
@@ -128,7 +129,10 @@ export class SqliteBlobLedger implements BlobLedger {
           },
         );
       }
-      room = Math.min(room, left);
+      if (left < room) {
+        room = left;
+        tightest = { key, kind: principal.kind, limit: quota.maxBytes, used: stored.bytes + held.bytes };
+      }
       keys.push(key);
     }
     const bytes = declaredBytes ?? room;
@@ -139,6 +143,15 @@ export class SqliteBlobLedger implements BlobLedger {
     let released = false;
     return {
       maxBytes: bytes,
+      overrun: () =>
+        declaredBytes === undefined && tightest
+          ? new QuotaError(
+              'QUOTA_BYTES_EXCEEDED',
+              `quota: ${tightest.key} had ${bytes} bytes left of its ${tightest.kind} quota of ` +
+                `${tightest.limit} bytes (${QUOTA_SETTING[tightest.kind].bytes}), and this upload went past them`,
+              { principal: tightest.key, limit: tightest.limit, used: tightest.used, requested: bytes + 1 },
+            )
+          : undefined,
       release: () => {
         if (released) return;
         released = true;

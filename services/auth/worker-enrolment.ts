@@ -233,6 +233,8 @@ export async function createEnrolmentRequest(args: {
   readonly architectures: readonly string[];
   readonly backends: readonly string[];
   readonly capacity: WorkerCapacityClaim;
+  /** The proof's timestamp, ms; default now. */
+  readonly now?: number;
 }): Promise<{ readonly body: Buffer; readonly headers: Readonly<Record<string, string>> }> {
   const authPublicKey = createPublicKey(args.authPrivateKey);
   const message = composeSigningKeyProofMessage({
@@ -265,6 +267,7 @@ export async function createEnrolmentRequest(args: {
         path: ENROL_PATH,
         bodySha256: sha256Hex(body),
         bodyLength: body.byteLength,
+        ...(args.now !== undefined ? { now: args.now } : {}),
       }),
     }),
   };

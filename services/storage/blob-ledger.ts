@@ -57,6 +57,11 @@ export class QuotaError extends RbnetError<'QUOTA_BYTES_EXCEEDED' | 'QUOTA_BLOBS
 export interface QuotaReservation {
   /** The most bytes the upload may write. */
   readonly maxBytes: number;
+  /**
+   * The error to answer when the upload ran past `maxBytes`, if a quota (not the caller's own
+   * limit) set it: an upload of undeclared length learns which quota stopped it.
+   */
+  overrun(): QuotaError | undefined;
   release(): void;
 }
 

@@ -31,6 +31,8 @@ export function enrolmentRequestFor(
     readonly architectures?: readonly string[];
     readonly backends?: readonly string[];
     readonly capacity?: WorkerCapacityClaim;
+    /** The proof's timestamp (a test whose coordinator clock is not the wall clock). */
+    readonly now?: number;
   },
 ): Promise<{ readonly body: Buffer; readonly headers: Readonly<Record<string, string>> }> {
   return createEnrolmentRequest({
@@ -42,6 +44,7 @@ export function enrolmentRequestFor(
     architectures: options.architectures ?? ['amd64'],
     backends: options.backends ?? ['generic'],
     capacity: options.capacity ?? { cores: 2, memoryBytes: 2 ** 32, diskBytes: 2 ** 34 },
+    ...(options.now !== undefined ? { now: options.now } : {}),
   });
 }
 
