@@ -91,8 +91,9 @@ describe('a network attacker without credentials', () => {
     for (const route of stateChanging) {
       const body = countingBody(64 * MiB);
       const answer = await coordinator.request(route.method, route.url, {
+        // No Content-Length: nothing tells the server in advance how much is coming.
         body: body.stream,
-        headers: { 'content-type': 'application/json', 'content-length': String(64 * MiB) },
+        headers: { 'content-type': 'application/json' },
       });
       expect([route.path, answer.status], JSON.stringify(answer.json)).toEqual([route.path, 401]);
       expect([route.path, body.pulledBytes()]).toEqual([route.path, 0]);
