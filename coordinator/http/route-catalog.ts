@@ -1,5 +1,6 @@
 // Every route the coordinator serves, described once: source of /openapi.json, held equal to the app.
 
+import { capacityCeilings, enrolmentBodyFields } from '../../services/auth/worker-enrolment.ts';
 import { CONSENSUS_FAILURE_REASONS } from '../../services/consensus/decide-verdict.ts';
 import { VERDICTS } from '../../services/consensus/verdict.ts';
 
@@ -262,40 +263,29 @@ export const routeCatalog: readonly RouteSpec[] = Object.freeze<RouteSpec[]>([
       contentType: json,
       description: 'public keys, the signing-key proof and declared capabilities; at most 64 KiB',
       schema: {
-        ...object(
-          [
-            'workerId',
-            'signingKeyPem',
-            'authKeyPem',
-            'signingKeyProof',
-            'architectures',
-            'backends',
-            'capacity',
-          ],
-          {
-            workerId: name,
-            signingKeyPem: { type: 'string', description: 'ed25519 SPKI PEM (attestations)' },
-            authKeyPem: {
-              type: 'string',
-              description: 'ed25519 SPKI PEM (request proofs); not the signing key',
-            },
-            signingKeyProof: {
-              type: 'string',
-              description:
-                'base64 ed25519 signature by the signing key over "rbnet-enrol-signing-key-v1\\n<origin>\\n<workerId>\\n<signingKeyid>\\n<authKeyid>\\n<sha256 of the token>"',
-            },
-            architectures: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 16 },
-            backends: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 16 },
-            capacity: {
-              ...object(['cores', 'memoryBytes', 'diskBytes'], {
-                cores: { type: 'integer', minimum: 1, maximum: 4096 },
-                memoryBytes: { type: 'integer', minimum: 1, maximum: 2 ** 46 },
-                diskBytes: { type: 'integer', minimum: 1, maximum: 2 ** 50 },
-              }),
-              additionalProperties: false,
-            },
+        ...object(enrolmentBodyFields, {
+          workerId: name,
+          signingKeyPem: { type: 'string', description: 'ed25519 SPKI PEM (attestations)' },
+          authKeyPem: {
+            type: 'string',
+            description: 'ed25519 SPKI PEM (request proofs); not the signing key',
           },
-        ),
+          signingKeyProof: {
+            type: 'string',
+            description:
+              'base64 ed25519 signature by the signing key over "rbnet-enrol-signing-key-v1\\n<origin>\\n<workerId>\\n<signingKeyid>\\n<authKeyid>\\n<sha256 of the token>"',
+          },
+          architectures: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 16 },
+          backends: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 16 },
+          capacity: {
+            ...object(['cores', 'memoryBytes', 'diskBytes'], {
+              cores: { type: 'integer', minimum: 1, maximum: capacityCeilings.cores },
+              memoryBytes: { type: 'integer', minimum: 1, maximum: capacityCeilings.memoryBytes },
+              diskBytes: { type: 'integer', minimum: 1, maximum: capacityCeilings.diskBytes },
+            }),
+            additionalProperties: false,
+          },
+        }),
         additionalProperties: false,
       },
     },

@@ -161,7 +161,8 @@ function amount(value: unknown, field: string, ceiling: number): number {
   return value;
 }
 
-const BODY_FIELDS = [
+/** Every field of an enrolment body, each required; any other is refused. */
+export const enrolmentBodyFields = [
   'workerId',
   'signingKeyPem',
   'authKeyPem',
@@ -186,7 +187,7 @@ export function parseEnrolmentRequestBody(bytes: Uint8Array): EnrolmentRequest {
     throw new EnrolmentError('INVALID', `request body: ${(cause as Error).message}`, { cause });
   }
   if (!isObject(document)) throw invalid('request body', 'expected a JSON object');
-  onlyKeys(document, BODY_FIELDS, '');
+  onlyKeys(document, enrolmentBodyFields, '');
   const workerId = document.workerId;
   if (typeof workerId !== 'string' || !storeNamePattern.test(workerId))
     throw invalid('workerId', `expected ${storeNamePattern}`);

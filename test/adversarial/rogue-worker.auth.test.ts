@@ -339,6 +339,20 @@ describe('a rogue worker enrols keys it does not hold', () => {
     expect(await coordinator.fixture.store.getWorker('alpha-2')).toBeUndefined();
   });
 
+  it('is revoked, keeps sending with its auth key, then re-enrols its revoked signing key under a new id: AUTH_INVALID, then CONFLICT', async () => {
+    const keys = await coordinator.enrol('mallory', 'mallory-revoked');
+    expect((await coordinator.admin('/v1/admin/workers/mallory-revoked/revoke', {})).status).toBe(200);
+    const after = await coordinator.asWorker(keys, 'POST', CURRENT, '{"jobId":"x"}');
+    expect([after.status, after.json.error?.code]).toEqual([401, 'AUTH_INVALID']);
+    const again = await enrolmentRequestFor(
+      { id: 'mallory-fresh', signer: keys.signer, authKey: generateKeyPairSync('ed25519').privateKey },
+      { origin: coordinator.origin, token: await coordinator.enrolmentToken('mallory') },
+    );
+    const answer = await enrol(again.body, { ...again.headers });
+    expect([answer.status, answer.json.error?.code]).toEqual([409, 'CONFLICT']);
+    expect(answer.json.error?.message).toMatch(/^signingKeyPem: this key is already enrolled/);
+  });
+
   it('reuses its spent enrolment token for a second worker: AUTH_INVALID', async () => {
     const token = await coordinator.enrolmentToken('mallory');
     const first = await enrolmentRequestFor(newTestWorkerKeys('mallory-a'), {

@@ -5,7 +5,11 @@ import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateEd25519KeyFiles } from '../../services/attestation/ed25519-key.ts';
 import { Ed25519FileSigner } from '../../services/attestation/signer.ts';
-import { createEnrolmentRequest, ENROL_PATH } from '../../services/auth/worker-enrolment.ts';
+import {
+  createEnrolmentRequest,
+  ENROL_PATH,
+  type WorkerCapacityClaim,
+} from '../../services/auth/worker-enrolment.ts';
 import { ConfigError } from '../../services/errors.ts';
 import { builderUriFor } from '../identity/worker-identity.ts';
 import { CoordinatorRequestError, checkCoordinatorUrl } from './coordinator-client.ts';
@@ -29,7 +33,7 @@ export interface EnrolRequest {
   readonly workerId: string;
   readonly architectures: readonly string[];
   readonly backends: readonly string[];
-  readonly capacity: { readonly cores: number; readonly memoryBytes: number; readonly diskBytes: number };
+  readonly capacity: WorkerCapacityClaim;
 }
 
 export async function enrolWithCoordinator(
