@@ -69,6 +69,11 @@ export const commandEntries: readonly CommandEntry[] = [
     load: async () => (await import('./commands/admin-commands.ts')).adminWorkerRevokeCommand,
   },
   {
+    path: ['admin', 'gc'],
+    summary: 'remove uploaded blobs that no build, result, verdict, log entry or apt link references',
+    load: async () => (await import('./commands/admin-commands.ts')).adminGcCommand,
+  },
+  {
     path: ['worker', 'enrol'],
     summary: "enrol this host's worker with a coordinator (keys are created here and never leave)",
     load: async () => (await import('./commands/worker-network-commands.ts')).workerEnrolCommand,

@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import { integerSetting, readOptionalConfigFile } from '../services/config-settings.ts';
 import { ConfigError } from '../services/errors.ts';
+import type { QuotaLimits } from '../services/storage/blob-ledger.ts';
 
 export interface NetworkPolicyDefaults {
   /** k: agreeing successful rebuilds from distinct operators needed for a verdict. */
@@ -42,6 +43,23 @@ export interface CoordinatorConfig {
   readonly enrolmentTokenTtlSeconds: number;
   /** How often open builds are re-decided (deadlines), ms. */
   readonly sweepIntervalMs: number;
+  /**
+   * Unexpired request nonces one worker may hold: requests per replay window (240 s). Past it the
+   * worker is refused with `AUTH_RATE_LIMITED` (429) rather than any nonce being forgotten early.
+   */
+  readonly maxWorkerRequestsPerWindow: number;
+  /** Standing content-store allowance per maintainer, worker and operator (the admin has none). */
+  readonly quotas: QuotaLimits;
+  readonly gc: ContentGcSettings;
+}
+
+export interface ContentGcSettings {
+  /** An uploaded blob no record names is removed once nobody wanted it for this long, ms. */
+  readonly graceMs: number;
+  /** How often the coordinator runs a pass, ms; 0: only `rbnet admin gc`. */
+  readonly intervalMs: number;
+  /** Blobs removed per pass at most; the next pass takes the rest. */
+  readonly maxBlobsPerPass: number;
 }
 
 export const defaultCoordinatorConfig = Object.freeze({
@@ -66,7 +84,73 @@ export const defaultCoordinatorConfig = Object.freeze({
   maxJsonBodyBytes: 16 * 1024 ** 2,
   enrolmentTokenTtlSeconds: 86_400,
   sweepIntervalMs: 5_000,
+  maxWorkerRequestsPerWindow: 30_000,
+  quotas: Object.freeze({
+    maintainer: Object.freeze({ maxBytes: 16 * 1024 ** 3, maxBlobs: 100_000 }),
+    worker: Object.freeze({ maxBytes: 64 * 1024 ** 3, maxBlobs: 1_000_000 }),
+    operator: Object.freeze({ maxBytes: 256 * 1024 ** 3, maxBlobs: 4_000_000 }),
+  }),
+  gc: Object.freeze({ graceMs: 86_400_000, intervalMs: 3_600_000, maxBlobsPerPass: 10_000 }),
 });
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Each quota from its variable, else `quotas.<kind>.<field>` in the config file, else the default. */
+function quotasFrom(env: Env, file: Record<string, unknown>): QuotaLimits {
+  const fileQuotas = (file.quotas ?? {}) as Record<string, Record<string, unknown> | undefined>;
+  const quota = (kind: keyof QuotaLimits) => {
+    const upper = kind.toUpperCase();
+    const fromFile = fileQuotas[kind] ?? {};
+    return Object.freeze({
+      maxBytes: integerSetting(
+        env[`RBNET_QUOTA_${upper}_BYTES`] ??
+          fromFile.maxBytes ??
+          defaultCoordinatorConfig.quotas[kind].maxBytes,
+        `RBNET_QUOTA_${upper}_BYTES`,
+        0,
+        Number.MAX_SAFE_INTEGER,
+      ),
+      maxBlobs: integerSetting(
+        env[`RBNET_QUOTA_${upper}_BLOBS`] ??
+          fromFile.maxBlobs ??
+          defaultCoordinatorConfig.quotas[kind].maxBlobs,
+        `RBNET_QUOTA_${upper}_BLOBS`,
+        0,
+        Number.MAX_SAFE_INTEGER,
+      ),
+    });
+  };
+  return Object.freeze({
+    maintainer: quota('maintainer'),
+    worker: quota('worker'),
+    operator: quota('operator'),
+  });
+}
+
+function gcFrom(env: Env, file: Record<string, unknown>): ContentGcSettings {
+  const fileGc = (file.gc ?? {}) as Record<string, unknown>;
+  const defaults = defaultCoordinatorConfig.gc;
+  return Object.freeze({
+    graceMs: integerSetting(
+      env.RBNET_GC_GRACE_MS ?? fileGc.graceMs ?? defaults.graceMs,
+      'RBNET_GC_GRACE_MS',
+      0,
+      365 * 86_400_000,
+    ),
+    intervalMs: integerSetting(
+      env.RBNET_GC_INTERVAL_MS ?? fileGc.intervalMs ?? defaults.intervalMs,
+      'RBNET_GC_INTERVAL_MS',
+      0,
+      30 * 86_400_000,
+    ),
+    maxBlobsPerPass: integerSetting(
+      fileGc.maxBlobsPerPass ?? defaults.maxBlobsPerPass,
+      'gc.maxBlobsPerPass',
+      1,
+      1_000_000,
+    ),
+  });
+}
 
 export interface CoordinatorConfigSources {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -210,5 +294,40 @@ export function loadCoordinatorConfig(sources: CoordinatorConfigSources): Coordi
       100,
       3_600_000,
     ),
+    maxWorkerRequestsPerWindow: integerSetting(
+      env.RBNET_MAX_WORKER_REQUESTS_PER_WINDOW ??
+        ((file.auth ?? {}) as Record<string, unknown>).maxWorkerRequestsPerWindow ??
+        defaultCoordinatorConfig.maxWorkerRequestsPerWindow,
+      'RBNET_MAX_WORKER_REQUESTS_PER_WINDOW',
+      1,
+      10_000_000,
+    ),
+    quotas: quotasFrom(env, file),
+    gc: gcFrom(env, file),
+  });
+}
+
+/** A URL with any password in it replaced, for logs: `redis://user:***@host:6390`. */
+export function withoutUrlPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password === '') return url;
+    parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    // Not a URL we can take apart: say nothing of it rather than risk printing a secret.
+    return '[unparseable URL]';
+  }
+}
+
+/**
+ * The configuration as it may be logged: the Redis URLs can carry the coordinator's own Redis
+ * password (a production deployment has no default user), which never reaches a log line.
+ */
+export function loggableConfig(config: CoordinatorConfig): CoordinatorConfig {
+  return Object.freeze({
+    ...config,
+    redisUrl: withoutUrlPassword(config.redisUrl),
+    workerRedisUrl: withoutUrlPassword(config.workerRedisUrl),
   });
 }

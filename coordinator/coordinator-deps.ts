@@ -2,7 +2,8 @@
 // coordinator through the same constructor production uses, and swap only what rbnet itself owns.
 import type { Logger } from 'pino';
 import type { Signer } from '../services/attestation/signer.ts';
-import type { NonceCache } from '../services/auth/worker-request-auth.ts';
+import type { NonceStore } from '../services/auth/worker-request-auth.ts';
+import type { BlobLedger } from '../services/storage/blob-ledger.ts';
 import type { BuildStore } from '../services/storage/build-store.ts';
 import type { ContentStore } from '../services/storage/content-store.ts';
 import type { CoordinatorConfig } from './coordinator-config.ts';
@@ -45,7 +46,10 @@ export interface CoordinatorDeps {
   /** The coordinator's own key: signs consensus attestations only. */
   readonly signer: Signer;
   readonly logger: Logger;
-  readonly nonces: NonceCache;
+  /** The durable replay record of worker request proofs. */
+  readonly nonces: NonceStore;
+  /** Who made the content store keep which blob (quotas), and what names it (garbage collection). */
+  readonly blobs: BlobLedger;
   readonly now: () => Date;
   /** Counters and gauges served at /metrics. */
   readonly metrics: CoordinatorMetrics;

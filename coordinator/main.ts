@@ -8,9 +8,8 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { generateEd25519KeyFiles } from '../services/attestation/ed25519-key.ts';
 import { Ed25519FileSigner } from '../services/attestation/signer.ts';
-import { NonceCache } from '../services/auth/worker-request-auth.ts';
 import { queueNameForWorker } from '../services/queue/queue-contract.ts';
-import type { CoordinatorConfig } from './coordinator-config.ts';
+import { type CoordinatorConfig, loggableConfig } from './coordinator-config.ts';
 import type { CoordinatorDeps, JobQueues, WorkerQueueAccess } from './coordinator-deps.ts';
 import { createCoordinatorApp } from './http/create-app.ts';
 import { expireLeases, restoreQueues } from './leases/lease-keeper.ts';
@@ -24,8 +23,11 @@ import {
 } from './queue/redis-acl.ts';
 import { progressBuild } from './scheduler/progress-build.ts';
 import { sweepPendingBuilds } from './scheduler/sweep-pending-builds.ts';
+import { collectGarbage } from './storage/collect-garbage.ts';
 import { FsContentStore } from './storage/fs-content-store.ts';
+import { SqliteBlobLedger } from './storage/sqlite-blob-ledger.ts';
 import { SqliteBuildStore } from './storage/sqlite-build-store.ts';
+import { SqliteNonceStore } from './storage/sqlite-nonce-store.ts';
 
 export interface RunningCoordinator {
   readonly url: string;
@@ -66,7 +68,12 @@ export async function startCoordinator(
   const keyPath = join(config.dataDir, SIGNING_KEY_FILE);
   if (!(await exists(keyPath))) await generateEd25519KeyFiles(keyPath);
   const signer = await Ed25519FileSigner.fromFile(keyPath);
-  const store = new SqliteBuildStore(join(config.dataDir, 'rbnet.sqlite'));
+  const databasePath = join(config.dataDir, 'rbnet.sqlite');
+  const store = new SqliteBuildStore(databasePath);
+  const nonces = new SqliteNonceStore(databasePath, {
+    maxNoncesPerWorker: config.maxWorkerRequestsPerWindow,
+  });
+  const blobs = new SqliteBlobLedger(databasePath, config.quotas);
   const content = new FsContentStore(join(config.dataDir, 'cas'));
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
   const dispatcher = new JobDispatcher({ admin: redis, prefix: config.queuePrefix });
@@ -119,7 +126,8 @@ export async function startCoordinator(
     queueAccess,
     signer,
     logger,
-    nonces: new NonceCache(),
+    nonces,
+    blobs,
     now: () => new Date(),
     metrics: new CoordinatorMetrics(),
   };
@@ -205,17 +213,48 @@ export async function startCoordinator(
   }, config.sweepIntervalMs);
   sweep.unref();
 
-  logger.info({ config, url, keyid: signer.keyid }, 'coordinator ready');
+  // Uploads nothing names are removed after the grace period; crashed writes' temp files too.
+  let collecting: Promise<unknown> = Promise.resolve();
+  const gc =
+    config.gc.intervalMs > 0
+      ? setInterval(() => {
+          collecting = (async () => {
+            try {
+              const report = await collectGarbage(deps, {
+                now: deps.now(),
+                graceMs: config.gc.graceMs,
+                dryRun: false,
+                maxBlobs: config.gc.maxBlobsPerPass,
+              });
+              const tempFiles = await content.sweepTemp(deps.now());
+              if (report.removed.length > 0 || tempFiles > 0)
+                logger.info(
+                  { removed: report.removed.length, freedBytes: report.freedBytes, tempFiles },
+                  'content-store garbage collected',
+                );
+            } catch (err) {
+              logger.warn({ err }, 'content-store garbage collection failed');
+            }
+          })();
+        }, config.gc.intervalMs)
+      : undefined;
+  gc?.unref();
+
+  logger.info({ config: loggableConfig(config), url, keyid: signer.keyid }, 'coordinator ready');
   return {
     url,
     deps,
     ...(adminToken ? { adminToken } : {}),
     async close() {
       clearInterval(sweep);
+      clearInterval(gc);
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await collecting;
       await listener.close();
       await dispatcher.close();
       redis.disconnect();
+      await nonces.close();
+      await blobs.close();
       await store.close();
     },
   };

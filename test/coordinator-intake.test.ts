@@ -8,15 +8,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CoordinatorDeps, DispatchedJob } from '../coordinator/coordinator-deps.ts';
 import { createCoordinatorApp } from '../coordinator/http/create-app.ts';
-import { generateEd25519KeyFiles } from '../services/attestation/ed25519-key.ts';
 import { signRebuildStatement } from '../services/attestation/rebuild-statement.ts';
 import { Ed25519FileSigner } from '../services/attestation/signer.ts';
-import { signWorkerRequest } from '../services/auth/worker-request-auth.ts';
 import { type Sha256Hex, sha256Hex } from '../services/digest.ts';
 import type { ParsedManifest } from '../services/manifest/manifest.ts';
 import { parseManifest } from '../services/manifest/parse-manifest.ts';
 import { createTestCoordinatorDeps } from './support/coordinator-deps-fixture.ts';
 import { REPO_ROOT } from './support/runner-harness.ts';
+import { enrolmentRequestFor, newTestWorkerKeys, workerProof } from './support/test-worker-keys.ts';
 
 const LOOPBACK_ENV = { incoming: { socket: { remoteAddress: '127.0.0.1' } } };
 const ORIGIN = 'http://127.0.0.1:8470';
@@ -56,54 +55,19 @@ async function request(
   return { status: response.status, json: text ? JSON.parse(text) : undefined };
 }
 
-function workerAuth(
-  worker: Pick<FakeWorker, 'id' | 'authKey'>,
-  method: string,
-  path: string,
-  bodySha256: string,
-) {
-  return {
-    authorization: signWorkerRequest(worker.authKey, {
-      workerId: worker.id,
-      origin: ORIGIN,
-      method,
-      path,
-      bodySha256,
-    }),
-  };
+function workerAuth(worker: Pick<FakeWorker, 'id' | 'authKey'>, method: string, path: string, body: string) {
+  return workerProof(worker, { origin: ORIGIN, method, path, body });
 }
 
 async function enrol(operator: string, id: string): Promise<FakeWorker> {
-  const keys = await generateEd25519KeyFiles(join(root, `${id}.key`));
-  const auth = generateKeyPairSync('ed25519');
+  const keys = newTestWorkerKeys(id);
   const token = await request('POST', '/v1/admin/enrolment-tokens', JSON.stringify({ operator }), {
     authorization: `Bearer ${adminToken}`,
   });
-  const body = JSON.stringify({
-    workerId: id,
-    signingKeyPem: await readFile(keys.publicKeyPath, 'utf8'),
-    authKeyPem: auth.publicKey.export({ format: 'pem', type: 'spki' }),
-    architectures: ['amd64'],
-    backends: ['generic'],
-    capacity: { cores: 2, memoryBytes: 2 ** 32, diskBytes: 2 ** 34 },
-  });
-  const enrolled = await request('POST', '/v1/workers/enrol', body, {
-    authorization: `Bearer ${token.json.token}`,
-    'x-rbnet-proof': signWorkerRequest(auth.privateKey, {
-      workerId: id,
-      origin: ORIGIN,
-      method: 'POST',
-      path: '/v1/workers/enrol',
-      bodySha256: sha256Hex(body),
-    }),
-  });
+  const { body, headers } = await enrolmentRequestFor(keys, { origin: ORIGIN, token: token.json.token });
+  const enrolled = await request('POST', '/v1/workers/enrol', body, headers);
   expect(enrolled.status).toBe(201);
-  const worker = {
-    id,
-    operator,
-    signer: await Ed25519FileSigner.fromFile(keys.privateKeyPath),
-    authKey: auth.privateKey,
-  };
+  const worker = { id, operator, signer: keys.signer, authKey: keys.authKey };
   workers.set(id, worker);
   return worker;
 }
@@ -147,7 +111,7 @@ async function envelopeFor(
 
 async function post(worker: Pick<FakeWorker, 'id' | 'authKey'>, body: Record<string, unknown>) {
   const text = JSON.stringify(body);
-  return request('POST', '/v1/results', text, workerAuth(worker, 'POST', '/v1/results', sha256Hex(text)));
+  return request('POST', '/v1/results', text, workerAuth(worker, 'POST', '/v1/results', text));
 }
 
 async function upload(bytes: Buffer) {
@@ -306,7 +270,7 @@ describe('result intake', () => {
 
     it('the same signed request sent twice', async () => {
       const text = JSON.stringify({ jobId: 'nope', envelope: 'x' });
-      const headers = workerAuth(worker, 'POST', '/v1/results', sha256Hex(text));
+      const headers = workerAuth(worker, 'POST', '/v1/results', text);
       await request('POST', '/v1/results', text, headers);
       await expectRefused(await request('POST', '/v1/results', text, headers), 'AUTH_REPLAYED');
     });
@@ -391,8 +355,17 @@ describe('result intake', () => {
     it.each(['null', '[]', '"x"', 'not json'])(
       'an enrolment body of %s is a 400 naming the body, not a crash',
       async (body) => {
+        const token = await request('POST', '/v1/admin/enrolment-tokens', '{"operator":"alpha"}', {
+          authorization: `Bearer ${adminToken}`,
+        });
         const response = await request('POST', '/v1/workers/enrol', body, {
-          authorization: 'Bearer rbnet_enrolment_x',
+          authorization: `Bearer ${token.json.token}`,
+          'x-rbnet-proof': workerProof(newTestWorkerKeys('hostile-1'), {
+            origin: ORIGIN,
+            method: 'POST',
+            path: '/v1/workers/enrol',
+            body,
+          }).authorization,
         });
         expect(response.status).toBe(400);
         expect(response.json.error.code).toBe('INVALID');

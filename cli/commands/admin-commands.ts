@@ -158,3 +158,50 @@ Exit codes: 0 marked; 1 refused; 2 usage.`,
     ]);
   },
 };
+
+interface GarbageReport {
+  dryRun: boolean;
+  graceMs: number;
+  cutoff: string;
+  removed: { sha256: string; sizeBytes: number; owners: string[]; missing?: true }[];
+  freedBytes: number;
+  kept: number;
+  more: boolean;
+}
+
+export const adminGcCommand: Command = {
+  path: ['admin', 'gc'],
+  help: `Usage: rbnet admin gc [--dry-run] [options]
+
+Runs one garbage-collection pass of the coordinator's content store now (the coordinator also runs
+one every RBNET_GC_INTERVAL_MS). Only blobs an upload created are ever removed, and only when nothing
+references them and nobody uploaded or named them for the grace period (RBNET_GC_GRACE_MS, default
+24 h). Removing a blob uncharges it from its uploaders' quotas.
+
+Options:
+  --dry-run          list what would be removed; remove nothing
+${COMMON_HELP}
+
+Exit codes: 0 done; 1 refused; 2 usage.`,
+  options: { ...COMMON_OPTIONS, 'dry-run': { type: 'boolean' } },
+  async run(args, io) {
+    if (args.positionals.length > 0)
+      throw new UsageError('USAGE', 'expected no arguments. Run `rbnet admin gc --help`.');
+    const dryRun = args.values['dry-run'] === true;
+    const answer = await apiRequest<GarbageReport>(
+      api(args, io),
+      'POST',
+      '/v1/admin/gc',
+      JSON.stringify({ dryRun }),
+    );
+    const verb = answer.dryRun ? 'would remove' : 'removed';
+    return print(io, args, answer, [
+      ...answer.removed.map(
+        (blob) =>
+          `${verb} sha256:${blob.sha256} ${blob.sizeBytes} bytes (${blob.owners.join(', ') || 'no owner'})${blob.missing ? ' [file already gone]' : ''}`,
+      ),
+      `${verb} ${answer.removed.length} blob(s), ${answer.freedBytes} bytes; unwanted since ${answer.cutoff}` +
+        `${answer.kept > 0 ? `; ${answer.kept} kept (wanted meanwhile)` : ''}${answer.more ? '; more remain for the next pass' : ''}`,
+    ]);
+  },
+};

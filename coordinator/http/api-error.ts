@@ -29,6 +29,11 @@ const STATUS_BY_CODE: Readonly<Record<string, ContentfulStatusCode>> = {
   AUTH_INVALID: 401,
   AUTH_REPLAYED: 401,
   AUTH_FIELD: 401,
+  AUTH_BODY_MISMATCH: 401,
+  AUTH_RATE_LIMITED: 429,
+  SIGNING_PROOF_INVALID: 401,
+  QUOTA_BYTES_EXCEEDED: 413,
+  QUOTA_BLOBS_EXCEEDED: 429,
   ENVELOPE_INVALID: 422,
   SIGNATURE_INVALID: 422,
   PAYLOAD_TYPE: 422,
@@ -45,8 +50,14 @@ export function statusForError(err: unknown): ContentfulStatusCode {
 
 export function errorResponse(c: Context, err: unknown) {
   const status = statusForError(err);
+  // A refused request's body may be unread (refusals happen on the headers): close the connection
+  // rather than let the server drain whatever the client still sends.
+  if (c.req.raw.body !== null) c.header('connection', 'close');
   if (status === 500 || !(err instanceof RbnetError)) {
     return c.json({ error: { code: 'INTERNAL', message: 'internal error; see the coordinator log' } }, 500);
   }
+  const retryAfterMs = (err as { retryAfterMs?: unknown }).retryAfterMs;
+  if (typeof retryAfterMs === 'number')
+    c.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
   return c.json({ error: { code: err.code, message: err.message } }, status);
 }

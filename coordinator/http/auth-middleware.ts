@@ -1,18 +1,28 @@
-// Authentication middleware factories: scoped bearer tokens for people, proof of possession for workers.
+// Authentication middleware factories: scoped bearer tokens for people, proof of possession for
+// workers. Both decide on the request's headers alone: nothing of a body is read before a request
+// is authenticated, and an authenticated worker's body is read only up to the length it signed.
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
-import { verifyWorkerRequest } from '../../services/auth/worker-request-auth.ts';
-import { sha256Hex } from '../../services/digest.ts';
+import {
+  type ParsedAuthHeader,
+  parseAuthHeader,
+  verifyWorkerRequest,
+} from '../../services/auth/worker-request-auth.ts';
+import type { Principal } from '../../services/storage/blob-ledger.ts';
 import type { TokenRecord, WorkerRecord } from '../../services/storage/build-store.ts';
 import type { CoordinatorDeps } from '../coordinator-deps.ts';
 import { ApiError } from './api-error.ts';
-import { readBodyBytes } from './request-body.ts';
+import { readSignedBody } from './request-body.ts';
 
 export type AuthVariables = {
   token?: TokenRecord;
   worker?: WorkerRecord;
+  /** A worker's verified proof: the body length and sha256 it signed. */
+  proof?: ParsedAuthHeader;
   /** The body a worker request was authenticated over (JSON routes only). */
   bodyBytes?: Buffer;
+  /** Whom an upload is charged to (content-store quotas). */
+  principals?: readonly Principal[];
 };
 
 export function bearerSecret(header: string | undefined): string | undefined {
@@ -32,47 +42,67 @@ export function requireToken(
     if (!token)
       throw new ApiError(401, 'AUTH_INVALID', `a bearer token with the "${scope}" scope is required`);
     c.set('token', token);
+    c.set('principals', [{ kind: token.kind === 'admin' ? 'admin' : 'maintainer', name: token.subject }]);
     await next();
   };
 }
 
-function authKeyOf(worker: WorkerRecord | undefined): KeyObject | undefined {
+/**
+ * A worker's enrolled, unrevoked auth key. Parsing a PEM costs as much as verifying a signature, so
+ * parsed keys are kept by their PEM (enrolled keys never change; revocation is read from the record
+ * on every request). Bounded by the workers ever enrolled.
+ */
+function authKeyOf(worker: WorkerRecord | undefined, parsed: Map<string, KeyObject>): KeyObject | undefined {
   if (!worker || worker.revokedAt || !worker.authKeyPem) return undefined;
-  return createPublicKey(worker.authKeyPem);
+  let key = parsed.get(worker.authKeyPem);
+  if (key === undefined) {
+    key = createPublicKey(worker.authKeyPem);
+    parsed.set(worker.authKeyPem, key);
+  }
+  return key;
 }
 
 /**
- * Requires a worker's proof of possession. `bodyDigest` says what the signature covers: the JSON
- * body (read here, up to `maxBodyBytes`), or the content digest in the URL for blob uploads.
+ * Requires a worker's proof of possession, checked on the headers alone: signature, key, timestamp
+ * and nonce. The proof declares the body's length and sha256; a declaration over the route's limit
+ * is refused before anything is read. `json` routes then read the body (at most the declared length)
+ * and check it is exactly what was signed; `blob` routes leave the body to the content store, whose
+ * digest check is the same proof (the URL digest must be the declared one).
  */
 export function requireWorker(
   deps: CoordinatorDeps,
-  bodyDigest: 'json-body' | 'url-digest',
+  body: 'json' | 'blob',
 ): MiddlewareHandler<{ Variables: AuthVariables }> {
+  const parsedKeys = new Map<string, KeyObject>();
   return async function workerAuth(c, next) {
-    const header = c.req.header('authorization');
-    const workerId = /id=([a-z0-9][a-z0-9._-]{0,62})/.exec(header ?? '')?.[1];
-    const worker = workerId ? await deps.store.getWorker(workerId) : undefined;
-    let digest: string;
-    if (bodyDigest === 'url-digest') {
-      digest = c.req.param('digest') ?? '';
-    } else {
-      const body = await readBodyBytes(c, deps.config.maxJsonBodyBytes);
-      c.set('bodyBytes', body);
-      digest = sha256Hex(body);
+    const proof = parseAuthHeader(c.req.header('authorization'));
+    const maxBytes = body === 'json' ? deps.config.maxJsonBodyBytes : deps.config.maxBlobBytes;
+    if (proof.bodyLength > maxBytes) {
+      throw new ApiError(
+        413,
+        'TOO_LARGE',
+        `request body: the proof declares ${proof.bodyLength} bytes, over the limit of ${maxBytes}`,
+      );
     }
-    const authenticated = verifyWorkerRequest({
-      header,
+    const worker = await deps.store.getWorker(proof.workerId);
+    await verifyWorkerRequest({
+      request: proof,
       origin: deps.config.publicUrl,
       method: c.req.method,
       path: new URL(c.req.url).pathname,
-      bodySha256: digest,
-      authKeyFor: (id) => (id === worker?.workerId ? authKeyOf(worker) : undefined),
+      authKey: authKeyOf(worker, parsedKeys),
       nonces: deps.nonces,
       nowMs: deps.now().getTime(),
     });
-    c.set('worker', worker!);
-    await deps.store.touchWorker(authenticated, deps.now());
+    const authenticated = worker!;
+    c.set('worker', authenticated);
+    c.set('proof', proof);
+    c.set('principals', [
+      { kind: 'worker', name: authenticated.workerId },
+      { kind: 'operator', name: authenticated.operator },
+    ]);
+    await deps.store.touchWorker(authenticated.workerId, deps.now());
+    if (body === 'json') c.set('bodyBytes', await readSignedBody(c, proof));
     await next();
   };
 }

@@ -13,10 +13,12 @@ import { acceptResult } from '../intake/accept-result.ts';
 import { checkDebianSubmission } from '../intake/check-debian-submission.ts';
 import { eligibleOperatorCount, explainIneligible } from '../scheduler/build-scheduler.ts';
 import { progressBuild } from '../scheduler/progress-build.ts';
+import { collectGarbage } from '../storage/collect-garbage.ts';
 import { readBlobText } from '../storage/read-blob.ts';
 import { ApiError, errorResponse } from './api-error.ts';
 import { registerAptLinkRoute } from './apt-link-route.ts';
-import { type AuthVariables, bearerSecret, requireToken, requireWorker } from './auth-middleware.ts';
+import { type AuthVariables, requireToken, requireWorker } from './auth-middleware.ts';
+import { requireBlobWriter, uploadBlob } from './blob-upload.ts';
 import { enrolWorker } from './enrol-worker.ts';
 import { registerOpsRoutes } from './ops-routes.ts';
 import { parseJsonObject, readBodyBytes, readJsonObject, stringField } from './request-body.ts';
@@ -106,6 +108,27 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
     });
     return c.json({ name, token: token.secret, tokenId: token.tokenId }, 201);
   });
+  app.post('/v1/admin/gc', admin, async (c) => {
+    const value = await readJsonObject(c, 4096);
+    if (value.dryRun !== undefined && typeof value.dryRun !== 'boolean')
+      throw new ApiError(400, 'INVALID', 'dryRun: expected a boolean');
+    const report = await collectGarbage(deps, {
+      now: deps.now(),
+      graceMs: deps.config.gc.graceMs,
+      dryRun: value.dryRun === true,
+      maxBlobs: deps.config.gc.maxBlobsPerPass,
+    });
+    log.info(
+      {
+        dryRun: report.dryRun,
+        removed: report.removed.length,
+        freedBytes: report.freedBytes,
+        kept: report.kept,
+      },
+      'content-store garbage collection',
+    );
+    return c.json(report);
+  });
   // `revoke` is the older name of `retire`.
   for (const action of ['retire', 'revoke'] as const) {
     app.post(`/v1/admin/workers/:id/${action}`, admin, async (c) =>
@@ -135,30 +158,8 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
       },
     });
   });
-  const workerBlobAuth = requireWorker(deps, 'url-digest');
-  app.put(
-    '/v1/cas/sha256/:digest',
-    async (c, next) => {
-      // Two kinds of writer: a maintainer token (inputs) or a worker proof (outputs and logs).
-      if (bearerSecret(c.req.header('authorization'))) return requireToken(deps, 'submit')(c, next);
-      return workerBlobAuth(c, next);
-    },
-    async (c) => {
-      const digest = digestParam(c.req.param('digest'));
-      const declared = Number(c.req.header('content-length') ?? 'NaN');
-      if (Number.isFinite(declared) && declared > deps.config.maxBlobBytes) {
-        throw new ApiError(
-          413,
-          'TOO_LARGE',
-          `blob: ${declared} bytes, over the limit of ${deps.config.maxBlobBytes}`,
-        );
-      }
-      const body = c.req.raw.body;
-      const source = body ? Readable.fromWeb(body as never) : Readable.from([]);
-      const result = await deps.content.put(source, { sha256: digest, maxBytes: deps.config.maxBlobBytes });
-      return c.json(result, result.created ? 201 : 200);
-    },
-  );
+  // Writers: a maintainer token (inputs) or a worker proof (outputs, logs); quotas per principal.
+  app.put('/v1/cas/sha256/:digest', requireBlobWriter(deps), uploadBlob(deps));
 
   // ---- maintainers submit builds
   app.post('/v1/builds', requireToken(deps, 'submit'), async (c) => {
@@ -166,6 +167,12 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
     const parsed = parseAnyManifest(bytes, { maxManifestBytes: deps.config.maxManifestBytes });
     const manifest = parsed.manifest;
     const missing: string[] = [];
+    // Wanted before checked: a garbage-collection pass either sees this and keeps the inputs, or
+    // has already taken them out of sight and the check below refuses.
+    await deps.blobs.markWanted(
+      manifestStoredInputs(parsed).map((input) => input.sha256),
+      deps.now(),
+    );
     for (const input of manifestStoredInputs(parsed))
       if (!(await deps.content.has(input.sha256))) missing.push(input.sha256);
     if (missing.length > 0) {
@@ -220,7 +227,7 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
   });
 
   // ---- workers report results
-  app.post('/v1/results', requireWorker(deps, 'json-body'), async (c) => {
+  app.post('/v1/results', requireWorker(deps, 'json'), async (c) => {
     const body = parseJsonObject(c.get('bodyBytes')!);
     const outcome = await acceptResult(deps, c.get('worker')!, body);
     if (!outcome.duplicate) {
@@ -244,7 +251,7 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
   // ---- workers keep their leases alive and check an attempt is still theirs before signing
   const JOB_ID = /^[A-Za-z0-9:_-]{1,128}$/;
 
-  app.post('/v1/heartbeats', requireWorker(deps, 'json-body'), async (c) => {
+  app.post('/v1/heartbeats', requireWorker(deps, 'json'), async (c) => {
     const body = parseJsonObject(c.get('bodyBytes')!);
     const running = body.running;
     if (
@@ -268,7 +275,7 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
     }
     return c.json({ leaseTimeoutMs: deps.config.policy.leaseTimeoutMs, stale });
   });
-  app.post('/v1/attempts/current', requireWorker(deps, 'json-body'), async (c) => {
+  app.post('/v1/attempts/current', requireWorker(deps, 'json'), async (c) => {
     const body = parseJsonObject(c.get('bodyBytes')!);
     const jobId = body.jobId;
     if (typeof jobId !== 'string' || !JOB_ID.test(jobId))

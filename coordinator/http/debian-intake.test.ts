@@ -1,13 +1,11 @@
 // POST /v1/builds with rbnet.debian/v1 manifests through the real app (app.request), SQLite and content
 // store: a correct submission is accepted, and every way a manifest can disagree with its .buildinfo
 // or .dsc is refused with 422 naming the field, storing no build and queueing no job.
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareDebianSubmission } from '../../cli/debian-submission.ts';
-import { signWorkerRequest } from '../../services/auth/worker-request-auth.ts';
 import {
   type BuildinfoParts,
   fixtureFile,
@@ -20,6 +18,7 @@ import {
   type TestCoordinatorDeps,
 } from '../../test/support/coordinator-deps-fixture.ts';
 import { writeHostileSourcePackage } from '../../test/support/debian-fixture.ts';
+import { enrolmentRequestFor, newTestWorkerKeys } from '../../test/support/test-worker-keys.ts';
 import { createCoordinatorApp } from './create-app.ts';
 
 const LOOPBACK_ENV = { incoming: { socket: { remoteAddress: '127.0.0.1' } } };
@@ -98,26 +97,13 @@ class Coordinator {
 
   async enrol(operator: string, workerId: string, backends: readonly string[]): Promise<void> {
     const token = await this.admin('/v1/admin/enrolment-tokens', { operator });
-    const signing = generateKeyPairSync('ed25519');
-    const auth = generateKeyPairSync('ed25519');
-    const body = JSON.stringify({
-      workerId,
-      signingKeyPem: signing.publicKey.export({ format: 'pem', type: 'spki' }),
-      authKeyPem: auth.publicKey.export({ format: 'pem', type: 'spki' }),
-      architectures: ['amd64'],
+    const { body, headers } = await enrolmentRequestFor(newTestWorkerKeys(workerId), {
+      origin: ORIGIN,
+      token: token.json.token as string,
       backends,
       capacity: { cores: 4, memoryBytes: 2 ** 34, diskBytes: 2 ** 36 },
     });
-    const enrolled = await this.request('POST', '/v1/workers/enrol', body, {
-      authorization: `Bearer ${token.json.token}`,
-      'x-rbnet-proof': signWorkerRequest(auth.privateKey, {
-        workerId,
-        origin: ORIGIN,
-        method: 'POST',
-        path: '/v1/workers/enrol',
-        bodySha256: sha256Hex(body),
-      }),
-    });
+    const enrolled = await this.request('POST', '/v1/workers/enrol', body, headers);
     expect(enrolled.status).toBe(201);
   }
 

@@ -1,51 +1,20 @@
-// Worker enrolment: a single-use enrolment token names the operator; the worker proves possession of
-// its new auth key; the coordinator creates the Redis user confined to the worker's own queue.
-import { createPublicKey, type KeyObject } from 'node:crypto';
+// Worker enrolment: a single-use enrolment token names the operator; the worker proves possession
+// of its new auth key (a request proof over the body) and of its signing key (a proof bound to this
+// enrolment); the coordinator creates the Redis user confined to the worker's own queue.
 import type { Context } from 'hono';
-import { securesystemslibKeyid } from '../../services/attestation/ed25519-key.ts';
-import { verifyWorkerRequest } from '../../services/auth/worker-request-auth.ts';
+import {
+  ENROL_PATH,
+  EnrolmentError,
+  maxEnrolmentBodyBytes,
+  parseEnrolmentRequestBody,
+  signingKeyProofVerifies,
+} from '../../services/auth/worker-enrolment.ts';
+import { parseAuthHeader, verifyWorkerRequest } from '../../services/auth/worker-request-auth.ts';
 import { sha256Hex } from '../../services/digest.ts';
-import { storeNamePattern } from '../../services/storage/build-store.ts';
 import type { CoordinatorDeps } from '../coordinator-deps.ts';
 import { ApiError } from './api-error.ts';
 import { bearerSecret } from './auth-middleware.ts';
-import { parseJsonObject, readBodyBytes } from './request-body.ts';
-
-const MAX_ENROL_BODY_BYTES = 64 * 1024;
-const ARCH = /^[a-z0-9][a-z0-9-]{0,31}$/;
-const BACKEND = /^[a-z][a-z0-9-]{0,31}$/;
-
-function ed25519Pem(value: unknown, field: string): { pem: string; key: KeyObject } {
-  if (typeof value !== 'string' || value.length > 4096)
-    throw new ApiError(400, 'INVALID', `${field}: expected an SPKI PEM public key`);
-  let key: KeyObject;
-  try {
-    key = createPublicKey(value);
-  } catch {
-    throw new ApiError(400, 'INVALID', `${field}: not a PEM public key`);
-  }
-  if (key.asymmetricKeyType !== 'ed25519')
-    throw new ApiError(400, 'INVALID', `${field}: expected an ed25519 key`);
-  return { pem: key.export({ format: 'pem', type: 'spki' }) as string, key };
-}
-
-function stringList(value: unknown, field: string, pattern: RegExp): string[] {
-  if (
-    !Array.isArray(value) ||
-    value.length === 0 ||
-    value.length > 16 ||
-    !value.every((v) => typeof v === 'string' && pattern.test(v))
-  ) {
-    throw new ApiError(400, 'INVALID', `${field}: expected 1-16 names matching ${pattern}`);
-  }
-  return [...new Set(value as string[])];
-}
-
-function positive(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0)
-    throw new ApiError(400, 'INVALID', `${field}: expected a positive integer`);
-  return value;
-}
+import { readSignedBody } from './request-body.ts';
 
 /** Only over TLS (publicUrl https, terminated in front of us) or from loopback: credentials travel back in the answer. */
 function transportIsSafe(deps: CoordinatorDeps, c: Context): boolean {
@@ -55,6 +24,8 @@ function transportIsSafe(deps: CoordinatorDeps, c: Context): boolean {
   )?.incoming?.socket?.remoteAddress;
   return !!address && (/^127\./.test(address) || address === '::1' || /^::ffff:127\./.test(address));
 }
+
+const TOKEN_REFUSED = 'the enrolment token is unknown, expired or already used';
 
 export async function enrolWorker(deps: CoordinatorDeps, c: Context): Promise<Response> {
   if (!transportIsSafe(deps, c)) {
@@ -66,43 +37,53 @@ export async function enrolWorker(deps: CoordinatorDeps, c: Context): Promise<Re
   }
   const secret = bearerSecret(c.req.header('authorization'));
   if (!secret) throw new ApiError(401, 'AUTH_MISSING', 'Authorization: Bearer <enrolment token> is required');
-  const bytes = await readBodyBytes(c, MAX_ENROL_BODY_BYTES);
-  const body = parseJsonObject(bytes);
-  const workerId = body.workerId;
-  if (typeof workerId !== 'string' || !storeNamePattern.test(workerId))
-    throw new ApiError(400, 'INVALID', `workerId: expected ${storeNamePattern}`);
-  const signing = ed25519Pem(body.signingKeyPem, 'signingKeyPem');
-  const auth = ed25519Pem(body.authKeyPem, 'authKeyPem');
-  const signingKeyid = securesystemslibKeyid(signing.key);
-  const authKeyid = securesystemslibKeyid(auth.key);
-  if (signingKeyid === authKeyid)
-    throw new ApiError(400, 'INVALID', 'authKeyPem: must be a different key from signingKeyPem');
-  const architectures = stringList(body.architectures, 'architectures', ARCH);
-  const backends = stringList(body.backends, 'backends', BACKEND);
-  const capacityBody = (body.capacity ?? {}) as Record<string, unknown>;
-  const capacity = {
-    cores: positive(capacityBody.cores, 'capacity.cores'),
-    memoryBytes: positive(capacityBody.memoryBytes, 'capacity.memoryBytes'),
-    diskBytes: positive(capacityBody.diskBytes, 'capacity.diskBytes'),
-  };
-  // Possession of the auth key, over exactly this body, before anything is spent or created.
-  verifyWorkerRequest({
-    header: c.req.header('x-rbnet-proof'),
+  // The token first, without spending it: without a usable one, no body is read and no key checked.
+  if (!(await deps.store.peekEnrolmentToken(secret, deps.now())))
+    throw new ApiError(401, 'AUTH_INVALID', TOKEN_REFUSED);
+  const proof = parseAuthHeader(c.req.header('x-rbnet-proof'));
+  if (proof.bodyLength > maxEnrolmentBodyBytes) {
+    throw new ApiError(
+      413,
+      'TOO_LARGE',
+      `request body: the proof declares ${proof.bodyLength} bytes, over the limit of ${maxEnrolmentBodyBytes}`,
+    );
+  }
+  const request = parseEnrolmentRequestBody(await readSignedBody(c, proof));
+  if (proof.workerId !== request.workerId)
+    throw new ApiError(
+      401,
+      'AUTH_INVALID',
+      'X-Rbnet-Proof: signed for another worker id than the body names',
+    );
+  // Possession of the auth key, over exactly this body (which carries the signing-key proof) ...
+  await verifyWorkerRequest({
+    request: proof,
     origin: deps.config.publicUrl,
     method: 'POST',
-    path: '/v1/workers/enrol',
-    bodySha256: sha256Hex(bytes),
-    authKeyFor: (id) => (id === workerId ? auth.key : undefined),
+    path: ENROL_PATH,
+    authKey: request.authKey,
     nonces: deps.nonces,
     nowMs: deps.now().getTime(),
   });
+  // ... and of the signing key, for this coordinator, worker id, pair of keys and token only.
+  if (
+    !signingKeyProofVerifies(request, {
+      origin: deps.config.publicUrl,
+      enrolmentTokenSha256: sha256Hex(secret),
+    })
+  ) {
+    throw new EnrolmentError(
+      'SIGNING_PROOF_INVALID',
+      'signingKeyProof: not a signature by signingKeyPem over this enrolment (coordinator, workerId, both keyids, token)',
+    );
+  }
+  const { workerId } = request;
   if (await deps.store.getWorker(workerId))
     throw new ApiError(409, 'CONFLICT', `workerId ${workerId} is taken; choose another`);
-  if (await deps.store.findWorkerBySigningKeyid(signingKeyid))
+  if (await deps.store.findWorkerBySigningKeyid(request.signingKeyid))
     throw new ApiError(409, 'CONFLICT', 'signingKeyPem: this key is already enrolled');
   const operator = await deps.store.consumeEnrolmentToken(secret, deps.now());
-  if (!operator)
-    throw new ApiError(401, 'AUTH_INVALID', 'the enrolment token is unknown, expired or already used');
+  if (!operator) throw new ApiError(401, 'AUTH_INVALID', TOKEN_REFUSED);
 
   const queueName = deps.queueAccess.queueNameFor(workerId);
   const redis = await deps.queueAccess.grant(workerId);
@@ -110,13 +91,13 @@ export async function enrolWorker(deps: CoordinatorDeps, c: Context): Promise<Re
     await deps.store.enrolWorker({
       workerId,
       operator,
-      signingKeyPem: signing.pem,
-      signingKeyid,
-      authKeyPem: auth.pem,
-      authKeyid,
-      architectures,
-      backends,
-      capacity,
+      signingKeyPem: request.signingKeyPem,
+      signingKeyid: request.signingKeyid,
+      authKeyPem: request.authKeyPem,
+      authKeyid: request.authKeyid,
+      architectures: request.architectures,
+      backends: request.backends,
+      capacity: request.capacity,
       queueName,
       redisUser: redis.username,
       redisPasswordSha256: redis.passwordSha256,
@@ -126,12 +107,12 @@ export async function enrolWorker(deps: CoordinatorDeps, c: Context): Promise<Re
     await deps.queueAccess.revoke(workerId, redis.username).catch(() => undefined);
     throw err;
   }
-  deps.logger.info({ workerId, operator, signingKeyid, queueName }, 'worker enrolled');
+  deps.logger.info({ workerId, operator, signingKeyid: request.signingKeyid, queueName }, 'worker enrolled');
   return c.json(
     {
       workerId,
       operator,
-      signingKeyid,
+      signingKeyid: request.signingKeyid,
       queueName,
       queuePrefix: deps.config.queuePrefix,
       redis: { url: deps.config.workerRedisUrl, username: redis.username, password: redis.password },

@@ -37,14 +37,14 @@ const securitySchemes = {
     type: 'http',
     scheme: 'RbnetWorker',
     description:
-      "`Authorization: RbnetWorker id=<workerId>,ts=<ms>,nonce=<b64url>,sig=<b64>`: an ed25519 signature by the worker's enrolled auth key over `rbnet-auth-v1\\n<workerId>\\n<origin>\\n<nonce>\\n<ms>\\n<METHOD> <path>\\n<sha256 of the body>`; ±120 s, each nonce once (docs/api.md).",
+      "`Authorization: RbnetWorker id=<workerId>,ts=<ms>,nonce=<b64url>,len=<body bytes>,sha256=<body sha256>,sig=<b64>`: an ed25519 signature by the worker's enrolled auth key over `rbnet-auth-v2\\n<workerId>\\n<origin>\\n<nonce>\\n<ms>\\n<METHOD> <path>\\n<body sha256>\\n<body bytes>`; checked before any of the body is read, which is then read up to `len` and must match; ±120 s, each nonce once, at most RBNET_MAX_WORKER_REQUESTS_PER_WINDOW per worker and window (docs/api.md).",
   },
   RbnetProof: {
     type: 'apiKey',
     in: 'header',
     name: 'X-Rbnet-Proof',
     description:
-      'Enrolment only: the same signed message as RbnetWorker, made with the auth key being enrolled, proving possession of it.',
+      "Enrolment only: the same signed proof as RbnetWorker, made with the auth key being enrolled over the body, proving possession of it (the body carries the signing key's own proof).",
   },
 } as const;
 

@@ -1,5 +1,6 @@
 // Every route the coordinator serves, described once: source of /openapi.json, held equal to the app.
 
+import { capacityCeilings, enrolmentBodyFields } from '../../services/auth/worker-enrolment.ts';
 import { CONSENSUS_FAILURE_REASONS } from '../../services/consensus/decide-verdict.ts';
 import { VERDICTS } from '../../services/consensus/verdict.ts';
 
@@ -9,7 +10,7 @@ export type RouteAuth = 'none' | 'admin' | 'submit' | 'worker' | 'enrolment';
 /** A JSON Schema (2020-12, as OpenAPI 3.1 uses it). */
 export type JsonSchema = Readonly<Record<string, unknown>>;
 
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 422;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429;
 
 export interface RouteParameter {
   readonly description: string;
@@ -95,6 +96,9 @@ function revocationResponse(description: string): RouteResponse {
 function object(required: readonly string[], properties: Record<string, JsonSchema>): JsonSchema {
   return { type: 'object', required, properties };
 }
+
+/** What a worker's proof can be refused with (docs/api.md, "Authentication"). */
+const WORKER_AUTH_ERRORS = ['AUTH_MISSING', 'AUTH_INVALID', 'AUTH_REPLAYED', 'AUTH_BODY_MISMATCH'] as const;
 
 // ---------------------------------------------------------------- the catalog
 
@@ -227,6 +231,47 @@ export const routeCatalog: readonly RouteSpec[] = Object.freeze<RouteSpec[]>([
   ),
   {
     method: 'POST',
+    path: '/v1/admin/gc',
+    operationId: 'collectGarbage',
+    tag: 'admin',
+    summary: 'Remove uploaded blobs that nothing references, after the grace period',
+    description:
+      'Only blobs an upload created and no build, result, verdict, log entry or apt link names, unwanted for the grace period (RBNET_GC_GRACE_MS). The coordinator also runs this every RBNET_GC_INTERVAL_MS. `rbnet admin gc`.',
+    auth: ['admin'],
+    requestBody: {
+      contentType: json,
+      description: 'at most 4 KiB',
+      schema: object([], { dryRun: { type: 'boolean', description: 'report, remove nothing' } }),
+    },
+    responses: [
+      {
+        status: 200,
+        description: 'what was (or, in a dry run, would be) removed',
+        contentType: json,
+        schema: object(['dryRun', 'graceMs', 'cutoff', 'removed', 'freedBytes', 'kept', 'more'], {
+          dryRun: { type: 'boolean' },
+          graceMs: { type: 'integer' },
+          cutoff: isoTime,
+          removed: {
+            type: 'array',
+            items: object(['sha256', 'sizeBytes', 'owners', 'lastWantedAt'], {
+              sha256: sha256Hex,
+              sizeBytes: { type: 'integer' },
+              owners: { type: 'array', items: { type: 'string' } },
+              lastWantedAt: isoTime,
+              missing: { const: true },
+            }),
+          },
+          freedBytes: { type: 'integer' },
+          kept: { type: 'integer', description: 'candidates wanted or referenced while the pass ran' },
+          more: { type: 'boolean', description: 'the pass stopped at gc.maxBlobsPerPass' },
+        }),
+      },
+    ],
+    errors: { 400: ['INVALID'], 401: ['AUTH_INVALID'], 413: ['TOO_LARGE'] },
+  },
+  {
+    method: 'POST',
     path: '/v1/admin/workers/:id/compromised',
     operationId: 'markWorkerCompromised',
     tag: 'admin',
@@ -250,23 +295,37 @@ export const routeCatalog: readonly RouteSpec[] = Object.freeze<RouteSpec[]>([
     tag: 'workers',
     summary: 'Enrol a worker with a single-use enrolment token and proof of possession of its new auth key',
     description:
-      'Only over TLS (an https public URL) or from loopback. X-Rbnet-Proof signs this body with the auth key being enrolled.',
+      'Only over TLS (an https public URL) or from loopback. The token is checked (not spent) before the body is read. X-Rbnet-Proof signs this body with the auth key being enrolled; signingKeyProof signs this enrolment (coordinator origin, workerId, both keyids, sha256 of the token) with the signing key. Unknown fields are refused.',
     auth: ['enrolment'],
     requestBody: {
       contentType: json,
-      description: 'public keys and declared capabilities',
-      schema: object(['workerId', 'signingKeyPem', 'authKeyPem', 'architectures', 'backends', 'capacity'], {
-        workerId: name,
-        signingKeyPem: { type: 'string', description: 'ed25519 SPKI PEM (attestations)' },
-        authKeyPem: { type: 'string', description: 'ed25519 SPKI PEM (request proofs); not the signing key' },
-        architectures: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 16 },
-        backends: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 16 },
-        capacity: object(['cores', 'memoryBytes', 'diskBytes'], {
-          cores: { type: 'integer', minimum: 1 },
-          memoryBytes: { type: 'integer', minimum: 1 },
-          diskBytes: { type: 'integer', minimum: 1 },
+      description: 'public keys, the signing-key proof and declared capabilities; at most 64 KiB',
+      schema: {
+        ...object(enrolmentBodyFields, {
+          workerId: name,
+          signingKeyPem: { type: 'string', description: 'ed25519 SPKI PEM (attestations)' },
+          authKeyPem: {
+            type: 'string',
+            description: 'ed25519 SPKI PEM (request proofs); not the signing key',
+          },
+          signingKeyProof: {
+            type: 'string',
+            description:
+              'base64 ed25519 signature by the signing key over "rbnet-enrol-signing-key-v1\\n<origin>\\n<workerId>\\n<signingKeyid>\\n<authKeyid>\\n<sha256 of the token>"',
+          },
+          architectures: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 16 },
+          backends: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 16 },
+          capacity: {
+            ...object(['cores', 'memoryBytes', 'diskBytes'], {
+              cores: { type: 'integer', minimum: 1, maximum: capacityCeilings.cores },
+              memoryBytes: { type: 'integer', minimum: 1, maximum: capacityCeilings.memoryBytes },
+              diskBytes: { type: 'integer', minimum: 1, maximum: capacityCeilings.diskBytes },
+            }),
+            additionalProperties: false,
+          },
         }),
-      }),
+        additionalProperties: false,
+      },
     },
     responses: [
       {
@@ -289,10 +348,11 @@ export const routeCatalog: readonly RouteSpec[] = Object.freeze<RouteSpec[]>([
     ],
     errors: {
       400: ['INVALID'],
-      401: ['AUTH_MISSING', 'AUTH_INVALID', 'AUTH_REPLAYED'],
+      401: [...WORKER_AUTH_ERRORS, 'SIGNING_PROOF_INVALID'],
       403: ['INSECURE_TRANSPORT'],
       409: ['CONFLICT'],
       413: ['TOO_LARGE'],
+      429: ['AUTH_RATE_LIMITED'],
     },
   },
   {
@@ -321,7 +381,7 @@ export const routeCatalog: readonly RouteSpec[] = Object.freeze<RouteSpec[]>([
     tag: 'content',
     summary: 'Upload a blob; stored only if its sha256 is the digest in the URL',
     description:
-      'A maintainer token (inputs) or a worker proof (outputs, logs; the signed body digest is the URL digest). At most 4 GiB.',
+      "A maintainer token (inputs) or a worker proof (outputs, logs; the proof declares the URL digest and the length, and no more is read). At most 4 GiB. A blob the upload creates is charged to the writer's quota (a worker's operator too); a quota refusal comes before the body is read.",
     auth: ['submit', 'worker'],
     pathParams: { digest: digestParam },
     requestBody: {
@@ -353,9 +413,10 @@ export const routeCatalog: readonly RouteSpec[] = Object.freeze<RouteSpec[]>([
     ],
     errors: {
       400: ['DIGEST_INVALID'],
-      401: ['AUTH_MISSING', 'AUTH_INVALID', 'AUTH_REPLAYED'],
-      413: ['TOO_LARGE'],
+      401: WORKER_AUTH_ERRORS,
+      413: ['TOO_LARGE', 'QUOTA_BYTES_EXCEEDED'],
       422: ['DIGEST_MISMATCH'],
+      429: ['AUTH_RATE_LIMITED', 'QUOTA_BLOBS_EXCEEDED'],
     },
   },
   {
@@ -460,12 +521,13 @@ export const routeCatalog: readonly RouteSpec[] = Object.freeze<RouteSpec[]>([
     ],
     errors: {
       400: ['INVALID'],
-      401: ['AUTH_MISSING', 'AUTH_INVALID', 'AUTH_REPLAYED'],
+      401: WORKER_AUTH_ERRORS,
       403: ['NOT_ASSIGNED'],
       404: ['NOT_ASSIGNED', 'NOT_FOUND'],
       409: ['CONFLICT'],
       413: ['TOO_LARGE'],
       422: ['INVALID', 'RESULT_REFUSED', 'BLOBS_MISSING'],
+      429: ['AUTH_RATE_LIMITED'],
     },
   },
   {
@@ -502,7 +564,12 @@ export const routeCatalog: readonly RouteSpec[] = Object.freeze<RouteSpec[]>([
         }),
       },
     ],
-    errors: { 400: ['INVALID'], 401: ['AUTH_MISSING', 'AUTH_INVALID', 'AUTH_REPLAYED'], 413: ['TOO_LARGE'] },
+    errors: {
+      400: ['INVALID'],
+      401: WORKER_AUTH_ERRORS,
+      413: ['TOO_LARGE'],
+      429: ['AUTH_RATE_LIMITED'],
+    },
   },
   {
     method: 'POST',
@@ -531,7 +598,12 @@ export const routeCatalog: readonly RouteSpec[] = Object.freeze<RouteSpec[]>([
         }),
       },
     ],
-    errors: { 400: ['INVALID'], 401: ['AUTH_MISSING', 'AUTH_INVALID', 'AUTH_REPLAYED'], 413: ['TOO_LARGE'] },
+    errors: {
+      400: ['INVALID'],
+      401: WORKER_AUTH_ERRORS,
+      413: ['TOO_LARGE'],
+      429: ['AUTH_RATE_LIMITED'],
+    },
   },
   {
     method: 'GET',

@@ -93,6 +93,15 @@ export async function acceptResult(
         409,
       );
     }
+    // Wanted before checked (see collectGarbage): the files this result names stay in the store.
+    await deps.blobs.markWanted(
+      [
+        verified.log.sha256,
+        ...verified.outputs.map((o) => o.sha256),
+        ...verified.byproducts.map((b) => b.sha256),
+      ],
+      now,
+    );
     for (const digest of [verified.log.sha256, ...verified.outputs.map((o) => o.sha256)]) {
       if (!(await deps.content.has(digest)))
         refuse(
@@ -116,6 +125,7 @@ export async function acceptResult(
       environmentOrigin: verified.environment.origin,
       inputsKey: sha256Hex(JSON.stringify([verified.environment.sha256, verified.inputs])),
       logSha256: verified.log.sha256,
+      referencedBlobs: verified.byproducts.map((b) => b.sha256),
     });
     return outcome('built', recorded.duplicate);
   }
@@ -129,6 +139,7 @@ export async function acceptResult(
   if (typeof reason !== 'string' || !FAILURE_REASONS.has(reason))
     refuse('INVALID', `failure.reason: expected one of ${[...FAILURE_REASONS].join(', ')}`);
   if (!isSha256Hex(logSha256)) refuse('INVALID', 'failure.logSha256: expected 64 hex characters');
+  await deps.blobs.markWanted([logSha256], now);
   if (!(await deps.content.has(logSha256)))
     refuse('BLOBS_MISSING', `upload the log sha256:${logSha256} before posting the failure`);
   // A failure has no in-toto envelope; its report (bound to the attempt's nonce) is stored instead.

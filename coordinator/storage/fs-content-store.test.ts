@@ -251,3 +251,40 @@ describe('FsContentStore', () => {
     expect(await filesUnder(join(root, 'tmp'))).toEqual(['fresh.part']);
   });
 });
+
+describe('FsContentStore.quarantine (garbage collection)', () => {
+  const put = (text: string) => store.put(chunksOf(text), { sha256: sha256Hex(text), maxBytes: 100 });
+
+  it('takes a blob out of sight at once; discard deletes it for good', async () => {
+    await put('junk');
+    const held = await store.quarantine(sha256Hex('junk'));
+    expect(held?.sizeBytes).toBe(4);
+    expect(await store.has(sha256Hex('junk'))).toBe(false);
+    expect(await store.open(sha256Hex('junk'))).toBeUndefined();
+    await held!.discard();
+    expect(await filesUnder(root)).toEqual([]);
+  });
+
+  it('restores the same bytes, or keeps a copy uploaded meanwhile', async () => {
+    await put('wanted');
+    const held = await store.quarantine(sha256Hex('wanted'));
+    await held!.restore();
+    expect(await store.has(sha256Hex('wanted'))).toBe(true);
+    const again = await store.quarantine(sha256Hex('wanted'));
+    expect((await put('wanted')).created).toBe(true);
+    await again!.restore();
+    expect((await filesUnder(root)).filter((f) => f.startsWith('tmp/'))).toEqual([]);
+    expect(
+      await readFile(join(root, 'sha256', sha256Hex('wanted').slice(0, 2), sha256Hex('wanted')), 'utf8'),
+    ).toBe('wanted');
+  });
+
+  it('answers undefined for a blob that is not stored, and is not swept while held', async () => {
+    expect(await store.quarantine(sha256Hex('never'))).toBeUndefined();
+    await put('held');
+    const held = await store.quarantine(sha256Hex('held'));
+    expect(await store.sweepTemp()).toBe(0);
+    await held!.restore();
+    expect(await store.has(sha256Hex('held'))).toBe(true);
+  });
+});

@@ -1,6 +1,6 @@
 // Filesystem content store: blobs at <root>/sha256/<aa>/<hex>, written through <root>/tmp/ and checked before they appear.
 import { createHash, randomBytes } from 'node:crypto';
-import { link, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { isSha256Hex, type Sha256Hex } from '../../services/digest.ts';
@@ -9,6 +9,7 @@ import {
   ContentStoreError,
   type ExpectedBlob,
   type PutResult,
+  type QuarantinedBlob,
 } from '../../services/storage/content-store.ts';
 
 /** Blobs are immutable once checked: no writer should ever modify one in place. */
@@ -104,6 +105,46 @@ export class FsContentStore implements ContentStore {
       throw new ContentStoreError('IO', `opening blob ${sha256}: ${(err as Error).message}`, { cause: err });
     }
     return handle.createReadStream({ autoClose: true });
+  }
+
+  /**
+   * Renames the blob into `tmp/` (atomic on one filesystem), where no reader finds it; `restore`
+   * links it back (refusing to replace a blob uploaded again meanwhile), `discard` unlinks it.
+   * A crash in between leaves a temp file that {@link FsContentStore.sweepTemp} removes.
+   */
+  async quarantine(sha256: Sha256Hex): Promise<QuarantinedBlob | undefined> {
+    const finalPath = this.#blobPath(checkDigest(sha256, 'sha256'));
+    await this.#ensureDirs();
+    const heldPath = join(this.#tmpDir, `gc-${sha256}-${randomBytes(8).toString('hex')}`);
+    let sizeBytes: number;
+    try {
+      sizeBytes = (await stat(finalPath)).size;
+      await rename(finalPath, heldPath);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw new ContentStoreError('IO', `quarantining blob ${sha256}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    // sweepTemp judges age by mtime: the held file's clock starts now, not when it was uploaded.
+    const now = new Date();
+    await utimes(heldPath, now, now).catch(() => undefined);
+    return Object.freeze({
+      sizeBytes,
+      discard: async () => {
+        await unlink(heldPath).catch((err: unknown) => {
+          if (!isNotFound(err)) throw err;
+        });
+      },
+      restore: async () => {
+        await this.#publish(heldPath, finalPath, sha256).catch(async (err: unknown) => {
+          await unlink(heldPath).catch(() => undefined);
+          throw new ContentStoreError('IO', `restoring blob ${sha256}: ${(err as Error).message}`, {
+            cause: err,
+          });
+        });
+      },
+    });
   }
 
   /**

@@ -185,6 +185,7 @@ describe('SqliteBuildStore: opening and migrations', () => {
         version: 4,
         name: 'revocation kinds; apt link products and conflicts; pending index; verdict counters; byproduct index',
       },
+      { version: 5, name: 'durable replay record; content-store ledger: owners, usage, references' },
     ]);
   });
 
@@ -225,8 +226,12 @@ describe('SqliteBuildStore: opening and migrations', () => {
       T0,
     );
     await v3.close();
-    // Roll the file back to version 3: what migration 4 added is undone by hand.
-    old.exec(`DELETE FROM schema_migrations WHERE version = 4;
+    // Roll the file back to version 3: what migrations 5 and 4 added is undone by hand.
+    old.exec(`DELETE FROM schema_migrations WHERE version = 5;
+      DROP TRIGGER builds_blob_refs; DROP TRIGGER results_blob_refs; DROP TRIGGER verdict_history_blob_refs;
+      DROP TRIGGER log_entries_blob_refs; DROP TRIGGER apt_links_blob_refs; DROP TRIGGER apt_links_blob_refs_update;
+      DROP TABLE blob_refs; DROP TABLE blob_usage; DROP TABLE blob_owners; DROP TABLE blobs; DROP TABLE auth_nonces;
+      DELETE FROM schema_migrations WHERE version = 4;
       DROP TRIGGER builds_count_insert; DROP TRIGGER builds_count_verdict; DROP TRIGGER builds_count_delete;
       DROP TABLE verdict_counts; DROP TABLE apt_link_conflicts; DROP TABLE result_byproducts;
       DROP INDEX builds_pending; DROP INDEX results_worker_received; DROP INDEX attempts_open_worker;
@@ -240,7 +245,7 @@ describe('SqliteBuildStore: opening and migrations', () => {
     expect(old.prepare('SELECT MAX(version) AS v FROM schema_migrations').get()).toEqual({ v: 3 });
 
     const migrated = open();
-    expect(migrated.schemaVersion()).toBe(4);
+    expect(migrated.schemaVersion()).toBe(sqliteSchemaVersion);
     expect((await migrated.getWorker(retired.workerId))?.revocation).toEqual({ kind: 'retired' });
     const counts = await migrated.countBuildsByVerdict();
     expect([counts.pending, counts.failed, counts.reproducible]).toEqual([1, 1, 0]);

@@ -95,6 +95,20 @@ function appendOnly(table: string, what: string): string {
 }
 
 /**
+ * Part of migration 5 (never change it; a later migration writes its own): an INSERT that records,
+ * for `holder`, every sha256 anywhere in the JSON text `json` (a 64-lowercase-hex string, bare or
+ * `sha256:`-prefixed). Over-approximate on purpose: a digest named anywhere in a record is kept.
+ * Inside a trigger `json` reads `NEW.…`; with `table` it reads every row `r` of that table.
+ */
+function insertDigestRefs(holder: string, json: string, table?: string): string {
+  const digest = `CASE WHEN t.value LIKE 'sha256:%' THEN substr(t.value, 8) ELSE t.value END`;
+  return `INSERT OR IGNORE INTO blob_refs (sha256, holder)
+          SELECT DISTINCT ${digest}, ${holder}
+          FROM ${table ? `${table} AS r, ` : ''}json_tree(CASE WHEN json_valid(${json}) THEN ${json} ELSE '[]' END) AS t
+          WHERE t.type = 'text' AND length(${digest}) = 64 AND ${digest} NOT GLOB '*[^0-9a-f]*';`;
+}
+
+/**
  * Numbered migrations, applied in order inside one transaction per open. Never edit a released
  * migration: add the next number. Times are INTEGER epoch milliseconds (UTC); booleans are 0/1.
  */
@@ -361,6 +375,110 @@ const MIGRATIONS: readonly { readonly version: number; readonly name: string; re
       ) STRICT, WITHOUT ROWID;
       CREATE INDEX result_byproducts_envelope ON result_byproducts (envelope_sha256);
       ${appendOnly('result_byproducts', 'the result byproduct index')}
+    `,
+  },
+  {
+    version: 5,
+    name: 'durable replay record; content-store ledger: owners, usage, references',
+    // auth_nonces: every worker-request nonce until its proof can no longer verify (never evicted
+    // early; services/auth/worker-request-auth.ts). blobs/blob_owners/blob_usage: who made the
+    // store keep which blob, for quotas; blob_refs: which record names which digest, written by
+    // triggers in the same transaction as the record, so garbage collection never removes a blob a
+    // build, result, verdict, log entry or apt link names (docs/storage.md).
+    sql: `
+      CREATE TABLE auth_nonces (
+        worker_id TEXT NOT NULL,
+        nonce TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (worker_id, nonce)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX auth_nonces_expiry ON auth_nonces (expires_at);
+      CREATE INDEX auth_nonces_worker ON auth_nonces (worker_id, expires_at);
+
+      CREATE TABLE blobs (
+        sha256 TEXT PRIMARY KEY,
+        size_bytes INTEGER NOT NULL CHECK (size_bytes >= 0),
+        collectable INTEGER NOT NULL CHECK (collectable IN (0, 1)),
+        first_stored_at INTEGER NOT NULL,
+        last_wanted_at INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX blobs_collectable ON blobs (last_wanted_at) WHERE collectable = 1;
+
+      CREATE TABLE blob_owners (
+        principal TEXT NOT NULL,
+        sha256 TEXT NOT NULL REFERENCES blobs (sha256),
+        size_bytes INTEGER NOT NULL,
+        stored_at INTEGER NOT NULL,
+        PRIMARY KEY (principal, sha256)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX blob_owners_blob ON blob_owners (sha256);
+
+      CREATE TABLE blob_usage (
+        principal TEXT PRIMARY KEY,
+        bytes INTEGER NOT NULL,
+        blobs INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      CREATE TRIGGER blob_owners_charge AFTER INSERT ON blob_owners BEGIN
+        INSERT INTO blob_usage (principal, bytes, blobs) VALUES (NEW.principal, NEW.size_bytes, 1)
+          ON CONFLICT (principal) DO UPDATE SET bytes = bytes + excluded.bytes, blobs = blobs + 1;
+      END;
+      CREATE TRIGGER blob_owners_release AFTER DELETE ON blob_owners BEGIN
+        UPDATE blob_usage SET bytes = bytes - OLD.size_bytes, blobs = blobs - 1
+          WHERE principal = OLD.principal;
+      END;
+
+      CREATE TABLE blob_refs (
+        sha256 TEXT NOT NULL,
+        holder TEXT NOT NULL,
+        PRIMARY KEY (sha256, holder)
+      ) STRICT, WITHOUT ROWID;
+      ${appendOnly('blob_refs', 'a blob reference')}
+      -- References are never removed, so a referenced blob is never collectable again.
+      CREATE TRIGGER blob_refs_pin AFTER INSERT ON blob_refs BEGIN
+        UPDATE blobs SET collectable = 0 WHERE sha256 = NEW.sha256 AND collectable = 1;
+      END;
+
+      CREATE TRIGGER builds_blob_refs AFTER INSERT ON builds BEGIN
+        ${insertDigestRefs("'build:' || NEW.build_id", 'NEW.manifest_json')}
+        ${insertDigestRefs("'build:' || NEW.build_id", 'NEW.claimed_outputs_json')}
+      END;
+      CREATE TRIGGER results_blob_refs AFTER INSERT ON results BEGIN
+        INSERT OR IGNORE INTO blob_refs (sha256, holder)
+          VALUES (NEW.envelope_sha256, 'result:' || NEW.job_id), (NEW.log_sha256, 'result:' || NEW.job_id);
+        ${insertDigestRefs("'result:' || NEW.job_id", 'NEW.outputs_json')}
+      END;
+      CREATE TRIGGER verdict_history_blob_refs AFTER INSERT ON verdict_history BEGIN
+        INSERT OR IGNORE INTO blob_refs (sha256, holder)
+          SELECT d, 'verdict:' || NEW.build_id || ':' || NEW.sequence
+          FROM (SELECT NEW.consensus_envelope_sha256 AS d UNION SELECT NEW.divergence_report_sha256)
+          WHERE d IS NOT NULL;
+        ${insertDigestRefs("'verdict:' || NEW.build_id || ':' || NEW.sequence", 'NEW.decision_json')}
+      END;
+      CREATE TRIGGER log_entries_blob_refs AFTER INSERT ON log_entries BEGIN
+        ${insertDigestRefs("'log:' || NEW.idx", 'NEW.body_json')}
+      END;
+      CREATE TRIGGER apt_links_blob_refs AFTER INSERT ON apt_links BEGIN
+        INSERT OR IGNORE INTO blob_refs (sha256, holder) VALUES (NEW.link_sha256, 'apt-link:' || NEW.build_id);
+      END;
+      CREATE TRIGGER apt_links_blob_refs_update AFTER UPDATE OF link_sha256 ON apt_links BEGIN
+        INSERT OR IGNORE INTO blob_refs (sha256, holder) VALUES (NEW.link_sha256, 'apt-link:' || NEW.build_id);
+      END;
+
+      -- What was recorded before this migration is referenced the same way.
+      ${insertDigestRefs("'build:' || r.build_id", 'r.manifest_json', 'builds')}
+      ${insertDigestRefs("'build:' || r.build_id", 'r.claimed_outputs_json', 'builds')}
+      INSERT OR IGNORE INTO blob_refs (sha256, holder)
+        SELECT envelope_sha256, 'result:' || job_id FROM results
+        UNION SELECT log_sha256, 'result:' || job_id FROM results;
+      ${insertDigestRefs("'result:' || r.job_id", 'r.outputs_json', 'results')}
+      INSERT OR IGNORE INTO blob_refs (sha256, holder)
+        SELECT consensus_envelope_sha256, 'verdict:' || build_id || ':' || sequence FROM verdict_history
+          WHERE consensus_envelope_sha256 IS NOT NULL
+        UNION SELECT divergence_report_sha256, 'verdict:' || build_id || ':' || sequence FROM verdict_history
+          WHERE divergence_report_sha256 IS NOT NULL;
+      ${insertDigestRefs("'verdict:' || r.build_id || ':' || r.sequence", 'r.decision_json', 'verdict_history')}
+      ${insertDigestRefs("'log:' || r.idx", 'r.body_json', 'log_entries')}
+      INSERT OR IGNORE INTO blob_refs (sha256, holder) SELECT link_sha256, 'apt-link:' || build_id FROM apt_links;
     `,
   },
 ];
@@ -676,6 +794,9 @@ function prepareStatements(db: Database.Database) {
     verdictHistory: db.prepare<[string], VerdictRow>(
       'SELECT * FROM verdict_history WHERE build_id = ? ORDER BY sequence',
     ),
+    insertBlobRef: db.prepare<[string, string]>(
+      'INSERT OR IGNORE INTO blob_refs (sha256, holder) VALUES (?, ?)',
+    ),
     deleteAptLinks: db.prepare<[string]>('DELETE FROM apt_links WHERE build_id = ?'),
     // Never an upsert: a row of another build under the same key is kept (see replaceAptLinks).
     insertAptLink: db.prepare<[AptLinkRow]>(
@@ -725,6 +846,32 @@ function prepareStatements(db: Database.Database) {
 }
 
 /**
+ * Opens (creating if needed) the coordinator's database at `path` with the store's settings (WAL,
+ * `synchronous = FULL`, foreign keys, busy timeout) and applies pending migrations. Other SQLite
+ * adapters of the same file (the replay record, the content-store ledger) open their connection
+ * through this too, so every connection sees one schema and the same durability.
+ * @throws BuildStoreError `INVALID` for a bad option, `SCHEMA` as {@link SqliteBuildStore}.
+ */
+export function openMigratedDatabase(path: string, options: SqliteBuildStoreOptions = {}): Database.Database {
+  const busyTimeoutMs = options.busyTimeoutMs ?? sqliteBuildStoreDefaults.busyTimeoutMs;
+  if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
+    throw new BuildStoreError('INVALID', 'busyTimeoutMs: expected a non-negative integer');
+  }
+  const db = new Database(path, { timeout: busyTimeoutMs });
+  try {
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    migrate(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
+/**
  * The coordinator's embedded source of truth: one SQLite file in WAL mode (readers never block the
  * writer), foreign keys enforced, `synchronous = FULL` so an acknowledged result survives power loss.
  * Opening applies any pending migrations; opening an already-migrated file changes nothing.
@@ -742,17 +889,8 @@ export class SqliteBuildStore implements BuildStore {
    * @throws BuildStoreError `SCHEMA` when the file was written by a newer rbnet or a migration fails.
    */
   constructor(path: string, options: SqliteBuildStoreOptions = {}) {
-    const busyTimeoutMs = options.busyTimeoutMs ?? sqliteBuildStoreDefaults.busyTimeoutMs;
-    if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
-      throw new BuildStoreError('INVALID', 'busyTimeoutMs: expected a non-negative integer');
-    }
-    const db = new Database(path, { timeout: busyTimeoutMs });
+    const db = openMigratedDatabase(path, options);
     try {
-      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
-      db.pragma('foreign_keys = ON');
-      migrate(db);
       this.#s = prepareStatements(db);
     } catch (err) {
       db.close();
@@ -852,6 +990,11 @@ export class SqliteBuildStore implements BuildStore {
   }
 
   /** @inheritdoc */
+  async peekEnrolmentToken(secret: string, now: Date): Promise<string | undefined> {
+    return this.#authenticate(secret, 'enrol', toMs(now, 'now'), 'enrolment', false)?.subject;
+  }
+
+  /** @inheritdoc */
   async revokeToken(tokenId: string, now: Date): Promise<TokenRecord> {
     if (typeof tokenId !== 'string' || !UUID.test(tokenId)) throw invalid('tokenId', 'expected a UUID');
     this.#s.revokeToken.run(toMs(now, 'now'), tokenId);
@@ -865,6 +1008,7 @@ export class SqliteBuildStore implements BuildStore {
     scope: string,
     nowMs: number,
     kind: TokenKind | undefined,
+    spend = true,
   ): TokenRecord | undefined {
     // Shape first: a malformed secret is not worth a hash or a query, and says nothing back.
     if (typeof secret !== 'string' || !TOKEN_SECRET.test(secret)) return undefined;
@@ -876,7 +1020,7 @@ export class SqliteBuildStore implements BuildStore {
     if (row.expires_at !== null && nowMs >= row.expires_at) return undefined;
     if (row.single_use === 1 && row.used_at !== null) return undefined;
     if (!(JSON.parse(row.scopes_json) as string[]).includes(scope)) return undefined;
-    if (row.single_use === 1) {
+    if (row.single_use === 1 && spend) {
       if (this.#s.spendToken.run(nowMs, row.token_id).changes !== 1) return undefined;
       return mapToken({ ...row, used_at: nowMs });
     }
@@ -1236,6 +1380,12 @@ export class SqliteBuildStore implements BuildStore {
     const row = checkNewResult(input);
     const outputs = input.outputs;
     const byproducts = checkByproducts(input.byproducts, row.kind);
+    const referencedBlobs = input.referencedBlobs ?? [];
+    if (!Array.isArray(referencedBlobs) || referencedBlobs.length > MAX_OUTPUTS)
+      throw invalid('referencedBlobs', `expected an array of at most ${MAX_OUTPUTS}`);
+    referencedBlobs.forEach((sha256, i) => {
+      checkDigest(sha256, `referencedBlobs[${i}]`);
+    });
     return this.#immediate(() => {
       // The idempotency key decides first: a retried post must succeed even after its attempt expired.
       const existing = this.#s.resultByKey.get(row.build_id, row.worker_id, row.attempt);
@@ -1284,6 +1434,7 @@ export class SqliteBuildStore implements BuildStore {
         );
       }
       this.#s.insertResult.run(row);
+      for (const sha256 of referencedBlobs) this.#s.insertBlobRef.run(sha256, `result:${row.job_id}`);
       for (const output of outputs)
         this.#s.insertArtifact.run(output.sha256, row.build_id, output.path, 'rebuilt');
       for (const byproduct of byproducts) {

@@ -6,7 +6,9 @@ import { loadEd25519PrivateKey, securesystemslibKeyid } from './ed25519-key.ts';
 /**
  * Signs raw bytes with one key. Internal to attestation code: only `signRebuildStatement` (a worker's
  * key) and `signConsensusAttestation` (the coordinator's own key) call `sign`, each on a statement it
- * composed itself from typed facts. Never pass a Signer to anything that takes bytes from the
+ * composed itself from typed facts, and `createEnrolmentRequest` (services/auth/worker-enrolment.ts),
+ * once, on a domain-tagged message of the worker's own enrolment fields that can parse as neither a
+ * DSSE pre-authentication encoding nor a JSON document. Never pass a Signer to anything that takes bytes from the
  * network (a job payload, an HTTP body): that would let a coordinator or another operator make the
  * worker vouch for a build it never ran.
  */

@@ -302,6 +302,12 @@ export interface NewResult {
   /** Why a result does not count; only when `counted` is false. */
   readonly refusedReason?: string;
   readonly receivedAt: Date;
+  /**
+   * Further blobs the signed envelope names (its byproducts: diffoscope reports, inspections, apt
+   * links), referenced in the same transaction so content-store garbage collection keeps them.
+   * The envelope, log and outputs are referenced without being listed here.
+   */
+  readonly referencedBlobs?: readonly Sha256Hex[];
 }
 
 /** A file a result's envelope signs as a byproduct, by name and digest. */
@@ -423,6 +429,11 @@ export interface BuildStore {
    * atomically. @returns the operator name it enrols for, or undefined if unusable.
    */
   consumeEnrolmentToken(secret: string, now: Date): Promise<string | undefined>;
+  /**
+   * The operator an enrolment token enrols for when it is usable at `now` (as
+   * {@link BuildStore.consumeEnrolmentToken}), without spending it; otherwise undefined.
+   */
+  peekEnrolmentToken(secret: string, now: Date): Promise<string | undefined>;
   /** Revokes a token; idempotent (keeps the first time). @throws BuildStoreError `NOT_FOUND`. */
   revokeToken(tokenId: string, now: Date): Promise<TokenRecord>;
 

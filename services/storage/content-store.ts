@@ -55,4 +55,21 @@ export interface ContentStore {
    * @throws ContentStoreError `INVALID` for a malformed digest.
    */
   open(sha256: Sha256Hex): Promise<Readable | undefined>;
+
+  /**
+   * Takes a blob out of sight for garbage collection, atomically: afterwards `has`, `stat` and
+   * `open` no longer find it. The caller then either `discard()`s the bytes or `restore()`s them
+   * (a blob uploaded again meanwhile stays as it is). Undefined when the blob is not stored.
+   * @throws ContentStoreError `INVALID` for a malformed digest, `IO` when the storage fails.
+   */
+  quarantine(sha256: Sha256Hex): Promise<QuarantinedBlob | undefined>;
+}
+
+/** A blob taken out of the store by {@link ContentStore.quarantine}. */
+export interface QuarantinedBlob {
+  readonly sizeBytes: number;
+  /** Deletes the bytes for good. */
+  discard(): Promise<void>;
+  /** Puts the bytes back under their digest. */
+  restore(): Promise<void>;
 }

@@ -29,6 +29,7 @@ export async function postWorkerResult(
     method: 'POST',
     path: '/v1/results',
     bodySha256: sha256Hex(body),
+    bodyLength: Buffer.byteLength(body),
     now: deps.now().getTime(),
   });
   const response = await app.request(

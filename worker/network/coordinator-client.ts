@@ -9,7 +9,16 @@ import { signWorkerRequest } from '../../services/auth/worker-request-auth.ts';
 import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
 import { InputError, RbnetError } from '../../services/errors.ts';
 
+/** The length and sha256 of a request's body, which its proof declares. */
+interface SignedBody {
+  readonly bodySha256: string;
+  readonly bodyLength: number;
+}
+
 export class CoordinatorRequestError extends RbnetError<'COORDINATOR_REFUSED' | 'COORDINATOR_UNREACHABLE'> {
+  /** The coordinator's Retry-After, when it sent one. */
+  retryAfterSeconds?: number;
+
   constructor(
     code: 'COORDINATOR_REFUSED' | 'COORDINATOR_UNREACHABLE',
     message: string,
@@ -52,26 +61,13 @@ export class CoordinatorClient {
     this.origin = checkCoordinatorUrl(coordinatorUrl);
   }
 
-  private authorization(method: string, path: string, bodySha256: string): string {
-    return signWorkerRequest(this.authKey, {
-      workerId: this.workerId,
-      origin: this.origin,
-      method,
-      path,
-      bodySha256,
-    });
-  }
-
   /**
-   * Retries what a coordinator restart or a network blip breaks (no answer, 502/503/504) with
-   * backoff for up to `retryBudgetMs`; refusals (4xx) are final. Each retry signs anew (fresh nonce);
-   * a body given as a function is recreated for each try (streams are single use).
+   * Retries what a coordinator restart or a network blip breaks (no answer, 502/503/504), and a
+   * request-rate refusal (429 `AUTH_RATE_LIMITED`, after its Retry-After), with backoff for up to
+   * `retryBudgetMs`; other refusals (4xx) are final. Each retry signs anew (fresh nonce); a body given
+   * as a function is recreated for each try (streams are single use).
    */
-  private async request(
-    method: string,
-    path: string,
-    init: RequestInit & { bodySha256: string },
-  ): Promise<Response> {
+  private async request(method: string, path: string, init: RequestInit & SignedBody): Promise<Response> {
     const deadline = Date.now() + this.retryBudgetMs;
     let delayMs = 250;
     for (;;) {
@@ -79,24 +75,23 @@ export class CoordinatorClient {
       try {
         return await this.requestOnce(method, path, { ...init, body });
       } catch (err) {
+        const rateLimited = err instanceof CoordinatorRequestError && err.remoteCode === 'AUTH_RATE_LIMITED';
         const retriable =
           err instanceof CoordinatorRequestError &&
           (err.code === 'COORDINATOR_UNREACHABLE' ||
+            rateLimited ||
             err.status === 502 ||
             err.status === 503 ||
             err.status === 504);
-        if (!retriable || Date.now() + delayMs > deadline) throw err;
-        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        const waitMs = rateLimited ? Math.max(delayMs, (err.retryAfterSeconds ?? 0) * 1000) : delayMs;
+        if (!retriable || Date.now() + waitMs > deadline) throw err;
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
         delayMs = Math.min(delayMs * 2, 5_000);
       }
     }
   }
 
-  private async requestOnce(
-    method: string,
-    path: string,
-    init: RequestInit & { bodySha256: string },
-  ): Promise<Response> {
+  private async requestOnce(method: string, path: string, init: RequestInit & SignedBody): Promise<Response> {
     let response: Response;
     try {
       response = await fetch(`${this.origin}${path}`, {
@@ -104,7 +99,15 @@ export class CoordinatorClient {
         method,
         headers: {
           ...(init.headers as Record<string, string>),
-          authorization: this.authorization(method, path, init.bodySha256),
+          // The proof declares the body's length and digest: the coordinator reads no more than that.
+          authorization: signWorkerRequest(this.authKey, {
+            workerId: this.workerId,
+            origin: this.origin,
+            method,
+            path,
+            bodySha256: init.bodySha256,
+            bodyLength: init.bodyLength,
+          }),
         },
       });
     } catch (cause) {
@@ -124,12 +127,15 @@ export class CoordinatorClient {
       } catch {
         remote = { message: text.slice(0, 200) };
       }
-      throw new CoordinatorRequestError(
+      const retryAfter = Number(response.headers.get('retry-after') ?? 'NaN');
+      const error = new CoordinatorRequestError(
         'COORDINATOR_REFUSED',
         `${method} ${path}: ${response.status} ${remote.code ?? ''} ${remote.message ?? ''}`.trim(),
         response.status,
         remote.code,
       );
+      if (Number.isSafeInteger(retryAfter) && retryAfter > 0) error.retryAfterSeconds = retryAfter;
+      throw error;
     }
     return response;
   }
@@ -139,17 +145,19 @@ export class CoordinatorClient {
     const { size } = await stat(path);
     await this.request('PUT', `/v1/cas/sha256/${sha256}`, {
       bodySha256: sha256,
+      bodyLength: size,
       // A function, so each retry streams the file afresh.
       body: (() => Readable.toWeb(createReadStream(path)) as ReadableStream) as unknown as BodyInit,
       headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
       duplex: 'half',
-    } as RequestInit & { bodySha256: string });
+    } as RequestInit & SignedBody);
   }
 
   async uploadBytes(bytes: Uint8Array): Promise<Sha256Hex> {
     const sha256 = sha256Hex(bytes);
     await this.request('PUT', `/v1/cas/sha256/${sha256}`, {
       bodySha256: sha256,
+      bodyLength: bytes.byteLength,
       body: Buffer.from(bytes) as unknown as BodyInit,
       headers: { 'content-type': 'application/octet-stream' },
     });
@@ -205,6 +213,7 @@ export class CoordinatorClient {
     const bytes = Buffer.from(JSON.stringify({ running }));
     const response = await this.request('POST', '/v1/heartbeats', {
       bodySha256: sha256Hex(bytes),
+      bodyLength: bytes.byteLength,
       body: bytes as unknown as BodyInit,
       headers: { 'content-type': 'application/json' },
     });
@@ -216,6 +225,7 @@ export class CoordinatorClient {
     const bytes = Buffer.from(JSON.stringify({ jobId }));
     const response = await this.request('POST', '/v1/attempts/current', {
       bodySha256: sha256Hex(bytes),
+      bodyLength: bytes.byteLength,
       body: bytes as unknown as BodyInit,
       headers: { 'content-type': 'application/json' },
     });
@@ -228,6 +238,7 @@ export class CoordinatorClient {
     const bytes = Buffer.from(JSON.stringify(body));
     const response = await this.request('POST', '/v1/results', {
       bodySha256: sha256Hex(bytes),
+      bodyLength: bytes.byteLength,
       body: bytes,
       headers: { 'content-type': 'application/json' },
     });

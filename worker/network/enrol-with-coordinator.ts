@@ -4,8 +4,12 @@ import { createPrivateKey } from 'node:crypto';
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateEd25519KeyFiles } from '../../services/attestation/ed25519-key.ts';
-import { signWorkerRequest } from '../../services/auth/worker-request-auth.ts';
-import { sha256Hex } from '../../services/digest.ts';
+import { Ed25519FileSigner } from '../../services/attestation/signer.ts';
+import {
+  createEnrolmentRequest,
+  ENROL_PATH,
+  type WorkerCapacityClaim,
+} from '../../services/auth/worker-enrolment.ts';
 import { ConfigError } from '../../services/errors.ts';
 import { builderUriFor } from '../identity/worker-identity.ts';
 import { CoordinatorRequestError, checkCoordinatorUrl } from './coordinator-client.ts';
@@ -29,7 +33,7 @@ export interface EnrolRequest {
   readonly workerId: string;
   readonly architectures: readonly string[];
   readonly backends: readonly string[];
-  readonly capacity: { readonly cores: number; readonly memoryBytes: number; readonly diskBytes: number };
+  readonly capacity: WorkerCapacityClaim;
 }
 
 export async function enrolWithCoordinator(
@@ -51,34 +55,24 @@ export async function enrolWithCoordinator(
   await mkdir(request.workerDir, { recursive: true, mode: 0o700 });
   const signing = await generateEd25519KeyFiles(join(request.workerDir, 'worker-signing.key'));
   const auth = await generateEd25519KeyFiles(join(request.workerDir, AUTH_KEY_FILE));
-  const body = Buffer.from(
-    JSON.stringify({
-      workerId: request.workerId,
-      signingKeyPem: await readFile(signing.publicKeyPath, 'utf8'),
-      authKeyPem: await readFile(auth.publicKeyPath, 'utf8'),
-      architectures: request.architectures,
-      backends: request.backends,
-      capacity: request.capacity,
-    }),
-  );
-  const authPrivate = createPrivateKey(await readFile(auth.privateKeyPath));
-  const proof = signWorkerRequest(authPrivate, {
-    workerId: request.workerId,
+  const signer = await Ed25519FileSigner.fromFile(signing.privateKeyPath);
+  // Both keys prove possession: the signing key over this enrolment, the auth key over the body.
+  const { body, headers } = await createEnrolmentRequest({
     origin,
-    method: 'POST',
-    path: '/v1/workers/enrol',
-    bodySha256: sha256Hex(body),
+    token: request.token,
+    workerId: request.workerId,
+    signing: { signer, publicKey: signer.publicKey },
+    authPrivateKey: createPrivateKey(await readFile(auth.privateKeyPath)),
+    architectures: request.architectures,
+    backends: request.backends,
+    capacity: request.capacity,
   });
   let response: Response;
   try {
-    response = await fetch(`${origin}/v1/workers/enrol`, {
+    response = await fetch(`${origin}${ENROL_PATH}`, {
       method: 'POST',
-      body,
-      headers: {
-        'content-type': 'application/json',
-        authorization: `Bearer ${request.token}`,
-        'x-rbnet-proof': proof,
-      },
+      body: body as unknown as BodyInit,
+      headers,
     });
   } catch (cause) {
     throw new CoordinatorRequestError(
