@@ -14,8 +14,22 @@ export interface NetworkPolicyDefaults {
   /** After this, a build without quorum becomes `insufficient-operators`. */
   readonly decisionDeadlineMs: number;
   readonly allowFetchedEnvironments: boolean;
-  /** An open attempt whose worker has not sent a heartbeat for this long is expired and reassigned. */
+  /**
+   * A running attempt (one the worker names in its signed heartbeats) whose worker has not named it
+   * for this long is expired and reassigned.
+   */
   readonly leaseTimeoutMs: number;
+  /**
+   * An assigned attempt the worker has not yet named as running is expired and reassigned this long
+   * after it was assigned (<= leaseTimeoutMs). While the worker names other jobs as running, the jobs
+   * queued behind them wait: their pickup deadline moves with each such heartbeat.
+   */
+  readonly pickupTimeoutMs: number;
+  /**
+   * How long past the manifest's own time limit a running attempt may still be renewed (environment
+   * preparation, input download, upload). A worker that names a job for longer loses it anyway.
+   */
+  readonly runAllowanceMs: number;
   /** Retries after build failures (exit-code, timeout, oom, ...), each on another operator. */
   readonly buildFailureRetries: number;
   /** Retries after infrastructure errors (worker crash, lease lost, engine down), each on another operator. */
@@ -57,6 +71,8 @@ export const defaultCoordinatorConfig = Object.freeze({
     decisionDeadlineMs: 3_600_000,
     allowFetchedEnvironments: false,
     leaseTimeoutMs: 60_000,
+    pickupTimeoutMs: 30_000,
+    runAllowanceMs: 1_800_000,
     buildFailureRetries: 1,
     infrastructureRetries: 3,
     retryBackoffMs: 5_000,
@@ -131,6 +147,12 @@ export function loadCoordinatorConfig(sources: CoordinatorConfigSources): Coordi
     threshold,
     64,
   );
+  const leaseTimeoutMs = integerSetting(
+    env.RBNET_LEASE_TIMEOUT_MS ?? filePolicy.leaseTimeoutMs ?? defaultCoordinatorConfig.policy.leaseTimeoutMs,
+    'policy.leaseTimeoutMs',
+    1000,
+    86_400_000,
+  );
   const policy: NetworkPolicyDefaults = Object.freeze({
     threshold,
     replicas,
@@ -153,13 +175,22 @@ export function loadCoordinatorConfig(sources: CoordinatorConfigSources): Coordi
     allowFetchedEnvironments:
       (env.RBNET_ALLOW_FETCHED_ENVIRONMENTS ?? String(filePolicy.allowFetchedEnvironments ?? false)) ===
       'true',
-    leaseTimeoutMs: integerSetting(
-      env.RBNET_LEASE_TIMEOUT_MS ??
-        filePolicy.leaseTimeoutMs ??
-        defaultCoordinatorConfig.policy.leaseTimeoutMs,
-      'policy.leaseTimeoutMs',
+    leaseTimeoutMs,
+    pickupTimeoutMs: integerSetting(
+      env.RBNET_PICKUP_TIMEOUT_MS ??
+        filePolicy.pickupTimeoutMs ??
+        Math.min(defaultCoordinatorConfig.policy.pickupTimeoutMs, leaseTimeoutMs),
+      'policy.pickupTimeoutMs',
       1000,
-      86_400_000,
+      leaseTimeoutMs,
+    ),
+    runAllowanceMs: integerSetting(
+      env.RBNET_RUN_ALLOWANCE_MS ??
+        filePolicy.runAllowanceMs ??
+        defaultCoordinatorConfig.policy.runAllowanceMs,
+      'policy.runAllowanceMs',
+      0,
+      7 * 86_400_000,
     ),
     buildFailureRetries: integerSetting(
       env.RBNET_BUILD_FAILURE_RETRIES ??

@@ -162,6 +162,52 @@ describe('SqliteBuildStore: leases', () => {
     await store.finishAttempt(a1.jobId, { state: 'expired', finishedAt: at(21_000) });
     expect((await store.listExpiredAttempts(at(99_000))).map((a) => a.jobId)).not.toContain(a1.jobId);
   });
+
+  it('a heartbeat renews only the named open attempts of its own worker, up to their run limit', async () => {
+    const { w1, a1, a2 } = await scenario(); // a1 leased to 61 s, a2 has no lease
+    const queued = await store.createAttempt({
+      buildId: (await store.createBuild(buildInput())).buildId,
+      workerId: w1.workerId,
+      operator: 'acme',
+      attempt: 1,
+      jobId: `job-${w1.workerId}-queued`,
+      nonce: 'nonce-queued-0123456789',
+      assignedAt: at(3000),
+      leaseExpiresAt: at(33_000),
+      runLimitMs: 100_000,
+    });
+    const leases = (nowMs: number) => ({
+      now: at(nowMs),
+      runningUntil: at(nowMs + 60_000),
+      queuedUntil: at(nowMs + 30_000),
+    });
+    // Naming nothing, or someone else's job, renews nothing and starts nothing.
+    expect(await store.renewRunningLeases(w1.workerId, [], leases(10_000))).toEqual([]);
+    expect(await store.renewRunningLeases(w1.workerId, [a2.jobId], leases(10_000))).toEqual([]);
+    expect((await store.getAttemptByJobId(a2.jobId))?.startedAt).toBeUndefined();
+    expect((await store.getAttemptByJobId(queued.jobId))?.leaseExpiresAt).toBe(at(33_000).toISOString());
+
+    // Naming the queued job starts it; the worker's other unstarted job (a1) waits behind it.
+    expect(await store.renewRunningLeases(w1.workerId, [queued.jobId], leases(20_000))).toEqual([
+      queued.jobId,
+    ]);
+    const started = await store.getAttemptByJobId(queued.jobId);
+    expect(started).toMatchObject({ startedAt: at(20_000).toISOString(), runLimitMs: 100_000 });
+    expect(started?.leaseExpiresAt).toBe(at(80_000).toISOString());
+    expect((await store.getAttemptByJobId(a1.jobId))?.leaseExpiresAt).toBe(at(61_000).toISOString());
+    expect(await store.renewRunningLeases(w1.workerId, [queued.jobId], leases(40_000))).toEqual([
+      queued.jobId,
+    ]);
+    expect((await store.getAttemptByJobId(a1.jobId))?.leaseExpiresAt).toBe(at(70_000).toISOString());
+
+    // Never past startedAt + runLimitMs (120 s), and not at all once it is over.
+    await store.renewRunningLeases(w1.workerId, [queued.jobId], leases(100_000));
+    expect((await store.getAttemptByJobId(queued.jobId))?.leaseExpiresAt).toBe(at(120_000).toISOString());
+    expect(await store.renewRunningLeases(w1.workerId, [queued.jobId], leases(120_000))).toEqual([]);
+    // A finished attempt is never renewed again.
+    await store.finishAttempt(a1.jobId, { state: 'expired', finishedAt: at(121_000) });
+    expect(await store.renewRunningLeases(w1.workerId, [a1.jobId], leases(122_000))).toEqual([]);
+  });
 });
 
 describe('SqliteBuildStore: opening and migrations', () => {
@@ -179,6 +225,7 @@ describe('SqliteBuildStore: opening and migrations', () => {
       { version: 1, name: 'initial schema' },
       { version: 2, name: 'worker redis password hash; lease lookups' },
       { version: 3, name: 'apt links served to apt-transport-in-toto' },
+      { version: 4, name: 'attempts: started by a heartbeat, run limit' },
     ]);
   });
 

@@ -15,6 +15,7 @@ import {
   type BuildVerdict,
   buildVerdicts,
   type FinishedAttemptState,
+  type HeartbeatLeases,
   type IsoTimestamp,
   type ListBuildsOptions,
   type LogEntryKind,
@@ -268,6 +269,17 @@ const MIGRATIONS: readonly { readonly version: number; readonly name: string; re
       CREATE INDEX apt_links_build ON apt_links (build_id);
     `,
   },
+  {
+    version: 4,
+    name: 'attempts: started by a heartbeat, run limit',
+    // A heartbeat renews only the attempts it names; started_at tells a running attempt (lease) from
+    // one still waiting in the queue (pickup deadline). run_limit_ms caps how long naming renews it.
+    sql: `
+      ALTER TABLE attempts ADD COLUMN started_at INTEGER;
+      ALTER TABLE attempts ADD COLUMN run_limit_ms INTEGER CHECK (run_limit_ms IS NULL OR run_limit_ms > 0);
+      CREATE INDEX attempts_open_worker ON attempts (worker_id) WHERE state = 'open';
+    `,
+  },
 ];
 
 /** The newest schema version this code knows. */
@@ -342,6 +354,8 @@ interface AttemptRow {
   assigned_at: number;
   lease_expires_at: number | null;
   finished_at: number | null;
+  started_at: number | null;
+  run_limit_ms: number | null;
 }
 
 interface ResultRow {
@@ -476,9 +490,9 @@ function prepareStatements(db: Database.Database) {
 
     insertAttempt: db.prepare<[AttemptRow]>(
       `INSERT INTO attempts (job_id, build_id, worker_id, operator, attempt, nonce, state, assigned_at,
-         lease_expires_at, finished_at)
+         lease_expires_at, finished_at, started_at, run_limit_ms)
        VALUES (@job_id, @build_id, @worker_id, @operator, @attempt, @nonce, @state, @assigned_at,
-         @lease_expires_at, @finished_at)`,
+         @lease_expires_at, @finished_at, @started_at, @run_limit_ms)`,
     ),
     attemptByJobId: db.prepare<[string], AttemptRow>('SELECT * FROM attempts WHERE job_id = ?'),
     attemptByKey: db.prepare<[string, string, number], AttemptRow>(
@@ -494,6 +508,19 @@ function prepareStatements(db: Database.Database) {
       "UPDATE attempts SET lease_expires_at = ? WHERE worker_id = ? AND state = 'open'",
     ),
     renewAllLeases: db.prepare<[number]>("UPDATE attempts SET lease_expires_at = ? WHERE state = 'open'"),
+    // A named running attempt: started at its first naming, renewed up to its run limit, never past it.
+    renewRunningLease: db.prepare<{ job_id: string; worker_id: string; now: number; until: number }>(
+      `UPDATE attempts SET
+         started_at = COALESCE(started_at, @now),
+         lease_expires_at = CASE WHEN run_limit_ms IS NULL THEN @until
+           ELSE MIN(@until, COALESCE(started_at, @now) + run_limit_ms) END
+       WHERE job_id = @job_id AND worker_id = @worker_id AND state = 'open'
+         AND (run_limit_ms IS NULL OR started_at IS NULL OR started_at + run_limit_ms > @now)`,
+    ),
+    extendQueuedLeases: db.prepare<{ worker_id: string; until: number }>(
+      `UPDATE attempts SET lease_expires_at = MAX(COALESCE(lease_expires_at, 0), @until)
+       WHERE worker_id = @worker_id AND state = 'open' AND started_at IS NULL`,
+    ),
     expiredAttempts: db.prepare<[number], AttemptRow>(
       "SELECT * FROM attempts WHERE state = 'open' AND lease_expires_at IS NOT NULL AND lease_expires_at < ? ORDER BY lease_expires_at, rowid",
     ),
@@ -901,6 +928,8 @@ export class SqliteBuildStore implements BuildStore {
     if (leaseExpiresAt !== null && leaseExpiresAt <= assignedAt) {
       throw invalid('leaseExpiresAt', 'must be after assignedAt');
     }
+    const runLimitMs = input.runLimitMs === undefined ? null : input.runLimitMs;
+    if (runLimitMs !== null) checkInteger(runLimitMs, 'runLimitMs', 1, Number.MAX_SAFE_INTEGER);
     const row: AttemptRow = {
       job_id: input.jobId,
       build_id: input.buildId,
@@ -912,6 +941,8 @@ export class SqliteBuildStore implements BuildStore {
       assigned_at: assignedAt,
       lease_expires_at: leaseExpiresAt,
       finished_at: null,
+      started_at: null,
+      run_limit_ms: runLimitMs,
     };
     this.#immediate(() => {
       if (this.#s.buildById.get(row.build_id) === undefined) {
@@ -988,6 +1019,28 @@ export class SqliteBuildStore implements BuildStore {
     if (workerId === undefined) return this.#s.renewAllLeases.run(untilMs).changes;
     checkName(workerId, 'workerId');
     return this.#s.renewWorkerLeases.run(untilMs, workerId).changes;
+  }
+
+  /** @inheritdoc */
+  async renewRunningLeases(
+    workerId: string,
+    running: readonly string[],
+    leases: HeartbeatLeases,
+  ): Promise<readonly string[]> {
+    checkName(workerId, 'workerId');
+    for (const jobId of running) checkPattern(jobId, JOB_ID, 'running');
+    const now = toMs(leases.now, 'now');
+    const until = toMs(leases.runningUntil, 'runningUntil');
+    const queuedUntil = toMs(leases.queuedUntil, 'queuedUntil');
+    return this.#immediate(() => {
+      const renewed: string[] = [];
+      for (const jobId of new Set(running)) {
+        const changed = this.#s.renewRunningLease.run({ job_id: jobId, worker_id: workerId, now, until });
+        if (changed.changes > 0) renewed.push(jobId);
+      }
+      if (renewed.length > 0) this.#s.extendQueuedLeases.run({ worker_id: workerId, until: queuedUntil });
+      return Object.freeze(renewed);
+    });
   }
 
   /** @inheritdoc */
@@ -1631,6 +1684,8 @@ function mapAttempt(row: AttemptRow): AttemptRecord {
     state: row.state,
     assignedAt: iso(row.assigned_at),
     ...optionalIso('leaseExpiresAt', row.lease_expires_at),
+    ...optionalIso('startedAt', row.started_at),
+    ...(row.run_limit_ms === null ? {} : { runLimitMs: row.run_limit_ms }),
     ...optionalIso('finishedAt', row.finished_at),
   });
 }
