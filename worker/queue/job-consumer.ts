@@ -1,7 +1,7 @@
 // The worker's side of its queue: a BullMQ Worker on its own queue, under its own ACL user, payloads parsed strictly.
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import { ConfigError } from '../../services/errors.ts';
 import {
@@ -15,6 +15,7 @@ import {
   rbnetQueuePrefix,
   validateJobCompletionValue,
 } from '../../services/queue/queue-contract.ts';
+import { EvalshaOnlyRedis } from './evalsha-only-redis.ts';
 
 /** What a handler gets besides the payload. */
 export interface JobContext {
@@ -106,7 +107,8 @@ export class JobConsumer {
     const redisOptions = redisOptionsFromUrl(options.redisUrl, options.tls);
     // BullMQ's ESM build cannot load ioredis by itself, so it gets a client; it duplicates it into its
     // own main and blocking connections, and lazyConnect keeps this template from ever connecting.
-    this.redis = new Redis(redisOptions);
+    // Scripts go out by sha1 only: the worker's ACL allows EVALSHA of BullMQ's worker scripts, no EVAL.
+    this.redis = new EvalshaOnlyRedis(redisOptions);
     this.redis.on('error', () => {
       // The template never connects; BullMQ reports its own connections' errors through the Worker.
     });
