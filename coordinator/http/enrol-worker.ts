@@ -105,7 +105,7 @@ export async function enrolWorker(deps: CoordinatorDeps, c: Context): Promise<Re
     throw new ApiError(401, 'AUTH_INVALID', 'the enrolment token is unknown, expired or already used');
 
   const queueName = deps.queueAccess.queueNameFor(workerId);
-  const redis = await deps.queueAccess.grant(workerId);
+  const redis = await deps.queueAccess.grant(workerId, operator);
   try {
     await deps.store.enrolWorker({
       workerId,
@@ -134,7 +134,7 @@ export async function enrolWorker(deps: CoordinatorDeps, c: Context): Promise<Re
       signingKeyid,
       queueName,
       queuePrefix: deps.config.queuePrefix,
-      redis: { url: deps.config.workerRedisUrl, username: redis.username, password: redis.password },
+      redis: { url: redis.url, username: redis.username, password: redis.password },
     },
     201,
   );

@@ -109,6 +109,10 @@ export class JobDispatcher {
     let queue = this.queues.get(name);
     if (!queue) {
       queue = new Queue(name, { connection: this.admin, prefix: this.prefix });
+      queue.on('error', () => {
+        // The failed call rejects on its own (and is handled there); without a listener BullMQ would
+        // print the same error to stderr.
+      });
       this.queues.set(name, queue);
     }
     return queue;
@@ -215,7 +219,12 @@ export class CompletionListener {
   private async run(): Promise<void> {
     const blockMs = this.options.blockMs ?? 2000;
     const batchSize = this.options.batchSize ?? 100;
-    this.blocking = this.admin.duplicate({ connectionName: `${this.prefix}:completion-listener` });
+    this.blocking = this.admin.duplicate({
+      connectionName: `${this.prefix}:completion-listener`,
+      // A blocked read is allowed its block time; past that, the server is not answering (a halted
+      // shard) and the loop retries rather than wait forever.
+      commandTimeout: blockMs + 5_000,
+    });
     this.blocking.on('error', () => {
       // Connection errors surface as rejected XREADs below; this handler only keeps ioredis quiet.
     });

@@ -14,10 +14,10 @@ export class RedisAclError extends RbnetError<'ACL_INVALID'> {}
 
 /**
  * Every command a BullMQ 6 Worker sends, or runs inside the Lua scripts of its paths (moveToActive,
- * moveToFinished, extendLock(s), moveStalledJobsToWait), and nothing else. Redis checks each command a
+ * moveToFinished, extendLock(s)), and nothing else. Redis checks each command a
  * script runs against the caller's ACL, so the scripts' commands must be listed too. Derived from the
  * scripts' source and checked with ACL LOG staying empty through a full worker lifecycle (fetch, lock
- * renewal, complete, fail, stalled recovery, close); see docs/queues.md.
+ * renewal, complete, fail, close); see docs/queues.md.
  *
  * Scripts themselves are not here: `workerAclRules` allows EVALSHA of exactly the worker scripts'
  * sha1s (worker-scripts.ts), and never EVAL, SCRIPT or FUNCTION/FCALL, so no script text of the
@@ -47,7 +47,6 @@ export const workerQueueCommands: readonly string[] = Object.freeze([
   'incr',
   'llen',
   'lpush',
-  'lrange',
   'lrem',
   'ltrim',
   'pexpire',
@@ -57,7 +56,6 @@ export const workerQueueCommands: readonly string[] = Object.freeze([
   'sadd',
   'scard',
   'set',
-  'smembers',
   'srem',
   'xadd',
   'xtrim',

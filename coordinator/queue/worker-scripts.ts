@@ -10,17 +10,18 @@ interface BullmqScript {
 }
 
 /**
- * The scripts a BullMQ 6 Worker runs on its queue (fetch, lock renewal, finish, stalled recovery), as
- * measured with ACL LOG staying empty through a full worker lifecycle (test/queue-acl.test.ts).
- * Nothing a producer or an administrator runs (addStandardJob, removeJob, obliterate, ...) is here,
- * although the coordinator's own use puts those in Redis's script cache too.
+ * The scripts a BullMQ 6 Worker runs on its queue (fetch, lock renewal, finish), as measured with ACL
+ * LOG staying empty through a full worker lifecycle (test/queue-acl.test.ts). Nothing a producer or an
+ * administrator runs (addStandardJob, removeJob, obliterate, ...) is here, although the coordinator's
+ * own use puts those in Redis's script cache too. Not moveStalledJobsToWait either: the consumer runs
+ * no stalled check (the coordinator owns leases), and that script, fed a long active list and stalled
+ * set the worker wrote, loops in quadratic time after its first write, which nobody can kill.
  */
 export const workerScriptNames = Object.freeze([
   'moveToActive',
   'moveToFinished',
   'extendLock',
   'extendLocks',
-  'moveStalledJobsToWait',
 ] as const);
 
 export interface WorkerScript {
