@@ -36,7 +36,11 @@ export class RedisShard {
       // Failed commands reject on their own; a shard that is down must not crash the coordinator.
     });
     this.dispatcher = new JobDispatcher({ admin: this.admin, prefix: options.prefix });
-    this.listener = new CompletionListener({ ...options.listener, admin: this.admin, prefix: options.prefix });
+    this.listener = new CompletionListener({
+      ...options.listener,
+      admin: this.admin,
+      prefix: options.prefix,
+    });
     // Redis is a transport: if this key is gone, the shard lost its data (restart without
     // persistence, failover to an empty replica) and its queues are rebuilt from SQLite.
     this.aliveKey = `${options.prefix}:coordinator:alive`;
