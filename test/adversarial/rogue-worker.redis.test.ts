@@ -58,6 +58,39 @@ async function startShard(): Promise<TestRedisServer> {
   return server;
 }
 
+/**
+ * A network whose operator `rogue-op` has a Redis of its own (a shard); everyone else shares the
+ * default one. Coordinator commands to Redis time out after 1 s.
+ */
+async function startNetWithRogueShard(
+  env: Record<string, string>,
+): Promise<{ net: NetworkHarness; rogueShard: TestRedisServer }> {
+  const rogueShard = await startShard();
+  const net = await startNet({
+    RBNET_REDIS_SHARDS: JSON.stringify([{ name: 'rogue', url: rogueShard.url, operators: ['rogue-op'] }]),
+    RBNET_REDIS_COMMAND_TIMEOUT_MS: '1000',
+    ...env,
+  });
+  return { net, rogueShard };
+}
+
+/** Runs each attempt; every one must be refused with a message matching `refused`. */
+async function expectAllRefused(
+  attempts: ReadonlyArray<readonly [string, () => Promise<unknown>]>,
+  refused: RegExp,
+): Promise<void> {
+  const accepted: string[] = [];
+  for (const [name, attempt] of attempts) {
+    try {
+      await attempt();
+      accepted.push(name);
+    } catch (error) {
+      expect((error as Error).message, name).toMatch(refused);
+    }
+  }
+  expect(accepted).toEqual([]);
+}
+
 /** Enrols a worker the ordinary way and opens what its operator holds, without starting the worker. */
 async function holdWorker(net: NetworkHarness, operator: string, workerId: string): Promise<HeldWorker> {
   const dir = await net.enrolOnly(operator, workerId);
@@ -413,26 +446,14 @@ describe('rogue worker: halting or filling Redis', () => {
       ],
       ['FCALL', () => rogue.redis.call('FCALL', 'spin', '0')],
     ];
-    const accepted: string[] = [];
-    for (const [name, attempt] of attempts) {
-      try {
-        await attempt();
-        accepted.push(name);
-      } catch (error) {
-        expect((error as Error).message, name).toMatch(/NOPERM/);
-      }
-    }
-    expect(accepted).toEqual([]);
+    await expectAllRefused(attempts, /NOPERM/);
     expect(await admin.exists(own)).toBe(0);
     expect(await admin.ping()).toBe('PONG');
     expect(jobOf(rogue.workerId)).toBeDefined();
   });
 
   it("halting its own Redis with an allowed worker script and crafted arguments: other operators' queues, on their own Redis, keep working", async () => {
-    const rogueShard = await startShard();
-    const net = await startNet({
-      RBNET_REDIS_SHARDS: JSON.stringify([{ name: 'rogue', url: rogueShard.url, operators: ['rogue-op'] }]),
-      RBNET_REDIS_COMMAND_TIMEOUT_MS: '1000',
+    const { net, rogueShard } = await startNetWithRogueShard({
       RBNET_LEASE_TIMEOUT_MS: '30000',
       RBNET_PICKUP_TIMEOUT_MS: '3000',
     });
@@ -468,10 +489,7 @@ describe('rogue worker: halting or filling Redis', () => {
   });
 
   it("filling its own Redis until it refuses writes: other operators' queues, on their own Redis, keep working", async () => {
-    const rogueShard = await startShard();
-    const net = await startNet({
-      RBNET_REDIS_SHARDS: JSON.stringify([{ name: 'rogue', url: rogueShard.url, operators: ['rogue-op'] }]),
-      RBNET_REDIS_COMMAND_TIMEOUT_MS: '1000',
+    const { net, rogueShard } = await startNetWithRogueShard({
       RBNET_PICKUP_TIMEOUT_MS: '2000',
     });
     const shardAdmin = new Redis(rogueShard.url);
@@ -511,10 +529,7 @@ describe('rogue worker: halting or filling Redis', () => {
   });
 
   it("getting its own Redis restarted again and again: the restores renew no other operator's lease", async () => {
-    const rogueShard = await startShard();
-    const net = await startNet({
-      RBNET_REDIS_SHARDS: JSON.stringify([{ name: 'rogue', url: rogueShard.url, operators: ['rogue-op'] }]),
-      RBNET_REDIS_COMMAND_TIMEOUT_MS: '1000',
+    const { net, rogueShard } = await startNetWithRogueShard({
       RBNET_LEASE_TIMEOUT_MS: '30000',
       RBNET_PICKUP_TIMEOUT_MS: '3000',
     });
@@ -652,16 +667,7 @@ describe('rogue worker: its own queue', () => {
           ),
       ],
     ];
-    const accepted: string[] = [];
-    for (const [name, attempt] of attempts) {
-      try {
-        await attempt();
-        accepted.push(name);
-      } catch (error) {
-        expect((error as Error).message, name).toMatch(/NOPERM|can't access/);
-      }
-    }
-    expect(accepted).toEqual([]);
+    await expectAllRefused(attempts, /NOPERM|can't access/);
     expect(await admin.hgetall(honestJobKey)).toEqual(before);
     expect(await admin.llen(`${honest.keyBase}wait`)).toBe(1);
   });

@@ -41,13 +41,19 @@ export class LeaseHeartbeat {
 
   /** Names `jobId` from now on (and at once). `signal` is the job's own abort signal, if any. */
   track(jobId: string, signal?: AbortSignal): TrackedJob {
-    const stale = new AbortController();
-    this.running.set(jobId, stale);
+    // One controller per job: aborted when the coordinator calls the job stale, or when the caller's
+    // own signal aborts (forwarded with its reason).
+    const controller = new AbortController();
+    const forward = () => controller.abort(signal?.reason);
+    if (signal?.aborted) forward();
+    else signal?.addEventListener('abort', forward, { once: true });
+    this.running.set(jobId, controller);
     void this.beatNow();
     return {
-      signal: signal ? AbortSignal.any([signal, stale.signal]) : stale.signal,
+      signal: controller.signal,
       done: () => {
-        if (this.running.get(jobId) === stale) this.running.delete(jobId);
+        signal?.removeEventListener('abort', forward);
+        if (this.running.get(jobId) === controller) this.running.delete(jobId);
       },
     };
   }
