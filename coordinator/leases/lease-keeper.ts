@@ -73,9 +73,13 @@ export async function restoreQueues(
       deps.logger.warn({ jobId: attempt.jobId, workerId: attempt.workerId, err }, 'job not restored');
     }
   }
-  // Workers were unreachable or Redis was down: give them a full lease to report back.
-  const until = new Date(deps.now().getTime() + deps.config.policy.leaseTimeoutMs);
-  for (const worker of workers) await deps.store.renewLeases(worker.workerId, until);
+  // Workers were unreachable or Redis was down: a full lease to report back for what they run (still
+  // capped by each job's run limit, so restarts cannot extend a job past it), and a fresh pickup
+  // deadline for the jobs just put back on their queues.
+  const nowMs = deps.now().getTime();
+  const until = new Date(nowMs + deps.config.policy.leaseTimeoutMs);
+  const queuedUntil = new Date(nowMs + deps.config.policy.pickupTimeoutMs);
+  for (const worker of workers) await deps.store.renewLeases(worker.workerId, until, queuedUntil);
   deps.logger.info({ users, jobs }, 'queues restored from the database');
   return { users, jobs };
 }

@@ -204,6 +204,10 @@ describe('SqliteBuildStore: leases', () => {
     await store.renewRunningLeases(w1.workerId, [queued.jobId], leases(100_000));
     expect((await store.getAttemptByJobId(queued.jobId))?.leaseExpiresAt).toBe(at(120_000).toISOString());
     expect(await store.renewRunningLeases(w1.workerId, [queued.jobId], leases(120_000))).toEqual([]);
+    // A restore's renewal respects the run limit too, and gives what is still queued its own deadline.
+    await store.renewLeases(w1.workerId, at(500_000), at(130_000));
+    expect((await store.getAttemptByJobId(queued.jobId))?.leaseExpiresAt).toBe(at(120_000).toISOString());
+    expect((await store.getAttemptByJobId(a1.jobId))?.leaseExpiresAt).toBe(at(130_000).toISOString());
     // A finished attempt is never renewed again.
     await store.finishAttempt(a1.jobId, { state: 'expired', finishedAt: at(121_000) });
     expect(await store.renewRunningLeases(w1.workerId, [a1.jobId], leases(122_000))).toEqual([]);

@@ -282,6 +282,12 @@ const MIGRATIONS: readonly { readonly version: number; readonly name: string; re
   },
 ];
 
+/** The lease an attempt gets from `renewLeases` (parameters `@until` and `@queued`). */
+const RENEWED_LEASE_SQL = `CASE
+  WHEN started_at IS NULL THEN @queued
+  WHEN run_limit_ms IS NULL THEN @until
+  ELSE MIN(@until, started_at + run_limit_ms) END`;
+
 /** The newest schema version this code knows. */
 export const sqliteSchemaVersion = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
@@ -504,10 +510,14 @@ function prepareStatements(db: Database.Database) {
     listOpenAttempts: db.prepare<[], AttemptRow>(
       "SELECT * FROM attempts WHERE state = 'open' ORDER BY assigned_at, rowid",
     ),
-    renewWorkerLeases: db.prepare<[number, string]>(
-      "UPDATE attempts SET lease_expires_at = ? WHERE worker_id = ? AND state = 'open'",
+    // Started attempts: never past their run limit; attempts still queued: their own deadline.
+    renewWorkerLeases: db.prepare<{ until: number; queued: number; worker_id: string }>(
+      `UPDATE attempts SET lease_expires_at = ${RENEWED_LEASE_SQL}
+       WHERE worker_id = @worker_id AND state = 'open'`,
     ),
-    renewAllLeases: db.prepare<[number]>("UPDATE attempts SET lease_expires_at = ? WHERE state = 'open'"),
+    renewAllLeases: db.prepare<{ until: number; queued: number }>(
+      `UPDATE attempts SET lease_expires_at = ${RENEWED_LEASE_SQL} WHERE state = 'open'`,
+    ),
     // A named running attempt: started at its first naming, renewed up to its run limit, never past it.
     renewRunningLease: db.prepare<{ job_id: string; worker_id: string; now: number; until: number }>(
       `UPDATE attempts SET
@@ -1014,11 +1024,11 @@ export class SqliteBuildStore implements BuildStore {
   }
 
   /** @inheritdoc */
-  async renewLeases(workerId: string | undefined, until: Date): Promise<number> {
-    const untilMs = toMs(until, 'until');
-    if (workerId === undefined) return this.#s.renewAllLeases.run(untilMs).changes;
+  async renewLeases(workerId: string | undefined, until: Date, queuedUntil: Date = until): Promise<number> {
+    const times = { until: toMs(until, 'until'), queued: toMs(queuedUntil, 'queuedUntil') };
+    if (workerId === undefined) return this.#s.renewAllLeases.run(times).changes;
     checkName(workerId, 'workerId');
-    return this.#s.renewWorkerLeases.run(untilMs, workerId).changes;
+    return this.#s.renewWorkerLeases.run({ ...times, worker_id: workerId }).changes;
   }
 
   /** @inheritdoc */

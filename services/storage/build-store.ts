@@ -432,10 +432,12 @@ export interface BuildStore {
   /** Attempts still open, oldest first: what to re-enqueue or expire after a restart. */
   listOpenAttempts(): Promise<readonly AttemptRecord[]>;
   /**
-   * Moves the lease of every open attempt of `workerId` (of every worker, when undefined) to `until`.
+   * Moves the lease of every open attempt of `workerId` (of every worker, when undefined): a started
+   * attempt to `until`, but never past `startedAt + runLimitMs`; one not yet started to `queuedUntil`
+   * (default `until`).
    * @returns how many attempts were renewed.
    */
-  renewLeases(workerId: string | undefined, until: Date): Promise<number>;
+  renewLeases(workerId: string | undefined, until: Date, queuedUntil?: Date): Promise<number>;
   /**
    * Applies one signed heartbeat of `workerId` naming the jobs it runs, in one transaction. Each named
    * job that is this worker's open attempt, and still within its run limit, is marked started (first
