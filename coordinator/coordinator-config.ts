@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { integerSetting, readOptionalConfigFile } from '../services/config-settings.ts';
 import { ConfigError } from '../services/errors.ts';
 import type { QuotaLimits } from '../services/storage/blob-ledger.ts';
+import { storeNamePattern } from '../services/storage/build-store.ts';
 
 export interface NetworkPolicyDefaults {
   /** k: agreeing successful rebuilds from distinct operators needed for a verdict. */
@@ -15,8 +16,22 @@ export interface NetworkPolicyDefaults {
   /** After this, a build without quorum becomes `insufficient-operators`. */
   readonly decisionDeadlineMs: number;
   readonly allowFetchedEnvironments: boolean;
-  /** An open attempt whose worker has not sent a heartbeat for this long is expired and reassigned. */
+  /**
+   * A running attempt (one the worker names in its signed heartbeats) whose worker has not named it
+   * for this long is expired and reassigned.
+   */
   readonly leaseTimeoutMs: number;
+  /**
+   * An assigned attempt the worker has not yet named as running is expired and reassigned this long
+   * after it was assigned (<= leaseTimeoutMs). While the worker names other jobs as running, the jobs
+   * queued behind them wait: their pickup deadline moves with each such heartbeat.
+   */
+  readonly pickupTimeoutMs: number;
+  /**
+   * How long past the manifest's own time limit a running attempt may still be renewed (environment
+   * preparation, input download, upload). A worker that names a job for longer loses it anyway.
+   */
+  readonly runAllowanceMs: number;
   /** Retries after build failures (exit-code, timeout, oom, ...), each on another operator. */
   readonly buildFailureRetries: number;
   /** Retries after infrastructure errors (worker crash, lease lost, engine down), each on another operator. */
@@ -36,6 +51,14 @@ export interface CoordinatorConfig {
   /** What workers are told to connect to (host/port as they see it; credentials are per worker). */
   readonly workerRedisUrl: string;
   readonly queuePrefix: string;
+  /**
+   * Where each operator's worker queues live. The first is `default` (`redisUrl`/`workerRedisUrl`),
+   * for every operator no other shard names. A shard is its own Redis server: a worker that fills or
+   * halts its Redis reaches only the operators of its shard (docs/queues.md, "Containment").
+   */
+  readonly redisShards: readonly RedisShardConfig[];
+  /** Longest the coordinator waits for any one Redis command, ms: a halted shard fails fast. */
+  readonly redisCommandTimeoutMs: number;
   readonly policy: NetworkPolicyDefaults;
   readonly maxManifestBytes: number;
   readonly maxBlobBytes: number;
@@ -62,12 +85,27 @@ export interface ContentGcSettings {
   readonly maxBlobsPerPass: number;
 }
 
+/** One Redis server holding the worker queues of some operators. */
+export interface RedisShardConfig {
+  /** `default`, or `[a-z0-9][a-z0-9-]{0,31}`. */
+  readonly name: string;
+  /** The coordinator's own (admin) connection. */
+  readonly url: string;
+  /** What this shard's workers are told to connect to (host/port as they see it). */
+  readonly workerUrl: string;
+  /** Operators whose workers' queues live here; empty for `default` (everyone not named elsewhere). */
+  readonly operators: readonly string[];
+}
+
+export const DEFAULT_REDIS_SHARD = 'default';
+
 export const defaultCoordinatorConfig = Object.freeze({
   dataDir: '/var/lib/rbnet/coordinator',
   listenHost: '127.0.0.1',
   listenPort: 8470,
   redisUrl: 'redis://127.0.0.1:6390',
   queuePrefix: 'rbnet',
+  redisCommandTimeoutMs: 5_000,
   policy: Object.freeze({
     threshold: 2,
     replicas: 3,
@@ -75,6 +113,8 @@ export const defaultCoordinatorConfig = Object.freeze({
     decisionDeadlineMs: 3_600_000,
     allowFetchedEnvironments: false,
     leaseTimeoutMs: 60_000,
+    pickupTimeoutMs: 30_000,
+    runAllowanceMs: 1_800_000,
     buildFailureRetries: 1,
     infrastructureRetries: 3,
     retryBackoffMs: 5_000,
@@ -196,6 +236,8 @@ export function loadCoordinatorConfig(sources: CoordinatorConfigSources): Coordi
     defaultCoordinatorConfig.redisUrl;
   if (!/^rediss?:\/\//.test(redisUrl))
     throw new ConfigError('CONFIG_INVALID', `RBNET_REDIS_URL: expected redis:// or rediss://`);
+  const workerRedisUrl =
+    env.RBNET_WORKER_REDIS_URL ?? (file.workerRedisUrl as string | undefined) ?? redisUrl;
   const filePolicy = (file.policy ?? {}) as Record<string, unknown>;
   const threshold = integerSetting(
     flags.threshold ??
@@ -214,6 +256,12 @@ export function loadCoordinatorConfig(sources: CoordinatorConfigSources): Coordi
     'policy.replicas',
     threshold,
     64,
+  );
+  const leaseTimeoutMs = integerSetting(
+    env.RBNET_LEASE_TIMEOUT_MS ?? filePolicy.leaseTimeoutMs ?? defaultCoordinatorConfig.policy.leaseTimeoutMs,
+    'policy.leaseTimeoutMs',
+    1000,
+    86_400_000,
   );
   const policy: NetworkPolicyDefaults = Object.freeze({
     threshold,
@@ -237,13 +285,22 @@ export function loadCoordinatorConfig(sources: CoordinatorConfigSources): Coordi
     allowFetchedEnvironments:
       (env.RBNET_ALLOW_FETCHED_ENVIRONMENTS ?? String(filePolicy.allowFetchedEnvironments ?? false)) ===
       'true',
-    leaseTimeoutMs: integerSetting(
-      env.RBNET_LEASE_TIMEOUT_MS ??
-        filePolicy.leaseTimeoutMs ??
-        defaultCoordinatorConfig.policy.leaseTimeoutMs,
-      'policy.leaseTimeoutMs',
+    leaseTimeoutMs,
+    pickupTimeoutMs: integerSetting(
+      env.RBNET_PICKUP_TIMEOUT_MS ??
+        filePolicy.pickupTimeoutMs ??
+        Math.min(defaultCoordinatorConfig.policy.pickupTimeoutMs, leaseTimeoutMs),
+      'policy.pickupTimeoutMs',
       1000,
-      86_400_000,
+      leaseTimeoutMs,
+    ),
+    runAllowanceMs: integerSetting(
+      env.RBNET_RUN_ALLOWANCE_MS ??
+        filePolicy.runAllowanceMs ??
+        defaultCoordinatorConfig.policy.runAllowanceMs,
+      'policy.runAllowanceMs',
+      0,
+      7 * 86_400_000,
     ),
     buildFailureRetries: integerSetting(
       env.RBNET_BUILD_FAILURE_RETRIES ??
@@ -276,8 +333,18 @@ export function loadCoordinatorConfig(sources: CoordinatorConfigSources): Coordi
     listenPort,
     publicUrl: parsedPublic.origin,
     redisUrl,
-    workerRedisUrl: env.RBNET_WORKER_REDIS_URL ?? (file.workerRedisUrl as string | undefined) ?? redisUrl,
+    workerRedisUrl,
     queuePrefix: defaultCoordinatorConfig.queuePrefix,
+    redisShards: redisShardsSetting(
+      env.RBNET_REDIS_SHARDS ?? file.redisShards,
+      Object.freeze({ name: DEFAULT_REDIS_SHARD, url: redisUrl, workerUrl: workerRedisUrl, operators: [] }),
+    ),
+    redisCommandTimeoutMs: integerSetting(
+      env.RBNET_REDIS_COMMAND_TIMEOUT_MS ?? defaultCoordinatorConfig.redisCommandTimeoutMs,
+      'RBNET_REDIS_COMMAND_TIMEOUT_MS',
+      100,
+      600_000,
+    ),
     policy,
     maxManifestBytes: defaultCoordinatorConfig.maxManifestBytes,
     maxBlobBytes: integerSetting(
@@ -329,5 +396,87 @@ export function loggableConfig(config: CoordinatorConfig): CoordinatorConfig {
     ...config,
     redisUrl: withoutUrlPassword(config.redisUrl),
     workerRedisUrl: withoutUrlPassword(config.workerRedisUrl),
+    redisShards: config.redisShards.map((shard) => ({
+      ...shard,
+      url: withoutUrlPassword(shard.url),
+      workerUrl: withoutUrlPassword(shard.workerUrl),
+    })),
   });
+}
+
+const SHARD_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
+const REDIS_URL = /^rediss?:\/\//;
+
+/**
+ * The shard list: `defaultShard` first, then `value` (a JSON array text from RBNET_REDIS_SHARDS, or the
+ * config file's `redisShards` array) of `{ name, url, workerUrl?, operators: [...] }`.
+ * @throws ConfigError naming the entry and field.
+ */
+export function redisShardsSetting(
+  value: unknown,
+  defaultShard: RedisShardConfig,
+): readonly RedisShardConfig[] {
+  if (value === undefined) return Object.freeze([defaultShard]);
+  let list = value;
+  if (typeof value === 'string') {
+    try {
+      list = JSON.parse(value);
+    } catch (cause) {
+      throw new ConfigError('CONFIG_INVALID', 'redisShards: not JSON', { cause });
+    }
+  }
+  if (!Array.isArray(list)) throw new ConfigError('CONFIG_INVALID', 'redisShards: expected an array');
+  const shards: RedisShardConfig[] = [defaultShard];
+  const owner = new Map<string, string>();
+  for (const [index, entry] of list.entries()) {
+    const at = `redisShards[${index}]`;
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+      throw new ConfigError('CONFIG_INVALID', `${at}: expected an object`);
+    }
+    const { name, url, workerUrl = url, operators, ...rest } = entry as Record<string, unknown>;
+    const extra = Object.keys(rest);
+    if (extra.length > 0) throw new ConfigError('CONFIG_INVALID', `${at}.${extra[0]}: unknown field`);
+    if (typeof name !== 'string' || !SHARD_NAME.test(name) || name === DEFAULT_REDIS_SHARD) {
+      throw new ConfigError('CONFIG_INVALID', `${at}.name: expected [a-z0-9-]{1,32}, not "default"`);
+    }
+    if (shards.some((shard) => shard.name === name)) {
+      throw new ConfigError('CONFIG_INVALID', `${at}.name: ${name} is used twice`);
+    }
+    for (const [field, text] of [
+      ['url', url],
+      ['workerUrl', workerUrl],
+    ] as const) {
+      if (typeof text !== 'string' || !REDIS_URL.test(text)) {
+        throw new ConfigError('CONFIG_INVALID', `${at}.${field}: expected redis:// or rediss://`);
+      }
+    }
+    if (!Array.isArray(operators) || operators.length === 0) {
+      throw new ConfigError(
+        'CONFIG_INVALID',
+        `${at}.operators: expected a non-empty array of operator names`,
+      );
+    }
+    for (const operator of operators) {
+      if (typeof operator !== 'string' || !storeNamePattern.test(operator)) {
+        throw new ConfigError(
+          'CONFIG_INVALID',
+          `${at}.operators: ${JSON.stringify(operator)} is not an operator name`,
+        );
+      }
+      const other = owner.get(operator);
+      if (other !== undefined) {
+        throw new ConfigError('CONFIG_INVALID', `${at}.operators: ${operator} is already on shard ${other}`);
+      }
+      owner.set(operator, name);
+    }
+    shards.push(
+      Object.freeze({
+        name,
+        url: url as string,
+        workerUrl: workerUrl as string,
+        operators: Object.freeze([...(operators as string[])]),
+      }),
+    );
+  }
+  return Object.freeze(shards);
 }

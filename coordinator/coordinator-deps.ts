@@ -29,9 +29,19 @@ export interface JobQueues {
 /** Creates and removes the Redis users that confine each worker to its own queue. */
 export interface WorkerQueueAccess {
   queueNameFor(workerId: string): string;
+  /**
+   * Creates the worker's user on the Redis shard of its operator; `url` is what the worker connects
+   * to (that shard's worker-facing URL).
+   */
   grant(
     workerId: string,
-  ): Promise<{ readonly username: string; readonly password: string; readonly passwordSha256: string }>;
+    operator: string,
+  ): Promise<{
+    readonly username: string;
+    readonly password: string;
+    readonly passwordSha256: string;
+    readonly url: string;
+  }>;
   /** Re-creates a worker's user from its stored password hash (Redis lost its data). */
   restore(workerId: string, passwordSha256: string): Promise<void>;
   revoke(workerId: string, username: string): Promise<void>;

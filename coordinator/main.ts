@@ -4,7 +4,6 @@ import { access, mkdir, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { generateEd25519KeyFiles } from '../services/attestation/ed25519-key.ts';
 import { Ed25519FileSigner } from '../services/attestation/signer.ts';
@@ -14,13 +13,14 @@ import type { CoordinatorDeps, JobQueues, WorkerQueueAccess } from './coordinato
 import { createCoordinatorApp } from './http/create-app.ts';
 import { expireLeases, restoreQueues } from './leases/lease-keeper.ts';
 import { CoordinatorMetrics } from './metrics/coordinator-metrics.ts';
-import { CompletionListener, JobDispatcher } from './queue/job-dispatcher.ts';
+import type { JobCompletion } from './queue/job-dispatcher.ts';
 import {
   applyWorkerRedisUser,
   createWorkerRedisUser,
   deleteWorkerRedisUser,
   drainWorkerQueue,
 } from './queue/redis-acl.ts';
+import { RedisShards } from './queue/redis-shards.ts';
 import { progressBuild } from './scheduler/progress-build.ts';
 import { sweepPendingBuilds } from './scheduler/sweep-pending-builds.ts';
 import { collectGarbage } from './storage/collect-garbage.ts';
@@ -75,12 +75,36 @@ export async function startCoordinator(
   });
   const blobs = new SqliteBlobLedger(databasePath, config.quotas);
   const content = new FsContentStore(join(config.dataDir, 'cas'));
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
-  const dispatcher = new JobDispatcher({ admin: redis, prefix: config.queuePrefix });
+  // A job the worker's queue marks failed (it never reported over HTTP: bad payload, engine down,
+  // crash) closes that attempt, so the build is reassigned to another operator.
+  const onCompletion = async (completion: JobCompletion) => {
+    if (!('failedReason' in completion)) return;
+    const attempt = await store.getAttemptByJobId(completion.jobId);
+    if (attempt?.state !== 'open' || attempt.workerId !== completion.workerId) return;
+    await store.finishAttempt(completion.jobId, { state: 'failed', finishedAt: new Date() });
+    deps.metrics.attempt('failed');
+    logger.warn(
+      { jobId: completion.jobId, workerId: completion.workerId, reason: completion.failedReason },
+      'job failed on the worker queue',
+    );
+    await progressBuild(deps, attempt.buildId);
+  };
+  const shards = new RedisShards(
+    config.redisShards,
+    async (workerId) => (await store.getWorker(workerId))?.operator,
+    {
+      prefix: config.queuePrefix,
+      commandTimeoutMs: config.redisCommandTimeoutMs,
+      listener: {
+        onCompletion,
+        onError: (err) => logger.warn({ err }, 'completion listener error'),
+      },
+    },
+  );
 
   const queues: JobQueues = {
-    enqueue: (workerId, job) =>
-      dispatcher.enqueue(workerId, {
+    enqueue: async (workerId, job) =>
+      (await shards.forWorker(workerId)).dispatcher.enqueue(workerId, {
         schema: 'rbnet.job/v1',
         buildId: job.buildId,
         jobId: job.jobId,
@@ -91,31 +115,35 @@ export async function startCoordinator(
         coordinatorUrl: config.publicUrl,
       }),
     remove: async (workerId, jobId) => {
-      await dispatcher.remove(workerId, jobId);
+      await (await shards.forWorker(workerId)).dispatcher.remove(workerId, jobId);
     },
     depth: async (workerId) => {
-      const depth = await dispatcher.queueDepth(workerId);
+      const depth = await (await shards.forWorker(workerId)).dispatcher.queueDepth(workerId);
       return depth.waiting + depth.active;
     },
   };
   const queueAccess: WorkerQueueAccess = {
     queueNameFor: (workerId) => queueNameForWorker(workerId),
-    grant: async (workerId) => {
-      const credentials = await createWorkerRedisUser(redis, { workerId, prefix: config.queuePrefix });
-      listener.watch(workerId);
+    grant: async (workerId, operator) => {
+      const shard = shards.place(workerId, operator);
+      const credentials = await createWorkerRedisUser(shard.admin, { workerId, prefix: config.queuePrefix });
+      shard.listener.watch(workerId);
       return {
         username: credentials.username,
         password: credentials.password,
         passwordSha256: credentials.passwordSha256,
+        url: shard.workerUrl,
       };
     },
     restore: async (workerId, passwordSha256) => {
-      await applyWorkerRedisUser(redis, { workerId, prefix: config.queuePrefix }, passwordSha256);
+      const shard = await shards.forWorker(workerId);
+      await applyWorkerRedisUser(shard.admin, { workerId, prefix: config.queuePrefix }, passwordSha256);
     },
     revoke: async (workerId, username) => {
-      listener.unwatch(workerId);
-      await deleteWorkerRedisUser(redis, username);
-      await drainWorkerQueue(redis, { workerId, prefix: config.queuePrefix });
+      const shard = await shards.forWorker(workerId);
+      shard.listener.unwatch(workerId);
+      await deleteWorkerRedisUser(shard.admin, username);
+      await drainWorkerQueue(shard.admin, { workerId, prefix: config.queuePrefix });
     },
   };
   const deps: CoordinatorDeps = {
@@ -132,26 +160,9 @@ export async function startCoordinator(
     metrics: new CoordinatorMetrics(),
   };
 
-  // A job the worker's queue marks failed (it never reported over HTTP: bad payload, engine down,
-  // crash) closes that attempt, so the build is reassigned to another operator.
-  const listener = new CompletionListener({
-    admin: redis,
-    prefix: config.queuePrefix,
-    onCompletion: async (completion) => {
-      if (!('failedReason' in completion)) return;
-      const attempt = await store.getAttemptByJobId(completion.jobId);
-      if (attempt?.state !== 'open' || attempt.workerId !== completion.workerId) return;
-      await store.finishAttempt(completion.jobId, { state: 'failed', finishedAt: new Date() });
-      deps.metrics.attempt('failed');
-      logger.warn(
-        { jobId: completion.jobId, workerId: completion.workerId, reason: completion.failedReason },
-        'job failed on the worker queue',
-      );
-      await progressBuild(deps, attempt.buildId);
-    },
-    onError: (err) => logger.warn({ err }, 'completion listener error'),
-  });
-  for (const worker of await store.listWorkers({ activeOnly: true })) listener.watch(worker.workerId);
+  for (const worker of await store.listWorkers({ activeOnly: true })) {
+    (await shards.forWorker(worker.workerId)).listener.watch(worker.workerId);
+  }
 
   let adminToken: string | undefined;
   const marker = join(config.dataDir, ADMIN_MARKER_FILE);
@@ -176,16 +187,24 @@ export async function startCoordinator(
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.listenHost}:${port}`;
 
-  // Redis is a transport: if it comes back empty (restart without persistence, failover to an
-  // empty replica), this key is gone too, and the queues are rebuilt from SQLite.
-  const aliveKey = `${config.queuePrefix}:coordinator:alive`;
-  // ACL users live in memory only: any Redis restart (a new run_id), even with its data kept,
-  // drops them, so the users and open jobs are restored then too.
-  const redisRunId = async (): Promise<string> =>
-    /run_id:(\w+)/.exec(String(await redis.info('server')))?.[1] ?? '';
-  let lastRunId = await redisRunId();
-  await restoreQueues(deps);
-  await redis.set(aliveKey, new Date().toISOString());
+  // Each shard is checked on its own: one that is down or halted (a worker can make its own Redis
+  // busy) delays nothing but its own workers' queues.
+  const syncShards = async () => {
+    for (const shard of shards.all) {
+      try {
+        if (!(await shard.needsRestore())) continue;
+        logger.warn(
+          { shard: shard.name },
+          'Redis shard new, restarted or empty; restoring its worker users and open jobs from the database',
+        );
+        await restoreQueues(deps, (operator) => shards.forOperator(operator) === shard);
+        await shard.markRestored();
+      } catch (err) {
+        logger.warn({ shard: shard.name, err }, 'Redis shard unavailable');
+      }
+    }
+  };
+  await syncShards();
 
   // Leases and deadlines expire without any request arriving: sweep now and then.
   let sweeping = false;
@@ -193,16 +212,7 @@ export async function startCoordinator(
     if (sweeping) return;
     sweeping = true;
     try {
-      const runId = await redisRunId();
-      if (runId !== lastRunId || (await redis.exists(aliveKey)) === 0) {
-        logger.warn(
-          { restarted: runId !== lastRunId },
-          'Redis restarted or lost its data; restoring worker users and open jobs from the database',
-        );
-        await restoreQueues(deps);
-        await redis.set(aliveKey, new Date().toISOString());
-        lastRunId = runId;
-      }
+      await syncShards();
       await expireLeases(deps);
       await sweepPendingBuilds(deps);
     } catch (err) {
@@ -250,9 +260,7 @@ export async function startCoordinator(
       clearInterval(gc);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await collecting;
-      await listener.close();
-      await dispatcher.close();
-      redis.disconnect();
+      await shards.close();
       await nonces.close();
       await blobs.close();
       await store.close();

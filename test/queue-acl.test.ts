@@ -124,7 +124,7 @@ function startConsumer(
   creds: WorkerRedisCredentials,
   prefix: string,
   handler: JobHandler,
-  timing: { lockDurationMs?: number; stalledIntervalMs?: number } = {},
+  timing: { lockDurationMs?: number } = {},
 ): JobConsumer {
   const consumer = new JobConsumer({ redisUrl: workerUrl(creds), workerId, prefix, handler, ...timing });
   cleanups.push(() => consumer.close({ graceMs: 1000, abortGraceMs: 1000 }));
@@ -277,8 +277,7 @@ describe('per-worker queue ACLs', () => {
     expect(await dispatcher.queueDepth(workerA)).toEqual({ waiting: 1, active: 0 });
 
     const handled: string[] = [];
-    // Short lock and stalled intervals, and a handler that outlives the lock: the lock must be renewed and
-    // the stalled checker must run, both under the worker's ACL user.
+    // A short lock and a handler that outlives it: the lock must be renewed under the worker's ACL user.
     const consumer = startConsumer(
       workerA,
       credsA,
@@ -288,7 +287,7 @@ describe('per-worker queue ACLs', () => {
         await new Promise((resolve) => setTimeout(resolve, 800));
         return { envelopeSha256: sha256Hex(`envelope:${job.jobId}`) };
       },
-      { lockDurationMs: 300, stalledIntervalMs: 150 },
+      { lockDurationMs: 300 },
     );
     await consumer.start();
     await waitFor(() => completions.length >= 1, 'the completion of job-a1');
@@ -360,10 +359,8 @@ describe('per-worker queue ACLs', () => {
     });
   });
 
-  it('fails the job of an abandoned handler once its lock expires (stalled check under the ACL)', async () => {
-    const { prefix, workerA, credsA, dispatcher, listener, completions } = await setUp();
-    listener.watch(workerA);
-    const timing = { lockDurationMs: 300, stalledIntervalMs: 150 };
+  it('leaves the job of an abandoned handler active until its lock expires; then the coordinator removes it', async () => {
+    const { prefix, workerA, credsA, dispatcher } = await setUp();
     let started = false;
     const stubborn = startConsumer(
       workerA,
@@ -373,21 +370,22 @@ describe('per-worker queue ACLs', () => {
         started = true;
         return new Promise(() => undefined); // ignores its abort signal
       },
-      timing,
+      { lockDurationMs: 300 },
     );
     await stubborn.start();
     await dispatcher.enqueue(workerA, payload('stuck-1'));
     await waitFor(() => started, 'the handler to start');
     expect(await stubborn.close({ graceMs: 50, abortGraceMs: 50 })).toBe('abandoned');
+    // No stalled check runs on the worker side (the coordinator owns leases): the job stays active, and
+    // the coordinator's removal refuses it while the lock is held, then removes it.
     expect(await dispatcher.queueDepth(workerA)).toEqual({ waiting: 0, active: 1 });
-
-    const next = startConsumer(workerA, credsA, prefix, async () => ({ failed: 'unexpected' }), timing);
-    await next.start();
-    await waitFor(() => completions.length >= 1, 'the stalled job to fail');
-    expect(completions[0]).toMatchObject({
-      jobId: 'stuck-1',
-      failedReason: 'job stalled more than allowable limit',
-    });
+    const key = `${prefix}:${queueNameForWorker(workerA)}:stuck-1`;
+    await admin.set(`${key}:lock`, 'held-by-the-worker', 'PX', 60_000);
+    expect(await dispatcher.remove(workerA, 'stuck-1')).toBe('active');
+    await admin.del(`${key}:lock`);
+    expect(await dispatcher.remove(workerA, 'stuck-1')).toBe('removed');
+    expect(await dispatcher.queueDepth(workerA)).toEqual({ waiting: 0, active: 0 });
+    expect(await admin.exists(key)).toBe(0);
     expect(await aclLogUsernames()).not.toContain(credsA.username);
   });
 

@@ -15,7 +15,8 @@ Options:
   --data-dir DIR     env RBNET_COORDINATOR_DIR, default /var/lib/rbnet/coordinator
   --listen HOST:PORT env RBNET_LISTEN, default 127.0.0.1:8470
   --public-url URL   env RBNET_PUBLIC_URL: the origin workers and consumers use (https behind a proxy)
-  --redis URL        env RBNET_REDIS_URL, default redis://127.0.0.1:6390 (admin connection)
+  --redis URL        env RBNET_REDIS_URL, default redis://127.0.0.1:6390 (admin connection to the
+                     default queue shard; one Redis per operator: RBNET_REDIS_SHARDS, docs/queues.md)
   --threshold K      agreeing operators needed (env RBNET_THRESHOLD, default 2)
   --replicas N       operators assigned per build (env RBNET_REPLICAS, default max(K, 3))
   --log-level LEVEL  default info (JSON logs on stderr)

@@ -5,6 +5,12 @@ import { DIFFOSCOPE_BYPRODUCT_PATTERN } from '../../services/debian/deb-inspecti
 import { isSha256Hex, type Sha256Hex } from '../../services/digest.ts';
 import { RbnetError } from '../../services/errors.ts';
 import { manifestStoredInputs, parseAnyManifest } from '../../services/manifest/parse-any-manifest.ts';
+import {
+  type HeartbeatAnswer,
+  HeartbeatError,
+  type HeartbeatRequest,
+  parseHeartbeatRequest,
+} from '../../services/queue/heartbeat-contract.ts';
 import { storeNamePattern } from '../../services/storage/build-store.ts';
 import { readVerifiedResult } from '../consensus/decide-build.ts';
 import { standingOfResults } from '../consensus/revoked-results.ts';
@@ -252,28 +258,29 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
   const JOB_ID = /^[A-Za-z0-9:_-]{1,128}$/;
 
   app.post('/v1/heartbeats', requireWorker(deps, 'json'), async (c) => {
-    const body = parseJsonObject(c.get('bodyBytes')!);
-    const running = body.running;
-    if (
-      !Array.isArray(running) ||
-      running.length > 1000 ||
-      !running.every((j) => typeof j === 'string' && JOB_ID.test(j))
-    ) {
-      throw new ApiError(400, 'INVALID', 'running: expected up to 1000 job ids');
+    let heartbeat: HeartbeatRequest;
+    try {
+      heartbeat = parseHeartbeatRequest(c.get('bodyBytes')!.toString('utf8'));
+    } catch (err) {
+      if (err instanceof HeartbeatError) throw new ApiError(400, 'INVALID', err.message);
+      throw err;
     }
     const worker = c.get('worker')!;
     const now = deps.now();
-    await deps.store.renewLeases(
-      worker.workerId,
-      new Date(now.getTime() + deps.config.policy.leaseTimeoutMs),
-    );
-    // Jobs the worker runs whose attempt is no longer its own (expired, cancelled): it should stop them.
-    const stale: string[] = [];
-    for (const jobId of running as string[]) {
-      const attempt = await deps.store.getAttemptByJobId(jobId);
-      if (!attempt || attempt.workerId !== worker.workerId || attempt.state !== 'open') stale.push(jobId);
-    }
-    return c.json({ leaseTimeoutMs: deps.config.policy.leaseTimeoutMs, stale });
+    const { leaseTimeoutMs, pickupTimeoutMs } = deps.config.policy;
+    // Only what the worker names as running (and signs) is renewed; everything else it was given
+    // runs down to its pickup deadline or lease end, however often it beats.
+    const renewed = await deps.store.renewRunningLeases(worker.workerId, heartbeat.running, {
+      now,
+      runningUntil: new Date(now.getTime() + leaseTimeoutMs),
+      queuedUntil: new Date(now.getTime() + pickupTimeoutMs),
+    });
+    // Named jobs that are not renewed (expired, cancelled, past their run limit, someone else's):
+    // the worker should stop them.
+    const renewedSet = new Set(renewed);
+    const stale = heartbeat.running.filter((jobId) => !renewedSet.has(jobId));
+    const answer: HeartbeatAnswer = { leaseTimeoutMs, pickupTimeoutMs, renewed, stale };
+    return c.json(answer);
   });
   app.post('/v1/attempts/current', requireWorker(deps, 'json'), async (c) => {
     const body = parseJsonObject(c.get('bodyBytes')!);

@@ -86,7 +86,7 @@ export async function enrolWorker(deps: CoordinatorDeps, c: Context): Promise<Re
   if (!operator) throw new ApiError(401, 'AUTH_INVALID', TOKEN_REFUSED);
 
   const queueName = deps.queueAccess.queueNameFor(workerId);
-  const redis = await deps.queueAccess.grant(workerId);
+  const redis = await deps.queueAccess.grant(workerId, operator);
   try {
     await deps.store.enrolWorker({
       workerId,
@@ -115,7 +115,7 @@ export async function enrolWorker(deps: CoordinatorDeps, c: Context): Promise<Re
       signingKeyid: request.signingKeyid,
       queueName,
       queuePrefix: deps.config.queuePrefix,
-      redis: { url: deps.config.workerRedisUrl, username: redis.username, password: redis.password },
+      redis: { url: redis.url, username: redis.username, password: redis.password },
     },
     201,
   );

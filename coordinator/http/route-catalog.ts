@@ -535,15 +535,18 @@ export const routeCatalog: readonly RouteSpec[] = Object.freeze<RouteSpec[]>([
     path: '/v1/heartbeats',
     operationId: 'sendHeartbeat',
     tag: 'workers',
-    summary: "Renew the worker's attempt leases and learn which of its running jobs are no longer its own",
+    summary:
+      'Renew the leases of exactly the jobs the worker names as running, and learn which of them are no longer its own',
     auth: ['worker'],
     requestBody: {
       contentType: json,
-      description: 'the job ids the worker is running',
+      description:
+        'exactly the job ids the worker is running now (each once); the proof signs these bytes. Only these leases are renewed; the first naming marks a job started',
       schema: object(['running'], {
         running: {
           type: 'array',
           maxItems: 1000,
+          uniqueItems: true,
           items: { type: 'string', pattern: '^[A-Za-z0-9:_-]{1,128}$' },
         },
       }),
@@ -551,15 +554,24 @@ export const routeCatalog: readonly RouteSpec[] = Object.freeze<RouteSpec[]>([
     responses: [
       {
         status: 200,
-        description: 'leases renewed',
+        description: 'the named leases that were renewed, and the named jobs to stop',
         contentType: json,
-        schema: object(['leaseTimeoutMs', 'stale'], {
-          leaseTimeoutMs: { type: 'integer' },
+        schema: object(['leaseTimeoutMs', 'pickupTimeoutMs', 'renewed', 'stale'], {
+          leaseTimeoutMs: { type: 'integer', description: 'a named running job stays leased this long, ms' },
+          pickupTimeoutMs: {
+            type: 'integer',
+            description: 'an assigned job must be named as running within this long, ms',
+          },
+          renewed: {
+            type: 'array',
+            items: { type: 'string' },
+            description: 'named jobs whose leases were renewed',
+          },
           stale: {
             type: 'array',
             items: { type: 'string' },
             description:
-              "running jobs whose attempt expired, was cancelled or is not this worker's: stop them",
+              "named jobs whose attempt expired, was cancelled, passed its run limit or is not this worker's: stop them",
           },
         }),
       },

@@ -15,6 +15,7 @@ import {
   rbnetQueuePrefix,
   serializeJobPayload,
 } from '../../services/queue/queue-contract.ts';
+import { removeQueuedJob } from './remove-queued-job.ts';
 
 /** The BullMQ job name of every rebuild job (the payload's `schema` carries the version). */
 export const REBUILD_JOB_NAME = 'rebuild';
@@ -74,15 +75,16 @@ export class JobDispatcher {
   }
 
   /**
-   * Withdraws a job that the worker has not finished. An active job is locked by the worker and is not
-   * removed (cancel it through the worker, or let its lease expire).
+   * Withdraws a job that the worker does not hold. A job whose lock is held is running and is not
+   * removed (cancel it through the worker, or let its lock expire).
+   *
+   * Never BullMQ's `Queue.remove`: that follows key names stored in the job's dependency sets and
+   * parent field, which the worker writes (see remove-queued-job.ts). This removes exactly the job's
+   * own keys, named from the queue and the job id.
    */
   async remove(workerId: string, jobId: string): Promise<'removed' | 'not-found' | 'active'> {
     if (!isValidJobId(jobId)) throw new JobPayloadError('JOB_PAYLOAD_INVALID', 'jobId', 'not a valid job id');
-    const queue = this.queue(workerId);
-    // removeJob answers 1 for a job that does not exist too, so existence is checked first.
-    if ((await this.admin.exists(queue.toKey(jobId))) === 0) return 'not-found';
-    return (await queue.remove(jobId)) === 1 ? 'removed' : 'active';
+    return removeQueuedJob(this.admin, `${this.prefix}:${queueNameForWorker(workerId)}:`, jobId);
   }
 
   /** How many jobs wait on the worker's queue and how many it is running. */
@@ -107,6 +109,10 @@ export class JobDispatcher {
     let queue = this.queues.get(name);
     if (!queue) {
       queue = new Queue(name, { connection: this.admin, prefix: this.prefix });
+      queue.on('error', () => {
+        // The failed call rejects on its own (and is handled there); without a listener BullMQ would
+        // print the same error to stderr.
+      });
       this.queues.set(name, queue);
     }
     return queue;
@@ -213,7 +219,12 @@ export class CompletionListener {
   private async run(): Promise<void> {
     const blockMs = this.options.blockMs ?? 2000;
     const batchSize = this.options.batchSize ?? 100;
-    this.blocking = this.admin.duplicate({ connectionName: `${this.prefix}:completion-listener` });
+    this.blocking = this.admin.duplicate({
+      connectionName: `${this.prefix}:completion-listener`,
+      // A blocked read is allowed its block time; past that, the server is not answering (a halted
+      // shard) and the loop retries rather than wait forever.
+      commandTimeout: blockMs + 5_000,
+    });
     this.blocking.on('error', () => {
       // Connection errors surface as rejected XREADs below; this handler only keeps ioredis quiet.
     });

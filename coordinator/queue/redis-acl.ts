@@ -7,28 +7,30 @@ import {
   queueNameForWorker,
   rbnetQueuePrefix,
 } from '../../services/queue/queue-contract.ts';
+import { workerScripts } from './worker-scripts.ts';
 
 /** An ACL operation was refused by our own checks (the username or queue did not fit the rules). */
 export class RedisAclError extends RbnetError<'ACL_INVALID'> {}
 
 /**
  * Every command a BullMQ 6 Worker sends, or runs inside the Lua scripts of its paths (moveToActive,
- * moveToFinished, extendLock(s), moveStalledJobsToWait, updateProgress, addLog), and nothing else.
- * Redis checks each command a script runs against the caller's ACL, so the scripts' commands must be
- * listed too. Derived from the scripts' source and checked with ACL LOG staying empty through a full
- * worker lifecycle (fetch, lock renewal, complete, fail, stalled recovery, close); see docs/queues.md.
+ * moveToFinished, extendLock(s)), and nothing else. Redis checks each command a
+ * script runs against the caller's ACL, so the scripts' commands must be listed too. Derived from the
+ * scripts' source and checked with ACL LOG staying empty through a full worker lifecycle (fetch, lock
+ * renewal, complete, fail, close); see docs/queues.md.
+ *
+ * Scripts themselves are not here: `workerAclRules` allows EVALSHA of exactly the worker scripts'
+ * sha1s (worker-scripts.ts), and never EVAL, SCRIPT or FUNCTION/FCALL, so no script text of the
+ * worker's choosing ever runs (a Lua loop after a write cannot be killed).
  *
  * Left out on purpose: INFO (BullMQ's version check; the consumer sets `skipVersionCheck`), SELECT
  * (key patterns are not per database), KEYS/SCAN/RANDOMKEY (they list keys regardless of patterns),
- * FLUSHDB/FLUSHALL (@write, but keyless), pub/sub, XREAD, SCRIPT, FUNCTION, CONFIG, CLIENT except SETNAME.
+ * FLUSHDB/FLUSHALL (@write, but keyless), pub/sub, XREAD, CONFIG, CLIENT except SETNAME.
  */
 export const workerQueueCommands: readonly string[] = Object.freeze([
-  // Issued by the Worker itself: the blocking fetch on the queue's marker key, the scripts (ioredis
-  // sends EVAL the first time a script runs on a socket and EVALSHA after), and the connection name
+  // Issued by the Worker itself: the blocking fetch on the queue's marker key, and the connection name
   // BullMQ gives its blocking connection (allowed so each connect does not write a denial to ACL LOG).
   'bzpopmin',
-  'eval',
-  'evalsha',
   'client|setname',
   // Run inside BullMQ's worker-path Lua scripts.
   'del',
@@ -45,7 +47,6 @@ export const workerQueueCommands: readonly string[] = Object.freeze([
   'incr',
   'llen',
   'lpush',
-  'lrange',
   'lrem',
   'ltrim',
   'pexpire',
@@ -55,7 +56,6 @@ export const workerQueueCommands: readonly string[] = Object.freeze([
   'sadd',
   'scard',
   'set',
-  'smembers',
   'srem',
   'xadd',
   'xtrim',
@@ -116,6 +116,8 @@ export function workerAclRules(spec: WorkerQueueSpec, passwordSha256: string): s
     'resetchannels',
     '-@all',
     ...workerQueueCommands.map((command) => `+${command}`),
+    // EVALSHA with one of these first arguments only: BullMQ's worker scripts, nothing else.
+    ...workerScripts.map((script) => `+evalsha|${script.sha1}`),
   ];
 }
 
@@ -150,7 +152,20 @@ export async function applyWorkerRedisUser(
 ): Promise<string> {
   const username = workerRedisUsername(spec);
   await adminRedis.call('ACL', 'SETUSER', username, ...workerAclRules(spec, passwordSha256));
+  // The worker may only EVALSHA these, and may not load them itself: they must be in the script
+  // cache, which a Redis restart empties (this runs again then, from restoreQueues).
+  await loadWorkerScripts(adminRedis);
   return username;
+}
+
+/** Puts the worker scripts into Redis's script cache (SCRIPT LOAD is idempotent). */
+export async function loadWorkerScripts(adminRedis: Redis): Promise<void> {
+  for (const script of workerScripts) {
+    const sha1 = String(await adminRedis.call('SCRIPT', 'LOAD', script.lua));
+    if (sha1 !== script.sha1) {
+      throw new RedisAclError('ACL_INVALID', `SCRIPT LOAD ${script.name}: Redis answered sha1 ${sha1}`);
+    }
+  }
 }
 
 /**

@@ -171,6 +171,7 @@ describe('eligibility by declared capacity', () => {
       architecture: 'amd64',
       backend: 'generic',
       resources: { minMemoryBytes: 16 * GiB },
+      timeLimitSeconds: parsed.manifest.build.timeLimitSeconds,
     });
   });
 

@@ -46,6 +46,8 @@ export interface SchedulingNeeds {
   readonly architecture: string;
   readonly backend: string;
   readonly resources: ManifestResources;
+  /** The manifest's wall-time limit, seconds: bounds how long an attempt may be held as running. */
+  readonly timeLimitSeconds?: number;
 }
 
 /** A build as either caller holds it: the parsed manifest at submit time, or the stored record later. */
@@ -66,8 +68,15 @@ export function schedulingNeedsOf(subject: SchedulingSubject): SchedulingNeeds {
     defaultManifestLimits.maxManifestBytes,
     Buffer.byteLength(subject.manifestJson, 'utf8'),
   );
-  const { resources } = parseAnyManifest(subject.manifestJson, { maxManifestBytes }).manifest;
-  return { architecture: subject.architecture, backend: subject.backend, resources };
+  const parsed = parseAnyManifest(subject.manifestJson, { maxManifestBytes });
+  const timeLimitSeconds =
+    parsed.kind === 'debian' ? parsed.manifest.timeLimitSeconds : parsed.manifest.build.timeLimitSeconds;
+  return {
+    architecture: subject.architecture,
+    backend: subject.backend,
+    resources: parsed.manifest.resources,
+    timeLimitSeconds,
+  };
 }
 
 /**
@@ -232,7 +241,9 @@ export async function fillAssignments(deps: SchedulerDeps, buildId: string): Pro
   ]);
   const tried = new Set(attempts.map((a) => a.operator));
 
-  const candidates = (await eligibleWorkers(deps.store, build)).filter((w) => !tried.has(w.operator));
+  // Parsed once here: eligibility and the run limit both come from the stored manifest.
+  const needs = schedulingNeedsOf(build);
+  const candidates = (await eligibleWorkers(deps.store, needs)).filter((w) => !tried.has(w.operator));
   const byOperator = new Map<string, WorkerRecord>();
   for (const worker of candidates.sort(
     (a, b) => (load.get(a.workerId) ?? 0) - (load.get(b.workerId) ?? 0) || (a.workerId < b.workerId ? -1 : 1),
@@ -267,17 +278,31 @@ export async function fillAssignments(deps: SchedulerDeps, buildId: string): Pro
       jobId,
       nonce,
       assignedAt: deps.now(),
-      // Renewed by the worker's heartbeats; a silent worker loses the attempt after this.
-      leaseExpiresAt: new Date(deps.now().getTime() + deps.config.policy.leaseTimeoutMs),
+      // The pickup deadline: the worker must name the job as running in a signed heartbeat before
+      // it, and from then on renews only what it names (see renewRunningLeases).
+      leaseExpiresAt: new Date(deps.now().getTime() + deps.config.policy.pickupTimeoutMs),
+      ...(needs.timeLimitSeconds === undefined
+        ? {}
+        : { runLimitMs: needs.timeLimitSeconds * 1000 + deps.config.policy.runAllowanceMs }),
     });
-    await deps.queues.enqueue(worker.workerId, {
-      buildId,
-      jobId,
-      attempt: attemptNumber,
-      nonce,
-      manifestSha256: build.manifestSha256,
-      manifestJson: build.manifestJson,
-    });
+    try {
+      await deps.queues.enqueue(worker.workerId, {
+        buildId,
+        jobId,
+        attempt: attemptNumber,
+        nonce,
+        manifestSha256: build.manifestSha256,
+        manifestJson: build.manifestJson,
+      });
+    } catch (err) {
+      // One worker's queue that cannot be written (its Redis down or halted, its keys corrupted by
+      // the worker itself) must not stop the other operators' assignments. The attempt stays open
+      // and lapses at its pickup deadline, like a job the worker never took.
+      deps.logger.warn(
+        { buildId, jobId, workerId: worker.workerId, err: { message: (err as Error).message } },
+        'enqueue failed; the attempt lapses at its pickup deadline',
+      );
+    }
     covered.add(worker.operator);
     assigned.push({ workerId: worker.workerId, operator: worker.operator, jobId });
     deps.metrics?.attempt('assigned');

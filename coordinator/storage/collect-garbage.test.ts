@@ -282,7 +282,9 @@ describe('migration 5 on an existing database', () => {
       DROP TRIGGER builds_blob_refs; DROP TRIGGER results_blob_refs; DROP TRIGGER verdict_history_blob_refs;
       DROP TRIGGER log_entries_blob_refs; DROP TRIGGER apt_links_blob_refs; DROP TRIGGER apt_links_blob_refs_update;
       DROP TABLE blob_refs; DROP TABLE blob_usage; DROP TABLE blob_owners; DROP TABLE blobs; DROP TABLE auth_nonces;
-      DELETE FROM schema_migrations WHERE version = 5;`);
+      DELETE FROM schema_migrations WHERE version = 5;
+      DELETE FROM schema_migrations WHERE version = 6;
+      ALTER TABLE attempts DROP COLUMN started_at; ALTER TABLE attempts DROP COLUMN run_limit_ms;`);
     db.close();
     store = new SqliteBuildStore(join(root, 'db.sqlite'));
     ledger = new SqliteBlobLedger(join(root, 'db.sqlite'), limits);

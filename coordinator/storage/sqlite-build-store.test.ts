@@ -164,6 +164,56 @@ describe('SqliteBuildStore: leases', () => {
     // Load per worker, counted in the store: the one still open.
     expect(await store.countOpenAttemptsByWorker()).toEqual(new Map([[a2.workerId, 1]]));
   });
+
+  it('a heartbeat renews only the named open attempts of its own worker, up to their run limit', async () => {
+    const { w1, a1, a2 } = await scenario(); // a1 leased to 61 s, a2 has no lease
+    const queued = await store.createAttempt({
+      buildId: (await store.createBuild(buildInput())).buildId,
+      workerId: w1.workerId,
+      operator: 'acme',
+      attempt: 1,
+      jobId: `job-${w1.workerId}-queued`,
+      nonce: 'nonce-queued-0123456789',
+      assignedAt: at(3000),
+      leaseExpiresAt: at(33_000),
+      runLimitMs: 100_000,
+    });
+    const leases = (nowMs: number) => ({
+      now: at(nowMs),
+      runningUntil: at(nowMs + 60_000),
+      queuedUntil: at(nowMs + 30_000),
+    });
+    // Naming nothing, or someone else's job, renews nothing and starts nothing.
+    expect(await store.renewRunningLeases(w1.workerId, [], leases(10_000))).toEqual([]);
+    expect(await store.renewRunningLeases(w1.workerId, [a2.jobId], leases(10_000))).toEqual([]);
+    expect((await store.getAttemptByJobId(a2.jobId))?.startedAt).toBeUndefined();
+    expect((await store.getAttemptByJobId(queued.jobId))?.leaseExpiresAt).toBe(at(33_000).toISOString());
+
+    // Naming the queued job starts it; the worker's other unstarted job (a1) waits behind it.
+    expect(await store.renewRunningLeases(w1.workerId, [queued.jobId], leases(20_000))).toEqual([
+      queued.jobId,
+    ]);
+    const started = await store.getAttemptByJobId(queued.jobId);
+    expect(started).toMatchObject({ startedAt: at(20_000).toISOString(), runLimitMs: 100_000 });
+    expect(started?.leaseExpiresAt).toBe(at(80_000).toISOString());
+    expect((await store.getAttemptByJobId(a1.jobId))?.leaseExpiresAt).toBe(at(61_000).toISOString());
+    expect(await store.renewRunningLeases(w1.workerId, [queued.jobId], leases(40_000))).toEqual([
+      queued.jobId,
+    ]);
+    expect((await store.getAttemptByJobId(a1.jobId))?.leaseExpiresAt).toBe(at(70_000).toISOString());
+
+    // Never past startedAt + runLimitMs (120 s), and not at all once it is over.
+    await store.renewRunningLeases(w1.workerId, [queued.jobId], leases(100_000));
+    expect((await store.getAttemptByJobId(queued.jobId))?.leaseExpiresAt).toBe(at(120_000).toISOString());
+    expect(await store.renewRunningLeases(w1.workerId, [queued.jobId], leases(120_000))).toEqual([]);
+    // A restore's renewal respects the run limit too, and gives what is still queued its own deadline.
+    await store.renewLeases(w1.workerId, at(500_000), at(130_000));
+    expect((await store.getAttemptByJobId(queued.jobId))?.leaseExpiresAt).toBe(at(120_000).toISOString());
+    expect((await store.getAttemptByJobId(a1.jobId))?.leaseExpiresAt).toBe(at(130_000).toISOString());
+    // A finished attempt is never renewed again.
+    await store.finishAttempt(a1.jobId, { state: 'expired', finishedAt: at(121_000) });
+    expect(await store.renewRunningLeases(w1.workerId, [a1.jobId], leases(122_000))).toEqual([]);
+  });
 });
 
 describe('SqliteBuildStore: opening and migrations', () => {
@@ -186,6 +236,7 @@ describe('SqliteBuildStore: opening and migrations', () => {
         name: 'revocation kinds; apt link products and conflicts; pending index; verdict counters; byproduct index',
       },
       { version: 5, name: 'durable replay record; content-store ledger: owners, usage, references' },
+      { version: 6, name: 'attempts: started by a heartbeat, run limit' },
     ]);
   });
 
@@ -227,7 +278,9 @@ describe('SqliteBuildStore: opening and migrations', () => {
     );
     await v3.close();
     // Roll the file back to version 3: what migrations 5 and 4 added is undone by hand.
-    old.exec(`DELETE FROM schema_migrations WHERE version = 5;
+    old.exec(`DELETE FROM schema_migrations WHERE version = 6;
+      ALTER TABLE attempts DROP COLUMN started_at; ALTER TABLE attempts DROP COLUMN run_limit_ms;
+      DELETE FROM schema_migrations WHERE version = 5;
       DROP TRIGGER builds_blob_refs; DROP TRIGGER results_blob_refs; DROP TRIGGER verdict_history_blob_refs;
       DROP TRIGGER log_entries_blob_refs; DROP TRIGGER apt_links_blob_refs; DROP TRIGGER apt_links_blob_refs_update;
       DROP TABLE blob_refs; DROP TABLE blob_usage; DROP TABLE blob_owners; DROP TABLE blobs; DROP TABLE auth_nonces;

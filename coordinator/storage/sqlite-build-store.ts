@@ -17,6 +17,7 @@ import {
   type BuildVerdict,
   buildVerdicts,
   type FinishedAttemptState,
+  type HeartbeatLeases,
   type IsoTimestamp,
   type ListBuildsOptions,
   type ListPendingBuildsOptions,
@@ -481,7 +482,24 @@ const MIGRATIONS: readonly { readonly version: number; readonly name: string; re
       INSERT OR IGNORE INTO blob_refs (sha256, holder) SELECT link_sha256, 'apt-link:' || build_id FROM apt_links;
     `,
   },
+  {
+    version: 6,
+    name: 'attempts: started by a heartbeat, run limit',
+    // A heartbeat renews only the attempts it names; started_at tells a running attempt (lease) from
+    // one still waiting in the queue (pickup deadline). run_limit_ms caps how long naming renews it.
+    sql: `
+      ALTER TABLE attempts ADD COLUMN started_at INTEGER;
+      ALTER TABLE attempts ADD COLUMN run_limit_ms INTEGER CHECK (run_limit_ms IS NULL OR run_limit_ms > 0);
+      -- (each worker's open attempts are indexed by attempts_open_worker, migration 4)
+    `,
+  },
 ];
+
+/** The lease an attempt gets from `renewLeases` (parameters `@until` and `@queued`). */
+const RENEWED_LEASE_SQL = `CASE
+  WHEN started_at IS NULL THEN @queued
+  WHEN run_limit_ms IS NULL THEN @until
+  ELSE MIN(@until, started_at + run_limit_ms) END`;
 
 /** The newest schema version this code knows. */
 export const sqliteSchemaVersion = MIGRATIONS[MIGRATIONS.length - 1]!.version;
@@ -557,6 +575,8 @@ interface AttemptRow {
   assigned_at: number;
   lease_expires_at: number | null;
   finished_at: number | null;
+  started_at: number | null;
+  run_limit_ms: number | null;
 }
 
 interface ResultRow {
@@ -728,9 +748,9 @@ function prepareStatements(db: Database.Database) {
 
     insertAttempt: db.prepare<[AttemptRow]>(
       `INSERT INTO attempts (job_id, build_id, worker_id, operator, attempt, nonce, state, assigned_at,
-         lease_expires_at, finished_at)
+         lease_expires_at, finished_at, started_at, run_limit_ms)
        VALUES (@job_id, @build_id, @worker_id, @operator, @attempt, @nonce, @state, @assigned_at,
-         @lease_expires_at, @finished_at)`,
+         @lease_expires_at, @finished_at, @started_at, @run_limit_ms)`,
     ),
     attemptByJobId: db.prepare<[string], AttemptRow>('SELECT * FROM attempts WHERE job_id = ?'),
     attemptByKey: db.prepare<[string, string, number], AttemptRow>(
@@ -745,10 +765,27 @@ function prepareStatements(db: Database.Database) {
     listOpenAttempts: db.prepare<[], AttemptRow>(
       "SELECT * FROM attempts WHERE state = 'open' ORDER BY assigned_at, rowid",
     ),
-    renewWorkerLeases: db.prepare<[number, string]>(
-      "UPDATE attempts SET lease_expires_at = ? WHERE worker_id = ? AND state = 'open'",
+    // Started attempts: never past their run limit; attempts still queued: their own deadline.
+    renewWorkerLeases: db.prepare<{ until: number; queued: number; worker_id: string }>(
+      `UPDATE attempts SET lease_expires_at = ${RENEWED_LEASE_SQL}
+       WHERE worker_id = @worker_id AND state = 'open'`,
     ),
-    renewAllLeases: db.prepare<[number]>("UPDATE attempts SET lease_expires_at = ? WHERE state = 'open'"),
+    renewAllLeases: db.prepare<{ until: number; queued: number }>(
+      `UPDATE attempts SET lease_expires_at = ${RENEWED_LEASE_SQL} WHERE state = 'open'`,
+    ),
+    // A named running attempt: started at its first naming, renewed up to its run limit, never past it.
+    renewRunningLease: db.prepare<{ job_id: string; worker_id: string; now: number; until: number }>(
+      `UPDATE attempts SET
+         started_at = COALESCE(started_at, @now),
+         lease_expires_at = CASE WHEN run_limit_ms IS NULL THEN @until
+           ELSE MIN(@until, COALESCE(started_at, @now) + run_limit_ms) END
+       WHERE job_id = @job_id AND worker_id = @worker_id AND state = 'open'
+         AND (run_limit_ms IS NULL OR started_at IS NULL OR started_at + run_limit_ms > @now)`,
+    ),
+    extendQueuedLeases: db.prepare<{ worker_id: string; until: number }>(
+      `UPDATE attempts SET lease_expires_at = MAX(COALESCE(lease_expires_at, 0), @until)
+       WHERE worker_id = @worker_id AND state = 'open' AND started_at IS NULL`,
+    ),
     expiredAttempts: db.prepare<[number], AttemptRow>(
       "SELECT * FROM attempts WHERE state = 'open' AND lease_expires_at IS NOT NULL AND lease_expires_at < ? ORDER BY lease_expires_at, rowid",
     ),
@@ -1269,6 +1306,8 @@ export class SqliteBuildStore implements BuildStore {
     if (leaseExpiresAt !== null && leaseExpiresAt <= assignedAt) {
       throw invalid('leaseExpiresAt', 'must be after assignedAt');
     }
+    const runLimitMs = input.runLimitMs === undefined ? null : input.runLimitMs;
+    if (runLimitMs !== null) checkInteger(runLimitMs, 'runLimitMs', 1, Number.MAX_SAFE_INTEGER);
     const row: AttemptRow = {
       job_id: input.jobId,
       build_id: input.buildId,
@@ -1280,6 +1319,8 @@ export class SqliteBuildStore implements BuildStore {
       assigned_at: assignedAt,
       lease_expires_at: leaseExpiresAt,
       finished_at: null,
+      started_at: null,
+      run_limit_ms: runLimitMs,
     };
     this.#immediate(() => {
       if (this.#s.buildById.get(row.build_id) === undefined) {
@@ -1351,11 +1392,33 @@ export class SqliteBuildStore implements BuildStore {
   }
 
   /** @inheritdoc */
-  async renewLeases(workerId: string | undefined, until: Date): Promise<number> {
-    const untilMs = toMs(until, 'until');
-    if (workerId === undefined) return this.#s.renewAllLeases.run(untilMs).changes;
+  async renewLeases(workerId: string | undefined, until: Date, queuedUntil: Date = until): Promise<number> {
+    const times = { until: toMs(until, 'until'), queued: toMs(queuedUntil, 'queuedUntil') };
+    if (workerId === undefined) return this.#s.renewAllLeases.run(times).changes;
     checkName(workerId, 'workerId');
-    return this.#s.renewWorkerLeases.run(untilMs, workerId).changes;
+    return this.#s.renewWorkerLeases.run({ ...times, worker_id: workerId }).changes;
+  }
+
+  /** @inheritdoc */
+  async renewRunningLeases(
+    workerId: string,
+    running: readonly string[],
+    leases: HeartbeatLeases,
+  ): Promise<readonly string[]> {
+    checkName(workerId, 'workerId');
+    for (const jobId of running) checkPattern(jobId, JOB_ID, 'running');
+    const now = toMs(leases.now, 'now');
+    const until = toMs(leases.runningUntil, 'runningUntil');
+    const queuedUntil = toMs(leases.queuedUntil, 'queuedUntil');
+    return this.#immediate(() => {
+      const renewed: string[] = [];
+      for (const jobId of new Set(running)) {
+        const changed = this.#s.renewRunningLease.run({ job_id: jobId, worker_id: workerId, now, until });
+        if (changed.changes > 0) renewed.push(jobId);
+      }
+      if (renewed.length > 0) this.#s.extendQueuedLeases.run({ worker_id: workerId, until: queuedUntil });
+      return Object.freeze(renewed);
+    });
   }
 
   /** @inheritdoc */
@@ -2138,6 +2201,8 @@ function mapAttempt(row: AttemptRow): AttemptRecord {
     state: row.state,
     assignedAt: iso(row.assigned_at),
     ...optionalIso('leaseExpiresAt', row.lease_expires_at),
+    ...optionalIso('startedAt', row.started_at),
+    ...(row.run_limit_ms === null ? {} : { runLimitMs: row.run_limit_ms }),
     ...optionalIso('finishedAt', row.finished_at),
   });
 }

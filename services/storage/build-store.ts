@@ -247,7 +247,13 @@ export interface NewAttempt {
   /** Random value the worker must sign back, so a result cannot be replayed into another attempt. */
   readonly nonce: string;
   readonly assignedAt: Date;
+  /** Until the worker names it as running: its pickup deadline. */
   readonly leaseExpiresAt?: Date;
+  /**
+   * Longest the attempt may run once its worker first names it, ms (the manifest's time limit plus
+   * an allowance); heartbeats never renew it past `startedAt + runLimitMs`. Unlimited when undefined.
+   */
+  readonly runLimitMs?: number;
 }
 
 export interface AttemptRecord {
@@ -260,7 +266,19 @@ export interface AttemptRecord {
   readonly state: AttemptState;
   readonly assignedAt: IsoTimestamp;
   readonly leaseExpiresAt?: IsoTimestamp;
+  /** When a heartbeat of its worker first named it as running; undefined while it waits in the queue. */
+  readonly startedAt?: IsoTimestamp;
+  readonly runLimitMs?: number;
   readonly finishedAt?: IsoTimestamp;
+}
+
+/** What one heartbeat may renew, as absolute times. */
+export interface HeartbeatLeases {
+  readonly now: Date;
+  /** New lease end for each named running attempt (capped by its run limit). */
+  readonly runningUntil: Date;
+  /** New pickup deadline for the worker's not-yet-started attempts, when it runs something. */
+  readonly queuedUntil: Date;
 }
 
 // ---------------------------------------------------------------- results
@@ -513,10 +531,25 @@ export interface BuildStore {
   /** How many attempts each worker has open (workers with none are absent): its load, counted in the store. */
   countOpenAttemptsByWorker(): Promise<ReadonlyMap<string, number>>;
   /**
-   * Moves the lease of every open attempt of `workerId` (of every worker, when undefined) to `until`.
+   * Moves the lease of every open attempt of `workerId` (of every worker, when undefined): a started
+   * attempt to `until`, but never past `startedAt + runLimitMs`; one not yet started to `queuedUntil`
+   * (default `until`).
    * @returns how many attempts were renewed.
    */
-  renewLeases(workerId: string | undefined, until: Date): Promise<number>;
+  renewLeases(workerId: string | undefined, until: Date, queuedUntil?: Date): Promise<number>;
+  /**
+   * Applies one signed heartbeat of `workerId` naming the jobs it runs, in one transaction. Each named
+   * job that is this worker's open attempt, and still within its run limit, is marked started (first
+   * time) and its lease moved to `runningUntil` (never past `startedAt + runLimitMs`). Nothing else of
+   * the worker is renewed, except that when at least one job was renewed, the worker's attempts not yet
+   * started (queued behind it) get their pickup deadline moved to at least `queuedUntil`.
+   * @returns the job ids renewed, in the order named.
+   */
+  renewRunningLeases(
+    workerId: string,
+    running: readonly string[],
+    leases: HeartbeatLeases,
+  ): Promise<readonly string[]>;
   /** Open attempts whose lease ended before `now`, oldest lease first. */
   listExpiredAttempts(now: Date): Promise<readonly AttemptRecord[]>;
 

@@ -68,6 +68,7 @@ export async function createTestCoordinatorDeps(
         username: `worker:rbnet:${id}`,
         password: 'p',
         passwordSha256: sha256Hex('p'),
+        url: 'redis://127.0.0.1:6390',
       }),
       restore: async () => undefined,
       revoke: async () => undefined,

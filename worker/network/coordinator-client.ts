@@ -8,6 +8,11 @@ import { Readable } from 'node:stream';
 import { signWorkerRequest } from '../../services/auth/worker-request-auth.ts';
 import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
 import { InputError, RbnetError } from '../../services/errors.ts';
+import {
+  type HeartbeatAnswer,
+  parseHeartbeatAnswer,
+  serializeHeartbeatRequest,
+} from '../../services/queue/heartbeat-contract.ts';
 
 /** The length and sha256 of a request's body, which its proof declares. */
 interface SignedBody {
@@ -208,16 +213,19 @@ export class CoordinatorClient {
     }
   }
 
-  /** Renews the leases of this worker's open attempts; `stale` lists running jobs that are no longer ours. */
-  async heartbeat(running: readonly string[]): Promise<{ leaseTimeoutMs: number; stale: string[] }> {
-    const bytes = Buffer.from(JSON.stringify({ running }));
+  /**
+   * Names the jobs this worker runs now, signed; only their leases are renewed. The answer's `stale`
+   * lists named jobs that are no longer this worker's to run.
+   */
+  async heartbeat(running: readonly string[]): Promise<HeartbeatAnswer> {
+    const bytes = Buffer.from(serializeHeartbeatRequest(running));
     const response = await this.request('POST', '/v1/heartbeats', {
       bodySha256: sha256Hex(bytes),
       bodyLength: bytes.byteLength,
       body: bytes as unknown as BodyInit,
       headers: { 'content-type': 'application/json' },
     });
-    return (await response.json()) as { leaseTimeoutMs: number; stale: string[] };
+    return parseHeartbeatAnswer(await response.text());
   }
 
   /** Whether the attempt is still assigned to this worker and open (checked right before signing). */

@@ -9,6 +9,7 @@ import { JobConsumer, type JobConsumerCloseOutcome } from '../queue/job-consumer
 import type { WorkerConfig } from '../worker-config.ts';
 import { CoordinatorClient } from './coordinator-client.ts';
 import { AUTH_KEY_FILE, loadNetworkSettings } from './enrol-with-coordinator.ts';
+import { LeaseHeartbeat } from './lease-heartbeat.ts';
 import { handleNetworkJob } from './network-job-handler.ts';
 
 export interface RunningNetworkWorker {
@@ -43,23 +44,11 @@ export async function startNetworkWorker(
   }
   const authKey = createPrivateKey(await readFile(join(config.workerDir, AUTH_KEY_FILE)));
   const client = new CoordinatorClient(settings.coordinatorUrl, settings.workerId, authKey);
-  // Heartbeats keep this worker's leases alive; a job the coordinator no longer counts as ours
-  // (lease expired, worker revoked) is aborted so its container is removed instead of running on.
-  const running = new Map<string, AbortController>();
-  let heartbeatMs = 2_000;
-  let heartbeat: NodeJS.Timeout | undefined;
-  const beat = async () => {
-    try {
-      const answer = await client.heartbeat([...running.keys()]);
-      heartbeatMs = Math.min(10_000, Math.max(250, Math.floor(answer.leaseTimeoutMs / 4)));
-      for (const jobId of answer.stale) running.get(jobId)?.abort();
-    } catch (err) {
-      logger.warn({ err: { message: (err as Error).message } }, 'heartbeat failed');
-    }
-    heartbeat = setTimeout(beat, heartbeatMs);
-    heartbeat.unref();
-  };
-  await beat();
+  // Heartbeats name exactly the jobs this worker runs (only their leases are renewed); a job the
+  // coordinator no longer counts as ours (lease expired, worker revoked) is aborted so its container
+  // is removed instead of running on.
+  const heartbeat = new LeaseHeartbeat(client, logger);
+  await heartbeat.start();
 
   const consumer = new JobConsumer({
     redisUrl: redisUrlWithCredentials(settings.redis.url, settings.redis.username, settings.redis.password),
@@ -67,18 +56,24 @@ export async function startNetworkWorker(
     prefix: settings.queuePrefix,
     concurrency: options.concurrency ?? 1,
     logger,
-    handler: (payload, context) =>
-      handleNetworkJob(
-        {
-          context: runtime,
-          client,
-          workDir: join(config.workerDir, 'work'),
-          logger: context.logger,
-          debian: runtime.debian,
-        },
-        payload,
-        context.signal,
-      ),
+    handler: async (payload, context) => {
+      const job = heartbeat.track(payload.jobId, context.signal);
+      try {
+        return await handleNetworkJob(
+          {
+            context: runtime,
+            client,
+            workDir: join(config.workerDir, 'work'),
+            logger: context.logger,
+            debian: runtime.debian,
+          },
+          payload,
+          job.signal,
+        );
+      } finally {
+        job.done();
+      }
+    },
   });
   await consumer.start();
   logger.info(
@@ -90,8 +85,10 @@ export async function startNetworkWorker(
     operator: settings.operator,
     runtime,
     stop: async (graceMs = 30_000) => {
-      clearTimeout(heartbeat);
-      return consumer.close({ graceMs });
+      // Jobs finishing within the grace period still need their leases: stop beating after.
+      const outcome = await consumer.close({ graceMs });
+      heartbeat.stop();
+      return outcome;
     },
   };
 }

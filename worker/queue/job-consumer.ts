@@ -1,7 +1,7 @@
 // The worker's side of its queue: a BullMQ Worker on its own queue, under its own ACL user, payloads parsed strictly.
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import { ConfigError } from '../../services/errors.ts';
 import {
@@ -15,6 +15,7 @@ import {
   rbnetQueuePrefix,
   validateJobCompletionValue,
 } from '../../services/queue/queue-contract.ts';
+import { EvalshaOnlyRedis } from './evalsha-only-redis.ts';
 
 /** What a handler gets besides the payload. */
 export interface JobContext {
@@ -45,8 +46,6 @@ export interface JobConsumerOptions {
   readonly concurrency?: number;
   /** How long a job's lock lasts without renewal, in ms; renewed every half of it. Default 30,000. */
   readonly lockDurationMs?: number;
-  /** How often this worker looks for jobs whose lock expired, in ms. Default 30,000. */
-  readonly stalledIntervalMs?: number;
   /** Extra TLS options for `rediss://` (e.g. `ca` to pin the coordinator's CA). */
   readonly tls?: TlsConnectionOptions;
   readonly logger?: Logger;
@@ -55,7 +54,6 @@ export interface JobConsumerOptions {
 export const defaultJobConsumerOptions = Object.freeze({
   concurrency: 1,
   lockDurationMs: 30_000,
-  stalledIntervalMs: 30_000,
 });
 
 /** How `close()` ended. */
@@ -78,8 +76,8 @@ const maxDetailChars = 500;
 
 /**
  * Consumes the worker's own queue. Malformed payloads fail their job with `payload-invalid: <field>: ...`
- * and the consumer keeps running; BullMQ never retries (`maxStalledCount: 0`, and every failure is an
- * UnrecoverableError), because retries are the coordinator's decision.
+ * and the consumer keeps running; BullMQ never retries (every failure is an UnrecoverableError, and no
+ * stalled check runs), because retries are the coordinator's decision.
  */
 export class JobConsumer {
   private readonly worker: Worker<unknown, JobCompletionValue>;
@@ -106,7 +104,8 @@ export class JobConsumer {
     const redisOptions = redisOptionsFromUrl(options.redisUrl, options.tls);
     // BullMQ's ESM build cannot load ioredis by itself, so it gets a client; it duplicates it into its
     // own main and blocking connections, and lazyConnect keeps this template from ever connecting.
-    this.redis = new Redis(redisOptions);
+    // Scripts go out by sha1 only: the worker's ACL allows EVALSHA of BullMQ's worker scripts, no EVAL.
+    this.redis = new EvalshaOnlyRedis(redisOptions);
     this.redis.on('error', () => {
       // The template never connects; BullMQ reports its own connections' errors through the Worker.
     });
@@ -121,8 +120,11 @@ export class JobConsumer {
         // The version check runs INFO, which the worker's ACL user may not run (it shows server-wide data).
         skipVersionCheck: true,
         lockDuration: options.lockDurationMs ?? defaultJobConsumerOptions.lockDurationMs,
-        stalledInterval: options.stalledIntervalMs ?? defaultJobConsumerOptions.stalledIntervalMs,
-        // A job whose lock expired fails instead of running again here: the coordinator re-dispatches.
+        // No stalled check: the coordinator's lease decides when a job is lost, and removes it once its
+        // lock expired. BullMQ's stalled script is also not one the worker's ACL allows: with data the
+        // worker writes, it runs in quadratic time after a write (measured: 40,000 entries halt Redis
+        // for 44 s, unkillably). See docs/queues.md.
+        skipStalledCheck: true,
         maxStalledCount: 0,
       },
     );
@@ -155,8 +157,8 @@ export class JobConsumer {
   /**
    * Shuts down the way SIGTERM should: take no new jobs, give running jobs `graceMs` to finish, then
    * abort them (their jobs fail with `worker-shutdown: ...`, which the coordinator may re-dispatch), and
-   * close the connections. A handler that ignores the abort is abandoned: its job stays active until the
-   * lock expires, and the next stalled check on this queue fails it.
+   * close the connections. A handler that ignores the abort is abandoned: its job stays active in Redis
+   * until its lease lapses on the coordinator, which removes it once the lock has expired.
    */
   async close(options: JobConsumerCloseOptions = {}): Promise<JobConsumerCloseOutcome> {
     this.closed ??= this.shutDown(options.graceMs ?? 30_000, options.abortGraceMs ?? 5_000);
