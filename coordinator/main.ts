@@ -132,7 +132,12 @@ export async function startCoordinator(
       if (!('failedReason' in completion)) return;
       const attempt = await store.getAttemptByJobId(completion.jobId);
       if (attempt?.state !== 'open' || attempt.workerId !== completion.workerId) return;
-      await store.finishAttempt(completion.jobId, { state: 'failed', finishedAt: new Date() });
+      // The reason is kept so the API says why the build was retried (e.g. `interrupted: ...`).
+      await store.finishAttempt(completion.jobId, {
+        state: 'failed',
+        finishedAt: new Date(),
+        reason: completion.failedReason,
+      });
       deps.metrics.attempt('failed');
       logger.warn(
         { jobId: completion.jobId, workerId: completion.workerId, reason: completion.failedReason },

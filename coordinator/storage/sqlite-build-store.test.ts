@@ -179,6 +179,7 @@ describe('SqliteBuildStore: opening and migrations', () => {
       { version: 1, name: 'initial schema' },
       { version: 2, name: 'worker redis password hash; lease lookups' },
       { version: 3, name: 'apt links served to apt-transport-in-toto' },
+      { version: 4, name: 'why an attempt closed without a report' },
     ]);
   });
 

@@ -3,7 +3,7 @@ import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import pino, { type Logger } from 'pino';
-import { ConfigError } from '../../services/errors.ts';
+import { ConfigError, EngineError } from '../../services/errors.ts';
 import {
   checkQueuePrefix,
   type JobCompletionValue,
@@ -43,7 +43,7 @@ export interface JobConsumerOptions {
   readonly prefix?: string;
   /** Jobs run at the same time; default 1. */
   readonly concurrency?: number;
-  /** How long a job's lock lasts without renewal, in ms; renewed every half of it. Default 30,000. */
+  /** How long a job's lock lasts without renewal, in ms; renewed every half of it. Default 600,000. */
   readonly lockDurationMs?: number;
   /** How often this worker looks for jobs whose lock expired, in ms. Default 30,000. */
   readonly stalledIntervalMs?: number;
@@ -54,7 +54,11 @@ export interface JobConsumerOptions {
 
 export const defaultJobConsumerOptions = Object.freeze({
   concurrency: 1,
-  lockDurationMs: 30_000,
+  // The coordinator's lease (renewed by heartbeats) decides whether an attempt is alive. BullMQ's lock
+  // only guards the queue entry; with maxStalledCount 0 a lapsed lock fails the job, so a short one
+  // turned any multi-second stall of this process (a 50 MB Debian index parsed on the main thread,
+  // a loaded machine) into a failed attempt while the build ran on. Ten minutes outlasts such stalls.
+  lockDurationMs: 600_000,
   stalledIntervalMs: 30_000,
 });
 
@@ -209,7 +213,11 @@ export class JobConsumer {
           );
         }
         logger.error({ err }, 'job handler failed');
-        throw new UnrecoverableError(`${jobFailureReasons.handlerError}: ${describe(err)}`);
+        const prefix =
+          err instanceof EngineError && err.code === 'BUILD_INTERRUPTED'
+            ? jobFailureReasons.interrupted
+            : jobFailureReasons.handlerError;
+        throw new UnrecoverableError(`${prefix}: ${describe(err)}`);
       }
       try {
         const value = validateJobCompletionValue(result);
