@@ -22,10 +22,7 @@ afterEach(async () => {
 
 type Context = ReturnType<RunnerHarness['context']>;
 
-async function rebuild(
-  script: string,
-  context: Context = harness.context(),
-): Promise<RebuildResult & { leftover?: { containerId: string } }> {
+async function rebuild(script: string, context: Context = harness.context()): Promise<RebuildResult> {
   const { dir, parsed } = await harness.writeManifest({ script });
   return rebuildManifest(context, {
     parsed,
@@ -76,6 +73,7 @@ describe('a build cannot wedge its worker (item 14)', () => {
     expect(result.kind).toBe('built');
     const leftovers = [...context.sandbox.leftovers.values()];
     expect(leftovers).toHaveLength(1);
+    expect(result.leftoverContainer?.containerId).toBe(leftovers[0]!.containerId);
     // The leftover's owner (this process) still runs, so a sweep keeps it; a sweep never throws.
     const sweep = await harness.context().sandbox.removeOrphans(harness.workerId);
     expect(sweep.kept.map((k) => k.containerId)).toContain(leftovers[0]!.containerId);
