@@ -26,6 +26,9 @@ import { progressBuild } from './scheduler/progress-build.ts';
 import { FsContentStore } from './storage/fs-content-store.ts';
 import { SqliteBuildStore } from './storage/sqlite-build-store.ts';
 
+
+/** Idle keep-alive sockets are closed by the server only after this long (clients close first). */
+const SERVER_KEEP_ALIVE_MS = 65_000;
 export interface RunningCoordinator {
   readonly url: string;
   readonly deps: CoordinatorDeps;
@@ -165,6 +168,13 @@ export async function startCoordinator(
 
   const app = createCoordinatorApp(deps);
   const server = serve({ fetch: app.fetch, hostname: config.listenHost, port: config.listenPort });
+  // Node closes idle keep-alive sockets after 5 s; a client whose event loop stalled for longer (a
+  // worker parsing a 50 MB Debian index) then sends its next request into a socket the server is
+  // closing and gets "other side closed". Clients (undici: 4 s) must always be the ones to close.
+  if ('keepAliveTimeout' in server) {
+    server.keepAliveTimeout = SERVER_KEEP_ALIVE_MS;
+    server.headersTimeout = SERVER_KEEP_ALIVE_MS + 1_000;
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('listening', () => resolve());
     server.once('error', reject);

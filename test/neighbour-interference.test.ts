@@ -83,6 +83,37 @@ async function exists(id: string): Promise<boolean> {
     );
 }
 
+/** `rbnet worker init` into a fresh directory; returns it with the worker id it holds. */
+async function initLocalWorker(name: string): Promise<{ workerDir: string; workerId: string }> {
+  const workerDir = join(scratch, `${name}-worker`);
+  const init = runRbnet([
+    'worker',
+    'init',
+    '--operator',
+    'local',
+    '--id',
+    runScopedId(name),
+    '--worker-dir',
+    workerDir,
+  ]);
+  expect(await init.exited).toBe(0);
+  const workerId = JSON.parse(await readFile(join(workerDir, 'worker.json'), 'utf8')).id as string;
+  return { workerDir, workerId };
+}
+
+/** `rbnet rebuild MANIFEST --quiet --out scratch/OUT --worker-dir DIR` as a process. */
+function rebuildProcess(manifestPath: string, out: string, workerDir: string) {
+  return runRbnet([
+    'rebuild',
+    manifestPath,
+    '--quiet',
+    '--out',
+    join(scratch, out),
+    '--worker-dir',
+    workerDir,
+  ]);
+}
+
 describe('the start-up sweep removes only containers whose owner is gone', () => {
   it('a running build of a live process carrying the same worker id is never removed; a dead owner’s is', async () => {
     const workerId = harness.workerId;
@@ -149,46 +180,18 @@ describe('rbnet rebuild beside rbnet rebuild', () => {
   });
 
   it('two local rebuilds sharing one worker directory: the second starting never removes the first’s running build', async () => {
-    const workerDir = join(scratch, 'shared-worker');
     const slow = await harness.writeManifest({
       script: '#!/bin/sh\nsleep 6\nmkdir -p out\necho slow > out/slow.txt\n',
     });
     const quick = await harness.writeManifest({
       script: '#!/bin/sh\nmkdir -p out\necho quick > out/quick.txt\n',
     });
-    // The first run creates the identity; both then carry the same worker id.
-    const init = runRbnet([
-      'worker',
-      'init',
-      '--operator',
-      'local',
-      '--id',
-      runScopedId('shared'),
-      '--worker-dir',
-      workerDir,
-    ]);
-    expect(await init.exited).toBe(0);
-    const workerId = JSON.parse(await readFile(join(workerDir, 'worker.json'), 'utf8')).id as string;
+    // Both runs use one worker directory, so both carry the same worker id.
+    const { workerDir, workerId } = await initLocalWorker('shared');
     const started = await onNextContainer(harness.docker, workerId, 'start', async () => undefined);
-    const first = runRbnet([
-      'rebuild',
-      slow.path,
-      '--quiet',
-      '--out',
-      join(scratch, 'first'),
-      '--worker-dir',
-      workerDir,
-    ]);
+    const first = rebuildProcess(slow.path, 'first', workerDir);
     await started.done;
-    const second = runRbnet([
-      'rebuild',
-      quick.path,
-      '--quiet',
-      '--out',
-      join(scratch, 'second'),
-      '--worker-dir',
-      workerDir,
-    ]);
+    const second = rebuildProcess(quick.path, 'second', workerDir);
     expect(await second.exited, second.output().stderr).toBe(0);
     expect(await first.exited, first.output().stderr + first.output().stdout).toBe(0);
     expect(first.output().stdout).toContain('slow.txt');
@@ -231,32 +234,12 @@ describe('a build stopped by someone else is an infrastructure failure', () => {
   });
 
   it('removed before it started: rbnet rebuild exits 1 naming the interruption, and does not hang', async () => {
-    const workerDir = join(scratch, 'early-worker');
-    const init = runRbnet([
-      'worker',
-      'init',
-      '--operator',
-      'local',
-      '--id',
-      runScopedId('early'),
-      '--worker-dir',
-      workerDir,
-    ]);
-    expect(await init.exited).toBe(0);
-    const workerId = JSON.parse(await readFile(join(workerDir, 'worker.json'), 'utf8')).id as string;
+    const { workerDir, workerId } = await initLocalWorker('early');
     const remover = await onNextContainer(harness.docker, workerId, 'create', (id) =>
       harness.docker.getContainer(id).remove({ force: true }),
     );
     const { path } = await harness.writeManifest({ script: '#!/bin/sh\nsleep 60\n' });
-    const run = runRbnet([
-      'rebuild',
-      path,
-      '--quiet',
-      '--out',
-      join(scratch, 'early-out'),
-      '--worker-dir',
-      workerDir,
-    ]);
+    const run = rebuildProcess(path, 'early-out', workerDir);
     await remover.done;
     expect(await run.exited).toBe(1);
     expect(run.output().stderr).toContain('BUILD_INTERRUPTED');

@@ -136,3 +136,34 @@ describe('three operators', () => {
     expect(status.verdict).toBe('mismatch-upstream');
   });
 });
+
+describe('the coordinator’s HTTP server', () => {
+  it('keeps an idle keep-alive connection open past a client’s idle timeout, so a client whose event loop stalled never writes into a socket the server is closing', async () => {
+    const { connect } = await import('node:net');
+    const { port } = new URL(net.coordinator.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    let received = '';
+    let closed = false;
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+    });
+    socket.on('close', () => {
+      closed = true;
+    });
+    socket.on('error', () => undefined);
+    const request = 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n';
+    const answered = async (count: number) => {
+      for (let i = 0; i < 100 && received.split('HTTP/1.1 200').length - 1 < count; i += 1)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      return received.split('HTTP/1.1 200').length - 1;
+    };
+    socket.write(request);
+    expect(await answered(1)).toBe(1);
+    // Longer than Node's default 5 s keep-alive and undici's 4 s: the server must not have closed it.
+    await new Promise((resolve) => setTimeout(resolve, 6_000));
+    expect(closed).toBe(false);
+    socket.write(request);
+    expect(await answered(2)).toBe(2);
+    socket.destroy();
+  });
+});

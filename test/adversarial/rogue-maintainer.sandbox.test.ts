@@ -150,8 +150,8 @@ describe('failure reasons come from the engine, not from the log (item 16)', () 
     expect(failure.reason).toBe('exit-code');
   });
 
-  it('a build that kills itself with SIGKILL: exit-code, not an infrastructure failure', async () => {
-    const result = await rebuild('#!/bin/sh\nkill -KILL $$\n');
+  it('a build that exits 137 as if SIGKILLed, to be retried elsewhere: exit-code, not an infrastructure failure', async () => {
+    const result = await rebuild('#!/bin/sh\nexit 137\n');
     const failure = failureOf(result);
     expect(failure.reason).toBe('exit-code');
     expect(failure.detail).toContain('137');
