@@ -26,7 +26,6 @@ import { progressBuild } from './scheduler/progress-build.ts';
 import { FsContentStore } from './storage/fs-content-store.ts';
 import { SqliteBuildStore } from './storage/sqlite-build-store.ts';
 
-
 /** Idle keep-alive sockets are closed by the server only after this long (clients close first). */
 const SERVER_KEEP_ALIVE_MS = 65_000;
 export interface RunningCoordinator {
