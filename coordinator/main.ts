@@ -29,6 +29,8 @@ import { SqliteBlobLedger } from './storage/sqlite-blob-ledger.ts';
 import { SqliteBuildStore } from './storage/sqlite-build-store.ts';
 import { SqliteNonceStore } from './storage/sqlite-nonce-store.ts';
 
+/** Idle keep-alive sockets are closed by the server only after this long (clients close first). */
+const SERVER_KEEP_ALIVE_MS = 65_000;
 export interface RunningCoordinator {
   readonly url: string;
   readonly deps: CoordinatorDeps;
@@ -81,7 +83,12 @@ export async function startCoordinator(
     if (!('failedReason' in completion)) return;
     const attempt = await store.getAttemptByJobId(completion.jobId);
     if (attempt?.state !== 'open' || attempt.workerId !== completion.workerId) return;
-    await store.finishAttempt(completion.jobId, { state: 'failed', finishedAt: new Date() });
+    // The reason is kept so the API says why the build was retried (e.g. `interrupted: ...`).
+    await store.finishAttempt(completion.jobId, {
+      state: 'failed',
+      finishedAt: new Date(),
+      reason: completion.failedReason,
+    });
     deps.metrics.attempt('failed');
     logger.warn(
       { jobId: completion.jobId, workerId: completion.workerId, reason: completion.failedReason },
@@ -180,6 +187,13 @@ export async function startCoordinator(
 
   const app = createCoordinatorApp(deps);
   const server = serve({ fetch: app.fetch, hostname: config.listenHost, port: config.listenPort });
+  // Node closes idle keep-alive sockets after 5 s; a client whose event loop stalled for longer (a
+  // worker parsing a 50 MB Debian index) then sends its next request into a socket the server is
+  // closing and gets "other side closed". Clients (undici: 4 s) must always be the ones to close.
+  if ('keepAliveTimeout' in server) {
+    server.keepAliveTimeout = SERVER_KEEP_ALIVE_MS;
+    server.headersTimeout = SERVER_KEEP_ALIVE_MS + 1_000;
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('listening', () => resolve());
     server.once('error', reject);

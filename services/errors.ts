@@ -40,8 +40,14 @@ export class EnvironmentError extends RbnetError<
   'ENVIRONMENT_MISSING' | 'ENVIRONMENT_MISMATCH' | 'ENVIRONMENT_REGISTRY'
 > {}
 
-/** The container engine is missing, misconfigured or failed (an infrastructure error, not a build failure). */
-export class EngineError extends RbnetError<'ENGINE_UNREACHABLE' | 'ENGINE_INSECURE' | 'ENGINE_FAILED'> {}
+/**
+ * The container engine is missing, misconfigured or failed (an infrastructure error, not a build
+ * failure). `BUILD_INTERRUPTED`: the build container was killed or removed by someone other than the
+ * worker that ran it; the attempt is retried, never reported as a failed build.
+ */
+export class EngineError extends RbnetError<
+  'ENGINE_UNREACHABLE' | 'ENGINE_INSECURE' | 'ENGINE_FAILED' | 'BUILD_INTERRUPTED'
+> {}
 
 /** Configuration could not be loaded; the message names the setting. */
 export class ConfigError extends RbnetError<'CONFIG_INVALID'> {}

@@ -20,6 +20,7 @@ import {
 } from './support/debian-fixture.ts';
 import { inspectionEnvironmentSha256 } from './support/inspection-environment.ts';
 import { type NetworkHarness, startNetworkHarness } from './support/network-harness.ts';
+import { runScopedId } from './support/run-scoped-id.ts';
 import { ENGINE_HOST } from './support/runner-harness.ts';
 
 /** hello's Build-Depends today (debhelper-compat 13 is provided by debhelper). */
@@ -77,7 +78,7 @@ beforeAll(async () => {
   const inspection = await inspectionEnvironmentSha256();
   net = await startNetworkHarness({ threshold: 3, prefix: 'debian' });
   for (const operator of ['alpha', 'beta', 'gamma']) {
-    await net.addWorker(operator, `${operator}-deb`, {
+    await net.addWorker(operator, runScopedId(`${operator}-deb`), {
       backends: ['generic', 'debian'],
       // A cache of its own, so the first build prepares its environment cold in every run.
       env: {
@@ -218,7 +219,7 @@ describe('Debian .buildinfo rebuilds by three operators', () => {
     try {
       const operators = ['alpha', 'beta', 'gamma'].map((name) => ({
         name,
-        publicKeyPath: join(net.workerDirs.get(`${name}-deb`)!, 'worker-signing.key.pub'),
+        publicKeyPath: join(net.workerDirs.get(runScopedId(`${name}-deb`))!, 'worker-signing.key.pub'),
       }));
       const rebuilderUrls = operators.map((o) => `${net.coordinator.url}/apt/amd64/${o.name}/`);
       // hello needs libc6, which the test archive does not carry: the isolated dpkg has it.

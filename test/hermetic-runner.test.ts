@@ -322,13 +322,14 @@ describe('preconditions', () => {
     const context = harness.context();
     const { busyboxEnvironmentSha256 } = await import('./support/runner-harness.ts');
     const { buildContainerLabels } = await import('../worker/sandbox/container-labels.ts');
+    const { deadProcessOwner } = await import('./support/container-owners.ts');
     await context.docker.createContainer({
       Image: `rbnet-env:${await busyboxEnvironmentSha256()}`,
       Cmd: ['/bin/true'],
-      Labels: buildContainerLabels(harness.workerId, 'd'.repeat(64)),
+      Labels: buildContainerLabels(harness.workerId, 'd'.repeat(64), await deadProcessOwner()),
       HostConfig: { NetworkMode: 'none' },
     });
     expect(await harness.labelledContainers()).toBe(1);
-    expect(await context.sandbox.removeOrphans(harness.workerId)).toBe(1);
+    expect((await context.sandbox.removeOrphans(harness.workerId)).removed).toBe(1);
   });
 });

@@ -10,7 +10,12 @@ import {
 import { parseTrustPolicy } from '../services/consensus/trust-policy.ts';
 import { verifyConsensus } from '../services/consensus/verify-consensus.ts';
 import { type NetworkHarness, startNetworkHarness } from './support/network-harness.ts';
+import { runScopedId } from './support/run-scoped-id.ts';
 import { REPO_ROOT } from './support/runner-harness.ts';
+
+const ALPHA = runScopedId('alpha-1');
+const BETA = runScopedId('beta-1');
+const GAMMA = runScopedId('gamma-1');
 
 let net: NetworkHarness;
 let maintainer: string;
@@ -42,9 +47,9 @@ async function policyFor(
 
 beforeAll(async () => {
   net = await startNetworkHarness({ threshold: 3, prefix: 'net' });
-  await net.addWorker('alpha', 'alpha-1');
-  await net.addWorker('beta', 'beta-1');
-  await net.addWorker('gamma', 'gamma-1');
+  await net.addWorker('alpha', ALPHA);
+  await net.addWorker('beta', BETA);
+  await net.addWorker('gamma', GAMMA);
   maintainer = await net.maintainerToken();
 });
 afterAll(async () => {
@@ -60,7 +65,7 @@ describe('three operators', () => {
 
     const attestation = await net.api('GET', `/v1/builds/${buildId}/attestation`);
     expect(attestation.status).toBe(200);
-    const policy = parseTrustPolicy(await policyFor(['alpha-1', 'beta-1', 'gamma-1'], 3), new Date());
+    const policy = parseTrustPolicy(await policyFor([ALPHA, BETA, GAMMA], 3), new Date());
     const hello = status.results[0].outputs.find((o: { path: string }) => o.path === 'hello.txt');
     const verified = verifyConsensus({
       consensusEnvelope: attestation.text,
@@ -80,7 +85,7 @@ describe('three operators', () => {
     const { ed25519PublicKeyFromPem, securesystemslibKeyid } = await import(
       '../services/attestation/ed25519-key.ts'
     );
-    const stranger = JSON.parse(await policyFor(['alpha-1', 'beta-1', 'gamma-1'], 3)) as {
+    const stranger = JSON.parse(await policyFor([ALPHA, BETA, GAMMA], 3)) as {
       operators: { keys: unknown[] }[];
     };
     stranger.operators[0]!.keys = [
@@ -129,5 +134,36 @@ describe('three operators', () => {
     const buildId = await net.submit(join(REPO_ROOT, 'samples', 'wrong-claim', 'manifest.json'), maintainer);
     const status = await net.waitForVerdict(buildId);
     expect(status.verdict).toBe('mismatch-upstream');
+  });
+});
+
+describe('the coordinator’s HTTP server', () => {
+  it('keeps an idle keep-alive connection open past a client’s idle timeout, so a client whose event loop stalled never writes into a socket the server is closing', async () => {
+    const { connect } = await import('node:net');
+    const { port } = new URL(net.coordinator.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    let received = '';
+    let closed = false;
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+    });
+    socket.on('close', () => {
+      closed = true;
+    });
+    socket.on('error', () => undefined);
+    const request = 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n';
+    const answered = async (count: number) => {
+      for (let i = 0; i < 100 && received.split('HTTP/1.1 200').length - 1 < count; i += 1)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      return received.split('HTTP/1.1 200').length - 1;
+    };
+    socket.write(request);
+    expect(await answered(1)).toBe(1);
+    // Longer than Node's default 5 s keep-alive and undici's 4 s: the server must not have closed it.
+    await new Promise((resolve) => setTimeout(resolve, 6_000));
+    expect(closed).toBe(false);
+    socket.write(request);
+    expect(await answered(2)).toBe(2);
+    socket.destroy();
   });
 });

@@ -7,8 +7,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LABEL_WORKER } from '../worker/sandbox/container-labels.ts';
 import { type NetworkHarness, startNetworkHarness } from './support/network-harness.ts';
 import { startRbnet } from './support/rbnet-process.ts';
+import { runScopedId } from './support/run-scoped-id.ts';
 import { createRunnerHarness, ENGINE_HOST, type RunnerHarness, STATE_DIR } from './support/runner-harness.ts';
 
+const ALPHA = runScopedId('alpha-1');
+const DELTA = runScopedId('delta-1');
+const GAMMA = runScopedId('gamma-1');
 let manifests: RunnerHarness;
 // biome-ignore lint/suspicious/noExplicitAny: API answers are asserted field by field in the tests
 type ApiAnswer = Record<string, any>;
@@ -73,37 +77,31 @@ describe('a worker killed with SIGKILL mid-build', () => {
       prefix: 'kill',
       env: { RBNET_LEASE_TIMEOUT_MS: '3000', RBNET_RETRY_BACKOFF_MS: '0' },
     });
-    await net.addWorker('alpha', 'alpha-1');
-    const deltaDir = await net.enrolOnly('delta', 'delta-1');
-    await net.addWorker('gamma', 'gamma-1');
+    await net.addWorker('alpha', ALPHA);
+    const deltaDir = await net.enrolOnly('delta', DELTA);
+    await net.addWorker('gamma', GAMMA);
     const delta = await startWorkerProcess(deltaDir);
     const { path } = await manifests.writeManifest({
       script: '#!/bin/sh\nsleep 6\nmkdir -p out\necho stable > out/a.txt\n',
     });
     const buildId = await net.submit(path, await net.maintainerToken());
 
-    // Least loaded first, ties by id: alpha-1 and delta-1 get the build.
-    await until(
-      'delta-1 to be building',
-      async () => (await containersOf(manifests, 'delta-1', false)) === 1,
-    );
+    // Least loaded first, ties by id: alpha and delta get the build.
+    await until('delta to be building', async () => (await containersOf(manifests, DELTA, false)) === 1);
     delta.kill('SIGKILL');
     await new Promise((resolve) => delta.once('exit', resolve));
 
     const status = await net.waitForVerdict(buildId, 120_000);
     expect(status.verdict).toBe('agreed');
     expect(status.decision.countedOperators).toEqual(['alpha', 'gamma']);
-    const deltaAttempt = status.attempts.find((a: { workerId: string }) => a.workerId === 'delta-1');
+    const deltaAttempt = status.attempts.find((a: { workerId: string }) => a.workerId === DELTA);
     expect(deltaAttempt.state).toBe('expired');
-    expect(status.results.map((r: { workerId: string }) => r.workerId).sort()).toEqual([
-      'alpha-1',
-      'gamma-1',
-    ]);
+    expect(status.results.map((r: { workerId: string }) => r.workerId).sort()).toEqual([ALPHA, GAMMA]);
 
     // The container the killed worker left behind is still there until the worker comes back.
-    expect(await containersOf(manifests, 'delta-1', true)).toBe(1);
+    expect(await containersOf(manifests, DELTA, true)).toBe(1);
     const restarted = await startWorkerProcess(deltaDir);
-    expect(await containersOf(manifests, 'delta-1', true)).toBe(0);
+    expect(await containersOf(manifests, DELTA, true)).toBe(0);
     restarted.kill('SIGTERM');
   });
 });
@@ -120,8 +118,8 @@ describe('Redis restarts', () => {
       redisAppendOnly: true,
       env: { RBNET_LEASE_TIMEOUT_MS: '5000', RBNET_RETRY_BACKOFF_MS: '0' },
     });
-    await net.addWorker('alpha', 'alpha-r');
-    await net.addWorker('beta', 'beta-r');
+    await net.addWorker('alpha', runScopedId('alpha-r'));
+    await net.addWorker('beta', runScopedId('beta-r'));
     const token = await net.maintainerToken();
     const { path } = await manifests.writeManifest({
       script: '#!/bin/sh\nmkdir -p out\necho stable > out/a.txt\n',
@@ -218,7 +216,7 @@ describe('the coordinator killed with SIGKILL mid-run and restarted', () => {
         coordinatorUrl: url,
         token,
         workerDir,
-        workerId: `${operator}-k`,
+        workerId: runScopedId(`${operator}-k`),
         architectures: ['amd64'],
         backends: ['generic'],
         capacity: { cores: 2, memoryBytes: 2 ** 32, diskBytes: 2 ** 34 },

@@ -23,6 +23,7 @@ import {
   type TestNetwork,
 } from './support/netns.ts';
 import { type NetworkHarness, startNetworkHarness } from './support/network-harness.ts';
+import { runScopedId } from './support/run-scoped-id.ts';
 import {
   busyboxEnvironmentSha256,
   createRunnerHarness,
@@ -37,9 +38,9 @@ const PID = process.pid;
 const ENGINE_KEYS: readonly HostKey[] = ['a', 'b'];
 /** Ids sort so that the build goes to A and B first (least loaded, ties by id); C is the spare. */
 const WORKERS = {
-  a: { id: 'a-ns-1', operator: 'alpha' },
-  b: { id: 'b-ns-1', operator: 'beta' },
-  c: { id: 'c-root-1', operator: 'gamma' },
+  a: { id: runScopedId('a-ns-1'), operator: 'alpha' },
+  b: { id: runScopedId('b-ns-1'), operator: 'beta' },
+  c: { id: runScopedId('c-root-1'), operator: 'gamma' },
 } as const;
 /** Small per-build limits for the worker processes (as testLimits for in-process workers). */
 const WORKER_LIMIT_ENV = {

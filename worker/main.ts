@@ -56,7 +56,7 @@ export async function createWorkerRuntime(
   const facts = await readEngineFacts(docker);
   const { loaded, created } = await loadOrInitWorkerIdentity(config.workerDir, fallbackIdentity);
   const sandbox = new DockerSandbox(docker, facts, logger, { requireDiskLimit: config.requireDiskLimit });
-  const orphans = await sandbox.removeOrphans(loaded.identity.id);
+  const sweep = await sandbox.removeOrphans(loaded.identity.id);
   logger.info(
     {
       config: { ...config },
@@ -64,7 +64,9 @@ export async function createWorkerRuntime(
       workerId: loaded.identity.id,
       operator: loaded.identity.operator,
       keyid: loaded.signer.keyid,
-      orphansRemoved: orphans,
+      orphansRemoved: sweep.removed,
+      containersOfLiveProcesses: sweep.kept.length,
+      unremovableContainers: sweep.unremovable.map((c) => c.containerId),
     },
     'worker ready',
   );

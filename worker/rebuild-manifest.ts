@@ -21,7 +21,12 @@ import { type ResolvedEnvironment, resolveEnvironment } from './environment/envi
 import type { WorkerIdentity } from './identity/worker-identity.ts';
 import type { InputSource } from './inputs/input-source.ts';
 import type { RunnerLimits } from './runner-limits.ts';
-import type { BuildFailureReason, DockerSandbox, SandboxPhase } from './sandbox/docker-sandbox.ts';
+import type {
+  BuildFailureReason,
+  DockerSandbox,
+  LeftoverContainer,
+  SandboxPhase,
+} from './sandbox/docker-sandbox.ts';
 import type { EngineFacts } from './sandbox/engine-facts.ts';
 import type { CapturedLog } from './sandbox/log-capture.ts';
 import type { CapturedFile } from './sandbox/output-capture.ts';
@@ -63,6 +68,8 @@ interface RebuildCommon {
   readonly log: CapturedLog & { readonly path: string };
   readonly durationMs: number;
   readonly worker: WorkerIdentity;
+  /** The build container the engine refused to remove, left for the operator (the result stands). */
+  readonly leftoverContainer?: LeftoverContainer;
 }
 
 export type RebuildResult =
@@ -134,6 +141,7 @@ export async function rebuildManifest(
     log: { ...outcome.log, path: logPath },
     durationMs: outcome.durationMs,
     worker: context.identity,
+    ...(outcome.leftover ? { leftoverContainer: outcome.leftover } : {}),
   };
 
   let result: RebuildResult;

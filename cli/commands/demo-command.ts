@@ -2,6 +2,7 @@
 // a private Redis, a coordinator, three workers of three operators, a maintainer submitting the
 // samples, and a consumer verifying the result with keys it pinned. Stops everything it started.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -44,6 +45,9 @@ Exit codes: 0 every sample got its expected verdict and verification behaved; 1 
   async run(args, io) {
     await mkdir(join(REPO, '.rbnet'), { recursive: true });
     const root = await mkdtemp(join(REPO, '.rbnet', 'demo-network-'));
+    // Worker ids unique to this run: a demo beside a test run (or another demo) on one engine never
+    // shares an id with it.
+    const runTag = randomBytes(3).toString('hex');
     const children: ChildProcess[] = [];
     const say = (text: string) => writeLine(io.stdout, text);
     const background = (name: string, argv: string[], command = process.execPath): ChildProcess => {
@@ -186,7 +190,7 @@ Exit codes: 0 every sample got its expected verdict and verification behaved; 1 
           '--token',
           enrolmentToken,
           '--id',
-          `${operator}-1`,
+          `${operator}-${runTag}`,
           '--worker-dir',
           workerDir,
         ]);

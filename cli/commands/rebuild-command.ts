@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { UsageError } from '../../services/errors.ts';
 import { defaultManifestLimits, parseManifest } from '../../services/manifest/parse-manifest.ts';
 import { readBoundedFile } from '../../services/read-bounded-file.ts';
+import { newLocalWorkerId } from '../../worker/identity/worker-identity.ts';
 import { LocalInputSource } from '../../worker/inputs/input-source.ts';
 import { createLogger, createWorkerRuntime } from '../../worker/main.ts';
 import type { RebuildResult } from '../../worker/rebuild-manifest.ts';
@@ -61,7 +62,7 @@ differ from the claimed digests.`,
     const progress = createProgress(io.stderr, args.values.quiet !== true);
     const runtime = await createWorkerRuntime(config, logger, {
       operator: stringFlag(args, 'operator') ?? 'local',
-      id: 'local-worker',
+      id: newLocalWorkerId(),
     });
     if (runtime.identityCreated) {
       progress.phase('identity', `created worker key ${runtime.signer.keyid} in ${config.workerDir}`);

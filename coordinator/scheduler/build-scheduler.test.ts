@@ -265,15 +265,43 @@ describe('fillAssignments', () => {
     const state = await fillAssignments(deps(3), build.buildId);
     expect(state.assigned.map((a) => a.workerId).sort()).toEqual(['alpha-2', 'gamma-1']);
 
-    // gamma-1 fails; the only operator left untried (beta) has no worker big enough.
+    // gamma-1's attempt ends without a report (an infrastructure failure); the only operator left
+    // untried (beta) has no worker big enough, so after the backoff gamma is asked again.
     const gamma = state.assigned.find((a) => a.workerId === 'gamma-1')!;
-    await store.finishAttempt(gamma.jobId, { state: 'failed', finishedAt: T0 });
-    const again = await fillAssignments(deps(3), build.buildId);
-    expect(again.assigned).toEqual([]);
-    expect(again.maxAttemptsReached).toBe(true);
+    await store.finishAttempt(gamma.jobId, {
+      state: 'failed',
+      finishedAt: T0,
+      reason: 'interrupted: killed',
+    });
+    const backingOff = await fillAssignments(deps(3), build.buildId);
+    expect(backingOff).toEqual({ assigned: [], maxAttemptsReached: false });
+    const later = { ...deps(3), now: () => new Date(T0.getTime() + 3_600_000) };
+    const again = await fillAssignments(later, build.buildId);
+    expect(again.assigned.map((a) => a.workerId)).toEqual(['gamma-1']);
     const sent = enqueued.map((e) => e.workerId);
     expect(sent).not.toContain('alpha-1');
     expect(sent).not.toContain('beta-1');
+    expect((await store.getAttemptByJobId(gamma.jobId))?.failureReason).toBe('interrupted: killed');
+  });
+
+  it('after an infrastructure failure asks every untried operator first, and never one that reported', async () => {
+    const build = await submit();
+    const first = await fillAssignments(deps(1, 1), build.buildId);
+    expect(first.assigned.map((a) => a.workerId)).toEqual(['alpha-1']);
+    await store.finishAttempt(first.assigned[0]!.jobId, { state: 'failed', finishedAt: T0 });
+    const later = (hours: number) => ({
+      ...deps(1, 1),
+      now: () => new Date(T0.getTime() + hours * 3_600_000),
+    });
+    const second = await fillAssignments(later(1), build.buildId);
+    expect(second.assigned.map((a) => a.workerId)).toEqual(['beta-1']);
+    await store.finishAttempt(second.assigned[0]!.jobId, { state: 'expired', finishedAt: later(1).now() });
+    const third = await fillAssignments(later(2), build.buildId);
+    expect(third.assigned.map((a) => a.workerId)).toEqual(['gamma-1']);
+    await store.finishAttempt(third.assigned[0]!.jobId, { state: 'failed', finishedAt: later(2).now() });
+    // Every operator tried once, none reported: the first is asked again, within the caps.
+    const fourth = await fillAssignments(later(3), build.buildId);
+    expect(fourth.assigned.map((a) => a.workerId)).toEqual(['alpha-1']);
   });
 
   it('without minimums, assigns distinct operators, least loaded first', async () => {

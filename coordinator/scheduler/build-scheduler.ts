@@ -222,8 +222,11 @@ function formatBytes(bytes: number): string {
 
 /**
  * Brings a build's assignments up to the number of operators the policy wants: operators with an open
- * attempt or a successful result count as covered; an operator whose attempt failed is not retried.
- * Idempotent: calling it again without new failures assigns nothing.
+ * attempt or a successful result count as covered. An operator whose build failed (it reported a
+ * failed result) or succeeded is not asked again; one whose attempts only ended without a report (an
+ * infrastructure failure: its build container killed by someone else, an engine error, a lost lease)
+ * may be, after every operator not yet tried, within the retry caps. Idempotent: calling it again
+ * without new failures assigns nothing.
  */
 export async function fillAssignments(deps: SchedulerDeps, buildId: string): Promise<AssignmentState> {
   const build = await deps.store.getBuild(buildId);
@@ -239,14 +242,27 @@ export async function fillAssignments(deps: SchedulerDeps, buildId: string): Pro
     ...attempts.filter((a) => a.state === 'open').map((a) => a.operator),
     ...counting.filter((r) => r.kind === 'built').map((r) => r.operator),
   ]);
+  // Operators that reported something for this build, or are still building it: never asked again.
+  // An infrastructure failure is not the operator's build failing, so it does not exclude it.
+  const reportedOrOpen = new Set([
+    ...attempts.filter((a) => a.state === 'open').map((a) => a.operator),
+    ...results.map((r) => r.operator),
+  ]);
   const tried = new Set(attempts.map((a) => a.operator));
 
   // Parsed once here: eligibility and the run limit both come from the stored manifest.
   const needs = schedulingNeedsOf(build);
-  const candidates = (await eligibleWorkers(deps.store, needs)).filter((w) => !tried.has(w.operator));
+  const candidates = (await eligibleWorkers(deps.store, needs)).filter(
+    (w) => !reportedOrOpen.has(w.operator),
+  );
   const byOperator = new Map<string, WorkerRecord>();
+  // Operators not yet tried first, then the least loaded, then by id.
+  const retried = (w: WorkerRecord) => (tried.has(w.operator) ? 1 : 0);
   for (const worker of candidates.sort(
-    (a, b) => (load.get(a.workerId) ?? 0) - (load.get(b.workerId) ?? 0) || (a.workerId < b.workerId ? -1 : 1),
+    (a, b) =>
+      retried(a) - retried(b) ||
+      (load.get(a.workerId) ?? 0) - (load.get(b.workerId) ?? 0) ||
+      (a.workerId < b.workerId ? -1 : 1),
   )) {
     if (!byOperator.has(worker.operator)) byOperator.set(worker.operator, worker);
   }

@@ -284,6 +284,7 @@ describe('migration 5 on an existing database', () => {
       DROP TABLE blob_refs; DROP TABLE blob_usage; DROP TABLE blob_owners; DROP TABLE blobs; DROP TABLE auth_nonces;
       DELETE FROM schema_migrations WHERE version = 5;
       DELETE FROM schema_migrations WHERE version = 6;
+      DELETE FROM schema_migrations WHERE version = 7; ALTER TABLE attempts DROP COLUMN failure_reason;
       ALTER TABLE attempts DROP COLUMN started_at; ALTER TABLE attempts DROP COLUMN run_limit_ms;`);
     db.close();
     store = new SqliteBuildStore(join(root, 'db.sqlite'));

@@ -237,6 +237,7 @@ describe('SqliteBuildStore: opening and migrations', () => {
       },
       { version: 5, name: 'durable replay record; content-store ledger: owners, usage, references' },
       { version: 6, name: 'attempts: started by a heartbeat, run limit' },
+      { version: 7, name: 'why an attempt closed without a report' },
     ]);
   });
 
@@ -278,7 +279,8 @@ describe('SqliteBuildStore: opening and migrations', () => {
     );
     await v3.close();
     // Roll the file back to version 3: what migrations 5 and 4 added is undone by hand.
-    old.exec(`DELETE FROM schema_migrations WHERE version = 6;
+    old.exec(`DELETE FROM schema_migrations WHERE version = 7; ALTER TABLE attempts DROP COLUMN failure_reason;
+      DELETE FROM schema_migrations WHERE version = 6;
       ALTER TABLE attempts DROP COLUMN started_at; ALTER TABLE attempts DROP COLUMN run_limit_ms;
       DELETE FROM schema_migrations WHERE version = 5;
       DROP TRIGGER builds_blob_refs; DROP TRIGGER results_blob_refs; DROP TRIGGER verdict_history_blob_refs;

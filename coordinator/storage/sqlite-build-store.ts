@@ -493,6 +493,15 @@ const MIGRATIONS: readonly { readonly version: number; readonly name: string; re
       -- (each worker's open attempts are indexed by attempts_open_worker, migration 4)
     `,
   },
+  {
+    version: 7,
+    name: 'why an attempt closed without a report',
+    // Infrastructure failures (a build container killed by someone else, an engine error) close the
+    // attempt with the worker queue's reason, so the API shows why the build was retried.
+    sql: `
+      ALTER TABLE attempts ADD COLUMN failure_reason TEXT;
+    `,
+  },
 ];
 
 /** The lease an attempt gets from `renewLeases` (parameters `@until` and `@queued`). */
@@ -577,6 +586,8 @@ interface AttemptRow {
   finished_at: number | null;
   started_at: number | null;
   run_limit_ms: number | null;
+  /** Absent on rows built in memory before insertion (it is only set when an attempt closes). */
+  failure_reason?: string | null;
 }
 
 interface ResultRow {
@@ -789,8 +800,8 @@ function prepareStatements(db: Database.Database) {
     expiredAttempts: db.prepare<[number], AttemptRow>(
       "SELECT * FROM attempts WHERE state = 'open' AND lease_expires_at IS NOT NULL AND lease_expires_at < ? ORDER BY lease_expires_at, rowid",
     ),
-    finishAttempt: db.prepare<[string, number, string]>(
-      "UPDATE attempts SET state = ?, finished_at = ? WHERE job_id = ? AND state = 'open'",
+    finishAttempt: db.prepare<[string, number, string | null, string]>(
+      "UPDATE attempts SET state = ?, finished_at = ?, failure_reason = ? WHERE job_id = ? AND state = 'open'",
     ),
 
     insertResult: db.prepare<[Omit<ResultRow, 'seq'>]>(
@@ -1371,16 +1382,20 @@ export class SqliteBuildStore implements BuildStore {
   /** @inheritdoc */
   async finishAttempt(
     jobId: string,
-    outcome: { readonly state: FinishedAttemptState; readonly finishedAt: Date },
+    outcome: { readonly state: FinishedAttemptState; readonly finishedAt: Date; readonly reason?: string },
   ): Promise<AttemptRecord> {
     checkPattern(jobId, JOB_ID, 'jobId');
     const state = checkOneOf(outcome?.state, FINISHED_STATES, 'state');
     const finishedAt = toMs(outcome.finishedAt, 'finishedAt');
+    if (outcome.reason !== undefined && typeof outcome.reason !== 'string') {
+      throw new BuildStoreError('INVALID', 'reason: expected a string');
+    }
+    const reason = outcome.reason === undefined ? null : outcome.reason.slice(0, 500);
     const row = this.#immediate(() => {
       const current = this.#s.attemptByJobId.get(jobId);
       if (current === undefined) throw new BuildStoreError('NOT_FOUND', `jobId: no attempt for job ${jobId}`);
       if (current.state === 'open') {
-        this.#s.finishAttempt.run(state, finishedAt, jobId);
+        this.#s.finishAttempt.run(state, finishedAt, reason, jobId);
         return this.#s.attemptByJobId.get(jobId)!;
       }
       if (current.state !== state) {
@@ -1508,7 +1523,7 @@ export class SqliteBuildStore implements BuildStore {
           name: byproduct.name,
         });
       }
-      if (attempt.state === 'open') this.#s.finishAttempt.run('reported', row.received_at, row.job_id);
+      if (attempt.state === 'open') this.#s.finishAttempt.run('reported', row.received_at, null, row.job_id);
       return Object.freeze({
         ...mapResult(this.#s.resultByKey.get(row.build_id, row.worker_id, row.attempt)!),
         duplicate: false,
@@ -2204,6 +2219,7 @@ function mapAttempt(row: AttemptRow): AttemptRecord {
     ...optionalIso('startedAt', row.started_at),
     ...(row.run_limit_ms === null ? {} : { runLimitMs: row.run_limit_ms }),
     ...optionalIso('finishedAt', row.finished_at),
+    ...(row.failure_reason ? { failureReason: row.failure_reason } : {}),
   });
 }
 

@@ -2,6 +2,7 @@
 import { isSha256Hex, type Sha256Hex, sha256Hex } from '../digest.ts';
 import { ManifestError } from '../errors.ts';
 import { canonicalizeJcs } from '../jcs.ts';
+import { EXPECT_RELATIVE_PATH, relativePathProblem, segmentProblem } from '../relative-path.ts';
 import { parseStrictJson } from '../strict-json.ts';
 import {
   type ClaimedOutput,
@@ -77,9 +78,6 @@ const FORBIDDEN_BUILD_PATH_ROOTS: readonly string[] = [
 ];
 /** 9999-12-31T23:59:59Z, the last second a four-digit year can show. */
 const MAX_SOURCE_DATE_EPOCH = 253_402_300_799;
-const MAX_PATH_CHARS = 255;
-const MAX_PATH_SEGMENTS = 32;
-const PATH_FORBIDDEN_CHARS = /[\u0000-\u001f\u007f\\]/;
 const CAS_LOCATION = /^cas:sha256:([0-9a-f]{64})$/;
 const URL_LIKE = /^(?:[A-Za-z][A-Za-z0-9+.-]*:|\/\/|\\\\)/;
 const MAX_ARGV_ENTRIES = 1024;
@@ -94,9 +92,6 @@ const MAX_MIN_BYTES = 2 ** 50;
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 const EXPECT_SHA256 = 'a sha256 digest as 64 lowercase hex characters';
-const EXPECT_RELATIVE_PATH =
-  `a relative normalised POSIX path (no leading "/", no "." or ".." or empty segment, ` +
-  `no backslash or control character, at most ${MAX_PATH_CHARS} characters and ${MAX_PATH_SEGMENTS} segments)`;
 
 type JsonObject = Record<string, unknown>;
 
@@ -513,24 +508,6 @@ export function readRelativePath(value: unknown, path: string): string {
   if (problem !== undefined)
     invalid(path, `expected ${EXPECT_RELATIVE_PATH}, got ${preview(value)} which ${problem}`);
   return value;
-}
-
-function relativePathProblem(value: string): string | undefined {
-  if (value.length === 0) return 'is empty';
-  if (value.length > MAX_PATH_CHARS) return `is longer than ${MAX_PATH_CHARS} characters`;
-  if (value.startsWith('/')) return 'is absolute';
-  if (PATH_FORBIDDEN_CHARS.test(value)) return 'contains a backslash or control character';
-  const segments = value.split('/');
-  if (segments.length > MAX_PATH_SEGMENTS) return `has more than ${MAX_PATH_SEGMENTS} segments`;
-  return segmentProblem(segments);
-}
-
-function segmentProblem(segments: readonly string[]): string | undefined {
-  for (const segment of segments) {
-    if (segment === '') return 'has an empty segment ("//" or a trailing "/")';
-    if (segment === '.' || segment === '..') return `has a "${segment}" segment`;
-  }
-  return undefined;
 }
 
 export function readSha256(value: unknown, path: string): Sha256Hex {

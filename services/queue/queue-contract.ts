@@ -116,6 +116,11 @@ export const jobFailureReasons = Object.freeze({
   resultInvalid: 'result-invalid',
   /** The worker shut down before the job finished; the coordinator may dispatch it again. */
   workerShutdown: 'worker-shutdown',
+  /**
+   * The build container was killed or removed by someone other than this worker (engine events say
+   * so): an infrastructure failure, retried on another attempt, never a failed build.
+   */
+  interrupted: 'interrupted',
 });
 
 /** A job payload or completion value was refused. `field` names the offending field (`$` for the whole). */

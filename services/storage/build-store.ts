@@ -270,6 +270,11 @@ export interface AttemptRecord {
   readonly startedAt?: IsoTimestamp;
   readonly runLimitMs?: number;
   readonly finishedAt?: IsoTimestamp;
+  /**
+   * Why an attempt closed without a report (`failed`): the worker queue's failure reason, e.g.
+   * `interrupted: the build container was killed ...`. An infrastructure fact, never a build result.
+   */
+  readonly failureReason?: string;
 }
 
 /** What one heartbeat may renew, as absolute times. */
@@ -524,7 +529,12 @@ export interface BuildStore {
    */
   finishAttempt(
     jobId: string,
-    outcome: { readonly state: FinishedAttemptState; readonly finishedAt: Date },
+    outcome: {
+      readonly state: FinishedAttemptState;
+      readonly finishedAt: Date;
+      /** Kept (at most 500 characters); see {@link AttemptRecord.failureReason}. */
+      readonly reason?: string;
+    },
   ): Promise<AttemptRecord>;
   /** Attempts still open, oldest first: what to re-enqueue or expire after a restart. */
   listOpenAttempts(): Promise<readonly AttemptRecord[]>;

@@ -1,5 +1,6 @@
 // A worker's identity on its own host: id, operator and signing key. The private key never leaves
 // this directory; only the public key and keyid are ever shown or sent.
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateEd25519KeyFiles } from '../../services/attestation/ed25519-key.ts';
@@ -79,6 +80,15 @@ export async function loadWorkerIdentity(workerDir: string): Promise<LoadedWorke
     signer,
     publicKeyPath: join(workerDir, `${PRIVATE_KEY_FILE}.pub`),
   };
+}
+
+/**
+ * A worker id for an identity created on first use by `rbnet rebuild` alone: `local-` and 8 random
+ * hex digits, never one fixed id, so two machines' (or two directories') local workers never share
+ * an id. Kept in worker.json, so one worker directory keeps one id.
+ */
+export function newLocalWorkerId(): string {
+  return `local-${randomBytes(4).toString('hex')}`;
 }
 
 /** Loads the identity, creating one for `fallbackOperator` on first use (handy for `rbnet rebuild` alone). */

@@ -3,7 +3,7 @@ import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis, RedisOptions } from 'ioredis';
 import pino, { type Logger } from 'pino';
-import { ConfigError } from '../../services/errors.ts';
+import { ConfigError, EngineError } from '../../services/errors.ts';
 import {
   checkQueuePrefix,
   type JobCompletionValue,
@@ -44,7 +44,7 @@ export interface JobConsumerOptions {
   readonly prefix?: string;
   /** Jobs run at the same time; default 1. */
   readonly concurrency?: number;
-  /** How long a job's lock lasts without renewal, in ms; renewed every half of it. Default 30,000. */
+  /** How long a job's lock lasts without renewal, in ms; renewed every half of it. Default 600,000. */
   readonly lockDurationMs?: number;
   /** Extra TLS options for `rediss://` (e.g. `ca` to pin the coordinator's CA). */
   readonly tls?: TlsConnectionOptions;
@@ -53,7 +53,11 @@ export interface JobConsumerOptions {
 
 export const defaultJobConsumerOptions = Object.freeze({
   concurrency: 1,
-  lockDurationMs: 30_000,
+  // The coordinator's lease (renewed by heartbeats) decides whether an attempt is alive. BullMQ's lock
+  // only guards the queue entry; a short one turned any multi-second stall of this process (a 50 MB
+  // Debian index parsed on the main thread, a loaded machine) into a failed attempt while the build
+  // ran on. Ten minutes outlasts such stalls.
+  lockDurationMs: 600_000,
 });
 
 /** How `close()` ended. */
@@ -211,7 +215,11 @@ export class JobConsumer {
           );
         }
         logger.error({ err }, 'job handler failed');
-        throw new UnrecoverableError(`${jobFailureReasons.handlerError}: ${describe(err)}`);
+        const prefix =
+          err instanceof EngineError && err.code === 'BUILD_INTERRUPTED'
+            ? jobFailureReasons.interrupted
+            : jobFailureReasons.handlerError;
+        throw new UnrecoverableError(`${prefix}: ${describe(err)}`);
       }
       try {
         const value = validateJobCompletionValue(result);

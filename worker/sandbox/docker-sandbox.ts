@@ -10,15 +10,24 @@ import type { ResolvedEnvironment } from '../environment/environment-registry.ts
 import { openInputArchive } from '../inputs/input-archive.ts';
 import type { InputSource } from '../inputs/input-source.ts';
 import type { RunnerLimits } from '../runner-limits.ts';
+import { ContainerEventWatch } from './container-events.ts';
 import { buildContainerLabels, LABEL_ROLE, LABEL_WORKER, ROLE_BUILD } from './container-labels.ts';
+import { type ContainerOwner, currentOwner, judgeOwner, ownerOfLabels } from './container-owner.ts';
 import { containerCreateOptions, effectiveTimeLimitMs } from './container-spec.ts';
+import { measureDiskExhaustion } from './disk-exhaustion.ts';
 import type { EngineFacts } from './engine-facts.ts';
 import { type CapturedLog, LogCapture } from './log-capture.ts';
 import { type CapturedFile, captureOutputs } from './output-capture.ts';
 
 export type BuildFailureReason = 'exit-code' | 'timeout' | 'oom' | 'disk' | 'output-rejected';
 
-export type SandboxOutcome =
+/** A build container the engine refused to remove: left for the operator, named in logs and results. */
+export interface LeftoverContainer {
+  readonly containerId: string;
+  readonly detail: string;
+}
+
+export type SandboxOutcome = (
   | {
       readonly kind: 'built';
       readonly outputs: readonly CapturedFile[];
@@ -33,7 +42,21 @@ export type SandboxOutcome =
       readonly exitCode?: number;
       readonly log: CapturedLog;
       readonly durationMs: number;
-    };
+    }
+) & {
+  /** Set when the container could not be removed afterwards; the outcome itself stands. */
+  readonly leftover?: LeftoverContainer;
+};
+
+/** What a start-up sweep did with the build containers it found. */
+export interface OrphanSweep {
+  /** Containers removed: their owner is gone (or, unlabelled, they were this worker's and stopped). */
+  readonly removed: number;
+  /** Left alone: their owner still runs, or cannot be checked from here. */
+  readonly kept: readonly { readonly containerId: string; readonly detail: string }[];
+  /** Owner gone, but the engine refused to remove them. */
+  readonly unremovable: readonly LeftoverContainer[];
+}
 
 export type SandboxPhase = 'inputs' | 'build' | 'capture' | 'cleanup';
 
@@ -52,31 +75,91 @@ export interface SandboxRunArgs {
   readonly onPhase?: (phase: SandboxPhase) => void;
 }
 
-/** Messages a full writable layer produces (btrfs quota gives EDQUOT; other drivers ENOSPC). */
-const DISK_FULL_PATTERN = /No space left on device|Disk quota exceeded/;
-
 /** Lets the attach stream drain after the container exits before the log is sealed. */
 const LOG_DRAIN_GRACE_MS = 2000;
+/** How long the engine's `die` event may trail `wait`; past it, what was seen is what counts. */
+const EVENT_SETTLE_MS = 5000;
+
+function statusOf(cause: unknown): number | undefined {
+  return (cause as { statusCode?: number }).statusCode;
+}
+
+/** 404 (gone) and 409 (removal in progress): the container was taken away under the worker. */
+function removedUnderUs(cause: unknown): boolean {
+  const status = statusOf(cause);
+  return status === 404 || status === 409;
+}
+
+export interface DockerSandboxOptions {
+  readonly requireDiskLimit: boolean;
+  /** The process that owns the containers this sandbox creates; default: this process. */
+  readonly owner?: ContainerOwner;
+}
 
 export class DockerSandbox {
+  private ownerPromise: Promise<ContainerOwner> | undefined;
+  /** Containers the engine refused to remove, by id: flagged, never retried in a loop. */
+  readonly leftovers = new Map<string, LeftoverContainer>();
+
   constructor(
     private readonly docker: Docker,
     private readonly facts: EngineFacts,
     private readonly logger: Logger,
-    private readonly options: { readonly requireDiskLimit: boolean } = { requireDiskLimit: true },
+    private readonly options: DockerSandboxOptions = { requireDiskLimit: true },
   ) {}
 
-  /** Removes containers this worker labelled and left behind (crash, SIGKILL). Returns how many. */
-  async removeOrphans(workerId: string): Promise<number> {
+  private owner(): Promise<ContainerOwner> {
+    this.ownerPromise ??= this.options.owner ? Promise.resolve(this.options.owner) : currentOwner();
+    return this.ownerPromise;
+  }
+
+  /**
+   * Removes build containers left behind by processes that no longer run (a crash, SIGKILL, a
+   * reboot), whichever worker id they carry: each container names its owner (host, boot, pid
+   * namespace, pid, start time) and is removed only when that owner is provably gone. Containers of
+   * a live process (another worker, `rbnet rebuild`, a test run, the demo) are never touched. An
+   * unlabelled container from an older rbnet is removed only if it carries `workerId` and is not
+   * running. A container the engine refuses to remove is flagged and skipped, never fatal.
+   */
+  async removeOrphans(workerId: string): Promise<OrphanSweep> {
+    const self = await this.owner();
     const containers = await this.docker.listContainers({
       all: true,
-      filters: { label: [`${LABEL_ROLE}=${ROLE_BUILD}`, `${LABEL_WORKER}=${workerId}`] },
+      filters: { label: [`${LABEL_ROLE}=${ROLE_BUILD}`] },
     });
+    let removed = 0;
+    const kept: { containerId: string; detail: string }[] = [];
+    const unremovable: LeftoverContainer[] = [];
     for (const info of containers) {
-      await this.removeContainer(this.docker.getContainer(info.Id));
-      this.logger.warn({ containerId: info.Id }, 'removed orphaned build container');
+      const containerId = info.Id;
+      const owner = ownerOfLabels(info.Labels);
+      let why: string;
+      if (owner) {
+        const verdict = await judgeOwner(owner, self);
+        if (verdict.kind !== 'gone') {
+          kept.push({ containerId, detail: verdict.detail });
+          continue;
+        }
+        why = verdict.detail;
+      } else if (info.Labels?.[LABEL_WORKER] === workerId && info.State !== 'running') {
+        why = `unlabelled container of worker ${workerId}, ${info.State}`;
+      } else {
+        kept.push({
+          containerId,
+          detail: 'names no owner (older rbnet) and is not a stopped container of this worker',
+        });
+        continue;
+      }
+      const failure = await this.removeContainer(this.docker.getContainer(containerId));
+      if (failure) {
+        unremovable.push(failure);
+        continue;
+      }
+      removed += 1;
+      this.logger.warn({ containerId, why }, 'removed orphaned build container');
     }
-    return containers.length;
+    if (kept.length > 0) this.logger.info({ kept }, 'build containers of live processes left alone');
+    return { removed, kept, unremovable };
   }
 
   async run(args: SandboxRunArgs): Promise<SandboxOutcome> {
@@ -90,7 +173,7 @@ export class DockerSandbox {
       manifest,
       imageId: args.environment.imageId,
       limits,
-      labels: buildContainerLabels(args.workerId, args.manifestSha256),
+      labels: buildContainerLabels(args.workerId, args.manifestSha256, await this.owner()),
       enforceDiskLimit: this.facts.diskLimitSupported,
       imageSizeBytes: args.environment.imageSizeBytes,
     });
@@ -107,18 +190,41 @@ export class DockerSandbox {
     }
     const log = this.logger.child({ containerId: container.id });
     const logCapture = new LogCapture(args.logPath, limits.maxLogBytes);
+    let watch: ContainerEventWatch | undefined;
+    let outcome: SandboxOutcome;
+    let leftover: LeftoverContainer | undefined;
     try {
-      await Promise.all([
-        container.putArchive(archive.stream as unknown as NodeJS.ReadableStream, { path: '/' }),
-        archive.done,
-      ]);
-      return await this.startAndCollect(container, args, logCapture, log);
+      try {
+        watch = await ContainerEventWatch.open(this.docker, container.id);
+      } catch (cause) {
+        throw new EngineError(
+          'ENGINE_FAILED',
+          `watching the build container failed: ${(cause as Error).message}`,
+          {
+            cause,
+          },
+        );
+      }
+      try {
+        await Promise.all([
+          container.putArchive(archive.stream as unknown as NodeJS.ReadableStream, { path: '/' }),
+          archive.done,
+        ]);
+      } catch (cause) {
+        archive.stream.destroy();
+        if (removedUnderUs(cause)) throw interrupted('was removed by someone else before it started', cause);
+        throw cause;
+      }
+      outcome = await this.startAndCollect(container, args, logCapture, log, watch);
     } finally {
       args.onPhase?.('cleanup');
+      watch?.close();
       if (!logCapture.writableEnded) await logCapture.finish().catch(() => undefined);
-      await this.removeContainer(container);
-      log.debug('build container removed');
+      leftover = await this.removeContainer(container);
+      if (!leftover) log.debug('build container removed');
     }
+    // The outcome stands (its outputs were read before); the container is flagged for the operator.
+    return leftover ? { ...outcome, leftover } : outcome;
   }
 
   private checkEngineFitsManifest(manifest: Manifest): void {
@@ -142,16 +248,35 @@ export class DockerSandbox {
     args: SandboxRunArgs,
     logCapture: LogCapture,
     log: Logger,
+    watch: ContainerEventWatch,
   ): Promise<SandboxOutcome> {
-    const attach = (await container.attach({
-      stream: true,
-      stdout: true,
-      stderr: true,
-    })) as unknown as Readable;
+    let attach: Readable;
+    try {
+      attach = (await container.attach({ stream: true, stdout: true, stderr: true })) as unknown as Readable;
+    } catch (cause) {
+      if (removedUnderUs(cause)) throw interrupted('was removed by someone else before it started', cause);
+      throw cause;
+    }
+    try {
+      return await this.buildAndCapture(container, args, logCapture, log, watch, attach);
+    } finally {
+      // On every path, or the socket keeps the process alive after the rebuild has ended.
+      attach.destroy();
+    }
+  }
+
+  private async buildAndCapture(
+    container: Docker.Container,
+    args: SandboxRunArgs,
+    logCapture: LogCapture,
+    log: Logger,
+    watch: ContainerEventWatch,
+    attach: Readable,
+  ): Promise<SandboxOutcome> {
     const attachEnded = new Promise<void>((resolve) => {
       attach.once('end', resolve);
       attach.once('close', resolve);
-      attach.once('error', () => resolve());
+      attach.on('error', () => resolve());
     });
     this.docker.modem.demuxStream(attach, logCapture, logCapture);
 
@@ -169,7 +294,12 @@ export class DockerSandbox {
     args.signal?.addEventListener('abort', onAbort, { once: true });
     let exitCode: number;
     try {
-      await container.start();
+      try {
+        await container.start();
+      } catch (cause) {
+        if (removedUnderUs(cause)) throw interrupted('was removed by someone else before it started', cause);
+        throw cause;
+      }
       log.info({ timeLimitMs }, 'build started');
       const waited = (await container.wait()) as { StatusCode: number };
       exitCode = waited.StatusCode;
@@ -185,12 +315,30 @@ export class DockerSandbox {
     ]);
     clearTimeout(drainTimer);
     attach.destroy();
-    const tail = logCapture.tailText;
-    const inspect = await container.inspect();
-    log.info({ exitCode, durationMs, oomKilled: inspect.State.OOMKilled }, 'build finished');
-
     if (stopCause === 'cancelled')
       throw new CancelledError('CANCELLED', 'rebuild cancelled; the container was killed and removed');
+    if (stopCause === undefined) {
+      // Only the engine knows whether someone else stopped the build: wait for its report.
+      await watch.settled(EVENT_SETTLE_MS);
+      const foreign = watch.foreignStop();
+      if (foreign) throw interrupted(foreign.replace(/^the build container /, ''));
+    }
+    let inspect: Docker.ContainerInspectInfo;
+    try {
+      inspect = await container.inspect();
+    } catch (cause) {
+      if (statusOf(cause) === 404)
+        throw interrupted('was removed by someone else while the build ran', cause);
+      throw new EngineError(
+        'ENGINE_FAILED',
+        `inspecting the build container failed: ${(cause as Error).message}`,
+        {
+          cause,
+        },
+      );
+    }
+    log.info({ exitCode, durationMs, oomKilled: inspect.State.OOMKilled }, 'build finished');
+
     const failed = (reason: BuildFailureReason, detail: string) =>
       logCapture.finish().then((captured) => ({
         kind: 'failed' as const,
@@ -205,12 +353,11 @@ export class DockerSandbox {
     if (inspect.State.OOMKilled)
       return failed('oom', `the build exceeded its memory limit of ${args.limits.memoryBytes} bytes`);
     if (exitCode !== 0) {
-      if (DISK_FULL_PATTERN.test(tail)) {
-        return failed(
-          'disk',
-          `the build filled its disk limit of ${args.limits.diskBytes} bytes (exit code ${exitCode})`,
-        );
-      }
+      // From the engine, never from the log: a build can print anything, and hide anything.
+      const disk = this.facts.diskLimitSupported
+        ? await measureDiskExhaustion(container, args.limits.diskBytes)
+        : undefined;
+      if (disk) return failed('disk', `the build filled its disk limit: ${disk} (exit code ${exitCode})`);
       return failed('exit-code', `the build exited with code ${exitCode}`);
     }
 
@@ -220,7 +367,7 @@ export class DockerSandbox {
     try {
       archive = (await container.getArchive({ path: outputPath })) as unknown as Readable;
     } catch (cause) {
-      if ((cause as { statusCode?: number }).statusCode === 404) {
+      if (statusOf(cause) === 404) {
         return failed('output-rejected', `the output directory ${outputPath} does not exist after the build`);
       }
       throw new EngineError('ENGINE_FAILED', `reading outputs failed: ${(cause as Error).message}`, {
@@ -246,13 +393,36 @@ export class DockerSandbox {
     };
   }
 
-  private async removeContainer(container: Docker.Container): Promise<void> {
+  /**
+   * Removes a container; gone already (404) or being removed (409) is fine. Anything else (an
+   * output tree nested past the host's path limit makes the btrfs driver fail) is never thrown: the
+   * container is flagged in `leftovers` and the log, and the worker carries on.
+   */
+  private async removeContainer(container: Docker.Container): Promise<LeftoverContainer | undefined> {
     try {
       await container.remove({ force: true, v: true });
+      this.leftovers.delete(container.id);
+      return undefined;
     } catch (cause) {
-      const status = (cause as { statusCode?: number }).statusCode;
-      // 404: already gone; 409: removal already in progress. Both leave no container behind.
-      if (status !== 404 && status !== 409) throw cause;
+      if (removedUnderUs(cause)) return undefined;
+      const detail = `the engine could not remove it: ${String((cause as Error).message).slice(0, 500)}`;
+      const leftover = { containerId: container.id, detail };
+      if (!this.leftovers.has(container.id)) {
+        this.logger.error(
+          { containerId: container.id, detail },
+          'build container could not be removed; left for the operator',
+        );
+      }
+      this.leftovers.set(container.id, leftover);
+      return leftover;
     }
   }
+}
+
+function interrupted(what: string, cause?: unknown): EngineError {
+  return new EngineError(
+    'BUILD_INTERRUPTED',
+    `the build container ${what}: an infrastructure failure, not a build result (the attempt is retried)`,
+    cause === undefined ? undefined : { cause },
+  );
 }

@@ -32,6 +32,12 @@ export class LogCapture extends Writable {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    // Bytes the engine still delivers after the log was sealed are not part of it (and writing them
+    // to the closed file would raise an error nobody listens for).
+    if (this.file.writableEnded) {
+      callback();
+      return;
+    }
     this.seenBytes += chunk.length;
     const room = this.maxLogBytes - this.keptBytes;
     const kept = room <= 0 ? undefined : chunk.length <= room ? chunk : chunk.subarray(0, room);

@@ -112,3 +112,49 @@ async function collect(source: AsyncIterable<Buffer>): Promise<Buffer[]> {
   for await (const chunk of source) chunks.push(chunk);
   return chunks;
 }
+
+describe('output names: one rule, applied before anything is written or signed', () => {
+  const named = (name: string) =>
+    captureOutputs(
+      tarOf([{ header: { name: 'out/', type: 'directory' } }, { header: { name }, body: 'x' }]),
+      limits,
+    );
+
+  it.each([
+    ['a newline', 'out/a\nb', 'control character'],
+    ['a backslash', 'out/a\\b', 'backslash'],
+    ['a tab', 'out/a\tb', 'control character'],
+    ['U+FFFD (what a decoder makes of bytes that are not UTF-8)', 'out/bad\ufffdname', 'not valid UTF-8'],
+    ['a name of 256 characters', `out/${'n'.repeat(256)}`, 'longer than 255'],
+    ['33 segments', `out/${Array.from({ length: 33 }, () => 'd').join('/')}`, 'more than 32 segments'],
+  ])('refuses a name with %s, naming the rule', async (_what, name, rule) => {
+    const result = await named(name);
+    expect(result.kind).toBe('rejected');
+    expect(result.kind === 'rejected' && result.detail).toContain(rule);
+  });
+
+  it('keeps a name with spaces and non-ASCII letters exactly', async () => {
+    const result = await named('out/Grüße aus Köln.txt');
+    expect(result.kind === 'captured' && result.files.map((f) => f.path)).toEqual(['Grüße aus Köln.txt']);
+  });
+
+  it('refuses a name whose bytes are not UTF-8, from a tar made by tar(1), never signing U+FFFD', async () => {
+    const { execFile } = await import('node:child_process');
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    const dir = await mkdtemp(join(tmpdir(), 'rbnet-capture-bytes-'));
+    dirs.push(dir);
+    await mkdir(join(dir, 'out'));
+    await writeFile(
+      Buffer.concat([Buffer.from(`${dir}/out/bad`), Buffer.from([0xff]), Buffer.from('name')]),
+      'x',
+    );
+    const archive = await new Promise<Buffer>((resolve, reject) =>
+      execFile('tar', ['-C', dir, '-cf', '-', 'out'], { encoding: 'buffer' }, (err, stdout) =>
+        err ? reject(err) : resolve(stdout),
+      ),
+    );
+    const result = await captureOutputs(Readable.from([archive]), limits);
+    expect(result.kind).toBe('rejected');
+    expect(result.kind === 'rejected' && result.detail).toContain('not valid UTF-8');
+  });
+});

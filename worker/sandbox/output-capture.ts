@@ -7,6 +7,7 @@ import { dirname, posix, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import type { Sha256Hex } from '../../services/digest.ts';
+import { outputPathProblem } from '../../services/relative-path.ts';
 
 export interface CapturedFile {
   /** Path relative to the output directory, POSIX separators. */
@@ -70,6 +71,11 @@ export async function captureOutputs(archive: Readable, options: CaptureOptions)
         throw new OutputRejected(`more than ${options.maxOutputEntries} entries in the output directory`);
       }
       const path = relativeOutputPath(header.name, options.rootName);
+      // One rule, applied before anything is written or signed: the name is kept exactly or refused.
+      const problem = path === '' ? undefined : outputPathProblem(path);
+      if (problem !== undefined) {
+        throw new OutputRejected(`output name ${JSON.stringify(path.slice(0, 300))} ${problem}`);
+      }
       if (seen.has(path)) throw new OutputRejected(`duplicate entry in output: ${JSON.stringify(path)}`);
       seen.add(path);
       switch (header.type) {
