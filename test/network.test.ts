@@ -62,11 +62,13 @@ describe('three operators', () => {
     expect(attestation.status).toBe(200);
     const policy = parseTrustPolicy(await policyFor(['alpha-1', 'beta-1', 'gamma-1'], 3), new Date());
     const hello = status.results[0].outputs.find((o: { path: string }) => o.path === 'hello.txt');
+    const pin = { manifestSha256: status.manifestSha256 };
     const verified = verifyConsensus({
       consensusEnvelope: attestation.text,
       policy,
       artifactSha256: hello.sha256,
       now: new Date(),
+      pin,
     });
     expect(verified.ok).toBe(true);
     expect(verified.countedOperators).toEqual(['alpha', 'beta', 'gamma']);
@@ -91,6 +93,7 @@ describe('three operators', () => {
       policy: parseTrustPolicy(JSON.stringify(stranger), new Date()),
       artifactSha256: hello.sha256,
       now: new Date(),
+      pin,
     });
     expect(withStranger.ok).toBe(false);
     expect(withStranger.countedOperators).toEqual(['beta', 'gamma']);
@@ -99,6 +102,7 @@ describe('three operators', () => {
       policy,
       artifactSha256: 'f'.repeat(64),
       now: new Date(),
+      pin,
     });
     expect(otherFile.ok).toBe(false);
     expect(() =>
@@ -107,6 +111,7 @@ describe('three operators', () => {
         policy,
         artifactSha256: hello.sha256,
         now: new Date('2100-01-01T00:00:00Z'),
+        pin,
       }),
     ).toThrow(/expired/i);
 
