@@ -6,9 +6,9 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { ListedBuild } from '../../services/api/artifact-builds-page.ts';
 import { ed25519PublicKeyFromPem, securesystemslibKeyid } from '../../services/attestation/ed25519-key.ts';
-import { type BuildPin, describeBuildPin, parseBuildPin } from '../../services/consensus/build-pin.ts';
+import { type BuildPin, describeBuildPin } from '../../services/consensus/build-pin.ts';
 import { maxConsensusEnvelopeBytesDefault } from '../../services/consensus/consensus-attestation.ts';
-import { ConsensusError, PolicyError } from '../../services/consensus/consensus-errors.ts';
+import { ConsensusError } from '../../services/consensus/consensus-errors.ts';
 import { parseTrustPolicy, type TrustPolicy } from '../../services/consensus/trust-policy.ts';
 import {
   type BuiltFrom,
@@ -17,8 +17,6 @@ import {
 } from '../../services/consensus/verify-consensus.ts';
 import { type Sha256Hex, sha256File } from '../../services/digest.ts';
 import { RbnetError, UsageError } from '../../services/errors.ts';
-import { parseAnyManifest } from '../../services/manifest/parse-any-manifest.ts';
-import { defaultManifestLimits } from '../../services/manifest/parse-manifest.ts';
 import { readBoundedFile } from '../../services/read-bounded-file.ts';
 import {
   type Command,
@@ -30,6 +28,7 @@ import {
 } from '../command.ts';
 import { type ApiOptions, apiFetch, coordinatorUrlFrom } from '../coordinator-api.ts';
 import { listArtifactBuilds, maxListedBuildsDefault } from '../list-artifact-builds.ts';
+import { pinFromFlags, pinOptions } from '../pin-flags.ts';
 
 export const verifyCommand: Command = {
   path: ['verify'],
@@ -82,9 +81,7 @@ Exit codes: 0 verified; 1 not verified, or the check could not be completed (the
 2 usage (including no pin).`,
   options: {
     policy: { type: 'string' },
-    manifest: { type: 'string' },
-    'manifest-sha256': { type: 'string' },
-    'debian-source': { type: 'string' },
+    ...pinOptions,
     coordinator: { type: 'string' },
     timeout: { type: 'string' },
     'max-builds': { type: 'string' },
@@ -94,7 +91,13 @@ Exit codes: 0 verified; 1 not verified, or the check could not be completed (the
     const file = args.positionals[0];
     if (!file || args.positionals.length > 1)
       throw new UsageError('USAGE', 'expected exactly one FILE. Run `rbnet verify --help`.');
-    const pin = await pinFromFlags(args, io.cwd);
+    const pin = await pinFromFlags(args, io.cwd, 'verify');
+    if (pin === undefined) {
+      throw new UsageError(
+        'USAGE',
+        'say what FILE must have been built from: a manifest (--manifest FILE or --manifest-sha256 HEX) or a Debian source from the archive (--debian-source NAME=VERSION). Run `rbnet verify --help`.',
+      );
+    }
     const timeoutSeconds = integerFlag(args, 'timeout', 60, 1, 3600);
     const maxBuilds = integerFlag(args, 'max-builds', maxListedBuildsDefault, 1, 1_000_000);
     const now = new Date();
@@ -230,33 +233,8 @@ function writeBuildCheck(out: NodeJS.WritableStream, b: BuildCheck): void {
   for (const r of b.rejected)
     writeLine(
       out,
-      `    not counted${r.operator ? ` ${r.operator}` : ''}${r.workerId ? `/${r.workerId}` : ''}: ${r.reason}`,
+      `    not counted${r.operator ? ` ${r.operator}` : r.keyid ? ` (keyid ${r.keyid})` : ''}${r.workerId ? `/${r.workerId}` : ''}: ${r.reason}`,
     );
-}
-
-/** The consumer's pin from --manifest, --manifest-sha256 and --debian-source; none is a usage error. */
-async function pinFromFlags(args: ParsedCommandArgs, cwd: string): Promise<BuildPin> {
-  const manifestPath = stringFlag(args, 'manifest');
-  const manifestHex = stringFlag(args, 'manifest-sha256');
-  if (manifestPath !== undefined && manifestHex !== undefined)
-    throw new UsageError('USAGE', 'give --manifest or --manifest-sha256, not both');
-  const manifestSha256 =
-    manifestPath !== undefined
-      ? parseAnyManifest(
-          await readBoundedFile(
-            resolve(cwd, manifestPath),
-            defaultManifestLimits.maxManifestBytes,
-            'manifest',
-          ),
-        ).manifestSha256
-      : manifestHex;
-  try {
-    return parseBuildPin({ manifestSha256, debianSource: stringFlag(args, 'debian-source') });
-  } catch (error) {
-    if (error instanceof PolicyError && (error.code === 'PIN_MISSING' || error.code === 'PIN_INVALID'))
-      throw new UsageError('USAGE', `${error.message}. Run \`rbnet verify --help\`.`, { cause: error });
-    throw error;
-  }
 }
 
 function integerFlag(

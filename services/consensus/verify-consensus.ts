@@ -256,7 +256,8 @@ export function verifyConsensus(input: VerifyConsensusInput): ConsensusVerificat
       `${pinRefusals} verified statement(s) were built from something other than what you pinned (${describeBuildPin(pin)})`,
     );
   }
-  if (!quorum) problems.push(`recounted verdict is ${decision.verdict}: ${decision.explanation}`);
+  if (!quorum)
+    problems.push(`recounted verdict is ${decision.verdict}: ${decision.explanation.replace(/\.$/, '')}`);
   else if (!sourcesAgree) {
     problems.push(
       `the counted operators sign different Debian sources: ${[...new Set(counted.map(sourceText))].join(' / ')}`,
