@@ -19,7 +19,7 @@ import { createCoordinatorApp } from '../../coordinator/http/create-app.ts';
 import { readBlobBytes } from '../../coordinator/storage/read-blob.ts';
 import { signRebuildStatement } from '../../services/attestation/rebuild-statement.ts';
 import { signWorkerRequest } from '../../services/auth/worker-request-auth.ts';
-import { newKey, type TestKey } from '../../services/consensus/consensus-test-fixtures.ts';
+import { newKey, rebuildFacts, type TestKey } from '../../services/consensus/consensus-test-fixtures.ts';
 import { parseBuildinfo } from '../../services/debian/buildinfo.ts';
 import {
   fixtureFile,
@@ -76,6 +76,22 @@ async function writeEvilManifest(): Promise<string> {
   return path;
 }
 
+/** `rbnet policy create` as a consumer runs it: threshold 2 over the given operators' key files. */
+async function createPolicy(path: string, operators: readonly [string, string][]): Promise<void> {
+  const created = await runCli([
+    'policy',
+    'create',
+    '--threshold',
+    '2',
+    '--expires',
+    '2099-01-01T00:00:00Z',
+    '--out',
+    path,
+    ...operators.flatMap(([name, keyPath]) => ['--operator', `${name}=${keyPath}`]),
+  ]);
+  expect(created.code, created.stderr).toBe(0);
+}
+
 const verify = (file: string, ...pin: string[]) =>
   runCli(['verify', file, '--policy', policyPath, '--coordinator', net.coordinator.url, ...pin]);
 
@@ -102,21 +118,10 @@ describe('a rogue maintainer submits a manifest that copies evil.bin from its in
     helloFile = await download(helloOutput.sha256, 'hello.txt');
 
     policyPath = join(dir, 'policy.json');
-    const created = await runCli([
-      'policy',
-      'create',
-      '--threshold',
-      '2',
-      '--expires',
-      new Date(Date.now() + 86_400_000).toISOString(),
-      '--out',
-      policyPath,
-      '--operator',
-      `alpha=${join(net.workerDirs.get('alpha-rm')!, 'worker-signing.key.pub')}`,
-      '--operator',
-      `beta=${join(net.workerDirs.get('beta-rm')!, 'worker-signing.key.pub')}`,
+    await createPolicy(policyPath, [
+      ['alpha', join(net.workerDirs.get('alpha-rm')!, 'worker-signing.key.pub')],
+      ['beta', join(net.workerDirs.get('beta-rm')!, 'worker-signing.key.pub')],
     ]);
-    expect(created.code, created.stderr).toBe(0);
   }, 300_000);
 
   afterAll(async () => {
@@ -306,6 +311,8 @@ class DebianCoordinator {
       const dscName = manifest.source.from === 'files' ? manifest.source.dsc : archiveFiles[0]!.name;
       const signed = await signRebuildStatement(
         {
+          // Worker, host and timing as any worker writes them; what matters here is set below.
+          ...rebuildFacts({ operator: worker.operator, workerId: worker.id }),
           manifest: parsed,
           outputs: [{ path: DEB_NAME, sha256: deb, sizeBytes: DEB_BYTES.length }],
           environment: {
@@ -318,20 +325,6 @@ class DebianCoordinator {
             ...sourceFiles.map((f) => ({ path: f.name, sha256: f.sha256 })),
           ],
           log: { sha256: log, sizeBytes: 10, truncated: false },
-          worker: {
-            id: worker.id,
-            operator: worker.operator,
-            builderUri: `https://rbnet.dev/worker/${worker.operator}/${worker.id}`,
-          },
-          timing: { startedOn: new Date(1000), finishedOn: new Date(2000) },
-          host: {
-            kernelVersion: 'k',
-            cpuCount: 2,
-            engineVersion: 'e',
-            storageDriver: 'btrfs',
-            clockUtc: new Date(0).toISOString(),
-            rbnetVersion: '0.1.0',
-          },
           job: { jobId: job.jobId, attempt: job.attempt, nonce: job.nonce },
           debian: {
             source: debianSourceFactOf(manifest.source, buildinfo, sourceFiles, dscName),
@@ -391,25 +384,14 @@ describe('a rogue maintainer uploads their own hello 2.10-3 source under the arc
     debFile = join(debDir, DEB_NAME);
     const response = await fetch(`${coordinator.url}/v1/cas/sha256/${sha256Hex(DEB_BYTES)}`);
     await writeFile(debFile, Buffer.from(await response.arrayBuffer()));
-    const keyFiles = [];
+    const keyFiles: [string, string][] = [];
     for (const worker of coordinator.workers) {
       const path = join(debDir, `${worker.operator}.pub`);
       await writeFile(path, worker.signing.publicKeyPem);
-      keyFiles.push('--operator', `${worker.operator}=${path}`);
+      keyFiles.push([worker.operator, path]);
     }
     debPolicy = join(debDir, 'policy.json');
-    const created = await runCli([
-      'policy',
-      'create',
-      '--threshold',
-      '2',
-      '--expires',
-      '2099-01-01T00:00:00Z',
-      '--out',
-      debPolicy,
-      ...keyFiles,
-    ]);
-    expect(created.code, created.stderr).toBe(0);
+    await createPolicy(debPolicy, keyFiles);
   });
 
   afterAll(async () => {
