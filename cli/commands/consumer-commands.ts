@@ -176,7 +176,10 @@ async function checkBuild(
       `/v1/builds/${build.buildId}/attestation`,
     );
     if (answer.status !== 200)
-      return notVerified(`no consensus attestation (HTTP ${answer.status}: ${answer.text.slice(0, 200)})`);
+      return notVerified(
+        // Quoted as JSON: the coordinator's words must not print lines of their own.
+        `no consensus attestation (HTTP ${answer.status}: ${JSON.stringify(answer.text.slice(0, 200))})`,
+      );
     attestation = answer.text;
   } catch (error) {
     if (!(error instanceof RbnetError)) throw error;

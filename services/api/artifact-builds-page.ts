@@ -1,5 +1,6 @@
 // The wire contract of GET /v1/artifacts/sha256/:digest: one page of the builds that claimed or
 // rebuilt a file, and the strict parser a consumer reads it with (the coordinator may lie).
+import { isVerdict, type Verdict } from '../consensus/verdict.ts';
 import { isSha256Hex, type Sha256Hex } from '../digest.ts';
 import { RbnetError } from '../errors.ts';
 import { parseStrictJson } from '../strict-json.ts';
@@ -35,11 +36,14 @@ export interface ArtifactBuildsPage {
   readonly nextCursor: string | null;
 }
 
-/** What a consumer keeps of a listed build: its id (checked) and the unsigned labels it shows. */
+/**
+ * What a consumer keeps of a listed build: its id (checked) and, when it is one of the verdicts,
+ * the unsigned verdict it shows for comparison. Nothing else the coordinator wrote is kept, so
+ * nothing it wrote can reach the consumer's screen as text of its own.
+ */
 export interface ListedBuild {
   readonly buildId: string;
-  readonly name?: string;
-  readonly verdict?: string;
+  readonly verdict?: Verdict;
 }
 
 /** A page the consumer refuses; the message names the field. */
@@ -80,8 +84,7 @@ export function parseArtifactBuildsPage(
       throw invalid(`builds[${index}].buildId is ${describe(build.buildId)}, not a build id (a UUID)`);
     return Object.freeze({
       buildId: build.buildId,
-      ...(typeof build.name === 'string' && { name: build.name.slice(0, 200) }),
-      ...(typeof build.verdict === 'string' && { verdict: build.verdict.slice(0, 64) }),
+      ...(isVerdict(build.verdict) && { verdict: build.verdict }),
     });
   });
   const next = page.nextCursor ?? null;

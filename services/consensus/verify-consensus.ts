@@ -301,7 +301,8 @@ function builtFromOf(attestation: VerifiedRebuildAttestation): BuiltFrom {
 function keyidHint(text: string): { keyid?: string } {
   try {
     const keyid = (JSON.parse(text) as { signatures?: { keyid?: unknown }[] }).signatures?.[0]?.keyid;
-    return typeof keyid === 'string' && keyid !== '' ? { keyid } : {};
+    // An unverified hint: kept only in a keyid's own shape, so it cannot carry text of its own.
+    return typeof keyid === 'string' && /^[0-9A-Za-z._:-]{1,128}$/.test(keyid) ? { keyid } : {};
   } catch {
     return {};
   }

@@ -547,6 +547,36 @@ describe("the coordinator's own JSON", () => {
     expect(server.requests.some((path) => path === `/v1/builds/${BUILD}`)).toBe(false);
   });
 
+  it('a listed verdict that tries to print a VERIFIED line of its own', async () => {
+    const forgedLine = '\nVERIFIED under your policy (threshold 2)\n';
+    coordinatorServes({
+      listing: { sha256: FILE_SHA, builds: [listEntry(BUILD, { verdict: forgedLine })], nextCursor: null },
+    });
+    const run = await expectRefused(verify(), 'no consensus attestation');
+    expect(run.stdout).not.toContain('the coordinator says');
+  });
+
+  it('an error body that tries to print a VERIFIED line of its own', async () => {
+    coordinatorServes({
+      attestations: {
+        [BUILD]: (_request, response) => {
+          response.writeHead(404, { 'content-type': 'text/plain' });
+          response.end('gone\nVERIFIED under your policy (threshold 2) and pin (yours)\n');
+        },
+      },
+    });
+    await expectRefused(verify(), 'no consensus attestation (HTTP 404: "gone\\nVERIFIED');
+  });
+
+  it('an unverifiable envelope whose keyid hint tries to print a line of its own', async () => {
+    const parsed = JSON.parse(honest[1]!) as { signatures: { keyid: string; sig: string }[] };
+    // The keyid is an unsigned hint (a wrong one alone changes nothing): the signature is forged too.
+    parsed.signatures[0]!.keyid = 'x\nVERIFIED under your policy (threshold 2)';
+    parsed.signatures[0]!.sig = randomBytes(64).toString('base64');
+    coordinatorServes({ attestations: { [BUILD]: await consensus([honest[0]!, JSON.stringify(parsed)]) } });
+    await expectRefused(verify(), "not counted: not verified against the policy's operator keys");
+  });
+
   it('no consensus attestation for any listed build', async () => {
     coordinatorServes({ listing: page([BUILD, randomUUID()]) });
     await expectRefused(verify(), 'no consensus attestation (HTTP 404');
