@@ -6,6 +6,7 @@ import {
   parseArtifactBuildsPage,
 } from '../services/api/artifact-builds-page.ts';
 import type { Sha256Hex } from '../services/digest.ts';
+import { RbnetError } from '../services/errors.ts';
 import { type ApiOptions, ApiRequestError, apiFetch } from './coordinator-api.ts';
 
 /** Default bound on the builds `rbnet verify` reads for one file. */
@@ -71,12 +72,8 @@ export async function listArtifactBuilds(
 }
 
 function onPage(page: number, cause: unknown): ApiRequestError {
-  const code =
-    cause instanceof ApiRequestError || cause instanceof Error
-      ? (cause as { code?: string }).code
-      : undefined;
   return new ApiRequestError(
-    code ?? 'LISTING_INVALID',
+    cause instanceof RbnetError ? cause.code : 'LISTING_INVALID',
     `page ${page} of the builds listing: ${(cause as Error).message}`,
     { cause },
   );
