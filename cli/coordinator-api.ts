@@ -1,12 +1,20 @@
 // The CLI's client for the coordinator's HTTP API: bearer tokens for people, errors surfaced with the
-// coordinator's own code and message.
+// coordinator's own code and message. The coordinator is not trusted to behave: redirects are never
+// followed, bodies are read up to a cap, and a request can carry a deadline.
 import { RbnetError } from '../services/errors.ts';
 
 export class ApiRequestError extends RbnetError<string> {}
 
+/** Largest response body read unless the caller says otherwise: 64 MiB (a consensus attestation's cap). */
+export const maxResponseBytesDefault = 64 * 1024 * 1024;
+
 export interface ApiOptions {
   readonly coordinator: string;
   readonly token?: string;
+  /** Deadline for each request, answer body included; none when absent. */
+  readonly timeoutMs?: number;
+  /** Largest response body read; default {@link maxResponseBytesDefault}. */
+  readonly maxResponseBytes?: number;
 }
 
 export function coordinatorUrlFrom(
@@ -21,6 +29,96 @@ export function coordinatorUrlFrom(
   }
 }
 
+export interface ApiAnswer {
+  readonly status: number;
+  readonly text: string;
+}
+
+/**
+ * One request to the coordinator, answered by whatever status it sent (2xx or not).
+ *
+ * @throws ApiRequestError COORDINATOR_UNREACHABLE (no answer), COORDINATOR_TIMEOUT (no complete
+ *   answer within `timeoutMs`), REDIRECT_REFUSED (any 3xx: a redirect could send the client to
+ *   another host), RESPONSE_TOO_LARGE (a body over `maxResponseBytes`, stopped as soon as it is).
+ */
+export async function apiFetch(
+  options: ApiOptions,
+  method: string,
+  path: string,
+  body?: BodyInit,
+  headers: Record<string, string> = {},
+): Promise<ApiAnswer> {
+  const what = `${method} ${options.coordinator}${path}`;
+  const maxBytes = options.maxResponseBytes ?? maxResponseBytesDefault;
+  const signal = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
+  const failed = (cause: unknown): ApiRequestError =>
+    signal?.aborted
+      ? new ApiRequestError(
+          'COORDINATOR_TIMEOUT',
+          `${what}: no complete answer within ${options.timeoutMs} ms`,
+          { cause },
+        )
+      : new ApiRequestError('COORDINATOR_UNREACHABLE', `${what}: ${(cause as Error).message}`, { cause });
+  let response: Response;
+  try {
+    response = await fetch(`${options.coordinator}${path}`, {
+      method,
+      redirect: 'manual',
+      headers: {
+        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+        ...(typeof body === 'string' ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
+      ...(signal ? { signal } : {}),
+      ...(body !== undefined ? { body, duplex: 'half' } : {}),
+    } as RequestInit);
+  } catch (cause) {
+    throw failed(cause);
+  }
+  if (response.status >= 300 && response.status < 400) {
+    await response.body?.cancel().catch(() => undefined);
+    const location = (response.headers.get('location') ?? '(no location)').slice(0, 200);
+    throw new ApiRequestError(
+      'REDIRECT_REFUSED',
+      `${what}: the coordinator answered ${response.status} redirecting to ${location}; rbnet never follows redirects (give the final URL as --coordinator)`,
+    );
+  }
+  const declared = Number(response.headers.get('content-length') ?? 'NaN');
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await response.body?.cancel().catch(() => undefined);
+    throw tooLarge(what, maxBytes);
+  }
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  try {
+    if (response.body) {
+      const reader = response.body.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        received += value.byteLength;
+        if (received > maxBytes) {
+          await reader.cancel().catch(() => undefined);
+          throw tooLarge(what, maxBytes);
+        }
+        chunks.push(value);
+      }
+    }
+  } catch (cause) {
+    if (cause instanceof ApiRequestError) throw cause;
+    throw failed(cause);
+  }
+  return { status: response.status, text: Buffer.concat(chunks).toString('utf8') };
+}
+
+function tooLarge(what: string, maxBytes: number): ApiRequestError {
+  return new ApiRequestError('RESPONSE_TOO_LARGE', `${what}: the answer is larger than ${maxBytes} bytes`);
+}
+
+/**
+ * A request whose 2xx answer is JSON (or text, when it is not JSON); any other status becomes an
+ * ApiRequestError carrying the coordinator's own error code and message.
+ */
 export async function apiRequest<T = Record<string, unknown>>(
   options: ApiOptions,
   method: string,
@@ -28,36 +126,23 @@ export async function apiRequest<T = Record<string, unknown>>(
   body?: BodyInit,
   headers: Record<string, string> = {},
 ): Promise<T> {
-  let response: Response;
-  try {
-    response = await fetch(`${options.coordinator}${path}`, {
-      method,
-      headers: {
-        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-        ...(typeof body === 'string' ? { 'content-type': 'application/json' } : {}),
-        ...headers,
-      },
-      ...(body !== undefined ? { body, duplex: 'half' } : {}),
-    } as RequestInit);
-  } catch (cause) {
-    throw new ApiRequestError(
-      'COORDINATOR_UNREACHABLE',
-      `${options.coordinator}: ${(cause as Error).message}`,
-      { cause },
-    );
-  }
-  const text = await response.text();
+  const { status, text } = await apiFetch(options, method, path, body, headers);
   let json: unknown;
   try {
     json = text ? JSON.parse(text) : {};
   } catch {
     json = undefined;
   }
-  if (!response.ok) {
-    const error = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
+  if (status < 200 || status > 299) {
+    const error = (json as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+    // The coordinator's code, unless it could pass for one of the CLI's own (USAGE exits 2).
+    const code =
+      typeof error?.code === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(error.code) && error.code !== 'USAGE'
+        ? error.code
+        : `HTTP_${status}`;
     throw new ApiRequestError(
-      error?.code ?? `HTTP_${response.status}`,
-      error?.message ?? `${method} ${path}: HTTP ${response.status}`,
+      code,
+      typeof error?.message === 'string' ? error.message.slice(0, 2000) : `${method} ${path}: HTTP ${status}`,
     );
   }
   return (json ?? text) as T;

@@ -20,6 +20,7 @@ import {
 } from './support/debian-fixture.ts';
 import { inspectionEnvironmentSha256 } from './support/inspection-environment.ts';
 import { type NetworkHarness, startNetworkHarness } from './support/network-harness.ts';
+import { runCli } from './support/run-cli.ts';
 import { runScopedId } from './support/run-scoped-id.ts';
 import { ENGINE_HOST } from './support/runner-harness.ts';
 
@@ -48,6 +49,7 @@ interface StatementFacts {
     environmentCached: boolean;
     extraPackages: string[];
     packageCount: number;
+    source?: { name: string; version: string; origin: string; dscSha256: string };
   };
   environmentSha256: string;
 }
@@ -140,6 +142,8 @@ describe('Debian .buildinfo rebuilds by three operators', () => {
       for (const s of statements) {
         expect(s.debian.extraPackages.map((p) => p.split(':')[0])).toEqual(['fakeroot', 'libfakeroot']);
         expect(s.debian.packageCount).toBe(installed.length + 2);
+        // Each worker fetched the source from its own signed archive, and signs that it did.
+        expect(s.debian.source).toMatchObject({ name: 'hello', version: '2.10-3', origin: 'archive' });
       }
       firstPreparationMs = Math.max(...statements.map((s) => s.debian.preparationMs));
 
@@ -193,6 +197,44 @@ describe('Debian .buildinfo rebuilds by three operators', () => {
     },
     VERDICT_TIMEOUT_MS + 60_000,
   );
+
+  it('rbnet verify, pinned to the archive’s hello 2.10-3, accepts the reproduced .deb and says its source came from the signed archive', async () => {
+    expect(reproducedHello).toBeDefined();
+    const path = join(dir, 'verify', 'hello_2.10-3_amd64.deb');
+    await mkdirFor(path);
+    const response = await fetch(`${net.coordinator.url}/v1/cas/sha256/${reproducedHello!.sha256}`);
+    await writeFile(path, Buffer.from(await response.arrayBuffer()));
+    const policyPath = join(dir, 'verify', 'policy.json');
+    const created = await runCli([
+      'policy',
+      'create',
+      '--threshold',
+      '3',
+      '--expires',
+      '2099-01-01T00:00:00Z',
+      '--out',
+      policyPath,
+      ...['alpha', 'beta', 'gamma'].flatMap((name) => [
+        '--operator',
+        `${name}=${join(net.workerDirs.get(`${name}-deb`)!, 'worker-signing.key.pub')}`,
+      ]),
+    ]);
+    expect(created.code, created.stderr).toBe(0);
+    const run = await runCli([
+      'verify',
+      path,
+      '--policy',
+      policyPath,
+      '--coordinator',
+      net.coordinator.url,
+      '--debian-source',
+      'hello=2.10-3',
+    ]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toContain(
+      'Debian source hello 2.10-3: fetched from the signed archive by each counted operator',
+    );
+  });
 
   it("Debian's own apt (apt-transport-in-toto) installs the .deb the three operators reproduced, and refuses the published one", async () => {
     expect(reproducedHello).toBeDefined();
@@ -325,6 +367,8 @@ describe('a hostile .deb', () => {
       const status = await net.waitForVerdict(buildId, VERDICT_TIMEOUT_MS, 2000);
       expect(status.verdict, JSON.stringify(status.decision)).toBe('mismatch-upstream');
       for (const s of await statementsOf(status)) {
+        // The maintainer supplied this source: every worker signs that it was uploaded.
+        expect(s.debian.source).toMatchObject({ name: 'rbnet-hostile', version: '1.0', origin: 'uploaded' });
         const digest = s.byproducts.find((b) => b.name === 'rbnet/deb-inspection.json')!.digest.sha256;
         const hazards = JSON.parse(await blobText(digest)).report.debs.flatMap(
           (deb: { listing?: { hazards?: { kind: string; path?: string }[] } }) => deb.listing?.hazards ?? [],

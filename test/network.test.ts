@@ -67,11 +67,13 @@ describe('three operators', () => {
     expect(attestation.status).toBe(200);
     const policy = parseTrustPolicy(await policyFor([ALPHA, BETA, GAMMA], 3), new Date());
     const hello = status.results[0].outputs.find((o: { path: string }) => o.path === 'hello.txt');
+    const pin = { manifestSha256: status.manifestSha256 };
     const verified = verifyConsensus({
       consensusEnvelope: attestation.text,
       policy,
       artifactSha256: hello.sha256,
       now: new Date(),
+      pin,
     });
     expect(verified.ok).toBe(true);
     expect(verified.countedOperators).toEqual(['alpha', 'beta', 'gamma']);
@@ -96,6 +98,7 @@ describe('three operators', () => {
       policy: parseTrustPolicy(JSON.stringify(stranger), new Date()),
       artifactSha256: hello.sha256,
       now: new Date(),
+      pin,
     });
     expect(withStranger.ok).toBe(false);
     expect(withStranger.countedOperators).toEqual(['beta', 'gamma']);
@@ -104,6 +107,7 @@ describe('three operators', () => {
       policy,
       artifactSha256: 'f'.repeat(64),
       now: new Date(),
+      pin,
     });
     expect(otherFile.ok).toBe(false);
     expect(() =>
@@ -112,6 +116,7 @@ describe('three operators', () => {
         policy,
         artifactSha256: hello.sha256,
         now: new Date('2100-01-01T00:00:00Z'),
+        pin,
       }),
     ).toThrow(/expired/i);
 

@@ -35,6 +35,7 @@ First rebuilds samples/hello on this machine alone (outputs with their sha256, t
 attestation, and whether the claimed digests match). Then starts a private Redis, a coordinator and three workers enrolled under three operators (each a
 separate process with its own keys), submits every sample manifest, prints each verdict, then
 verifies hello.txt with \`rbnet verify\` against a trust policy built from the operators' public keys
+and the hello manifest it must have been built from
 (and shows a one-byte-altered copy being refused). Logs of every process go to .rbnet/demo-network/.
 
 Options:
@@ -241,7 +242,10 @@ Exit codes: 0 every sample got its expected verdict and verification behaved; 1 
         }
       }
 
-      say("\n== a consumer pins the three operators' public keys (threshold 3) and verifies hello.txt");
+      say(
+        "\n== a consumer pins the three operators' public keys (threshold 3) and the hello manifest, and verifies hello.txt",
+      );
+      const pinHello = ['--manifest', join(REPO, 'samples', 'hello', 'manifest.json')];
       const policyPath = join(root, 'policy.json');
       await must([
         'policy',
@@ -263,7 +267,15 @@ Exit codes: 0 every sample got its expected verdict and verification behaved; 1 
       const bytes = Buffer.from(await download.arrayBuffer());
       const file = join(root, 'hello.txt');
       await writeFile(file, bytes);
-      const verified = await cli(['verify', file, '--policy', policyPath, '--coordinator', coordinatorUrl]);
+      const verified = await cli([
+        'verify',
+        file,
+        '--policy',
+        policyPath,
+        ...pinHello,
+        '--coordinator',
+        coordinatorUrl,
+      ]);
       say(
         verified.stdout
           .split('\n')
@@ -280,6 +292,7 @@ Exit codes: 0 every sample got its expected verdict and verification behaved; 1 
         tampered,
         '--policy',
         policyPath,
+        ...pinHello,
         '--coordinator',
         coordinatorUrl,
       ]);

@@ -57,9 +57,9 @@ function sourceRefusal(
   for (const [index, result] of results.entries()) {
     if (result.kind !== 'built' || !counted[index]?.counted) continue;
     const origin = verified.get(result.envelopeSha256)?.statement.predicate.buildDefinition.internalParameters
-      .debian?.sourceOrigin;
+      .debian?.source?.origin;
     if (origin !== 'archive')
-      return `worker ${result.workerId} signed sourceOrigin ${origin ?? '(none)'}, not archive`;
+      return `worker ${result.workerId} signed source origin ${origin ?? '(none)'}, not archive`;
   }
   return undefined;
 }

@@ -1,6 +1,7 @@
 // Builds the coordinator's HTTP API (hono). Tested with app.request() without a socket; main.ts serves it.
 import { Readable } from 'node:stream';
 import { Hono } from 'hono';
+import { type ArtifactBuildsPage, isBuildId } from '../../services/api/artifact-builds-page.ts';
 import { DIFFOSCOPE_BYPRODUCT_PATTERN } from '../../services/debian/deb-inspection/inspection-report.ts';
 import { isSha256Hex, type Sha256Hex } from '../../services/digest.ts';
 import { RbnetError } from '../../services/errors.ts';
@@ -26,6 +27,7 @@ import { registerAptLinkRoute } from './apt-link-route.ts';
 import { type AuthVariables, requireToken, requireWorker } from './auth-middleware.ts';
 import { requireBlobWriter, uploadBlob } from './blob-upload.ts';
 import { enrolWorker } from './enrol-worker.ts';
+import { INERT_BLOB_HEADERS, INERT_HTML_HEADERS } from './inert-content-headers.ts';
 import { registerOpsRoutes } from './ops-routes.ts';
 import { parseJsonObject, readBodyBytes, readJsonObject, stringField } from './request-body.ts';
 import { readCompromise, revokeWorker } from './revoke-worker.ts';
@@ -41,6 +43,15 @@ function digestParam(value: string | undefined): Sha256Hex {
   if (!isSha256Hex(value))
     throw new ApiError(400, 'DIGEST_INVALID', 'digest: expected 64 lowercase hex characters');
   return value;
+}
+
+/** `?limit=`: 1..1000 builds per page, default 100. */
+function pageLimitParam(value: string | undefined): number {
+  if (value === undefined) return 100;
+  const limit = Number(value);
+  if (!/^[0-9]{1,4}$/.test(value) || limit < 1 || limit > 1000)
+    throw new ApiError(400, 'INVALID', 'limit: expected an integer from 1 to 1000');
+  return limit;
 }
 
 function buildIdParam(value: string | undefined): string {
@@ -158,8 +169,7 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
       headers: {
         'content-type': 'application/octet-stream',
         'content-length': String(stat.sizeBytes),
-        'x-content-type-options': 'nosniff',
-        'content-security-policy': 'sandbox',
+        ...INERT_BLOB_HEADERS,
         'cache-control': 'public, max-age=31536000, immutable',
       },
     });
@@ -407,28 +417,40 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
       headers: {
         'content-type': 'text/html; charset=utf-8',
         'content-length': String(stat.sizeBytes),
-        // No scripts, no same origin, no forms: the HTML came out of a container that read hostile bytes.
-        'content-security-policy': 'sandbox',
-        'x-content-type-options': 'nosniff',
-        'referrer-policy': 'no-referrer',
+        // No scripts, no loads, no same origin, no forms: the HTML came out of a container that read hostile bytes.
+        ...INERT_HTML_HEADERS,
         'cache-control': 'public, max-age=31536000, immutable',
       },
     });
   });
   app.get('/v1/artifacts/sha256/:digest', async (c) => {
     const digest = digestParam(c.req.param('digest'));
-    const builds = await deps.store.findBuildsByArtifact(digest);
-    return c.json({
+    const limit = pageLimitParam(c.req.query('limit'));
+    const cursor = c.req.query('cursor');
+    if (cursor !== undefined && !isBuildId(cursor))
+      throw new ApiError(400, 'INVALID', 'cursor: expected the nextCursor of a previous page');
+    const builds = await deps.store.findBuildsByArtifact(digest, {
+      limit,
+      ...(cursor !== undefined && { after: cursor }),
+    });
+    // A full page says whether another follows, so the last page is never an empty one.
+    const last = builds.length === limit ? builds.at(-1)!.buildId : undefined;
+    const more =
+      last !== undefined &&
+      (await deps.store.findBuildsByArtifact(digest, { limit: 1, after: last })).length > 0;
+    const page: ArtifactBuildsPage = {
       sha256: digest,
       builds: builds.map((b) => ({
         buildId: b.buildId,
         name: b.name,
         manifestSha256: b.manifestSha256,
         verdict: b.verdict,
-        verdictAt: b.verdictAt,
+        ...(b.verdictAt !== undefined && { verdictAt: b.verdictAt }),
         links: buildLinks(b.buildId),
       })),
-    });
+      nextCursor: more ? last : null,
+    };
+    return c.json(page);
   });
   app.get('/v1/log', async (c) => {
     const from = Number(c.req.query('from') ?? '0');

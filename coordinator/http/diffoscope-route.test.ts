@@ -13,6 +13,7 @@ import {
 import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
 import { createTestCoordinatorDeps } from '../../test/support/coordinator-deps-fixture.ts';
 import { DebianBuildRecords } from '../../test/support/debian-build-records.ts';
+import { expectInertHeaders } from '../../test/support/expect-inert-headers.ts';
 import { decideBuild } from '../consensus/decide-build.ts';
 import type { CoordinatorDeps } from '../coordinator-deps.ts';
 import type { SqliteBuildStore } from '../storage/sqlite-build-store.ts';
@@ -121,8 +122,7 @@ describe('GET /v1/builds/:id/diffoscope/:digest', () => {
     const response = await get(`/v1/builds/${buildId}/diffoscope/${HTML_SHA}`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
-    expect(response.headers.get('content-security-policy')).toBe('sandbox');
-    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expectInertHeaders(response.headers);
     expect(response.headers.get('content-length')).toBe(String(Buffer.byteLength(HTML)));
     expect(await response.text()).toBe(HTML);
   });

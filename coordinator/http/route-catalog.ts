@@ -361,7 +361,9 @@ export const routeCatalog: readonly RouteSpec[] = Object.freeze<RouteSpec[]>([
     operationId: 'getBlob',
     tag: 'content',
     summary: 'Read a blob by its sha256',
-    description: 'Served with Content-Security-Policy: sandbox and X-Content-Type-Options: nosniff.',
+    description:
+      "Served inert: `Content-Security-Policy: default-src 'none'; base-uri 'none'; form-action 'none'; sandbox`, " +
+      '`X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer`.',
     auth: ['none'],
     pathParams: { digest: digestParam },
     responses: [
@@ -739,7 +741,8 @@ export const routeCatalog: readonly RouteSpec[] = Object.freeze<RouteSpec[]>([
     summary: "A diffoscope HTML report a Debian build's verified result signs as a byproduct",
     description:
       'Served only when the digest is a `rbnet/diffoscope-<n>.html` byproduct of a verified result of this build; ' +
-      'with `Content-Security-Policy: sandbox` and `nosniff`; 16 MiB cap (larger ones: /v1/cas/sha256/:digest).',
+      "with `Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; sandbox`, " +
+      '`nosniff` and `Referrer-Policy: no-referrer`; 16 MiB cap (larger ones: /v1/cas/sha256/:digest).',
     auth: ['none'],
     pathParams: { id: buildIdParam, digest: digestParam },
     responses: [
@@ -757,16 +760,32 @@ export const routeCatalog: readonly RouteSpec[] = Object.freeze<RouteSpec[]>([
     path: '/v1/artifacts/sha256/:digest',
     operationId: 'findBuildsByArtifact',
     tag: 'builds',
-    summary: 'Every build that claimed or rebuilt a file with this sha256',
+    summary: 'Every build that claimed or rebuilt a file with this sha256, page by page',
+    description:
+      'Newest first, keyset-paginated: pass the `nextCursor` of a page as `cursor` to get the next; ' +
+      '`nextCursor` is null on the last page. Every match is on some page, however many there are.',
     auth: ['none'],
     pathParams: { digest: digestParam },
+    query: {
+      limit: {
+        description: 'builds per page, 1..1000, default 100',
+        schema: { type: 'integer', minimum: 1, maximum: 1000 },
+        required: false,
+      },
+      cursor: {
+        description: 'the `nextCursor` of the previous page (opaque)',
+        schema: { type: 'string' },
+        required: false,
+      },
+    },
     responses: [
       {
         status: 200,
-        description: 'newest first',
+        description: 'one page, newest first',
         contentType: json,
-        schema: object(['sha256', 'builds'], {
+        schema: object(['sha256', 'builds', 'nextCursor'], {
           sha256: sha256Hex,
+          nextCursor: { type: ['string', 'null'] },
           builds: {
             type: 'array',
             items: object(['buildId', 'name', 'manifestSha256', 'verdict', 'links'], {
@@ -781,7 +800,7 @@ export const routeCatalog: readonly RouteSpec[] = Object.freeze<RouteSpec[]>([
         }),
       },
     ],
-    errors: { 400: ['DIGEST_INVALID'] },
+    errors: { 400: ['DIGEST_INVALID', 'INVALID'], 404: ['NOT_FOUND'] },
   },
   {
     method: 'GET',

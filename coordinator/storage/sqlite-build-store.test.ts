@@ -1067,6 +1067,11 @@ describe('SqliteBuildStore: findBuildsByArtifact', () => {
       build.buildId,
     ]);
     expect(await store.findBuildsByArtifact(shared, { limit: 1 })).toHaveLength(1);
+    expect(
+      (await store.findBuildsByArtifact(shared, { limit: 1, after: later.buildId })).map((b) => b.buildId),
+    ).toEqual([build.buildId]);
+    expect(await store.findBuildsByArtifact(shared, { after: build.buildId })).toEqual([]);
+    await expectError(store.findBuildsByArtifact(shared, { after: randomUUID() }), 'NOT_FOUND', 'after');
     expect(await store.findBuildsByArtifact(digest('unknown'))).toEqual([]);
     await expectError(store.findBuildsByArtifact('ABC' as Sha256Hex), 'INVALID', 'sha256');
   });

@@ -746,9 +746,9 @@ function prepareStatements(db: Database.Database) {
     verdictCounts: db.prepare<[], { verdict: string; builds: number }>(
       'SELECT verdict, builds FROM verdict_counts',
     ),
-    buildsByArtifact: db.prepare<[string, number], BuildRow>(
+    buildsByArtifact: db.prepare<[string, number, number], BuildRow>(
       `SELECT * FROM builds WHERE build_id IN (SELECT build_id FROM artifacts WHERE sha256 = ?)
-       ORDER BY seq DESC LIMIT ?`,
+         AND seq < ? ORDER BY seq DESC LIMIT ?`,
     ),
     setVerdict: db.prepare<[string, number, string]>(
       'UPDATE builds SET verdict = ?, verdict_at = ? WHERE build_id = ?',
@@ -1256,14 +1256,7 @@ export class SqliteBuildStore implements BuildStore {
   async listBuilds(options: ListBuildsOptions = {}): Promise<readonly BuildRecord[]> {
     const limit = options.limit ?? 100;
     checkInteger(limit, 'limit', 1, MAX_PAGE);
-    let before = Number.MAX_SAFE_INTEGER;
-    if (options.after !== undefined) {
-      checkUuid(options.after, 'after');
-      const cursor = this.#s.buildById.get(options.after);
-      if (cursor === undefined) throw new BuildStoreError('NOT_FOUND', `after: no build ${options.after}`);
-      before = cursor.seq;
-    }
-    return Object.freeze(this.#s.listBuilds.all(before, limit).map(mapBuild));
+    return Object.freeze(this.#s.listBuilds.all(this.#seqBefore(options.after), limit).map(mapBuild));
   }
 
   /** @inheritdoc */
@@ -1293,12 +1286,23 @@ export class SqliteBuildStore implements BuildStore {
   /** @inheritdoc */
   async findBuildsByArtifact(
     sha256: Sha256Hex,
-    options: { readonly limit?: number } = {},
+    options: ListBuildsOptions = {},
   ): Promise<readonly BuildRecord[]> {
     checkDigest(sha256, 'sha256');
     const limit = options.limit ?? 100;
     checkInteger(limit, 'limit', 1, MAX_PAGE);
-    return Object.freeze(this.#s.buildsByArtifact.all(sha256, limit).map(mapBuild));
+    return Object.freeze(
+      this.#s.buildsByArtifact.all(sha256, this.#seqBefore(options.after), limit).map(mapBuild),
+    );
+  }
+
+  /** The keyset bound for a page after build `after` (newest first); everything when undefined. */
+  #seqBefore(after: string | undefined): number {
+    if (after === undefined) return Number.MAX_SAFE_INTEGER;
+    checkUuid(after, 'after');
+    const cursor = this.#s.buildById.get(after);
+    if (cursor === undefined) throw new BuildStoreError('NOT_FOUND', `after: no build ${after}`);
+    return cursor.seq;
   }
 
   // ------------------------------------------------------------ attempts

@@ -124,7 +124,7 @@ describe('verifyDsseEnvelope', () => {
   it('names the keyids that failed', () => {
     const envelope = signedEnvelope('t', 'body', alice);
     expect(() => verifyDsseEnvelope(envelope, [bob.publicKey], 't')).toThrow(
-      `no signature verifies: 1 signature(s) with keyid(s) ${securesystemslibKeyid(alice.publicKey)} failed against trusted keyid(s) ${securesystemslibKeyid(bob.publicKey)}`,
+      `no signature verifies: 1 signature(s) with keyid(s) "${securesystemslibKeyid(alice.publicKey)}" failed against trusted keyid(s) ${securesystemslibKeyid(bob.publicKey)}`,
     );
     expect(codeOf(() => verifyDsseEnvelope(envelope, [bob.publicKey], 't'))).toBe('SIGNATURE_INVALID');
   });

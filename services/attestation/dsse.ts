@@ -1,6 +1,7 @@
 // DSSE v1 envelopes: pre-authentication encoding, strict parsing of untrusted envelopes, verification.
 import { type KeyObject, verify } from 'node:crypto';
 import { AttestationError } from '../errors.ts';
+import { describeValue } from '../untrusted-value-text.ts';
 import { assertEd25519PublicKey, securesystemslibKeyid } from './ed25519-key.ts';
 
 /** payloadType of an in-toto Statement inside DSSE. */
@@ -144,7 +145,10 @@ export function verifyDsseEnvelope(
       if (verify(null, pae, publicKey, sig)) return { keyid: securesystemslibKeyid(publicKey), publicKey };
     }
   }
-  const claimed = envelope.signatures.map((s) => s.keyid || '(no keyid)').join(', ');
+  // The keyids are unsigned hints from whoever sent the envelope: quoted, so they cannot add lines.
+  const claimed = envelope.signatures
+    .map((s) => (s.keyid ? describeValue(s.keyid) : '(no keyid)'))
+    .join(', ');
   const trusted = publicKeys.map((key) => securesystemslibKeyid(key)).join(', ');
   throw new AttestationError(
     'SIGNATURE_INVALID',

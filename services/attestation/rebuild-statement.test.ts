@@ -153,32 +153,36 @@ describe('composeRebuildStatement', () => {
     expect(JSON.stringify(sizes)).toBe('{"__proto__":3}');
   });
 
-  it('signs where a Debian source came from, and parses it back; a statement without it stays valid', () => {
-    const debian = { imageSha256: digest('layer'), extraPackages: [], packageCount: 3 };
-    for (const sourceOrigin of ['archive', 'uploaded'] as const) {
-      const statement = composeRebuildStatement(facts({ debian: { ...debian, sourceOrigin } }));
-      const parsed = parseRebuildStatement(JSON.parse(JSON.stringify(statement)));
-      expect(parsed.predicate.buildDefinition.internalParameters.debian?.sourceOrigin).toBe(sourceOrigin);
-    }
-    const older = parseRebuildStatement(
-      JSON.parse(JSON.stringify(composeRebuildStatement(facts({ debian })))),
-    );
-    expect(older.predicate.buildDefinition.internalParameters.debian).not.toHaveProperty('sourceOrigin');
+  it('signs where a Debian source came from, and reads it back', () => {
+    const source = { name: 'hello', version: '2.10-3', origin: 'archive', dscSha256: digest('dsc') } as const;
+    const debian = { imageSha256: digest('img'), extraPackages: [], packageCount: 40, source };
+    const statement = composeRebuildStatement(facts({ debian }));
+    expect(statement.predicate.buildDefinition.internalParameters.debian?.source).toEqual(source);
+    const parsed = parseRebuildStatement(JSON.parse(JSON.stringify(statement)));
+    expect(parsed.predicate.buildDefinition.internalParameters.debian?.source).toEqual(source);
   });
 
-  it('refuses a source origin other than archive or uploaded', () => {
-    const statement = JSON.parse(
-      JSON.stringify(
-        composeRebuildStatement(
-          facts({ debian: { imageSha256: digest('layer'), extraPackages: [], packageCount: 3 } }),
-        ),
-      ),
-    );
-    statement.predicate.buildDefinition.internalParameters.debian.sourceOrigin = 'mirror';
-    expect(refusal(() => parseRebuildStatement(statement))).toMatch(
-      /internalParameters\.debian\.sourceOrigin is "mirror", expected "archive" or "uploaded"/,
-    );
-  });
+  it.each([
+    ['an origin other than archive or uploaded', { origin: 'mirror' }, /debian\.source\.origin/],
+    ['a source name that is no Debian package name', { name: 'Hello World' }, /debian\.source\.name/],
+    ['a version that is no Debian version', { version: 'v2.10' }, /debian\.source\.version/],
+    ['a .dsc digest that is not sha256 hex', { dscSha256: 'XYZ' }, /debian\.source\.dscSha256/],
+  ] as [string, Record<string, unknown>, RegExp][])(
+    'refuses a Debian source with %s',
+    (_label, change, message) => {
+      const source = {
+        name: 'hello',
+        version: '2.10-3',
+        origin: 'archive',
+        dscSha256: digest('dsc'),
+        ...change,
+      };
+      const debian = { imageSha256: digest('img'), extraPackages: [], packageCount: 40, source };
+      expect(refusal(() => composeRebuildStatement(facts({ debian } as Partial<RebuildFacts>)))).toMatch(
+        message,
+      );
+    },
+  );
 
   it.each([
     ['no outputs', { outputs: [] }, /subject is empty/],

@@ -1,8 +1,9 @@
 // The rebuild statement (in-toto Statement v1 + SLSA Provenance v1): its types, composition and strict parsing.
 
 import { randomUUID } from 'node:crypto';
+import { isDebianPackageName, parseDebianVersion } from '../debian/debian-version.ts';
 import { isSha256Hex, type Sha256Hex } from '../digest.ts';
-import { AttestationError } from '../errors.ts';
+import { AttestationError, DebianFormatError } from '../errors.ts';
 import { describeValue as describe, isAbsoluteUri } from '../untrusted-value-text.ts';
 import { type DsseEnvelope, IN_TOTO_PAYLOAD_TYPE, preAuthEncoding } from './dsse.ts';
 import { compareCodePoints } from './securesystemslib-canonical-json.ts';
@@ -51,15 +52,32 @@ export interface RebuildFacts {
 }
 
 /**
- * Where a Debian rebuild's source came from: `archive` when the worker fetched it by name and version
- * itself and verified it against its own signed archive index (Sources); `uploaded` when it used files
- * the submitter put in the content store. Only `archive` sources are published to apt (docs/apt-in-toto.md).
+ * Where a Debian rebuild's source came from. `archive`: this worker fetched it by name and version
+ * from its own configured archive and checked every file against that archive's signed Sources
+ * index. `uploaded`: the submitter supplied the files (pinned by digest in the manifest); nothing
+ * ties them to any archive.
  */
 export type DebianSourceOrigin = 'archive' | 'uploaded';
-export const DEBIAN_SOURCE_ORIGINS: readonly DebianSourceOrigin[] = Object.freeze(['archive', 'uploaded']);
+const DEBIAN_SOURCE_ORIGINS: readonly DebianSourceOrigin[] = ['archive', 'uploaded'];
+
+/** The source a Debian rebuild was built from, as the worker signs it. */
+export interface DebianSourceFact {
+  /** Source package name (the .buildinfo's Source). */
+  readonly name: string;
+  /** Source version as written (the .buildinfo's source version, epoch included). */
+  readonly version: string;
+  readonly origin: DebianSourceOrigin;
+  /** sha256 of the .dsc the build unpacked. */
+  readonly dscSha256: Sha256Hex;
+}
 
 /** What a Debian rebuild records about its environment beyond the environment identity digest. */
 export interface DebianRebuildParameters {
+  /**
+   * The source built, and whether it came from the signed archive. Always written by this version;
+   * absent from statements of older workers, which therefore never satisfy an archive pin.
+   */
+  readonly source?: DebianSourceFact;
   /** sha256 of the engine image's only layer: recorded, never compared (only the package list is the identity). */
   readonly imageSha256: Sha256Hex;
   /** Packages installed beyond Installed-Build-Depends, from the documented base list, as `name:arch=version`. */
@@ -70,8 +88,6 @@ export interface DebianRebuildParameters {
   readonly preparationMs?: number;
   /** Whether the environment came from this worker's cache. */
   readonly environmentCached?: boolean;
-  /** Where the source came from; absent in statements of workers older than this field (never `archive` then). */
-  readonly sourceOrigin?: DebianSourceOrigin;
 }
 
 export interface RebuildHost {
@@ -213,6 +229,14 @@ export function composeRebuildStatement(facts: RebuildFacts): RebuildStatement {
           outputSizes: Object.fromEntries(outputs.map((output) => [output.path, output.sizeBytes])),
           ...(facts.debian && {
             debian: {
+              ...(facts.debian.source && {
+                source: {
+                  name: facts.debian.source.name,
+                  version: facts.debian.source.version,
+                  origin: facts.debian.source.origin,
+                  dscSha256: facts.debian.source.dscSha256,
+                },
+              }),
               imageSha256: facts.debian.imageSha256,
               extraPackages: [...facts.debian.extraPackages],
               packageCount: facts.debian.packageCount,
@@ -220,7 +244,6 @@ export function composeRebuildStatement(facts: RebuildFacts): RebuildStatement {
               ...(facts.debian.environmentCached !== undefined && {
                 environmentCached: facts.debian.environmentCached,
               }),
-              ...(facts.debian.sourceOrigin !== undefined && { sourceOrigin: facts.debian.sourceOrigin }),
             },
           }),
         },
@@ -572,7 +595,9 @@ function parseDebianParameters(value: unknown, where: string): DebianRebuildPara
   const extras = array(debian.extraPackages, `${where}.extraPackages`).map((item, index) =>
     string(item, `${where}.extraPackages[${index}]`),
   );
+  const source = optional(debian.source, (v) => parseDebianSource(v, `${where}.source`));
   return {
+    ...(source !== undefined && { source }),
     imageSha256: digestSet({ sha256: debian.imageSha256 }, `${where}.imageSha256`).sha256,
     extraPackages: extras,
     packageCount: positiveInteger(debian.packageCount, `${where}.packageCount`),
@@ -582,17 +607,30 @@ function parseDebianParameters(value: unknown, where: string): DebianRebuildPara
     ...(debian.environmentCached !== undefined && {
       environmentCached: boolean(debian.environmentCached, `${where}.environmentCached`),
     }),
-    ...(debian.sourceOrigin !== undefined && {
-      sourceOrigin: sourceOrigin(debian.sourceOrigin, `${where}.sourceOrigin`),
-    }),
   };
 }
 
-function sourceOrigin(value: unknown, field: string): DebianSourceOrigin {
-  if (!DEBIAN_SOURCE_ORIGINS.includes(value as DebianSourceOrigin)) {
-    throw invalid(`${field} is ${describe(value)}, expected "archive" or "uploaded"`);
+function parseDebianSource(value: unknown, where: string): DebianSourceFact {
+  const source = record(value, where);
+  const name = string(source.name, `${where}.name`);
+  if (!isDebianPackageName(name))
+    throw invalid(`${where}.name ${describe(name)} is not a Debian package name`);
+  const version = string(source.version, `${where}.version`);
+  try {
+    parseDebianVersion(version, `${where}.version`);
+  } catch (error) {
+    if (error instanceof DebianFormatError) throw invalid(error.message);
+    throw error;
   }
-  return value as DebianSourceOrigin;
+  if (!DEBIAN_SOURCE_ORIGINS.includes(source.origin as DebianSourceOrigin)) {
+    throw invalid(`${where}.origin is ${describe(source.origin)}, expected "archive" or "uploaded"`);
+  }
+  return {
+    name,
+    version,
+    origin: source.origin as DebianSourceOrigin,
+    dscSha256: digestSet({ sha256: source.dscSha256 }, `${where}.dscSha256`).sha256,
+  };
 }
 
 function record(value: unknown, field: string): Record<string, unknown> {

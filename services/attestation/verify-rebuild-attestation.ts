@@ -10,6 +10,7 @@ import {
   verifyDsseEnvelope,
 } from './dsse.ts';
 import {
+  type DebianSourceFact,
   deepFreeze,
   type EnvironmentOrigin,
   inputPathFromUri,
@@ -58,6 +59,8 @@ export interface VerifiedRebuildAttestation {
   readonly byproducts: readonly { readonly name: string; readonly sha256: Sha256Hex }[];
   readonly worker: { readonly id: string; readonly operator: string };
   readonly job?: RebuildJob;
+  /** The Debian source the worker built and where it came from, when the statement says so. */
+  readonly debianSource?: DebianSourceFact;
 }
 
 /**
@@ -113,7 +116,7 @@ export function verifyRebuildAttestation(
   }
 
   const [environment, ...inputs] = buildDefinition.resolvedDependencies;
-  const { outputSizes, worker } = buildDefinition.internalParameters;
+  const { outputSizes, worker, debian } = buildDefinition.internalParameters;
   const { jobId, attempt, nonce } = buildDefinition.externalParameters;
   const [log, ...files] = runDetails.byproducts;
   return deepFreeze({
@@ -134,6 +137,7 @@ export function verifyRebuildAttestation(
     ...(jobId !== undefined &&
       attempt !== undefined &&
       nonce !== undefined && { job: { jobId, attempt, nonce } }),
+    ...(debian?.source !== undefined && { debianSource: debian.source }),
   });
 }
 

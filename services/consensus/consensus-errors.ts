@@ -4,9 +4,13 @@ import { RbnetError } from '../errors.ts';
 /**
  * A trust policy was refused. `POLICY_INVALID` names the field and what was wrong, `POLICY_TOO_LARGE`
  * is checked before parsing, and `POLICY_EXPIRED` means the consumer must fetch a fresh policy: an old
- * one may still pin keys their operators have since revoked.
+ * one may still pin keys their operators have since revoked. `PIN_MISSING` / `PIN_INVALID`: the
+ * consumer did not say, or said unreadably, what the file must have been built from (build-pin.ts);
+ * `PIN_UNSATISFIED`: a verified statement was built from something else.
  */
-export class PolicyError extends RbnetError<'POLICY_INVALID' | 'POLICY_TOO_LARGE' | 'POLICY_EXPIRED'> {}
+export class PolicyError extends RbnetError<
+  'POLICY_INVALID' | 'POLICY_TOO_LARGE' | 'POLICY_EXPIRED' | 'PIN_MISSING' | 'PIN_INVALID' | 'PIN_UNSATISFIED'
+> {}
 
 /**
  * `CONSENSUS_INVALID`: a consensus attestation (or the facts to compose one) breaks its format.

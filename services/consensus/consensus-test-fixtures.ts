@@ -3,6 +3,7 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { securesystemslibKeyid } from '../attestation/ed25519-key.ts';
 import {
+  type DebianSourceFact,
   type RebuildFacts,
   type SignedRebuildStatement,
   signRebuildStatement,
@@ -57,6 +58,8 @@ export interface RebuildOptions {
   readonly origin?: 'built-locally' | 'fetched';
   readonly inputs?: RebuildFacts['inputs'];
   readonly jobId?: string;
+  /** Makes it a Debian rebuild's statement signing this source fact. */
+  readonly debianSource?: DebianSourceFact;
 }
 
 let jobs = 0;
@@ -85,6 +88,14 @@ export function rebuildFacts(options: RebuildOptions): RebuildFacts {
       rbnetVersion: '0.1.0',
     },
     job: { jobId: options.jobId ?? `job-${jobs}`, attempt: 0, nonce: `nonce-${jobs}` },
+    ...(options.debianSource && {
+      debian: {
+        imageSha256: digestOf('debian image'),
+        extraPackages: ['fakeroot:amd64=1.31-1.2'],
+        packageCount: 40,
+        source: options.debianSource,
+      },
+    }),
   };
 }
 

@@ -1,6 +1,7 @@
 // Public API of the consensus core: verdicts, the decision rule, trust policy, consensus attestation,
 // the consumer-side check and divergence reports. Pure: no network, no database.
 
+export { type BuildPin, buildPinRefusal, describeBuildPin, parseBuildPin } from './build-pin.ts';
 export {
   BUILD_RESOURCE_URI_PREFIX,
   CONSENSUS_POLICY_URI,
@@ -76,6 +77,7 @@ export {
   verdictMeanings,
 } from './verdict.ts';
 export {
+  type BuiltFrom,
   type ConsensusRejection,
   type ConsensusVerification,
   type VerifyConsensusInput,

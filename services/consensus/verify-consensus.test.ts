@@ -4,6 +4,7 @@ import { preAuthEncoding } from '../attestation/dsse.ts';
 import type { SignedRebuildStatement } from '../attestation/rebuild-statement.ts';
 import { sha256Hex } from '../digest.ts';
 import { DigestError } from '../errors.ts';
+import type { BuildPin } from './build-pin.ts';
 import {
   composeConsensusStatement,
   RBNET_CONSENSUS_EXTENSION,
@@ -131,11 +132,15 @@ async function forged(envelopes: readonly string[]): Promise<string> {
   });
 }
 
+/** The manifest every honest envelope is about: what the consumer pins unless a test says otherwise. */
+const PIN: BuildPin = { manifestSha256: HELLO.manifestSha256 };
+
 const verify = (
   consensusEnvelope: string,
   trust: TrustPolicy = policy(),
   artifactSha256: string = DEB.sha256,
-) => verifyConsensus({ consensusEnvelope, policy: trust, artifactSha256, now: NOW });
+  pin: BuildPin = PIN,
+) => verifyConsensus({ consensusEnvelope, policy: trust, artifactSha256, now: NOW, pin });
 
 describe('verifyConsensus accepts', () => {
   it('three pinned operators agreeing with k=3, the file among their outputs', async () => {
@@ -147,6 +152,13 @@ describe('verifyConsensus accepts', () => {
     expect(result.coordinatorSignature).toBe('not-required');
     expect(result.rejected).toEqual([]);
     expect(result.explanation).toContain('3 pinned operator(s) (alpha, beta, gamma)');
+    expect(result.pinned).toBe(`manifest sha256:${HELLO.manifestSha256}`);
+    expect(result.builtFrom).toEqual({
+      manifestSha256: HELLO.manifestSha256,
+      manifestName: 'hello',
+      environment: { sha256: digestOf('bookworm rootfs'), origin: 'built-locally' },
+      inputs: [{ path: 'hello_1.0.tar.gz', sha256: digestOf('source') }],
+    });
   });
 
   it('the other agreed file too, and with a pinned coordinator key that signed', async () => {
@@ -239,9 +251,35 @@ describe('verifyConsensus rejects', () => {
     ]);
   });
 
-  it('envelopes for different manifests', async () => {
-    const elsewhere = await sign(gamma, { operator: 'gamma', manifest: manifestFor('other') });
+  it('envelopes for a manifest other than the pinned one', async () => {
+    const other = manifestFor('other');
+    const elsewhere = await sign(gamma, { operator: 'gamma', manifest: other });
     const result = verify(await consensus([...texts(honest.slice(0, 2)), elsewhere.envelopeJson]));
+    expect(result.ok).toBe(false);
+    expect(result.countedOperators).toEqual(['alpha', 'beta']);
+    expect(result.rejected).toEqual([
+      expect.objectContaining({
+        operator: 'gamma',
+        reason: `does not satisfy your pin: built from manifest sha256:${other.manifestSha256}, but you pinned manifest sha256:${HELLO.manifestSha256}`,
+      }),
+    ]);
+  });
+
+  it('envelopes for a manifest other than the attested one, when the pin names a Debian source only', async () => {
+    const source = {
+      name: 'hello',
+      version: '1.0-1',
+      origin: 'archive',
+      dscSha256: digestOf('dsc'),
+    } as const;
+    const signed = [
+      await sign(alpha, { operator: 'alpha', debianSource: source }),
+      await sign(beta, { operator: 'beta', debianSource: source }),
+      await sign(gamma, { operator: 'gamma', debianSource: source, manifest: manifestFor('other') }),
+    ];
+    const result = verify(await consensus(texts(signed)), policy(), DEB.sha256, {
+      debianSource: { name: 'hello', version: '1.0-1' },
+    });
     expect(result.ok).toBe(false);
     expect(result.countedOperators).toEqual(['alpha', 'beta']);
     expect(result.rejected).toEqual([
@@ -252,16 +290,27 @@ describe('verifyConsensus rejects', () => {
     ]);
   });
 
-  it('a manifest other than the one the consumer expects', async () => {
-    const result = verifyConsensus({
-      consensusEnvelope: await consensus(texts(honest)),
-      policy: policy(),
-      artifactSha256: DEB.sha256,
-      now: NOW,
-      expectManifestSha256: manifestFor('what I asked for').manifestSha256,
+  it('a manifest other than the one the consumer pinned: nothing counts, and each statement says what it was built from', async () => {
+    const asked = manifestFor('what I asked for');
+    const result = verify(await consensus(texts(honest)), policy(), DEB.sha256, {
+      manifestSha256: asked.manifestSha256,
     });
     expect(result.ok).toBe(false);
     expect(result.countedOperators).toEqual([]);
+    expect(result.builtFrom).toBeUndefined();
+    expect(result.rejected).toHaveLength(3);
+    for (const rejection of result.rejected)
+      expect(rejection.reason).toContain(`built from manifest sha256:${HELLO.manifestSha256}`);
+    expect(result.explanation).toContain(
+      '3 verified statement(s) were built from something other than what you pinned',
+    );
+  });
+
+  it('no pin at all, with PIN_MISSING', async () => {
+    const envelope = await consensus(texts(honest));
+    expect(() => verify(envelope, policy(), DEB.sha256, {})).toThrow(
+      expect.objectContaining({ code: 'PIN_MISSING' }),
+    );
   });
 
   it('an expired policy, with POLICY_EXPIRED', async () => {
@@ -272,6 +321,7 @@ describe('verifyConsensus rejects', () => {
         policy: policy(),
         artifactSha256: DEB.sha256,
         now: new Date('2027-01-02T00:00:00Z'),
+        pin: PIN,
       });
     expect(run).toThrow(PolicyError);
     expect(run).toThrow(expect.objectContaining({ code: 'POLICY_EXPIRED' }));
@@ -323,5 +373,61 @@ describe('verifyConsensus rejects', () => {
   it('an artifact digest that is not a sha256', async () => {
     const envelope = await consensus(texts(honest));
     expect(() => verify(envelope, policy(), 'sha256:abc')).toThrow(DigestError);
+  });
+});
+
+describe('verifyConsensus with a Debian source pin', () => {
+  const archive = { name: 'hello', version: '1.0-1', origin: 'archive', dscSha256: digestOf('dsc') } as const;
+  const HELLO_1_0 = { debianSource: { name: 'hello', version: '1.0-1' } };
+  const signAll = (source: RebuildOptions['debianSource'] | undefined) =>
+    Promise.all(
+      [alpha, beta, gamma].map((key, i) =>
+        sign(key, { operator: ['alpha', 'beta', 'gamma'][i]!, ...(source && { debianSource: source }) }),
+      ),
+    );
+
+  it('accepts statements whose workers fetched that source from the archive, and says so', async () => {
+    const result = verify(await consensus(texts(await signAll(archive))), policy(), DEB.sha256, HELLO_1_0);
+    expect(result.ok).toBe(true);
+    expect(result.builtFrom?.debianSource).toEqual(archive);
+    expect(result.pinned).toBe('Debian source hello 1.0-1 from the archive');
+  });
+
+  it.each([
+    [
+      'uploaded by the submitter',
+      { ...archive, origin: 'uploaded' },
+      /uploaded by the submitter, not fetched from the signed archive/,
+    ],
+    [
+      'another version',
+      { ...archive, version: '1.0-2' },
+      /built from Debian source hello 1\.0-2, but you pinned hello 1\.0-1/,
+    ],
+    ['another source package', { ...archive, name: 'hellp' }, /built from Debian source hellp 1\.0-1/],
+  ] as const)('refuses a source %s', async (_label, source, reason) => {
+    const result = verify(await consensus(texts(await signAll(source))), policy(), DEB.sha256, HELLO_1_0);
+    expect(result.ok).toBe(false);
+    expect(result.countedOperators).toEqual([]);
+    expect(result.rejected).toHaveLength(3);
+    for (const rejection of result.rejected) expect(rejection.reason).toMatch(reason);
+  });
+
+  it('refuses statements that do not sign where their source came from', async () => {
+    const result = verify(await consensus(texts(await signAll(undefined))), policy(), DEB.sha256, HELLO_1_0);
+    expect(result.ok).toBe(false);
+    expect(result.rejected[0]?.reason).toMatch(/does not say which Debian source/);
+  });
+
+  it('refuses counted operators that sign different sources for the same manifest and inputs', async () => {
+    const signed = [
+      await sign(alpha, { operator: 'alpha', debianSource: archive }),
+      await sign(beta, { operator: 'beta', debianSource: archive }),
+      await sign(gamma, { operator: 'gamma', debianSource: { ...archive, origin: 'uploaded' } }),
+    ];
+    const result = verify(await consensus(texts(signed)));
+    expect(result.verdict).toBe('agreed');
+    expect(result.ok).toBe(false);
+    expect(result.explanation).toContain('sign different Debian sources');
   });
 });

@@ -1,15 +1,21 @@
 // The consumer-side check of a consensus attestation: re-verifies every worker envelope against the
 // consumer's own pinned keys and recounts with decideVerdict, trusting nothing the coordinator says.
 import { verifyDsseEnvelope } from '../attestation/dsse.ts';
-import { verifyRebuildAttestation } from '../attestation/verify-rebuild-attestation.ts';
+import type { DebianSourceFact, EnvironmentOrigin } from '../attestation/rebuild-statement.ts';
+import {
+  type VerifiedRebuildAttestation,
+  verifyRebuildAttestation,
+} from '../attestation/verify-rebuild-attestation.ts';
 import { type Sha256Hex, sha256Hex, toSha256Hex } from '../digest.ts';
 import { RbnetError } from '../errors.ts';
+import { type BuildPin, buildPinRefusal, describeBuildPin } from './build-pin.ts';
 import {
   maxConsensusEnvelopeBytesDefault,
   parseConsensusEnvelope,
   RBNET_CONSENSUS_EXTENSION,
   readConsensusStatement,
 } from './consensus-attestation.ts';
+import { PolicyError } from './consensus-errors.ts';
 import {
   type BuiltConsensusResult,
   type Decision,
@@ -32,8 +38,11 @@ export interface VerifyConsensusInput {
   /** sha256 of the file the consumer holds. */
   readonly artifactSha256: string;
   readonly now: Date;
-  /** When the consumer knows which manifest the file should come from; otherwise the attestation's is used. */
-  readonly expectManifestSha256?: Sha256Hex;
+  /**
+   * What the file must have been built from (build-pin.ts). Required: without it any manifest would
+   * do, including one that copies the very bytes in question out of its own inputs.
+   */
+  readonly pin: BuildPin;
   /** Default 64 MiB. */
   readonly maxEnvelopeBytes?: number;
 }
@@ -48,9 +57,28 @@ export interface ConsensusRejection {
   readonly reason: string;
 }
 
+/** What the counted results were built from, read from their signed statements (never from the coordinator). */
+export interface BuiltFrom {
+  readonly manifestSha256: Sha256Hex;
+  /** The manifest's `name` as signed (a label, not an identity). */
+  readonly manifestName: string;
+  readonly environment: { readonly sha256: Sha256Hex; readonly origin: EnvironmentOrigin };
+  /** Every resolved input, sorted by path as signed. */
+  readonly inputs: readonly { readonly path: string; readonly sha256: Sha256Hex }[];
+  /** For Debian rebuilds by workers that sign it: the source and whether it came from the signed archive. */
+  readonly debianSource?: DebianSourceFact;
+}
+
 export interface ConsensusVerification {
-  /** True only when >= threshold distinct pinned operators agree, no counted dissent, and the file is among their outputs. */
+  /**
+   * True only when >= threshold distinct pinned operators agree with no counted dissent, every
+   * counted statement satisfies the pin, and the file is among their outputs.
+   */
   readonly ok: boolean;
+  /** The pin checked, in words. */
+  readonly pinned: string;
+  /** What the counted results were built from; absent when nothing counted. */
+  readonly builtFrom?: BuiltFrom;
   /** The verdict recomputed here from the verified envelopes (not the coordinator's). */
   readonly verdict: Verdict;
   /** What the coordinator said; shown for comparison, never relied on. */
@@ -76,17 +104,25 @@ export interface ConsensusVerification {
  *    policy's operator keys; an envelope that fails, or is embedded twice, does not count;
  * 4. the operator of each verified envelope is the policy's owner of the key that verified it,
  *    never a name from the envelope or the coordinator; agreement is counted by those operators;
- * 5. decideVerdict is applied with the policy's threshold and fetched-environment rule, as a final
- *    decision (no attempts open): envelopes for another manifest or other inputs do not count, and
- *    any counted dissent means `diverged`;
- * 6. `artifactSha256` must be among the agreed outputs.
+ * 5. every verified statement must satisfy the consumer's pin (buildPinRefusal): built from the
+ *    pinned manifest, and/or from the pinned Debian source fetched from the signed archive; one
+ *    that does not is rejected with the reason, and does not count;
+ * 6. decideVerdict is applied with the policy's threshold and fetched-environment rule, as a final
+ *    decision (no attempts open), against the pinned manifest (the attestation's only when the pin
+ *    names none): envelopes for another manifest or other inputs do not count, and any counted
+ *    dissent means `diverged`;
+ * 7. the counted statements must agree on the Debian source they sign (if any);
+ * 8. `artifactSha256` must be among the agreed outputs.
  *
- * @throws PolicyError POLICY_EXPIRED; ConsensusError CONSENSUS_INVALID when the envelope is not a
- *   consensus attestation at all; DigestError DIGEST_INVALID for a malformed artifactSha256.
+ * @throws PolicyError POLICY_EXPIRED, PIN_MISSING for a pin that names nothing; ConsensusError
+ *   CONSENSUS_INVALID when the envelope is not a consensus attestation at all; DigestError
+ *   DIGEST_INVALID for a malformed artifactSha256.
  */
 export function verifyConsensus(input: VerifyConsensusInput): ConsensusVerification {
-  const { policy } = input;
+  const { policy, pin } = input;
   assertTrustPolicyCurrent(policy, input.now);
+  if (pin?.manifestSha256 === undefined && pin?.debianSource === undefined)
+    throw new PolicyError('PIN_MISSING', 'verifyConsensus: the pin names neither a manifest nor a source');
   const artifactSha256 = toSha256Hex(input.artifactSha256, 'artifactSha256');
 
   const envelope = parseConsensusEnvelope(
@@ -111,10 +147,12 @@ export function verifyConsensus(input: VerifyConsensusInput): ConsensusVerificat
   // envelope is verified on its own.
   const statement = readConsensusStatement(envelope);
   const ext = statement.predicate[RBNET_CONSENSUS_EXTENSION];
-  const manifestSha256 = input.expectManifestSha256 ?? ext.manifestSha256;
+  const manifestSha256 = pin.manifestSha256 ?? ext.manifestSha256;
 
   const rejected: ConsensusRejection[] = [];
   const results: BuiltConsensusResult[] = [];
+  const verifiedByEnvelope = new Map<string, VerifiedRebuildAttestation>();
+  let pinRefusals = 0;
   const trustedKeys = operatorKeys(policy);
   const seen = new Set<string>();
   for (const text of ext.envelopes) {
@@ -141,6 +179,19 @@ export function verifyConsensus(input: VerifyConsensusInput): ConsensusVerificat
     }
     // verifyRebuildAttestation verified with one of trustedKeys, and the policy gives each key one owner.
     const operator = operatorForKeyid(policy, attestation.keyid)!;
+    const refusal = buildPinRefusal(attestation, pin);
+    if (refusal !== undefined) {
+      pinRefusals++;
+      rejected.push({
+        operator,
+        keyid: attestation.keyid,
+        workerId: attestation.worker.id,
+        envelopeSha256,
+        reason: `does not satisfy your pin: ${refusal}`,
+      });
+      continue;
+    }
+    verifiedByEnvelope.set(envelopeSha256, attestation);
     results.push({
       kind: 'built',
       operator,
@@ -179,12 +230,20 @@ export function verifyConsensus(input: VerifyConsensusInput): ConsensusVerificat
     });
   }
 
+  const notCountedEnvelopes = new Set(decision.notCounted.map((entry) => entry.envelopeSha256));
+  const counted = results
+    .filter((r) => !notCountedEnvelopes.has(r.envelopeSha256))
+    .map((r) => verifiedByEnvelope.get(r.envelopeSha256)!);
+  const builtFrom = counted.length > 0 ? builtFromOf(counted[0]!) : undefined;
+  const sourceText = (a: VerifiedRebuildAttestation) => JSON.stringify(a.debianSource ?? null);
+  const sourcesAgree = counted.every((a) => sourceText(a) === sourceText(counted[0]!));
+
   const artifactPaths = (decision.agreeingOutputs ?? [])
     .filter((output: OutputDigest) => output.sha256 === artifactSha256)
     .map((output) => output.path);
   const quorum =
     isQuorumVerdict(decision.verdict) && (decision.agreeingOperators?.length ?? 0) >= policy.threshold;
-  const ok = quorum && artifactPaths.length > 0 && coordinatorSignature !== 'invalid';
+  const ok = quorum && sourcesAgree && artifactPaths.length > 0 && coordinatorSignature !== 'invalid';
 
   const problems: string[] = [];
   if (coordinatorSignature === 'invalid') {
@@ -192,8 +251,18 @@ export function verifyConsensus(input: VerifyConsensusInput): ConsensusVerificat
       `the policy pins coordinator keys and the consensus envelope is not signed by one (${coordinatorProblem})`,
     );
   }
-  if (!quorum) problems.push(`recounted verdict is ${decision.verdict}: ${decision.explanation}`);
-  else if (artifactPaths.length === 0) {
+  if (pinRefusals > 0) {
+    problems.push(
+      `${pinRefusals} verified statement(s) were built from something other than what you pinned (${describeBuildPin(pin)})`,
+    );
+  }
+  if (!quorum)
+    problems.push(`recounted verdict is ${decision.verdict}: ${decision.explanation.replace(/\.$/, '')}`);
+  else if (!sourcesAgree) {
+    problems.push(
+      `the counted operators sign different Debian sources: ${[...new Set(counted.map(sourceText))].join(' / ')}`,
+    );
+  } else if (artifactPaths.length === 0) {
     problems.push(
       `sha256:${artifactSha256} is not among the ${decision.agreeingOutputs?.length ?? 0} agreed output(s)`,
     );
@@ -201,11 +270,13 @@ export function verifyConsensus(input: VerifyConsensusInput): ConsensusVerificat
   const explanation = ok
     ? `${decision.countedOperators.length} pinned operator(s) (${decision.countedOperators.join(', ')}) independently ` +
       `rebuilt manifest sha256:${manifestSha256} and agree, threshold ${policy.threshold}; the file is ${artifactPaths.join(', ')} ` +
-      `in their outputs (verdict ${decision.verdict}).`
+      `in their outputs (verdict ${decision.verdict}); every counted statement satisfies your pin (${describeBuildPin(pin)}).`
     : `Not verified: ${problems.join('; ')}.`;
 
   return Object.freeze({
     ok,
+    pinned: describeBuildPin(pin),
+    ...(builtFrom !== undefined && { builtFrom }),
     verdict: decision.verdict,
     coordinatorVerdict: ext.verdict,
     countedOperators: decision.countedOperators,
@@ -217,10 +288,21 @@ export function verifyConsensus(input: VerifyConsensusInput): ConsensusVerificat
   });
 }
 
+function builtFromOf(attestation: VerifiedRebuildAttestation): BuiltFrom {
+  return Object.freeze({
+    manifestSha256: attestation.manifestSha256,
+    manifestName: attestation.statement.predicate.buildDefinition.externalParameters.manifest.name,
+    environment: { sha256: attestation.environment.sha256, origin: attestation.environment.origin },
+    inputs: attestation.inputs,
+    ...(attestation.debianSource !== undefined && { debianSource: attestation.debianSource }),
+  });
+}
+
 function keyidHint(text: string): { keyid?: string } {
   try {
     const keyid = (JSON.parse(text) as { signatures?: { keyid?: unknown }[] }).signatures?.[0]?.keyid;
-    return typeof keyid === 'string' && keyid !== '' ? { keyid } : {};
+    // An unverified hint: kept only in a keyid's own shape, so it cannot carry text of its own.
+    return typeof keyid === 'string' && /^[0-9A-Za-z._:-]{1,128}$/.test(keyid) ? { keyid } : {};
   } catch {
     return {};
   }

@@ -507,13 +507,12 @@ export interface BuildStore {
   countBuildsByVerdict(): Promise<Readonly<Record<BuildVerdict, number>>>;
   /**
    * Builds that claimed a file with this digest or had a result that rebuilt one, newest first, at
-   * most `limit` (1..1000, default 100). Verdicts name no outputs of their own: the outputs a verdict
-   * agrees on are the rebuilt ones already indexed.
+   * most `limit` (1..1000, default 100), keyset-paginated by `after` (a buildId from the previous
+   * page): every match is reachable, however many there are. Verdicts name no outputs of their own:
+   * the outputs a verdict agrees on are the rebuilt ones already indexed.
+   * @throws BuildStoreError `NOT_FOUND` for an unknown `after`.
    */
-  findBuildsByArtifact(
-    sha256: Sha256Hex,
-    options?: { readonly limit?: number },
-  ): Promise<readonly BuildRecord[]>;
+  findBuildsByArtifact(sha256: Sha256Hex, options?: ListBuildsOptions): Promise<readonly BuildRecord[]>;
 
   /**
    * @throws BuildStoreError `NOT_FOUND` for an unknown build or worker, `CONFLICT` for a revoked worker,

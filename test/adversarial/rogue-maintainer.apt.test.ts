@@ -57,7 +57,7 @@ async function deb(name: string, version: string, bytes: string) {
 }
 
 /**
- * Each worker rebuilds `outputs`, signs its link over them and its statement (with `sourceOrigin`,
+ * Each worker rebuilds `outputs`, signs its link over them and its statement (with `source.origin`,
  * default what the manifest asks for), and posts the result through intake; attempts are opened
  * first so the scheduler assigns nobody else. @returns the last intake answer.
  */

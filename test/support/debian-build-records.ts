@@ -51,8 +51,9 @@ export interface BuiltResultSpec {
   /** Key that signs the statement; default the worker's enrolled signing key. */
   readonly signer?: TestKey;
   /**
-   * The `sourceOrigin` the worker signs: by default what the build's manifest asks for (`archive`
-   * or `uploaded`); `null` signs none, as workers did before the field existed.
+   * The source origin the worker signs (`internalParameters.debian.source.origin`): by default what
+   * the build's manifest asks for (`archive` or `uploaded`); `null` signs no source, as workers did
+   * before the field existed.
    */
   readonly sourceOrigin?: DebianSourceOrigin | null;
   /** An attempt the scheduler already assigned to this worker; default a fresh attempt 1, created here. */
@@ -82,6 +83,7 @@ interface RecordedBuild {
   readonly name: string;
   readonly manifestSha256: Sha256Hex;
   readonly buildinfoSha256: Sha256Hex;
+  readonly version: string;
   readonly sourceOrigin: DebianSourceOrigin;
 }
 
@@ -212,6 +214,7 @@ export class DebianBuildRecords {
       name: spec.name,
       manifestSha256: parsed.manifestSha256,
       buildinfoSha256,
+      version: spec.version,
       sourceOrigin: uploaded ? 'uploaded' : 'archive',
     });
     return buildId;
@@ -314,7 +317,14 @@ export class DebianBuildRecords {
           imageSha256: sha256Hex('debian engine image') as Sha256Hex,
           extraPackages: [],
           packageCount: 1,
-          ...(sourceOrigin !== null && { sourceOrigin }),
+          ...(sourceOrigin !== null && {
+            source: {
+              name: build.name,
+              version: build.version,
+              origin: sourceOrigin,
+              dscSha256: sha256Hex(`${build.name}_${build.version}.dsc`) as Sha256Hex,
+            },
+          }),
         },
       },
       signer.signer,

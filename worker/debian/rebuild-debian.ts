@@ -6,7 +6,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
-import { signRebuildStatement } from '../../services/attestation/rebuild-statement.ts';
+import { type DebianSourceFact, signRebuildStatement } from '../../services/attestation/rebuild-statement.ts';
 import { compareOutputsWithClaims } from '../../services/claims/compare-outputs-with-claims.ts';
 import type { ConsensusFailureReason } from '../../services/consensus/decide-verdict.ts';
 import { type ParsedBuildinfo, parseBuildinfo } from '../../services/debian/buildinfo.ts';
@@ -137,6 +137,28 @@ function describeMissing(resolution: Extract<EnvironmentResolution, { kind: 'una
       : `${m.name}${m.architecture ? `:${m.architecture}` : ''} (= ${m.version})`,
   );
   return `not in the configured archives' signed indexes: ${names.join(', ')}`;
+}
+
+/**
+ * What the worker signs about the source it built: `archive` only when it fetched the files itself
+ * and checked them against its archive's signed Sources index (`source.from` "archive"); files the
+ * submitter supplied are `uploaded`, whatever name and version they carry.
+ */
+export function debianSourceFactOf(
+  source: ParsedDebianManifest['manifest']['source'],
+  buildinfo: Pick<ParsedBuildinfo, 'source' | 'sourceVersion'>,
+  sourceFiles: readonly { readonly name: string; readonly sha256: Sha256Hex }[],
+  dscName: string,
+): DebianSourceFact {
+  const dsc = sourceFiles.find((file) => file.name === dscName);
+  if (!dsc)
+    throw new ManifestError('MANIFEST_INVALID', `source: the .dsc ${dscName} is not among the source files`);
+  return {
+    name: buildinfo.source,
+    version: buildinfo.sourceVersion.text,
+    origin: source.from === 'archive' ? 'archive' : 'uploaded',
+    dscSha256: dsc.sha256,
+  };
 }
 
 export async function rebuildDebian(
@@ -334,14 +356,14 @@ export async function rebuildDebian(
         host: hostFactsOf(context, startedOn),
         byproducts: byproducts.map((b) => ({ name: b.name, sha256: b.sha256 })),
         debian: {
+          // Signed, so consumers can pin an archive source and the coordinator publishes apt links
+          // only for sources this worker fetched and verified against its own signed archive index.
+          source: debianSourceFactOf(source, buildinfo, sourceFiles, dscName),
           imageSha256: prepared.imageSha256,
           extraPackages: resolution.extras.map((p) => `${p.name}:${p.architecture}=${p.version}`),
           packageCount: resolution.packages.length + resolution.extras.length,
           preparationMs: prepared.durationMs,
           environmentCached: prepared.cached,
-          // Signed, so the coordinator publishes apt links only for sources this worker fetched and
-          // verified against its own signed archive index, never for files a submitter uploaded.
-          sourceOrigin: source.from === 'archive' ? 'archive' : 'uploaded',
         },
         ...(request.job ? { job: request.job } : {}),
       },
