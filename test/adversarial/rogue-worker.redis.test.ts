@@ -478,7 +478,10 @@ describe('rogue worker: halting or filling Redis', () => {
     await until('the honest job to fail through the coordinator', async () => {
       return (await attemptState(net, buildId, honestJob)) === 'failed';
     });
-    expect(taken).toEqual([honestJob]);
+    // The honest queue delivered its job at once; retries of that infrastructure failure may come
+    // back to the honest operator (it is not the operator's build failing), never anything else.
+    expect(taken[0]).toBe(honestJob);
+    expect(taken.every((jobId) => jobId.startsWith(`${buildId}:`))).toBe(true);
     expect(haltEnded).toBe(false);
 
     await halt.catch(() => undefined);
@@ -521,7 +524,8 @@ describe('rogue worker: halting or filling Redis', () => {
     await until('the honest job to fail through the coordinator', async () => {
       return (await attemptState(net, buildId, honestJob)) === 'failed';
     });
-    expect(taken).toEqual([honestJob]);
+    expect(taken[0]).toBe(honestJob);
+    expect(taken.every((jobId) => jobId.startsWith(`${buildId}:`))).toBe(true);
     await until('the rogue attempt to lapse', async () => {
       return (await attemptState(net, buildId, jobOf(rogue.workerId))) === 'expired';
     });

@@ -212,7 +212,10 @@ export class DockerSandbox {
         ]);
       } catch (cause) {
         archive.stream.destroy();
-        if (removedUnderUs(cause)) throw interrupted('was removed by someone else before it started', cause);
+        // Removed while its inputs were copied in, the engine answers 404, or 500 ("Error processing
+        // tar file … no such file or directory") when the removal lands mid-copy: ask it which.
+        if (removedUnderUs(cause) || (await containerGone(container)))
+          throw interrupted('was removed by someone else before it started', cause);
         throw cause;
       }
       outcome = await this.startAndCollect(container, args, logCapture, log, watch);
@@ -416,6 +419,16 @@ export class DockerSandbox {
       this.leftovers.set(container.id, leftover);
       return leftover;
     }
+  }
+}
+
+/** Whether the engine no longer knows the container (an engine that does not answer is not "gone"). */
+async function containerGone(container: Docker.Container): Promise<boolean> {
+  try {
+    await container.inspect();
+    return false;
+  } catch (cause) {
+    return removedUnderUs(cause);
   }
 }
 
