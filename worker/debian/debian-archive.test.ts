@@ -413,7 +413,7 @@ describe('Debian archive client against deb.debian.org bookworm', () => {
     expect(archive.suites[0]?.release.codename).toBe('bookworm');
     const newest = archive.newestBinary('hello')!;
     const hello = archive.findBinary('hello', 'amd64', newest.version)!;
-    expect(hello).toBe(newest);
+    expect(hello).toEqual(newest);
     expect(hello.filename).toMatch(/^pool\/main\/h\/hello\/hello_.*_amd64\.deb$/);
 
     const resolution = resolveEnvironmentPackages(
