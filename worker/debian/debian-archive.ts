@@ -391,42 +391,19 @@ export class DebianArchive implements BinaryPackageLookup {
       }
       wanted.set(pkg.sha256, { item: pkg, mirrorUrl: index.opened.mirrorUrl, suite: index.opened.suite });
     }
-    const directory = this.settings.debsDir;
-    await mkdir(directory, { recursive: true });
-    const paths = new Map<Sha256Hex, string>();
-    let completed = 0;
-    await forEachLimited(
-      [...wanted.values()],
-      DEBIAN_ARCHIVE_DEFAULTS.downloadConcurrency,
-      async (located) => {
-        const pkg = located.item;
-        const path = join(directory, `${pkg.sha256}.deb`);
-        const cached = await this.reuseCachedFile(path, pkg);
-        if (!cached) {
-          const url = `${located.mirrorUrl}/${pkg.filename}`;
-          const outcome = await downloadVerifiedFile(
-            url,
-            path,
-            pkg,
-            this.transfer(pkg.filename.split('/').at(-1)!),
-          );
-          if (outcome.kind === 'not-found') {
-            throw new ArchiveError(
-              'ARCHIVE_UNREACHABLE',
-              `${pkg.filename}: HTTP ${outcome.status} from ${url}`,
-            );
-          }
-          this.context.logger.debug(
-            { package: pkg.name, version: pkg.version, bytes: pkg.size },
-            'deb downloaded',
-          );
-        }
-        paths.set(pkg.sha256, path);
-        completed += 1;
-        options.onProgress?.({ completed, total: wanted.size, package: pkg, cached });
+    return downloadVerifiedDebs(
+      [...wanted.values()].map(({ item, mirrorUrl }) => ({
+        pkg: item,
+        url: `${mirrorUrl}/${item.filename}`,
+      })),
+      this.settings.debsDir,
+      {
+        fetch: this.context.fetch,
+        logger: this.context.logger,
+        requestTimeoutMs: this.settings.requestTimeoutMs,
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       },
     );
-    return paths;
   }
 
   /**
@@ -462,7 +439,7 @@ export class DebianArchive implements BinaryPackageLookup {
     const files: FetchedSourceFile[] = [];
     for (const file of source.files) {
       const path = join(target, file.name);
-      if (!(await this.reuseCachedFile(path, file))) {
+      if (!(await reuseVerifiedFile(path, file, this.context.logger))) {
         const url = `${found.mirrorUrl}/${source.directory}/${file.name}`;
         const outcome = await downloadVerifiedFile(url, path, file, this.transfer(file.name));
         if (outcome.kind === 'not-found') {
@@ -481,22 +458,6 @@ export class DebianArchive implements BinaryPackageLookup {
       retries: DEBIAN_ARCHIVE_DEFAULTS.downloadRetries,
       what,
     };
-  }
-
-  /** True when `path` exists with exactly the expected size and sha256; a wrong file is deleted. */
-  private async reuseCachedFile(
-    path: string,
-    expected: { size: number; sha256: Sha256Hex },
-  ): Promise<boolean> {
-    const info = await stat(path).catch(() => undefined);
-    if (!info) return false;
-    if (info.isFile() && info.size === expected.size) {
-      const { sha256 } = await sha256File(path);
-      if (sha256 === expected.sha256) return true;
-    }
-    this.context.logger.warn({ path }, 'cached file does not match the signed index; fetching again');
-    await rm(path, { force: true, recursive: true });
-    return false;
   }
 
   private loadSources(): Promise<Located<ArchiveIndexView<ArchiveSource>>[]> {
@@ -523,6 +484,77 @@ export class DebianArchive implements BinaryPackageLookup {
     });
     return this.sources;
   }
+}
+
+/** True when `path` exists with exactly the expected size and sha256; a wrong file is deleted. */
+async function reuseVerifiedFile(
+  path: string,
+  expected: { size: number; sha256: Sha256Hex },
+  logger: Logger,
+): Promise<boolean> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info) return false;
+  if (info.isFile() && info.size === expected.size) {
+    const { sha256 } = await sha256File(path);
+    if (sha256 === expected.sha256) return true;
+  }
+  logger.warn({ path }, 'cached file does not match the signed index; fetching again');
+  await rm(path, { force: true, recursive: true });
+  return false;
+}
+
+/**
+ * Ensures each package's .deb is in `directory` as `<sha256>.deb` with exactly the size and sha256 its
+ * signed index lists: a file already there is re-hashed and reused (and its mtime touched, so the
+ * evidence store sees it used), else it is downloaded from its `url` into a temporary file renamed only
+ * after verification. 4 at a time; 2 retries on network errors only. Returns sha256 → absolute path.
+ * @throws ArchiveError ARCHIVE_DIGEST / ARCHIVE_TOO_LARGE for wrong bytes, ARCHIVE_UNREACHABLE (incl.
+ * 404) naming the file and URL.
+ */
+export async function downloadVerifiedDebs(
+  items: readonly { readonly pkg: ArchivePackage; readonly url: string }[],
+  directory: string,
+  options: {
+    readonly fetch: FetchFunction;
+    readonly logger: Logger;
+    readonly requestTimeoutMs: number;
+    readonly onProgress?: (progress: DownloadProgress) => void;
+  },
+): Promise<Map<Sha256Hex, string>> {
+  const wanted = new Map(items.map((item) => [item.pkg.sha256, item]));
+  await mkdir(directory, { recursive: true });
+  const paths = new Map<Sha256Hex, string>();
+  let completed = 0;
+  await forEachLimited(
+    [...wanted.values()],
+    DEBIAN_ARCHIVE_DEFAULTS.downloadConcurrency,
+    async ({ pkg, url }) => {
+      const path = join(directory, `${pkg.sha256}.deb`);
+      const cached = await reuseVerifiedFile(path, pkg, options.logger);
+      if (cached) {
+        const now = new Date();
+        await utimes(path, now, now).catch(() => undefined);
+      } else {
+        const outcome = await downloadVerifiedFile(url, path, pkg, {
+          fetch: options.fetch,
+          inactivityTimeoutMs: options.requestTimeoutMs,
+          retries: DEBIAN_ARCHIVE_DEFAULTS.downloadRetries,
+          what: pkg.filename.split('/').at(-1)!,
+        });
+        if (outcome.kind === 'not-found') {
+          throw new ArchiveError(
+            'ARCHIVE_UNREACHABLE',
+            `${pkg.filename}: HTTP ${outcome.status} from ${url}`,
+          );
+        }
+        options.logger.debug({ package: pkg.name, version: pkg.version, bytes: pkg.size }, 'deb downloaded');
+      }
+      paths.set(pkg.sha256, path);
+      completed += 1;
+      options.onProgress?.({ completed, total: wanted.size, package: pkg, cached });
+    },
+  );
+  return paths;
 }
 
 interface ArchiveContext {
