@@ -74,6 +74,33 @@ export async function resolveInstallSet(packages: readonly string[]): Promise<In
   return installed.sort((a, b) => (a.name < b.name ? -1 : 1));
 }
 
+/** A binary package as the archive holds it today (the host apt's candidate), and its source version. */
+export interface CurrentPackage {
+  readonly name: string;
+  readonly version: string;
+  /** The source version: equal to `version` unless the binary is a binNMU. */
+  readonly sourceVersion: string;
+  /** `version` without its epoch, as dpkg writes it in file names. */
+  readonly fileVersion: string;
+}
+
+/**
+ * The version of `name` the archive holds today, read from the host apt's Packages lists at test
+ * time, so no test assumes what the archive held when it was written.
+ */
+export async function currentPackage(name: string): Promise<CurrentPackage> {
+  const { stdout } = await run('apt-cache', ['show', '--no-all-versions', name]);
+  const version = /^Version: (\S+)$/m.exec(stdout)?.[1];
+  if (!version) throw new Error(`apt knows no version of ${name}:\n${stdout.slice(0, 500)}`);
+  const sourceVersion = /^Source: \S+ \((\S+)\)$/m.exec(stdout)?.[1] ?? version;
+  return { name, version, sourceVersion, fileVersion: version.replace(/^\d+:/, '') };
+}
+
+/** A version of the same package that no archive holds (and none ever will): `~rbnet.absent` sorts it first. */
+export function absentVersionOf(version: string): string {
+  return `${version}~rbnet.absent`;
+}
+
 export interface GeneratedBuildinfo {
   readonly path: string;
   readonly text: string;
