@@ -18,7 +18,6 @@ import type { Sha256Hex } from '../services/digest.ts';
 import { ArchiveError } from '../services/errors.ts';
 import { parseDebianManifest } from '../services/manifest/parse-debian-manifest.ts';
 import { createDebianBackend } from '../worker/debian/create-debian-backend.ts';
-import { openDebianArchive } from '../worker/debian/debian-archive.ts';
 import { DebianEnvironmentCache } from '../worker/debian/debian-environment-cache.ts';
 import { createThrowawayKey, type ThrowawayKey } from '../worker/debian/gpg-key-fixture.ts';
 import {
@@ -35,8 +34,9 @@ import {
 import { LocalInputSource } from '../worker/inputs/input-source.ts';
 import type { RebuildContext } from '../worker/rebuild-manifest.ts';
 import { defaultWorkerDebianConfig } from '../worker/worker-config.ts';
-import { resolveInstallSet, writeBuildinfo } from './support/debian-fixture.ts';
+import { writeBuildinfo } from './support/debian-fixture.ts';
 import { createRunnerHarness, type RunnerHarness } from './support/runner-harness.ts';
+import { tinyDebianEnvironment } from './support/tiny-debian-environment.ts';
 
 const run = promisify(execFile);
 const T1 = '20250101T000000Z';
@@ -64,38 +64,6 @@ let submission: { manifestText: string; cas: string; dir: string };
 const caches: string[] = [];
 /** The environment identity the first rebuild attested. */
 let firstIdentity: string | undefined;
-
-/** The control paragraph of an index stanza: Filename, Size and SHA256 are the fixture's to write. */
-function controlOf(stanza: string): string {
-  return stanza
-    .split('\n')
-    .filter((line) => !/^(Filename|Size|SHA256):/i.test(line))
-    .join('\n');
-}
-
-/**
- * dpkg-checkbuilddeps always wants build-essential; the real one pulls in a compiler this build never
- * uses, so the environment holds an empty stand-in, made here as a real .deb with dpkg-deb.
- */
-async function standInBuildEssential(): Promise<FixtureDeb> {
-  const tree = join(dir, 'build-essential');
-  await mkdir(join(tree, 'DEBIAN'), { recursive: true });
-  const control =
-    'Package: build-essential\nVersion: 12.9+rbnet1\nArchitecture: amd64\nMaintainer: rbnet tests <tests@rbnet.invalid>\n' +
-    'Priority: optional\nDescription: stand-in for build-essential\n the test build needs no compiler\n';
-  await writeFile(join(tree, 'DEBIAN', 'control'), control);
-  const deb = join(dir, 'build-essential_12.9+rbnet1_amd64.deb');
-  await run('dpkg-deb', ['--root-owner-group', '--build', tree, deb], {
-    env: { ...process.env, SOURCE_DATE_EPOCH: '1664713235' },
-  });
-  return {
-    name: 'build-essential',
-    version: '12.9+rbnet1',
-    architecture: 'amd64',
-    bytes: await readFile(deb),
-    control: control.trimEnd(),
-  };
-}
 
 /** A native source package whose debian/rules is a makefile: the build cannot run without make. */
 async function writeSourcePackage(): Promise<string> {
@@ -134,35 +102,7 @@ beforeAll(async () => {
   context = harness.context(LIMITS);
 
   // What a fresh build of a tiny package installs today, verified against Debian's signed archive.
-  const installed = await resolveInstallSet(['dpkg-dev', 'fakeroot', LEFT_THE_MIRROR]);
-  const config = defaultWorkerDebianConfig;
-  const bookworm = await openDebianArchive({
-    mirrorUrl: config.mirrorUrl,
-    suites: config.suites,
-    keyringPath: config.keyringPath,
-    archives: [
-      { mirrorUrl: config.securityMirrorUrl, suites: config.securitySuites, keyringPath: config.keyringPath },
-    ],
-    cacheDir: join(dir, 'bookworm'),
-    architecture: 'amd64',
-  });
-  const packages = installed.map((p) => {
-    const found = bookworm.findBinary(p.name, p.architecture, p.version);
-    if (!found) throw new Error(`${p.name} ${p.version} is not in Debian's signed indexes today`);
-    return found;
-  });
-  const paths = await bookworm.downloadDebs(packages);
-  environment = [];
-  for (const pkg of packages) {
-    environment.push({
-      name: pkg.name,
-      version: pkg.version,
-      architecture: pkg.architecture,
-      bytes: await readFile(paths.get(pkg.sha256)!),
-      control: controlOf(pkg.stanza),
-    });
-  }
-  environment.push(await standInBuildEssential());
+  environment = await tinyDebianEnvironment(join(dir, 'debs'), ['dpkg-dev', 'fakeroot', LEFT_THE_MIRROR]);
   leftTheMirror = environment.find((d) => d.name === LEFT_THE_MIRROR)!;
   const others = environment.filter((d) => d !== leftTheMirror);
 

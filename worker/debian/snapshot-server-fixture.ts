@@ -42,6 +42,8 @@ export interface FixtureSuite {
   readonly codename?: string;
   /** Packages left out of the index but still served in the pool (an index that omits them). */
   readonly omitFromIndex?: readonly string[];
+  /** Further index paragraphs, listed as given and never served (to give an index a real size). */
+  readonly extraStanzas?: readonly string[];
 }
 
 export const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
@@ -83,7 +85,8 @@ export function signedSuiteFiles(
 ): Map<string, Buffer> {
   const omitted = new Set(suite.omitFromIndex ?? []);
   const listed = suite.debs.filter((deb) => !omitted.has(deb.name));
-  const packages = Buffer.from(listed.length === 0 ? '' : `${listed.map(stanzaOf).join('\n\n')}\n`);
+  const stanzas = [...listed.map(stanzaOf), ...(suite.extraStanzas ?? [])];
+  const packages = Buffer.from(stanzas.length === 0 ? '' : `${stanzas.join('\n\n')}\n`);
   const packagesXz = xz(packages);
   const dir = `main/binary-${architecture}`;
   const validUntil =
