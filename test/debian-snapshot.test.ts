@@ -4,7 +4,6 @@
 // the test builds and signs itself. `make` has left the test's mirror; the snapshot still holds it.
 
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +12,6 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareDebianSubmission } from '../cli/debian-submission.ts';
 import { fixtureFile } from '../services/debian/buildinfo-fixture.ts';
-import { environmentIdentitySha256 } from '../services/debian/environment-identity.ts';
 import type { Sha256Hex } from '../services/digest.ts';
 import { ArchiveError } from '../services/errors.ts';
 import { parseDebianManifest } from '../services/manifest/parse-debian-manifest.ts';
@@ -29,6 +27,7 @@ import {
   DebianSnapshotServer,
   type FixtureDeb,
   fakeDeb,
+  fixtureIdentitySha256,
   poolPath,
 } from '../worker/debian/snapshot-server-fixture.ts';
 import { LocalInputSource } from '../worker/inputs/input-source.ts';
@@ -203,7 +202,6 @@ async function statementOf(result: DebianRebuildResult) {
 }
 
 const label = (d: FixtureDeb) => `${d.name}:${d.architecture}=${d.version}`;
-const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 describe('a record whose dependencies left the mirror', () => {
   it('rebuilds from the snapshot that holds them, and the attestation says which package came from where', async () => {
@@ -213,16 +211,7 @@ describe('a record whose dependencies left the mirror', () => {
     expect(result.outputs.map((o) => o.path)).toEqual(['rbnet-snaptest_1.0_all.deb']);
     const { identity, debian } = await statementOf(result);
     // The identity is the package list alone, exactly as before snapshots existed.
-    expect(identity).toBe(
-      environmentIdentitySha256(
-        environment.map((d) => ({
-          name: d.name,
-          architecture: d.architecture,
-          version: d.version,
-          sha256: sha256(d.bytes) as Sha256Hex,
-        })),
-      ),
-    );
+    expect(identity).toBe(fixtureIdentitySha256(environment));
     expect(debian.packageCount).toBe(environment.length);
     firstIdentity = identity;
     expect(debian.packageSources.map((g) => [g.from, g.archive, g.suite, g.snapshotTimestamp])).toEqual([

@@ -30,6 +30,7 @@ import { isSnapshotTimestamp } from '../../services/debian/snapshot-api.ts';
 import { isSha256Hex, type Sha256Hex, sha256File, sha256Hex } from '../../services/digest.ts';
 import { ArchiveError } from '../../services/errors.ts';
 import { parseStrictJson } from '../../services/strict-json.ts';
+import { architectureMatches } from './debian-archive.ts';
 import { verifyClearsignedWithGpgv } from './gpgv-verify.ts';
 import type { RequestedPackage } from './resolve-environment-packages.ts';
 import { decompressXzFile } from './xz-decompress.ts';
@@ -154,12 +155,6 @@ function parseRecord(bytes: Buffer, what: string): EvidenceRecord {
     indexSize: int('indexSize'),
     firstVerifiedAt: str('firstVerifiedAt', (v) => !Number.isNaN(Date.parse(v))),
   };
-}
-
-/** An entry for `all` answers a request without qualifier or for `all`; others answer their own architecture. */
-function architectureMatches(entry: string, requested: string | undefined, configured: string): boolean {
-  if (entry === 'all') return requested === undefined || requested === 'all';
-  return entry === (requested ?? configured);
 }
 
 async function writeAtomically(path: string, bytes: string | Buffer): Promise<void> {

@@ -249,13 +249,17 @@ function normaliseConfig(config: DebianArchiveConfig): ArchiveSettings {
 }
 
 /** An entry for `all` answers a request without qualifier or for `all`; others answer their own architecture. */
-function architectureMatches(entry: string, requested: string | undefined, configured: string): boolean {
+export function architectureMatches(
+  entry: string,
+  requested: string | undefined,
+  configured: string,
+): boolean {
   if (entry === 'all') return requested === undefined || requested === 'all';
   return entry === (requested ?? configured);
 }
 
 /** Runs `work` over `items` with at most `limit` in flight; stops starting new ones after the first failure. */
-async function forEachLimited<T>(
+export async function forEachLimited<T>(
   items: readonly T[],
   limit: number,
   work: (item: T) => Promise<void>,

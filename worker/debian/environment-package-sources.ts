@@ -15,6 +15,7 @@ import { ArchiveError } from '../../services/errors.ts';
 import type { DebEvidenceSource, DebEvidenceStore } from './deb-evidence-store.ts';
 import type { DebianArchive, DownloadProgress } from './debian-archive.ts';
 import {
+  type EnvironmentResolution,
   lookUpEnvironmentPackages,
   type MissingPackage,
   type RequestedPackage,
@@ -36,18 +37,12 @@ export interface UnavailablePackage extends MissingPackage {
   readonly reasons: readonly string[];
 }
 
+/** The identity covers `packages` and `extras` only: where they came from (`plan`) is not part of it. */
 export type SourcedResolution =
-  | {
-      readonly kind: 'resolved';
-      /** The requested packages at exactly the requested versions, duplicates removed. */
-      readonly packages: readonly ArchivePackage[];
-      /** Base-list packages not among the requested names, at the mirror's newest version. */
-      readonly extras: readonly ArchivePackage[];
-      /** environmentIdentitySha256 over `packages` and `extras`: where they came from is not part of it. */
-      readonly identitySha256: Sha256Hex;
+  | (Extract<EnvironmentResolution, { kind: 'resolved' }> & {
       /** Every package with its origin, in the order of `packages` then `extras`. */
       readonly plan: readonly PlannedPackage[];
-    }
+    })
   | {
       readonly kind: 'unavailable';
       /** Every package no source could provide, requested ones first in request order. */

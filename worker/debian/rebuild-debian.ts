@@ -28,12 +28,12 @@ import type { CapturedFile } from '../sandbox/output-capture.ts';
 import type { DebianArchive } from './debian-archive.ts';
 import { buildRecordOf, planDebianBuild } from './debian-build-plan.ts';
 import type { DebianEnvironmentCache } from './debian-environment-cache.ts';
-import { OverlayInputSource } from './overlay-input-source.ts';
 import {
   describeUnavailable,
   type EnvironmentPackageSources,
   packageSourcesOf,
 } from './environment-package-sources.ts';
+import { OverlayInputSource } from './overlay-input-source.ts';
 import { prepareDebianEnvironment } from './prepare-debian-environment.ts';
 import { signAptLink } from './sign-apt-link.ts';
 

@@ -9,6 +9,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import pino from 'pino';
+import { environmentIdentitySha256 } from '../../services/debian/environment-identity.ts';
+import type { Sha256Hex } from '../../services/digest.ts';
 import { DebEvidenceStore } from './deb-evidence-store.ts';
 import { openDebianArchive } from './debian-archive.ts';
 import { EnvironmentPackageSources } from './environment-package-sources.ts';
@@ -291,6 +293,18 @@ export class DebianSnapshotServer {
     this.server.close();
     await once(this.server, 'close').catch(() => undefined);
   }
+}
+
+/** The environment identity of these .debs, as a worker must compute it. */
+export function fixtureIdentitySha256(debs: readonly FixtureDeb[]): Sha256Hex {
+  return environmentIdentitySha256(
+    debs.map((d) => ({
+      name: d.name,
+      architecture: d.architecture,
+      version: d.version,
+      sha256: sha256(d.bytes) as Sha256Hex,
+    })),
+  );
 }
 
 /** A made-up .deb (the bytes only need a digest) for archive tests. */

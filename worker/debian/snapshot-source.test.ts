@@ -4,7 +4,6 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { environmentIdentitySha256 } from '../../services/debian/environment-identity.ts';
 import { sha256File } from '../../services/digest.ts';
 import {
   describeUnavailable,
@@ -16,6 +15,7 @@ import {
   DebianSnapshotServer,
   type FixtureDeb,
   fakeDeb,
+  fixtureIdentitySha256,
   openFixtureSources,
   sha256,
 } from './snapshot-server-fixture.ts';
@@ -91,16 +91,7 @@ describe('environment package sources: mirror, kept evidence, snapshot', () => {
     );
     const expected = [debs.oldA, debs.beta, debs.gamma, debs.base];
     // The identity is the package list only, wherever the packages came from.
-    expect(resolution.identitySha256).toBe(
-      environmentIdentitySha256(
-        expected.map((d) => ({
-          name: d.name,
-          architecture: d.architecture,
-          version: d.version,
-          sha256: sha256(d.bytes) as never,
-        })),
-      ),
-    );
+    expect(resolution.identitySha256).toBe(fixtureIdentitySha256(expected));
     // gamma first appeared at T2 and alpha 1.0-1 at T1; T2 still lists alpha, so T1 is never opened.
     expect(server.requests.filter((p) => p.includes(`/archive/debian/${T1}/`))).toEqual([]);
     expect(server.requests).toContain(`/archive/debian/${T2}/dists/fakesuite/InRelease`);

@@ -26,6 +26,7 @@ import {
   type DebianArchive,
   type DownloadProgress,
   downloadVerifiedDebs,
+  forEachLimited,
   openDebianArchive,
 } from './debian-archive.ts';
 import type { RequestedPackage } from './resolve-environment-packages.ts';
@@ -89,31 +90,6 @@ interface Candidate {
 
 function label(want: RequestedPackage): string {
   return `${want.name}${want.architecture ? `:${want.architecture}` : ''} (= ${want.version})`;
-}
-
-/** Runs `work` over `items` with at most `limit` in flight; the first failure is thrown once all settle. */
-async function mapLimited<T, R>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const lane = async (): Promise<void> => {
-    while (!failure && next < items.length) {
-      const index = next;
-      next += 1;
-      try {
-        results[index] = await work(items[index] as T);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  if (failure) throw failure.error;
-  return results;
 }
 
 /** Re-throws an archive refusal with the snapshot it came from in front, keeping its code. */
@@ -229,8 +205,13 @@ export class SnapshotSource {
    * a digest mismatch, an answer over its size cap, no answer in time, a malformed API answer.
    */
   async resolve(wanted: readonly RequestedPackage[]): Promise<SnapshotResolution> {
-    const looked = await mapLimited(wanted, DEBIAN_ARCHIVE_DEFAULTS.downloadConcurrency, (want) =>
-      this.candidatesOf(want).catch((err) => fromSnapshot(`API (${label(want)})`, err)),
+    const looked: (Candidate[] | SnapshotMiss)[] = new Array(wanted.length);
+    await forEachLimited(
+      [...wanted.entries()],
+      DEBIAN_ARCHIVE_DEFAULTS.downloadConcurrency,
+      async ([i, want]) => {
+        looked[i] = await this.candidatesOf(want).catch((err) => fromSnapshot(`API (${label(want)})`, err));
+      },
     );
     const missing: SnapshotMiss[] = [];
     const pending: { want: RequestedPackage; candidates: Candidate[] }[] = [];
