@@ -248,7 +248,9 @@ describe('a record whose dependencies left the mirror', () => {
     if (result.kind !== 'unavailable') return;
     expect(result.reason).toBe('environment-unavailable');
     expect(result.detail).toContain(`${LEFT_THE_MIRROR} (= ${leftTheMirror.version})`);
-    expect(result.detail).toContain('the mirror does not list it; no kept evidence');
+    expect(result.detail).toContain(
+      'the mirror does not list it; no kept evidence; no snapshot archive is configured',
+    );
   });
 
   it('from a snapshot whose .deb differs from its signed index: refused (ARCHIVE_DIGEST), nothing built', async () => {

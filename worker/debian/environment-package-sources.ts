@@ -142,6 +142,8 @@ export class EnvironmentPackageSources {
       }
       stillMissing = next;
     }
+    if (!this.fallbacks.snapshot)
+      for (const want of stillMissing) note(want, 'no snapshot archive is configured');
     if (this.fallbacks.snapshot && stillMissing.length > 0) {
       const { found, missing } = await this.fallbacks.snapshot.resolve(stillMissing);
       for (const hit of found) {
