@@ -427,6 +427,14 @@ export class DebEvidenceStore {
     return view;
   }
 
+  /**
+   * Drops the verified index views held in memory (each is a whole decompressed index); the next use
+   * verifies the kept index again. Called when a resolution is done, so an idle worker holds none.
+   */
+  forgetIndexes(): void {
+    this.verifiedIndexes.clear();
+  }
+
   /** Runs `work` with these .debs protected from eviction (in this process). */
   async withPinned<T>(sha256s: Iterable<string>, work: () => Promise<T>): Promise<T> {
     const pinned = [...new Set(sha256s)];

@@ -141,6 +141,7 @@ export class EnvironmentPackageSources {
         }
       }
       stillMissing = next;
+      this.fallbacks.evidence.forgetIndexes();
     }
     if (!this.fallbacks.snapshot)
       for (const want of stillMissing) note(want, 'no snapshot archive is configured');
