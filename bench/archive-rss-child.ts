@@ -1,9 +1,11 @@
 // Child process of debian-snapshot.bench.ts: opens Debian's real bookworm archive (bookworm,
 // bookworm-updates, bookworm-security) with the archive client found under <root> (this tree, or
 // another commit's exported for comparison), resolves the packages listed in <packages file>, and
-// reports this process's peak RSS, so the parent's memory does not blur the figure.
+// reports this process's peak RSS, so the parent's memory does not blur the figure. The peak is
+// VmHWM from /proc: getrusage's maxrss carries the parent's peak over fork and exec.
 // Usage: node --import tsx bench/archive-rss-child.ts <root> <cacheDir> <packages.json>
 //        (<packages.json> holds [{ "name", "version" }]; "-" for none: the baseline that only imports)
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -36,7 +38,7 @@ console.log(
   JSON.stringify({
     ms: Math.round(performance.now() - started),
     resolved,
-    maxRssKiB: process.resourceUsage().maxRSS,
+    maxRssKiB: Number(/^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]),
     heapUsedKiB: Math.round(process.memoryUsage().heapUsed / 1024),
   }),
 );

@@ -406,7 +406,8 @@ function viewIndex<T extends { readonly name: string }>(
     count += 1;
     const list = ranges.get(record.name);
     if (list) list.push(start, end);
-    else ranges.set(record.name, [start, end]);
+    // A copy of the name: V8 keeps a substring's whole parent (here the paragraph) alive with it.
+    else ranges.set(Buffer.from(record.name, 'latin1').toString('latin1'), [start, end]);
   });
   return new ArchiveIndexView(owned, ranges, convert, { ...ARCHIVE_INDEX_LIMITS, ...limits }, what, count);
 }

@@ -49,7 +49,16 @@ export interface FixtureSuite {
 }
 
 export const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
-const sha1 = (data: Buffer): string => createHash('sha1').update(data).digest('hex');
+/** sha1 of each .deb's bytes, computed once: the API answers are made from them on every request. */
+const sha1s = new WeakMap<Buffer, string>();
+const sha1 = (data: Buffer): string => {
+  let hash = sha1s.get(data);
+  if (hash === undefined) {
+    hash = createHash('sha1').update(data).digest('hex');
+    sha1s.set(data, hash);
+  }
+  return hash;
+};
 
 function xz(data: Buffer): Buffer {
   const run = spawnSync('xz', ['-c', '-T1'], { input: data, maxBuffer: 512 * 1024 * 1024 });
