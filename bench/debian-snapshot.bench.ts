@@ -10,7 +10,7 @@
 // (BENCH_RUNS=n cold runs of each kind, default 3.)
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pino from 'pino';
@@ -210,6 +210,8 @@ try {
       await new DebianEnvironmentCache(prepared.cacheDir, docker, 0, logger).evict('' as Sha256Hex);
     }
   }
+  /** Resolving and making the .debs ready: the part of a preparation where the sources differ. */
+  const sourcesPhase = (list: Prepared[]) => median(list.map((p) => p.resolveMs + (p.downloadMs ?? 0)));
   const coldMirror = median(cold.mirror.map((p) => p.totalMs));
   const coldSnapshot = median(cold.snapshot.map((p) => p.totalMs));
   results.sources = {
@@ -223,7 +225,13 @@ try {
     snapshotOverMirror: coldSnapshot / coldMirror,
     warmMs: warm.map((p) => p.totalMs),
     warmOverCold: median(warm.map((p) => p.totalMs)) / coldSnapshot,
+    evidenceWarm,
     evidenceWarmMs: evidenceWarm.map((p) => p.totalMs),
+    sourcesPhaseMedianMs: {
+      mirror: sourcesPhase(cold.mirror),
+      snapshot: sourcesPhase(cold.snapshot),
+      evidence: sourcesPhase(evidenceWarm),
+    },
     evidenceWarmOverCold: median(evidenceWarm.map((p) => p.totalMs)) / coldSnapshot,
   };
 
@@ -394,6 +402,15 @@ try {
       `${ratio(median(evidenceWarm.map((p) => p.totalMs)), coldSnapshot)} of cold snapshot`,
     ]),
   );
+  console.log(
+    formatRow([
+      'sources phase (resolve + .debs ready) of cold, mirror / snapshot / evidence',
+      RUNS,
+      `${sourcesPhase(cold.mirror)} / ${sourcesPhase(cold.snapshot)} / ${sourcesPhase(evidenceWarm)}`,
+      `evidence ${ratio(sourcesPhase(evidenceWarm), sourcesPhase(cold.snapshot))} of snapshot`,
+    ]),
+  );
+  results.loadAverage1m = loadavg()[0];
   console.log(`\n\`\`\`json\n${JSON.stringify(results, null, 2)}\n\`\`\``);
 } finally {
   await cleanup();
