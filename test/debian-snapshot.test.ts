@@ -3,11 +3,9 @@
 // (resolved and verified against Debian's archive today), re-served by a mirror and a snapshot archive
 // the test builds and signs itself. `make` has left the test's mirror; the snapshot still holds it.
 
-import { execFile } from 'node:child_process';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareDebianSubmission } from '../cli/debian-submission.ts';
@@ -33,11 +31,10 @@ import {
 import { LocalInputSource } from '../worker/inputs/input-source.ts';
 import type { RebuildContext } from '../worker/rebuild-manifest.ts';
 import { defaultWorkerDebianConfig } from '../worker/worker-config.ts';
-import { writeBuildinfo } from './support/debian-fixture.ts';
+import { buildNativeSourcePackage, writeBuildinfo } from './support/debian-fixture.ts';
 import { createRunnerHarness, type RunnerHarness } from './support/runner-harness.ts';
 import { tinyDebianEnvironment } from './support/tiny-debian-environment.ts';
 
-const run = promisify(execFile);
 const T1 = '20250101T000000Z';
 const T2 = '20250201T000000Z';
 const T3 = '20250301T000000Z';
@@ -66,9 +63,8 @@ let firstIdentity: string | undefined;
 
 /** A native source package whose debian/rules is a makefile: the build cannot run without make. */
 async function writeSourcePackage(): Promise<string> {
-  const tree = join(dir, 'src', 'rbnet-snaptest-1.0');
-  await mkdir(join(tree, 'debian', 'source'), { recursive: true });
-  const files: Record<string, string> = {
+  await mkdir(join(dir, 'src'), { recursive: true });
+  return buildNativeSourcePackage(join(dir, 'src'), 'rbnet-snaptest', '1.0', {
     'debian/source/format': '3.0 (native)\n',
     'debian/changelog':
       'rbnet-snaptest (1.0) unstable; urgency=medium\n\n  * Rebuilt in an environment from a snapshot.\n\n -- rbnet tests <tests@rbnet.invalid>  Sun, 02 Oct 2022 12:20:35 +0000\n',
@@ -86,11 +82,7 @@ async function writeSourcePackage(): Promise<string> {
       '\tdpkg-deb --root-owner-group --build debian/tmp ..',
       '',
     ].join('\n'),
-  };
-  for (const [path, text] of Object.entries(files)) await writeFile(join(tree, path), text);
-  await chmod(join(tree, 'debian', 'rules'), 0o755);
-  await run('dpkg-source', ['-b', 'rbnet-snaptest-1.0'], { cwd: join(dir, 'src') });
-  return join(dir, 'src', 'rbnet-snaptest_1.0.dsc');
+  });
 }
 
 beforeAll(async () => {

@@ -166,9 +166,6 @@ export async function downloadPublishedDeb(
  * so every operator makes the same bytes. Returns the .dsc path (its files sit beside it).
  */
 export async function writeHostileSourcePackage(dir: string): Promise<string> {
-  const { mkdir, chmod } = await import('node:fs/promises');
-  const tree = join(dir, 'rbnet-hostile-1.0');
-  await mkdir(join(tree, 'debian', 'source'), { recursive: true });
   const files: Record<string, string> = {
     'debian/source/format': '3.0 (native)\n',
     'debian/changelog':
@@ -204,8 +201,26 @@ export async function writeHostileSourcePackage(dir: string): Promise<string> {
       '',
     ].join('\n'),
   };
-  for (const [path, text] of Object.entries(files)) await writeFile(join(tree, path), text);
+  return buildNativeSourcePackage(dir, 'rbnet-hostile', '1.0', files);
+}
+
+/**
+ * Writes `files` into `<dir>/<source>-<version>/`, makes debian/rules executable and builds the
+ * native source package with the host's dpkg-source; returns the .dsc path (its files sit beside it).
+ */
+export async function buildNativeSourcePackage(
+  dir: string,
+  source: string,
+  version: string,
+  files: Readonly<Record<string, string>>,
+): Promise<string> {
+  const { mkdir, chmod } = await import('node:fs/promises');
+  const tree = join(dir, `${source}-${version}`);
+  for (const [path, text] of Object.entries(files)) {
+    await mkdir(join(tree, path, '..'), { recursive: true });
+    await writeFile(join(tree, path), text);
+  }
   await chmod(join(tree, 'debian', 'rules'), 0o755);
-  await run('dpkg-source', ['-b', 'rbnet-hostile-1.0'], { cwd: dir });
-  return join(dir, 'rbnet-hostile_1.0.dsc');
+  await run('dpkg-source', ['-b', `${source}-${version}`], { cwd: dir });
+  return join(dir, `${source}_${version}.dsc`);
 }
