@@ -25,13 +25,16 @@ import { createDebianBackend } from '../worker/debian/create-debian-backend.ts';
 import { type FetchedSourceFile, openDebianArchive } from '../worker/debian/debian-archive.ts';
 import { BUILD_SCRIPT_NAME, buildRecordOf, planDebianBuild } from '../worker/debian/debian-build-plan.ts';
 import { DebianEnvironmentCache } from '../worker/debian/debian-environment-cache.ts';
+import {
+  EnvironmentPackageSources,
+  type SourcedResolution,
+} from '../worker/debian/environment-package-sources.ts';
 import { OverlayInputSource } from '../worker/debian/overlay-input-source.ts';
 import {
   prepareDebianEnvironment,
   type TimedPreparation,
 } from '../worker/debian/prepare-debian-environment.ts';
 import { DEBIAN_BASE_EXTRAS, type DebianBackend, rebuildDebian } from '../worker/debian/rebuild-debian.ts';
-import { resolveEnvironmentPackages } from '../worker/debian/resolve-environment-packages.ts';
 import { resolveEnvironment } from '../worker/environment/environment-registry.ts';
 import { LocalInputSource } from '../worker/inputs/input-source.ts';
 import { buildEnvironmentVariables } from '../worker/sandbox/container-spec.ts';
@@ -240,9 +243,10 @@ try {
     ...(dep.architecture !== undefined ? { architecture: dep.architecture } : {}),
   }));
   let resolutionMs = 0;
-  let resolution: ReturnType<typeof resolveEnvironmentPackages> | undefined;
+  const sources = new EnvironmentPackageSources(archive);
+  let resolution: SourcedResolution | undefined;
   resolutionMs = await timeMs(async () => {
-    resolution = resolveEnvironmentPackages(archive, requested, DEBIAN_BASE_EXTRAS);
+    resolution = await sources.resolve(requested, DEBIAN_BASE_EXTRAS);
   });
   if (resolution?.kind !== 'resolved') throw new Error(`hello's environment: ${JSON.stringify(resolution)}`);
   const resolved = resolution;
@@ -254,7 +258,7 @@ try {
       stateDir: context.stateDir,
       logger: context.logger,
       cache,
-      archive,
+      sources,
       resolution: resolved,
       timeoutMs: PREPARATION_TIMEOUT_MS,
     });
@@ -456,7 +460,7 @@ try {
     workerId: harness.workerId,
     logger,
   });
-  const backend: DebianBackend = { ...created, openArchive: async () => archive };
+  const backend: DebianBackend = { ...created, openSources: async () => sources };
   caches.push(created.cache);
 
   interface PackageRow {

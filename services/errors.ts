@@ -69,9 +69,17 @@ export class DebianFormatError extends RbnetError<'DEBIAN_FORMAT'> {
   }
 }
 
-/** A Debian archive could not be reached, or what it served failed signature, digest or size checks. */
+/**
+ * A Debian archive could not be reached, or what it served failed signature, digest or size checks;
+ * ARCHIVE_API: a snapshot archive's machine-readable API answered something malformed.
+ */
 export class ArchiveError extends RbnetError<
-  'ARCHIVE_UNREACHABLE' | 'ARCHIVE_SIGNATURE' | 'ARCHIVE_INDEX' | 'ARCHIVE_DIGEST' | 'ARCHIVE_TOO_LARGE'
+  | 'ARCHIVE_UNREACHABLE'
+  | 'ARCHIVE_SIGNATURE'
+  | 'ARCHIVE_INDEX'
+  | 'ARCHIVE_DIGEST'
+  | 'ARCHIVE_TOO_LARGE'
+  | 'ARCHIVE_API'
 > {}
 
 /** Opening a .deb for the divergence report failed for a reason other than what the .deb holds. */

@@ -12,6 +12,9 @@ import { DebianEnvironmentCache } from '../worker/debian/debian-environment-cach
 import { createDockerClient } from '../worker/main.ts';
 import { createAptIntotoWorld, createScenario } from './support/apt-intoto-harness.ts';
 import {
+  absentVersionOf,
+  type CurrentPackage,
+  currentPackage,
   downloadPublishedDeb,
   type InstalledPackage,
   resolveInstallSet,
@@ -40,6 +43,8 @@ let net: NetworkHarness;
 let maintainer: string;
 let dir: string;
 let installed: InstalledPackage[];
+/** hello at the version the archive holds today (derived at test time, never assumed). */
+let hello: CurrentPackage;
 let publishedHello: FixtureFile & { path: string };
 
 interface StatementFacts {
@@ -94,7 +99,13 @@ beforeAll(async () => {
   }
   maintainer = await net.maintainerToken();
   installed = await resolveInstallSet(HELLO_BUILD_DEPENDS);
-  publishedHello = await downloadPublishedDeb(dir, 'hello', '2.10-3');
+  hello = await currentPackage('hello');
+  // A binNMU would need its Binary-Only-Changes, which this test does not write.
+  if (hello.sourceVersion !== hello.version)
+    throw new Error(
+      `hello ${hello.version} is a binNMU of ${hello.sourceVersion}; this test rebuilds sourceful uploads`,
+    );
+  publishedHello = await downloadPublishedDeb(dir, 'hello', hello.version);
 }, 300_000);
 
 afterAll(async () => {
@@ -117,11 +128,11 @@ describe('Debian .buildinfo rebuilds by three operators', () => {
   let firstPreparationMs: number;
 
   it(
-    'hello 2.10-3 against the published .deb: mismatch-upstream, naming exactly the members that differ',
+    "hello at today's version against the published .deb: mismatch-upstream, naming exactly the members that differ",
     async () => {
       const buildinfo = await writeBuildinfo(dir, {
         source: 'hello',
-        version: '2.10-3',
+        version: hello.version,
         binaries: ['hello'],
         architectures: ['amd64'],
         debs: [publishedHello],
@@ -165,7 +176,7 @@ describe('Debian .buildinfo rebuilds by three operators', () => {
       expect(divergence.text).toContain('usr/bin/hello');
 
       const own = statements[0]!.byproducts.find((b) => b.name.endsWith('_amd64.buildinfo'));
-      expect(own?.name).toBe('byproducts/hello_2.10-3_amd64.buildinfo');
+      expect(own?.name).toBe(`byproducts/hello_${hello.fileVersion}_amd64.buildinfo`);
       rebuiltBuildinfo = await blobText(own!.digest.sha256);
     },
     VERDICT_TIMEOUT_MS + 60_000,
@@ -175,7 +186,7 @@ describe('Debian .buildinfo rebuilds by three operators', () => {
     'the .buildinfo rbnet wrote, submitted again: reproducible, on the cached environment',
     async () => {
       expect(rebuiltBuildinfo).toContain('Installed-Build-Depends:');
-      const path = join(dir, 'rebuilt', 'hello_2.10-3_amd64.buildinfo');
+      const path = join(dir, 'rebuilt', `hello_${hello.fileVersion}_amd64.buildinfo`);
       await mkdirFor(path);
       await writeFile(path, rebuiltBuildinfo);
       const buildId = await net.submitPrepared(
@@ -191,7 +202,7 @@ describe('Debian .buildinfo rebuilds by three operators', () => {
       // Preparation is reported; reusing the environment is a small fraction of making it.
       expect(secondPreparationMs).toBeLessThan(firstPreparationMs / 4);
       reproducedHello = status.results[0].outputs.find(
-        (o: { path: string }) => o.path === 'hello_2.10-3_amd64.deb',
+        (o: { path: string }) => o.path === `hello_${hello.fileVersion}_amd64.deb`,
       );
       expect(reproducedHello).toBeDefined();
     },
@@ -238,18 +249,18 @@ describe('Debian .buildinfo rebuilds by three operators', () => {
 
   it("Debian's own apt (apt-transport-in-toto) installs the .deb the three operators reproduced, and refuses the published one", async () => {
     expect(reproducedHello).toBeDefined();
-    const path = join(dir, 'apt', 'hello_2.10-3_amd64.deb');
+    const path = join(dir, 'apt', `hello_${hello.fileVersion}_amd64.deb`);
     await mkdirFor(path);
     const response = await fetch(`${net.coordinator.url}/v1/cas/sha256/${reproducedHello!.sha256}`);
     expect(response.status).toBe(200);
     await writeFile(path, Buffer.from(await response.arrayBuffer()));
     const deb = (debPath: string, sha256: string) => ({
       name: 'hello',
-      version: '2.10-3',
+      version: hello.version,
       architecture: 'amd64',
       payload: '',
       path: debPath,
-      aptFileName: 'hello_2.10-3_amd64.deb',
+      aptFileName: `hello_${hello.version.replace(/^(\d+):/, '$1%3a')}_amd64.deb`,
       sha256,
     });
     const world = await createAptIntotoWorld({
@@ -276,7 +287,9 @@ describe('Debian .buildinfo rebuilds by three operators', () => {
       });
       const run = await accepted.install(['hello']);
       expect(run.exitCode, run.output).toBe(0);
-      expect(await accepted.downloaded()).toEqual(['hello_2.10-3_amd64.deb']);
+      expect(await accepted.downloaded()).toEqual([
+        `hello_${hello.version.replace(/^(\d+):/, '$1%3a')}_amd64.deb`,
+      ]);
 
       // The official .deb is not what the operators reproduced: refused, and nothing is kept.
       const refused = await createScenario(world, {
@@ -296,15 +309,18 @@ describe('Debian .buildinfo rebuilds by three operators', () => {
   }, 300_000);
 
   it('a recorded version the archive lacks: environment-unavailable naming it, nothing built', async () => {
-    const broken = installed.map((p) => (p.name === 'libc6' ? { ...p, version: '2.36-1' } : p));
+    // A libc6 version no archive holds, derived from today's.
+    const libc6 = installed.find((p) => p.name === 'libc6')!;
+    const absent = absentVersionOf(libc6.version);
+    const broken = installed.map((p) => (p === libc6 ? { ...p, version: absent } : p));
     const buildinfo = await writeBuildinfo(join(dir), {
       source: 'hello',
-      version: '2.10-3',
+      version: hello.version,
       binaries: ['hello'],
       architectures: ['amd64'],
       debs: [publishedHello],
       installed: broken,
-      buildPath: '/build/reproducible-path/hello-2.10-unavailable',
+      buildPath: '/build/reproducible-path/hello-unavailable',
     });
     const buildId = await net.submitPrepared(
       await prepareDebianSubmission({ buildinfoPath: buildinfo.path }),
@@ -316,15 +332,17 @@ describe('Debian .buildinfo rebuilds by three operators', () => {
       expect(result.kind).toBe('failed');
       expect(result.failureReason).toBe('environment-unavailable');
       // The "log" of a refused record is the refusal: it names the missing version.
-      expect(await blobText(result.logSha256)).toContain('libc6 (= 2.36-1)');
+      expect(await blobText(result.logSha256)).toContain(`libc6 (= ${absent})`);
     }
   });
 
   it('a source version the archive lacks: source-unavailable naming it, nothing built', async () => {
-    const oldHello = { ...publishedHello, name: 'hello_2.10-2_amd64.deb' };
+    // A source version the Sources index lacks, derived from today's.
+    const absent = absentVersionOf(hello.version);
+    const oldHello = { ...publishedHello, name: `hello_${absent.replace(/^\d+:/, '')}_amd64.deb` };
     const buildinfo = await writeBuildinfo(join(dir), {
       source: 'hello',
-      version: '2.10-2',
+      version: absent,
       binaries: ['hello'],
       architectures: ['amd64'],
       debs: [oldHello],

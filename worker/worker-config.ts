@@ -44,6 +44,17 @@ export interface WorkerDebianConfig {
   readonly cacheDir: string;
   /** Per .deb, bytes control.tar and data.tar may expand to before the inspector calls it a bomb. */
   readonly inspectionMaxDecompressedBytes: number;
+  /**
+   * Root of a snapshot archive with snapshot.debian.org's `/mr/` API and `/archive/<name>/<timestamp>/`
+   * layout, asked for versions the mirror no longer holds; empty for none.
+   */
+  readonly snapshotUrl: string;
+  /** Suites of the snapshot's `debian` archive trusted to vouch for a version; empty means `suites`. */
+  readonly snapshotSuites: readonly string[];
+  /** The evidence store (every verified .deb with its signed index); empty means <stateDir>/debian-evidence. */
+  readonly evidenceDir: string;
+  /** Bytes the evidence store may hold; least recently used .debs go first. */
+  readonly evidenceMaxBytes: number;
 }
 
 /** Debian's archive as this machine's apt sees it, bookworm with its updates and security suites. */
@@ -59,6 +70,10 @@ export const defaultWorkerDebianConfig: WorkerDebianConfig = Object.freeze({
   inspectionImageSha256: '',
   cacheDir: '',
   inspectionMaxDecompressedBytes: 4 * 1024 ** 3,
+  snapshotUrl: '',
+  snapshotSuites: Object.freeze([]),
+  evidenceDir: '',
+  evidenceMaxBytes: 20 * 1024 ** 3,
 });
 
 /** Node's process.arch in Debian's words. */
@@ -87,8 +102,12 @@ function loadDebianConfig(
       throw new ConfigError('CONFIG_INVALID', `${configFile}: debian.${key} must be a string`);
     return value;
   };
-  const list = (key: 'suites' | 'securitySuites', envName: string): string[] => {
-    const value = env[envName]?.split(',') ?? section[key] ?? defaultWorkerDebianConfig[key];
+  const list = (key: 'suites' | 'securitySuites' | 'snapshotSuites', envName: string): string[] => {
+    const fromEnv = env[envName];
+    const value =
+      (fromEnv === undefined ? undefined : fromEnv === '' ? [] : fromEnv.split(',')) ??
+      section[key] ??
+      defaultWorkerDebianConfig[key];
     if (
       !Array.isArray(value) ||
       !value.every((s) => typeof s === 'string' && /^[a-z0-9][a-z0-9.-]*$/.test(s))
@@ -98,9 +117,11 @@ function loadDebianConfig(
   };
   const mirrorUrl = text('mirrorUrl', 'RBNET_DEBIAN_MIRROR');
   const securityMirrorUrl = text('securityMirrorUrl', 'RBNET_DEBIAN_SECURITY_MIRROR');
+  const snapshotUrl = text('snapshotUrl', 'RBNET_DEBIAN_SNAPSHOT_URL');
   for (const [name, url] of [
     ['RBNET_DEBIAN_MIRROR', mirrorUrl],
     ['RBNET_DEBIAN_SECURITY_MIRROR', securityMirrorUrl],
+    ['RBNET_DEBIAN_SNAPSHOT_URL', snapshotUrl],
   ]) {
     if (url !== '' && !/^https?:\/\/[^\s]+$/.test(url as string))
       throw new ConfigError('CONFIG_INVALID', `${name}: expected an http(s) URL, got ${url}`);
@@ -132,6 +153,15 @@ function loadDebianConfig(
         section.inspectionMaxDecompressedBytes ??
         defaultWorkerDebianConfig.inspectionMaxDecompressedBytes,
       'RBNET_INSPECTION_MAX_DECOMPRESSED_BYTES',
+    ),
+    snapshotUrl,
+    snapshotSuites: Object.freeze(list('snapshotSuites', 'RBNET_DEBIAN_SNAPSHOT_SUITES')),
+    evidenceDir: text('evidenceDir', 'RBNET_DEBIAN_EVIDENCE_DIR'),
+    evidenceMaxBytes: positiveInteger(
+      env.RBNET_DEBIAN_EVIDENCE_BYTES ??
+        section.evidenceMaxBytes ??
+        defaultWorkerDebianConfig.evidenceMaxBytes,
+      'RBNET_DEBIAN_EVIDENCE_BYTES',
     ),
   });
 }

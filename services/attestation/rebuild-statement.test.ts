@@ -245,6 +245,59 @@ describe('composeRebuildStatement', () => {
   });
 });
 
+describe('Debian parameters: where each package came from', () => {
+  const release = digest('InRelease');
+  const debian = {
+    imageSha256: digest('layer'),
+    extraPackages: ['fakeroot:amd64=1.31-1.2'],
+    packageCount: 3,
+    packageSources: [
+      {
+        from: 'mirror' as const,
+        archive: 'http://deb.debian.org/debian',
+        suite: 'bookworm',
+        releaseSha256: release,
+        packages: ['fakeroot:amd64=1.31-1.2', 'libc6:amd64=2.36-9+deb12u13'],
+      },
+      {
+        from: 'snapshot' as const,
+        archive: 'https://snapshot.debian.org/archive/debian/20250101T000000Z',
+        suite: 'bookworm',
+        releaseSha256: digest('old InRelease'),
+        snapshotTimestamp: '20250101T000000Z',
+        packages: ['linux-libc-dev:amd64=6.1.192-2'],
+      },
+    ],
+  };
+
+  it('records the groups beside the identity and parses them back', () => {
+    const statement = composeRebuildStatement(facts({ debian }));
+    expect(statement.predicate.buildDefinition.internalParameters.debian?.packageSources).toEqual(
+      debian.packageSources,
+    );
+    const json = JSON.stringify(statement);
+    expect(JSON.stringify(parseRebuildStatement(JSON.parse(json)))).toBe(json);
+  });
+
+  it.each([
+    ['an unknown origin', { from: 'cache' }, /packageSources\[1\]\.from/],
+    ['a snapshot without its timestamp', { snapshotTimestamp: undefined }, /snapshotTimestamp is required/],
+    ['a malformed timestamp', { snapshotTimestamp: '2025-01-01' }, /snapshotTimestamp/],
+    ['an archive that is not a URI', { archive: 'snapshot' }, /packageSources\[1\]\.archive/],
+    ['a bad release digest', { releaseSha256: 'abc' }, /releaseSha256/],
+    ['a package label without a version', { packages: ['linux-libc-dev:amd64'] }, /name:arch=version/],
+    ['a package named twice', { packages: ['libc6:amd64=2.36-9+deb12u13'] }, /more than once/],
+    ['no packages', { packages: [] }, /at least one package/],
+  ] as [string, Record<string, unknown>, RegExp][])('refuses %s', (_label, change, message) => {
+    const statement = JSON.parse(JSON.stringify(composeRebuildStatement(facts({ debian }))));
+    const groups = statement.predicate.buildDefinition.internalParameters.debian.packageSources;
+    groups[1] = { ...groups[1], ...change };
+    if ('snapshotTimestamp' in change && change.snapshotTimestamp === undefined)
+      delete groups[1].snapshotTimestamp;
+    expect(refusal(() => parseRebuildStatement(statement))).toMatch(message);
+  });
+});
+
 describe('input dependency URIs', () => {
   it('percent-encodes segments and decodes only the canonical spelling', () => {
     expect(inputDependencyUri('src/a b#1.tar')).toBe('rbnet:input/src/a%20b%231.tar');

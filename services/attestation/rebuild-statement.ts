@@ -2,6 +2,12 @@
 
 import { randomUUID } from 'node:crypto';
 import { isDebianPackageName, parseDebianVersion } from '../debian/debian-version.ts';
+import {
+  PACKAGE_SOURCE_KINDS,
+  type PackageSourceGroup,
+  type PackageSourceKind,
+} from '../debian/package-sources.ts';
+import { isSnapshotTimestamp } from '../debian/snapshot-api.ts';
 import { isSha256Hex, type Sha256Hex } from '../digest.ts';
 import { AttestationError, DebianFormatError } from '../errors.ts';
 import { describeValue as describe, isAbsoluteUri } from '../untrusted-value-text.ts';
@@ -88,6 +94,12 @@ export interface DebianRebuildParameters {
   readonly preparationMs?: number;
   /** Whether the environment came from this worker's cache. */
   readonly environmentCached?: boolean;
+  /**
+   * Where each package came from: groups of `name:arch=version` labels sharing one origin (the mirror,
+   * this worker's kept evidence, or a snapshot archive with its timestamp) and the signed index that
+   * listed them. Recorded beside the environment identity, never part of it.
+   */
+  readonly packageSources?: readonly PackageSourceGroup[];
 }
 
 export interface RebuildHost {
@@ -243,6 +255,12 @@ export function composeRebuildStatement(facts: RebuildFacts): RebuildStatement {
               ...(facts.debian.preparationMs !== undefined && { preparationMs: facts.debian.preparationMs }),
               ...(facts.debian.environmentCached !== undefined && {
                 environmentCached: facts.debian.environmentCached,
+              }),
+              ...(facts.debian.packageSources !== undefined && {
+                packageSources: facts.debian.packageSources.map((group) => ({
+                  ...group,
+                  packages: [...group.packages],
+                })),
               }),
             },
           }),
@@ -607,6 +625,9 @@ function parseDebianParameters(value: unknown, where: string): DebianRebuildPara
     ...(debian.environmentCached !== undefined && {
       environmentCached: boolean(debian.environmentCached, `${where}.environmentCached`),
     }),
+    ...(debian.packageSources !== undefined && {
+      packageSources: parsePackageSources(debian.packageSources, `${where}.packageSources`),
+    }),
   };
 }
 
@@ -631,6 +652,49 @@ function parseDebianSource(value: unknown, where: string): DebianSourceFact {
     origin: source.origin as DebianSourceOrigin,
     dscSha256: digestSet({ sha256: source.dscSha256 }, `${where}.dscSha256`).sha256,
   };
+}
+
+/** `name:arch=version` with a Debian package name, an architecture and a version without spaces. */
+const PACKAGE_LABEL = /^[a-z0-9][a-z0-9+.-]*:[a-z0-9][a-z0-9-]*=[A-Za-z0-9.+~:-]+$/;
+const SUITE_NAME = /^[a-z0-9][a-z0-9.-]*$/;
+
+function parsePackageSources(value: unknown, where: string): PackageSourceGroup[] {
+  const seen = new Set<string>();
+  return array(value, where).map((entry, index) => {
+    const field = `${where}[${index}]`;
+    const group = record(entry, field);
+    const from = string(group.from, `${field}.from`);
+    if (!(PACKAGE_SOURCE_KINDS as readonly string[]).includes(from))
+      throw invalid(`${field}.from ${describe(from)} is not one of ${PACKAGE_SOURCE_KINDS.join(', ')}`);
+    const archive = string(group.archive, `${field}.archive`);
+    if (!isAbsoluteUri(archive))
+      throw invalid(`${field}.archive ${describe(archive)} is not an absolute URI`);
+    const suite = string(group.suite, `${field}.suite`);
+    if (!SUITE_NAME.test(suite)) throw invalid(`${field}.suite ${describe(suite)} is not a suite name`);
+    const releaseSha256 = digestSet({ sha256: group.releaseSha256 }, `${field}.releaseSha256`).sha256;
+    const snapshotTimestamp = group.snapshotTimestamp;
+    if (snapshotTimestamp !== undefined && !isSnapshotTimestamp(snapshotTimestamp))
+      throw invalid(`${field}.snapshotTimestamp ${describe(snapshotTimestamp)} is not a snapshot timestamp`);
+    if (from === 'snapshot' && snapshotTimestamp === undefined)
+      throw invalid(`${field}.snapshotTimestamp is required for packages from a snapshot`);
+    const packages = array(group.packages, `${field}.packages`).map((item, i) => {
+      const label = string(item, `${field}.packages[${i}]`);
+      if (!PACKAGE_LABEL.test(label))
+        throw invalid(`${field}.packages[${i}] ${describe(label)} is not "name:arch=version"`);
+      if (seen.has(label)) throw invalid(`${field}.packages[${i}] ${describe(label)} appears more than once`);
+      seen.add(label);
+      return label;
+    });
+    if (packages.length === 0) throw invalid(`${field}.packages must name at least one package`);
+    return {
+      from: from as PackageSourceKind,
+      archive,
+      suite,
+      releaseSha256,
+      ...(snapshotTimestamp === undefined ? {} : { snapshotTimestamp: snapshotTimestamp as string }),
+      packages,
+    };
+  });
 }
 
 function record(value: unknown, field: string): Record<string, unknown> {

@@ -74,6 +74,33 @@ export async function resolveInstallSet(packages: readonly string[]): Promise<In
   return installed.sort((a, b) => (a.name < b.name ? -1 : 1));
 }
 
+/** A binary package as the archive holds it today (the host apt's candidate), and its source version. */
+export interface CurrentPackage {
+  readonly name: string;
+  readonly version: string;
+  /** The source version: equal to `version` unless the binary is a binNMU. */
+  readonly sourceVersion: string;
+  /** `version` without its epoch, as dpkg writes it in file names. */
+  readonly fileVersion: string;
+}
+
+/**
+ * The version of `name` the archive holds today, read from the host apt's Packages lists at test
+ * time, so no test assumes what the archive held when it was written.
+ */
+export async function currentPackage(name: string): Promise<CurrentPackage> {
+  const { stdout } = await run('apt-cache', ['show', '--no-all-versions', name]);
+  const version = /^Version: (\S+)$/m.exec(stdout)?.[1];
+  if (!version) throw new Error(`apt knows no version of ${name}:\n${stdout.slice(0, 500)}`);
+  const sourceVersion = /^Source: \S+ \((\S+)\)$/m.exec(stdout)?.[1] ?? version;
+  return { name, version, sourceVersion, fileVersion: version.replace(/^\d+:/, '') };
+}
+
+/** A version of the same package that no archive holds (and none ever will): `~rbnet.absent` sorts it first. */
+export function absentVersionOf(version: string): string {
+  return `${version}~rbnet.absent`;
+}
+
 export interface GeneratedBuildinfo {
   readonly path: string;
   readonly text: string;
@@ -139,9 +166,6 @@ export async function downloadPublishedDeb(
  * so every operator makes the same bytes. Returns the .dsc path (its files sit beside it).
  */
 export async function writeHostileSourcePackage(dir: string): Promise<string> {
-  const { mkdir, chmod } = await import('node:fs/promises');
-  const tree = join(dir, 'rbnet-hostile-1.0');
-  await mkdir(join(tree, 'debian', 'source'), { recursive: true });
   const files: Record<string, string> = {
     'debian/source/format': '3.0 (native)\n',
     'debian/changelog':
@@ -177,8 +201,26 @@ export async function writeHostileSourcePackage(dir: string): Promise<string> {
       '',
     ].join('\n'),
   };
-  for (const [path, text] of Object.entries(files)) await writeFile(join(tree, path), text);
+  return buildNativeSourcePackage(dir, 'rbnet-hostile', '1.0', files);
+}
+
+/**
+ * Writes `files` into `<dir>/<source>-<version>/`, makes debian/rules executable and builds the
+ * native source package with the host's dpkg-source; returns the .dsc path (its files sit beside it).
+ */
+export async function buildNativeSourcePackage(
+  dir: string,
+  source: string,
+  version: string,
+  files: Readonly<Record<string, string>>,
+): Promise<string> {
+  const { mkdir, chmod } = await import('node:fs/promises');
+  const tree = join(dir, `${source}-${version}`);
+  for (const [path, text] of Object.entries(files)) {
+    await mkdir(join(tree, path, '..'), { recursive: true });
+    await writeFile(join(tree, path), text);
+  }
   await chmod(join(tree, 'debian', 'rules'), 0o755);
-  await run('dpkg-source', ['-b', 'rbnet-hostile-1.0'], { cwd: dir });
-  return join(dir, 'rbnet-hostile_1.0.dsc');
+  await run('dpkg-source', ['-b', `${source}-${version}`], { cwd: dir });
+  return join(dir, `${source}_${version}.dsc`);
 }

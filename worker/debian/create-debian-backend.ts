@@ -1,15 +1,27 @@
-// Assembles a worker's Debian backend from its configuration: the signed archive (opened when a
-// Debian job first needs it and reused while its indexes are fresh), the environment cache, and
-// the sandboxed .deb inspector when an inspection image is configured.
+// Assembles a worker's Debian backend from its configuration: the package sources (the signed
+// archive, opened when a Debian job first needs it and reused while its indexes are fresh; the
+// evidence store; the snapshot archive when configured), the environment cache, and the sandboxed
+// .deb inspector when an inspection image is configured.
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
 import type { DockerSandbox } from '../sandbox/docker-sandbox.ts';
 import type { WorkerDebianConfig } from '../worker-config.ts';
+import { DebEvidenceStore } from './deb-evidence-store.ts';
 import { DEBIAN_ARCHIVE_DEFAULTS, type DebianArchive, openDebianArchive } from './debian-archive.ts';
 import { DebianEnvironmentCache } from './debian-environment-cache.ts';
+import { EnvironmentPackageSources } from './environment-package-sources.ts';
 import { DEBIAN_BASE_EXTRAS, type DebianBackend } from './rebuild-debian.ts';
 import { createSandboxDebInspector } from './sandbox-deb-inspector.ts';
+import { type SnapshotArchiveConfig, SnapshotSource } from './snapshot-source.ts';
+
+/** The snapshot's archives: `debian` with the mirror's suites, `debian-security` when a security mirror is set. */
+export function snapshotArchivesOf(config: WorkerDebianConfig): SnapshotArchiveConfig[] {
+  return [
+    { name: 'debian', suites: config.snapshotSuites.length > 0 ? config.snapshotSuites : config.suites },
+    ...(config.securityMirrorUrl !== '' ? [{ name: 'debian-security', suites: config.securitySuites }] : []),
+  ];
+}
 
 export function createDebianBackend(deps: {
   readonly config: WorkerDebianConfig;
@@ -20,6 +32,27 @@ export function createDebianBackend(deps: {
   readonly logger: Logger;
 }): DebianBackend {
   const { config } = deps;
+  const evidence = new DebEvidenceStore({
+    dir: config.evidenceDir || join(deps.stateDir, 'debian-evidence'),
+    maxBytes: config.evidenceMaxBytes,
+    keyringPath: config.keyringPath,
+    architecture: config.architecture,
+    logger: deps.logger,
+  });
+  const snapshot =
+    config.snapshotUrl === ''
+      ? undefined
+      : new SnapshotSource(
+          {
+            url: config.snapshotUrl,
+            archives: snapshotArchivesOf(config),
+            keyringPath: config.keyringPath,
+            architecture: config.architecture,
+            cacheDir: join(deps.stateDir, 'debian-snapshot'),
+            debsDir: evidence.debsDir,
+          },
+          { logger: deps.logger },
+        );
   let opened: { archive: DebianArchive; atMs: number } | undefined;
   const maxAgeMs = DEBIAN_ARCHIVE_DEFAULTS.indexMaxAgeSeconds * 1000;
   const openArchive = async (): Promise<DebianArchive> => {
@@ -41,6 +74,7 @@ export function createDebianBackend(deps: {
             }
           : {}),
         cacheDir: join(deps.stateDir, 'debian-archive'),
+        debsDir: evidence.debsDir,
         architecture: config.architecture,
       },
       { logger: deps.logger },
@@ -50,7 +84,12 @@ export function createDebianBackend(deps: {
   };
   return {
     architecture: config.architecture,
-    openArchive,
+    openSources: async () =>
+      new EnvironmentPackageSources(await openArchive(), {
+        evidence,
+        ...(snapshot ? { snapshot } : {}),
+        logger: deps.logger,
+      }),
     cache: new DebianEnvironmentCache(
       config.cacheDir || join(deps.stateDir, 'debian-environments'),
       deps.docker,

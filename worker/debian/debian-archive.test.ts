@@ -413,7 +413,7 @@ describe('Debian archive client against deb.debian.org bookworm', () => {
     expect(archive.suites[0]?.release.codename).toBe('bookworm');
     const newest = archive.newestBinary('hello')!;
     const hello = archive.findBinary('hello', 'amd64', newest.version)!;
-    expect(hello).toBe(newest);
+    expect(hello).toEqual(newest);
     expect(hello.filename).toMatch(/^pool\/main\/h\/hello\/hello_.*_amd64\.deb$/);
 
     const resolution = resolveEnvironmentPackages(
@@ -430,14 +430,17 @@ describe('Debian archive client against deb.debian.org bookworm', () => {
     const debPath = paths.get(hello.sha256)!;
     expect(await sha256File(debPath)).toEqual({ sha256: hello.sha256, sizeBytes: hello.size });
 
-    const fetched = await archive.fetchSource('hello', '2.10-3', join(cacheDir, 'source'));
+    // The source version the archive holds today (derived, never assumed).
+    const sourceVersion = /\((.+)\)/.exec(hello.source ?? '')?.[1] ?? hello.version;
+    const dscName = `hello_${sourceVersion.replace(/^\d+:/, '')}.dsc`;
+    const fetched = await archive.fetchSource('hello', sourceVersion, join(cacheDir, 'source'));
     expect(fetched.kind).toBe('fetched');
     if (fetched.kind !== 'fetched') return;
-    expect(fetched.dscPath).toBe(join(cacheDir, 'source', 'hello_2.10-3.dsc'));
+    expect(fetched.dscPath).toBe(join(cacheDir, 'source', dscName));
     const names = fetched.files.map((f) => f.name);
-    expect(names).toEqual(
-      expect.arrayContaining(['hello_2.10-3.dsc', 'hello_2.10.orig.tar.gz', 'hello_2.10-3.debian.tar.xz']),
-    );
+    expect(names).toContain(dscName);
+    expect(names.filter((name) => name.endsWith('.dsc'))).toHaveLength(1);
+    expect(names.some((name) => /^hello_[^_]+\.orig\.tar\.[a-z0-9]+$/.test(name))).toBe(true);
     for (const file of fetched.files) {
       expect(await sha256File(file.path)).toEqual({ sha256: file.sha256, sizeBytes: file.size });
     }

@@ -4,13 +4,14 @@ import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'n
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import {
+  type ArchiveIndexView,
   type ArchivePackage,
   type ArchiveSource,
-  parsePackagesIndex,
   parseRelease,
-  parseSourcesIndex,
   type ReleaseFileDigest,
   type ReleaseIndex,
+  viewPackagesIndex,
+  viewSourcesIndex,
 } from '../../services/debian/archive-indexes.ts';
 import { decodeControlText } from '../../services/debian/deb822.ts';
 import { compareDebianVersions, parseDebianVersion } from '../../services/debian/debian-version.ts';
@@ -43,6 +44,8 @@ export interface DebianArchiveConfig extends DebianArchiveSourceConfig {
   readonly archives?: readonly DebianArchiveSourceConfig[];
   /** Directory for cached InRelease files, verified indexes and .debs (created if missing). */
   readonly cacheDir: string;
+  /** Where verified .debs are kept as `<sha256>.deb`; default `<cacheDir>/debs`. */
+  readonly debsDir?: string;
   /** The build architecture, e.g. `amd64`; `binary-<architecture>/Packages` is read (it holds `all` too). */
   readonly architecture: string;
   /** Largest index accepted, compressed or decompressed, in bytes. Default 192 MiB. */
@@ -76,6 +79,18 @@ export interface OpenDebianArchiveOptions {
   readonly logger?: Logger;
   /** The clock, in epoch milliseconds; defaults to Date.now. */
   readonly now?: () => number;
+  /**
+   * Check each Release's Date and Valid-Until as of this moment (epoch milliseconds) instead of now.
+   * A snapshot of the archive taken at time T must hold a Release that was valid at T: dated no later
+   * than T and, when it has a Valid-Until, not expired before T.
+   */
+  readonly validAtMs?: number;
+  /**
+   * Leave out a suite whose InRelease the mirror answers 404 or 410 for, instead of refusing the
+   * archive (a snapshot of an archive need not hold every configured suite). At least one suite must
+   * open. Default false.
+   */
+  readonly skipAbsentSuites?: boolean;
 }
 
 /** A verified Release the archive was opened with. */
@@ -87,6 +102,22 @@ export interface OpenedSuite {
   readonly release: ReleaseIndex;
   /** Primary-key fingerprints of the good signatures on its InRelease. */
   readonly signedBy: readonly string[];
+  /** The InRelease exactly as fetched and verified (kept as evidence for the .debs it vouches for). */
+  readonly inRelease: Buffer;
+  /** sha256 of {@link OpenedSuite.inRelease}. */
+  readonly inReleaseSha256: Sha256Hex;
+}
+
+/** Where one Packages index of an opened suite came from, and its compact in-memory view. */
+export interface OpenedPackagesIndex {
+  readonly opened: OpenedSuite;
+  /** Path relative to `dists/<suite>/`, e.g. `main/binary-amd64/Packages.xz`. */
+  readonly path: string;
+  /** Size and sha256 of the compressed index, as the signed Release lists them. */
+  readonly digest: ReleaseFileDigest;
+  /** The verified compressed index in the cache (`<cacheDir>/indexes/<sha256>`). */
+  readonly file: string;
+  readonly view: ArchiveIndexView<ArchivePackage>;
 }
 
 export interface DownloadProgress {
@@ -119,6 +150,7 @@ export type SourceFetchOutcome =
 interface ArchiveSettings {
   readonly archives: readonly Required<DebianArchiveSourceConfig>[];
   readonly cacheDir: string;
+  readonly debsDir: string;
   readonly architecture: string;
   readonly maxIndexBytes: number;
   readonly requestTimeoutMs: number;
@@ -130,6 +162,11 @@ interface Located<T> {
   readonly item: T;
   readonly mirrorUrl: string;
   readonly suite: string;
+}
+
+interface LocatedPackage {
+  readonly item: ArchivePackage;
+  readonly index: OpenedPackagesIndex;
 }
 
 const SUITE = /^[a-z0-9][a-z0-9.-]*$/;
@@ -181,6 +218,8 @@ function normaliseConfig(config: DebianArchiveConfig): ArchiveSettings {
   if (!ARCHITECTURE.test(config.architecture))
     invalid('architecture', `${JSON.stringify(config.architecture)} is not an architecture`);
   if (!config.cacheDir || !isAbsolute(config.cacheDir)) invalid('cacheDir', 'must be an absolute path');
+  if (config.debsDir !== undefined && !isAbsolute(config.debsDir))
+    invalid('debsDir', 'must be an absolute path');
   const archives = [
     normaliseSource(config, 'archive'),
     ...(config.archives ?? []).map((a, i) => normaliseSource(a, `archives[${i}]`)),
@@ -188,6 +227,7 @@ function normaliseConfig(config: DebianArchiveConfig): ArchiveSettings {
   return Object.freeze({
     archives: Object.freeze(archives),
     cacheDir: config.cacheDir,
+    debsDir: config.debsDir ?? join(config.cacheDir, 'debs'),
     architecture: config.architecture,
     maxIndexBytes: positive(config.maxIndexBytes, DEBIAN_ARCHIVE_DEFAULTS.maxIndexBytes, 'maxIndexBytes'),
     requestTimeoutMs: positive(
@@ -209,13 +249,17 @@ function normaliseConfig(config: DebianArchiveConfig): ArchiveSettings {
 }
 
 /** An entry for `all` answers a request without qualifier or for `all`; others answer their own architecture. */
-function architectureMatches(entry: string, requested: string | undefined, configured: string): boolean {
+export function architectureMatches(
+  entry: string,
+  requested: string | undefined,
+  configured: string,
+): boolean {
   if (entry === 'all') return requested === undefined || requested === 'all';
   return entry === (requested ?? configured);
 }
 
 /** Runs `work` over `items` with at most `limit` in flight; stops starting new ones after the first failure. */
-async function forEachLimited<T>(
+export async function forEachLimited<T>(
   items: readonly T[],
   limit: number,
   work: (item: T) => Promise<void>,
@@ -238,7 +282,8 @@ async function forEachLimited<T>(
 }
 
 /**
- * An opened Debian archive: the verified Packages indexes of every configured suite, held in memory.
+ * An opened Debian archive: the verified Packages indexes of every configured suite, held in memory
+ * as compact views (the index bytes plus where each name's paragraphs are; see ArchiveIndexView).
  * Built only by {@link openDebianArchive}.
  *
  * Cache layout under `cacheDir` (every file there is re-verified before use; the cache is never trusted):
@@ -249,12 +294,11 @@ async function forEachLimited<T>(
  *   lists. Reused whenever a verified Release lists that digest (re-hashed on every use), so a new
  *   InRelease that lists the same Packages.xz costs no download. Files unused for
  *   `DEBIAN_ARCHIVE_DEFAULTS.indexRetentionSeconds` (7 days) are deleted when an archive is opened.
- * - `debs/<sha256>.deb`: .deb files by content, re-hashed on every reuse, never expired here.
+ * - `debs/<sha256>.deb` (or `debsDir`): .deb files by content, re-hashed on every reuse, never
+ *   expired here (the worker's evidence store owns that directory and bounds it).
  */
 export class DebianArchive implements BinaryPackageLookup {
-  private readonly binaries = new Map<string, Located<ArchivePackage>[]>();
-  private readonly bySha256 = new Map<string, Located<ArchivePackage>>();
-  private sources: Promise<Map<string, Located<ArchiveSource>[]>> | undefined;
+  private sources: Promise<Located<ArchiveIndexView<ArchiveSource>>[]> | undefined;
 
   /** @internal Use {@link openDebianArchive}. */
   constructor(
@@ -262,27 +306,28 @@ export class DebianArchive implements BinaryPackageLookup {
     private readonly context: ArchiveContext,
     /** The verified Releases, in configuration order. */
     readonly suites: readonly OpenedSuite[],
-    indexes: readonly { readonly opened: OpenedSuite; readonly packages: readonly ArchivePackage[] }[],
-  ) {
-    for (const { opened, packages } of indexes) {
-      for (const pkg of packages) {
-        const located = { item: pkg, mirrorUrl: opened.mirrorUrl, suite: opened.suite };
-        const list = this.binaries.get(pkg.name);
-        if (list) list.push(located);
-        else this.binaries.set(pkg.name, [located]);
-        if (!this.bySha256.has(pkg.sha256)) this.bySha256.set(pkg.sha256, located);
-      }
-    }
-  }
+    /** The verified Packages indexes, in configuration order (suite, then component). */
+    readonly indexes: readonly OpenedPackagesIndex[],
+  ) {}
 
   /** The configured build architecture. */
   get architecture(): string {
     return this.settings.architecture;
   }
 
-  /** Number of distinct .debs (by sha256) across all opened Packages indexes. */
+  /** Number of paragraphs across all opened Packages indexes. */
   get packageCount(): number {
-    return this.bySha256.size;
+    return this.indexes.reduce((sum, index) => sum + index.view.entryCount, 0);
+  }
+
+  /** Where verified .debs are kept, as `<sha256>.deb`. */
+  get debsDir(): string {
+    return this.settings.debsDir;
+  }
+
+  /** Every paragraph for `name` across the opened indexes, in configuration order. */
+  private located(name: string): LocatedPackage[] {
+    return this.indexes.flatMap((index) => index.view.lookup(name).map((item) => ({ item, index })));
   }
 
   /**
@@ -291,7 +336,7 @@ export class DebianArchive implements BinaryPackageLookup {
    * @throws ArchiveError ARCHIVE_INDEX when two signed indexes list different files for it.
    */
   findBinary(name: string, architecture: string | undefined, version: string): ArchivePackage | undefined {
-    const matches = (this.binaries.get(name) ?? []).filter(
+    const matches = this.located(name).filter(
       ({ item }) =>
         item.version === version && architectureMatches(item.architecture, architecture, this.architecture),
     );
@@ -300,7 +345,7 @@ export class DebianArchive implements BinaryPackageLookup {
       if (other.item.sha256 !== first?.item.sha256 && other.item.architecture === first?.item.architecture) {
         throw new ArchiveError(
           'ARCHIVE_INDEX',
-          `${name} ${version} ${first?.item.architecture}: ${first?.suite} and ${other.suite} list different files`,
+          `${name} ${version} ${first?.item.architecture}: ${first?.index.opened.suite} and ${other.index.opened.suite} list different files`,
         );
       }
     }
@@ -310,12 +355,21 @@ export class DebianArchive implements BinaryPackageLookup {
   /** The highest version (dpkg ordering) of `name` for `architecture` (same rules as findBinary), or undefined. */
   newestBinary(name: string, architecture?: string): ArchivePackage | undefined {
     let best: { pkg: ArchivePackage; version: ReturnType<typeof parseDebianVersion> } | undefined;
-    for (const { item } of this.binaries.get(name) ?? []) {
+    for (const { item } of this.located(name)) {
       if (!architectureMatches(item.architecture, architecture, this.architecture)) continue;
       const version = parseDebianVersion(item.version, 'Version');
       if (!best || compareDebianVersions(version, best.version) > 0) best = { pkg: item, version };
     }
     return best?.pkg;
+  }
+
+  /**
+   * The signed index that lists exactly this package (same name, sha256 and size), with the Release
+   * that vouches for it; undefined when no opened index does.
+   */
+  indexOf(pkg: ArchivePackage): OpenedPackagesIndex | undefined {
+    return this.located(pkg.name).find(({ item }) => item.sha256 === pkg.sha256 && item.size === pkg.size)
+      ?.index;
   }
 
   /**
@@ -332,51 +386,28 @@ export class DebianArchive implements BinaryPackageLookup {
   ): Promise<Map<Sha256Hex, string>> {
     const wanted = new Map<string, Located<ArchivePackage>>();
     for (const pkg of packages) {
-      const located = this.bySha256.get(pkg.sha256);
-      if (!located || located.item.size !== pkg.size) {
+      const index = this.indexOf(pkg);
+      if (!index) {
         throw new ArchiveError(
           'ARCHIVE_INDEX',
           `${pkg.name} ${pkg.version} (${pkg.sha256}) is not in the signed indexes of this archive`,
         );
       }
-      wanted.set(pkg.sha256, located);
+      wanted.set(pkg.sha256, { item: pkg, mirrorUrl: index.opened.mirrorUrl, suite: index.opened.suite });
     }
-    const directory = join(this.settings.cacheDir, 'debs');
-    await mkdir(directory, { recursive: true });
-    const paths = new Map<Sha256Hex, string>();
-    let completed = 0;
-    await forEachLimited(
-      [...wanted.values()],
-      DEBIAN_ARCHIVE_DEFAULTS.downloadConcurrency,
-      async (located) => {
-        const pkg = located.item;
-        const path = join(directory, `${pkg.sha256}.deb`);
-        const cached = await this.reuseCachedFile(path, pkg);
-        if (!cached) {
-          const url = `${located.mirrorUrl}/${pkg.filename}`;
-          const outcome = await downloadVerifiedFile(
-            url,
-            path,
-            pkg,
-            this.transfer(pkg.filename.split('/').at(-1)!),
-          );
-          if (outcome.kind === 'not-found') {
-            throw new ArchiveError(
-              'ARCHIVE_UNREACHABLE',
-              `${pkg.filename}: HTTP ${outcome.status} from ${url}`,
-            );
-          }
-          this.context.logger.debug(
-            { package: pkg.name, version: pkg.version, bytes: pkg.size },
-            'deb downloaded',
-          );
-        }
-        paths.set(pkg.sha256, path);
-        completed += 1;
-        options.onProgress?.({ completed, total: wanted.size, package: pkg, cached });
+    return downloadVerifiedDebs(
+      [...wanted.values()].map(({ item, mirrorUrl }) => ({
+        pkg: item,
+        url: `${mirrorUrl}/${item.filename}`,
+      })),
+      this.settings.debsDir,
+      {
+        fetch: this.context.fetch,
+        logger: this.context.logger,
+        requestTimeoutMs: this.settings.requestTimeoutMs,
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       },
     );
-    return paths;
   }
 
   /**
@@ -387,7 +418,11 @@ export class DebianArchive implements BinaryPackageLookup {
    */
   async fetchSource(name: string, version: string, destDir: string): Promise<SourceFetchOutcome> {
     const sources = await this.loadSources();
-    const found = (sources.get(name) ?? []).find(({ item }) => item.version === version);
+    const found = sources
+      .flatMap(({ item: view, mirrorUrl, suite }) =>
+        view.lookup(name).map((item) => ({ item, mirrorUrl, suite })),
+      )
+      .find(({ item }) => item.version === version);
     if (!found) {
       const where = this.suites.map((s) => s.suite).join(', ');
       return {
@@ -408,7 +443,7 @@ export class DebianArchive implements BinaryPackageLookup {
     const files: FetchedSourceFile[] = [];
     for (const file of source.files) {
       const path = join(target, file.name);
-      if (!(await this.reuseCachedFile(path, file))) {
+      if (!(await reuseVerifiedFile(path, file, this.context.logger))) {
         const url = `${found.mirrorUrl}/${source.directory}/${file.name}`;
         const outcome = await downloadVerifiedFile(url, path, file, this.transfer(file.name));
         if (outcome.kind === 'not-found') {
@@ -429,43 +464,23 @@ export class DebianArchive implements BinaryPackageLookup {
     };
   }
 
-  /** True when `path` exists with exactly the expected size and sha256; a wrong file is deleted. */
-  private async reuseCachedFile(
-    path: string,
-    expected: { size: number; sha256: Sha256Hex },
-  ): Promise<boolean> {
-    const info = await stat(path).catch(() => undefined);
-    if (!info) return false;
-    if (info.isFile() && info.size === expected.size) {
-      const { sha256 } = await sha256File(path);
-      if (sha256 === expected.sha256) return true;
-    }
-    this.context.logger.warn({ path }, 'cached file does not match the signed index; fetching again');
-    await rm(path, { force: true, recursive: true });
-    return false;
-  }
-
-  private loadSources(): Promise<Map<string, Located<ArchiveSource>[]>> {
+  private loadSources(): Promise<Located<ArchiveIndexView<ArchiveSource>>[]> {
     this.sources ??= (async () => {
-      const byName = new Map<string, Located<ArchiveSource>[]>();
+      const views: Located<ArchiveIndexView<ArchiveSource>>[] = [];
       for (const opened of this.suites) {
         for (const component of opened.components) {
-          const text = await loadIndexText(
+          const { bytes } = await loadIndexBytes(
             this.settings,
             this.context,
             opened,
             `${component}/source/Sources.xz`,
           );
           const what = `${opened.suite} ${component}/source/Sources`;
-          for (const item of parseIndex(parseSourcesIndex, text, what, this.settings.maxIndexBytes)) {
-            const located = { item, mirrorUrl: opened.mirrorUrl, suite: opened.suite };
-            const list = byName.get(item.name);
-            if (list) list.push(located);
-            else byName.set(item.name, [located]);
-          }
+          const view = parseIndex(viewSourcesIndex, bytes, what, this.settings.maxIndexBytes);
+          views.push({ item: view, mirrorUrl: opened.mirrorUrl, suite: opened.suite });
         }
       }
-      return byName;
+      return views;
     })();
     // A failed load (say the mirror was down) is retried by the next call rather than remembered.
     this.sources.catch(() => {
@@ -475,10 +490,83 @@ export class DebianArchive implements BinaryPackageLookup {
   }
 }
 
+/** True when `path` exists with exactly the expected size and sha256; a wrong file is deleted. */
+async function reuseVerifiedFile(
+  path: string,
+  expected: { size: number; sha256: Sha256Hex },
+  logger: Logger,
+): Promise<boolean> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info) return false;
+  if (info.isFile() && info.size === expected.size) {
+    const { sha256 } = await sha256File(path);
+    if (sha256 === expected.sha256) return true;
+  }
+  logger.warn({ path }, 'cached file does not match the signed index; fetching again');
+  await rm(path, { force: true, recursive: true });
+  return false;
+}
+
+/**
+ * Ensures each package's .deb is in `directory` as `<sha256>.deb` with exactly the size and sha256 its
+ * signed index lists: a file already there is re-hashed and reused (and its mtime touched, so the
+ * evidence store sees it used), else it is downloaded from its `url` into a temporary file renamed only
+ * after verification. 4 at a time; 2 retries on network errors only. Returns sha256 → absolute path.
+ * @throws ArchiveError ARCHIVE_DIGEST / ARCHIVE_TOO_LARGE for wrong bytes, ARCHIVE_UNREACHABLE (incl.
+ * 404) naming the file and URL.
+ */
+export async function downloadVerifiedDebs(
+  items: readonly { readonly pkg: ArchivePackage; readonly url: string }[],
+  directory: string,
+  options: {
+    readonly fetch: FetchFunction;
+    readonly logger: Logger;
+    readonly requestTimeoutMs: number;
+    readonly onProgress?: (progress: DownloadProgress) => void;
+  },
+): Promise<Map<Sha256Hex, string>> {
+  const wanted = new Map(items.map((item) => [item.pkg.sha256, item]));
+  await mkdir(directory, { recursive: true });
+  const paths = new Map<Sha256Hex, string>();
+  let completed = 0;
+  await forEachLimited(
+    [...wanted.values()],
+    DEBIAN_ARCHIVE_DEFAULTS.downloadConcurrency,
+    async ({ pkg, url }) => {
+      const path = join(directory, `${pkg.sha256}.deb`);
+      const cached = await reuseVerifiedFile(path, pkg, options.logger);
+      if (cached) {
+        const now = new Date();
+        await utimes(path, now, now).catch(() => undefined);
+      } else {
+        const outcome = await downloadVerifiedFile(url, path, pkg, {
+          fetch: options.fetch,
+          inactivityTimeoutMs: options.requestTimeoutMs,
+          retries: DEBIAN_ARCHIVE_DEFAULTS.downloadRetries,
+          what: pkg.filename.split('/').at(-1)!,
+        });
+        if (outcome.kind === 'not-found') {
+          throw new ArchiveError(
+            'ARCHIVE_UNREACHABLE',
+            `${pkg.filename}: HTTP ${outcome.status} from ${url}`,
+          );
+        }
+        options.logger.debug({ package: pkg.name, version: pkg.version, bytes: pkg.size }, 'deb downloaded');
+      }
+      paths.set(pkg.sha256, path);
+      completed += 1;
+      options.onProgress?.({ completed, total: wanted.size, package: pkg, cached });
+    },
+  );
+  return paths;
+}
+
 interface ArchiveContext {
   readonly fetch: FetchFunction;
   readonly logger: Logger;
   readonly now: () => number;
+  /** When set, Releases are checked as of this moment (epoch ms) rather than now. */
+  readonly validAtMs: number | undefined;
   /** Index files (by sha256) used by this process, kept when pruning. */
   readonly usedIndexes: Set<string>;
 }
@@ -490,6 +578,7 @@ function checkRelease(
   url: string,
   settings: ArchiveSettings,
   nowMs: number,
+  validAtMs: number | undefined,
 ): void {
   if (release.suite !== suite && release.codename !== suite) {
     throw new ArchiveError(
@@ -498,16 +587,17 @@ function checkRelease(
     );
   }
   const now = Math.floor(nowMs / 1000);
+  const asOf = validAtMs === undefined ? '' : ` of the snapshot at ${new Date(nowMs).toISOString()}`;
   if (release.validUntil !== undefined && now > release.validUntil + settings.clockSkewSeconds) {
     throw new ArchiveError(
       'ARCHIVE_SIGNATURE',
-      `${url}: the signed Release expired at ${new Date(release.validUntil * 1000).toISOString()} (Valid-Until)`,
+      `${url}: the signed Release expired at ${new Date(release.validUntil * 1000).toISOString()} (Valid-Until), before the time${asOf || ' now'}`,
     );
   }
   if (release.date > now + settings.clockSkewSeconds) {
     throw new ArchiveError(
       'ARCHIVE_SIGNATURE',
-      `${url}: the signed Release is dated ${new Date(release.date * 1000).toISOString()}, in the future`,
+      `${url}: the signed Release is dated ${new Date(release.date * 1000).toISOString()}, after the time${asOf || ' now'}`,
     );
   }
 }
@@ -534,23 +624,30 @@ async function verifyInRelease(
   } catch (cause) {
     throw new ArchiveError('ARCHIVE_INDEX', `${url}: ${(cause as Error).message}`, { cause });
   }
-  checkRelease(release, suite, url, settings, context.now());
+  checkRelease(release, suite, url, settings, context.validAtMs ?? context.now(), context.validAtMs);
+  const inRelease = Buffer.from(bytes);
   return Object.freeze({
     mirrorUrl: source.mirrorUrl,
     suite,
     components: source.components,
     release,
     signedBy: verified.fingerprints,
+    inRelease,
+    inReleaseSha256: sha256Hex(inRelease),
   });
 }
 
-/** The verified Release of one suite: from the InRelease cache while young enough, else from the mirror. */
+/**
+ * The verified Release of one suite: from the InRelease cache while young enough, else from the
+ * mirror. Undefined when the mirror answers 404/410 and `skipAbsent` is set.
+ */
 async function loadRelease(
   source: Required<DebianArchiveSourceConfig>,
   suite: string,
   settings: ArchiveSettings,
   context: ArchiveContext,
-): Promise<OpenedSuite> {
+  skipAbsent: boolean,
+): Promise<OpenedSuite | undefined> {
   const url = `${source.mirrorUrl}/dists/${suite}/InRelease`;
   const cachePath = join(settings.cacheDir, 'inrelease', `${sha256Hex(url)}.InRelease`);
   const info = await stat(cachePath).catch(() => undefined);
@@ -572,6 +669,10 @@ async function loadRelease(
     what: `${suite} InRelease`,
   });
   if (outcome.kind === 'not-found') {
+    if (skipAbsent) {
+      context.logger.info({ url, status: outcome.status }, 'suite absent; left out');
+      return undefined;
+    }
     throw new ArchiveError('ARCHIVE_UNREACHABLE', `${suite} InRelease: HTTP ${outcome.status} from ${url}`);
   }
   const opened = await verifyInRelease(outcome.value, source, suite, url, settings, context);
@@ -587,16 +688,17 @@ async function loadRelease(
 }
 
 /**
- * The decompressed text of index `path` (e.g. `main/binary-amd64/Packages.xz`) of a verified suite:
- * from `indexes/<sha256>` when cached, else downloaded (by hash when the Release allows, falling back
- * to the plain path), its size and sha256 checked against the signed Release before xz sees it.
+ * The decompressed bytes of index `path` (e.g. `main/binary-amd64/Packages.xz`) of a verified suite,
+ * with its Release entry and cache file: from `indexes/<sha256>` when cached, else downloaded (by
+ * hash when the Release allows, falling back to the plain path), its size and sha256 checked against
+ * the signed Release before xz sees it.
  */
-async function loadIndexText(
+async function loadIndexBytes(
   settings: ArchiveSettings,
   context: ArchiveContext,
   opened: OpenedSuite,
   path: string,
-): Promise<string> {
+): Promise<{ bytes: Buffer; digest: ReleaseFileDigest; file: string }> {
   const what = `${opened.suite} ${path}`;
   const entry: ReleaseFileDigest | undefined = opened.release.sha256.get(path);
   if (!entry) throw new ArchiveError('ARCHIVE_INDEX', `${what} is not listed in the signed Release`);
@@ -638,31 +740,36 @@ async function loadIndexText(
     }
     if (!fetched) throw new ArchiveError('ARCHIVE_UNREACHABLE', `${what}: not found at ${urls.join(' or ')}`);
   }
+  // The Release usually lists the decompressed index too; its size lets xz write into one buffer.
+  const plain = path.endsWith('.xz') ? opened.release.sha256.get(path.slice(0, -3)) : undefined;
   const bytes = await decompressXzFile(cachePath, {
     maxOutputBytes: settings.maxIndexBytes,
     timeoutMs: DEBIAN_ARCHIVE_DEFAULTS.decompressTimeoutMs,
     what,
+    ...(plain ? { expectedOutputBytes: plain.size } : {}),
   });
+  if (plain && sha256Hex(bytes) !== plain.sha256) {
+    throw new ArchiveError(
+      'ARCHIVE_DIGEST',
+      `${what}: decompresses to bytes whose sha256 is not the ${plain.sha256} the signed Release lists for ${path.slice(0, -3)}`,
+    );
+  }
   context.logger.info(
     { index: what, compressedBytes: entry.size, bytes: bytes.length, cached },
     'index verified',
   );
-  try {
-    return decodeControlText(bytes, what, settings.maxIndexBytes);
-  } catch (cause) {
-    throw new ArchiveError('ARCHIVE_INDEX', `${what}: ${(cause as Error).message}`, { cause });
-  }
+  return { bytes, digest: entry, file: cachePath };
 }
 
 /** Runs an index parser, reporting a refusal as ARCHIVE_INDEX (the mirror served it) with the parser's error as cause. */
 function parseIndex<T>(
-  parse: (text: string, what: string, limits: { maxBytes: number }) => T[],
-  text: string,
+  parse: (bytes: Uint8Array, what: string, limits: { maxBytes: number }) => T,
+  bytes: Uint8Array,
   what: string,
   maxBytes: number,
-): T[] {
+): T {
   try {
-    return parse(text, what, { maxBytes });
+    return parse(bytes, what, { maxBytes });
   } catch (cause) {
     throw new ArchiveError('ARCHIVE_INDEX', (cause as Error).message, { cause });
   }
@@ -682,9 +789,10 @@ async function pruneIndexCache(settings: ArchiveSettings, context: ArchiveContex
 /**
  * Opens the configured archives: for each archive and suite, fetches `dists/<suite>/InRelease`
  * (at most 1 MiB), verifies it with gpgv against the archive's keyring, checks Suite/Codename,
- * Date and Valid-Until (± `clockSkewSeconds`), then loads `<component>/binary-<arch>/Packages.xz`
- * for each component, verified against the Release's SHA256 before decompression. Sources indexes
- * are loaded later, on the first {@link DebianArchive.fetchSource}. See {@link DebianArchive} for the cache.
+ * Date and Valid-Until (± `clockSkewSeconds`, as of `validAtMs` when given), then loads
+ * `<component>/binary-<arch>/Packages.xz` for each component, verified against the Release's SHA256
+ * before decompression and checked paragraph by paragraph. Sources indexes are loaded later, on the
+ * first {@link DebianArchive.fetchSource}. See {@link DebianArchive} for the cache.
  * @throws ConfigError for a bad configuration; ArchiveError for anything the mirror did wrong.
  */
 export async function openDebianArchive(
@@ -696,24 +804,30 @@ export async function openDebianArchive(
     fetch: options.fetch ?? globalThis.fetch,
     logger: (options.logger ?? pino({ level: 'silent' })).child({ component: 'debian-archive' }),
     now: options.now ?? Date.now,
+    validAtMs: options.validAtMs,
     usedIndexes: new Set(),
   };
   await mkdir(settings.cacheDir, { recursive: true });
   const suites: OpenedSuite[] = [];
-  const indexes: { opened: OpenedSuite; packages: ArchivePackage[] }[] = [];
+  const indexes: OpenedPackagesIndex[] = [];
   for (const source of settings.archives) {
     for (const suite of source.suites) {
-      const opened = await loadRelease(source, suite, settings, context);
+      const opened = await loadRelease(source, suite, settings, context, options.skipAbsentSuites === true);
+      if (!opened) continue;
       suites.push(opened);
       for (const component of source.components) {
         const path = `${component}/binary-${settings.architecture}/Packages.xz`;
-        const text = await loadIndexText(settings, context, opened, path);
+        const { bytes, digest, file } = await loadIndexBytes(settings, context, opened, path);
         const what = `${suite} ${path.replace(/\.xz$/, '')}`;
-        const packages = parseIndex(parsePackagesIndex, text, what, settings.maxIndexBytes);
-        indexes.push({ opened, packages });
+        const view = parseIndex(viewPackagesIndex, bytes, what, settings.maxIndexBytes);
+        indexes.push(Object.freeze({ opened, path, digest, file, view }));
       }
     }
   }
+  if (suites.length === 0) {
+    const where = settings.archives.map((a) => `${a.mirrorUrl} (${a.suites.join(', ')})`).join('; ');
+    throw new ArchiveError('ARCHIVE_UNREACHABLE', `no configured suite is present at ${where}`);
+  }
   await pruneIndexCache(settings, context);
-  return new DebianArchive(settings, context, Object.freeze(suites), indexes);
+  return new DebianArchive(settings, context, Object.freeze(suites), Object.freeze(indexes));
 }

@@ -8,22 +8,21 @@ import type Docker from 'dockerode';
 import type { Logger } from 'pino';
 import type { Sha256Hex } from '../../services/digest.ts';
 import { buildDebianEnvironmentImage } from './build-debian-environment-image.ts';
-import type { DebianArchive } from './debian-archive.ts';
 import type { DebianEnvironmentCache } from './debian-environment-cache.ts';
+import type { EnvironmentPackageSources, ResolvedEnvironment } from './environment-package-sources.ts';
 import { writeLocalRepository } from './local-repository.ts';
-import type { EnvironmentResolution } from './resolve-environment-packages.ts';
 
 /** One environment preparation, timed by phase. */
 export interface TimedPreparation {
   readonly cached: boolean;
   readonly imageSha256: Sha256Hex;
   readonly totalMs: number;
-  /** Cold only: .debs made ready (from the worker's .deb cache, or the mirror the first time). */
+  /** Cold only: .debs made ready (from the worker's evidence store, the mirror or a snapshot). */
   readonly downloadMs?: number;
   readonly repositoryMs?: number;
   /** Cold only: mmdebstrap (unshare) plus the image import. */
   readonly imageMs?: number;
-  /** Cold only: bytes of .debs installed, and how many of them came from the mirror this time. */
+  /** Cold only: bytes of .debs installed, and how many of them were downloaded this time. */
   readonly debBytes?: number;
   readonly networkBytes?: number;
   readonly imageSizeBytes?: number;
@@ -31,81 +30,84 @@ export interface TimedPreparation {
 
 /**
  * Prepares (or finds) the exact environment for `resolution`: under the per-identity lock, a cache
- * lookup, else the .debs (verified against the signed index), a flat repository of exactly them,
- * mmdebstrap in unshare mode, the import, the cache record and LRU eviction. Timed by phase, so
- * jobs report their preparation time and the benchmark its phases.
+ * lookup, else the .debs (each verified against the signed index its origin names, and kept as
+ * evidence), a flat repository of exactly them, mmdebstrap in unshare mode, the import, the cache
+ * record and LRU eviction of both caches. The .debs are protected from evidence eviction until the
+ * repository holds them. Timed by phase, so jobs report their preparation time and the benchmark its
+ * phases.
  */
 export async function prepareDebianEnvironment(args: {
   readonly docker: Docker;
   readonly stateDir: string;
   readonly logger: Logger;
   readonly cache: DebianEnvironmentCache;
-  readonly archive: DebianArchive;
-  readonly resolution: Extract<EnvironmentResolution, { kind: 'resolved' }>;
+  readonly sources: EnvironmentPackageSources;
+  readonly resolution: ResolvedEnvironment;
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
 }): Promise<TimedPreparation> {
-  const { cache, archive, resolution, timeoutMs } = args;
+  const { cache, sources, resolution, timeoutMs } = args;
   const started = performance.now();
   const since = (from: number) => Math.round(performance.now() - from);
-  return cache.withLock(resolution.identitySha256, timeoutMs, async () => {
-    const hit = await cache.lookup(resolution.identitySha256);
-    if (hit) {
-      return {
-        cached: true,
-        imageSha256: hit.imageSha256,
-        totalMs: Number((performance.now() - started).toFixed(1)),
-      };
-    }
-    const all = [...resolution.packages, ...resolution.extras];
-    let networkBytes = 0;
-    const downloadStarted = performance.now();
-    const debPaths = await archive.downloadDebs(all, {
-      onProgress: (progress) => {
+  return sources.withPinned(resolution, () =>
+    cache.withLock(resolution.identitySha256, timeoutMs, async () => {
+      const hit = await cache.lookup(resolution.identitySha256);
+      if (hit) {
+        return {
+          cached: true,
+          imageSha256: hit.imageSha256,
+          totalMs: Number((performance.now() - started).toFixed(1)),
+        };
+      }
+      const all = [...resolution.packages, ...resolution.extras];
+      let networkBytes = 0;
+      const downloadStarted = performance.now();
+      const debPaths = await sources.fetchDebs(resolution, (progress) => {
         if (!progress.cached) networkBytes += progress.package.size;
-      },
-    });
-    const downloadMs = since(downloadStarted);
-    const scratch = await mkdtemp(join(tmpdir(), 'rbnet-debrepo-'));
-    try {
-      const repositoryStarted = performance.now();
-      const repository = await writeLocalRepository(all, debPaths, join(scratch, 'repo'));
-      const repositoryMs = since(repositoryStarted);
-      const imageStarted = performance.now();
-      const image = await buildDebianEnvironmentImage({
-        docker: args.docker,
-        stateDir: args.stateDir,
-        repositoryDir: repository.directory,
-        packageNames: [...new Set(all.map((p) => p.name))],
-        architecture: archive.architecture,
-        identitySha256: resolution.identitySha256,
-        timeoutMs,
-        logger: args.logger,
-        ...(args.signal ? { signal: args.signal } : {}),
       });
-      const imageMs = since(imageStarted);
-      const now = new Date().toISOString();
-      await cache.record({
-        identitySha256: resolution.identitySha256,
-        imageSha256: image.imageSha256,
-        sizeBytes: image.sizeBytes,
-        createdAt: now,
-        lastUsedAt: now,
-      });
-      await cache.evict(resolution.identitySha256);
-      return {
-        cached: false,
-        imageSha256: image.imageSha256,
-        totalMs: since(started),
-        downloadMs,
-        repositoryMs,
-        imageMs,
-        debBytes: [...new Map(all.map((p) => [p.sha256, p.size])).values()].reduce((a, b) => a + b, 0),
-        networkBytes,
-        imageSizeBytes: image.sizeBytes,
-      };
-    } finally {
-      await rm(scratch, { recursive: true, force: true });
-    }
-  });
+      const downloadMs = since(downloadStarted);
+      const scratch = await mkdtemp(join(tmpdir(), 'rbnet-debrepo-'));
+      try {
+        const repositoryStarted = performance.now();
+        const repository = await writeLocalRepository(all, debPaths, join(scratch, 'repo'));
+        const repositoryMs = since(repositoryStarted);
+        const imageStarted = performance.now();
+        const image = await buildDebianEnvironmentImage({
+          docker: args.docker,
+          stateDir: args.stateDir,
+          repositoryDir: repository.directory,
+          packageNames: [...new Set(all.map((p) => p.name))],
+          architecture: sources.architecture,
+          identitySha256: resolution.identitySha256,
+          timeoutMs,
+          logger: args.logger,
+          ...(args.signal ? { signal: args.signal } : {}),
+        });
+        const imageMs = since(imageStarted);
+        const now = new Date().toISOString();
+        await cache.record({
+          identitySha256: resolution.identitySha256,
+          imageSha256: image.imageSha256,
+          sizeBytes: image.sizeBytes,
+          createdAt: now,
+          lastUsedAt: now,
+        });
+        await cache.evict(resolution.identitySha256);
+        await sources.evictEvidence();
+        return {
+          cached: false,
+          imageSha256: image.imageSha256,
+          totalMs: since(started),
+          downloadMs,
+          repositoryMs,
+          imageMs,
+          debBytes: [...new Map(all.map((p) => [p.sha256, p.size])).values()].reduce((a, b) => a + b, 0),
+          networkBytes,
+          imageSizeBytes: image.sizeBytes,
+        };
+      } finally {
+        await rm(scratch, { recursive: true, force: true });
+      }
+    }),
+  );
 }

@@ -28,9 +28,13 @@ import type { CapturedFile } from '../sandbox/output-capture.ts';
 import type { DebianArchive } from './debian-archive.ts';
 import { buildRecordOf, planDebianBuild } from './debian-build-plan.ts';
 import type { DebianEnvironmentCache } from './debian-environment-cache.ts';
+import {
+  describeUnavailable,
+  type EnvironmentPackageSources,
+  packageSourcesOf,
+} from './environment-package-sources.ts';
 import { OverlayInputSource } from './overlay-input-source.ts';
 import { prepareDebianEnvironment } from './prepare-debian-environment.ts';
-import { type EnvironmentResolution, resolveEnvironmentPackages } from './resolve-environment-packages.ts';
 import { signAptLink } from './sign-apt-link.ts';
 
 /** Packages every rebuild environment has beyond Installed-Build-Depends (docs/debian.md). */
@@ -39,8 +43,11 @@ export const DEBIAN_BASE_EXTRAS: readonly string[] = Object.freeze(['fakeroot', 
 export interface DebianBackend {
   /** The Debian architecture this worker builds (its archive's binary-<arch> indexes). */
   readonly architecture: string;
-  /** The signed archive, opened (or reused) for this job. */
-  readonly openArchive: () => Promise<DebianArchive>;
+  /**
+   * Where this job's packages come from, opened (or reused) for it: the signed mirror, and the
+   * evidence store and snapshot archive when configured.
+   */
+  readonly openSources: () => Promise<EnvironmentPackageSources>;
   readonly cache: DebianEnvironmentCache;
   readonly baseExtras: readonly string[];
   /** Longest an environment preparation (download + mmdebstrap + import) may take. */
@@ -130,15 +137,6 @@ async function readBuildinfo(parsed: ParsedDebianManifest, inputs: InputSource):
   return buildinfo;
 }
 
-function describeMissing(resolution: Extract<EnvironmentResolution, { kind: 'unavailable' }>): string {
-  const names = resolution.missing.map((m) =>
-    m.version === undefined
-      ? `${m.name} (not in the archive at all)`
-      : `${m.name}${m.architecture ? `:${m.architecture}` : ''} (= ${m.version})`,
-  );
-  return `not in the configured archives' signed indexes: ${names.join(', ')}`;
-}
-
 /**
  * What the worker signs about the source it built: `archive` only when it fetched the files itself
  * and checked them against its archive's signed Sources index (`source.from` "archive"); files the
@@ -181,9 +179,9 @@ export async function rebuildDebian(
       `buildinfo: Build-Architecture ${buildinfo.buildArchitecture} is not this worker's ${backend.architecture}`,
     );
   }
-  const archive = await backend.openArchive();
-  const resolution = resolveEnvironmentPackages(
-    archive,
+  const sources = await backend.openSources();
+  const archive = sources.mirror;
+  const resolution = await sources.resolve(
     buildinfo.installedBuildDepends.map((dep) => ({
       name: dep.name,
       version: dep.version.text,
@@ -192,7 +190,7 @@ export async function rebuildDebian(
     backend.baseExtras,
   );
   if (resolution.kind === 'unavailable') {
-    const detail = describeMissing(resolution);
+    const detail = describeUnavailable(resolution.missing);
     logger.warn({ missing: resolution.missing.length }, 'environment unavailable');
     return { kind: 'unavailable', reason: 'environment-unavailable', detail };
   }
@@ -228,7 +226,7 @@ export async function rebuildDebian(
       stateDir: context.stateDir,
       logger: context.logger,
       cache: backend.cache,
-      archive,
+      sources,
       resolution,
       timeoutMs: backend.preparationTimeoutMs,
       ...(request.signal ? { signal: request.signal } : {}),
@@ -362,6 +360,7 @@ export async function rebuildDebian(
           imageSha256: prepared.imageSha256,
           extraPackages: resolution.extras.map((p) => `${p.name}:${p.architecture}=${p.version}`),
           packageCount: resolution.packages.length + resolution.extras.length,
+          packageSources: packageSourcesOf(resolution),
           preparationMs: prepared.durationMs,
           environmentCached: prepared.cached,
         },

@@ -41,25 +41,35 @@ export type EnvironmentResolution =
       readonly missing: readonly MissingPackage[];
     };
 
+/** What one archive holds of an environment: found packages, and what it lacks. */
+export interface ArchiveLookupResult {
+  /** The requested packages found at exactly the requested versions, in request order, duplicates removed. */
+  readonly packages: readonly ArchivePackage[];
+  /** Base-list packages not among the requested names, at the archive's newest version. */
+  readonly extras: readonly ArchivePackage[];
+  /** Requested packages the archive lacks at exactly their version, in request order. */
+  readonly missingRequested: readonly RequestedPackage[];
+  /** Base-list names the archive lacks entirely. */
+  readonly missingExtras: readonly string[];
+}
+
 /**
- * Resolves `requested` exactly (name, architecture qualifier, version) and adds each `baseExtras`
- * name not already requested at its newest version. When anything is missing the outcome is
- * `unavailable` listing all of it. The same package requested twice (e.g. with and without its
- * architecture qualifier) counts once.
- * @throws DebianFormatError when two different versions of one name and architecture are requested.
+ * Looks `requested` up exactly (name, architecture qualifier, version) and each `baseExtras` name not
+ * already requested at its newest version, collecting everything missing rather than stopping at the
+ * first. The same package requested twice (e.g. with and without its architecture qualifier) counts once.
  */
-export function resolveEnvironmentPackages(
+export function lookUpEnvironmentPackages(
   archive: BinaryPackageLookup,
   requested: readonly RequestedPackage[],
   baseExtras: readonly string[],
-): EnvironmentResolution {
-  const missing: MissingPackage[] = [];
+): ArchiveLookupResult {
+  const missingRequested: RequestedPackage[] = [];
   const packages = new Map<string, ArchivePackage>();
   for (const want of requested) {
     const found = archive.findBinary(want.name, want.architecture, want.version);
     if (found) packages.set(found.sha256, found);
     else {
-      missing.push(
+      missingRequested.push(
         Object.freeze({
           name: want.name,
           ...(want.architecture === undefined ? {} : { architecture: want.architecture }),
@@ -70,17 +80,42 @@ export function resolveEnvironmentPackages(
   }
   const requestedNames = new Set(requested.map((want) => want.name));
   const extras = new Map<string, ArchivePackage>();
+  const missingExtras: string[] = [];
   for (const name of baseExtras) {
     if (requestedNames.has(name)) continue;
     const found = archive.newestBinary(name);
     if (found) extras.set(found.sha256, found);
-    else missing.push(Object.freeze({ name }));
+    else missingExtras.push(name);
   }
+  return {
+    packages: Object.freeze([...packages.values()]),
+    extras: Object.freeze([...extras.values()]),
+    missingRequested: Object.freeze(missingRequested),
+    missingExtras: Object.freeze(missingExtras),
+  };
+}
+
+/**
+ * Resolves `requested` exactly against one archive and adds each `baseExtras` name not already
+ * requested at its newest version. When anything is missing the outcome is `unavailable` listing
+ * all of it. See {@link lookUpEnvironmentPackages}.
+ * @throws DebianFormatError when two different versions of one name and architecture are requested.
+ */
+export function resolveEnvironmentPackages(
+  archive: BinaryPackageLookup,
+  requested: readonly RequestedPackage[],
+  baseExtras: readonly string[],
+): EnvironmentResolution {
+  const looked = lookUpEnvironmentPackages(archive, requested, baseExtras);
+  const missing: MissingPackage[] = [
+    ...looked.missingRequested,
+    ...looked.missingExtras.map((name) => Object.freeze({ name })),
+  ];
   if (missing.length > 0) return { kind: 'unavailable', missing: Object.freeze(missing) };
   return {
     kind: 'resolved',
-    packages: Object.freeze([...packages.values()]),
-    extras: Object.freeze([...extras.values()]),
-    identitySha256: environmentIdentitySha256([...packages.values(), ...extras.values()]),
+    packages: looked.packages,
+    extras: looked.extras,
+    identitySha256: environmentIdentitySha256([...looked.packages, ...looked.extras]),
   };
 }

@@ -9,6 +9,12 @@ export interface XzDecompressOptions {
   readonly timeoutMs: number;
   /** Names the file in messages. */
   readonly what: string;
+  /**
+   * The exact decompressed size when a signed index lists it: the output is then written into one
+   * buffer of that size (no chunk list and no copy at the end, so the peak is the index once, not
+   * twice) and any other size is refused (ARCHIVE_DIGEST).
+   */
+  readonly expectedOutputBytes?: number;
 }
 
 const MAX_STDERR_BYTES = 8 * 1024;
@@ -36,17 +42,24 @@ export async function decompressXzFile(path: string, options: XzDecompressOption
       child.kill('SIGKILL');
     };
     const chunks: Buffer[] = [];
+    const expected = options.expectedOutputBytes;
+    const whole =
+      expected !== undefined && expected <= options.maxOutputBytes ? Buffer.allocUnsafe(expected) : undefined;
     let size = 0;
     child.stdout.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > options.maxOutputBytes) {
+      if (failure) return;
+      if (size + chunk.length > options.maxOutputBytes) {
         fail(
           new ArchiveError(
             'ARCHIVE_TOO_LARGE',
             `${options.what}: decompresses to more than ${options.maxOutputBytes} bytes`,
           ),
         );
-      } else if (!failure) chunks.push(chunk);
+      } else if (expected !== undefined && size + chunk.length > expected) {
+        fail(wrongSize(options.what, `more than ${expected}`, expected));
+      } else if (whole) chunk.copy(whole, size);
+      else chunks.push(chunk);
+      size += chunk.length;
     });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => {
@@ -81,7 +94,16 @@ export async function decompressXzFile(path: string, options: XzDecompressOption
           ),
         );
       }
-      settle(Buffer.concat(chunks, size));
+      if (expected !== undefined && size !== expected)
+        return reject(wrongSize(options.what, String(size), expected));
+      settle(whole ?? Buffer.concat(chunks, size));
     });
   });
+}
+
+function wrongSize(what: string, actual: string, expected: number): ArchiveError {
+  return new ArchiveError(
+    'ARCHIVE_DIGEST',
+    `${what}: decompresses to ${actual} bytes; the signed index lists ${expected}`,
+  );
 }
