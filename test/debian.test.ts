@@ -80,12 +80,16 @@ async function statementsOf(status: any): Promise<StatementFacts[]> {
   return facts;
 }
 
+/** Each operator's worker id in this run. */
+const workerIds = new Map<string, string>();
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'rbnet-debian-'));
   const inspection = await inspectionEnvironmentSha256();
   net = await startNetworkHarness({ threshold: 3, prefix: 'debian' });
   for (const operator of ['alpha', 'beta', 'gamma']) {
-    await net.addWorker(operator, runScopedId(`${operator}-deb`), {
+    workerIds.set(operator, runScopedId(`${operator}-deb`));
+    await net.addWorker(operator, workerIds.get(operator)!, {
       backends: ['generic', 'debian'],
       // A cache of its own, so the first build prepares its environment cold in every run.
       env: {
@@ -154,7 +158,11 @@ describe('Debian .buildinfo rebuilds by three operators', () => {
         expect(s.debian.extraPackages.map((p) => p.split(':')[0])).toEqual(['fakeroot', 'libfakeroot']);
         expect(s.debian.packageCount).toBe(installed.length + 2);
         // Each worker fetched the source from its own signed archive, and signs that it did.
-        expect(s.debian.source).toMatchObject({ name: 'hello', version: '2.10-3', origin: 'archive' });
+        expect(s.debian.source).toMatchObject({
+          name: 'hello',
+          version: hello.sourceVersion,
+          origin: 'archive',
+        });
       }
       firstPreparationMs = Math.max(...statements.map((s) => s.debian.preparationMs));
 
@@ -209,9 +217,9 @@ describe('Debian .buildinfo rebuilds by three operators', () => {
     VERDICT_TIMEOUT_MS + 60_000,
   );
 
-  it('rbnet verify, pinned to the archive’s hello 2.10-3, accepts the reproduced .deb and says its source came from the signed archive', async () => {
+  it('rbnet verify, pinned to the archive’s current hello, accepts the reproduced .deb and says its source came from the signed archive', async () => {
     expect(reproducedHello).toBeDefined();
-    const path = join(dir, 'verify', 'hello_2.10-3_amd64.deb');
+    const path = join(dir, 'verify', `hello_${hello.fileVersion}_amd64.deb`);
     await mkdirFor(path);
     const response = await fetch(`${net.coordinator.url}/v1/cas/sha256/${reproducedHello!.sha256}`);
     await writeFile(path, Buffer.from(await response.arrayBuffer()));
@@ -227,7 +235,7 @@ describe('Debian .buildinfo rebuilds by three operators', () => {
       policyPath,
       ...['alpha', 'beta', 'gamma'].flatMap((name) => [
         '--operator',
-        `${name}=${join(net.workerDirs.get(`${name}-deb`)!, 'worker-signing.key.pub')}`,
+        `${name}=${join(net.workerDirs.get(workerIds.get(name)!)!, 'worker-signing.key.pub')}`,
       ]),
     ]);
     expect(created.code, created.stderr).toBe(0);
@@ -239,11 +247,11 @@ describe('Debian .buildinfo rebuilds by three operators', () => {
       '--coordinator',
       net.coordinator.url,
       '--debian-source',
-      'hello=2.10-3',
+      `hello=${hello.sourceVersion}`,
     ]);
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toContain(
-      'Debian source hello 2.10-3: fetched from the signed archive by each counted operator',
+      `Debian source hello ${hello.sourceVersion}: fetched from the signed archive by each counted operator`,
     );
   });
 
