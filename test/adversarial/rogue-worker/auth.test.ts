@@ -10,19 +10,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCoordinatorConfig } from '../../coordinator/coordinator-config.ts';
-import { startCoordinator } from '../../coordinator/main.ts';
-import { Ed25519FileSigner } from '../../services/attestation/signer.ts';
-import { createEnrolmentRequest } from '../../services/auth/worker-enrolment.ts';
-import { sha256Hex } from '../../services/digest.ts';
-import { AuthTestCoordinator, countingBody } from '../support/auth-test-coordinator.ts';
-import { startRedisServer, type TestRedisServer } from '../support/redis-server.ts';
+import { loadCoordinatorConfig } from '../../../coordinator/coordinator-config.ts';
+import { startCoordinator } from '../../../coordinator/main.ts';
+import { Ed25519FileSigner } from '../../../services/attestation/signer.ts';
+import { createEnrolmentRequest } from '../../../services/auth/worker-enrolment.ts';
+import { sha256Hex } from '../../../services/digest.ts';
+import { AuthTestCoordinator, countingBody } from '../../support/auth-test-coordinator.ts';
+import { startRedisServer, type TestRedisServer } from '../../support/redis-server.ts';
 import {
   enrolmentRequestFor,
   newTestWorkerKeys,
   type TestWorkerKeys,
   workerProof,
-} from '../support/test-worker-keys.ts';
+} from '../../support/test-worker-keys.ts';
 
 const CURRENT = '/v1/attempts/current';
 const MiB = 1024 * 1024;

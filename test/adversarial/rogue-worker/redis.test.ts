@@ -7,14 +7,14 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { REMOVE_QUEUED_JOB_LUA } from '../../coordinator/queue/remove-queued-job.ts';
-import { workerScripts } from '../../coordinator/queue/worker-scripts.ts';
-import { CoordinatorClient } from '../../worker/network/coordinator-client.ts';
-import { AUTH_KEY_FILE, loadNetworkSettings } from '../../worker/network/enrol-with-coordinator.ts';
-import { redisUrlWithCredentials } from '../../worker/network/start-network-worker.ts';
-import { JobConsumer } from '../../worker/queue/job-consumer.ts';
-import { type NetworkHarness, startNetworkHarness } from '../support/network-harness.ts';
-import { startRedisServer, type TestRedisServer } from '../support/redis-server.ts';
+import { REMOVE_QUEUED_JOB_LUA } from '../../../coordinator/queue/remove-queued-job.ts';
+import { workerScripts } from '../../../coordinator/queue/worker-scripts.ts';
+import { CoordinatorClient } from '../../../worker/network/coordinator-client.ts';
+import { AUTH_KEY_FILE, loadNetworkSettings } from '../../../worker/network/enrol-with-coordinator.ts';
+import { redisUrlWithCredentials } from '../../../worker/network/start-network-worker.ts';
+import { JobConsumer } from '../../../worker/queue/job-consumer.ts';
+import { type NetworkHarness, startNetworkHarness } from '../../support/network-harness.ts';
+import { startRedisServer, type TestRedisServer } from '../../support/redis-server.ts';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {

@@ -11,18 +11,18 @@ import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCoordinatorConfig } from '../../coordinator/coordinator-config.ts';
-import { routeCatalog } from '../../coordinator/http/route-catalog.ts';
-import { startCoordinator } from '../../coordinator/main.ts';
-import { sha256Hex } from '../../services/digest.ts';
-import { AuthTestCoordinator, countingBody } from '../support/auth-test-coordinator.ts';
-import { startRedisServer, type TestRedisServer } from '../support/redis-server.ts';
+import { loadCoordinatorConfig } from '../../../coordinator/coordinator-config.ts';
+import { routeCatalog } from '../../../coordinator/http/route-catalog.ts';
+import { startCoordinator } from '../../../coordinator/main.ts';
+import { sha256Hex } from '../../../services/digest.ts';
+import { AuthTestCoordinator, countingBody } from '../../support/auth-test-coordinator.ts';
+import { startRedisServer, type TestRedisServer } from '../../support/redis-server.ts';
 import {
   enrolmentRequestFor,
   newTestWorkerKeys,
   type TestWorkerKeys,
   workerProof,
-} from '../support/test-worker-keys.ts';
+} from '../../support/test-worker-keys.ts';
 
 const MiB = 1024 * 1024;
 const CURRENT = '/v1/attempts/current';

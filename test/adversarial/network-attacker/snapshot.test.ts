@@ -7,8 +7,8 @@ import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ArchiveError } from '../../services/errors.ts';
-import { createThrowawayKey, type ThrowawayKey } from '../../worker/debian/gpg-key-fixture.ts';
+import { ArchiveError } from '../../../services/errors.ts';
+import { createThrowawayKey, type ThrowawayKey } from '../../../worker/debian/gpg-key-fixture.ts';
 import {
   DebianSnapshotServer,
   type FixtureSuite,
@@ -16,7 +16,7 @@ import {
   openFixtureSources,
   poolPath,
   sha256,
-} from '../../worker/debian/snapshot-server-fixture.ts';
+} from '../../../worker/debian/snapshot-server-fixture.ts';
 
 const T1 = '20240101T000000Z';
 const T1_MS = Date.UTC(2024, 0, 1);

@@ -4,9 +4,9 @@
 // engine reports.
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type RebuildResult, rebuildManifest } from '../../worker/rebuild-manifest.ts';
-import { removeUnremovableContainer } from '../support/container-owners.ts';
-import { createRunnerHarness, type RunnerHarness } from '../support/runner-harness.ts';
+import { type RebuildResult, rebuildManifest } from '../../../worker/rebuild-manifest.ts';
+import { removeUnremovableContainer } from '../../support/container-owners.ts';
+import { createRunnerHarness, type RunnerHarness } from '../../support/runner-harness.ts';
 
 let harness: RunnerHarness;
 beforeAll(async () => {

@@ -6,11 +6,11 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../cli/rbnet.ts';
-import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
-import { parseManifest } from '../../services/manifest/parse-manifest.ts';
-import { AuthTestCoordinator, countingBody } from '../support/auth-test-coordinator.ts';
-import { REPO_ROOT } from '../support/runner-harness.ts';
+import { main } from '../../../cli/rbnet.ts';
+import { type Sha256Hex, sha256Hex } from '../../../services/digest.ts';
+import { parseManifest } from '../../../services/manifest/parse-manifest.ts';
+import { AuthTestCoordinator, countingBody } from '../../support/auth-test-coordinator.ts';
+import { REPO_ROOT } from '../../support/runner-harness.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
