@@ -5,14 +5,14 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
-import { signWorkerRequest } from '../../services/auth/worker-request-auth.ts';
-import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
-import { InputError, RbnetError } from '../../services/errors.ts';
 import {
   type HeartbeatAnswer,
   parseHeartbeatAnswer,
   serializeHeartbeatRequest,
-} from '../../services/queue/heartbeat-contract.ts';
+} from '../../services/api/heartbeat.ts';
+import { signWorkerRequest } from '../../services/auth/worker-request-auth.ts';
+import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
+import { InputError, RbnetError } from '../../services/errors.ts';
 
 /** The length and sha256 of a request's body, which its proof declares. */
 interface SignedBody {
