@@ -25,7 +25,6 @@ import {
   text,
   timestamp,
   type WireFail,
-  WireFormatError,
   type WireType,
 } from './wire-type.ts';
 
@@ -292,22 +291,28 @@ export const buildViewType: WireType<BuildView> = object(
   answer,
 );
 
+/** The build view of `buildId`: the one asked about, or the answer is refused. */
+export function buildViewOf(buildId: string): WireType<BuildView> {
+  return {
+    schema: buildViewType.schema,
+    read(value: unknown, field: string, fail: WireFail) {
+      const view = buildViewType.read(value, field, fail);
+      if (view.buildId !== buildId) fail('buildId', `the answer is about ${view.buildId}, not ${buildId}`);
+      return view;
+    },
+  };
+}
+
 /**
- * Reads a build view answer. `expectedBuildId`, when given, must be the build asked about.
+ * Reads a build view answer (or `rbnet status --json` output). `expectedBuildId`, when given, must
+ * be the build asked about.
  * @throws WireFormatError ANSWER_INVALID naming the field.
  */
 export function parseBuildView(answerText: string, expectedBuildId?: string): BuildView {
-  const view = parseWire(buildViewType, answerText, {
+  return parseWire(expectedBuildId === undefined ? buildViewType : buildViewOf(expectedBuildId), answerText, {
     maxBytes: maxBuildViewBytes,
     what: 'build',
     side: 'answer',
     maxDepth: 32,
   });
-  if (expectedBuildId !== undefined && view.buildId !== expectedBuildId)
-    throw new WireFormatError(
-      'ANSWER_INVALID',
-      'buildId',
-      `the answer is about ${view.buildId}, not ${expectedBuildId}`,
-    );
-  return view;
 }
