@@ -73,7 +73,7 @@ export const maxShownErrorMessageChars = 2000;
 export interface RemoteError {
   /** The coordinator's code when it is shaped like one (`[A-Z][A-Z0-9_]{0,63}`); codes of a newer coordinator are kept. */
   readonly code: string;
-  /** At most {@link maxShownErrorMessageChars} characters. */
+  /** At most {@link maxShownErrorMessageChars} characters; control characters but tabs and line breaks replaced. */
   readonly message: string;
 }
 
@@ -105,7 +105,11 @@ export function readApiErrorBody(answer: string): RemoteError | undefined {
       maxDepth: 4,
     });
     if (!/^[A-Z][A-Z0-9_]{0,63}$/.test(error.code)) return undefined;
-    return Object.freeze({ code: error.code, message: error.message.slice(0, maxShownErrorMessageChars) });
+    // Shown on a terminal: control characters (escape sequences) become U+FFFD, line breaks stay.
+    const message = error.message
+      .slice(0, maxShownErrorMessageChars)
+      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g, '\ufffd');
+    return Object.freeze({ code: error.code, message });
   } catch {
     return undefined;
   }

@@ -7,7 +7,7 @@ export interface BuildLinks {
   readonly divergence: string;
 }
 
-const path = text({ maxLength: 256, minLength: 1 });
+const path = text({ maxLength: 256, minLength: 1, characters: 'printable' });
 
 export const buildLinksType: WireType<BuildLinks> = object(
   { self: path, attestation: path, divergence: path },

@@ -149,7 +149,10 @@ export interface BuildView {
 
 /** Fields of answers: clients ignore fields a newer coordinator adds. */
 const answer = { unknown: 'ignore' } as const;
-const freeText = text({ maxLength: MAX_TEXT });
+/** Names and paths: shown on terminals, so no control characters at all. */
+const printable = text({ maxLength: MAX_TEXT, characters: 'printable' });
+/** Reasons people read: tabs and line breaks, no other control character. */
+const reason = text({ maxLength: MAX_TEXT, characters: 'text' });
 const verdict = oneOf(VERDICTS);
 const ms = integer({ minimum: 0 });
 const count = integer({ minimum: 0 });
@@ -159,7 +162,7 @@ const decisionCore = object(
   {
     verdict,
     countedOperators: arrayOf(identifier(accountNameRule), { maxItems: MAX_ROWS }),
-    explanation: text({ maxLength: 64 * 1024 }),
+    explanation: text({ maxLength: 64 * 1024, characters: 'text' }),
   },
   {},
   answer,
@@ -196,13 +199,13 @@ const attemptType: WireType<AttemptView> = object(
     startedAt: timestamp('when its worker first named it in a heartbeat'),
     runLimitMs: ms,
     finishedAt: timestamp(),
-    failureReason: freeText,
+    failureReason: reason,
   },
   answer,
 );
 
 const outputType: WireType<OutputView> = object(
-  { path: freeText, sha256: sha256(), sizeBytes: count },
+  { path: printable, sha256: sha256(), sizeBytes: count },
   {},
   answer,
 );
@@ -215,13 +218,13 @@ const resultType: WireType<ResultView> = object(
     kind: oneOf(['built', 'failed'] as const),
     outputs: arrayOf(outputType, { maxItems: MAX_ROWS }),
     environmentSha256: sha256(),
-    environmentOrigin: text({ maxLength: 64 }),
+    environmentOrigin: text({ maxLength: 64, characters: 'printable' }),
     envelopeSha256: sha256(),
     logSha256: sha256(),
     counted: boolean(),
     receivedAt: timestamp(),
   },
-  { failureReason: freeText, refusedReason: freeText },
+  { failureReason: reason, refusedReason: reason },
   answer,
 );
 
@@ -240,8 +243,8 @@ const historyType: WireType<HistoryEntryView> = object(
 export const aptLinkConflictType: WireType<AptLinkConflictView> = object(
   {
     architecture: identifier(architectureRule),
-    package: freeText,
-    version: freeText,
+    package: printable,
+    version: printable,
     publishedBuildId: identifier(buildIdRule),
     publishedProductsSha256: sha256(),
     contestingBuildId: identifier(buildIdRule),
@@ -265,11 +268,13 @@ export const buildPolicyType: WireType<BuildPolicyView> = object(
 export const buildViewType: WireType<BuildView> = object(
   {
     buildId: identifier(buildIdRule),
-    name: freeText,
+    name: printable,
     manifestSha256: sha256(),
     architecture: identifier(architectureRule),
     backend: identifier(backendNameRule),
-    claimedOutputs: arrayOf(object({ path: freeText, sha256: sha256() }, {}, answer), { maxItems: MAX_ROWS }),
+    claimedOutputs: arrayOf(object({ path: printable, sha256: sha256() }, {}, answer), {
+      maxItems: MAX_ROWS,
+    }),
     policy: buildPolicyType,
     retryPolicy: object(
       { leaseTimeoutMs: ms, buildFailureRetries: count, infrastructureRetries: count, retryBackoffMs: ms },

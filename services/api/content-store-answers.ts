@@ -69,7 +69,7 @@ export const garbageCollectionAnswerType: WireType<GarbageCollectionAnswer> = ob
         {
           sha256: sha256(),
           sizeBytes: bytes,
-          owners: arrayOf(text({ maxLength: 256 }), { maxItems: 1024 }),
+          owners: arrayOf(text({ maxLength: 256, characters: 'printable' }), { maxItems: 1024 }),
           lastWantedAt: timestamp(),
         },
         { missing: constant(true) },

@@ -147,13 +147,27 @@ export function identifier(rule: IdentifierRule, description?: string): WireType
   };
 }
 
-/** Any string of at most `maxLength` characters (and at least `minLength`, default 0). */
+/**
+ * Which characters a string may hold: `any`; `printable` (no control characters at all: names and
+ * paths, which a terminal would otherwise obey); `text` (tabs and line breaks, no other control
+ * character: reasons and explanations people read).
+ */
+export type TextCharacters = 'any' | 'printable' | 'text';
+
+const CONTROL: Readonly<Record<Exclude<TextCharacters, 'any'>, RegExp>> = {
+  printable: /[\u0000-\u001f\u007f-\u009f]/,
+  text: /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/,
+};
+
+/** A string of at most `maxLength` characters (and at least `minLength`, default 0). */
 export function text(options: {
   readonly maxLength: number;
   readonly minLength?: number;
+  readonly characters?: TextCharacters;
   readonly description?: string;
 }): WireType<string> {
   const minLength = options.minLength ?? 0;
+  const characters = options.characters ?? 'any';
   return {
     schema: withDescription(
       { type: 'string', maxLength: options.maxLength, ...(minLength > 0 && { minLength }) },
@@ -162,6 +176,8 @@ export function text(options: {
     read(value: unknown, field: string, fail: WireFail) {
       if (typeof value !== 'string' || value.length > options.maxLength || value.length < minLength)
         fail(field, `expected a string of ${minLength}-${options.maxLength} characters`);
+      if (characters !== 'any' && CONTROL[characters].test(value))
+        fail(field, `${describeValue(value)}: control characters are not allowed here`);
       return value;
     },
   };
