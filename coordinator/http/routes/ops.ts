@@ -1,7 +1,7 @@
 // Operations routes: liveness, Prometheus metrics, and the OpenAPI document generated from the
 // app's own route definitions. All public like the rest of the read API; a deployment that wants
 // /metrics private blocks it at its TLS terminator (it shows worker ids and queue depths, nothing secret).
-import { constant, object } from '../../../services/api/wire-type.ts';
+import { type HealthAnswer, healthAnswerType } from '../../../services/api/health.ts';
 import { RBNET_VERSION } from '../../../services/version.ts';
 import { PROMETHEUS_CONTENT_TYPE } from '../../metrics/prometheus-text.ts';
 import { buildOpenApiDocument } from '../openapi-document.ts';
@@ -19,11 +19,14 @@ const health: RouteDefinition = {
       status: 200,
       description: 'alive',
       contentType: JSON_CONTENT,
-      schema: object({ ok: constant(true) }).schema,
+      schema: healthAnswerType.schema,
     },
   ],
   errors: [],
-  handler: () => (c) => c.json({ ok: true }),
+  handler: () => {
+    const answer: HealthAnswer = { ok: true };
+    return (c) => c.json(answer);
+  },
 };
 
 const metrics: RouteDefinition = {
