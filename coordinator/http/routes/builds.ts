@@ -154,6 +154,22 @@ async function viewBuild(deps: CoordinatorDeps, buildId: string): Promise<BuildV
   };
 }
 
+const DOCUMENT_MISSING = {
+  consensusEnvelopeSha256: 'no consensus attestation for this build (yet)',
+  divergenceReportSha256: 'no divergence report for this build',
+} as const;
+
+/** The latest decision's consensus attestation or divergence report, as stored. */
+async function latestDocument(
+  deps: CoordinatorDeps,
+  id: string | undefined,
+  document: keyof typeof DOCUMENT_MISSING,
+): Promise<string> {
+  const digest = (await deps.store.getVerdictHistory(buildIdOf(id))).at(-1)?.[document];
+  if (!digest) throw new ApiError('NOT_FOUND', DOCUMENT_MISSING[document]);
+  return (await readBlobText(deps.content, digest, MAX_DOCUMENT_BYTES)) ?? '';
+}
+
 const submit: RouteDefinition = {
   method: 'POST',
   path: '/v1/builds',
@@ -242,11 +258,8 @@ const getAttestation: RouteDefinition = {
   handler:
     ({ deps }) =>
     async (c) => {
-      const latest = (await deps.store.getVerdictHistory(buildIdOf(c.req.param('id')))).at(-1);
-      if (!latest?.consensusEnvelopeSha256)
-        throw new ApiError('NOT_FOUND', 'no consensus attestation for this build (yet)');
-      const text = await readBlobText(deps.content, latest.consensusEnvelopeSha256, MAX_DOCUMENT_BYTES);
-      return c.body(text ?? '', 200, { 'content-type': JSON_CONTENT });
+      const text = await latestDocument(deps, c.req.param('id'), 'consensusEnvelopeSha256');
+      return c.body(text, 200, { 'content-type': JSON_CONTENT });
     },
 };
 
@@ -277,15 +290,12 @@ const getDivergence: RouteDefinition = {
   handler:
     ({ deps }) =>
     async (c) => {
-      const latest = (await deps.store.getVerdictHistory(buildIdOf(c.req.param('id')))).at(-1);
-      if (!latest?.divergenceReportSha256)
-        throw new ApiError('NOT_FOUND', 'no divergence report for this build');
-      const text = await readBlobText(deps.content, latest.divergenceReportSha256, MAX_DOCUMENT_BYTES);
+      const text = await latestDocument(deps, c.req.param('id'), 'divergenceReportSha256');
       if (c.req.query('format') === 'text') {
         const { renderDivergenceText } = await import('../../../services/consensus/divergence-report.ts');
-        return c.text(renderDivergenceText(JSON.parse(text ?? '{}')));
+        return c.text(renderDivergenceText(JSON.parse(text || '{}')));
       }
-      return c.body(text ?? '', 200, { 'content-type': JSON_CONTENT });
+      return c.body(text, 200, { 'content-type': JSON_CONTENT });
     },
 };
 
