@@ -19,8 +19,8 @@ export function createCoordinatorApp(
   const app = new Hono<AppEnv>();
   app.onError((err, c) => {
     const { code, status } = refusalOf(err);
-    if (status !== 500 && c.req.path === '/v1/results') deps.metrics.refusal(code);
     const refused = status !== 500;
+    if (refused && c.req.path === '/v1/results') deps.metrics.refusal(code);
     deps.logger[refused ? 'warn' : 'error'](
       {
         err: refused ? { code, message: err.message } : err,
