@@ -1,6 +1,8 @@
 // The CLI's client for the coordinator's HTTP API: bearer tokens for people, errors surfaced with the
 // coordinator's own code and message. The coordinator is not trusted to behave: redirects are never
 // followed, bodies are read up to a cap, and a request can carry a deadline.
+import { readApiErrorBody } from '../services/api/api-error-body.ts';
+import { parseWire, type WireType } from '../services/api/wire-type.ts';
 import { RbnetError } from '../services/errors.ts';
 
 export class ApiRequestError extends RbnetError<string> {}
@@ -115,35 +117,36 @@ function tooLarge(what: string, maxBytes: number): ApiRequestError {
   return new ApiRequestError('RESPONSE_TOO_LARGE', `${what}: the answer is larger than ${maxBytes} bytes`);
 }
 
+/** One request: its method, path and (for JSON) its typed body. */
+export interface ApiCall {
+  readonly method: 'GET' | 'POST' | 'PUT';
+  readonly path: string;
+  readonly body?: BodyInit;
+  readonly headers?: Record<string, string>;
+}
+
 /**
- * A request whose 2xx answer is JSON (or text, when it is not JSON); any other status becomes an
- * ApiRequestError carrying the coordinator's own error code and message.
+ * A request whose 2xx answer is read strictly with `answer` (the coordinator is not trusted to keep
+ * the contract); any other status becomes an ApiRequestError carrying the coordinator's own error
+ * code and message.
+ *
+ * @throws ApiRequestError (as apiFetch, or the coordinator's refusal), WireFormatError ANSWER_INVALID
+ *   for a 2xx answer that breaks the contract.
  */
-export async function apiRequest<T = Record<string, unknown>>(
-  options: ApiOptions,
-  method: string,
-  path: string,
-  body?: BodyInit,
-  headers: Record<string, string> = {},
-): Promise<T> {
-  const { status, text } = await apiFetch(options, method, path, body, headers);
-  let json: unknown;
-  try {
-    json = text ? JSON.parse(text) : {};
-  } catch {
-    json = undefined;
-  }
+export async function apiRequest<T>(options: ApiOptions, call: ApiCall, answer: WireType<T>): Promise<T> {
+  const { status, text } = await apiFetch(options, call.method, call.path, call.body, call.headers);
   if (status < 200 || status > 299) {
-    const error = (json as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+    const error = readApiErrorBody(text);
     // The coordinator's code, unless it could pass for one of the CLI's own (USAGE exits 2).
-    const code =
-      typeof error?.code === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(error.code) && error.code !== 'USAGE'
-        ? error.code
-        : `HTTP_${status}`;
     throw new ApiRequestError(
-      code,
-      typeof error?.message === 'string' ? error.message.slice(0, 2000) : `${method} ${path}: HTTP ${status}`,
+      error && error.code !== 'USAGE' ? error.code : `HTTP_${status}`,
+      error?.message ?? `${call.method} ${call.path}: HTTP ${status}`,
     );
   }
-  return (json ?? text) as T;
+  return parseWire(answer, text, {
+    maxBytes: options.maxResponseBytes ?? maxResponseBytesDefault,
+    what: `the answer to ${call.method} ${call.path}`,
+    side: 'answer',
+    maxDepth: 64,
+  });
 }

@@ -3,8 +3,8 @@
 import { join } from 'node:path';
 import { integerSetting, readOptionalConfigFile } from '../services/config-settings.ts';
 import { ConfigError } from '../services/errors.ts';
+import { isAccountName } from '../services/identifiers.ts';
 import type { QuotaLimits } from '../services/storage/blob-ledger.ts';
-import { storeNamePattern } from '../services/storage/build-store.ts';
 
 export interface NetworkPolicyDefaults {
   /** k: agreeing successful rebuilds from distinct operators needed for a verdict. */
@@ -457,7 +457,7 @@ export function redisShardsSetting(
       );
     }
     for (const operator of operators) {
-      if (typeof operator !== 'string' || !storeNamePattern.test(operator)) {
+      if (!isAccountName(operator)) {
         throw new ConfigError(
           'CONFIG_INVALID',
           `${at}.operators: ${JSON.stringify(operator)} is not an operator name`,

@@ -84,3 +84,25 @@ export class ArchiveError extends RbnetError<
 
 /** Opening a .deb for the divergence report failed for a reason other than what the .deb holds. */
 export class InspectionError extends RbnetError<'INSPECTION_FAILED' | 'INSPECTION_TIMEOUT'> {}
+
+/**
+ * A worker's result was refused, nothing recorded: `NOT_ASSIGNED` (no attempt of that worker has
+ * this job id), `RESULT_REFUSED` (the envelope does not verify or does not answer that attempt),
+ * `BLOBS_MISSING` (the log or an output was not uploaded first), `NOT_FOUND` (its build is gone).
+ */
+export class ResultRefusedError extends RbnetError<
+  'NOT_ASSIGNED' | 'RESULT_REFUSED' | 'BLOBS_MISSING' | 'NOT_FOUND'
+> {}
+
+/**
+ * A well-formed submission that cannot be built as it stands: `INPUTS_MISSING` (inputs not in the
+ * content store yet), `INSUFFICIENT_OPERATORS` (fewer operators with an eligible worker than the
+ * policy's threshold).
+ */
+export class SubmissionError extends RbnetError<'INPUTS_MISSING' | 'INSUFFICIENT_OPERATORS'> {}
+
+/**
+ * rbnet's own state broke a rule rbnet keeps (a bug, or a store changed behind its back). Never a
+ * refusal of what a caller sent: the HTTP layer answers 500 and logs it in full.
+ */
+export class InvariantError extends RbnetError<'INVARIANT'> {}

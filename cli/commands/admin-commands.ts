@@ -1,4 +1,17 @@
 // `rbnet admin ...`: operators, enrolment tokens, maintainers and worker revocation, over the API.
+import {
+  type EnrolmentTokenRequest,
+  enrolmentTokenAnswerType,
+  type MaintainerRequest,
+  maintainerAnswerType,
+  type OperatorRequest,
+  operatorAnswerType,
+} from '../../services/api/admin-accounts.ts';
+import { type CompromiseRequest, revocationAnswerType } from '../../services/api/admin-workers.ts';
+import {
+  type GarbageCollectionRequest,
+  garbageCollectionAnswerType,
+} from '../../services/api/content-store-answers.ts';
 import { UsageError } from '../../services/errors.ts';
 import {
   type CliIo,
@@ -45,7 +58,12 @@ export const adminOperatorAddCommand: Command = {
   options: COMMON_OPTIONS,
   async run(args, io) {
     const name = onePositional(args, 'NAME', 'admin operator add');
-    const answer = await apiRequest(api(args, io), 'POST', '/v1/admin/operators', JSON.stringify({ name }));
+    const body: OperatorRequest = { name };
+    const answer = await apiRequest(
+      api(args, io),
+      { method: 'POST', path: '/v1/admin/operators', body: JSON.stringify(body) },
+      operatorAnswerType,
+    );
     return print(io, args, answer, [`operator ${name} added`]);
   },
 };
@@ -57,11 +75,11 @@ export const adminTokenCreateCommand: Command = {
   async run(args, io) {
     const operator = requireFlag(args, 'operator', adminTokenCreateCommand);
     const ttl = stringFlag(args, 'ttl-seconds');
-    const answer = await apiRequest<{ token: string; expiresAt: string }>(
+    const body: EnrolmentTokenRequest = { operator, ...(ttl ? { ttlSeconds: Number(ttl) } : {}) };
+    const answer = await apiRequest(
       api(args, io),
-      'POST',
-      '/v1/admin/enrolment-tokens',
-      JSON.stringify({ operator, ...(ttl ? { ttlSeconds: Number(ttl) } : {}) }),
+      { method: 'POST', path: '/v1/admin/enrolment-tokens', body: JSON.stringify(body) },
+      enrolmentTokenAnswerType,
     );
     return print(io, args, answer, [
       answer.token,
@@ -76,20 +94,15 @@ export const adminMaintainerAddCommand: Command = {
   options: COMMON_OPTIONS,
   async run(args, io) {
     const name = onePositional(args, 'NAME', 'admin maintainer add');
-    const answer = await apiRequest<{ token: string }>(
+    const body: MaintainerRequest = { name };
+    const answer = await apiRequest(
       api(args, io),
-      'POST',
-      '/v1/admin/maintainers',
-      JSON.stringify({ name }),
+      { method: 'POST', path: '/v1/admin/maintainers', body: JSON.stringify(body) },
+      maintainerAnswerType,
     );
     return print(io, args, answer, [answer.token, `(API token for maintainer ${name}; shown once)`]);
   },
 };
-
-interface RevocationAnswer {
-  readonly reassignedBuilds: readonly string[];
-  readonly redecidedBuilds?: readonly string[];
-}
 
 /** `retire` and its older name `revoke`: the worker's earlier results keep counting. */
 function retireCommand(word: 'retire' | 'revoke'): Command {
@@ -109,11 +122,10 @@ Exit codes: 0 retired; 1 refused; 2 usage.`,
     options: COMMON_OPTIONS,
     async run(args, io) {
       const id = onePositional(args, 'WORKER_ID', `admin worker ${word}`);
-      const answer = await apiRequest<RevocationAnswer>(
+      const answer = await apiRequest(
         api(args, io),
-        'POST',
-        `/v1/admin/workers/${encodeURIComponent(id)}/retire`,
-        '{}',
+        { method: 'POST', path: `/v1/admin/workers/${encodeURIComponent(id)}/retire`, body: '{}' },
+        revocationAnswerType,
       );
       return print(io, args, answer, [
         `worker ${id} retired; ${answer.reassignedBuilds.length} build(s) reassigned`,
@@ -147,27 +159,21 @@ Exit codes: 0 marked; 1 refused; 2 usage.`,
   async run(args, io) {
     const id = onePositional(args, 'WORKER_ID', 'admin worker compromised');
     const since = requireFlag(args, 'since', adminWorkerCompromisedCommand);
-    const answer = await apiRequest<RevocationAnswer>(
+    const body: CompromiseRequest = { since };
+    const answer = await apiRequest(
       api(args, io),
-      'POST',
-      `/v1/admin/workers/${encodeURIComponent(id)}/compromised`,
-      JSON.stringify({ since }),
+      {
+        method: 'POST',
+        path: `/v1/admin/workers/${encodeURIComponent(id)}/compromised`,
+        body: JSON.stringify(body),
+      },
+      revocationAnswerType,
     );
     return print(io, args, answer, [
-      `worker ${id} marked compromised since ${since}; ${answer.redecidedBuilds?.length ?? 0} build(s) decided again, ${answer.reassignedBuilds.length} reassigned`,
+      `worker ${id} marked compromised since ${since}; ${answer.redecidedBuilds.length} build(s) decided again, ${answer.reassignedBuilds.length} reassigned`,
     ]);
   },
 };
-
-interface GarbageReport {
-  dryRun: boolean;
-  graceMs: number;
-  cutoff: string;
-  removed: { sha256: string; sizeBytes: number; owners: string[]; missing?: true }[];
-  freedBytes: number;
-  kept: number;
-  more: boolean;
-}
 
 export const adminGcCommand: Command = {
   path: ['admin', 'gc'],
@@ -188,11 +194,11 @@ Exit codes: 0 done; 1 refused; 2 usage.`,
     if (args.positionals.length > 0)
       throw new UsageError('USAGE', 'expected no arguments. Run `rbnet admin gc --help`.');
     const dryRun = args.values['dry-run'] === true;
-    const answer = await apiRequest<GarbageReport>(
+    const body: GarbageCollectionRequest = { dryRun };
+    const answer = await apiRequest(
       api(args, io),
-      'POST',
-      '/v1/admin/gc',
-      JSON.stringify({ dryRun }),
+      { method: 'POST', path: '/v1/admin/gc', body: JSON.stringify(body) },
+      garbageCollectionAnswerType,
     );
     const verb = answer.dryRun ? 'would remove' : 'removed';
     return print(io, args, answer, [

@@ -7,6 +7,12 @@ import { createWriteStream, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import {
+  enrolmentTokenAnswerType,
+  maintainerAnswerType,
+  parseAdminAnswer,
+} from '../../services/api/admin-accounts.ts';
+import { parseBuildView } from '../../services/api/build-view.ts';
 import { type Command, EXIT, writeLine } from '../command.ts';
 import { packageRoot } from '../package-root.ts';
 
@@ -181,7 +187,7 @@ Exit codes: 0 every sample got its expected verdict and verification behaved; 1 
         const token = (
           await must(['admin', 'token', 'create', '--operator', operator, '--json'], admin)
         ).trim();
-        const enrolmentToken = (JSON.parse(token) as { token: string }).token;
+        const enrolmentToken = parseAdminAnswer(enrolmentTokenAnswerType, token).token;
         const workerDir = join(root, 'workers', operator);
         const enrolled = await must([
           'worker',
@@ -198,9 +204,10 @@ Exit codes: 0 every sample got its expected verdict and verification behaved; 1 
         say(`   ${enrolled.split('\n')[0]}`);
         background(`worker-${operator}`, ['worker', 'run', '--worker-dir', workerDir]);
       }
-      const maintainer = JSON.parse(
+      const maintainer = parseAdminAnswer(
+        maintainerAnswerType,
         await must(['admin', 'maintainer', 'add', 'demo-maintainer', '--json'], admin),
-      ) as { token: string };
+      );
       const submitEnv = { RBNET_COORDINATOR: coordinatorUrl, RBNET_TOKEN: maintainer.token };
       await new Promise((r) => setTimeout(r, 1000));
 
@@ -218,19 +225,15 @@ Exit codes: 0 every sample got its expected verdict and verification behaved; 1 
           ],
           submitEnv,
         );
-        const status = JSON.parse(result.stdout || '{}') as {
-          buildId?: string;
-          verdict?: string;
-          decision?: { explanation?: string };
-          results?: { outputs: { path: string; sha256: string }[] }[];
-        };
-        say(`   build ${status.buildId}: verdict ${status.verdict}`);
-        if (status.decision?.explanation) say(`   ${status.decision.explanation}`);
-        const good = status.verdict === sample.expect;
+        // `submit --wait --json` prints the build view; nothing when the submission failed.
+        const status = result.stdout.trim() === '' ? undefined : parseBuildView(result.stdout);
+        say(`   build ${status?.buildId}: verdict ${status?.verdict}`);
+        if (status?.decision?.explanation) say(`   ${status.decision.explanation}`);
+        const good = status?.verdict === sample.expect;
         say(`   ${good ? 'as expected' : `UNEXPECTED (expected ${sample.expect})`}`);
         ok &&= good;
-        if (sample.name === 'hello') helloOutputs = status.results?.[0]?.outputs ?? [];
-        if (sample.expect !== 'reproducible' && status.buildId) {
+        if (sample.name === 'hello') helloOutputs = [...(status?.results[0]?.outputs ?? [])];
+        if (sample.expect !== 'reproducible' && status) {
           const report = await cli(['status', status.buildId], submitEnv);
           say(
             report.stdout

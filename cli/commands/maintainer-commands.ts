@@ -4,6 +4,9 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Readable } from 'node:stream';
+import { buildSubmissionAnswerType } from '../../services/api/build-submission.ts';
+import { type BuildView, buildViewOf, maxBuildViewBytes } from '../../services/api/build-view.ts';
+import { blobUploadAnswerType } from '../../services/api/content-store-answers.ts';
 import { sha256File } from '../../services/digest.ts';
 import { InputError, UsageError } from '../../services/errors.ts';
 import { defaultManifestLimits, parseManifest } from '../../services/manifest/parse-manifest.ts';
@@ -30,29 +33,13 @@ const VERDICT_EXIT: Readonly<Record<string, number>> = {
   'source-unavailable': EXIT.failed,
 };
 
-interface BuildStatus {
-  buildId: string;
-  name: string;
-  manifestSha256: string;
-  verdict: string;
-  attempts: { workerId: string; operator: string; attempt: number; state: string; jobId: string }[];
-  results: {
-    workerId: string;
-    operator: string;
-    kind: string;
-    failureReason?: string;
-    counted: boolean;
-    outputs: { path: string; sha256: string }[];
-  }[];
-  decision?: { explanation?: string; countedOperators?: string[] };
-  policy?: { threshold: number; maxAttempts: number; decisionDeadlineMs: number };
-  retryPolicy?: {
-    leaseTimeoutMs: number;
-    buildFailureRetries: number;
-    infrastructureRetries: number;
-    retryBackoffMs: number;
-  };
-  links: Record<string, string>;
+/** Reads one build's status (strictly: the coordinator is not trusted to keep the contract). */
+function getBuildView(api: ApiOptions, buildId: string): Promise<BuildView> {
+  return apiRequest(
+    { ...api, maxResponseBytes: maxBuildViewBytes },
+    { method: 'GET', path: `/v1/builds/${encodeURIComponent(buildId)}` },
+    buildViewOf(buildId),
+  );
 }
 
 function apiOptions(args: ParsedCommandArgs, io: CliIo, needToken: boolean): ApiOptions {
@@ -65,7 +52,7 @@ function apiOptions(args: ParsedCommandArgs, io: CliIo, needToken: boolean): Api
   };
 }
 
-function describeAttempt(status: BuildStatus, attempt: BuildStatus['attempts'][number]): string {
+function describeAttempt(status: BuildView, attempt: BuildView['attempts'][number]): string {
   const result = status.results.find((r) => r.workerId === attempt.workerId);
   const what = result
     ? result.kind === 'built'
@@ -77,21 +64,19 @@ function describeAttempt(status: BuildStatus, attempt: BuildStatus['attempts'][n
   return `  ${attempt.operator}/${attempt.workerId} attempt ${attempt.attempt}: ${what}`;
 }
 
-function printStatus(io: CliIo, status: BuildStatus): void {
+function printStatus(io: CliIo, status: BuildView): void {
   writeLine(io.stdout, `build ${status.buildId}  ${status.name}  manifest sha256:${status.manifestSha256}`);
   writeLine(
     io.stdout,
     `verdict ${status.verdict}${status.decision?.explanation ? `: ${status.decision.explanation}` : ''}`,
   );
   for (const attempt of status.attempts) writeLine(io.stdout, describeAttempt(status, attempt));
-  if (status.policy && status.retryPolicy) {
-    const r = status.retryPolicy;
-    writeLine(
-      io.stdout,
-      `policy: k=${status.policy.threshold}, at most ${status.policy.maxAttempts} attempts, deadline ${status.policy.decisionDeadlineMs / 1000} s; ` +
-        `lease ${r.leaseTimeoutMs / 1000} s; retries: ${r.buildFailureRetries} after build failures, ${r.infrastructureRetries} after infrastructure errors, backoff from ${r.retryBackoffMs / 1000} s`,
-    );
-  }
+  const r = status.retryPolicy;
+  writeLine(
+    io.stdout,
+    `policy: k=${status.policy.threshold}, at most ${status.policy.maxAttempts} attempts, deadline ${status.policy.decisionDeadlineMs / 1000} s; ` +
+      `lease ${r.leaseTimeoutMs / 1000} s; retries: ${r.buildFailureRetries} after build failures, ${r.infrastructureRetries} after infrastructure errors, backoff from ${r.retryBackoffMs / 1000} s`,
+  );
   if (status.verdict !== 'pending') {
     writeLine(io.stdout, `attestation ${status.links.attestation}`);
     if (['diverged', 'inputs-differ', 'mismatch-upstream'].includes(status.verdict))
@@ -196,19 +181,23 @@ inputs-differ; 1 failed, insufficient-operators, a refusal or a timeout; 2 usage
       if (!json) writeLine(io.stderr, `[upload] ${upload.label} (${upload.sizeBytes} bytes)`);
       await apiRequest(
         api,
-        'PUT',
-        `/v1/cas/sha256/${upload.sha256}`,
-        Readable.toWeb(createReadStream(upload.path)) as ReadableStream,
         {
-          'content-type': 'application/octet-stream',
-          'content-length': String((await stat(upload.path)).size),
+          method: 'PUT',
+          path: `/v1/cas/sha256/${upload.sha256}`,
+          body: Readable.toWeb(createReadStream(upload.path)) as ReadableStream,
+          headers: {
+            'content-type': 'application/octet-stream',
+            'content-length': String((await stat(upload.path)).size),
+          },
         },
+        blobUploadAnswerType,
       );
     }
-    const submitted = await apiRequest<{
-      buildId: string;
-      assigned: { workerId: string; operator: string }[];
-    }>(api, 'POST', '/v1/builds', prepared.manifestText);
+    const submitted = await apiRequest(
+      api,
+      { method: 'POST', path: '/v1/builds', body: prepared.manifestText },
+      buildSubmissionAnswerType,
+    );
     if (!json) {
       writeLine(
         io.stdout,
@@ -224,7 +213,7 @@ inputs-differ; 1 failed, insufficient-operators, a refusal or a timeout; 2 usage
     const deadline = Date.now() + timeoutMs;
     let shown = '';
     for (;;) {
-      const status = await apiRequest<BuildStatus>(api, 'GET', `/v1/builds/${submitted.buildId}`);
+      const status = await getBuildView(api, submitted.buildId);
       const progress = status.attempts.map((a) => describeAttempt(status, a)).join('\n');
       if (!json && progress !== shown) {
         writeLine(io.stderr, progress);
@@ -255,11 +244,7 @@ export const statusCommand: Command = {
     const id = args.positionals[0];
     if (!id || args.positionals.length > 1)
       throw new UsageError('USAGE', 'expected exactly one BUILD_ID. Run `rbnet status --help`.');
-    const status = await apiRequest<BuildStatus>(
-      apiOptions(args, io, false),
-      'GET',
-      `/v1/builds/${encodeURIComponent(id)}`,
-    );
+    const status = await getBuildView(apiOptions(args, io, false), id);
     if (args.values.json) writeLine(io.stdout, JSON.stringify(status, null, 2));
     else printStatus(io, status);
     return EXIT.ok;

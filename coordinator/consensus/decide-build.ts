@@ -31,7 +31,12 @@ import {
 import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
 import { canonicalizeJcs } from '../../services/jcs.ts';
 import { parseAnyManifest } from '../../services/manifest/parse-any-manifest.ts';
-import type { BuildRecord, BuildStore, ResultRecord } from '../../services/storage/build-store.ts';
+import {
+  type BuildRecord,
+  type BuildStore,
+  BuildStoreError,
+  type ResultRecord,
+} from '../../services/storage/build-store.ts';
 import type { ContentStore } from '../../services/storage/content-store.ts';
 import type { CoordinatorConfig } from '../coordinator-config.ts';
 import { readBlobText } from '../storage/read-blob.ts';
@@ -200,7 +205,7 @@ export async function decideBuild(
   scheduling: { readonly maxAttemptsReached: boolean },
 ): Promise<Decision> {
   const build = await deps.store.getBuild(buildId);
-  if (!build) throw new Error(`decideBuild: unknown build ${buildId}`);
+  if (!build) throw new BuildStoreError('NOT_FOUND', `buildId: decideBuild found no build ${buildId}`);
   const parsedManifest = parseAnyManifest(build.manifestJson, {
     maxManifestBytes: Math.max(256 * 1024, Buffer.byteLength(build.manifestJson, 'utf8')),
   });

@@ -14,6 +14,7 @@ import type { VerifiedRebuildAttestation } from '../../services/attestation/veri
 import type { ConsensusResult, Decision } from '../../services/consensus/decide-verdict.ts';
 import { buildDivergenceReport } from '../../services/consensus/divergence-report.ts';
 import type { Sha256Hex } from '../../services/digest.ts';
+import { InvariantError, RbnetError } from '../../services/errors.ts';
 import type { ParsedDebianManifest } from '../../services/manifest/debian-manifest.ts';
 import { parseAnyManifest } from '../../services/manifest/parse-any-manifest.ts';
 import type { AptLinkPublication, BuildRecord, NewAptLink } from '../../services/storage/build-store.ts';
@@ -22,11 +23,14 @@ import type { DecideDeps } from './decide-build.ts';
 
 const MAX_APT_LINK_BYTES = 1024 * 1024;
 
+/** Why one operator's link of a build is not served (logged; its other links are unaffected). */
+class AptLinkRefusal extends RbnetError<'APT_LINK_REFUSED'> {}
+
 /**
  * The products a link must list for `outputs`: apt's file name of each attested .deb with its
  * sha256, named by the same rule the worker signs with (aptNameOfBuiltDeb).
  *
- * @throws Error when an output is not a `name_version_arch.deb` or two name the same apt file.
+ * @throws AptLinkRefusal when an output is not a `name_version_arch.deb` or two name the same apt file.
  */
 function expectedProducts(
   outputs: readonly { readonly path: string; readonly sha256: Sha256Hex }[],
@@ -35,7 +39,8 @@ function expectedProducts(
   const expected = new Map<string, Sha256Hex>();
   for (const output of outputs) {
     const aptName = aptNameOfBuiltDeb(output.path, buildVersion);
-    if (expected.has(aptName)) throw new Error(`two attested .debs are both ${aptName} to apt`);
+    if (expected.has(aptName))
+      throw new AptLinkRefusal('APT_LINK_REFUSED', `two attested .debs are both ${aptName} to apt`);
     expected.set(aptName, output.sha256);
   }
   return expected;
@@ -77,7 +82,7 @@ export async function publishAptLinks(
     maxManifestBytes: Math.max(256 * 1024, Buffer.byteLength(build.manifestJson, 'utf8')),
   });
   if (manifest.kind !== 'debian')
-    throw new Error(`publishAptLinks: build ${build.buildId} is not a Debian build`);
+    throw new InvariantError('INVARIANT', `publishAptLinks: build ${build.buildId} is not a Debian build`);
   // The report marks which results counted; a reproducible verdict means every counted one agrees.
   const counted = buildDivergenceReport(results, decision).results;
   const refusal = sourceRefusal(manifest, results, counted, verified);
@@ -100,7 +105,11 @@ export async function publishAptLinks(
     }
     try {
       const text = await readBlobText(deps.content, linkByproduct.sha256, MAX_APT_LINK_BYTES);
-      if (text === undefined) throw new Error(`sha256:${linkByproduct.sha256} is not in the content store`);
+      if (text === undefined)
+        throw new AptLinkRefusal(
+          'APT_LINK_REFUSED',
+          `sha256:${linkByproduct.sha256} is not in the content store`,
+        );
       const link = verifyRebuildLink(text, [createPublicKey(worker.signingKeyPem)]);
       // Names as well as digests: a digest filed under another name would be served as a version
       // nobody rebuilt (and contest that version's link of another build).
@@ -109,14 +118,18 @@ export async function publishAptLinks(
         link.products.length !== expected.size ||
         !link.products.every((p) => expected.get(p.aptFileName) === p.sha256)
       )
-        throw new Error('its products are not exactly the .debs the worker attested');
+        throw new AptLinkRefusal(
+          'APT_LINK_REFUSED',
+          'its products are not exactly the .debs the worker attested',
+        );
       const productsSha256 = rebuildLinkProductsSha256(link.products);
       // Every product is checked before any is indexed: a refused link serves none of its packages.
       const operatorLinks: NewAptLink[] = [];
       for (const product of link.products) {
         const deb = parseAptLocalDebName(product.aptFileName);
         if (deb.architecture !== build.architecture && deb.architecture !== 'all')
-          throw new Error(
+          throw new AptLinkRefusal(
+            'APT_LINK_REFUSED',
             `${product.aptFileName} is for ${deb.architecture}, the build for ${build.architecture}`,
           );
         operatorLinks.push({

@@ -14,6 +14,7 @@ import type { CoordinatorDeps } from '../coordinator-deps.ts';
 import { ApiError } from './api-error.ts';
 import { readSignedBody } from './request-body.ts';
 
+/** What a route's handler finds in its context once its authentication passed. */
 export type AuthVariables = {
   token?: TokenRecord;
   worker?: WorkerRecord;
@@ -39,8 +40,7 @@ export function requireToken(
   return async function tokenAuth(c, next) {
     const secret = bearerSecret(c.req.header('authorization'));
     const token = secret ? await deps.store.authenticateToken(secret, scope, deps.now()) : undefined;
-    if (!token)
-      throw new ApiError(401, 'AUTH_INVALID', `a bearer token with the "${scope}" scope is required`);
+    if (!token) throw new ApiError('AUTH_INVALID', `a bearer token with the "${scope}" scope is required`);
     c.set('token', token);
     c.set('principals', [{ kind: token.kind === 'admin' ? 'admin' : 'maintainer', name: token.subject }]);
     await next();
@@ -79,7 +79,6 @@ export function requireWorker(
     const maxBytes = body === 'json' ? deps.config.maxJsonBodyBytes : deps.config.maxBlobBytes;
     if (proof.bodyLength > maxBytes) {
       throw new ApiError(
-        413,
         'TOO_LARGE',
         `request body: the proof declares ${proof.bodyLength} bytes, over the limit of ${maxBytes}`,
       );
@@ -104,5 +103,15 @@ export function requireWorker(
     await deps.store.touchWorker(authenticated.workerId, deps.now());
     if (body === 'json') c.set('bodyBytes', await readSignedBody(c, proof));
     await next();
+  };
+}
+
+/** Two kinds of writer: a maintainer token (inputs) or a worker proof (outputs, logs, byproducts). */
+export function requireBlobWriter(deps: CoordinatorDeps): MiddlewareHandler<{ Variables: AuthVariables }> {
+  const maintainer = requireToken(deps, 'submit');
+  const worker = requireWorker(deps, 'blob');
+  return async function blobWriterAuth(c, next) {
+    if (bearerSecret(c.req.header('authorization'))) return maintainer(c, next);
+    return worker(c, next);
   };
 }

@@ -1,5 +1,8 @@
-// Turns the route catalog into an OpenAPI 3.1 document, so the API description cannot drift from the routes.
-import type { JsonSchema, RouteAuth, RouteSpec } from './route-catalog.ts';
+// Turns the app's route definitions into an OpenAPI 3.1 document: the description is generated from
+// the same list the app registers, so it cannot drift from the routes.
+import { type ApiErrorCode, apiErrorBodySchema } from '../../services/api/api-error-body.ts';
+import { API_ERROR_STATUS } from './api-error.ts';
+import type { RouteAuth, RouteDefinition } from './route.ts';
 
 /** Hono's `/v1/builds/:id` → OpenAPI's `/v1/builds/{id}`. */
 export function openApiPath(honoPath: string): string {
@@ -10,21 +13,6 @@ export function openApiPath(honoPath: string): string {
 export function pathParameterNames(honoPath: string): string[] {
   return [...honoPath.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1]!);
 }
-
-const errorSchema: JsonSchema = {
-  type: 'object',
-  required: ['error'],
-  properties: {
-    error: {
-      type: 'object',
-      required: ['code', 'message'],
-      properties: {
-        code: { type: 'string', description: 'stable, e.g. INVALID or NOT_FOUND' },
-        message: { type: 'string', description: 'names the field or the problem' },
-      },
-    },
-  },
-};
 
 const securitySchemes = {
   bearer: {
@@ -64,7 +52,22 @@ function securityFor(auth: RouteAuth): Record<string, string[]> {
   }
 }
 
-function operationFor(route: RouteSpec): Record<string, unknown> {
+/** A route's error codes grouped by the status each answers, in the route's order; 500 INTERNAL last. */
+export function errorCodesByStatus(codes: readonly ApiErrorCode[]): [string, ApiErrorCode[]][] {
+  const byStatus = new Map<number, ApiErrorCode[]>();
+  for (const code of codes) {
+    const status = API_ERROR_STATUS[code];
+    if (status !== 500) byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  return [
+    ...[...byStatus.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([status, list]): [string, ApiErrorCode[]] => [String(status), list]),
+    ['500', ['INTERNAL']],
+  ];
+}
+
+function operationFor(route: RouteDefinition): Record<string, unknown> {
   const parameters = [
     ...pathParameterNames(route.path).map((param) => ({
       name: param,
@@ -82,7 +85,7 @@ function operationFor(route: RouteSpec): Record<string, unknown> {
     })),
   ];
   const responses: Record<string, unknown> = {};
-  for (const response of route.responses) {
+  for (const response of route.answers) {
     responses[String(response.status)] = {
       description: response.description,
       ...(response.contentType
@@ -90,11 +93,7 @@ function operationFor(route: RouteSpec): Record<string, unknown> {
         : {}),
     };
   }
-  const errorsByStatus: [string, readonly string[]][] = [
-    ...Object.entries(route.errors).map(([status, codes]) => [status, codes ?? []] as [string, string[]]),
-    ['500', ['INTERNAL']],
-  ];
-  for (const [status, codes] of errorsByStatus) {
+  for (const [status, codes] of errorCodesByStatus(route.errors)) {
     responses[status] = {
       description: `error: ${codes.join(', ')}`,
       'x-rbnet-error-codes': codes,
@@ -110,12 +109,12 @@ function operationFor(route: RouteSpec): Record<string, unknown> {
     security: route.auth.includes('none') ? [] : route.auth.map(securityFor),
     'x-rbnet-auth': route.auth,
     ...(parameters.length > 0 ? { parameters } : {}),
-    ...(route.requestBody
+    ...(route.request
       ? {
           requestBody: {
             required: true,
-            description: route.requestBody.description,
-            content: { [route.requestBody.contentType]: { schema: route.requestBody.schema } },
+            description: route.request.description,
+            content: { [route.request.contentType]: { schema: route.request.schema } },
           },
         }
       : {}),
@@ -129,7 +128,7 @@ function operationFor(route: RouteSpec): Record<string, unknown> {
  * @param options.serverUrl the coordinator's public URL (servers[0])
  */
 export function buildOpenApiDocument(
-  routes: readonly RouteSpec[],
+  routes: readonly RouteDefinition[],
   options: { readonly version: string; readonly serverUrl: string },
 ): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -144,11 +143,11 @@ export function buildOpenApiDocument(
       title: 'rbnet coordinator API',
       version: options.version,
       description:
-        'Every error is {"error": {"code", "message"}} with a stable code (docs/api.md). Generated from coordinator/http/route-catalog.ts.',
+        'Every error is {"error": {"code", "message"}} with a stable code (docs/api.md). Generated from the route definitions in coordinator/http/routes/.',
     },
     servers: [{ url: options.serverUrl }],
     tags: [...new Set(routes.map((r) => r.tag))].map((name) => ({ name })),
     paths,
-    components: { schemas: { Error: errorSchema }, securitySchemes },
+    components: { schemas: { Error: apiErrorBodySchema }, securitySchemes },
   };
 }

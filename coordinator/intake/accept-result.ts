@@ -3,17 +3,14 @@
 // jobId, attempt and nonce, about that build's manifest; idempotent per (build, worker, attempt).
 import { createPublicKey } from 'node:crypto';
 import { Readable } from 'node:stream';
+import type { ResultReport } from '../../services/api/result-report.ts';
 import { BUILD_LOG_BYPRODUCT_NAME } from '../../services/attestation/rebuild-statement.ts';
 import { verifyRebuildAttestation } from '../../services/attestation/verify-rebuild-attestation.ts';
-import { CONSENSUS_FAILURE_REASONS } from '../../services/consensus/decide-verdict.ts';
-import { isSha256Hex, type Sha256Hex, sha256Hex } from '../../services/digest.ts';
+import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
+import { ResultRefusedError } from '../../services/errors.ts';
 import { parseAnyManifest } from '../../services/manifest/parse-any-manifest.ts';
 import type { WorkerRecord } from '../../services/storage/build-store.ts';
 import type { CoordinatorDeps } from '../coordinator-deps.ts';
-import { ApiError } from '../http/api-error.ts';
-
-const FAILURE_REASONS: ReadonlySet<string> = new Set(CONSENSUS_FAILURE_REASONS);
-const JOB_ID = /^[A-Za-z0-9:_-]{1,128}$/;
 
 export interface IntakeOutcome {
   readonly buildId: string;
@@ -25,28 +22,26 @@ export interface IntakeOutcome {
   readonly counted: boolean;
 }
 
-function refuse(code: string, message: string, status: 403 | 404 | 409 | 422 = 422): never {
-  throw new ApiError(status, code, message);
+function refuse(code: ResultRefusedError['code'], message: string): never {
+  throw new ResultRefusedError(code, message);
 }
 
 /**
- * Accepts one result body: `{ jobId, envelope: "<DSSE JSON text>" }` or
- * `{ jobId, failure: { reason, detail, logSha256 } }`. Throws ApiError (nothing stored) on refusal.
+ * Accepts one parsed result report (services/api/result-report.ts): a signed envelope or a failure.
+ * Throws ResultRefusedError (nothing stored) on refusal.
  */
 export async function acceptResult(
   deps: CoordinatorDeps,
   worker: WorkerRecord,
-  body: Record<string, unknown>,
+  report: ResultReport,
 ): Promise<IntakeOutcome> {
-  const jobId = body.jobId;
-  if (typeof jobId !== 'string' || !JOB_ID.test(jobId))
-    refuse('INVALID', 'jobId: expected the job id the worker was given');
+  const { jobId } = report;
   const attempt = await deps.store.getAttemptByJobId(jobId);
-  if (!attempt) refuse('NOT_ASSIGNED', `jobId ${jobId}: no such attempt`, 404);
+  if (!attempt) refuse('NOT_ASSIGNED', `jobId ${jobId}: no such attempt`);
   if (attempt.workerId !== worker.workerId)
-    refuse('NOT_ASSIGNED', `jobId ${jobId}: this attempt was assigned to another worker`, 403);
+    refuse('NOT_ASSIGNED', `jobId ${jobId}: this attempt was assigned to another worker`);
   const build = await deps.store.getBuild(attempt.buildId);
-  if (!build) refuse('NOT_FOUND', `build ${attempt.buildId} not found`, 404);
+  if (!build) refuse('NOT_FOUND', `build ${attempt.buildId} not found`);
   // A result for an attempt that expired or was cancelled is kept as evidence but never counted.
   const counted = attempt.state === 'open' || attempt.state === 'reported' || attempt.state === 'failed';
   const now = deps.now();
@@ -70,8 +65,8 @@ export async function acceptResult(
     counted,
   });
 
-  if (typeof body.envelope === 'string') {
-    const envelopeText = body.envelope;
+  if ('envelope' in report) {
+    const envelopeText = report.envelope;
     let verified: ReturnType<typeof verifyRebuildAttestation>;
     try {
       verified = verifyRebuildAttestation(envelopeText, [createPublicKey(worker.signingKeyPem)], {
@@ -90,7 +85,6 @@ export async function acceptResult(
       refuse(
         'RESULT_REFUSED',
         'envelope: jobId, attempt and nonce do not match the attempt assigned to this worker',
-        409,
       );
     }
     // Wanted before checked (see collectGarbage): the files this result names stay in the store.
@@ -130,15 +124,7 @@ export async function acceptResult(
     return outcome('built', recorded.duplicate);
   }
 
-  const failure = body.failure as Record<string, unknown> | undefined;
-  if (!failure || typeof failure !== 'object')
-    refuse('INVALID', 'expected "envelope" (string) or "failure" (object)', 422);
-  const reason = failure.reason;
-  const logSha256 = failure.logSha256;
-  const detail = typeof failure.detail === 'string' ? failure.detail.slice(0, 2000) : '';
-  if (typeof reason !== 'string' || !FAILURE_REASONS.has(reason))
-    refuse('INVALID', `failure.reason: expected one of ${[...FAILURE_REASONS].join(', ')}`);
-  if (!isSha256Hex(logSha256)) refuse('INVALID', 'failure.logSha256: expected 64 hex characters');
+  const { reason, detail, logSha256 } = report.failure;
   await deps.blobs.markWanted([logSha256], now);
   if (!(await deps.content.has(logSha256)))
     refuse('BLOBS_MISSING', `upload the log sha256:${logSha256} before posting the failure`);

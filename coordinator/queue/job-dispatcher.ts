@@ -2,9 +2,9 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { RbnetError } from '../../services/errors.ts';
+import { isJobId } from '../../services/identifiers.ts';
 import {
   checkQueuePrefix,
-  isValidJobId,
   type JobCompletionValue,
   JobPayloadError,
   jobFailureReasons,
@@ -83,7 +83,7 @@ export class JobDispatcher {
    * own keys, named from the queue and the job id.
    */
   async remove(workerId: string, jobId: string): Promise<'removed' | 'not-found' | 'active'> {
-    if (!isValidJobId(jobId)) throw new JobPayloadError('JOB_PAYLOAD_INVALID', 'jobId', 'not a valid job id');
+    if (!isJobId(jobId)) throw new JobPayloadError('JOB_PAYLOAD_INVALID', 'jobId', 'not a valid job id');
     return removeQueuedJob(this.admin, `${this.prefix}:${queueNameForWorker(workerId)}:`, jobId);
   }
 
@@ -338,7 +338,7 @@ function toCompletion(workerId: string, streamId: string, rawFields: unknown[]):
   const event = fields.get('event');
   if (event !== 'completed' && event !== 'failed') return undefined;
   const jobId = fields.get('jobId');
-  if (!isValidJobId(jobId)) {
+  if (!isJobId(jobId)) {
     throw new QueueEventError(
       'QUEUE_EVENT_INVALID',
       `worker ${workerId} stream entry ${streamId}: invalid jobId`,

@@ -1,6 +1,7 @@
 // The Redis servers that hold worker queues, one per group of operators: the coordinator's connection,
 // dispatcher and completion listener for each, and which operator's workers live where.
 import { Redis } from 'ioredis';
+import { InvariantError } from '../../services/errors.ts';
 import type { RedisShardConfig } from '../coordinator-config.ts';
 import { CompletionListener, type CompletionListenerOptions, JobDispatcher } from './job-dispatcher.ts';
 
@@ -110,12 +111,12 @@ export class RedisShards {
     return this.forOperator(operator);
   }
 
-  /** @throws Error for a worker that is neither placed nor enrolled. */
+  /** @throws InvariantError for a worker that is neither placed nor enrolled. */
   async forWorker(workerId: string): Promise<RedisShard> {
     let operator = this.operatorOfWorker.get(workerId);
     if (operator === undefined) {
       operator = await this.operatorOf(workerId);
-      if (operator === undefined) throw new Error(`no worker ${workerId}`);
+      if (operator === undefined) throw new InvariantError('INVARIANT', `no worker ${workerId}`);
       this.operatorOfWorker.set(workerId, operator);
     }
     return this.forOperator(operator);

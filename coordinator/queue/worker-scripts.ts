@@ -2,6 +2,7 @@
 // under a worker's name.
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { InvariantError } from '../../services/errors.ts';
 
 interface BullmqScript {
   readonly name: string;
@@ -42,7 +43,10 @@ export const workerScripts: readonly WorkerScript[] = Object.freeze(
   workerScriptNames.map((name) => {
     const script = bullmqScripts[name];
     if (!script || typeof script.content !== 'string') {
-      throw new Error(`bullmq has no script ${name}: the worker script allowlist needs updating`);
+      throw new InvariantError(
+        'INVARIANT',
+        `bullmq has no script ${name}: the worker script allowlist needs updating`,
+      );
     }
     return Object.freeze({
       name,

@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ManifestResources } from '../../services/manifest/manifest.ts';
 import { parseManifest } from '../../services/manifest/parse-manifest.ts';
 import type { BuildRecord, WorkerCapacity } from '../../services/storage/build-store.ts';
+import { testJobNonce, testKeyid } from '../../test/support/test-identifiers.ts';
 import { loadCoordinatorConfig } from '../coordinator-config.ts';
 import type { DispatchedJob, JobQueues } from '../coordinator-deps.ts';
 import { SqliteBuildStore } from '../storage/sqlite-build-store.ts';
@@ -68,7 +69,7 @@ async function enrol(
     signingKeyPem: generateKeyPairSync('ed25519')
       .publicKey.export({ type: 'spki', format: 'pem' })
       .toString(),
-    signingKeyid: `keyid-${n}`,
+    signingKeyid: testKeyid(`keyid-${n}`),
     architectures,
     backends: ['generic'],
     capacity: { cores: 4, memoryBytes: 8 * GiB, diskBytes: 100 * GiB, ...capacity },
@@ -143,7 +144,7 @@ async function load(workerId: string, operator: string, count: number): Promise<
       operator,
       attempt,
       jobId: `${other.buildId}:load:${attempt}`,
-      nonce: `nonce-${attempt}-0123456789abcdef`,
+      nonce: testJobNonce(`${attempt}-0123456789abcdef`),
       assignedAt: T0,
     });
   }

@@ -6,11 +6,12 @@ import type { Logger } from 'pino';
 import type { ManifestResources } from '../../services/manifest/manifest.ts';
 import { parseAnyManifest } from '../../services/manifest/parse-any-manifest.ts';
 import { defaultManifestLimits } from '../../services/manifest/parse-manifest.ts';
-import type {
-  BuildRecord,
-  BuildStore,
-  WorkerCapacity,
-  WorkerRecord,
+import {
+  type BuildRecord,
+  type BuildStore,
+  BuildStoreError,
+  type WorkerCapacity,
+  type WorkerRecord,
 } from '../../services/storage/build-store.ts';
 import { standingOfResults } from '../consensus/revoked-results.ts';
 import type { CoordinatorConfig } from '../coordinator-config.ts';
@@ -230,7 +231,7 @@ function formatBytes(bytes: number): string {
  */
 export async function fillAssignments(deps: SchedulerDeps, buildId: string): Promise<AssignmentState> {
   const build = await deps.store.getBuild(buildId);
-  if (!build) throw new Error(`fillAssignments: unknown build ${buildId}`);
+  if (!build) throw new BuildStoreError('NOT_FOUND', `buildId: fillAssignments found no build ${buildId}`);
   const [attempts, results, load] = await Promise.all([
     deps.store.listAttempts(buildId),
     deps.store.listResults(buildId),

@@ -11,6 +11,7 @@ import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
 import { canonicalizeJcs } from '../../services/jcs.ts';
 import type { Principal } from '../../services/storage/blob-ledger.ts';
 import type { ContentStore } from '../../services/storage/content-store.ts';
+import { testJobNonce, testKeyid } from '../../test/support/test-identifiers.ts';
 import { collectGarbage } from './collect-garbage.ts';
 import { FsContentStore } from './fs-content-store.ts';
 import { SqliteBlobLedger } from './sqlite-blob-ledger.ts';
@@ -148,7 +149,7 @@ describe('garbage collection', () => {
       signingKeyPem: generateKeyPairSync('ed25519')
         .publicKey.export({ type: 'spki', format: 'pem' })
         .toString(),
-      signingKeyid: 'keyid-1',
+      signingKeyid: testKeyid('keyid-1'),
       architectures: ['amd64'],
       backends: ['generic'],
       capacity: { cores: 1, memoryBytes: 1, diskBytes: 1 },
@@ -175,7 +176,7 @@ describe('garbage collection', () => {
       operator: 'acme',
       attempt: 1,
       jobId: 'job-1',
-      nonce: 'nonce-0123456789abcdef',
+      nonce: testJobNonce('0123456789abcdef'),
       assignedAt: T0,
     });
     await store.recordResult({

@@ -1,9 +1,9 @@
 // Reading a blob of the content store into memory, bounded: for the small documents the
 // coordinator parses itself (envelopes, .buildinfo and .dsc files, inspection reports, links).
 import type { Sha256Hex } from '../../services/digest.ts';
-import type { ContentStore } from '../../services/storage/content-store.ts';
+import { type ContentStore, ContentStoreError } from '../../services/storage/content-store.ts';
 
-/** The exact bytes of blob `sha256`, or undefined when it is not stored. @throws past `maxBytes`. */
+/** The exact bytes of blob `sha256`, or undefined when it is not stored. @throws ContentStoreError TOO_LARGE past `maxBytes`. */
 export async function readBlobBytes(
   content: ContentStore,
   sha256: Sha256Hex,
@@ -17,7 +17,7 @@ export async function readBlobBytes(
     total += (chunk as Buffer).length;
     if (total > maxBytes) {
       stream.destroy();
-      throw new Error(`blob ${sha256} exceeds ${maxBytes} bytes`);
+      throw new ContentStoreError('TOO_LARGE', `blob ${sha256} exceeds ${maxBytes} bytes`);
     }
     chunks.push(chunk as Buffer);
   }

@@ -14,6 +14,7 @@ import {
   type NewResult,
   type WorkerEnrolment,
 } from '../../services/storage/build-store.ts';
+import { testJobNonce, testKeyid } from '../../test/support/test-identifiers.ts';
 import { logEntryHash, SqliteBuildStore, sqliteSchemaVersion } from './sqlite-build-store.ts';
 
 const T0 = new Date('2024-05-01T12:00:00.000Z');
@@ -70,7 +71,7 @@ function workerInput(overrides: Partial<WorkerEnrolment> = {}): WorkerEnrolment 
     workerId: `worker-${n}`,
     operator: 'acme',
     signingKeyPem: publicKeyPem(),
-    signingKeyid: `keyid-${n}`,
+    signingKeyid: testKeyid(`keyid-${n}`),
     architectures: ['amd64'],
     backends: ['docker'],
     capacity: { cores: 4, memoryBytes: 8 * 2 ** 30, diskBytes: 100 * 2 ** 30 },
@@ -112,7 +113,7 @@ async function scenario() {
     operator: 'acme',
     attempt: 1,
     jobId: `job-${w1.workerId}-1`,
-    nonce: 'nonce-0123456789abcdef',
+    nonce: testJobNonce('0123456789abcdef'),
     assignedAt: at(1000),
     leaseExpiresAt: at(61_000),
   });
@@ -122,7 +123,7 @@ async function scenario() {
     operator: 'globex',
     attempt: 1,
     jobId: `job-${w2.workerId}-1`,
-    nonce: 'nonce-fedcba9876543210',
+    nonce: testJobNonce('fedcba9876543210'),
     assignedAt: at(2000),
   });
   return { w1, w2, build, a1, a2 };
@@ -173,7 +174,7 @@ describe('SqliteBuildStore: leases', () => {
       operator: 'acme',
       attempt: 1,
       jobId: `job-${w1.workerId}-queued`,
-      nonce: 'nonce-queued-0123456789',
+      nonce: testJobNonce('queued-0123456789'),
       assignedAt: at(3000),
       leaseExpiresAt: at(33_000),
       runLimitMs: 100_000,
@@ -516,7 +517,7 @@ describe('SqliteBuildStore: workers', () => {
 
   it('enrols, gets, lists and finds workers', async () => {
     const authKeyPem = publicKeyPem();
-    const input = workerInput({ authKeyPem, authKeyid: 'auth-keyid-1' });
+    const input = workerInput({ authKeyPem, authKeyid: testKeyid('auth-keyid-1') });
     const worker = await store.enrolWorker(input);
     expect(worker).toEqual({
       workerId: input.workerId,
@@ -524,7 +525,7 @@ describe('SqliteBuildStore: workers', () => {
       signingKeyPem: input.signingKeyPem,
       signingKeyid: input.signingKeyid,
       authKeyPem,
-      authKeyid: 'auth-keyid-1',
+      authKeyid: testKeyid('auth-keyid-1'),
       architectures: ['amd64'],
       backends: ['docker'],
       capacity: input.capacity,
@@ -790,7 +791,7 @@ describe('SqliteBuildStore: attempts', () => {
       operator: 'acme',
       attempt: 1,
       jobId: a1.jobId,
-      nonce: 'nonce-0123456789abcdef',
+      nonce: testJobNonce('0123456789abcdef'),
       state: 'open',
       assignedAt: at(1000).toISOString(),
       leaseExpiresAt: at(61_000).toISOString(),
@@ -832,7 +833,7 @@ describe('SqliteBuildStore: attempts', () => {
       operator: 'acme',
       attempt: 2,
       jobId: 'job-new',
-      nonce: 'nonce-aaaaaaaaaaaaaaaa',
+      nonce: testJobNonce('aaaaaaaaaaaaaaaa'),
       assignedAt: at(5000),
     };
     await expectError(store.createAttempt({ ...base, operator: 'globex' }), 'CONFLICT', 'operator');
@@ -993,7 +994,7 @@ describe('SqliteBuildStore: results', () => {
       operator: 'acme',
       attempt: 1,
       jobId: 'job-earlier',
-      nonce: 'nonce-earlier-0123456',
+      nonce: testJobNonce('earlier-0123456'),
       assignedAt: at(0),
     });
     await store.recordResult(resultInput(a0, { receivedAt: at(10_000) }));

@@ -2,6 +2,19 @@
 import { createHash, createPublicKey, randomBytes, randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { isSha256Hex, type Sha256Hex, sha256Hex } from '../../services/digest.ts';
+import {
+  accountNameRule,
+  architectureRule,
+  backendNameRule,
+  jobIdRule,
+  jobNonceRule,
+  keyidRule,
+  queueNameRule,
+  redisUserRule,
+  tokenScopeRule,
+  tokenSecretRule,
+  uuidRule,
+} from '../../services/identifiers.ts';
 import { canonicalizeJcs } from '../../services/jcs.ts';
 import type { ClaimedOutput } from '../../services/manifest/manifest.ts';
 import {
@@ -36,7 +49,6 @@ import {
   type ResultByproductRecord,
   type ResultRecord,
   type StoredOutput,
-  storeNamePattern,
   type TokenKind,
   type TokenRecord,
   type VerdictRecord,
@@ -64,17 +76,18 @@ const MAX_OUTPUTS = 10_000;
 const MAX_TEXT_CHARS = 4096;
 const MAX_PAGE = 1000;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const SCOPE = /^[a-z][a-z0-9:_-]{0,31}$/;
-const TOKEN_SECRET = /^rbnet_(admin|maintainer|enrolment)_[A-Za-z0-9_-]{43}$/;
-const KEYID = /^[A-Za-z0-9._:+/=-]{1,256}$/;
-const PLATFORM_WORD = /^[a-z0-9][a-z0-9._-]{0,31}$/;
-// BullMQ refuses ':' in queue names, and Redis ACL user names with spaces are awkward to quote.
-const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-// Redis ACL usernames are `worker:<prefix>:<workerId>`: colons, but still no spaces.
-const REDIS_USER = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
-const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
-const NONCE = /^[A-Za-z0-9_-]{16,128}$/;
+// Identifier rules are services/identifiers.ts's, one per identifier.
+const storeNamePattern = accountNameRule.pattern;
+const UUID = uuidRule.pattern;
+const SCOPE = tokenScopeRule.pattern;
+const TOKEN_SECRET = tokenSecretRule.pattern;
+const KEYID = keyidRule.pattern;
+const ARCHITECTURE = architectureRule.pattern;
+const BACKEND = backendNameRule.pattern;
+const QUEUE_NAME = queueNameRule.pattern;
+const REDIS_USER = redisUserRule.pattern;
+const JOB_ID = jobIdRule.pattern;
+const NONCE = jobNonceRule.pattern;
 const ORIGIN = /^[a-z][a-z0-9-]{0,63}$/;
 const INPUTS_KEY = /^[A-Za-z0-9:._-]{1,256}$/;
 // Names and paths: no control characters at all (they hide in logs and terminals).
@@ -1091,8 +1104,8 @@ export class SqliteBuildStore implements BuildStore {
       checkPattern(input.authKeyid, KEYID, 'authKeyid');
       if (input.authKeyid === input.signingKeyid) throw invalid('authKeyid', 'must differ from signingKeyid');
     }
-    const architectures = checkWordList(input.architectures, 'architectures');
-    const backends = checkWordList(input.backends, 'backends');
+    const architectures = checkWordList(input.architectures, 'architectures', ARCHITECTURE);
+    const backends = checkWordList(input.backends, 'backends', BACKEND);
     const capacity = input.capacity;
     if (typeof capacity !== 'object' || capacity === null) throw invalid('capacity', 'expected an object');
     checkInteger(capacity.cores, 'capacity.cores', 1, 65_536);
@@ -1913,11 +1926,11 @@ function checkScopes(value: unknown): string[] {
   return [...value] as string[];
 }
 
-function checkWordList(value: unknown, field: string): string[] {
+function checkWordList(value: unknown, field: string, pattern: RegExp): string[] {
   if (!Array.isArray(value) || value.length === 0 || value.length > 32)
     throw invalid(field, 'expected 1..32 entries');
   value.forEach((word, i) => {
-    checkPattern(word, PLATFORM_WORD, `${field}[${i}]`);
+    checkPattern(word, pattern, `${field}[${i}]`);
   });
   if (new Set(value).size !== value.length) throw invalid(field, 'duplicates');
   return [...value] as string[];
@@ -1928,7 +1941,7 @@ function checkPublicKeyPem(value: unknown, field: string): void {
     throw invalid(field, 'expected an SPKI PEM public key (-----BEGIN PUBLIC KEY-----)');
   }
   try {
-    if (createPublicKey(value).type !== 'public') throw new Error('not a public key');
+    if (createPublicKey(value).type !== 'public') throw invalid(field, 'not a public key');
   } catch (cause) {
     throw new BuildStoreError('INVALID', `${field}: not a readable public key`, { cause });
   }
@@ -1978,8 +1991,8 @@ function checkNewBuild(input: NewBuild, at: string): Omit<BuildRow, 'seq' | 'ver
   }
   checkText(input.name, `${at}name`, PRINTABLE);
   if (input.name.length > 256) throw invalid(`${at}name`, 'over 256 characters');
-  checkPattern(input.architecture, PLATFORM_WORD, `${at}architecture`);
-  checkPattern(input.backend, PLATFORM_WORD, `${at}backend`);
+  checkPattern(input.architecture, ARCHITECTURE, `${at}architecture`);
+  checkPattern(input.backend, BACKEND, `${at}backend`);
   const claims = input.claimedOutputs;
   if (!Array.isArray(claims) || claims.length > MAX_OUTPUTS) {
     throw invalid(`${at}claimedOutputs`, `expected an array of at most ${MAX_OUTPUTS}`);
@@ -2086,7 +2099,7 @@ function checkByproducts(value: unknown, kind: 'built' | 'failed'): ResultByprod
 
 function checkNewAptLink(link: NewAptLink, at: string, buildId: string, nowMs: number): AptLinkRow {
   if (typeof link !== 'object' || link === null) throw invalid(at || 'link', 'expected an object');
-  checkPattern(link.architecture, PLATFORM_WORD, `${at}architecture`);
+  checkPattern(link.architecture, ARCHITECTURE, `${at}architecture`);
   checkName(link.operator, `${at}operator`);
   checkText(link.package, `${at}package`, PRINTABLE);
   checkText(link.version, `${at}version`, PRINTABLE);

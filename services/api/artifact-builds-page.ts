@@ -1,22 +1,31 @@
 // The wire contract of GET /v1/artifacts/sha256/:digest: one page of the builds that claimed or
 // rebuilt a file, and the strict parser a consumer reads it with (the coordinator may lie).
-import { isVerdict, type Verdict } from '../consensus/verdict.ts';
+import { isVerdict, VERDICTS, type Verdict } from '../consensus/verdict.ts';
 import { isSha256Hex, type Sha256Hex } from '../digest.ts';
 import { RbnetError } from '../errors.ts';
+import { buildIdRule, isBuildId } from '../identifiers.ts';
 import { parseStrictJson } from '../strict-json.ts';
 import { describeValue as describe } from '../untrusted-value-text.ts';
+import { type BuildLinks, buildLinksType } from './build-links.ts';
+import {
+  arrayOf,
+  identifier,
+  type JsonSchema,
+  nullable,
+  object,
+  oneOf,
+  sha256,
+  text,
+  timestamp,
+} from './wire-type.ts';
 
 /** Most builds one page may hold (and the largest `limit` a client may ask for). */
 export const maxArtifactPageBuilds = 1000;
 /** Longest cursor a client accepts: cursors are opaque, but must fit in a URL. */
 export const maxArtifactCursorLength = 256;
 
-/** A build id as the coordinator makes them (a random UUID), the only form a consumer puts in a URL. */
-export function isBuildId(value: unknown): value is string {
-  return (
-    typeof value === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(value)
-  );
-}
+/** A cursor as the coordinator makes them (a build id); a client accepts any short URL-safe text. */
+const CURSOR = /^[A-Za-z0-9._~-]+$/;
 
 /** One listed build. Unsigned: a consumer uses it only to find attestations, never to decide. */
 export interface ArtifactBuildEntry {
@@ -25,7 +34,7 @@ export interface ArtifactBuildEntry {
   readonly manifestSha256: Sha256Hex;
   readonly verdict: string;
   readonly verdictAt?: string;
-  readonly links: { readonly self: string; readonly attestation: string; readonly divergence: string };
+  readonly links: BuildLinks;
 }
 
 export interface ArtifactBuildsPage {
@@ -35,6 +44,27 @@ export interface ArtifactBuildsPage {
   /** Pass as `?cursor=` for the next page; null on the last page. */
   readonly nextCursor: string | null;
 }
+
+/** The page as the coordinator writes it (its JSON Schema, for the OpenAPI document). */
+export const artifactBuildsPageSchema: JsonSchema = object({
+  sha256: sha256(),
+  builds: arrayOf(
+    object(
+      {
+        buildId: identifier(buildIdRule),
+        name: text({ maxLength: 4096 }),
+        manifestSha256: sha256(),
+        verdict: oneOf(VERDICTS),
+        links: buildLinksType,
+      },
+      { verdictAt: timestamp() },
+    ),
+    { maxItems: maxArtifactPageBuilds },
+  ),
+  nextCursor: nullable(
+    text({ maxLength: maxArtifactCursorLength, description: 'pass as `cursor` for the next page' }),
+  ),
+}).schema;
 
 /**
  * What a consumer keeps of a listed build: its id (checked) and, when it is one of the verdicts,
@@ -90,7 +120,7 @@ export function parseArtifactBuildsPage(
   const next = page.nextCursor ?? null;
   if (
     next !== null &&
-    (typeof next !== 'string' || !/^[A-Za-z0-9._~-]+$/.test(next) || next.length > maxArtifactCursorLength)
+    (typeof next !== 'string' || !CURSOR.test(next) || next.length > maxArtifactCursorLength)
   ) {
     throw invalid(
       `nextCursor is ${describe(next)}: expected null or up to ${maxArtifactCursorLength} URL-safe characters`,

@@ -6,9 +6,16 @@
 import { createPublicKey, type KeyObject, verify } from 'node:crypto';
 import { ed25519PublicKeyFromPem, securesystemslibKeyid } from '../attestation/ed25519-key.ts';
 import type { Signer } from '../attestation/signer.ts';
-import { sha256Hex } from '../digest.ts';
+import { isSha256Hex, sha256Hex } from '../digest.ts';
 import { RbnetError } from '../errors.ts';
-import { storeNamePattern } from '../storage/build-store.ts';
+import {
+  architectureRule,
+  backendNameRule,
+  type IdentifierRule,
+  isKeyid,
+  isWorkerId,
+  workerIdRule,
+} from '../identifiers.ts';
 import { parseStrictJson } from '../strict-json.ts';
 import { signWorkerRequest } from './worker-request-auth.ts';
 
@@ -34,9 +41,6 @@ export const capacityCeilings = Object.freeze({
   diskBytes: 2 ** 50, // 1 PiB
 });
 
-const ARCH = /^[a-z0-9][a-z0-9-]{0,31}$/;
-const BACKEND = /^[a-z][a-z0-9-]{0,31}$/;
-const HEX64 = /^[0-9a-f]{64}$/;
 const SIGNATURE_B64 = /^[A-Za-z0-9+/]{86}==$/;
 const ORIGIN = /^https?:\/\/[A-Za-z0-9.[\]:-]{1,255}$/;
 
@@ -83,15 +87,15 @@ function invalid(field: string, problem: string): EnrolmentError {
  * other things this key ever signs; every field is checked against a narrow pattern first.
  */
 export function composeSigningKeyProofMessage(binding: EnrolmentBinding): Buffer {
-  const checks: [keyof EnrolmentBinding, RegExp][] = [
-    ['origin', ORIGIN],
-    ['workerId', storeNamePattern],
-    ['signingKeyid', HEX64],
-    ['authKeyid', HEX64],
-    ['enrolmentTokenSha256', HEX64],
+  const checks: [keyof EnrolmentBinding, (value: unknown) => boolean][] = [
+    ['origin', (value) => typeof value === 'string' && ORIGIN.test(value)],
+    ['workerId', isWorkerId],
+    ['signingKeyid', isKeyid],
+    ['authKeyid', isKeyid],
+    ['enrolmentTokenSha256', isSha256Hex],
   ];
-  for (const [name, pattern] of checks) {
-    if (typeof binding[name] !== 'string' || !pattern.test(binding[name]))
+  for (const [name, accepts] of checks) {
+    if (!accepts(binding[name]))
       throw invalid(`enrolment ${name}`, `refused ${JSON.stringify(String(binding[name])).slice(0, 80)}`);
   }
   return Buffer.from(
@@ -143,14 +147,14 @@ function publicKey(value: unknown, field: string): { key: KeyObject; pem: string
   return { key, pem: key.export({ format: 'pem', type: 'spki' }) as string };
 }
 
-function names(value: unknown, field: string, pattern: RegExp): string[] {
+function names(value: unknown, field: string, rule: IdentifierRule): string[] {
   if (
     !Array.isArray(value) ||
     value.length === 0 ||
     value.length > 16 ||
-    !value.every((v) => typeof v === 'string' && pattern.test(v))
+    !value.every((v) => typeof v === 'string' && rule.pattern.test(v))
   ) {
-    throw invalid(field, `expected 1-16 names matching ${pattern}`);
+    throw invalid(field, `expected 1-16 names, each ${rule.expected}`);
   }
   return [...new Set(value as string[])];
 }
@@ -189,8 +193,7 @@ export function parseEnrolmentRequestBody(bytes: Uint8Array): EnrolmentRequest {
   if (!isObject(document)) throw invalid('request body', 'expected a JSON object');
   onlyKeys(document, enrolmentBodyFields, '');
   const workerId = document.workerId;
-  if (typeof workerId !== 'string' || !storeNamePattern.test(workerId))
-    throw invalid('workerId', `expected ${storeNamePattern}`);
+  if (!isWorkerId(workerId)) throw invalid('workerId', `expected ${workerIdRule.expected}`);
   const signing = publicKey(document.signingKeyPem, 'signingKeyPem');
   const auth = publicKey(document.authKeyPem, 'authKeyPem');
   const signingKeyid = securesystemslibKeyid(signing.key);
@@ -211,8 +214,8 @@ export function parseEnrolmentRequestBody(bytes: Uint8Array): EnrolmentRequest {
     authKeyPem: auth.pem,
     authKeyid,
     signingKeyProof: proof,
-    architectures: Object.freeze(names(document.architectures, 'architectures', ARCH)),
-    backends: Object.freeze(names(document.backends, 'backends', BACKEND)),
+    architectures: Object.freeze(names(document.architectures, 'architectures', architectureRule)),
+    backends: Object.freeze(names(document.backends, 'backends', backendNameRule)),
     capacity: Object.freeze({
       cores: amount(capacity.cores, 'capacity.cores', capacityCeilings.cores),
       memoryBytes: amount(capacity.memoryBytes, 'capacity.memoryBytes', capacityCeilings.memoryBytes),

@@ -6,6 +6,7 @@
 import { type KeyObject, randomBytes, sign, verify } from 'node:crypto';
 import { isSha256Hex, type Sha256Hex } from '../digest.ts';
 import { RbnetError } from '../errors.ts';
+import { isRequestNonce, isWorkerId } from '../identifiers.ts';
 
 /**
  * A worker request was refused.
@@ -39,8 +40,6 @@ export const maxAuthClockSkewMs = 120_000;
 /** The largest body length a proof may declare; routes cap far lower. */
 const MAX_DECLARED_BODY_BYTES = 2 ** 50;
 
-const WORKER_ID = /^[a-z0-9][a-z0-9._-]{0,62}$/;
-const NONCE = /^[A-Za-z0-9_-]{22,64}$/;
 const PATH = /^\/v1\/[A-Za-z0-9/._:-]{1,256}$/;
 const METHOD = /^(GET|POST|PUT|DELETE)$/;
 const LENGTH = /^(0|[1-9]\d{0,15})$/;
@@ -72,7 +71,7 @@ function field(ok: boolean, name: string, value: unknown): void {
  * like an in-toto link, a DSSE payload or any other document can ever be smuggled in to be signed.
  */
 export function composeAuthMessage(fields: AuthFields): Buffer {
-  field(WORKER_ID.test(fields.workerId), 'workerId', fields.workerId);
+  field(isWorkerId(fields.workerId), 'workerId', fields.workerId);
   let origin: URL | undefined;
   try {
     origin = new URL(fields.origin);
@@ -84,7 +83,7 @@ export function composeAuthMessage(fields: AuthFields): Buffer {
     'origin',
     fields.origin,
   );
-  field(NONCE.test(fields.nonce), 'nonce', fields.nonce);
+  field(isRequestNonce(fields.nonce), 'nonce', fields.nonce);
   field(
     Number.isSafeInteger(fields.timestampMs) && fields.timestampMs > 0,
     'timestampMs',
@@ -170,9 +169,9 @@ export function parseAuthHeader(header: string | undefined): ParsedAuthHeader {
   const [id, ts, nonce, len, sha256, sig] = HEADER_PARAMETERS.map((name) => parts.get(name) ?? '');
   if (
     parts.size !== HEADER_PARAMETERS.length ||
-    !WORKER_ID.test(id!) ||
+    !isWorkerId(id) ||
     !/^\d{1,16}$/.test(ts!) ||
-    !NONCE.test(nonce!) ||
+    !isRequestNonce(nonce) ||
     !LENGTH.test(len!) ||
     Number(len) > MAX_DECLARED_BODY_BYTES ||
     !isSha256Hex(sha256) ||

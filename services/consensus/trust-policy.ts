@@ -2,6 +2,7 @@
 import type { KeyObject } from 'node:crypto';
 import { ed25519PublicKeyFromPem, securesystemslibKeyid } from '../attestation/ed25519-key.ts';
 import { type Sha256Hex, sha256Hex } from '../digest.ts';
+import { accountNameRule, isAccountName, isKeyid } from '../identifiers.ts';
 import { parseStrictJson } from '../strict-json.ts';
 import { parseUtcTimestamp } from '../utc-timestamp.ts';
 import { PolicyError } from './consensus-errors.ts';
@@ -10,10 +11,6 @@ export const TRUST_POLICY_SCHEMA_V1 = 'rbnet.trust-policy/v1';
 
 /** A policy file larger than this is refused before it is parsed (1 MiB). */
 export const maxTrustPolicyBytes = 1024 * 1024;
-
-/** Operator names: lowercase, so "Alpha" and "alpha" can never count as two operators. */
-const OPERATOR_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-const KEYID = /^[0-9a-f]{64}$/;
 
 /** One pinned ed25519 key. */
 export interface PinnedKey {
@@ -116,8 +113,8 @@ export function parseTrustPolicy(bytes: string | Uint8Array, now: Date): TrustPo
     const operator = record(entry, field);
     onlyKeys(operator, field, ['name', 'keys']);
     const name = operator.name;
-    if (typeof name !== 'string' || !OPERATOR_NAME.test(name)) {
-      throw invalid(`${field}.name is ${describe(name)}, expected lowercase [a-z0-9][a-z0-9._-]{0,63}`);
+    if (!isAccountName(name)) {
+      throw invalid(`${field}.name is ${describe(name)}, expected ${accountNameRule.expected}`);
     }
     if (names.has(name)) throw invalid(`${field}.name ${describe(name)} appears more than once`);
     names.add(name);
@@ -222,7 +219,7 @@ function pinnedKey(value: unknown, field: string): PinnedKey {
   const entry = record(value, field);
   onlyKeys(entry, field, ['keyid', 'publicKeyPem']);
   const { keyid, publicKeyPem } = entry;
-  if (typeof keyid !== 'string' || !KEYID.test(keyid)) {
+  if (!isKeyid(keyid)) {
     throw invalid(`${field}.keyid is ${describe(keyid)}, expected 64 lowercase hex characters`);
   }
   if (typeof publicKeyPem !== 'string') throw invalid(`${field}.publicKeyPem must be a string`);

@@ -1,6 +1,16 @@
 // The queue wire contract: queue names, the rebuild job payload and its strict parser, the completion value.
 import { isSha256Hex, type Sha256Hex, sha256Hex } from '../digest.ts';
 import { ManifestError, RbnetError } from '../errors.ts';
+import {
+  isBuildId,
+  isJobId,
+  isJobNonce,
+  isQueuePrefix,
+  isWorkerId,
+  jobIdRule,
+  queuePrefixRule,
+  workerIdRule,
+} from '../identifiers.ts';
 import { canonicalizeJcs } from '../jcs.ts';
 import { defaultManifestLimits } from '../manifest/parse-manifest.ts';
 import { parseStrictJson } from '../strict-json.ts';
@@ -11,41 +21,6 @@ export const rbnetQueuePrefix = 'rbnet';
 /** The only payload schema a worker accepts. */
 export const JOB_PAYLOAD_SCHEMA_V1 = 'rbnet.job/v1';
 
-/**
- * Worker ids may use only characters that are not Redis glob metacharacters (`* ? [ ] \`) and not `:`,
- * because the worker's ACL key pattern is built from them: a `:` or `*` in an id would let one
- * worker's pattern cover another worker's queue. A superset of the id rule in services/auth.
- */
-const WORKER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-
-/** A BullMQ prefix that is safe inside an ACL key pattern (no glob metacharacters, no `:`). */
-const QUEUE_PREFIX = /^[A-Za-z0-9{}_.-]{1,64}$/;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-const JOB_ID_SEGMENT = /^[A-Za-z0-9_-]+$/;
-/** Queue-level key names BullMQ keeps beside job hashes: a job with one of these ids would overwrite them. */
-const BULLMQ_RESERVED_JOB_IDS: ReadonlySet<string> = new Set([
-  'active',
-  'wait',
-  'waiting-children',
-  'paused',
-  'id',
-  'delayed',
-  'prioritized',
-  'stalled-check',
-  'completed',
-  'failed',
-  'stalled',
-  'repeat',
-  'limiter',
-  'meta',
-  'events',
-  'pc',
-  'marker',
-  'de',
-  'metrics',
-]);
-const NONCE = /^[A-Za-z0-9_-]{43}$/;
 const PAYLOAD_FIELDS = [
   'schema',
   'buildId',
@@ -66,7 +41,7 @@ export const jobPayloadLimits = Object.freeze({
    * JSON string at most doubles it (every `"` and `\` gains a backslash), plus room for the other fields.
    */
   maxPayloadBytes: 2 * defaultManifestLimits.maxManifestBytes + 8 * 1024,
-  maxJobIdChars: 128,
+  maxJobIdChars: jobIdRule.maxLength,
   maxAttempt: 100,
   maxCoordinatorUrlChars: 2048,
   /** Largest completion value JSON text a worker may return, in UTF-8 bytes. */
@@ -138,33 +113,14 @@ export class JobPayloadError extends RbnetError<'JOB_PAYLOAD_INVALID' | 'JOB_PAY
 /** A worker id or queue prefix cannot be used to build a queue name or an ACL key pattern. */
 export class QueueNameError extends RbnetError<'QUEUE_NAME_INVALID'> {}
 
-/** True when `workerId` may name a queue (and so an ACL key pattern). */
-export function isValidWorkerId(workerId: unknown): workerId is string {
-  return typeof workerId === 'string' && WORKER_ID.test(workerId);
-}
-
 /**
  * The one queue a worker consumes: `rbnet-w-<workerId>`.
- * @throws QueueNameError `QUEUE_NAME_INVALID` for ids outside `[A-Za-z0-9][A-Za-z0-9._-]{0,62}`.
+ * @throws QueueNameError `QUEUE_NAME_INVALID` for an id outside the worker id rule (services/identifiers.ts).
  */
 export function queueNameForWorker(workerId: string): string {
-  if (!isValidWorkerId(workerId)) {
-    throw new QueueNameError(
-      'QUEUE_NAME_INVALID',
-      'workerId: expected 1-63 characters from [A-Za-z0-9._-], starting with a letter or digit',
-    );
-  }
+  if (!isWorkerId(workerId))
+    throw new QueueNameError('QUEUE_NAME_INVALID', `workerId: expected ${workerIdRule.expected}`);
   return `rbnet-w-${workerId}`;
-}
-
-/** True when `jobId` is a job id the payload parser would accept (e.g. one read back from Redis). */
-export function isValidJobId(jobId: unknown): jobId is string {
-  try {
-    checkJobId(jobId);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -172,9 +128,8 @@ export function isValidJobId(jobId: unknown): jobId is string {
  * @throws QueueNameError `QUEUE_NAME_INVALID`.
  */
 export function checkQueuePrefix(prefix: string): string {
-  if (!QUEUE_PREFIX.test(prefix)) {
-    throw new QueueNameError('QUEUE_NAME_INVALID', 'prefix: expected 1-64 characters from [A-Za-z0-9{}_.-]');
-  }
+  if (!isQueuePrefix(prefix))
+    throw new QueueNameError('QUEUE_NAME_INVALID', `prefix: expected ${queuePrefixRule.expected}`);
   return prefix;
 }
 
@@ -263,12 +218,11 @@ function readPayload(value: unknown): RebuildJobPayload {
   if (object.schema !== JOB_PAYLOAD_SCHEMA_V1) throw invalid('schema', `expected "${JOB_PAYLOAD_SCHEMA_V1}"`);
 
   const buildId = object.buildId;
-  if (typeof buildId !== 'string' || !UUID.test(buildId)) {
+  if (!isBuildId(buildId))
     throw invalid('buildId', 'expected a lowercase RFC 9562 UUID (8-4-4-4-12 hex digits)');
-  }
 
   const jobId = object.jobId;
-  checkJobId(jobId);
+  if (!isJobId(jobId)) throw invalid('jobId', `expected ${jobIdRule.expected}`);
 
   const attempt = object.attempt;
   if (
@@ -281,14 +235,8 @@ function readPayload(value: unknown): RebuildJobPayload {
   }
 
   const nonce = object.nonce;
-  // Decoding and re-encoding refuses the base64url spellings whose unused low bits are not zero.
-  if (
-    typeof nonce !== 'string' ||
-    !NONCE.test(nonce) ||
-    Buffer.from(nonce, 'base64url').toString('base64url') !== nonce
-  ) {
+  if (!isJobNonce(nonce))
     throw invalid('nonce', 'expected 32 bytes as unpadded base64url (exactly 43 characters)');
-  }
 
   const manifestSha256 = object.manifestSha256;
   if (!isSha256Hex(manifestSha256)) {
@@ -325,27 +273,6 @@ function readPayload(value: unknown): RebuildJobPayload {
     manifest,
     coordinatorUrl,
   });
-}
-
-/**
- * BullMQ refuses integer-looking ids and ids with `:` unless they have exactly three segments; a
- * one-segment id equal to a queue key name (`meta`, `wait`, ...) would make the job hash overwrite it.
- */
-function checkJobId(jobId: unknown): asserts jobId is string {
-  const rule =
-    `expected 1-${jobPayloadLimits.maxJobIdChars} characters from [A-Za-z0-9_-], ` +
-    'or three such segments joined by ":"';
-  if (typeof jobId !== 'string' || jobId.length === 0 || jobId.length > jobPayloadLimits.maxJobIdChars) {
-    throw invalid('jobId', rule);
-  }
-  const segments = jobId.split(':');
-  if ((segments.length !== 1 && segments.length !== 3) || !segments.every((s) => JOB_ID_SEGMENT.test(s))) {
-    throw invalid('jobId', rule);
-  }
-  if (/^[0-9]+$/.test(jobId)) throw invalid('jobId', 'must not be all digits (BullMQ reserves integer ids)');
-  if (segments.length === 1 && BULLMQ_RESERVED_JOB_IDS.has(jobId)) {
-    throw invalid('jobId', `"${jobId}" is the name of a BullMQ queue key`);
-  }
 }
 
 function checkCoordinatorUrl(value: unknown): asserts value is string {

@@ -24,9 +24,6 @@ export class BuildStoreError extends RbnetError<
  */
 export type IsoTimestamp = string;
 
-/** Operator, maintainer and worker names: lowercase, 1..63 characters, starting with a letter or digit. */
-export const storeNamePattern = /^[a-z0-9][a-z0-9._-]{0,62}$/;
-
 // ---------------------------------------------------------------- operators, maintainers, tokens
 
 export interface OperatorRecord {

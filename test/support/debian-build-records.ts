@@ -13,6 +13,7 @@ import type { ClaimedOutput } from '../../services/manifest/manifest.ts';
 import { parseAnyManifest } from '../../services/manifest/parse-any-manifest.ts';
 import type { BuildStore } from '../../services/storage/build-store.ts';
 import type { ContentStore } from '../../services/storage/content-store.ts';
+import { testJobNonce, testKeyid } from './test-identifiers.ts';
 
 /** One rbnet.debian/v1 build to record. */
 export interface DebianBuildSpec {
@@ -126,7 +127,7 @@ export class DebianBuildRecords {
       signingKeyPem: key.publicKeyPem,
       signingKeyid: key.keyid,
       authKeyPem: auth.publicKey.export({ format: 'pem', type: 'spki' }) as string,
-      authKeyid: `auth-${workerId}`,
+      authKeyid: testKeyid(`auth-${workerId}`),
       architectures: [...architectures],
       backends: ['debian'],
       capacity: { cores: 1, memoryBytes: 1, diskBytes: 1 },
@@ -270,7 +271,7 @@ export class DebianBuildRecords {
     const { jobId, attempt, nonce } = spec.job ?? {
       jobId: `job-${this.#jobs}`,
       attempt: 1,
-      nonce: `nonce-of-the-test-job-${this.#jobs}`,
+      nonce: testJobNonce(`of-the-test-job-${this.#jobs}`),
     };
     if (!spec.job) {
       await this.#store.createAttempt({

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { loadCoordinatorConfig } from '../../coordinator/coordinator-config.ts';
 import { type RunningCoordinator, startCoordinator } from '../../coordinator/main.ts';
+import { parseBuildView } from '../../services/api/build-view.ts';
 import { sha256Hex } from '../../services/digest.ts';
 import { enrolWithCoordinator } from '../../worker/network/enrol-with-coordinator.ts';
 import { type RunningNetworkWorker, startNetworkWorker } from '../../worker/network/start-network-worker.ts';
@@ -41,7 +42,12 @@ export interface NetworkHarness {
   maintainerToken(): Promise<string>;
   /** Uploads the manifest's inputs (from its directory) and submits it; returns the build id. */
   submit(manifestPath: string, token: string): Promise<string>;
-  // biome-ignore lint/suspicious/noExplicitAny: API answers are asserted field by field in the tests
+  /**
+   * Polls GET /v1/builds/:id until a verdict. Each answer is read with the wire contract's parser
+   * (services/api/build-view.ts), so a view that breaks the contract fails the test; the value is
+   * typed loosely because the tests assert it field by field.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: a parsed BuildView, asserted field by field in the tests
   waitForVerdict(buildId: string, timeoutMs?: number, pollMs?: number): Promise<any>;
   close(): Promise<void>;
 }
@@ -184,7 +190,8 @@ export async function startNetworkHarness(options: {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const status = await api('GET', `/v1/builds/${buildId}`);
-        if (status.json?.verdict && status.json.verdict !== 'pending') return status.json;
+        const view = status.status === 200 ? parseBuildView(status.text, buildId) : undefined;
+        if (view && view.verdict !== 'pending') return view;
         if (Date.now() > deadline)
           throw new Error(`no verdict for ${buildId} within ${timeoutMs} ms: ${status.text}`);
         await new Promise((resolve) => setTimeout(resolve, pollMs));

@@ -3,6 +3,7 @@ import { readdir, readFile, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import type { Redis, RedisOptions } from 'ioredis';
+import { isHealthAnswer } from '../../services/api/health.ts';
 import type { Sha256Hex } from '../../services/digest.ts';
 import { resolveEnvironment } from '../environment/environment-registry.ts';
 import { AUTH_KEY_FILE, NETWORK_FILE, type NetworkSettings } from '../network/enrol-with-coordinator.ts';
@@ -438,13 +439,13 @@ async function checkCoordinatorAndClock(
     ];
   }
   const receivedAtMs = probes.nowMs();
-  const body = (await response.json().catch(() => undefined)) as { ok?: unknown } | undefined;
+  const body = await response.text().catch(() => '');
   const coordinator =
-    response.status === 200 && body?.ok === true
+    response.status === 200 && isHealthAnswer(body)
       ? ok('coordinator', `${url} answered in ${receivedAtMs - sentAtMs} ms`)
       : fail(
           'coordinator',
-          `${url} answered ${response.status} ${JSON.stringify(body ?? null).slice(0, 100)}`,
+          `${url} answered ${response.status} ${JSON.stringify(body.slice(0, 100))}`,
           'check the coordinator log; the URL in network.json must be the coordinator itself',
         );
   return [

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { generateEd25519KeyFiles } from '../../services/attestation/ed25519-key.ts';
 import { Ed25519FileSigner } from '../../services/attestation/signer.ts';
 import { ConfigError } from '../../services/errors.ts';
+import { accountNameRule, isAccountName } from '../../services/identifiers.ts';
 
 export interface WorkerIdentity {
   readonly id: string;
@@ -20,7 +21,6 @@ export interface LoadedWorkerIdentity {
   readonly publicKeyPath: string;
 }
 
-const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const IDENTITY_FILE = 'worker.json';
 const PRIVATE_KEY_FILE = 'worker-signing.key';
 
@@ -29,11 +29,8 @@ export function builderUriFor(operator: string, id: string): string {
 }
 
 function checkName(value: unknown, field: string): string {
-  if (typeof value !== 'string' || !NAME_PATTERN.test(value)) {
-    throw new ConfigError(
-      'CONFIG_INVALID',
-      `${field}: expected 1-63 characters of [a-z0-9._-], starting with a letter or digit`,
-    );
+  if (!isAccountName(value)) {
+    throw new ConfigError('CONFIG_INVALID', `${field}: expected ${accountNameRule.expected}`);
   }
   return value;
 }

@@ -33,7 +33,9 @@ async function coordinator(
 
 describe('CoordinatorClient', () => {
   it('declares in each proof the exact length and sha256 of the body it sends', async () => {
-    const { url, seen } = await coordinator([{ status: 200, body: { current: true } }]);
+    const { url, seen } = await coordinator([
+      { status: 200, body: { jobId: 'job-1', current: true, state: 'open' } },
+    ]);
     const client = new CoordinatorClient(url, 'w1', generateKeyPairSync('ed25519').privateKey);
     expect(await client.attemptIsCurrent('job-1')).toBe(true);
     const proof = parseAuthHeader(seen[0]!.authorization);
@@ -51,7 +53,7 @@ describe('CoordinatorClient', () => {
         body: { error: { code: 'AUTH_RATE_LIMITED', message: 'slow down' } },
         headers: { 'retry-after': '1' },
       },
-      { status: 200, body: { current: true } },
+      { status: 200, body: { jobId: 'job-1', current: true, state: 'open' } },
     ]);
     const client = new CoordinatorClient(url, 'w1', generateKeyPairSync('ed25519').privateKey);
     expect(await client.attemptIsCurrent('job-1')).toBe(true);

@@ -5,14 +5,22 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
-import { signWorkerRequest } from '../../services/auth/worker-request-auth.ts';
-import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
-import { InputError, RbnetError } from '../../services/errors.ts';
+import { readApiErrorBody } from '../../services/api/api-error-body.ts';
+import { parseAttemptCheckAnswer, serializeAttemptCheckRequest } from '../../services/api/attempt-check.ts';
 import {
   type HeartbeatAnswer,
   parseHeartbeatAnswer,
   serializeHeartbeatRequest,
-} from '../../services/queue/heartbeat-contract.ts';
+} from '../../services/api/heartbeat.ts';
+import {
+  parseResultAnswer,
+  type ResultAnswer,
+  type ResultReport,
+  serializeResultReport,
+} from '../../services/api/result-report.ts';
+import { signWorkerRequest } from '../../services/auth/worker-request-auth.ts';
+import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
+import { InputError, RbnetError } from '../../services/errors.ts';
 
 /** The length and sha256 of a request's body, which its proof declares. */
 interface SignedBody {
@@ -126,12 +134,11 @@ export class CoordinatorClient {
     }
     if (!response.ok) {
       const text = await response.text().catch(() => '');
-      let remote: { code?: string; message?: string } = {};
-      try {
-        remote = (JSON.parse(text) as { error?: typeof remote }).error ?? {};
-      } catch {
-        remote = { message: text.slice(0, 200) };
-      }
+      // The coordinator's own code and message when it sent its error body; otherwise a bounded quote.
+      const remote = readApiErrorBody(text) ?? {
+        code: undefined,
+        message: JSON.stringify(text.slice(0, 200)),
+      };
       const retryAfter = Number(response.headers.get('retry-after') ?? 'NaN');
       const error = new CoordinatorRequestError(
         'COORDINATOR_REFUSED',
@@ -230,26 +237,25 @@ export class CoordinatorClient {
 
   /** Whether the attempt is still assigned to this worker and open (checked right before signing). */
   async attemptIsCurrent(jobId: string): Promise<boolean> {
-    const bytes = Buffer.from(JSON.stringify({ jobId }));
+    const bytes = Buffer.from(serializeAttemptCheckRequest({ jobId }));
     const response = await this.request('POST', '/v1/attempts/current', {
       bodySha256: sha256Hex(bytes),
       bodyLength: bytes.byteLength,
       body: bytes as unknown as BodyInit,
       headers: { 'content-type': 'application/json' },
     });
-    return ((await response.json()) as { current: boolean }).current === true;
+    return parseAttemptCheckAnswer(await response.text(), jobId).current;
   }
 
-  async postResult(
-    body: Record<string, unknown>,
-  ): Promise<{ accepted: boolean; verdict?: string; duplicate?: boolean }> {
-    const bytes = Buffer.from(JSON.stringify(body));
+  /** Reports a signed result or a failure; the answer is read strictly (the coordinator is not trusted). */
+  async postResult(report: ResultReport): Promise<ResultAnswer> {
+    const bytes = Buffer.from(serializeResultReport(report));
     const response = await this.request('POST', '/v1/results', {
       bodySha256: sha256Hex(bytes),
       bodyLength: bytes.byteLength,
       body: bytes,
       headers: { 'content-type': 'application/json' },
     });
-    return (await response.json()) as { accepted: boolean; verdict?: string; duplicate?: boolean };
+    return parseResultAnswer(await response.text());
   }
 }

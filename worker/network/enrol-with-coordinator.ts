@@ -3,6 +3,8 @@
 import { createPrivateKey } from 'node:crypto';
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readApiErrorBody } from '../../services/api/api-error-body.ts';
+import { parseEnrolmentAnswer } from '../../services/api/enrolment.ts';
 import { generateEd25519KeyFiles } from '../../services/attestation/ed25519-key.ts';
 import { Ed25519FileSigner } from '../../services/attestation/signer.ts';
 import {
@@ -83,23 +85,31 @@ export async function enrolWithCoordinator(
       { cause },
     );
   }
-  const answer = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+  const text = await response.text().catch(() => '');
   if (!response.ok) {
-    const error = (answer.error ?? {}) as { code?: string; message?: string };
+    const error = readApiErrorBody(text);
     throw new CoordinatorRequestError(
       'COORDINATOR_REFUSED',
-      `enrol: ${response.status} ${error.code ?? ''} ${error.message ?? ''}`.trim(),
+      `enrol: ${response.status} ${error?.code ?? ''} ${error?.message ?? ''}`.trim(),
       response.status,
-      error.code,
+      error?.code,
     );
   }
-  const redis = answer.redis as NetworkSettings['redis'];
+  // Read strictly: these become this host's queue credentials and identity file.
+  const answer = parseEnrolmentAnswer(text);
+  if (answer.workerId !== request.workerId) {
+    throw new CoordinatorRequestError(
+      'COORDINATOR_REFUSED',
+      `enrol: the coordinator answered for worker ${answer.workerId}, not ${request.workerId}`,
+    );
+  }
+  const { redis } = answer;
   const settings: NetworkSettings = {
     coordinatorUrl: origin,
     workerId: request.workerId,
-    operator: String(answer.operator),
-    queueName: String(answer.queueName),
-    queuePrefix: String(answer.queuePrefix),
+    operator: answer.operator,
+    queueName: answer.queueName,
+    queuePrefix: answer.queuePrefix,
     redis: { url: redis.url, username: redis.username, password: redis.password },
   };
   await writeFile(

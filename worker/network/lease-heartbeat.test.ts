@@ -1,7 +1,7 @@
 // The worker's heartbeat: names a job the moment it starts, and aborts a job the coordinator calls stale.
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { HeartbeatAnswer } from '../../services/queue/heartbeat-contract.ts';
+import type { HeartbeatAnswer } from '../../services/api/heartbeat.ts';
 import { LeaseHeartbeat } from './lease-heartbeat.ts';
 
 const stops: Array<() => void> = [];

@@ -1,7 +1,7 @@
 // Keeps the leases of exactly the jobs this worker runs: a signed heartbeat names them, at once when a
 // job starts and then every quarter lease; a job the coordinator no longer counts as ours is aborted.
 import type { Logger } from 'pino';
-import type { HeartbeatAnswer } from '../../services/queue/heartbeat-contract.ts';
+import type { HeartbeatAnswer } from '../../services/api/heartbeat.ts';
 
 /** The one call the heartbeat needs (CoordinatorClient has it). */
 export interface HeartbeatSender {

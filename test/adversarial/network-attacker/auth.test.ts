@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCoordinatorConfig } from '../../../coordinator/coordinator-config.ts';
-import { routeCatalog } from '../../../coordinator/http/route-catalog.ts';
+import { coordinatorRoutes } from '../../../coordinator/http/routes/coordinator-routes.ts';
 import { startCoordinator } from '../../../coordinator/main.ts';
 import { sha256Hex } from '../../../services/digest.ts';
 import { AuthTestCoordinator, countingBody } from '../../support/auth-test-coordinator.ts';
@@ -29,7 +29,7 @@ const CURRENT = '/v1/attempts/current';
 const SAMPLE: Record<string, string> = { id: 'alpha-1', digest: 'a'.repeat(64) };
 
 /** Every state-changing route, with its path parameters filled in. */
-const stateChanging = routeCatalog
+const stateChanging = coordinatorRoutes
   .filter((route) => route.method !== 'GET')
   .map((route) => ({
     ...route,

@@ -15,7 +15,10 @@ import { createCoordinatorApp } from '../../../coordinator/http/create-app.ts';
 import type { SqliteBuildStore } from '../../../coordinator/storage/sqlite-build-store.ts';
 import { signRebuildLink } from '../../../services/apt/in-toto-rebuild-link.ts';
 import type { Sha256Hex } from '../../../services/digest.ts';
-import { createTestCoordinatorDeps, type TestCoordinatorDeps } from '../../support/coordinator-deps-fixture.ts';
+import {
+  createTestCoordinatorDeps,
+  type TestCoordinatorDeps,
+} from '../../support/coordinator-deps-fixture.ts';
 import { DebianBuildRecords, type SignedBuiltResult } from '../../support/debian-build-records.ts';
 import { LOOPBACK_ENV, postWorkerResult } from '../../support/post-worker-result.ts';
 

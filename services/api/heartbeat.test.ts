@@ -5,7 +5,7 @@ import {
   parseHeartbeatAnswer,
   parseHeartbeatRequest,
   serializeHeartbeatRequest,
-} from './heartbeat-contract.ts';
+} from './heartbeat.ts';
 
 const JOB = '0b7e2d8a-9d1c-4c0e-8f61-2a3b4c5d6e7f:attempt:1';
 

@@ -4,20 +4,20 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newKey } from '../../services/consensus/consensus-test-fixtures.ts';
+import { newKey } from '../../../services/consensus/consensus-test-fixtures.ts';
 import {
   debListing,
   fileMember,
   inspectionResult,
-} from '../../services/debian/deb-inspection/inspection-result-fixture.ts';
-import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
-import { createTestCoordinatorDeps } from '../../test/support/coordinator-deps-fixture.ts';
-import { DebianBuildRecords } from '../../test/support/debian-build-records.ts';
-import { expectInertHeaders } from '../../test/support/expect-inert-headers.ts';
-import { decideBuild } from '../consensus/decide-build.ts';
-import type { CoordinatorDeps } from '../coordinator-deps.ts';
-import type { SqliteBuildStore } from '../storage/sqlite-build-store.ts';
-import { createCoordinatorApp } from './create-app.ts';
+} from '../../../services/debian/deb-inspection/inspection-result-fixture.ts';
+import { type Sha256Hex, sha256Hex } from '../../../services/digest.ts';
+import { createTestCoordinatorDeps } from '../../../test/support/coordinator-deps-fixture.ts';
+import { DebianBuildRecords } from '../../../test/support/debian-build-records.ts';
+import { expectInertHeaders } from '../../../test/support/expect-inert-headers.ts';
+import { decideBuild } from '../../consensus/decide-build.ts';
+import type { CoordinatorDeps } from '../../coordinator-deps.ts';
+import type { SqliteBuildStore } from '../../storage/sqlite-build-store.ts';
+import { createCoordinatorApp } from '../create-app.ts';
 
 const LOOPBACK_ENV = { incoming: { socket: { remoteAddress: '127.0.0.1' } } };
 const NOW = new Date('2026-11-25T12:00:00.000Z');

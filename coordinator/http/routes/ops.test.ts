@@ -1,20 +1,20 @@
-// /metrics, /openapi.json and the route catalog via the real app (app.request), SQLite, content store.
+// /metrics, /openapi.json and the route definitions via the real app (app.request), SQLite, content store.
 
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
-import { createTestCoordinatorDeps } from '../../test/support/coordinator-deps-fixture.ts';
-import { parseExposition, sampleValue } from '../../test/support/prometheus-text-parser.ts';
-import type { CoordinatorDeps } from '../coordinator-deps.ts';
-import type { CoordinatorMetrics } from '../metrics/coordinator-metrics.ts';
-import type { SqliteBuildStore } from '../storage/sqlite-build-store.ts';
-import { createCoordinatorApp } from './create-app.ts';
-import { openApiPath, pathParameterNames } from './openapi-document.ts';
-import { registerOpsRoutes } from './ops-routes.ts';
-import { routeCatalog } from './route-catalog.ts';
+import { type Sha256Hex, sha256Hex } from '../../../services/digest.ts';
+import { createTestCoordinatorDeps } from '../../../test/support/coordinator-deps-fixture.ts';
+import { parseExposition, sampleValue } from '../../../test/support/prometheus-text-parser.ts';
+import { testKeyid } from '../../../test/support/test-identifiers.ts';
+import type { CoordinatorDeps } from '../../coordinator-deps.ts';
+import type { CoordinatorMetrics } from '../../metrics/coordinator-metrics.ts';
+import type { SqliteBuildStore } from '../../storage/sqlite-build-store.ts';
+import { createCoordinatorApp } from '../create-app.ts';
+import { openApiPath, pathParameterNames } from '../openapi-document.ts';
+import { coordinatorRoutes } from './coordinator-routes.ts';
 
 const LOOPBACK_ENV = { incoming: { socket: { remoteAddress: '127.0.0.1' } } };
 const NOW = new Date('2026-11-25T12:00:00.000Z');
@@ -37,9 +37,9 @@ async function enrolDirectly(operator: string, workerId: string): Promise<void> 
     workerId,
     operator,
     signingKeyPem: pem(),
-    signingKeyid: `sign-${workerId}`,
+    signingKeyid: testKeyid(`sign-${workerId}`),
     authKeyPem: pem(),
-    authKeyid: `auth-${workerId}`,
+    authKeyid: testKeyid(`auth-${workerId}`),
     architectures: ['amd64'],
     backends: ['generic'],
     capacity: { cores: 1, memoryBytes: 1, diskBytes: 1 },
@@ -83,37 +83,44 @@ beforeAll(async () => {
   deps = fixture.deps;
   store = fixture.store;
   app = createCoordinatorApp(deps);
-  // Until create-app.ts registers the operations routes itself; afterwards this is a no-op.
-  if (!app.routes.some((r) => r.path === '/metrics')) registerOpsRoutes(app, deps);
 });
 afterAll(async () => {
   await store?.close();
   await rm(root, { recursive: true, force: true });
 });
 
-describe('route catalog', () => {
-  it('lists exactly the routes the app serves: a route without a catalog entry fails here', () => {
-    const served = new Set(app.routes.filter((r) => r.method !== 'ALL').map((r) => `${r.method} ${r.path}`));
-    const catalogued = routeCatalog.map((r) => `${r.method} ${r.path}`);
-    expect(new Set(catalogued).size).toBe(catalogued.length);
-    expect([...served].sort()).toEqual([...catalogued].sort());
+describe('route definitions', () => {
+  it('the generated document describes exactly the routes the app serves, each once', async () => {
+    const document = (await (await get('/openapi.json')).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const served = new Set(
+      app.routes.filter((r) => r.method !== 'ALL').map((r) => `${r.method} ${openApiPath(r.path)}`),
+    );
+    const described = Object.entries(document.paths).flatMap(([path, operations]) =>
+      Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    const defined = coordinatorRoutes.map((r) => `${r.method} ${r.path}`);
+    expect(new Set(defined).size).toBe(defined.length);
+    expect(served.size).toBe(defined.length);
+    expect([...described].sort()).toEqual([...served].sort());
   });
 
   it('describes every path parameter, uses unique operation ids, and never mixes "none" with an auth', () => {
-    for (const route of routeCatalog) {
+    for (const route of coordinatorRoutes) {
       expect(Object.keys(route.pathParams ?? {}).sort(), route.path).toEqual(
         pathParameterNames(route.path).sort(),
       );
       if (route.auth.includes('none')) expect(route.auth, route.path).toEqual(['none']);
       expect(route.auth.length, route.path).toBeGreaterThan(0);
     }
-    const ids = routeCatalog.map((r) => r.operationId);
+    const ids = coordinatorRoutes.map((r) => r.operationId);
     expect(new Set(ids).size).toBe(ids.length);
   });
 
   it('tells the truth about auth: guarded routes answer 401 without credentials, public ones never do', async () => {
     const sample: Record<string, string> = { id: crypto.randomUUID(), digest: 'a'.repeat(64) };
-    for (const route of routeCatalog) {
+    for (const route of coordinatorRoutes) {
       const path = route.path.replace(/:([A-Za-z0-9_]+)/g, (_m, name: string) => sample[name]!);
       const response = await app.request(
         path,

@@ -5,21 +5,21 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prepareDebianSubmission } from '../../cli/debian-submission.ts';
+import { prepareDebianSubmission } from '../../../cli/debian-submission.ts';
 import {
   type BuildinfoParts,
   fixtureFile,
   helloBuildinfoParts,
   renderBuildinfoFixture,
-} from '../../services/debian/buildinfo-fixture.ts';
-import { sha256Hex } from '../../services/digest.ts';
+} from '../../../services/debian/buildinfo-fixture.ts';
+import { sha256Hex } from '../../../services/digest.ts';
 import {
   createTestCoordinatorDeps,
   type TestCoordinatorDeps,
-} from '../../test/support/coordinator-deps-fixture.ts';
-import { writeHostileSourcePackage } from '../../test/support/debian-fixture.ts';
-import { enrolmentRequestFor, newTestWorkerKeys } from '../../test/support/test-worker-keys.ts';
-import { createCoordinatorApp } from './create-app.ts';
+} from '../../../test/support/coordinator-deps-fixture.ts';
+import { writeHostileSourcePackage } from '../../../test/support/debian-fixture.ts';
+import { enrolmentRequestFor, newTestWorkerKeys } from '../../../test/support/test-worker-keys.ts';
+import { createCoordinatorApp } from '../create-app.ts';
 
 const LOOPBACK_ENV = { incoming: { socket: { remoteAddress: '127.0.0.1' } } };
 const ORIGIN = 'http://127.0.0.1:8470';

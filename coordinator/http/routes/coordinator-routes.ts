@@ -1,0 +1,32 @@
+// Every route the coordinator serves, one list of definitions: the app registers exactly these, and
+// /openapi.json is generated from them.
+import type { RouteDefinition } from '../route.ts';
+import { adminRoutes } from './admin.ts';
+import { adminWorkerRoutes } from './admin-workers.ts';
+import { aptRoutes } from './apt.ts';
+import { artifactRoutes } from './artifacts.ts';
+import { buildRoutes } from './builds.ts';
+import { contentStoreRoutes } from './cas.ts';
+import { diffoscopeRoutes } from './diffoscope.ts';
+import { enrolmentRoutes } from './enrolment.ts';
+import { leaseRoutes } from './leases.ts';
+import { logRoutes } from './log.ts';
+import { healthRoutes, operationsRoutes } from './ops.ts';
+import { resultRoutes } from './results.ts';
+
+/** In registration order. */
+export const coordinatorRoutes: readonly RouteDefinition[] = Object.freeze([
+  ...healthRoutes,
+  ...adminRoutes,
+  ...adminWorkerRoutes,
+  ...enrolmentRoutes,
+  ...contentStoreRoutes,
+  ...buildRoutes,
+  ...resultRoutes,
+  ...leaseRoutes,
+  ...diffoscopeRoutes,
+  ...artifactRoutes,
+  ...logRoutes,
+  ...aptRoutes,
+  ...operationsRoutes,
+]);
