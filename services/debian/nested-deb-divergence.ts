@@ -7,11 +7,9 @@ import {
   type DebComparison,
   type MemberDifferenceKind,
 } from './deb-inspection/compare-deb-listings.ts';
-import type { Compression, DebArea } from './deb-inspection/decompress-member.ts';
-import type { DebListing } from './deb-inspection/inspect-deb.ts';
-import type { PairReport } from './deb-inspection/inspect-main.ts';
+import type { Compression, DebArea, DebListing, HazardKind } from './deb-inspection/deb-listing.ts';
 import type { DebInspectionResult } from './deb-inspection/inspection-report.ts';
-import type { HazardKind } from './deb-inspection/list-tar-members.ts';
+import type { PairReport } from './deb-inspection/inspection-report-format.ts';
 
 /** Member differences listed per .deb, over all its comparisons; the rest are counted. */
 export const defaultMaxMembersPerDeb = 200;

@@ -6,7 +6,8 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
-import { type DebianSourceFact, signRebuildStatement } from '../../services/attestation/rebuild-statement.ts';
+import type { DebianSourceFact } from '../../services/attestation/rebuild-statement.ts';
+import { signRebuildStatement } from '../../services/attestation/sign-rebuild-statement.ts';
 import { compareOutputsWithClaims } from '../../services/claims/compare-outputs-with-claims.ts';
 import type { ConsensusFailureReason } from '../../services/consensus/decide-verdict.ts';
 import { type ParsedBuildinfo, parseBuildinfo } from '../../services/debian/buildinfo.ts';
