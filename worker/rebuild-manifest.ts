@@ -4,11 +4,8 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
-import {
-  type RebuildFacts,
-  type RebuildHost,
-  signRebuildStatement,
-} from '../services/attestation/rebuild-statement.ts';
+import type { RebuildFacts, RebuildHost } from '../services/attestation/rebuild-statement.ts';
+import { signRebuildStatement } from '../services/attestation/sign-rebuild-statement.ts';
 import type { Signer } from '../services/attestation/signer.ts';
 import {
   type ClaimComparison,

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareDebianSubmission } from '../../cli/debian-submission.ts';
 import { createCoordinatorApp } from '../../coordinator/http/create-app.ts';
 import { readBlobBytes } from '../../coordinator/storage/read-blob.ts';
-import { signRebuildStatement } from '../../services/attestation/rebuild-statement.ts';
+import { signRebuildStatement } from '../../services/attestation/sign-rebuild-statement.ts';
 import { createEnrolmentRequest } from '../../services/auth/worker-enrolment.ts';
 import { signWorkerRequest } from '../../services/auth/worker-request-auth.ts';
 import { newKey, rebuildFacts, type TestKey } from '../../services/consensus/consensus-test-fixtures.ts';
