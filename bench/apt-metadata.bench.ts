@@ -1,9 +1,10 @@
 // Benchmark: requests per second of the apt-transport-in-toto metadata endpoint with 100,000 stored
 // Debian builds (each with its own signed link), measured with wrk on loopback against a static
 // node:http server answering the same link bytes in the same run. The coordinator is a real
-// `rbnet coordinator run` process.
+// `rbnet coordinator run` process. RBNET_BENCH_APT_DIR=DIR keeps the filled store in DIR and reuses it
+// on the next run (filling 100,000 builds takes minutes).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -20,6 +21,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const DURATION = process.env.BENCH_WRK_DURATION ?? '10s';
 const OPERATOR = 'alpha';
 
+const keptDir = process.env.RBNET_BENCH_APT_DIR;
 const root = await mkdtemp(join(tmpdir(), 'rbnet-bench-apt-'));
 const redis = await startRedisServer();
 const children: ChildProcess[] = [];
@@ -105,9 +107,15 @@ async function wrk(url: string, script?: string): Promise<number> {
 }
 
 try {
-  const dataDir = join(root, 'coordinator');
-  await mkdir(dataDir, { recursive: true });
-  const sample = await fill(dataDir);
+  const dataDir = keptDir ? join(keptDir, `coordinator-${BUILDS}`) : join(root, 'coordinator');
+  const samplePath = join(dataDir, 'bench-sample-link.json');
+  let sample = await readFile(samplePath, 'utf8').catch(() => undefined);
+  if (sample === undefined) {
+    await rm(dataDir, { recursive: true, force: true });
+    await mkdir(dataDir, { recursive: true });
+    sample = await fill(dataDir);
+    await writeFile(samplePath, sample);
+  }
   const coordinator = await startCoordinator(dataDir);
   const staticBase = await startStaticServer(sample);
   const hot = `${coordinator}/apt/amd64/${OPERATOR}/sources/pkg-0/1.0-0/metadata`;
