@@ -2,7 +2,8 @@
 // Debian builds (each with its own signed link), measured with wrk on loopback against a static
 // node:http server answering the same link bytes in the same run. The coordinator is a real
 // `rbnet coordinator run` process. RBNET_BENCH_APT_DIR=DIR keeps the filled store in DIR and reuses it
-// on the next run (filling 100,000 builds takes minutes).
+// on the next run (filling 100,000 builds takes minutes); BENCH_FILL_ONLY=1 only fills it, so the
+// measured run can take the engine lock without holding it through the fill.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -128,7 +129,8 @@ async function wrk(url: string, script?: string): Promise<number> {
   return Number(rps[1]);
 }
 
-try {
+/** Filled once per RBNET_BENCH_APT_DIR: the data dir and a sample link. */
+async function filledStore(): Promise<{ dataDir: string; sample: string }> {
   const dataDir = keptDir ? join(keptDir, `coordinator-${BUILDS}`) : join(root, 'coordinator');
   const samplePath = join(dataDir, 'bench-sample-link.json');
   let sample = await readFile(samplePath, 'utf8').catch(() => undefined);
@@ -138,6 +140,11 @@ try {
     sample = await fill(dataDir);
     await writeFile(samplePath, sample);
   }
+  return { dataDir, sample };
+}
+
+/** The measured part: the coordinator on `dataDir` against a static server answering `sample`. */
+async function measure(dataDir: string, sample: string): Promise<void> {
   const coordinator = await startCoordinator(dataDir);
   const staticBase = await startStaticServer(sample);
   const hot = `${coordinator}/apt/amd64/${OPERATOR}/sources/pkg-0/1.0-0/metadata`;
@@ -187,6 +194,11 @@ try {
   );
   console.log(`\nasking for every version once took ${(warmUpMs / 1000).toFixed(1)} s`);
   console.log(`\n${JSON.stringify({ ...results, cold })}`);
+}
+
+try {
+  const { dataDir, sample } = await filledStore();
+  if (process.env.BENCH_FILL_ONLY !== '1') await measure(dataDir, sample);
 } finally {
   for (const child of children) child.kill('SIGTERM');
   await redis.stop();
