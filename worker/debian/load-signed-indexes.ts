@@ -1,8 +1,7 @@
 // The signed side of a Debian archive: an InRelease verified with gpgv and checked for suite, date and
 // validity, and the indexes it lists, each checked against its signed digest before xz sees it; both
 // cached under the archive's cache directory and re-verified on every use.
-import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import {
@@ -14,6 +13,7 @@ import { decodeControlText } from '../../services/debian/deb822.ts';
 import { type Sha256Hex, sha256File, sha256Hex } from '../../services/digest.ts';
 import { ArchiveError } from '../../services/errors.ts';
 import { downloadVerifiedFile, type FetchFunction, fetchBytes } from './archive-http.ts';
+import { writeFileAtomically } from './atomic-file.ts';
 import {
   type ArchiveSettings,
   DEBIAN_ARCHIVE_DEFAULTS,
@@ -154,9 +154,7 @@ export async function loadRelease(
   }
   const opened = await verifyInRelease(outcome.value, source, suite, url, settings, context);
   await mkdir(dirname(cachePath), { recursive: true });
-  const partial = `${cachePath}.${randomBytes(6).toString('hex')}.part`;
-  await writeFile(partial, outcome.value);
-  await rename(partial, cachePath);
+  await writeFileAtomically(cachePath, outcome.value);
   context.logger.info(
     { url, date: new Date(opened.release.date * 1000).toISOString(), signedBy: opened.signedBy },
     'InRelease verified',
