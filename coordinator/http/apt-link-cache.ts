@@ -108,9 +108,9 @@ export class AptLinkCache {
       if (keys?.size === 0) this.#keysOfBuild.delete(oldest.buildId);
     }
     this.#lookups.set(key, { sha256, buildId });
-    let keys = this.#keysOfBuild.get(buildId);
-    if (!keys) this.#keysOfBuild.set(buildId, (keys = new Set()));
+    const keys = this.#keysOfBuild.get(buildId) ?? new Set<string>();
     keys.add(key);
+    this.#keysOfBuild.set(buildId, keys);
   }
 
   #keepText(sha256: Sha256Hex, text: string): void {
