@@ -17,7 +17,8 @@ import { parseStrictJson } from '../../services/strict-json.ts';
 import { resolveEnvironment } from '../environment/environment-registry.ts';
 import type { InputSource, OpenedInput } from '../inputs/input-source.ts';
 import { defaultRunnerLimits, type RunnerLimits } from '../runner-limits.ts';
-import type { BuildFailureReason, DockerSandbox } from '../sandbox/docker-sandbox.ts';
+import type { DockerSandbox } from '../sandbox/docker-sandbox.ts';
+import type { BuildFailureReason } from '../sandbox/sandbox-outcome.ts';
 import { type InspectionJob, parseInspectionJob } from './inspection/inspection-job.ts';
 import type { InspectorBundle } from './inspector-bundle.ts';
 
