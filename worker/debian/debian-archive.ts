@@ -3,14 +3,14 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import {
-  type ArchiveIndexView,
   type ArchivePackage,
   type ArchiveSource,
-  type ReleaseFileDigest,
   viewPackagesIndex,
   viewSourcesIndex,
 } from '../../services/debian/archive-indexes.ts';
 import { compareDebianVersions, parseDebianVersion } from '../../services/debian/debian-version.ts';
+import type { ArchiveIndexView } from '../../services/debian/index-stanzas.ts';
+import type { ReleaseFileDigest } from '../../services/debian/release-index.ts';
 import type { Sha256Hex } from '../../services/digest.ts';
 import { ArchiveError } from '../../services/errors.ts';
 import { downloadVerifiedFile, type FetchFunction, type TransferOptions } from './archive-http.ts';

@@ -3,14 +3,10 @@
 // paragraph. Verified once per process; only a few decompressed indexes are held at once.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  type ArchiveIndexView,
-  type ArchivePackage,
-  parseRelease,
-  type ReleaseIndex,
-  viewPackagesIndex,
-} from '../../services/debian/archive-indexes.ts';
+import { type ArchivePackage, viewPackagesIndex } from '../../services/debian/archive-indexes.ts';
 import { decodeControlText } from '../../services/debian/deb822.ts';
+import type { ArchiveIndexView } from '../../services/debian/index-stanzas.ts';
+import { parseRelease, type ReleaseIndex } from '../../services/debian/release-index.ts';
 import { type Sha256Hex, sha256File, sha256Hex } from '../../services/digest.ts';
 import { refuseEvidence } from './deb-evidence-record.ts';
 import { verifyClearsignedWithGpgv } from './gpgv-verify.ts';

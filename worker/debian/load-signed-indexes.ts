@@ -4,12 +4,12 @@
 import { mkdir, readdir, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
+import { decodeControlText } from '../../services/debian/deb822.ts';
 import {
   parseRelease,
   type ReleaseFileDigest,
   type ReleaseIndex,
-} from '../../services/debian/archive-indexes.ts';
-import { decodeControlText } from '../../services/debian/deb822.ts';
+} from '../../services/debian/release-index.ts';
 import { type Sha256Hex, sha256File, sha256Hex } from '../../services/digest.ts';
 import { ArchiveError } from '../../services/errors.ts';
 import { downloadVerifiedFile, type FetchFunction, fetchBytes } from './archive-http.ts';
