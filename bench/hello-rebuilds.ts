@@ -27,10 +27,12 @@ export async function helloRebuilds(
   const sampleDir = join(REPO_ROOT, 'samples', 'hello');
   const workerDir = join(scratch, 'worker');
   const config = loadWorkerConfig({ env: { ...process.env, RBNET_WORKER_DIR: workerDir } });
-  const runtime = await createWorkerRuntime(config, pino({ level: 'silent' }), {
-    operator: 'bench',
-    id: 'bench-worker',
-  });
+  const runtime = await createWorkerRuntime(
+    config,
+    pino({ level: 'silent' }),
+    { operator: 'bench', id: 'bench-worker' },
+    ['generic'],
+  );
   const parsed = parseManifest(await readFile(join(sampleDir, 'manifest.json')));
   let counter = 0;
   return {

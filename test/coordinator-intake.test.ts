@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CoordinatorDeps, DispatchedJob } from '../coordinator/coordinator-deps.ts';
 import { createCoordinatorApp } from '../coordinator/http/create-app.ts';
-import { signRebuildStatement } from '../services/attestation/rebuild-statement.ts';
+import { signRebuildStatement } from '../services/attestation/sign-rebuild-statement.ts';
 import { Ed25519FileSigner } from '../services/attestation/signer.ts';
 import { type Sha256Hex, sha256Hex } from '../services/digest.ts';
 import type { ParsedManifest } from '../services/manifest/manifest.ts';

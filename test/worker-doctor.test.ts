@@ -13,16 +13,16 @@ import { workerDoctorCommand } from '../cli/commands/worker-doctor-command.ts';
 import { createWorkerRedisUser, deleteWorkerRedisUser } from '../coordinator/queue/redis-acl.ts';
 import { generateEd25519KeyFiles } from '../services/attestation/ed25519-key.ts';
 import { queueNameForWorker, rbnetQueuePrefix } from '../services/queue/queue-contract.ts';
+import { checkWorkerHost } from '../worker/doctor/check-worker-host.ts';
+import { classifyClockSkew } from '../worker/doctor/classify-host-facts.ts';
 import {
-  checkWorkerHost,
-  classifyClockSkew,
   type DoctorThresholds,
   doctorDefaults,
   type HostCheck,
   type WorkerHostProbes,
   type WorkerHostReport,
   type WorkerHostTarget,
-} from '../worker/doctor/check-worker-host.ts';
+} from '../worker/doctor/host-check.ts';
 import { createDockerClient } from '../worker/main.ts';
 import { AUTH_KEY_FILE, NETWORK_FILE } from '../worker/network/enrol-with-coordinator.ts';
 import { startRedisServer, type TestRedisServer } from './support/redis-server.ts';

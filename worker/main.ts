@@ -3,8 +3,8 @@
 import Docker from 'dockerode';
 import pino, { type Logger } from 'pino';
 import { RBNET_VERSION } from '../services/version.ts';
-import { createDebianBackend } from './debian/create-debian-backend.ts';
-import type { DebianBackend } from './debian/rebuild-debian.ts';
+import { loadRebuildBackends } from './backends/load-rebuild-backends.ts';
+import type { RebuildBackends } from './backends/rebuild-backend.ts';
 import { type LoadedWorkerIdentity, loadOrInitWorkerIdentity } from './identity/worker-identity.ts';
 import type { RebuildContext } from './rebuild-manifest.ts';
 import { DockerSandbox } from './sandbox/docker-sandbox.ts';
@@ -43,34 +43,26 @@ export function createDockerClient(dockerHost: string): Docker {
 export interface WorkerRuntime extends RebuildContext {
   readonly loaded: LoadedWorkerIdentity;
   readonly identityCreated: boolean;
-  /** Debian builds; the archive is opened only when a Debian job arrives. */
-  readonly debian: DebianBackend;
+  /** The backends this worker runs, picked at start-up (a Debian archive opens when a Debian job arrives). */
+  readonly backends: RebuildBackends;
 }
 
+/**
+ * Connects to the engine, loads (or creates) the worker identity, removes orphaned containers of this
+ * worker and loads the backends named in `backendNames`.
+ */
 export async function createWorkerRuntime(
   config: WorkerConfig,
   logger: Logger,
   fallbackIdentity: { operator: string; id: string },
+  backendNames: readonly string[],
 ): Promise<WorkerRuntime> {
   const docker = createDockerClient(config.dockerHost);
   const facts = await readEngineFacts(docker);
   const { loaded, created } = await loadOrInitWorkerIdentity(config.workerDir, fallbackIdentity);
   const sandbox = new DockerSandbox(docker, facts, logger, { requireDiskLimit: config.requireDiskLimit });
   const sweep = await sandbox.removeOrphans(loaded.identity.id);
-  logger.info(
-    {
-      config: { ...config },
-      engine: facts,
-      workerId: loaded.identity.id,
-      operator: loaded.identity.operator,
-      keyid: loaded.signer.keyid,
-      orphansRemoved: sweep.removed,
-      containersOfLiveProcesses: sweep.kept.length,
-      unremovableContainers: sweep.unremovable.map((c) => c.containerId),
-    },
-    'worker ready',
-  );
-  return {
+  const context: RebuildContext = {
     docker,
     sandbox,
     facts,
@@ -79,15 +71,21 @@ export async function createWorkerRuntime(
     stateDir: config.stateDir,
     limits: config.limits,
     logger,
-    loaded,
-    identityCreated: created,
-    debian: createDebianBackend({
-      config: config.debian,
-      stateDir: config.stateDir,
-      docker,
-      sandbox,
-      workerId: loaded.identity.id,
-      logger,
-    }),
   };
+  const backends = await loadRebuildBackends(backendNames, { context, debian: config.debian });
+  logger.info(
+    {
+      config: { ...config },
+      engine: facts,
+      workerId: loaded.identity.id,
+      operator: loaded.identity.operator,
+      keyid: loaded.signer.keyid,
+      backends: backends.names,
+      orphansRemoved: sweep.removed,
+      containersOfLiveProcesses: sweep.kept.length,
+      unremovableContainers: sweep.unremovable.map((c) => c.containerId),
+    },
+    'worker ready',
+  );
+  return { ...context, loaded, identityCreated: created, backends };
 }

@@ -4,11 +4,8 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
-import {
-  type RebuildFacts,
-  type RebuildHost,
-  signRebuildStatement,
-} from '../services/attestation/rebuild-statement.ts';
+import type { RebuildFacts, RebuildHost } from '../services/attestation/rebuild-statement.ts';
+import { signRebuildStatement } from '../services/attestation/sign-rebuild-statement.ts';
 import type { Signer } from '../services/attestation/signer.ts';
 import {
   type ClaimComparison,
@@ -21,15 +18,11 @@ import { type ResolvedEnvironment, resolveEnvironment } from './environment/envi
 import type { WorkerIdentity } from './identity/worker-identity.ts';
 import type { InputSource } from './inputs/input-source.ts';
 import type { RunnerLimits } from './runner-limits.ts';
-import type {
-  BuildFailureReason,
-  DockerSandbox,
-  LeftoverContainer,
-  SandboxPhase,
-} from './sandbox/docker-sandbox.ts';
+import type { DockerSandbox } from './sandbox/docker-sandbox.ts';
 import type { EngineFacts } from './sandbox/engine-facts.ts';
 import type { CapturedLog } from './sandbox/log-capture.ts';
 import type { CapturedFile } from './sandbox/output-capture.ts';
+import type { BuildFailureReason, LeftoverContainer, SandboxPhase } from './sandbox/sandbox-outcome.ts';
 
 export type RebuildPhase = 'environment' | SandboxPhase | 'sign';
 

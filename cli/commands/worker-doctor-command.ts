@@ -1,10 +1,7 @@
 // `rbnet worker doctor`: checks that this host can serve as a worker and prints one fix per problem.
 import { Redis } from 'ioredis';
-import {
-  checkWorkerHost,
-  type HostCheck,
-  type WorkerHostReport,
-} from '../../worker/doctor/check-worker-host.ts';
+import { checkWorkerHost } from '../../worker/doctor/check-worker-host.ts';
+import type { HostCheck, WorkerHostReport } from '../../worker/doctor/host-check.ts';
 import { createDockerClient } from '../../worker/main.ts';
 import { type Command, EXIT, writeLine } from '../command.ts';
 import { workerConfigFromFlags } from '../worker-config-flags.ts';

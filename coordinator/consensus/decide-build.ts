@@ -18,16 +18,13 @@ import {
   redecide,
 } from '../../services/consensus/decide-verdict.ts';
 import { buildDivergenceReport, type DivergenceReport } from '../../services/consensus/divergence-report.ts';
+import { buildNestedDebDivergence } from '../../services/debian/build-nested-deb-divergence.ts';
 import {
   DEB_INSPECTION_BYPRODUCT_NAME,
   maxDebInspectionResultBytesDefault,
   parseDebInspectionResult,
 } from '../../services/debian/deb-inspection/inspection-report.ts';
-import {
-  buildNestedDebDivergence,
-  type NestedDebDivergence,
-  type NestedDebResult,
-} from '../../services/debian/nested-deb-divergence.ts';
+import type { NestedDebDivergence, NestedDebResult } from '../../services/debian/nested-deb-divergence.ts';
 import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
 import { canonicalizeJcs } from '../../services/jcs.ts';
 import { parseAnyManifest } from '../../services/manifest/parse-any-manifest.ts';

@@ -944,6 +944,8 @@ export function openMigratedDatabase(path: string, options: SqliteBuildStoreOpti
 export class SqliteBuildStore implements BuildStore {
   readonly #db: Database.Database;
   readonly #s: Statements;
+  /** Told after every committed change to apt_links (see watchAptLinks). */
+  readonly #aptLinkListeners = new Set<(buildId?: string) => void>();
 
   /**
    * Opens (creating if needed) the database at `path` and migrates it.
@@ -1207,6 +1209,7 @@ export class SqliteBuildStore implements BuildStore {
       }
       return this.#s.workerById.get(workerId)!;
     });
+    if (kind === 'compromised') this.#aptLinksChanged(undefined);
     return mapWorker(row);
   }
 
@@ -1708,7 +1711,7 @@ export class SqliteBuildStore implements BuildStore {
     if (!Array.isArray(links) || links.length > MAX_OUTPUTS)
       throw invalid('links', `expected an array of at most ${MAX_OUTPUTS}`);
     const rows: AptLinkRow[] = links.map((link, i) => checkNewAptLink(link, `links[${i}].`, buildId, nowMs));
-    return this.#immediate(() => {
+    const publication = this.#immediate(() => {
       this.#s.deleteAptLinks.run(buildId);
       const conflicts: AptLinkConflictRecord[] = [];
       const checked = new Set<string>();
@@ -1751,6 +1754,18 @@ export class SqliteBuildStore implements BuildStore {
       for (const row of rows) published += this.#s.insertAptLink.run(row).changes;
       return Object.freeze({ published, conflicts: frozenArray(conflicts) });
     });
+    this.#aptLinksChanged(buildId);
+    return publication;
+  }
+
+  /** @inheritdoc */
+  watchAptLinks(listener: (buildId?: string) => void): () => void {
+    this.#aptLinkListeners.add(listener);
+    return () => this.#aptLinkListeners.delete(listener);
+  }
+
+  #aptLinksChanged(buildId: string | undefined): void {
+    for (const listener of this.#aptLinkListeners) listener(buildId);
   }
 
   /** @inheritdoc */

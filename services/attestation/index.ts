@@ -19,26 +19,28 @@ export {
   type SecuresystemslibEd25519PublicKey,
   securesystemslibKeyid,
 } from './ed25519-key.ts';
+export { parseRebuildStatement } from './parse-rebuild-statement.ts';
 export {
   BUILD_LOG_BYPRODUCT_NAME,
-  composeRebuildStatement,
   ENVIRONMENT_DEPENDENCY_URI,
   type EnvironmentOrigin,
   IN_TOTO_STATEMENT_V1,
   INPUT_DEPENDENCY_URI_PREFIX,
   inputDependencyUri,
   isSafeRelativePath,
-  parseRebuildStatement,
   REBUILD_BUILD_TYPE_V1,
   type RebuildFacts,
   type RebuildHost,
   type RebuildJob,
   type RebuildStatement,
-  type SignedRebuildStatement,
   SLSA_PROVENANCE_V1,
-  signRebuildStatement,
 } from './rebuild-statement.ts';
 export { encodeCanonical } from './securesystemslib-canonical-json.ts';
+export {
+  composeRebuildStatement,
+  type SignedRebuildStatement,
+  signRebuildStatement,
+} from './sign-rebuild-statement.ts';
 // The composition root builds a signer and hands it to the rebuild path; nothing else should hold one.
 export { Ed25519FileSigner, type Signer } from './signer.ts';
 export {

@@ -5,15 +5,14 @@ import { type Sha256Hex, sha256Hex } from '../digest.ts';
 import { AttestationError } from '../errors.ts';
 import type { ParsedManifest } from '../manifest/manifest.ts';
 import { preAuthEncoding } from './dsse.ts';
+import { parseRebuildStatement } from './parse-rebuild-statement.ts';
 import {
-  composeRebuildStatement,
   inputDependencyUri,
   inputPathFromUri,
   isSafeRelativePath,
-  parseRebuildStatement,
   type RebuildFacts,
-  signRebuildStatement,
 } from './rebuild-statement.ts';
+import { composeRebuildStatement, signRebuildStatement } from './sign-rebuild-statement.ts';
 import { Ed25519FileSigner } from './signer.ts';
 
 const digest = (label: string) => sha256Hex(label);

@@ -6,7 +6,8 @@ import { AttestationError } from '../errors.ts';
 import type { ParsedManifest } from '../manifest/manifest.ts';
 import { preAuthEncoding } from './dsse.ts';
 import { securesystemslibKeyid } from './ed25519-key.ts';
-import { composeRebuildStatement, type RebuildFacts, signRebuildStatement } from './rebuild-statement.ts';
+import type { RebuildFacts } from './rebuild-statement.ts';
+import { composeRebuildStatement, signRebuildStatement } from './sign-rebuild-statement.ts';
 import { Ed25519FileSigner } from './signer.ts';
 import { verifyRebuildAttestation } from './verify-rebuild-attestation.ts';
 

@@ -9,12 +9,12 @@ import {
   parseDsseEnvelope,
   verifyDsseEnvelope,
 } from './dsse.ts';
+import { parseRebuildStatement } from './parse-rebuild-statement.ts';
 import {
   type DebianSourceFact,
   deepFreeze,
   type EnvironmentOrigin,
   inputPathFromUri,
-  parseRebuildStatement,
   type RebuildJob,
   type RebuildStatement,
 } from './rebuild-statement.ts';

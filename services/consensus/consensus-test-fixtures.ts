@@ -2,12 +2,8 @@
 // Used only by *.test.ts beside it; real keys and envelopes, never mocks of our own crypto.
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { securesystemslibKeyid } from '../attestation/ed25519-key.ts';
-import {
-  type DebianSourceFact,
-  type RebuildFacts,
-  type SignedRebuildStatement,
-  signRebuildStatement,
-} from '../attestation/rebuild-statement.ts';
+import type { DebianSourceFact, RebuildFacts } from '../attestation/rebuild-statement.ts';
+import { type SignedRebuildStatement, signRebuildStatement } from '../attestation/sign-rebuild-statement.ts';
 import { Ed25519FileSigner } from '../attestation/signer.ts';
 import { verifyRebuildAttestation } from '../attestation/verify-rebuild-attestation.ts';
 import { type Sha256Hex, sha256Hex } from '../digest.ts';

@@ -1,7 +1,8 @@
 // The divergence report: per output file, which rebuild produced which digest, so a maintainer sees
 // what differs and where to look; as JSON for the API and as text for the terminal.
 import { compareCodePoints } from '../attestation/securesystemslib-canonical-json.ts';
-import { type NestedDebDivergence, renderNestedDebDivergenceText } from '../debian/nested-deb-divergence.ts';
+import type { NestedDebDivergence } from '../debian/nested-deb-divergence.ts';
+import { renderNestedDebDivergenceText } from '../debian/render-nested-deb-divergence.ts';
 import type { Sha256Hex } from '../digest.ts';
 import {
   type ConsensusFailureReason,

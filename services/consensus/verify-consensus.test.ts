@@ -1,7 +1,7 @@
 // Tests for the consumer-side check: real keys and envelopes, a coordinator that may lie, a policy that counts.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { preAuthEncoding } from '../attestation/dsse.ts';
-import type { SignedRebuildStatement } from '../attestation/rebuild-statement.ts';
+import type { SignedRebuildStatement } from '../attestation/sign-rebuild-statement.ts';
 import { sha256Hex } from '../digest.ts';
 import { DigestError } from '../errors.ts';
 import type { BuildPin } from './build-pin.ts';

@@ -1,7 +1,8 @@
 // Unit tests for the Release, Packages and Sources parsers, including hostile indexes.
 import { describe, expect, it } from 'vitest';
 import { DebianFormatError } from '../errors.ts';
-import { parsePackagesIndex, parseRelease, parseSourcesIndex } from './archive-indexes.ts';
+import { parsePackagesIndex, parseSourcesIndex } from './archive-indexes.ts';
+import { parseRelease } from './release-index.ts';
 
 const SHA_A = 'a'.repeat(64);
 const SHA_B = 'b'.repeat(64);

@@ -2,7 +2,8 @@
 // each refused with the field at fault.
 import { describe, expect, it } from 'vitest';
 import { DebianFormatError } from '../errors.ts';
-import { BUILDINFO_LIMITS, type ParsedBuildinfo, parseBuildinfo } from './buildinfo.ts';
+import { type ParsedBuildinfo, parseBuildinfo } from './buildinfo.ts';
+import { BUILDINFO_LIMITS } from './buildinfo-fields.ts';
 import {
   type BuildinfoParts,
   clearsignFixture,

@@ -10,7 +10,7 @@ import {
   readSignedControlParagraph,
   requiredLine,
   words,
-} from './buildinfo.ts';
+} from './control-file.ts';
 import type { Deb822Paragraph } from './deb822.ts';
 import { type DebianVersion, isDebianPackageName, parseDebianVersion } from './debian-version.ts';
 

@@ -1,6 +1,7 @@
 // The nested .deb section of a Debian divergence report, from small hand-made inspection results.
 import { describe, expect, it } from 'vitest';
 import { type Sha256Hex, sha256Hex } from '../digest.ts';
+import { buildNestedDebDivergence } from './build-nested-deb-divergence.ts';
 import { type DebInspectionResult, parseDebInspectionResult } from './deb-inspection/inspection-report.ts';
 import {
   debListing,
@@ -8,11 +9,8 @@ import {
   fileMember,
   inspectionResult,
 } from './deb-inspection/inspection-result-fixture.ts';
-import {
-  buildNestedDebDivergence,
-  type NestedDebResult,
-  renderNestedDebDivergenceText,
-} from './nested-deb-divergence.ts';
+import type { NestedDebResult } from './nested-deb-divergence.ts';
+import { renderNestedDebDivergenceText } from './render-nested-deb-divergence.ts';
 
 const DEB = 'hello_2.10-3_amd64.deb';
 const DOC = 'hello-doc_2.10-3_all.deb';

@@ -4,14 +4,9 @@ import { ManifestError } from '../errors.ts';
 import { parseStrictJson } from '../strict-json.ts';
 import { DEBIAN_MANIFEST_SCHEMA_V1, type ParsedDebianManifest } from './debian-manifest.ts';
 import { MANIFEST_SCHEMA_V1, type ParsedManifest } from './manifest.ts';
+import { decodeWithinLimit, isJsonObject } from './manifest-fields.ts';
 import { parsedDebianManifestFromDocument } from './parse-debian-manifest.ts';
-import {
-  decodeWithinLimit,
-  defaultManifestLimits,
-  isJsonObject,
-  type ManifestLimits,
-  parseManifest,
-} from './parse-manifest.ts';
+import { defaultManifestLimits, type ManifestLimits, parseManifest } from './parse-manifest.ts';
 
 export type AnyParsedManifest =
   | (ParsedManifest & { readonly kind: 'generic' })

@@ -15,16 +15,18 @@ import {
   checkFields,
   decodeWithinLimit,
   deepFreeze,
-  defaultManifestLimits,
   invalid,
-  type ManifestLimits,
   preview,
   readArray,
-  readClaimedOutputs,
   readInteger,
   readPattern,
-  readResources,
   readSha256,
+} from './manifest-fields.ts';
+import {
+  defaultManifestLimits,
+  type ManifestLimits,
+  readClaimedOutputs,
+  readResources,
 } from './parse-manifest.ts';
 
 const SOURCE_NAME = /^[a-z0-9][a-z0-9+.-]{1,127}$/;

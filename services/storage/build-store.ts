@@ -608,6 +608,13 @@ export interface BuildStore {
   listAptLinkConflicts(buildId: string): Promise<readonly AptLinkConflictRecord[]>;
   /** How many conflicts were ever recorded (they are never removed). */
   countAptLinkConflicts(): Promise<number>;
+  /**
+   * Calls `listener` after every committed change to the apt links, so a reader that remembers links
+   * can forget them: with the build id when one build's links were replaced (a publication or a
+   * withdrawal), without one when links of any build may have changed (a revocation).
+   * @returns a function that stops the calls.
+   */
+  watchAptLinks(listener: (buildId?: string) => void): () => void;
   /** The link an operator serves for one binary package version on one architecture. */
   getAptLink(
     architecture: string,

@@ -5,8 +5,8 @@ import { Readable } from 'node:stream';
 import {
   BUILD_LOG_BYPRODUCT_NAME,
   type DebianSourceOrigin,
-  signRebuildStatement,
 } from '../../services/attestation/rebuild-statement.ts';
+import { signRebuildStatement } from '../../services/attestation/sign-rebuild-statement.ts';
 import { newKey, type TestKey } from '../../services/consensus/consensus-test-fixtures.ts';
 import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
 import type { ClaimedOutput } from '../../services/manifest/manifest.ts';

@@ -1,39 +1,24 @@
 // The worker's evidence store: every .deb it has verified, kept with the signed InRelease and the
 // index that vouched for it, so a version that later leaves the mirror stays usable to this worker —
 // verified again from that evidence with the pinned keyring on every use, never trusted as cached.
-import { randomBytes } from 'node:crypto';
-import {
-  copyFile,
-  link,
-  mkdir,
-  readdir,
-  readFile,
-  rename,
-  rm,
-  stat,
-  utimes,
-  writeFile,
-} from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import {
-  type ArchiveIndexView,
-  type ArchivePackage,
-  parseRelease,
-  type ReleaseIndex,
-  viewPackagesIndex,
-} from '../../services/debian/archive-indexes.ts';
-import { decodeControlText } from '../../services/debian/deb822.ts';
-import { isDebianPackageName, parseDebianVersion } from '../../services/debian/debian-version.ts';
+import type { ArchivePackage } from '../../services/debian/archive-indexes.ts';
+import { isDebianPackageName } from '../../services/debian/debian-version.ts';
 import type { PackageOrigin } from '../../services/debian/package-sources.ts';
-import { isSnapshotTimestamp } from '../../services/debian/snapshot-api.ts';
-import { isSha256Hex, type Sha256Hex, sha256File, sha256Hex } from '../../services/digest.ts';
+import { type Sha256Hex, sha256File, sha256Hex } from '../../services/digest.ts';
 import { ArchiveError } from '../../services/errors.ts';
-import { parseStrictJson } from '../../services/strict-json.ts';
+import { linkOrCopyNew, writeFileAtomically } from './atomic-file.ts';
+import {
+  EVIDENCE_RECORD_SCHEMA,
+  type EvidenceRecord,
+  parseEvidenceRecord,
+  refuseEvidence,
+} from './deb-evidence-record.ts';
 import { architectureMatches } from './debian-archive.ts';
-import { verifyClearsignedWithGpgv } from './gpgv-verify.ts';
+import { KeptIndexVerifier } from './kept-index-verifier.ts';
 import type { RequestedPackage } from './resolve-environment-packages.ts';
-import { decompressXzFile } from './xz-decompress.ts';
 
 /** What was kept for one verified .deb: the signed index that listed it, and where that came from. */
 export interface DebEvidenceSource {
@@ -88,93 +73,6 @@ export const DEB_EVIDENCE_DEFAULTS = Object.freeze({
   orphanGraceMs: 3600_000,
 });
 
-const RECORD_SCHEMA = 'rbnet.deb-evidence/v1';
-const ARCHITECTURE = /^[a-z0-9][a-z0-9-]*$/;
-const SUITE = /^[a-z0-9][a-z0-9.-]*$/;
-const INDEX_PATH = /^[a-z0-9][a-z0-9-]*\/binary-[a-z0-9-]+\/Packages\.xz$/;
-
-interface EvidenceRecord {
-  readonly schema: typeof RECORD_SCHEMA;
-  readonly name: string;
-  readonly version: string;
-  readonly architecture: string;
-  readonly sha256: Sha256Hex;
-  readonly size: number;
-  /** The index paragraph exactly as it was listed when first verified. */
-  readonly stanza: string;
-  readonly from: 'mirror' | 'snapshot';
-  readonly archive: string;
-  readonly suite: string;
-  readonly snapshotTimestamp?: string;
-  readonly releaseSha256: Sha256Hex;
-  readonly indexPath: string;
-  readonly indexSha256: Sha256Hex;
-  readonly indexSize: number;
-  readonly firstVerifiedAt: string;
-}
-
-function refuse(what: string, message: string): ArchiveError {
-  return new ArchiveError('ARCHIVE_INDEX', `kept evidence ${what}: ${message}`);
-}
-
-/** Parses a record file: our own disk, but read like any other input (size, shape, meaning). */
-function parseRecord(bytes: Buffer, what: string): EvidenceRecord {
-  if (bytes.length > DEB_EVIDENCE_DEFAULTS.maxRecordBytes) throw refuse(what, 'record too large');
-  const value = parseStrictJson(bytes.toString('utf8')) as Record<string, unknown>;
-  const str = (field: string, test: (v: string) => boolean): string => {
-    const v = value[field];
-    if (typeof v !== 'string' || !test(v)) throw refuse(what, `record field ${field} is not accepted`);
-    return v;
-  };
-  const int = (field: string): number => {
-    const v = value[field];
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
-      throw refuse(what, `record field ${field} is not a size`);
-    return v;
-  };
-  if (value.schema !== RECORD_SCHEMA) throw refuse(what, 'record schema is not accepted');
-  const from = str('from', (v) => v === 'mirror' || v === 'snapshot') as 'mirror' | 'snapshot';
-  const snapshotTimestamp = value.snapshotTimestamp;
-  if (snapshotTimestamp !== undefined && !isSnapshotTimestamp(snapshotTimestamp))
-    throw refuse(what, 'record field snapshotTimestamp is not accepted');
-  return {
-    schema: RECORD_SCHEMA,
-    name: str('name', isDebianPackageName),
-    version: str('version', (v) => parseDebianVersion(v, 'version').text === v),
-    architecture: str('architecture', (v) => ARCHITECTURE.test(v)),
-    sha256: str('sha256', isSha256Hex) as Sha256Hex,
-    size: int('size'),
-    stanza: str('stanza', (v) => v.length > 0),
-    from,
-    archive: str('archive', (v) => /^https?:\/\/\S+$/.test(v)),
-    suite: str('suite', (v) => SUITE.test(v)),
-    ...(snapshotTimestamp === undefined ? {} : { snapshotTimestamp }),
-    releaseSha256: str('releaseSha256', isSha256Hex) as Sha256Hex,
-    indexPath: str('indexPath', (v) => INDEX_PATH.test(v)),
-    indexSha256: str('indexSha256', isSha256Hex) as Sha256Hex,
-    indexSize: int('indexSize'),
-    firstVerifiedAt: str('firstVerifiedAt', (v) => !Number.isNaN(Date.parse(v))),
-  };
-}
-
-async function writeAtomically(path: string, bytes: string | Buffer): Promise<void> {
-  const partial = `${path}.${randomBytes(6).toString('hex')}.part`;
-  await writeFile(partial, bytes);
-  await rename(partial, path);
-}
-
-/** Hard-links `from` to `to` (same file system), else copies; an existing `to` is kept. */
-async function linkOrCopyNew(from: string, to: string): Promise<void> {
-  if (await stat(to).catch(() => undefined)) return;
-  const partial = `${to}.${randomBytes(6).toString('hex')}.part`;
-  try {
-    await link(from, partial);
-  } catch {
-    await copyFile(from, partial);
-  }
-  await rename(partial, to);
-}
-
 /** How many bytes the store holds, by kind. */
 export interface DebEvidenceUsage {
   readonly debs: number;
@@ -206,17 +104,18 @@ export class DebEvidenceStore {
   private readonly recordsDir: string;
   private readonly releasesDir: string;
   private readonly indexesDir: string;
-  private readonly maxIndexBytes: number;
   private readonly pins = new Map<string, number>();
-  private readonly verifiedReleases = new Map<string, Promise<ReleaseIndex>>();
-  private readonly verifiedIndexes = new Map<string, Promise<ArchiveIndexView<ArchivePackage>>>();
+  private readonly kept: KeptIndexVerifier;
 
   constructor(private readonly options: DebEvidenceStoreOptions) {
     this.debsDir = join(options.dir, 'debs');
     this.recordsDir = join(options.dir, 'records');
     this.releasesDir = join(options.dir, 'releases');
     this.indexesDir = join(options.dir, 'indexes');
-    this.maxIndexBytes = options.maxIndexBytes ?? DEB_EVIDENCE_DEFAULTS.maxIndexBytes;
+    this.kept = new KeptIndexVerifier(this.releasesDir, this.indexesDir, options.keyringPath, {
+      ...DEB_EVIDENCE_DEFAULTS,
+      maxIndexBytes: options.maxIndexBytes ?? DEB_EVIDENCE_DEFAULTS.maxIndexBytes,
+    });
   }
 
   private recordName(pkg: Pick<ArchivePackage, 'version' | 'architecture' | 'sha256'>): string {
@@ -244,10 +143,10 @@ export class DebEvidenceStore {
       const releaseSha256 = sha256Hex(source.inRelease);
       const releasePath = join(this.releasesDir, `${releaseSha256}.InRelease`);
       if (!(await stat(releasePath).catch(() => undefined)))
-        await writeAtomically(releasePath, source.inRelease);
+        await writeFileAtomically(releasePath, source.inRelease);
       await linkOrCopyNew(source.indexFile, join(this.indexesDir, source.indexDigest.sha256));
       const record: EvidenceRecord = {
-        schema: RECORD_SCHEMA,
+        schema: EVIDENCE_RECORD_SCHEMA,
         name: pkg.name,
         version: pkg.version,
         architecture: pkg.architecture,
@@ -265,7 +164,7 @@ export class DebEvidenceStore {
         firstVerifiedAt: now.toISOString(),
       };
       await mkdir(directory, { recursive: true });
-      await writeAtomically(path, `${JSON.stringify(record)}\n`);
+      await writeFileAtomically(path, `${JSON.stringify(record)}\n`);
     }
   }
 
@@ -305,22 +204,29 @@ export class DebEvidenceStore {
 
   private async verify(recordPath: string): Promise<FoundEvidence | undefined> {
     const what = recordPath.slice(this.recordsDir.length + 1);
-    const record = parseRecord(await readFile(recordPath), what);
+    const record = parseEvidenceRecord(
+      await readFile(recordPath),
+      what,
+      DEB_EVIDENCE_DEFAULTS.maxRecordBytes,
+    );
     if (`${record.name}/${this.recordName(record)}` !== what)
-      throw refuse(what, 'record does not match its file name');
-    const release = await this.verifiedRelease(record.releaseSha256, what);
+      throw refuseEvidence(what, 'record does not match its file name');
+    const release = await this.kept.verifiedRelease(record.releaseSha256, what);
     if (release.suite !== record.suite && release.codename !== record.suite) {
-      throw refuse(what, `the kept Release is for ${release.suite}/${release.codename}, not ${record.suite}`);
+      throw refuseEvidence(
+        what,
+        `the kept Release is for ${release.suite}/${release.codename}, not ${record.suite}`,
+      );
     }
     const listed = release.sha256.get(record.indexPath);
     if (!listed || listed.sha256 !== record.indexSha256 || listed.size !== record.indexSize) {
-      throw refuse(
+      throw refuseEvidence(
         what,
         `the kept Release does not list ${record.indexPath} with sha256 ${record.indexSha256}`,
       );
     }
     const plain = release.sha256.get(record.indexPath.replace(/\.xz$/, ''));
-    const view = await this.verifiedIndex(listed, plain, what);
+    const view = await this.kept.verifiedIndex(listed, plain, what);
     const pkg = view
       .lookup(record.name)
       .find(
@@ -331,7 +237,7 @@ export class DebEvidenceStore {
           item.size === record.size,
       );
     if (!pkg)
-      throw refuse(
+      throw refuseEvidence(
         what,
         `the kept index does not list ${record.name} ${record.version} with sha256 ${record.sha256}`,
       );
@@ -364,75 +270,12 @@ export class DebEvidenceStore {
     };
   }
 
-  /** The kept InRelease `sha256`, verified with gpgv against the pinned keyring (once per process). */
-  private verifiedRelease(sha256: Sha256Hex, what: string): Promise<ReleaseIndex> {
-    let verified = this.verifiedReleases.get(sha256);
-    if (!verified) {
-      verified = (async () => {
-        const bytes = await readFile(join(this.releasesDir, `${sha256}.InRelease`));
-        if (bytes.length > DEB_EVIDENCE_DEFAULTS.maxInReleaseBytes || sha256Hex(bytes) !== sha256) {
-          throw refuse(what, `the kept InRelease ${sha256} is not what was kept`);
-        }
-        const checked = await verifyClearsignedWithGpgv({
-          signedBytes: bytes,
-          keyringPath: this.options.keyringPath,
-          timeoutMs: DEB_EVIDENCE_DEFAULTS.gpgvTimeoutMs,
-        });
-        return parseRelease(
-          decodeControlText(checked.plaintext, 'Release', DEB_EVIDENCE_DEFAULTS.maxInReleaseBytes),
-        );
-      })();
-      this.verifiedReleases.set(sha256, verified);
-      // A failure (say gpgv timed out) is tried again next time rather than remembered.
-      verified.catch(() => this.verifiedReleases.delete(sha256));
-    }
-    return verified;
-  }
-
-  /** The kept index, checked against the Release's digest and every paragraph parsed (a few in memory at once). */
-  private verifiedIndex(
-    listed: { size: number; sha256: Sha256Hex },
-    plain: { size: number; sha256: Sha256Hex } | undefined,
-    what: string,
-  ): Promise<ArchiveIndexView<ArchivePackage>> {
-    let view = this.verifiedIndexes.get(listed.sha256);
-    if (view) {
-      // Most recently used last.
-      this.verifiedIndexes.delete(listed.sha256);
-      this.verifiedIndexes.set(listed.sha256, view);
-      return view;
-    }
-    view = (async () => {
-      const path = join(this.indexesDir, listed.sha256);
-      const hashed = await sha256File(path);
-      if (hashed.sha256 !== listed.sha256 || hashed.sizeBytes !== listed.size) {
-        throw refuse(what, `the kept index ${listed.sha256} is not what the Release lists`);
-      }
-      const bytes = await decompressXzFile(path, {
-        maxOutputBytes: this.maxIndexBytes,
-        timeoutMs: DEB_EVIDENCE_DEFAULTS.decompressTimeoutMs,
-        what: `kept index ${listed.sha256}`,
-        ...(plain ? { expectedOutputBytes: plain.size } : {}),
-      });
-      if (plain && sha256Hex(bytes) !== plain.sha256)
-        throw refuse(what, 'the kept index decompresses to other bytes');
-      return viewPackagesIndex(bytes, `kept index ${listed.sha256}`, { maxBytes: this.maxIndexBytes });
-    })();
-    this.verifiedIndexes.set(listed.sha256, view);
-    view.catch(() => this.verifiedIndexes.delete(listed.sha256));
-    while (this.verifiedIndexes.size > DEB_EVIDENCE_DEFAULTS.indexViewsInMemory) {
-      const oldest = this.verifiedIndexes.keys().next().value as string;
-      this.verifiedIndexes.delete(oldest);
-    }
-    return view;
-  }
-
   /**
    * Drops the verified index views held in memory (each is a whole decompressed index); the next use
    * verifies the kept index again. Called when a resolution is done, so an idle worker holds none.
    */
   forgetIndexes(): void {
-    this.verifiedIndexes.clear();
+    this.kept.forgetIndexes();
   }
 
   /** Runs `work` with these .debs protected from eviction (in this process). */
@@ -536,7 +379,11 @@ export class DebEvidenceStore {
     const namedIndexes = new Set<string>();
     for (const record of await this.records()) {
       try {
-        const parsed = parseRecord(await readFile(record.path), record.path);
+        const parsed = parseEvidenceRecord(
+          await readFile(record.path),
+          record.path,
+          DEB_EVIDENCE_DEFAULTS.maxRecordBytes,
+        );
         namedReleases.add(`${parsed.releaseSha256}.InRelease`);
         namedIndexes.add(parsed.indexSha256);
       } catch {

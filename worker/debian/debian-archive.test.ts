@@ -11,7 +11,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { environmentIdentitySha256 } from '../../services/debian/environment-identity.ts';
 import { sha256File } from '../../services/digest.ts';
 import { ArchiveError } from '../../services/errors.ts';
-import { type DebianArchiveConfig, openDebianArchive } from './debian-archive.ts';
+import { openDebianArchive } from './debian-archive.ts';
+import type { DebianArchiveConfig } from './debian-archive-config.ts';
 import { createThrowawayKey, type ThrowawayKey } from './gpg-key-fixture.ts';
 import { writeLocalRepository } from './local-repository.ts';
 import { resolveEnvironmentPackages } from './resolve-environment-packages.ts';

@@ -13,7 +13,8 @@ import {
 import type { Sha256Hex } from '../../services/digest.ts';
 import { ArchiveError } from '../../services/errors.ts';
 import type { DebEvidenceSource, DebEvidenceStore } from './deb-evidence-store.ts';
-import type { DebianArchive, DownloadProgress } from './debian-archive.ts';
+import type { DebianArchive } from './debian-archive.ts';
+import type { DownloadProgress } from './download-verified-debs.ts';
 import {
   type EnvironmentResolution,
   lookUpEnvironmentPackages,

@@ -10,14 +10,7 @@ import { promisify } from 'node:util';
 import type Docker from 'dockerode';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  buildDeb,
-  dirEntry,
-  fileEntry,
-  rewriteDebData,
-  sampleData,
-} from '../../services/debian/deb-inspection/deb-fixture.ts';
-import type { InspectionReport } from '../../services/debian/deb-inspection/inspect-main.ts';
+import type { InspectionReport } from '../../services/debian/deb-inspection/inspection-report-format.ts';
 import type { Sha256Hex } from '../../services/digest.ts';
 import { createDockerClient } from '../main.ts';
 import { LABEL_WORKER } from '../sandbox/container-labels.ts';
@@ -28,6 +21,7 @@ import {
   type InspectionOutcome,
   inspectDebsInSandbox,
 } from './inspect-debs-in-sandbox.ts';
+import { buildDeb, dirEntry, fileEntry, rewriteDebData, sampleData } from './inspection/deb-fixture.ts';
 import { buildInspectorBundle, type InspectorBundle } from './inspector-bundle.ts';
 
 const run = promisify(execFile);

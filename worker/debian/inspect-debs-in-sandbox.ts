@@ -5,15 +5,9 @@ import { mkdir, open, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
-import {
-  type InspectionJob,
-  type InspectionReport,
-  parseInspectionJob,
-} from '../../services/debian/deb-inspection/inspect-main.ts';
-import {
-  InspectionReportError,
-  parseInspectionReport,
-} from '../../services/debian/deb-inspection/inspection-report.ts';
+import { InspectionReportError } from '../../services/debian/deb-inspection/inspection-json-checks.ts';
+import type { InspectionReport } from '../../services/debian/deb-inspection/inspection-report-format.ts';
+import { parseInspectionReport } from '../../services/debian/deb-inspection/parse-inspection-report.ts';
 import { type Sha256Hex, sha256File, sha256Hex } from '../../services/digest.ts';
 import { CancelledError, InputError, InspectionError, RbnetError } from '../../services/errors.ts';
 import { canonicalizeJcs } from '../../services/jcs.ts';
@@ -23,7 +17,9 @@ import { parseStrictJson } from '../../services/strict-json.ts';
 import { resolveEnvironment } from '../environment/environment-registry.ts';
 import type { InputSource, OpenedInput } from '../inputs/input-source.ts';
 import { defaultRunnerLimits, type RunnerLimits } from '../runner-limits.ts';
-import type { BuildFailureReason, DockerSandbox } from '../sandbox/docker-sandbox.ts';
+import type { DockerSandbox } from '../sandbox/docker-sandbox.ts';
+import type { BuildFailureReason } from '../sandbox/sandbox-outcome.ts';
+import { type InspectionJob, parseInspectionJob } from './inspection/inspection-job.ts';
 import type { InspectorBundle } from './inspector-bundle.ts';
 
 /** Limits of one inspection container. Every field has its unit in its name. */

@@ -1,4 +1,4 @@
-// Bundles the in-container .deb inspector (inspect-main.ts and its dependencies, tar-stream included)
+// Bundles the in-container .deb inspector (inspection/inspect-main.ts and its dependencies, tar-stream included)
 // into one self-contained ESM file for Node 18, cached under the sha256 of its bytes.
 import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
@@ -15,9 +15,7 @@ export interface InspectorBundle {
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 // The entry is a sibling of this module's tree: TypeScript beside the sources, the compiled .js in dist/.
-const ENTRY = fileURLToPath(
-  new URL(`../../services/debian/deb-inspection/inspect-main${extname(import.meta.url)}`, import.meta.url),
-);
+const ENTRY = fileURLToPath(new URL(`./inspection/inspect-main${extname(import.meta.url)}`, import.meta.url));
 
 /**
  * CommonJS dependencies (tar-stream, streamx) call `require` for Node built-ins; an ESM bundle has no

@@ -6,13 +6,11 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
-import { type DebianSourceFact, signRebuildStatement } from '../../services/attestation/rebuild-statement.ts';
+import { signRebuildStatement } from '../../services/attestation/sign-rebuild-statement.ts';
 import { compareOutputsWithClaims } from '../../services/claims/compare-outputs-with-claims.ts';
 import type { ConsensusFailureReason } from '../../services/consensus/decide-verdict.ts';
-import { type ParsedBuildinfo, parseBuildinfo } from '../../services/debian/buildinfo.ts';
-import { manifestBuildinfoMismatch } from '../../services/debian/debian-manifest-from-buildinfo.ts';
 import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
-import { DebianFormatError, InputError, ManifestError } from '../../services/errors.ts';
+import { ManifestError } from '../../services/errors.ts';
 import type { ParsedDebianManifest } from '../../services/manifest/debian-manifest.ts';
 import { resolveEnvironment } from '../environment/environment-registry.ts';
 import type { InputSource } from '../inputs/input-source.ts';
@@ -25,14 +23,15 @@ import {
   workerFactsOf,
 } from '../rebuild-manifest.ts';
 import type { CapturedFile } from '../sandbox/output-capture.ts';
-import type { DebianArchive } from './debian-archive.ts';
 import { buildRecordOf, planDebianBuild } from './debian-build-plan.ts';
+import { debianSourceFactOf, readBuildinfo } from './debian-build-source.ts';
 import type { DebianEnvironmentCache } from './debian-environment-cache.ts';
 import {
   describeUnavailable,
   type EnvironmentPackageSources,
   packageSourcesOf,
 } from './environment-package-sources.ts';
+import { type DebInspector, inspectAgainstArchive } from './inspect-against-archive.ts';
 import { OverlayInputSource } from './overlay-input-source.ts';
 import { prepareDebianEnvironment } from './prepare-debian-environment.ts';
 import { signAptLink } from './sign-apt-link.ts';
@@ -55,16 +54,6 @@ export interface DebianBackend {
   /** Opens differing .debs for the report; absent when the worker has no inspection image. */
   readonly inspect?: DebInspector;
 }
-
-/** Lists the members of `debs` and compares the pairs; runs the hostile-input parsers in a sandbox. */
-export type DebInspector = (request: {
-  readonly debs: readonly { readonly label: string; readonly path: string }[];
-  readonly compare: readonly { readonly left: string; readonly right: string }[];
-  readonly sourceDateEpoch?: number;
-  readonly buildPaths?: readonly string[];
-  readonly workDir: string;
-  readonly signal?: AbortSignal;
-}) => Promise<{ readonly reportPath: string; readonly htmlPaths: readonly string[] }>;
 
 export interface DebianRebuildRequest {
   readonly parsed: ParsedDebianManifest;
@@ -101,63 +90,6 @@ export type DebianRebuildResult =
       readonly reason: Extract<ConsensusFailureReason, 'environment-unavailable' | 'source-unavailable'>;
       readonly detail: string;
     };
-
-const MAX_BUILDINFO_BYTES = 1024 * 1024;
-
-async function readBuildinfo(parsed: ParsedDebianManifest, inputs: InputSource): Promise<ParsedBuildinfo> {
-  const sha256 = parsed.manifest.buildinfoSha256;
-  const opened = await inputs.open({
-    path: `${parsed.manifest.name}.buildinfo`,
-    sha256,
-    location: { kind: 'cas', sha256 },
-    mode: 0o644,
-  });
-  if (opened.sizeBytes > MAX_BUILDINFO_BYTES) {
-    opened.stream.destroy();
-    throw new InputError(
-      'INPUT_TOO_LARGE',
-      `buildinfo: ${opened.sizeBytes} bytes, over ${MAX_BUILDINFO_BYTES}`,
-    );
-  }
-  const chunks: Buffer[] = [];
-  for await (const chunk of opened.stream) chunks.push(chunk as Buffer);
-  const bytes = Buffer.concat(chunks);
-  if (sha256Hex(bytes) !== sha256)
-    throw new InputError('INPUT_DIGEST_MISMATCH', `buildinfo: sha256 is not ${sha256}`);
-  let buildinfo: ParsedBuildinfo;
-  try {
-    buildinfo = parseBuildinfo(bytes);
-  } catch (error) {
-    if (error instanceof DebianFormatError)
-      throw new ManifestError('MANIFEST_INVALID', `buildinfo: ${error.message}`, { cause: error });
-    throw error;
-  }
-  const mismatch = manifestBuildinfoMismatch(parsed.manifest, buildinfo, sha256);
-  if (mismatch) throw new ManifestError('MANIFEST_INVALID', mismatch);
-  return buildinfo;
-}
-
-/**
- * What the worker signs about the source it built: `archive` only when it fetched the files itself
- * and checked them against its archive's signed Sources index (`source.from` "archive"); files the
- * submitter supplied are `uploaded`, whatever name and version they carry.
- */
-export function debianSourceFactOf(
-  source: ParsedDebianManifest['manifest']['source'],
-  buildinfo: Pick<ParsedBuildinfo, 'source' | 'sourceVersion'>,
-  sourceFiles: readonly { readonly name: string; readonly sha256: Sha256Hex }[],
-  dscName: string,
-): DebianSourceFact {
-  const dsc = sourceFiles.find((file) => file.name === dscName);
-  if (!dsc)
-    throw new ManifestError('MANIFEST_INVALID', `source: the .dsc ${dscName} is not among the source files`);
-  return {
-    name: buildinfo.source,
-    version: buildinfo.sourceVersion.text,
-    origin: source.from === 'archive' ? 'archive' : 'uploaded',
-    dscSha256: dsc.sha256,
-  };
-}
 
 export async function rebuildDebian(
   context: RebuildContext,
@@ -417,62 +349,4 @@ function partitionOutputs(
     }
   }
   return { subjects, byproducts };
-}
-
-/**
- * Lists every rebuilt .deb and, for each one whose digest differs from the published one, fetches
- * the published .deb from the archive (when its signed index still has those exact bytes) and
- * compares the two member by member. The report and any diffoscope HTML become byproducts.
- */
-async function inspectAgainstArchive(
-  inspect: DebInspector,
-  archive: DebianArchive,
-  args: {
-    subjects: readonly CapturedFile[];
-    /** Local directory holding the rebuilt subjects. */
-    subjectsDir: string;
-    claims: ReturnType<typeof compareOutputsWithClaims>;
-    buildinfo: ParsedBuildinfo;
-    workDir: string;
-    signal?: AbortSignal;
-  },
-): Promise<{ name: string; path: string; sha256: Sha256Hex }[]> {
-  await mkdir(args.workDir, { recursive: true });
-  const debs = args.subjects.map((s) => ({
-    label: `rebuilt/${s.path}`,
-    path: join(args.subjectsDir, s.path),
-  }));
-  const compare: { left: string; right: string }[] = [];
-  if (args.claims.status === 'mismatch') {
-    const wanted = args.claims.differing
-      .map((d) => args.buildinfo.debs.find((deb) => deb.name === d.path && deb.sha256 === d.claimed))
-      .flatMap((deb) => {
-        const pkg = deb
-          ? archive.findBinary(deb.package, deb.architecture, args.buildinfo.version.text)
-          : undefined;
-        return deb && pkg && pkg.sha256 === deb.sha256 ? [{ deb, pkg }] : [];
-      });
-    if (wanted.length > 0) {
-      const paths = await archive.downloadDebs(wanted.map((w) => w.pkg));
-      for (const { deb, pkg } of wanted) {
-        debs.push({ label: `published/${deb.name}`, path: paths.get(pkg.sha256) ?? '' });
-        compare.push({ left: `published/${deb.name}`, right: `rebuilt/${deb.name}` });
-      }
-    }
-  }
-  const epoch = Number(args.buildinfo.environmentRecord.SOURCE_DATE_EPOCH);
-  const report = await inspect({
-    debs,
-    compare,
-    ...(Number.isSafeInteger(epoch) ? { sourceDateEpoch: epoch } : {}),
-    ...(args.buildinfo.buildPath ? { buildPaths: [args.buildinfo.buildPath] } : {}),
-    workDir: args.workDir,
-    ...(args.signal ? { signal: args.signal } : {}),
-  });
-  const files = [{ name: 'rbnet/deb-inspection.json', path: report.reportPath }];
-  for (const [index, path] of report.htmlPaths.entries())
-    files.push({ name: `rbnet/diffoscope-${index + 1}.html`, path });
-  const out: { name: string; path: string; sha256: Sha256Hex }[] = [];
-  for (const file of files) out.push({ ...file, sha256: sha256Hex(await readFile(file.path)) });
-  return out;
 }

@@ -7,9 +7,9 @@ import type Docker from 'dockerode';
 import type { Logger } from 'pino';
 import { DEB_INSPECTION_RESULT_SCHEMA } from '../../services/debian/deb-inspection/inspection-report.ts';
 import type { DockerSandbox } from '../sandbox/docker-sandbox.ts';
+import type { DebInspector } from './inspect-against-archive.ts';
 import { inspectDebsInSandbox } from './inspect-debs-in-sandbox.ts';
 import { buildInspectorBundle } from './inspector-bundle.ts';
-import type { DebInspector } from './rebuild-debian.ts';
 
 /** diffoscope per differing pair: 5 minutes and 8 MiB of HTML at most. */
 const DIFFOSCOPE_LIMITS = Object.freeze({ timeoutSeconds: 300, maxOutputBytes: 8 * 1024 ** 2 });

@@ -21,14 +21,9 @@ import type { Sha256Hex } from '../../services/digest.ts';
 import { ArchiveError, ConfigError } from '../../services/errors.ts';
 import { type FetchFunction, fetchBytes } from './archive-http.ts';
 import type { DebEvidenceSource } from './deb-evidence-store.ts';
-import {
-  DEBIAN_ARCHIVE_DEFAULTS,
-  type DebianArchive,
-  type DownloadProgress,
-  downloadVerifiedDebs,
-  forEachLimited,
-  openDebianArchive,
-} from './debian-archive.ts';
+import { type DebianArchive, openDebianArchive } from './debian-archive.ts';
+import { DEBIAN_ARCHIVE_DEFAULTS } from './debian-archive-config.ts';
+import { type DownloadProgress, downloadVerifiedDebs, forEachLimited } from './download-verified-debs.ts';
 import type { RequestedPackage } from './resolve-environment-packages.ts';
 
 /** One archive of the snapshot service (a directory below `/archive/`) and the suites trusted in it. */

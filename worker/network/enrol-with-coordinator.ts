@@ -13,6 +13,7 @@ import {
   type WorkerCapacityClaim,
 } from '../../services/auth/worker-enrolment.ts';
 import { ConfigError } from '../../services/errors.ts';
+import { BACKEND_NAMES, checkBackendNames } from '../backends/rebuild-backend.ts';
 import { builderUriFor } from '../identity/worker-identity.ts';
 import { CoordinatorRequestError, checkCoordinatorUrl } from './coordinator-client.ts';
 
@@ -26,6 +27,8 @@ export interface NetworkSettings {
   readonly queueName: string;
   readonly queuePrefix: string;
   readonly redis: { readonly url: string; readonly username: string; readonly password: string };
+  /** The backends this worker enrolled with: the ones it loads at start-up. */
+  readonly backends: readonly string[];
 }
 
 export interface EnrolRequest {
@@ -42,6 +45,8 @@ export async function enrolWithCoordinator(
   request: EnrolRequest,
 ): Promise<NetworkSettings & { signingKeyid: string }> {
   const origin = checkCoordinatorUrl(request.coordinatorUrl);
+  // Refused before any key is made: a worker cannot serve jobs of a backend it does not have.
+  const backends = checkBackendNames(request.backends);
   const identityPath = join(request.workerDir, 'worker.json');
   if (
     await access(identityPath).then(
@@ -66,7 +71,7 @@ export async function enrolWithCoordinator(
     signing: { signer, publicKey: signer.publicKey },
     authPrivateKey: createPrivateKey(await readFile(auth.privateKeyPath)),
     architectures: request.architectures,
-    backends: request.backends,
+    backends,
     capacity: request.capacity,
   });
   let response: Response;
@@ -111,6 +116,7 @@ export async function enrolWithCoordinator(
     queueName: answer.queueName,
     queuePrefix: answer.queuePrefix,
     redis: { url: redis.url, username: redis.username, password: redis.password },
+    backends,
   };
   await writeFile(
     identityPath,
@@ -128,7 +134,11 @@ export async function enrolWithCoordinator(
 export async function loadNetworkSettings(workerDir: string): Promise<NetworkSettings> {
   const path = join(workerDir, NETWORK_FILE);
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as NetworkSettings;
+    const settings = JSON.parse(await readFile(path, 'utf8')) as Omit<NetworkSettings, 'backends'> & {
+      backends?: readonly string[];
+    };
+    // Enrolled before network.json named its backends: such a worker always had every backend.
+    return { ...settings, backends: settings.backends ?? BACKEND_NAMES };
   } catch (cause) {
     throw new ConfigError(
       'CONFIG_INVALID',

@@ -7,9 +7,8 @@ import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
 import { RbnetError } from '../../services/errors.ts';
 import { parseAnyManifest } from '../../services/manifest/parse-any-manifest.ts';
 import type { JobCompletionValue, RebuildJobPayload } from '../../services/queue/queue-contract.ts';
-import { type DebianBackend, rebuildDebian } from '../debian/rebuild-debian.ts';
+import type { RebuildBackends } from '../backends/rebuild-backend.ts';
 import type { RebuildContext } from '../rebuild-manifest.ts';
-import { type RebuildResult, rebuildManifest } from '../rebuild-manifest.ts';
 import type { CoordinatorClient } from './coordinator-client.ts';
 import { CoordinatorInputSource } from './coordinator-input-source.ts';
 
@@ -21,8 +20,8 @@ export interface NetworkJobDeps {
   /** Scratch space for job results and the verified input cache. */
   readonly workDir: string;
   readonly logger: Logger;
-  /** Present when this worker builds Debian packages. */
-  readonly debian?: DebianBackend;
+  /** The backends this worker runs: a job whose manifest names another is refused. */
+  readonly backends: RebuildBackends;
 }
 
 /**
@@ -49,6 +48,13 @@ export async function handleNetworkJob(
   ) {
     throw new JobRefusedError('JOB_REFUSED', 'job manifest does not hash to its manifestSha256');
   }
+  const rebuild = deps.backends.forManifest(parsed);
+  if (!rebuild) {
+    throw new JobRefusedError(
+      'JOB_REFUSED',
+      `a ${parsed.kind} job reached a worker without the ${parsed.kind} backend`,
+    );
+  }
   const outDir = join(deps.workDir, 'jobs', payload.jobId.replace(/[^A-Za-z0-9_-]/g, '_'));
   await rm(outDir, { recursive: true, force: true });
   await mkdir(join(deps.workDir, 'jobs'), { recursive: true });
@@ -71,36 +77,26 @@ export async function handleNetworkJob(
     ...(signal ? { signal } : {}),
   };
   try {
-    let result: RebuildResult;
-    let outputsLocalDir: string | undefined;
-    if (parsed.kind === 'debian') {
-      if (!deps.debian) {
-        throw new JobRefusedError('JOB_REFUSED', 'a Debian job reached a worker without the debian backend');
-      }
-      const debian = await rebuildDebian(deps.context, deps.debian, { ...common, parsed });
-      if (debian.kind === 'unavailable') {
-        // Nothing ran, so the "log" is the refusal itself: the failure contract always carries one.
-        const logPath = join(outDir, 'refusal.log');
-        const logText = `${debian.reason}: ${debian.detail}\n`;
-        await writeFile(logPath, logText);
-        const logSha256 = sha256Hex(logText);
-        await deps.client.uploadFile(logSha256, logPath);
-        await deps.client.postResult({
-          jobId: payload.jobId,
-          failure: { reason: debian.reason, detail: debian.detail, logSha256 },
-        });
-        logger.warn(
-          { reason: debian.reason, detail: debian.detail },
-          'record cannot be honoured; nothing built',
-        );
-        return { failed: debian.reason };
-      }
-      for (const file of debian.byproductFiles) await deps.client.uploadFile(file.sha256, file.path);
-      outputsLocalDir = debian.subjectsLocalDir;
-      result = debian;
-    } else {
-      result = await rebuildManifest(deps.context, { ...common, parsed });
+    const outcome = await rebuild(common);
+    if (outcome.kind === 'unavailable') {
+      // Nothing ran, so the "log" is the refusal itself: the failure contract always carries one.
+      const logPath = join(outDir, 'refusal.log');
+      const logText = `${outcome.reason}: ${outcome.detail}\n`;
+      await writeFile(logPath, logText);
+      const logSha256 = sha256Hex(logText);
+      await deps.client.uploadFile(logSha256, logPath);
+      await deps.client.postResult({
+        jobId: payload.jobId,
+        failure: { reason: outcome.reason, detail: outcome.detail, logSha256 },
+      });
+      logger.warn(
+        { reason: outcome.reason, detail: outcome.detail },
+        'record cannot be honoured; nothing built',
+      );
+      return { failed: outcome.reason };
     }
+    const { result } = outcome;
+    for (const file of outcome.byproductFiles) await deps.client.uploadFile(file.sha256, file.path);
     await deps.client.uploadFile(result.log.sha256, result.log.path);
     if (result.kind === 'failed') {
       await deps.client.postResult({
@@ -111,10 +107,7 @@ export async function handleNetworkJob(
       return { failed: result.reason };
     }
     for (const output of result.outputs) {
-      await deps.client.uploadFile(
-        output.sha256,
-        join(outputsLocalDir ?? join(outDir, 'outputs'), output.path),
-      );
+      await deps.client.uploadFile(output.sha256, join(outcome.outputsDir, output.path));
     }
     const envelope = await readFile(result.attestationPath, 'utf8');
     const envelopeText = envelope.replace(/\n$/, '');

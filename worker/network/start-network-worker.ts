@@ -33,10 +33,12 @@ export async function startNetworkWorker(
   options: { readonly concurrency?: number } = {},
 ): Promise<RunningNetworkWorker> {
   const settings = await loadNetworkSettings(config.workerDir);
-  const runtime = await createWorkerRuntime(config, logger, {
-    operator: settings.operator,
-    id: settings.workerId,
-  });
+  const runtime = await createWorkerRuntime(
+    config,
+    logger,
+    { operator: settings.operator, id: settings.workerId },
+    settings.backends,
+  );
   if (runtime.identity.id !== settings.workerId || runtime.identity.operator !== settings.operator) {
     throw new Error(
       `${config.workerDir}: worker.json and network.json disagree about this worker's identity`,
@@ -65,7 +67,7 @@ export async function startNetworkWorker(
             client,
             workDir: join(config.workerDir, 'work'),
             logger: context.logger,
-            debian: runtime.debian,
+            backends: runtime.backends,
           },
           payload,
           job.signal,

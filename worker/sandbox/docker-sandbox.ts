@@ -1,94 +1,20 @@
 // Runs one build in a fresh single-use container and removes it whatever happens: the shell around
 // the pure container spec. A failed build is a value with a reason; an engine failure is an error.
-import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
 import { CancelledError, EngineError } from '../../services/errors.ts';
 import type { Manifest } from '../../services/manifest/manifest.ts';
-import type { ResolvedEnvironment } from '../environment/environment-registry.ts';
 import { openInputArchive } from '../inputs/input-archive.ts';
-import type { InputSource } from '../inputs/input-source.ts';
-import type { RunnerLimits } from '../runner-limits.ts';
+import { buildAndCapture } from './build-and-capture.ts';
 import { ContainerEventWatch } from './container-events.ts';
 import { buildContainerLabels, LABEL_ROLE, LABEL_WORKER, ROLE_BUILD } from './container-labels.ts';
 import { type ContainerOwner, currentOwner, judgeOwner, ownerOfLabels } from './container-owner.ts';
-import { containerCreateOptions, effectiveTimeLimitMs } from './container-spec.ts';
-import { measureDiskExhaustion } from './disk-exhaustion.ts';
+import { containerCreateOptions } from './container-spec.ts';
+import { containerGone, interrupted, removedUnderUs } from './engine-answers.ts';
 import type { EngineFacts } from './engine-facts.ts';
-import { type CapturedLog, LogCapture } from './log-capture.ts';
-import { type CapturedFile, captureOutputs } from './output-capture.ts';
-
-export type BuildFailureReason = 'exit-code' | 'timeout' | 'oom' | 'disk' | 'output-rejected';
-
-/** A build container the engine refused to remove: left for the operator, named in logs and results. */
-export interface LeftoverContainer {
-  readonly containerId: string;
-  readonly detail: string;
-}
-
-export type SandboxOutcome = (
-  | {
-      readonly kind: 'built';
-      readonly outputs: readonly CapturedFile[];
-      readonly totalOutputBytes: number;
-      readonly log: CapturedLog;
-      readonly durationMs: number;
-    }
-  | {
-      readonly kind: 'failed';
-      readonly reason: BuildFailureReason;
-      readonly detail: string;
-      readonly exitCode?: number;
-      readonly log: CapturedLog;
-      readonly durationMs: number;
-    }
-) & {
-  /** Set when the container could not be removed afterwards; the outcome itself stands. */
-  readonly leftover?: LeftoverContainer;
-};
-
-/** What a start-up sweep did with the build containers it found. */
-export interface OrphanSweep {
-  /** Containers removed: their owner is gone (or, unlabelled, they were this worker's and stopped). */
-  readonly removed: number;
-  /** Left alone: their owner still runs, or cannot be checked from here. */
-  readonly kept: readonly { readonly containerId: string; readonly detail: string }[];
-  /** Owner gone, but the engine refused to remove them. */
-  readonly unremovable: readonly LeftoverContainer[];
-}
-
-export type SandboxPhase = 'inputs' | 'build' | 'capture' | 'cleanup';
-
-export interface SandboxRunArgs {
-  readonly manifest: Manifest;
-  readonly manifestSha256: string;
-  readonly environment: ResolvedEnvironment;
-  readonly inputs: InputSource;
-  readonly limits: RunnerLimits;
-  readonly workerId: string;
-  /** Where the capped build log is written. */
-  readonly logPath: string;
-  /** When set, output files are written here as they are hashed. */
-  readonly outputsDir?: string;
-  readonly signal?: AbortSignal;
-  readonly onPhase?: (phase: SandboxPhase) => void;
-}
-
-/** Lets the attach stream drain after the container exits before the log is sealed. */
-const LOG_DRAIN_GRACE_MS = 2000;
-/** How long the engine's `die` event may trail `wait`; past it, what was seen is what counts. */
-const EVENT_SETTLE_MS = 5000;
-
-function statusOf(cause: unknown): number | undefined {
-  return (cause as { statusCode?: number }).statusCode;
-}
-
-/** 404 (gone) and 409 (removal in progress): the container was taken away under the worker. */
-function removedUnderUs(cause: unknown): boolean {
-  const status = statusOf(cause);
-  return status === 404 || status === 409;
-}
+import { LogCapture } from './log-capture.ts';
+import type { LeftoverContainer, OrphanSweep, SandboxOutcome, SandboxRunArgs } from './sandbox-outcome.ts';
 
 export interface DockerSandboxOptions {
   readonly requireDiskLimit: boolean;
@@ -261,139 +187,19 @@ export class DockerSandbox {
       throw cause;
     }
     try {
-      return await this.buildAndCapture(container, args, logCapture, log, watch, attach);
+      return await buildAndCapture(
+        { docker: this.docker, facts: this.facts },
+        container,
+        args,
+        logCapture,
+        log,
+        watch,
+        attach,
+      );
     } finally {
       // On every path, or the socket keeps the process alive after the rebuild has ended.
       attach.destroy();
     }
-  }
-
-  private async buildAndCapture(
-    container: Docker.Container,
-    args: SandboxRunArgs,
-    logCapture: LogCapture,
-    log: Logger,
-    watch: ContainerEventWatch,
-    attach: Readable,
-  ): Promise<SandboxOutcome> {
-    const attachEnded = new Promise<void>((resolve) => {
-      attach.once('end', resolve);
-      attach.once('close', resolve);
-      attach.on('error', () => resolve());
-    });
-    this.docker.modem.demuxStream(attach, logCapture, logCapture);
-
-    args.onPhase?.('build');
-    const startedAt = Date.now();
-    const timeLimitMs = effectiveTimeLimitMs(args.manifest, args.limits);
-    let stopCause: 'timeout' | 'cancelled' | undefined;
-    const stop = (cause: 'timeout' | 'cancelled') => {
-      if (stopCause) return;
-      stopCause = cause;
-      container.kill({ signal: 'SIGKILL' }).catch(() => undefined);
-    };
-    const timer = setTimeout(() => stop('timeout'), timeLimitMs);
-    const onAbort = () => stop('cancelled');
-    args.signal?.addEventListener('abort', onAbort, { once: true });
-    let exitCode: number;
-    try {
-      try {
-        await container.start();
-      } catch (cause) {
-        if (removedUnderUs(cause)) throw interrupted('was removed by someone else before it started', cause);
-        throw cause;
-      }
-      log.info({ timeLimitMs }, 'build started');
-      const waited = (await container.wait()) as { StatusCode: number };
-      exitCode = waited.StatusCode;
-    } finally {
-      clearTimeout(timer);
-      args.signal?.removeEventListener('abort', onAbort);
-    }
-    const durationMs = Date.now() - startedAt;
-    let drainTimer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      attachEnded,
-      new Promise((resolve) => (drainTimer = setTimeout(resolve, LOG_DRAIN_GRACE_MS))),
-    ]);
-    clearTimeout(drainTimer);
-    attach.destroy();
-    if (stopCause === 'cancelled')
-      throw new CancelledError('CANCELLED', 'rebuild cancelled; the container was killed and removed');
-    if (stopCause === undefined) {
-      // Only the engine knows whether someone else stopped the build: wait for its report.
-      await watch.settled(EVENT_SETTLE_MS);
-      const foreign = watch.foreignStop();
-      if (foreign) throw interrupted(foreign.replace(/^the build container /, ''));
-    }
-    let inspect: Docker.ContainerInspectInfo;
-    try {
-      inspect = await container.inspect();
-    } catch (cause) {
-      if (statusOf(cause) === 404)
-        throw interrupted('was removed by someone else while the build ran', cause);
-      throw new EngineError(
-        'ENGINE_FAILED',
-        `inspecting the build container failed: ${(cause as Error).message}`,
-        {
-          cause,
-        },
-      );
-    }
-    log.info({ exitCode, durationMs, oomKilled: inspect.State.OOMKilled }, 'build finished');
-
-    const failed = (reason: BuildFailureReason, detail: string) =>
-      logCapture.finish().then((captured) => ({
-        kind: 'failed' as const,
-        reason,
-        detail,
-        exitCode,
-        log: captured,
-        durationMs,
-      }));
-    if (stopCause === 'timeout')
-      return failed('timeout', `the build ran past its time limit of ${timeLimitMs / 1000} s`);
-    if (inspect.State.OOMKilled)
-      return failed('oom', `the build exceeded its memory limit of ${args.limits.memoryBytes} bytes`);
-    if (exitCode !== 0) {
-      // From the engine, never from the log: a build can print anything, and hide anything.
-      const disk = this.facts.diskLimitSupported
-        ? await measureDiskExhaustion(container, args.limits.diskBytes)
-        : undefined;
-      if (disk) return failed('disk', `the build filled its disk limit: ${disk} (exit code ${exitCode})`);
-      return failed('exit-code', `the build exited with code ${exitCode}`);
-    }
-
-    args.onPhase?.('capture');
-    const outputPath = posix.join(args.manifest.environment.buildPath, args.manifest.outputDir);
-    let archive: Readable;
-    try {
-      archive = (await container.getArchive({ path: outputPath })) as unknown as Readable;
-    } catch (cause) {
-      if (statusOf(cause) === 404) {
-        return failed('output-rejected', `the output directory ${outputPath} does not exist after the build`);
-      }
-      throw new EngineError('ENGINE_FAILED', `reading outputs failed: ${(cause as Error).message}`, {
-        cause,
-      });
-    }
-    const capture = await captureOutputs(archive, {
-      rootName: posix.basename(outputPath),
-      maxOutputBytes: args.limits.maxOutputBytes,
-      maxOutputEntries: args.limits.maxOutputEntries,
-      ...(args.outputsDir ? { writeToDir: args.outputsDir } : {}),
-    });
-    if (capture.kind === 'rejected') return failed('output-rejected', capture.detail);
-    if (capture.files.length === 0)
-      return failed('output-rejected', `the output directory ${outputPath} holds no files`);
-    const captured = await logCapture.finish();
-    return {
-      kind: 'built',
-      outputs: capture.files,
-      totalOutputBytes: capture.totalBytes,
-      log: captured,
-      durationMs,
-    };
   }
 
   /**
@@ -420,22 +226,4 @@ export class DockerSandbox {
       return leftover;
     }
   }
-}
-
-/** Whether the engine no longer knows the container (an engine that does not answer is not "gone"). */
-async function containerGone(container: Docker.Container): Promise<boolean> {
-  try {
-    await container.inspect();
-    return false;
-  } catch (cause) {
-    return removedUnderUs(cause);
-  }
-}
-
-function interrupted(what: string, cause?: unknown): EngineError {
-  return new EngineError(
-    'BUILD_INTERRUPTED',
-    `the build container ${what}: an infrastructure failure, not a build result (the attempt is retried)`,
-    cause === undefined ? undefined : { cause },
-  );
 }

@@ -27,7 +27,7 @@ import { parseEnrolmentAnswer } from '../../../services/api/enrolment.ts';
 import { parseHeartbeatAnswer, serializeHeartbeatRequest } from '../../../services/api/heartbeat.ts';
 import { parseLogPage } from '../../../services/api/log-page.ts';
 import { parseResultAnswer, serializeResultReport } from '../../../services/api/result-report.ts';
-import { signRebuildStatement } from '../../../services/attestation/rebuild-statement.ts';
+import { signRebuildStatement } from '../../../services/attestation/sign-rebuild-statement.ts';
 import { type Sha256Hex, sha256Hex } from '../../../services/digest.ts';
 import { parseManifest } from '../../../services/manifest/parse-manifest.ts';
 import { AuthTestCoordinator, LOOPBACK_ENV } from '../../../test/support/auth-test-coordinator.ts';

@@ -1,10 +1,9 @@
 // GET /apt/:arch/:operator/sources/:name/:version/metadata — what Debian's apt-transport-in-toto
 // asks each configured rebuilder for: the operator's own signed link for that binary version, or
-// 404. One indexed lookup and an in-memory cache of link bytes (links are immutable by digest), so
-// answers are fast: the client has no timeout.
+// 404. Answers come from memory once a version has been asked for (apt-link-cache.ts), kept in step
+// with the store's apt links, so they are fast: the client has no timeout.
 import { identifier } from '../../../services/api/wire-type.ts';
 import { parseAptMetadataPath } from '../../../services/apt/apt-file-name.ts';
-import type { Sha256Hex } from '../../../services/digest.ts';
 import { DebianFormatError } from '../../../services/errors.ts';
 import {
   accountNameRule,
@@ -14,49 +13,66 @@ import {
 } from '../../../services/identifiers.ts';
 import type { BuildStore } from '../../../services/storage/build-store.ts';
 import type { ContentStore } from '../../../services/storage/content-store.ts';
-import { readBlobText } from '../../storage/read-blob.ts';
 import { ApiError } from '../api-error.ts';
+import { AptLinkCache } from '../apt-link-cache.ts';
 import { JSON_CONTENT, type RouteDefinition, type RouteHandler } from '../route.ts';
 
-const MAX_LINK_BYTES = 1024 * 1024;
-/** Link bytes kept in memory; a link is a few hundred bytes, so 10,000 are a few MiB. */
-const MAX_CACHED_LINKS = 10_000;
+/**
+ * A plain object, not Headers: @hono/node-server then writes the response without building a
+ * Headers object, which is most of what a remembered answer costs.
+ */
+const LINK_RESPONSE = Object.freeze({
+  status: 200,
+  headers: Object.freeze({
+    'content-type': 'application/json',
+    // A verdict can change (a late dissent withdraws the link): never let a cache keep it.
+    'cache-control': 'no-store',
+  }),
+});
 
 function aptLinkHandler(deps: { store: BuildStore; content: ContentStore }): RouteHandler {
-  const cache = new Map<Sha256Hex, string>();
-  return async (c) => {
-    const arch = c.req.param('arch') ?? '';
-    const operator = c.req.param('operator') ?? '';
-    if (!isArchitecture(arch)) throw new ApiError('INVALID', 'arch: expected a Debian architecture name');
-    if (!isAccountName(operator)) throw new ApiError('INVALID', 'operator: expected an operator name');
-    let requested: ReturnType<typeof parseAptMetadataPath>;
-    try {
-      requested = parseAptMetadataPath(c.req.param('name') ?? '', c.req.param('version') ?? '');
-    } catch (error) {
-      if (error instanceof DebianFormatError) throw new ApiError('INVALID', error.message);
-      throw error;
-    }
-    const row = await deps.store.getAptLink(arch, operator, requested.name, requested.version.text);
-    if (!row) {
-      throw new ApiError(
-        'NOT_FOUND',
-        `operator ${operator} has no reproducible rebuild of ${requested.name} ${requested.version.text} on ${arch}`,
-      );
-    }
-    let text = cache.get(row.linkSha256);
-    if (text === undefined) {
-      text = await readBlobText(deps.content, row.linkSha256, MAX_LINK_BYTES);
-      if (text === undefined)
-        throw new ApiError('NOT_FOUND', `link sha256:${row.linkSha256} is not in the store`);
-      if (cache.size >= MAX_CACHED_LINKS) cache.delete(cache.keys().next().value as Sha256Hex);
-      cache.set(row.linkSha256, text);
-    }
-    return c.body(text, 200, {
-      'content-type': 'application/json',
-      // A verdict can change (a late dissent withdraws the link): never let a cache keep it.
-      'cache-control': 'no-store',
-    });
+  const cache = new AptLinkCache(deps.store, deps.content);
+  // Not async: a remembered answer goes back without waiting a turn of the event loop.
+  return (c) => {
+    const { arch = '', operator = '', name = '', version = '' } = c.req.param();
+    // No field that passes the checks below holds a '/', so a key with a '/' inside a field has more
+    // than three and never equals a remembered one: only requests that passed the checks are answered
+    // from memory.
+    const key = `${arch}/${operator}/${name}/${version}`;
+    const remembered = cache.remembered(key);
+    if (remembered !== undefined) return new Response(remembered, LINK_RESPONSE);
+    return lookUp(cache, key, arch, operator, name, version);
   };
+}
+
+/** Checks the request and looks its link up; remembered from then on when it is served. */
+async function lookUp(
+  cache: AptLinkCache,
+  key: string,
+  arch: string,
+  operator: string,
+  name: string,
+  version: string,
+): Promise<Response> {
+  if (!isArchitecture(arch)) throw new ApiError('INVALID', 'arch: expected a Debian architecture name');
+  if (!isAccountName(operator)) throw new ApiError('INVALID', 'operator: expected an operator name');
+  let requested: ReturnType<typeof parseAptMetadataPath>;
+  try {
+    requested = parseAptMetadataPath(name, version);
+  } catch (error) {
+    if (error instanceof DebianFormatError) throw new ApiError('INVALID', error.message);
+    throw error;
+  }
+  const answer = await cache.lookUp(key, arch, operator, requested.name, requested.version.text);
+  if (answer.kind === 'none') {
+    throw new ApiError(
+      'NOT_FOUND',
+      `operator ${operator} has no reproducible rebuild of ${requested.name} ${requested.version.text} on ${arch}`,
+    );
+  }
+  if (answer.kind === 'missing-blob')
+    throw new ApiError('NOT_FOUND', `link sha256:${answer.linkSha256} is not in the store`);
+  return new Response(answer.text, LINK_RESPONSE);
 }
 
 export const aptRoutes: readonly RouteDefinition[] = [

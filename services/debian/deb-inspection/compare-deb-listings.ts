@@ -1,8 +1,6 @@
 // Compares two .deb listings member by member and says which members differ and how, with hints
 // that name the evidence for the usual causes of unreproducible packages.
-import type { Compression, DebArea } from './decompress-member.ts';
-import type { DebListing, TarAreaListing } from './inspect-deb.ts';
-import type { TarMember } from './list-tar-members.ts';
+import type { Compression, DebArea, DebListing, TarAreaListing, TarMember } from './deb-listing.ts';
 
 /** What differs about a member present on both sides; `owner` covers uid, gid, uname and gname. */
 export type MemberDifferenceKind = 'sha256' | 'mode' | 'owner' | 'mtime' | 'size' | 'type' | 'link';

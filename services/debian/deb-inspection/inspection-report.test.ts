@@ -2,13 +2,10 @@
 // are hostile data; every refusal names the field and carries a stable code.
 import { describe, expect, it } from 'vitest';
 import { RbnetError } from '../../errors.ts';
-import {
-  DEB_INSPECTION_RESULT_SCHEMA,
-  InspectionReportError,
-  parseDebInspectionResult,
-  parseInspectionReport,
-} from './inspection-report.ts';
+import { InspectionReportError } from './inspection-json-checks.ts';
+import { DEB_INSPECTION_RESULT_SCHEMA, parseDebInspectionResult } from './inspection-report.ts';
 import { debListing, fileMember, inspectionResult } from './inspection-result-fixture.ts';
+import { parseInspectionReport } from './parse-inspection-report.ts';
 
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);

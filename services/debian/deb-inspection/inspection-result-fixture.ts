@@ -2,10 +2,9 @@
 // the way the worker writes them (labels r<n>/p<n>, published-vs-rebuilt pairs, diffoscope byproducts).
 import { sha256Hex } from '../../digest.ts';
 import { compareDebListings } from './compare-deb-listings.ts';
-import type { DebListing } from './inspect-deb.ts';
-import { INSPECTION_REPORT_SCHEMA, type PairReport } from './inspect-main.ts';
+import type { DebHazard, DebListing, TarMember } from './deb-listing.ts';
 import { DEB_INSPECTION_RESULT_SCHEMA } from './inspection-report.ts';
-import type { DebHazard, TarMember } from './list-tar-members.ts';
+import { INSPECTION_REPORT_SCHEMA, type PairReport } from './inspection-report-format.ts';
 
 /** A regular file member: root-owned, 0644, mtime 2023-11-14, content digest from `content`. */
 export function fileMember(path: string, content = path, over: Partial<TarMember> = {}): TarMember {

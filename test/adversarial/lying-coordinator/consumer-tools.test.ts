@@ -10,10 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { IN_TOTO_PAYLOAD_TYPE, preAuthEncoding } from '../../../services/attestation/dsse.ts';
-import {
-  composeRebuildStatement,
-  type DebianSourceFact,
-} from '../../../services/attestation/rebuild-statement.ts';
+import type { DebianSourceFact } from '../../../services/attestation/rebuild-statement.ts';
+import { composeRebuildStatement } from '../../../services/attestation/sign-rebuild-statement.ts';
 import {
   composeConsensusStatement,
   RBNET_CONSENSUS_EXTENSION,

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareDebianSubmission } from '../../../cli/debian-submission.ts';
 import { createCoordinatorApp } from '../../../coordinator/http/create-app.ts';
 import { readBlobBytes } from '../../../coordinator/storage/read-blob.ts';
-import { signRebuildStatement } from '../../../services/attestation/rebuild-statement.ts';
+import { signRebuildStatement } from '../../../services/attestation/sign-rebuild-statement.ts';
 import { createEnrolmentRequest } from '../../../services/auth/worker-enrolment.ts';
 import { signWorkerRequest } from '../../../services/auth/worker-request-auth.ts';
 import { newKey, rebuildFacts, type TestKey } from '../../../services/consensus/consensus-test-fixtures.ts';
@@ -30,11 +30,8 @@ import {
 import { type Sha256Hex, sha256Hex } from '../../../services/digest.ts';
 import { parseAnyManifest } from '../../../services/manifest/parse-any-manifest.ts';
 import { parseManifest } from '../../../services/manifest/parse-manifest.ts';
-import { debianSourceFactOf } from '../../../worker/debian/rebuild-debian.ts';
-import {
-  createTestCoordinatorDeps,
-  type TestCoordinatorDeps,
-} from '../../support/coordinator-deps-fixture.ts';
+import { debianSourceFactOf } from '../../../worker/debian/debian-build-source.ts';
+import { createTestCoordinatorDeps, type TestCoordinatorDeps } from '../../support/coordinator-deps-fixture.ts';
 import { type NetworkHarness, startNetworkHarness } from '../../support/network-harness.ts';
 import { runCli } from '../../support/run-cli.ts';
 import { REPO_ROOT } from '../../support/runner-harness.ts';

@@ -1,7 +1,7 @@
 // The Unix ar container of a .deb: reads the member index (names, offsets, sizes) by random access,
 // never holding a member in memory, and refuses anything dpkg's own reader would not accept.
 import type { FileHandle } from 'node:fs/promises';
-import { RbnetError } from '../../errors.ts';
+import { RbnetError } from '../../../services/errors.ts';
 
 /** A .deb's ar container is malformed; the message says where and what (an outcome for callers to report). */
 export class ArFormatError extends RbnetError<'AR_FORMAT'> {}

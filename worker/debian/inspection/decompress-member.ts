@@ -3,12 +3,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { InspectionError } from '../../errors.ts';
-
-/** How a tar member of a .deb is compressed ('none' for a plain control.tar / data.tar). */
-export type Compression = 'none' | 'gzip' | 'xz' | 'zstd' | 'bzip2';
-/** Which of the two tars of a .deb. */
-export type DebArea = 'control' | 'data';
+import type { Compression, DebArea } from '../../../services/debian/deb-inspection/deb-listing.ts';
+import { InspectionError } from '../../../services/errors.ts';
 
 /** Bytes from the start of a member that {@link magicMismatch} looks at (ustar magic sits at 257). */
 export const MAGIC_PROBE_BYTES = 512;

@@ -1,9 +1,9 @@
 // Member decompression: codec by name, magic check, and hard caps that turn bombs into outcomes.
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import type { Compression } from '../../../services/debian/deb-inspection/deb-listing.ts';
 import { compress } from './deb-fixture.ts';
 import {
-  type Compression,
   classifyDebMember,
   type DecompressLimits,
   decompressMember,

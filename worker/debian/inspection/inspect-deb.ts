@@ -3,18 +3,24 @@
 import { createHash } from 'node:crypto';
 import { type FileHandle, open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { InspectionError } from '../../errors.ts';
+import {
+  AR_CONTAINER,
+  type DebArea,
+  type DebHazard,
+  type DebListing,
+  type TarAreaListing,
+  type TarMember,
+} from '../../../services/debian/deb-inspection/deb-listing.ts';
+import { InspectionError } from '../../../services/errors.ts';
 import { ArFormatError, type ArMember, fileByteSource, readArIndex } from './ar-archive.ts';
 import {
-  type Compression,
   classifyDebMember,
-  type DebArea,
   decompressMember,
   defaultDecompressLimits,
   MAGIC_PROBE_BYTES,
   magicMismatch,
 } from './decompress-member.ts';
-import { AR_CONTAINER, type DebHazard, listTarMembers, type TarMember } from './list-tar-members.ts';
+import { listTarMembers } from './list-tar-members.ts';
 
 export interface DebInspectionLimits {
   /** Bytes control.tar and data.tar may expand to, together. Default 4 GiB. */
@@ -33,36 +39,6 @@ export const defaultDebInspectionLimits: DebInspectionLimits = Object.freeze({
   timeoutMs: 10 * 60 * 1000,
   maxCompressionRatio: defaultDecompressLimits.maxRatio,
 });
-
-/** The listing of control.tar* or data.tar*. */
-export interface TarAreaListing {
-  /** The ar member name, e.g. "data.tar.xz". */
-  readonly member: string;
-  readonly compression: Compression;
-  /** Bytes of the compressed member. */
-  readonly compressedSize: number;
-  /** Bytes the decompressor produced (up to the cap). */
-  readonly decompressedSize: number;
-  /** False when the listing stopped early; the hazards say why. */
-  readonly complete: boolean;
-  readonly members: readonly TarMember[];
-}
-
-/** What a .deb holds, as far as it could be read. */
-export interface DebListing {
-  /** sha256 of the whole file. */
-  readonly sha256: string;
-  /** Bytes of the whole file. */
-  readonly size: number;
-  /** Content of the debian-binary member (at most 64 bytes, latin1), e.g. "2.0\n"; null when absent. */
-  readonly debianBinary: string | null;
-  /** ar member names in archive order (empty when the ar container is malformed). */
-  readonly arMembers: readonly string[];
-  readonly control: TarAreaListing | null;
-  readonly data: TarAreaListing | null;
-  /** Everything hostile or malformed, in the order found. Empty for a well-formed, harmless .deb. */
-  readonly hazards: readonly DebHazard[];
-}
 
 export interface InspectDebOptions {
   /** Strings (e.g. build paths) to look for in every regular file; see listTarMembers. */

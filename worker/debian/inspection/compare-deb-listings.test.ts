@@ -4,7 +4,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CompareOptions, compareDebListings, type DebComparison } from './compare-deb-listings.ts';
+import {
+  type CompareOptions,
+  compareDebListings,
+  type DebComparison,
+} from '../../../services/debian/deb-inspection/compare-deb-listings.ts';
+import type { DebListing } from '../../../services/debian/deb-inspection/deb-listing.ts';
 import {
   buildDeb,
   type DebSpec,
@@ -14,7 +19,7 @@ import {
   gzipWithHeader,
   sampleData,
 } from './deb-fixture.ts';
-import { type DebListing, inspectDeb } from './inspect-deb.ts';
+import { inspectDeb } from './inspect-deb.ts';
 
 let dir: string;
 let counter = 0;

@@ -5,13 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDeb, fileEntry, sampleData } from './deb-fixture.ts';
-import {
-  findExecutable,
-  type InspectionJob,
-  InspectionJobError,
-  parseInspectionJob,
-  runInspectionJob,
-} from './inspect-main.ts';
+import { type InspectionJob, InspectionJobError, parseInspectionJob } from './inspection-job.ts';
+import { findExecutable } from './run-diffoscope.ts';
+import { runInspectionJob } from './run-inspection-job.ts';
 
 let dir: string;
 let counter = 0;

@@ -5,8 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
+import type { Compression } from '../../../services/debian/deb-inspection/deb-listing.ts';
 import { bufferByteSource, readArIndex } from './ar-archive.ts';
-import type { Compression } from './decompress-member.ts';
 
 export interface FixtureEntry {
   /** Name as written into the tar, e.g. "./usr/bin/hello". */

@@ -4,10 +4,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InspectionError } from '../../errors.ts';
+import { AR_CONTAINER, type DebListing } from '../../../services/debian/deb-inspection/deb-listing.ts';
+import { InspectionError } from '../../../services/errors.ts';
 import { buildDeb, compress, dirEntry, fileEntry, packTar, sampleData, writeAr } from './deb-fixture.ts';
-import { type DebInspectionLimits, type DebListing, inspectDeb } from './inspect-deb.ts';
-import { AR_CONTAINER } from './list-tar-members.ts';
+import { type DebInspectionLimits, inspectDeb } from './inspect-deb.ts';
 
 let dir: string;
 let counter = 0;
