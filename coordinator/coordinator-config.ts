@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { integerSetting, readOptionalConfigFile } from '../services/config-settings.ts';
 import { ConfigError } from '../services/errors.ts';
 import type { QuotaLimits } from '../services/storage/blob-ledger.ts';
-import { storeNamePattern } from '../services/storage/build-store.ts';
+import { storeNamePattern } from '../services/storage/registry-store.ts';
 
 export interface NetworkPolicyDefaults {
   /** k: agreeing successful rebuilds from distinct operators needed for a verdict. */

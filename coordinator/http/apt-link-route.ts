@@ -6,7 +6,7 @@ import type { Env, Hono } from 'hono';
 import { parseAptMetadataPath } from '../../services/apt/apt-file-name.ts';
 import type { Sha256Hex } from '../../services/digest.ts';
 import { DebianFormatError } from '../../services/errors.ts';
-import type { BuildStore } from '../../services/storage/build-store.ts';
+import type { AptLinkStore } from '../../services/storage/apt-link-store.ts';
 import type { ContentStore } from '../../services/storage/content-store.ts';
 import { readBlobText } from '../storage/read-blob.ts';
 import { ApiError } from './api-error.ts';
@@ -19,7 +19,7 @@ const MAX_CACHED_LINKS = 10_000;
 
 export function registerAptLinkRoute<E extends Env>(
   app: Hono<E>,
-  deps: { store: BuildStore; content: ContentStore },
+  deps: { aptLinks: AptLinkStore; content: ContentStore },
 ): void {
   const cache = new Map<Sha256Hex, string>();
   app.get('/apt/:arch/:operator/sources/:name/:version/metadata', async (c) => {
@@ -35,7 +35,7 @@ export function registerAptLinkRoute<E extends Env>(
       if (error instanceof DebianFormatError) throw new ApiError(400, 'INVALID', error.message);
       throw error;
     }
-    const row = await deps.store.getAptLink(arch, operator, requested.name, requested.version.text);
+    const row = await deps.aptLinks.getAptLink(arch, operator, requested.name, requested.version.text);
     if (!row) {
       throw new ApiError(
         404,

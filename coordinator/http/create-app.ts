@@ -12,12 +12,12 @@ import {
   type HeartbeatRequest,
   parseHeartbeatRequest,
 } from '../../services/queue/heartbeat-contract.ts';
-import { storeNamePattern } from '../../services/storage/build-store.ts';
-import { readVerifiedResult } from '../consensus/decide-build.ts';
+import { storeNamePattern } from '../../services/storage/registry-store.ts';
+import { checkSubmission } from '../backends/build-context.ts';
 import { standingOfResults } from '../consensus/revoked-results.ts';
 import type { CoordinatorDeps } from '../coordinator-deps.ts';
 import { acceptResult } from '../intake/accept-result.ts';
-import { checkDebianSubmission } from '../intake/check-debian-submission.ts';
+import { readVerifiedResult } from '../intake/verified-facts.ts';
 import { eligibleOperatorCount, explainIneligible } from '../scheduler/build-scheduler.ts';
 import { progressBuild } from '../scheduler/progress-build.ts';
 import { collectGarbage } from '../storage/collect-garbage.ts';
@@ -87,7 +87,7 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
   const admin = requireToken(deps, 'admin');
   app.post('/v1/admin/operators', admin, async (c) => {
     const value = await readJsonObject(c, 4096);
-    const record = await deps.store.addOperator(stringField(value, 'name', storeNamePattern), deps.now());
+    const record = await deps.registry.addOperator(stringField(value, 'name', storeNamePattern), deps.now());
     return c.json(record, 201);
   });
   app.post('/v1/admin/enrolment-tokens', admin, async (c) => {
@@ -99,7 +99,7 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
       throw new ApiError(400, 'INVALID', 'ttlSeconds: expected an integer from 60 to 2592000');
     }
     const expiresAt = new Date(deps.now().getTime() + ttlSeconds * 1000);
-    const token = await deps.store.createToken({
+    const token = await deps.registry.createToken({
       kind: 'enrolment',
       subject: operator,
       scopes: ['enrol'],
@@ -115,8 +115,8 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
   app.post('/v1/admin/maintainers', admin, async (c) => {
     const value = await readJsonObject(c, 4096);
     const name = stringField(value, 'name', storeNamePattern);
-    await deps.store.addMaintainer(name, deps.now());
-    const token = await deps.store.createToken({
+    await deps.registry.addMaintainer(name, deps.now());
+    const token = await deps.registry.createToken({
       kind: 'maintainer',
       subject: name,
       scopes: ['submit'],
@@ -198,18 +198,18 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
         `inputs not in the content store (upload them first): ${missing.map((d) => `sha256:${d}`).join(', ')}`,
       );
     }
-    if (parsed.kind === 'debian') await checkDebianSubmission(deps.content, parsed.manifest);
+    await checkSubmission(deps.content, parsed);
     const threshold = deps.config.policy.threshold;
-    const operators = await eligibleOperatorCount(deps.store, manifest);
+    const operators = await eligibleOperatorCount(deps.registry, manifest);
     if (operators < threshold) {
       throw new ApiError(
         422,
         'INSUFFICIENT_OPERATORS',
-        `the policy needs ${threshold} operators: ${await explainIneligible(deps.store, manifest)}`,
+        `the policy needs ${threshold} operators: ${await explainIneligible(deps.registry, manifest)}`,
       );
     }
     const buildId = crypto.randomUUID();
-    const build = await deps.store.createBuild({
+    const build = await deps.builds.createBuild({
       buildId,
       manifestSha256: parsed.manifestSha256,
       manifestJson: parsed.canonicalJson,
@@ -251,7 +251,7 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
       deps.metrics.jobDuration(outcome.durationMs / 1000);
     }
     if (!outcome.duplicate) await progressBuild(deps, outcome.buildId);
-    const build = await deps.store.getBuild(outcome.buildId);
+    const build = await deps.builds.getBuild(outcome.buildId);
     log.info(
       {
         buildId: outcome.buildId,
@@ -280,7 +280,7 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
     const { leaseTimeoutMs, pickupTimeoutMs } = deps.config.policy;
     // Only what the worker names as running (and signs) is renewed; everything else it was given
     // runs down to its pickup deadline or lease end, however often it beats.
-    const renewed = await deps.store.renewRunningLeases(worker.workerId, heartbeat.running, {
+    const renewed = await deps.builds.renewRunningLeases(worker.workerId, heartbeat.running, {
       now,
       runningUntil: new Date(now.getTime() + leaseTimeoutMs),
       queuedUntil: new Date(now.getTime() + pickupTimeoutMs),
@@ -297,7 +297,7 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
     const jobId = body.jobId;
     if (typeof jobId !== 'string' || !JOB_ID.test(jobId))
       throw new ApiError(400, 'INVALID', 'jobId: expected a job id');
-    const attempt = await deps.store.getAttemptByJobId(jobId);
+    const attempt = await deps.builds.getAttemptByJobId(jobId);
     const mine = !!attempt && attempt.workerId === c.get('worker')!.workerId;
     return c.json({
       jobId,
@@ -309,18 +309,18 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
   // ---- public reads (no account)
   app.get('/v1/builds/:id', async (c) => {
     const buildId = buildIdParam(c.req.param('id'));
-    const build = await deps.store.getBuild(buildId);
+    const build = await deps.builds.getBuild(buildId);
     if (!build) throw new ApiError(404, 'NOT_FOUND', `build ${buildId} not found`);
     const [attempts, results, history, conflicts] = await Promise.all([
-      deps.store.listAttempts(buildId),
-      deps.store.listResults(buildId),
-      deps.store.getVerdictHistory(buildId),
-      deps.store.listAptLinkConflicts(buildId),
+      deps.builds.listAttempts(buildId),
+      deps.results.listResults(buildId),
+      deps.builds.getVerdictHistory(buildId),
+      deps.aptLinks.listAptLinkConflicts(buildId),
     ]);
     const latest = history.at(-1);
     // What a revocation took out since the row was written: rows are append-only, standing is not.
     const revoked = new Map(
-      (await standingOfResults(deps.store, results)).revoked.map((r) => [r.envelopeSha256, r]),
+      (await standingOfResults(deps.registry, results)).revoked.map((r) => [r.envelopeSha256, r]),
     );
     return c.json({
       buildId,
@@ -363,14 +363,14 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
     });
   });
   app.get('/v1/builds/:id/attestation', async (c) => {
-    const latest = (await deps.store.getVerdictHistory(buildIdParam(c.req.param('id')))).at(-1);
+    const latest = (await deps.builds.getVerdictHistory(buildIdParam(c.req.param('id')))).at(-1);
     if (!latest?.consensusEnvelopeSha256)
       throw new ApiError(404, 'NOT_FOUND', 'no consensus attestation for this build (yet)');
     const text = await readBlobText(deps.content, latest.consensusEnvelopeSha256, 64 * 1024 ** 2);
     return c.body(text ?? '', 200, { 'content-type': 'application/json' });
   });
   app.get('/v1/builds/:id/divergence', async (c) => {
-    const latest = (await deps.store.getVerdictHistory(buildIdParam(c.req.param('id')))).at(-1);
+    const latest = (await deps.builds.getVerdictHistory(buildIdParam(c.req.param('id')))).at(-1);
     if (!latest?.divergenceReportSha256)
       throw new ApiError(404, 'NOT_FOUND', 'no divergence report for this build');
     const text = await readBlobText(deps.content, latest.divergenceReportSha256, 64 * 1024 ** 2);
@@ -383,15 +383,15 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
   app.get('/v1/builds/:id/diffoscope/:digest', async (c) => {
     const buildId = buildIdParam(c.req.param('id'));
     const digest = digestParam(c.req.param('digest'));
-    const build = await deps.store.getBuild(buildId);
+    const build = await deps.builds.getBuild(buildId);
     if (!build) throw new ApiError(404, 'NOT_FOUND', `build ${buildId} not found`);
     // Only HTML a verified result of this build signs as its diffoscope report is served as a page:
     // intake verified each envelope once and indexed what it signs, so this reads the rows for this
     // one digest. Results recorded before that index existed are verified here, and only those.
-    let signed = (await deps.store.findResultByproducts(buildId, digest)).some((b) =>
+    let signed = (await deps.results.findResultByproducts(buildId, digest)).some((b) =>
       DIFFOSCOPE_BYPRODUCT_PATTERN.test(b.name),
     );
-    for (const row of signed ? [] : await deps.store.listUnindexedBuiltResults(buildId)) {
+    for (const row of signed ? [] : await deps.results.listUnindexedBuiltResults(buildId)) {
       const read = await readVerifiedResult(deps, build, row).catch((err: unknown) => {
         log.warn({ err, buildId, workerId: row.workerId }, 'stored result does not verify');
         return undefined;
@@ -429,7 +429,7 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
     const cursor = c.req.query('cursor');
     if (cursor !== undefined && !isBuildId(cursor))
       throw new ApiError(400, 'INVALID', 'cursor: expected the nextCursor of a previous page');
-    const builds = await deps.store.findBuildsByArtifact(digest, {
+    const builds = await deps.results.findBuildsByArtifact(digest, {
       limit,
       ...(cursor !== undefined && { after: cursor }),
     });
@@ -437,7 +437,7 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
     const last = builds.length === limit ? builds.at(-1)!.buildId : undefined;
     const more =
       last !== undefined &&
-      (await deps.store.findBuildsByArtifact(digest, { limit: 1, after: last })).length > 0;
+      (await deps.results.findBuildsByArtifact(digest, { limit: 1, after: last })).length > 0;
     const page: ArtifactBuildsPage = {
       sha256: digest,
       builds: builds.map((b) => ({
@@ -464,7 +464,7 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
     ) {
       throw new ApiError(400, 'INVALID', 'from: integer >= 0; limit: integer 1..1000');
     }
-    return c.json({ entries: await deps.store.getLogEntries(from, limit) });
+    return c.json({ entries: await deps.log.getLogEntries(from, limit) });
   });
   registerAptLinkRoute(app, deps);
   registerOpsRoutes(app, deps);

@@ -8,7 +8,10 @@ import { buildOpenApiDocument } from './openapi-document.ts';
 import { routeCatalog } from './route-catalog.ts';
 
 /** What the operations routes read; `CoordinatorDeps` with its `metrics` field satisfies it. */
-export type OpsDeps = Pick<CoordinatorDeps, 'config' | 'store' | 'queues' | 'logger' | 'now'> & {
+export type OpsDeps = Pick<
+  CoordinatorDeps,
+  'config' | 'registry' | 'builds' | 'aptLinks' | 'queues' | 'logger' | 'now'
+> & {
   readonly metrics: CoordinatorMetrics;
 };
 

@@ -7,7 +7,7 @@ import {
   resultsCountBefore,
   storeNamePattern,
   type WorkerRevocationRequest,
-} from '../../services/storage/build-store.ts';
+} from '../../services/storage/registry-store.ts';
 import { parseUtcTimestamp } from '../../services/utc-timestamp.ts';
 import type { CoordinatorDeps } from '../coordinator-deps.ts';
 import { progressBuild } from '../scheduler/progress-build.ts';
@@ -43,15 +43,15 @@ export async function revokeWorker(
   revocation: WorkerRevocationRequest,
 ): Promise<RevocationOutcome> {
   if (!storeNamePattern.test(workerId)) throw new ApiError(400, 'INVALID', 'id: expected a worker id');
-  const worker = await deps.store.getWorker(workerId);
+  const worker = await deps.registry.getWorker(workerId);
   if (!worker) throw new ApiError(404, 'NOT_FOUND', `worker ${workerId} not found`);
   const now = deps.now();
-  const revoked = await deps.store.revokeWorker(workerId, now, revocation);
+  const revoked = await deps.registry.revokeWorker(workerId, now, revocation);
   await deps.queueAccess.revoke(workerId, worker.redisUser);
   const reassigned = new Set<string>();
-  for (const attempt of await deps.store.listOpenAttempts()) {
+  for (const attempt of await deps.builds.listOpenAttempts()) {
     if (attempt.workerId !== workerId) continue;
-    await deps.store.finishAttempt(attempt.jobId, { state: 'cancelled', finishedAt: now });
+    await deps.builds.finishAttempt(attempt.jobId, { state: 'cancelled', finishedAt: now });
     deps.metrics.attempt('cancelled');
     reassigned.add(attempt.buildId);
   }
@@ -60,7 +60,7 @@ export async function revokeWorker(
   const redecided = new Set<string>();
   const cutoffMs = resultsCountBefore(revoked);
   if (revoked.revocation?.kind === 'compromised' && cutoffMs !== undefined) {
-    for (const buildId of await deps.store.listBuildIdsWithResultsFrom(workerId, new Date(cutoffMs)))
+    for (const buildId of await deps.results.listBuildIdsWithResultsFrom(workerId, new Date(cutoffMs)))
       redecided.add(buildId);
   }
   for (const buildId of new Set([...reassigned, ...redecided])) await progressBuild(deps, buildId);

@@ -1,6 +1,7 @@
 // Outcome classes and their retry rules: how many replacements a build may still get, and when.
 // Mismatch and divergence are verdicts, never retried here: a human or a changed environment re-submits.
-import type { AttemptRecord, ResultRecord } from '../../services/storage/build-store.ts';
+import type { AttemptRecord } from '../../services/storage/build-store.ts';
+import type { ResultRecord } from '../../services/storage/result-store.ts';
 import type { NetworkPolicyDefaults } from '../coordinator-config.ts';
 
 export type OutcomeClass = 'build-failure' | 'infrastructure' | 'cancelled';

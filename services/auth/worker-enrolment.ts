@@ -8,7 +8,7 @@ import { ed25519PublicKeyFromPem, securesystemslibKeyid } from '../attestation/e
 import type { Signer } from '../attestation/signer.ts';
 import { sha256Hex } from '../digest.ts';
 import { RbnetError } from '../errors.ts';
-import { storeNamePattern } from '../storage/build-store.ts';
+import { storeNamePattern } from '../storage/registry-store.ts';
 import { parseStrictJson } from '../strict-json.ts';
 import { signWorkerRequest } from './worker-request-auth.ts';
 

@@ -13,6 +13,8 @@ import type { ClaimedOutput } from '../../services/manifest/manifest.ts';
 import { parseAnyManifest } from '../../services/manifest/parse-any-manifest.ts';
 import type { BuildStore } from '../../services/storage/build-store.ts';
 import type { ContentStore } from '../../services/storage/content-store.ts';
+import type { RegistryStore } from '../../services/storage/registry-store.ts';
+import type { ResultStore } from '../../services/storage/result-store.ts';
 
 /** One rbnet.debian/v1 build to record. */
 export interface DebianBuildSpec {
@@ -93,7 +95,9 @@ interface RecordedBuild {
  * otherwise) and every blob it names is in the content store. All timestamps are `now`.
  */
 export class DebianBuildRecords {
-  readonly #store: BuildStore;
+  readonly #registry: RegistryStore;
+  readonly #buildStore: BuildStore;
+  readonly #results: ResultStore;
   readonly #content: ContentStore;
   readonly #now: Date;
   readonly #keys = new Map<string, TestKey>();
@@ -102,8 +106,18 @@ export class DebianBuildRecords {
   readonly #builds = new Map<string, RecordedBuild>();
   #jobs = 0;
 
-  constructor(deps: { readonly store: BuildStore; readonly content: ContentStore }, now: Date) {
-    this.#store = deps.store;
+  constructor(
+    deps: {
+      readonly registry: RegistryStore;
+      readonly builds: BuildStore;
+      readonly results: ResultStore;
+      readonly content: ContentStore;
+    },
+    now: Date,
+  ) {
+    this.#registry = deps.registry;
+    this.#buildStore = deps.builds;
+    this.#results = deps.results;
     this.#content = deps.content;
     this.#now = now;
   }
@@ -119,8 +133,9 @@ export class DebianBuildRecords {
   ): Promise<TestKey> {
     const key = newKey();
     const auth = generateKeyPairSync('ed25519');
-    if (![...this.#operators.values()].includes(operator)) await this.#store.addOperator(operator, this.#now);
-    await this.#store.enrolWorker({
+    if (![...this.#operators.values()].includes(operator))
+      await this.#registry.addOperator(operator, this.#now);
+    await this.#registry.enrolWorker({
       workerId,
       operator,
       signingKeyPem: key.publicKeyPem,
@@ -194,7 +209,7 @@ export class DebianBuildRecords {
     );
     if (parsed.kind !== 'debian') throw new Error(`expected a debian manifest, got ${parsed.kind}`);
     const buildId = crypto.randomUUID();
-    await this.#store.createBuild({
+    await this.#buildStore.createBuild({
       buildId,
       manifestSha256: parsed.manifestSha256,
       manifestJson: parsed.canonicalJson,
@@ -233,7 +248,7 @@ export class DebianBuildRecords {
     receivedAt: Date = this.#now,
   ): Promise<Sha256Hex> {
     const signed = await this.signBuilt(buildId, workerId, spec);
-    await this.#store.recordResult({
+    await this.#results.recordResult({
       buildId,
       workerId,
       operator: signed.operator,
@@ -273,7 +288,7 @@ export class DebianBuildRecords {
       nonce: `nonce-of-the-test-job-${this.#jobs}`,
     };
     if (!spec.job) {
-      await this.#store.createAttempt({
+      await this.#buildStore.createAttempt({
         buildId,
         workerId,
         operator,
