@@ -1510,3 +1510,96 @@ describe('apt links', () => {
     );
   });
 });
+
+describe('the schema itself (migration 8): what any writer gets, the stores included', () => {
+  it('refuses malformed rows from a raw connection, naming the field as the stores do', async () => {
+    const db = raw();
+    expect(() =>
+      db.prepare('INSERT INTO operators (name, created_at) VALUES (?, 0)').run('Not A Name'),
+    ).toThrow(/^INVALID name: /);
+    const input = buildInput({ claimedOutputs: [{ path: 'a/../b', sha256: digest('x') }] });
+    expect(() =>
+      db
+        .prepare(
+          `INSERT INTO builds (build_id, manifest_sha256, manifest_json, name, architecture, backend,
+             claimed_outputs_json, threshold, max_attempts, decision_deadline_ms, submitted_by, created_at)
+           VALUES (?, ?, ?, 'hello', 'amd64', 'debian', ?, 2, 3, 1000, 'maint', 0)`,
+        )
+        .run(input.buildId, input.manifestSha256, input.manifestJson, JSON.stringify(input.claimedOutputs)),
+    ).toThrow(/^INVALID claimedOutputs\[0\]\.path: /);
+    expect(await store.builds.listBuilds()).toEqual([]);
+  });
+
+  it('keeps derived rows itself: current verdict, reported attempts, artifact index, withdrawn links', async () => {
+    const { w1, build, a1 } = await scenario();
+    const db = raw();
+    db.prepare(
+      `INSERT INTO verdict_history (build_id, sequence, verdict, previous_verdict, decision_json, decided_at)
+       VALUES (?, 1, 'failed', 'pending', '{}', ?)`,
+    ).run(build.buildId, at(5).getTime());
+    expect(await store.builds.getBuild(build.buildId)).toMatchObject({
+      verdict: 'failed',
+      verdictAt: iso(5),
+    });
+    expect(() =>
+      db
+        .prepare(
+          `INSERT INTO verdict_history (build_id, sequence, verdict, previous_verdict, decision_json, decided_at)
+           VALUES (?, 3, 'agreed', 'failed', '{}', 6)`,
+        )
+        .run(build.buildId),
+    ).toThrow(/^CONFLICT sequence: /);
+
+    await store.results.recordResult(resultInput(a1, { receivedAt: at(30_000) }));
+    expect((await store.builds.getAttemptByJobId(a1.jobId))?.state).toBe('reported');
+    expect((await store.results.findBuildsByArtifact(digest('rebuilt deb'))).map((b) => b.buildId)).toEqual([
+      build.buildId,
+    ]);
+
+    await store.aptLinks.replaceAptLinks(
+      build.buildId,
+      [
+        {
+          architecture: 'amd64',
+          operator: 'acme',
+          package: 'hello',
+          version: '1',
+          linkSha256: digest('link'),
+          productsSha256: digest('products'),
+          workerId: w1.workerId,
+        },
+      ],
+      at(31_000),
+    );
+    db.prepare(
+      "UPDATE workers SET revoked_at = ?, revocation_kind = 'compromised', compromised_since = ? WHERE worker_id = ?",
+    ).run(40_000 + T0.getTime(), 20_000 + T0.getTime(), w1.workerId);
+    expect(await store.aptLinks.getAptLink('amd64', 'acme', 'hello', '1')).toBeUndefined();
+  });
+
+  it('records the facts a verified result proved once, and never changes them', async () => {
+    const { build, a1, a2 } = await scenario();
+    const facts = {
+      keyid: 'keyid-1',
+      inputs: [{ path: 'hello.buildinfo', sha256: digest('bi') }],
+      logSizeBytes: 9,
+    };
+    await store.results.recordResult(resultInput(a1, { facts }));
+    await store.results.recordResult(resultInput(a2));
+    const [first, second] = await store.results.listVerifiedResults(build.buildId);
+    expect(first?.facts).toEqual(facts);
+    expect(second?.facts).toBeUndefined();
+    await store.results.recordResultFacts(second!.envelopeSha256, facts, []);
+    await store.results.recordResultFacts(second!.envelopeSha256, facts, []);
+    await expectError(
+      store.results.recordResultFacts(second!.envelopeSha256, { ...facts, logSizeBytes: 10 }, []),
+      'CONFLICT',
+      'facts',
+    );
+    expect(() => raw().prepare('UPDATE result_facts SET log_size_bytes = 0').run()).toThrow(/append-only/);
+  });
+});
+
+function iso(offsetMs: number): string {
+  return at(offsetMs).toISOString();
+}
