@@ -15,6 +15,12 @@ import { type RevokedResult, standingOfResults } from './revoked-results.ts';
 
 const MAX_STORED_ENVELOPE_BYTES = 16 * 1024 * 1024;
 
+/**
+ * Each result row as the rule takes it. Rows and their facts never change once written, so the
+ * result is kept for as long as the store keeps the row object (see VerifiedResultsCache).
+ */
+const asConsensusResult = new WeakMap<VerifiedResultRecord, ConsensusResult>();
+
 export interface ConsensusInputs {
   /** The results that still count, as the consensus rule takes them, in the order received. */
   readonly results: readonly ConsensusResult[];
@@ -40,6 +46,12 @@ export async function consensusInputsOf(
   const results: ConsensusResult[] = [];
   const facts = new Map<Sha256Hex, ResultFacts>();
   for (const row of standing.counting) {
+    const known = asConsensusResult.get(row);
+    if (known !== undefined) {
+      if (known.kind === 'built') facts.set(row.envelopeSha256, row.facts!);
+      results.push(known);
+      continue;
+    }
     const base = {
       operator: row.operator,
       workerId: row.workerId,
@@ -50,18 +62,21 @@ export async function consensusInputsOf(
       log: { sha256: row.logSha256 },
     };
     if (row.kind === 'failed') {
-      results.push({
+      const worker = standing.workers.get(row.workerId);
+      const failed: ConsensusResult = {
         ...base,
         kind: 'failed',
-        keyid: standing.workers.get(row.workerId)?.signingKeyid ?? '',
+        keyid: worker?.signingKeyid ?? '',
         failureReason: row.failureReason as ConsensusFailureReason,
-      });
+      };
+      if (worker !== undefined) asConsensusResult.set(row, failed);
+      results.push(failed);
       continue;
     }
     const proved = row.facts ?? (await recordMissingFacts(deps, build, row));
     if (proved === undefined) continue;
     facts.set(row.envelopeSha256, proved);
-    results.push({
+    const built: ConsensusResult = {
       ...base,
       kind: 'built',
       keyid: proved.keyid,
@@ -71,7 +86,9 @@ export async function consensusInputsOf(
       outputs: [...row.outputs].sort((a, b) => compareCodePoints(a.path, b.path)),
       envelopeSha256: row.envelopeSha256,
       log: { sha256: row.logSha256, sizeBytes: proved.logSizeBytes },
-    });
+    };
+    if (row.facts !== undefined) asConsensusResult.set(row, built);
+    results.push(built);
   }
   return { results, facts, revoked: standing.revoked };
 }

@@ -13,7 +13,7 @@ import { standingOfResults } from '../consensus/revoked-results.ts';
 import type { CoordinatorConfig } from '../coordinator-config.ts';
 import type { JobQueues } from '../coordinator-deps.ts';
 import type { CoordinatorMetrics } from '../metrics/coordinator-metrics.ts';
-import { decideRetry } from './retry-policy.ts';
+import { decideRetryFrom } from './retry-policy.ts';
 
 export interface SchedulerDeps {
   readonly config: CoordinatorConfig;
@@ -232,24 +232,23 @@ function formatBytes(bytes: number): string {
 export async function fillAssignments(deps: SchedulerDeps, buildId: string): Promise<AssignmentState> {
   const build = await deps.builds.getBuild(buildId);
   if (!build) throw new BuildStoreError('NOT_FOUND', `buildId: no build ${buildId}`);
+  // The attempts summed up in the store, the results as the store keeps them: never every row again.
   const [attempts, results, load] = await Promise.all([
-    deps.builds.listAttempts(buildId),
-    deps.results.listResults(buildId),
+    deps.builds.summarizeAttempts(buildId),
+    deps.results.listVerifiedResults(buildId),
     deps.builds.countOpenAttemptsByWorker(),
   ]);
   // A result a compromise took out covers nothing: the build needs another operator instead.
   const { counting } = await standingOfResults(deps.registry, results);
+  const openOperators = attempts.byWorker.filter((w) => w.open > 0).map((w) => w.operator);
   const covered = new Set<string>([
-    ...attempts.filter((a) => a.state === 'open').map((a) => a.operator),
+    ...openOperators,
     ...counting.filter((r) => r.kind === 'built').map((r) => r.operator),
   ]);
   // Operators that reported something for this build, or are still building it: never asked again.
   // An infrastructure failure is not the operator's build failing, so it does not exclude it.
-  const reportedOrOpen = new Set([
-    ...attempts.filter((a) => a.state === 'open').map((a) => a.operator),
-    ...results.map((r) => r.operator),
-  ]);
-  const tried = new Set(attempts.map((a) => a.operator));
+  const reportedOrOpen = new Set([...openOperators, ...results.map((r) => r.operator)]);
+  const tried = new Set(attempts.byWorker.map((w) => w.operator));
 
   // From the build's context: eligibility and the run limit both come from the stored manifest.
   const needs = schedulingNeedsOf(build);
@@ -269,9 +268,9 @@ export async function fillAssignments(deps: SchedulerDeps, buildId: string): Pro
   }
   const pool = [...byOperator.values()];
   const assigned: { workerId: string; operator: string; jobId: string }[] = [];
-  let total = attempts.length;
+  let total = attempts.total;
   // Replacements follow the retry rules of their outcome class (caps, exponential backoff).
-  const retry = decideRetry(attempts, results, deps.config.policy);
+  const retry = decideRetryFrom(attempts, deps.config.policy);
   if (covered.size < deps.config.policy.replicas && !retry.allowed) {
     deps.logger.info({ buildId, reason: retry.reason }, 'no further attempts');
     return { assigned, maxAttemptsReached: true };
@@ -285,7 +284,7 @@ export async function fillAssignments(deps: SchedulerDeps, buildId: string): Pro
     const worker = pool.shift()!;
     total += 1;
     const jobId = `${buildId}:attempt:${total}`;
-    const attemptNumber = attempts.filter((a) => a.workerId === worker.workerId).length + 1;
+    const attemptNumber = (attempts.byWorker.find((w) => w.workerId === worker.workerId)?.attempts ?? 0) + 1;
     const nonce = randomBytes(32).toString('base64url');
     await deps.builds.createAttempt({
       buildId,

@@ -80,8 +80,28 @@ export function decideVerdict(input: DecisionInput): Decision {
   }
 
   const notCounted: NotCounted[] = [];
+  // Built frozen, field by field: a decision over many results names most of them here.
   const skip = (result: ConsensusResult, reason: NotCountedReason) =>
-    notCounted.push({ ...refOf(result), reason });
+    notCounted.push(
+      Object.freeze(
+        result.kind === 'built'
+          ? {
+              operator: result.operator,
+              workerId: result.workerId,
+              jobId: result.jobId,
+              attempt: result.attempt,
+              envelopeSha256: result.envelopeSha256,
+              reason,
+            }
+          : {
+              operator: result.operator,
+              workerId: result.workerId,
+              jobId: result.jobId,
+              attempt: result.attempt,
+              reason,
+            },
+      ),
+    );
   const failures: FailedConsensusResult[] = [];
   let finished = 0;
   const seenEnvelopes = new Set<string>();
@@ -283,8 +303,20 @@ function refOf(result: ConsensusResult): ResultRef {
   };
 }
 
+/**
+ * Each result's comparison keys, computed once per result object: results are read-only, and the
+ * coordinator decides again over the same objects each time a result arrives (see consensus-inputs.ts).
+ */
+const inputsKeys = new WeakMap<BuiltConsensusResult, string>();
+const outputsKeys = new WeakMap<BuiltConsensusResult, string>();
+
 function inputsKey(result: BuiltConsensusResult): string {
-  return inputsKeyOf(result.environment.sha256, result.inputs);
+  let key = inputsKeys.get(result);
+  if (key === undefined) {
+    key = inputsKeyOf(result.environment.sha256, result.inputs);
+    inputsKeys.set(result, key);
+  }
+  return key;
 }
 
 function inputsKeyOf(environmentSha256: string, inputs: readonly InputDigest[]): string {
@@ -294,7 +326,12 @@ function inputsKeyOf(environmentSha256: string, inputs: readonly InputDigest[]):
 
 /** The whole output set; sizes are left out, the digest already identifies the bytes. */
 function outputsKey(result: BuiltConsensusResult): string {
-  return JSON.stringify(sortOutputs(result.outputs).map((o) => [o.path, o.sha256]));
+  let key = outputsKeys.get(result);
+  if (key === undefined) {
+    key = JSON.stringify(sortOutputs(result.outputs).map((o) => [o.path, o.sha256]));
+    outputsKeys.set(result, key);
+  }
+  return key;
 }
 
 function sortOutputs(outputs: readonly ConsensusOutput[]): OutputDigest[] {

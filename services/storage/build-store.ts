@@ -113,6 +113,27 @@ export interface AttemptOutcome {
   readonly reason?: string;
 }
 
+/**
+ * What scheduling needs of a build's attempts, counted in the store (never by reading them all):
+ * who was given work, and how the attempts that produced no successful result ended.
+ */
+export interface AttemptSummary {
+  readonly total: number;
+  /** Per worker given an attempt of the build: its operator, its attempts, how many are open. */
+  readonly byWorker: readonly {
+    readonly workerId: string;
+    readonly operator: string;
+    readonly attempts: number;
+    readonly open: number;
+  }[];
+  /** Attempts answered by a failed result. */
+  readonly buildFailures: number;
+  /** Attempts that ended `failed` or `expired` with no result at all (a crash, a lost lease). */
+  readonly infrastructureFailures: number;
+  /** When the latest of those failures happened (the result's receipt, else the attempt's end), epoch ms; 0 when none. */
+  readonly lastFailureAtMs: number;
+}
+
 /** What one heartbeat may renew, as absolute times. */
 export interface HeartbeatLeases {
   readonly now: Date;
@@ -184,6 +205,8 @@ export interface BuildStore {
   listAttempts(buildId: string): Promise<readonly AttemptRecord[]>;
   /** How many of a build's attempts are open, counted in the store. */
   countOpenAttempts(buildId: string): Promise<number>;
+  /** A build's attempts summed up for scheduling; see {@link AttemptSummary}. */
+  summarizeAttempts(buildId: string): Promise<AttemptSummary>;
   /**
    * Closes an open attempt. Idempotent: finishing it again with the same state returns it unchanged.
    * @throws BuildStoreError `NOT_FOUND`, or `CONFLICT` when it already finished in another state.

@@ -4,6 +4,7 @@ import { sha256Hex } from '../../../services/digest.ts';
 import {
   type AttemptOutcome,
   type AttemptRecord,
+  type AttemptSummary,
   type BuildRecord,
   type BuildStore,
   type BuildVerdict,
@@ -67,6 +68,25 @@ function prepare(c: SqliteConnection) {
     ),
     countOpenAttempts: db.prepare<[string], { n: number }>(
       "SELECT COUNT(*) AS n FROM attempts WHERE build_id = ? AND state = 'open'",
+    ),
+    attemptsByWorker: db.prepare<
+      [string],
+      { worker_id: string; operator: string; attempts: number; open: number }
+    >(
+      `SELECT worker_id, operator, COUNT(*) AS attempts, SUM(state = 'open') AS open
+       FROM attempts WHERE build_id = ? GROUP BY worker_id, operator ORDER BY MIN(rowid)`,
+    ),
+    // The retry rule's classes (coordinator/scheduler/retry-policy.ts, classifyFailures), counted here.
+    attemptFailures: db.prepare<
+      [string],
+      { build_failures: number; infrastructure_failures: number; last_failure_at: number }
+    >(
+      `SELECT COALESCE(SUM(r.kind = 'failed'), 0) AS build_failures,
+         COALESCE(SUM(r.job_id IS NULL AND a.state IN ('failed', 'expired')), 0) AS infrastructure_failures,
+         COALESCE(MAX(CASE WHEN r.kind = 'failed' THEN r.received_at
+           WHEN r.job_id IS NULL AND a.state IN ('failed', 'expired') THEN COALESCE(a.finished_at, a.assigned_at)
+           END), 0) AS last_failure_at
+       FROM attempts a LEFT JOIN results r ON r.job_id = a.job_id WHERE a.build_id = ?`,
     ),
     openAttemptsByWorker: db.prepare<[], { worker_id: string; n: number }>(
       "SELECT worker_id, COUNT(*) AS n FROM attempts WHERE state = 'open' GROUP BY worker_id",
@@ -242,6 +262,28 @@ export class SqliteBuildStore implements BuildStore {
   /** @inheritdoc */
   async countOpenAttempts(buildId: string): Promise<number> {
     return this.#s.countOpenAttempts.get(buildId)!.n;
+  }
+
+  /** @inheritdoc */
+  async summarizeAttempts(buildId: string): Promise<AttemptSummary> {
+    return this.#c.read(() => {
+      const byWorker = this.#s.attemptsByWorker.all(buildId).map((row) =>
+        Object.freeze({
+          workerId: row.worker_id,
+          operator: row.operator,
+          attempts: row.attempts,
+          open: row.open,
+        }),
+      );
+      const failures = this.#s.attemptFailures.get(buildId)!;
+      return Object.freeze({
+        total: byWorker.reduce((sum, worker) => sum + worker.attempts, 0),
+        byWorker: Object.freeze(byWorker),
+        buildFailures: failures.build_failures,
+        infrastructureFailures: failures.infrastructure_failures,
+        lastFailureAtMs: failures.last_failure_at,
+      });
+    });
   }
 
   /** @inheritdoc */

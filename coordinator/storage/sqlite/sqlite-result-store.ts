@@ -19,6 +19,7 @@ import { mapFacts, mapResult, type ResultRow, type ResultWithFactsRow } from './
 import { frozenArray } from './row-mapping.ts';
 import { epochMs, type SqliteConnection } from './sqlite-connection.ts';
 import { withFieldPrefix } from './sqlite-errors.ts';
+import { VerifiedResultsCache } from './verified-results-cache.ts';
 
 interface ByproductRow {
   build_id: string;
@@ -42,10 +43,10 @@ function prepare(c: SqliteConnection) {
       'SELECT * FROM results WHERE build_id = ? AND worker_id = ? AND attempt = ?',
     ),
     listResults: db.prepare<[string], ResultRow>('SELECT * FROM results WHERE build_id = ? ORDER BY seq'),
-    listVerifiedResults: db.prepare<[string], ResultWithFactsRow>(
+    verifiedResultsAfter: db.prepare<[string, number], ResultWithFactsRow>(
       `SELECT r.*, f.keyid, f.inputs_json, f.log_size_bytes, f.debian_source_json
        FROM results r LEFT JOIN result_facts f ON f.envelope_sha256 = r.envelope_sha256
-       WHERE r.build_id = ? ORDER BY r.seq`,
+       WHERE r.build_id = ? AND r.seq > ? ORDER BY r.seq`,
     ),
     insertFacts: db.prepare(
       `INSERT INTO result_facts (envelope_sha256, keyid, inputs_json, log_size_bytes, debian_source_json, recorded_at)
@@ -90,6 +91,7 @@ function prepare(c: SqliteConnection) {
 export class SqliteResultStore implements ResultStore {
   readonly #c: SqliteConnection;
   readonly #s: ReturnType<typeof prepare>;
+  readonly #verified = new VerifiedResultsCache();
 
   constructor(connection: SqliteConnection) {
     this.#c = connection;
@@ -158,6 +160,7 @@ export class SqliteResultStore implements ResultStore {
         throw new BuildStoreError('NOT_FOUND', `envelopeSha256: no result with envelope ${envelopeSha256}`);
       if (row.keyid === null) {
         this.#insertFacts(envelopeSha256, facts, Date.now());
+        this.#verified.replace(row.build_id, verifiedRecord(this.#s.factsOf.get(envelopeSha256)!));
       } else if (JSON.stringify(mapFacts(row)) !== JSON.stringify(mapFacts(factsRow(facts)))) {
         throw new BuildStoreError('CONFLICT', `facts: result ${envelopeSha256} already has other facts`);
       }
@@ -193,12 +196,12 @@ export class SqliteResultStore implements ResultStore {
 
   /** @inheritdoc */
   async listVerifiedResults(buildId: string): Promise<readonly VerifiedResultRecord[]> {
-    return Object.freeze(
-      this.#s.listVerifiedResults
-        .all(buildId)
-        .map((row) =>
-          Object.freeze({ ...mapResult(row), ...(row.keyid !== null && { facts: mapFacts(row) }) }),
-        ),
+    // Rows and facts are immutable: only the rows that arrived since the last read are read.
+    return this.#verified.rows(buildId, (lastSeq) =>
+      this.#s.verifiedResultsAfter.all(buildId, lastSeq).map((row) => ({
+        seq: row.seq,
+        record: verifiedRecord(row),
+      })),
     );
   }
 
@@ -252,6 +255,10 @@ function factsRow(facts: ResultFacts) {
     log_size_bytes: facts.logSizeBytes,
     debian_source_json: facts.debianSource === undefined ? null : JSON.stringify(facts.debianSource),
   };
+}
+
+function verifiedRecord(row: ResultWithFactsRow): VerifiedResultRecord {
+  return Object.freeze({ ...mapResult(row), ...(row.keyid !== null && { facts: mapFacts(row) }) });
 }
 
 function mapByproduct(row: ByproductRow): ResultByproductRecord {

@@ -14,6 +14,7 @@ import type { WorkerEnrolment } from '../../../services/storage/registry-store.t
 import type { NewResult } from '../../../services/storage/result-store.ts';
 import { BuildStoreError } from '../../../services/storage/store-error.ts';
 import { logEntryHash } from '../../../services/storage/transparency-log.ts';
+import { classifyFailures } from '../../scheduler/retry-policy.ts';
 import { migration8Objects } from './migrations/m008-integrity-and-facts.ts';
 import { sqliteSchemaVersion } from './migrations/migrate.ts';
 import { openSqliteStores, type SqliteStores } from './open-sqlite-stores.ts';
@@ -923,6 +924,55 @@ describe('SqliteBuildStore: attempts', () => {
     await store.registry.revokeWorker(w1.workerId, at(4000));
     await expectError(store.builds.createAttempt(base), 'CONFLICT', 'workerId');
     expect(await store.builds.listAttempts(build.buildId)).toHaveLength(2);
+  });
+});
+
+describe('SqliteBuildStore: attempt summaries', () => {
+  it('counts what scheduling needs in the store, classifying failures as the retry rule does', async () => {
+    const { w1, w2, build, a1, a2 } = await scenario();
+    const more = async (worker: typeof w1, attempt: number, jobId: string) =>
+      store.builds.createAttempt({
+        buildId: build.buildId,
+        workerId: worker.workerId,
+        operator: worker.operator,
+        attempt,
+        jobId,
+        nonce: `nonce-${jobId}-0123456789`,
+        assignedAt: at(3000 + attempt),
+      });
+    // a1 answered by a failed result; a2 expired silently; w1's second failed silently; w1's third
+    // expired but its late built result arrived; w2's second is still open.
+    await store.results.recordResult(
+      resultInput(a1, { kind: 'failed', failureReason: 'exit-code', outputs: [], receivedAt: at(40_000) }),
+    );
+    await store.builds.finishAttempt(a2.jobId, { state: 'expired', finishedAt: at(50_000) });
+    const b1 = await more(w1, 2, 'job-b1');
+    await store.builds.finishAttempt(b1.jobId, {
+      state: 'failed',
+      finishedAt: at(45_000),
+      reason: 'interrupted',
+    });
+    const c1 = await more(w1, 3, 'job-c1');
+    await store.builds.finishAttempt(c1.jobId, { state: 'expired', finishedAt: at(60_000) });
+    await store.results.recordResult(resultInput(c1, { receivedAt: at(70_000) }));
+    await more(w2, 2, 'job-d2');
+
+    const summary = await store.builds.summarizeAttempts(build.buildId);
+    const expected = classifyFailures(
+      await store.builds.listAttempts(build.buildId),
+      await store.results.listResults(build.buildId),
+    );
+    expect(expected).toEqual({
+      buildFailures: 1,
+      infrastructureFailures: 2,
+      lastFailureAtMs: at(50_000).getTime(),
+    });
+    expect(summary).toMatchObject(expected);
+    expect(summary.total).toBe(5);
+    expect(summary.byWorker).toEqual([
+      { workerId: w1.workerId, operator: 'acme', attempts: 3, open: 0 },
+      { workerId: w2.workerId, operator: 'globex', attempts: 2, open: 1 },
+    ]);
   });
 });
 

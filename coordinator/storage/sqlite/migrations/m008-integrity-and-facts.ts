@@ -244,6 +244,9 @@ const resultChecks = `
     ${refuseIf('INVALID', 'byproducts', 'a failed result has none', `(SELECT kind FROM results WHERE envelope_sha256 = NEW.envelope_sha256) = 'failed'`)}
   END;
 
+  -- A build's results in arrival order, and those after a known one: what a decision reads.
+  CREATE INDEX results_build_seq ON results (build_id, seq);
+
   -- What verifying a built result's envelope proved, recorded once (docs/storage.md).
   CREATE TABLE result_facts (
     envelope_sha256 TEXT PRIMARY KEY REFERENCES results (envelope_sha256),
@@ -299,10 +302,14 @@ export const migration8: Migration = {
 };
 
 /** What migration 8 creates, so a test can roll a file back to version 7. */
-export const migration8Objects: readonly { readonly type: 'trigger' | 'table'; readonly name: string }[] = [
+export const migration8Objects: readonly {
+  readonly type: 'trigger' | 'index' | 'table';
+  readonly name: string;
+}[] = [
   ...[...migration8.sql.matchAll(/CREATE TRIGGER (\w+)/g)].map((m) => ({
     type: 'trigger' as const,
     name: m[1]!,
   })),
+  { type: 'index', name: 'results_build_seq' },
   { type: 'table', name: 'result_facts' },
 ];
