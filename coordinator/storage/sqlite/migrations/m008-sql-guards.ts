@@ -89,7 +89,11 @@ export const isQueueName = (x: string) => word(x, 'A-Za-z0-9', 'A-Za-z0-9._-', 1
 /** Redis ACL user names (redisUserRule). */
 export const isRedisUser = (x: string) => word(x, 'A-Za-z0-9', 'A-Za-z0-9._:-', 1, 128);
 
-/** BullMQ's queue-level key names (bullmqReservedJobIds), which a job id must never be. */
+/**
+ * BullMQ's queue-level key names, which a job id must never be: a copy of services/identifiers.ts's
+ * bullmqReservedJobIds on purpose, since a released migration's SQL must not change when that list
+ * does (sql-guards-agreement.test.ts fails if the two differ).
+ */
 const BULLMQ_RESERVED_JOB_IDS = [
   'active',
   'wait',
