@@ -22,6 +22,7 @@ import { eligibleOperatorCount, explainIneligible } from '../scheduler/build-sch
 import { progressBuild } from '../scheduler/progress-build.ts';
 import { collectGarbage } from '../storage/collect-garbage.ts';
 import { readBlobText } from '../storage/read-blob.ts';
+import { registerWebPages } from '../web/register-web-pages.ts';
 import { ApiError, errorResponse } from './api-error.ts';
 import { registerAptLinkRoute } from './apt-link-route.ts';
 import { type AuthVariables, requireToken, requireWorker } from './auth-middleware.ts';
@@ -468,6 +469,7 @@ export function createCoordinatorApp(deps: CoordinatorDeps): Hono<Env> {
   });
   registerAptLinkRoute(app, deps);
   registerOpsRoutes(app, deps);
+  registerWebPages(app, deps);
   return app;
 }
 
