@@ -238,7 +238,10 @@ describe('SqliteBuildStore: opening and migrations', () => {
       { version: 5, name: 'durable replay record; content-store ledger: owners, usage, references' },
       { version: 6, name: 'attempts: started by a heartbeat, run limit' },
       { version: 7, name: 'why an attempt closed without a report' },
-      { version: 8, name: 'web page aggregates: packages, counts per family, daily changes, hourly outcomes' },
+      {
+        version: 8,
+        name: 'web page aggregates: packages, counts per family, daily changes, hourly outcomes',
+      },
     ]);
   });
 
