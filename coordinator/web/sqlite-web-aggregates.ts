@@ -34,48 +34,58 @@ const PACKAGE_SELECT = `SELECT name, backend, architecture, latest_verdict, chan
     (SELECT g.build_id FROM builds g WHERE g.seq = web_packages.good_seq) AS good_build_id
   FROM web_packages`;
 
+/**
+ * Every statement the web pages run besides the build store's own, and the index each reads (what
+ * a store that takes them over must keep). None reads a row per build ever stored.
+ */
+export const WEB_AGGREGATE_SQL = Object.freeze({
+  /** web_family_counts: families × verdicts rows. */
+  familyCounts: 'SELECT backend, architecture, verdict, packages FROM web_family_counts WHERE packages > 0',
+  /** web_daily_changes primary key (day, …): the window's days only. */
+  dailyChanges:
+    'SELECT day, backend, architecture, verdict, delta FROM web_daily_changes WHERE day > ? AND delta != 0 ORDER BY day',
+  /** The partial index web_packages_alarms (its WHERE repeated exactly): one page of alarms. */
+  alarmsFirst: `${PACKAGE_SELECT} WHERE ${WEB_ALARM_WHERE}
+    ORDER BY changed_at DESC, name DESC, backend DESC, architecture DESC LIMIT ?`,
+  alarmsAfter: `${PACKAGE_SELECT} WHERE ${WEB_ALARM_WHERE}
+      AND (changed_at, name, backend, architecture) < (?, ?, ?, ?)
+    ORDER BY changed_at DESC, name DESC, backend DESC, architecture DESC LIMIT ?`,
+  /** The same partial index: as many rows as there are alarms. */
+  countAlarms: `SELECT COUNT(*) FROM web_packages WHERE ${WEB_ALARM_WHERE}`,
+  /** web_packages primary key (name, backend, architecture): a range from the prefix. */
+  byPrefix: `${PACKAGE_SELECT} WHERE name >= ? AND name < ? AND (name, backend, architecture) > (?, ?, ?)
+    ORDER BY name, backend, architecture LIMIT ?`,
+  families: `${PACKAGE_SELECT} WHERE name = ? ORDER BY backend, architecture`,
+  /** builds.build_id is unique (its own index). */
+  seqOf: 'SELECT seq FROM builds WHERE build_id = ? AND name = ?',
+  /** builds_name (name) holds the rowid, which is seq: a page newest first without a sort. */
+  idsOfName: 'SELECT build_id FROM builds WHERE name = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
+  timeline: `SELECT build_id, architecture, backend, verdict, created_at,
+      json_extract(manifest_json, '$.version') AS version
+    FROM builds WHERE name = ? ORDER BY seq DESC LIMIT ?`,
+  /** web_hourly_outcomes primary key (hour, …): the window's hours only. */
+  hourly: 'SELECT hour, worker_id, outcome, n FROM web_hourly_outcomes WHERE hour >= ? ORDER BY hour',
+});
+
 function prepare(db: Database.Database) {
+  const q = WEB_AGGREGATE_SQL;
   return {
     dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
     familyCounts: db.prepare<
       [],
       { backend: string; architecture: string; verdict: string; packages: number }
-    >('SELECT backend, architecture, verdict, packages FROM web_family_counts WHERE packages > 0'),
-    // The primary key starts with the day: a range scan over the window.
+    >(q.familyCounts),
     dailyChanges: db.prepare<
       [number],
       { day: number; backend: string; architecture: string; verdict: string; delta: number }
-    >(
-      'SELECT day, backend, architecture, verdict, delta FROM web_daily_changes WHERE day > ? AND delta != 0 ORDER BY day',
-    ),
-    // Both read the partial index web_packages_alarms (its WHERE is repeated exactly).
-    alarmsFirst: db.prepare<[number], PackageSqlRow>(
-      `${PACKAGE_SELECT} WHERE ${WEB_ALARM_WHERE}
-       ORDER BY changed_at DESC, name DESC, backend DESC, architecture DESC LIMIT ?`,
-    ),
-    alarmsAfter: db.prepare<[number, string, string, string, number], PackageSqlRow>(
-      `${PACKAGE_SELECT} WHERE ${WEB_ALARM_WHERE}
-         AND (changed_at, name, backend, architecture) < (?, ?, ?, ?)
-       ORDER BY changed_at DESC, name DESC, backend DESC, architecture DESC LIMIT ?`,
-    ),
-    countAlarms: db.prepare<[], number>(`SELECT COUNT(*) FROM web_packages WHERE ${WEB_ALARM_WHERE}`).pluck(),
-    // The primary key (name, backend, architecture): a range scan from the prefix.
-    byPrefix: db.prepare<[string, string, string, string, string, number], PackageSqlRow>(
-      `${PACKAGE_SELECT} WHERE name >= ? AND name < ? AND (name, backend, architecture) > (?, ?, ?)
-       ORDER BY name, backend, architecture LIMIT ?`,
-    ),
-    families: db.prepare<[string], PackageSqlRow>(
-      `${PACKAGE_SELECT} WHERE name = ? ORDER BY backend, architecture`,
-    ),
-    seqOf: db
-      .prepare<[string, string], number>('SELECT seq FROM builds WHERE build_id = ? AND name = ?')
-      .pluck(),
-    // builds_name (name) holds the rowid, which is seq: newest first without a sort.
-    idsOfName: db
-      .prepare<[string, number, number], string>(
-        'SELECT build_id FROM builds WHERE name = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
-      )
-      .pluck(),
+    >(q.dailyChanges),
+    alarmsFirst: db.prepare<[number], PackageSqlRow>(q.alarmsFirst),
+    alarmsAfter: db.prepare<[number, string, string, string, number], PackageSqlRow>(q.alarmsAfter),
+    countAlarms: db.prepare<[], number>(q.countAlarms).pluck(),
+    byPrefix: db.prepare<[string, string, string, string, string, number], PackageSqlRow>(q.byPrefix),
+    families: db.prepare<[string], PackageSqlRow>(q.families),
+    seqOf: db.prepare<[string, string], number>(q.seqOf).pluck(),
+    idsOfName: db.prepare<[string, number, number], string>(q.idsOfName).pluck(),
     timeline: db.prepare<
       [string, number],
       {
@@ -86,14 +96,8 @@ function prepare(db: Database.Database) {
         created_at: number;
         version: unknown;
       }
-    >(
-      `SELECT build_id, architecture, backend, verdict, created_at,
-         json_extract(manifest_json, '$.version') AS version
-       FROM builds WHERE name = ? ORDER BY seq DESC LIMIT ?`,
-    ),
-    hourly: db.prepare<[number], { hour: number; worker_id: string; outcome: string; n: number }>(
-      'SELECT hour, worker_id, outcome, n FROM web_hourly_outcomes WHERE hour >= ? ORDER BY hour',
-    ),
+    >(q.timeline),
+    hourly: db.prepare<[number], { hour: number; worker_id: string; outcome: string; n: number }>(q.hourly),
   };
 }
 
