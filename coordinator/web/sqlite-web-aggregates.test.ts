@@ -5,7 +5,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newKey } from '../../services/consensus/consensus-test-fixtures.ts';
 import { VERDICTS, type Verdict } from '../../services/consensus/verdict.ts';
@@ -187,7 +186,8 @@ describe('web aggregates kept by migration 8', () => {
     let t = T0;
     for (const [name, verdicts] of cases) {
       for (const verdict of verdicts) {
-        const build = genericBuild(name, { createdAt: new Date((t += 1000)) });
+        t += 1000;
+        const build = genericBuild(name, { createdAt: new Date(t) });
         await store.createBuild(build);
         await store.recordVerdict({
           buildId: build.buildId,
@@ -198,15 +198,18 @@ describe('web aggregates kept by migration 8', () => {
       }
     }
     // The same build reproduced, then decided again as diverged (a compromised worker taken out).
-    const redecided = genericBuild('redecided', { createdAt: new Date((t += 1000)) });
+    t += 1000;
+    const redecided = genericBuild('redecided', { createdAt: new Date(t) });
     await store.createBuild(redecided);
-    for (const verdict of ['reproducible', 'diverged'] as const)
+    for (const verdict of ['reproducible', 'diverged'] as const) {
+      t += 1000;
       await store.recordVerdict({
         buildId: redecided.buildId,
         verdict,
         decisionJson: JSON.stringify({ verdict }),
-        decidedAt: new Date((t += 1000)),
+        decidedAt: new Date(t),
       });
+    }
     const alarms = await aggregates.alarms(100);
     expect(alarms.map((a) => `${a.name}:${a.latestVerdict}`).sort()).toEqual([
       'mismatch:mismatch-upstream',
