@@ -145,7 +145,7 @@ export interface TimelineMark {
 export function buildTimeline(marks: readonly TimelineMark[], title: string): SafeHtml {
   const size = 14;
   const gap = 3;
-  const perRow = 40;
+  const perRow = 25;
   const rows = Math.max(1, Math.ceil(marks.length / perRow));
   const width = perRow * (size + gap);
   const height = rows * (size + gap);

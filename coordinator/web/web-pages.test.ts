@@ -148,7 +148,7 @@ describe('the pages', () => {
 
   it('show the divergence report with the differing file, and frame diffoscope sandboxed from its own route', async () => {
     const { body } = await page(`/builds/${world.builds.diverged}`);
-    expect(body).toContain(`<td class="mono">${DIVERGED_DEB}</td><td><strong>differs</strong></td>`);
+    expect(body).toContain(`<td class="mono path">${DIVERGED_DEB}</td><td><strong>differs</strong></td>`);
     const frame = body.match(/<iframe class="diffoscope" sandbox="" [^>]*src="([^"]+)"/);
     expect(frame).not.toBeNull();
     const framed = await get(frame![1]!);

@@ -2,17 +2,18 @@
 // adds comfort: every page reads and works the same without it (no data is fetched or written).
 export const ENHANCE_SCRIPT = `'use strict';
 (function enhance() {
-  // A Copy button after every command block; without clipboard access it selects the text instead.
+  // A Copy button after every block marked data-copy (its value is the button's label); without clipboard access it selects the text instead.
   document.querySelectorAll('pre[data-copy]').forEach(function (block) {
+    var label = block.getAttribute('data-copy') || 'Copy';
     var button = document.createElement('button');
     button.type = 'button';
     button.className = 'copy';
-    button.textContent = 'Copy command';
+    button.textContent = label;
     button.addEventListener('click', function () {
       var text = block.textContent || '';
       var done = function (label) {
         button.textContent = label;
-        window.setTimeout(function () { button.textContent = 'Copy command'; }, 2000);
+        window.setTimeout(function () { button.textContent = label; }, 2000);
       };
       var select = function () {
         var range = document.createRange();

@@ -40,7 +40,8 @@ header.site, main, footer.site { max-width: 72rem; margin: 0 auto; padding: 0 1r
 header.site { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem 1.5rem; padding-top: 0.75rem;
   padding-bottom: 0.75rem; border-bottom: 1px solid var(--line); }
 .brand { font-weight: 700; font-size: 1.25rem; color: var(--fg); text-decoration: none; }
-nav.site ul { display: flex; gap: 1rem; list-style: none; margin: 0; padding: 0; }
+nav.site ul { display: flex; flex-wrap: wrap; gap: 0.25rem 1rem; list-style: none; margin: 0; padding: 0; }
+nav.site li { white-space: nowrap; }
 nav.site a[aria-current="page"] { font-weight: 700; text-decoration-thickness: 3px; }
 form.search { display: flex; gap: 0.4rem; align-items: center; margin-left: auto; }
 form.search label { font-size: 0.9rem; color: var(--muted); }
@@ -52,7 +53,8 @@ main { padding-top: 1rem; padding-bottom: 2rem; }
 h1 { font-size: 1.6rem; margin: 0.5rem 0 0.75rem; overflow-wrap: anywhere; }
 h2 { font-size: 1.25rem; margin: 2rem 0 0.5rem; overflow-wrap: anywhere; }
 h3 { font-size: 1.05rem; margin: 1.25rem 0 0.4rem; overflow-wrap: anywhere; }
-p, li, dd { overflow-wrap: anywhere; }
+p, li, dd { overflow-wrap: break-word; }
+dd.mono, span.mono, h3.mono, bdi { overflow-wrap: anywhere; }
 .lead { font-size: 1.1rem; }
 .muted { color: var(--muted); }
 code, pre, .mono { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 0.9em; }
@@ -65,7 +67,8 @@ pre.command { white-space: pre-wrap; max-height: none; }
 table { border-collapse: collapse; width: 100%; margin: 0.5rem 0 1rem; }
 caption { text-align: left; font-weight: 600; padding: 0.25rem 0; }
 th, td { text-align: left; vertical-align: top; padding: 0.35rem 0.6rem; border-bottom: 1px solid var(--line);
-  overflow-wrap: anywhere; }
+  overflow-wrap: break-word; }
+td.path { min-width: 14rem; overflow-wrap: anywhere; }
 th { font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .verdict { display: inline-flex; align-items: center; gap: 0.35rem; white-space: nowrap; }
@@ -122,7 +125,8 @@ footer.site { border-top: 1px solid var(--line); padding-top: 0.75rem; padding-b
   font-size: 0.9rem; }
 @media (max-width: 40rem) {
   body { font-size: 15px; }
-  form.search { margin-left: 0; width: 100%; }
+  form.search { margin-left: 0; width: 100%; flex-wrap: wrap; }
+  form.search label { width: 100%; }
   form.search input { flex: 1; width: auto; }
   dl.facts { grid-template-columns: 1fr; }
   dl.facts dd { margin-bottom: 0.4rem; }

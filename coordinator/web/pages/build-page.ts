@@ -90,7 +90,7 @@ function decisionPart(facts: BuildFacts): SafeHtml {
   if (!d) return html`<p>No decision yet: attempts are still open.</p>`;
   return html`<p class="lead">${d.explanation}</p>
 <dl class="facts">
-<dt>Agreed</dt><dd>${operatorList(d.agreeingOperators)} (${d.agreeingOperators.length} of the ${facts.threshold} needed)</dd>
+<dt>Agreed</dt><dd>${operatorList(d.agreeingOperators)} (${d.agreeingOperators.length}; ${facts.threshold} needed)</dd>
 <dt>Dissented</dt><dd>${
     d.dissent.length === 0
       ? html`<span class="muted">nobody</span>`
@@ -114,7 +114,7 @@ export function buildPage(facts: BuildFacts): { title: string; main: SafeHtml } 
   const claimed = new Map(facts.claimedOutputs.map((o) => [o.path, o.sha256]));
   const outputRows = agreed.map(
     (o) =>
-      html`<tr><td class="mono">${o.path}</td><td><code title="sha256:${o.sha256}">${shortDigest(o.sha256)}</code></td><td>${
+      html`<tr><td class="mono path">${o.path}</td><td><code title="sha256:${o.sha256}">${shortDigest(o.sha256)}</code></td><td>${
         !claimed.has(o.path)
           ? html`<span class="muted">not published</span>`
           : claimed.get(o.path) === o.sha256
@@ -136,10 +136,10 @@ ${facts.debianSource ? html`<dt>Source</dt><dd>${facts.debianSource === 'archive
 </dl>
 <h2>Why: ${verdictLabel(facts.verdict)}</h2>
 ${decisionPart(facts)}
-${outputRows.length > 0 ? table(`The ${count(agreed.length)} files the operators agree on, against what was published`, ['File', 'Rebuilt', 'Published'], outputRows) : ''}
+${outputRows.length > 0 ? table(`Files the operators agree on (${count(agreed.length)}), against what was published`, ['File', 'Rebuilt', 'Published'], outputRows) : ''}
 <h2>Check it yourself</h2>
 <p>Pin the operators you trust with their own keys (<code>rbnet policy create</code>), then verify the file you hold. The coordinator's word is not needed: the command checks every signature itself.</p>
-${verifyCommands(facts).map((v) => html`<p>Pinned to ${v.pin}:</p><pre class="command" data-copy>${v.command}</pre>`)}
+${verifyCommands(facts).map((v) => html`<p>Pinned to ${v.pin}:</p><pre class="command" data-copy="Copy command">${v.command}</pre>`)}
 <h2>Attempts</h2>
 ${facts.attempts.length === 0 ? html`<p class="muted">No attempt assigned yet.</p>` : table('Each attempt: who, when, how long, and how it ended', ['Operator', 'Worker', 'Attempt', 'Assigned', 'Started', 'Finished', 'Took', 'Outcome'], attemptRows(facts.attempts), [2])}
 <h3>Logs</h3>

@@ -19,7 +19,7 @@ function digest(sha256: string | null | undefined): SafeHtml {
 function filesTable(view: DivergenceView): SafeHtml {
   const rows = view.files.map(
     (f) =>
-      html`<tr><td class="mono">${f.path}</td><td>${f.agrees ? 'same' : html`<strong>differs</strong>`}</td><td>${digest(f.claimedSha256)}</td><td>${f.variants.map(
+      html`<tr><td class="mono path">${f.path}</td><td>${f.agrees ? 'same' : html`<strong>differs</strong>`}</td><td>${digest(f.claimedSha256)}</td><td>${f.variants.map(
         (v, i) =>
           html`${i > 0 ? html`<br>` : ''}${digest(v.sha256)} ${v.sizeBytes !== undefined ? `(${count(v.sizeBytes)} bytes) ` : ''}by ${who(v.builds)}`,
       )}</td></tr>`,
@@ -34,7 +34,7 @@ function filesTable(view: DivergenceView): SafeHtml {
 function comparison(c: ComparisonView): SafeHtml {
   const rows = c.members.map(
     (m) =>
-      html`<tr><td>${m.area}</td><td class="mono">${m.path}</td><td>${m.only ? `only on the ${m.only === 'left' ? 'first' : 'second'} side` : m.differences.join(', ')}</td></tr>`,
+      html`<tr><td>${m.area}</td><td class="mono path">${m.path}</td><td>${m.only ? `only on the ${m.only === 'left' ? 'first' : 'second'} side` : m.differences.join(', ')}</td></tr>`,
   );
   return html`<h4>${c.title}</h4><p class="muted">Found by ${who(c.builds)}.</p>${
     c.identical

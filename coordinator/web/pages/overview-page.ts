@@ -97,7 +97,7 @@ export function overviewPage(facts: OverviewFacts): { title: string; main: SafeH
 <p class="lead">${
     packages === 0
       ? 'No builds yet.'
-      : html`<strong>${formatShare(reproducedShare(all))}</strong> of ${count(packages)} packages with a verdict were rebuilt by at least ${facts.threshold} independent operators who got the same bytes. Each package counts once, by its latest build.`
+      : html`<strong>${formatShare(reproducedShare(all))}</strong> of the ${count(packages - all.pending)} packages with a verdict were rebuilt by at least ${facts.threshold} independent operators who got the same bytes${all.pending > 0 ? html` (${count(all.pending)} more pending)` : ''}. Each package counts once, by its latest build.`
   }</p>
 ${
   facts.alarms.total > 0

@@ -32,7 +32,7 @@ export function packagePage(
 ${table('Latest verdict per family', ['Family', 'Latest verdict', 'Builds', 'Changed', 'Build'], familyRows, [2])}
 <h2>Badge</h2>
 <p><img src="${badgeHref(facts.name)}" alt="rbnet badge of ${facts.name}" height="20"></p>
-<pre class="command" data-copy>${markdown}</pre>
+<pre class="command" data-copy="Copy the Markdown">${markdown}</pre>
 <h2>History</h2>
 <figure aria-labelledby="history-caption"><figcaption id="history-caption">The last ${marks.length} builds, oldest first: one square per build, each a link</figcaption>
 ${buildTimeline(marks, `Builds of ${facts.name}, oldest first`)}

@@ -13,6 +13,10 @@ const OUTCOME_LABELS: Readonly<Record<OutcomeClass, string>> = {
   cancelled: 'cancelled',
 };
 
+function plural(n: number, one: string, many: string): string {
+  return n === 1 ? one : many;
+}
+
 export function queuePage(facts: QueueFacts, isFirst: boolean): { title: string; main: SafeHtml } {
   const running = facts.open.filter((a) => a.startedAt !== undefined).length;
   const hourLabels = facts.hourly.hours.map((h) => `${h.slice(5, 10)} ${h.slice(11, 16)}`);
@@ -39,9 +43,9 @@ export function queuePage(facts: QueueFacts, isFirst: boolean): { title: string;
   const next = facts.pendingNext ? href(['queue'], { after: facts.pendingNext }) : undefined;
   const main = html`<h1>Queue and operators</h1>
 <div class="cards">
-<div class="card"><div class="big">${count(facts.pendingTotal)}</div>builds pending a verdict</div>
-<div class="card"><div class="big">${count(running)}</div>rebuilds running now${facts.openTotal > facts.open.length ? ' (of the first shown)' : ''}</div>
-<div class="card"><div class="big">${count(facts.openTotal - running)}</div>rebuilds assigned, waiting for their worker</div>
+<div class="card"><div class="big">${count(facts.pendingTotal)}</div>${plural(facts.pendingTotal, 'build', 'builds')} pending a verdict</div>
+<div class="card"><div class="big">${count(running)}</div>${plural(running, 'rebuild', 'rebuilds')} running now${facts.openTotal > facts.open.length ? ' (of the first shown)' : ''}</div>
+<div class="card"><div class="big">${count(facts.openTotal - running)}</div>${plural(facts.openTotal - running, 'rebuild', 'rebuilds')} assigned, waiting for a worker</div>
 </div>
 <h2>Finished work per hour</h2>
 <figure aria-labelledby="hourly-caption"><figcaption id="hourly-caption">Rebuilds finished per hour (UTC), last ${facts.hourly.hours.length} hours</figcaption>
