@@ -29,7 +29,9 @@ export const WEB_AGGREGATES_MIGRATION_SQL = `
     good_seq INTEGER,
     PRIMARY KEY (name, backend, architecture)
   ) STRICT, WITHOUT ROWID;
-  CREATE INDEX web_packages_alarms ON web_packages (changed_at, name, backend, architecture)
+  -- Alarms newest first, and counted from the index alone (it carries what its WHERE reads).
+  CREATE INDEX web_packages_alarms
+    ON web_packages (changed_at, name, backend, architecture, latest_verdict, good_seq)
     WHERE ${WEB_ALARM_WHERE};
 
   -- Packages per family and verdict of their latest build: the overview reads these rows only.

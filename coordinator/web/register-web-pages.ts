@@ -1,6 +1,6 @@
-// Puts the public web pages in front of the coordinator's app: they own their paths (/, /alarms,
-// /queue, /packages…, /builds/…, /badges/…, /assets/…); a person who opens an address that is
-// nothing gets a page, while API clients keep their JSON answers.
+// Adds the public web pages to the coordinator's app: their routes (/, /alarms, /queue, /packages…,
+// /builds/…, /badges/…, /assets/…) merged into its router, so a page costs one dispatch, and a
+// browser that opens an address that is nothing gets a page while API clients keep their JSON.
 import type { Env, Hono } from 'hono';
 import type { CoordinatorDeps } from '../coordinator-deps.ts';
 import { createStoreReadModel } from './store-read-model.ts';
@@ -10,7 +10,7 @@ const WEB_PATH = /^\/(?:$|(?:alarms|queue|packages)(?:\/|$)|(?:builds|badges|ass
 /** The API's namespaces: a 404 there stays the API's own answer, whoever asks. */
 const API_PATH = /^\/(?:v1|apt)(?:\/|$)|^\/(?:metrics|openapi\.json|healthz)$/;
 
-/** Whether `path` is one of the web pages' (not the API's). */
+/** Whether `path` (a request's, or a route's in hono form) belongs to the web pages, not the API. */
 export function isWebPath(path: string): boolean {
   return WEB_PATH.test(path);
 }
@@ -22,9 +22,9 @@ export type WebPagesDeps = Pick<
 >;
 
 /**
- * Registers the pages on `app`, as one middleware (call it after every API route): requests for a
- * web path are answered by the web app; any other request that finds no route and comes from a
- * browser (it accepts text/html) gets the web app's 404 page instead of the API's JSON.
+ * Registers the pages on `app`; call it after every API route. Then one middleware, which runs only
+ * when no route answered: a GET from a browser (it accepts text/html) outside the API's paths gets
+ * the web 404 page instead of the API's JSON.
  */
 export function registerWebPages<E extends Env>(app: Hono<E>, deps: WebPagesDeps): void {
   const web = createWebApp({
@@ -39,16 +39,17 @@ export function registerWebPages<E extends Env>(app: Hono<E>, deps: WebPagesDeps
     logger: deps.logger.child({ component: 'web' }),
     now: deps.now,
   });
+  app.route('/', web.app);
   app.use('*', async (c, next) => {
-    if (isWebPath(c.req.path)) return web.fetch(c.req.raw);
     await next();
     if (
       c.res.status === 404 &&
       !API_PATH.test(c.req.path) &&
       (c.req.method === 'GET' || c.req.method === 'HEAD') &&
-      (c.req.header('accept') ?? '').includes('text/html')
+      (c.req.header('accept') ?? '').includes('text/html') &&
+      (c.res.headers.get('content-type') ?? '').startsWith('application/json')
     ) {
-      c.res = await web.fetch(c.req.raw);
+      c.res = await web.notFound(c as never);
     }
   });
 }

@@ -30,7 +30,7 @@ import type {
   WorkerFacts,
 } from './read-model.ts';
 import { zeroCounts } from './verdict-style.ts';
-import type { PackageRow, WebAggregates } from './web-aggregates.ts';
+import type { DailyChangeRow, PackageRow, WebAggregates } from './web-aggregates.ts';
 
 export interface StoreReadModelDeps {
   readonly store: BuildStore;
@@ -207,15 +207,17 @@ export function createStoreReadModel(deps: StoreReadModelDeps): WebReadModel {
     const changes = await aggregates.dailyChangesAfter(firstDay - 1);
     return families.map((family) => {
       const state = { ...family.counts };
-      const mine = changes.filter(
-        (c) => c.backend === family.backend && c.architecture === family.architecture,
-      );
-      // Changes dated after today (a clock ahead of ours) are undone first.
-      for (const c of mine) if (c.day > today) state[c.verdict] -= c.delta;
+      const byDay = new Map<number, DailyChangeRow[]>();
+      for (const c of changes) {
+        if (c.backend !== family.backend || c.architecture !== family.architecture) continue;
+        // Changes dated after today (a clock ahead of ours) are undone first.
+        if (c.day > today) state[c.verdict] -= c.delta;
+        else byDay.set(c.day, [...(byDay.get(c.day) ?? []), c]);
+      }
       const days: { day: string; counts: Record<Verdict, number> }[] = [];
       for (let day = today; day >= firstDay; day--) {
         days.push({ day: iso(day * DAY_MS).slice(0, 10), counts: { ...state } });
-        for (const c of mine) if (c.day === day) state[c.verdict] -= c.delta;
+        for (const c of byDay.get(day) ?? []) state[c.verdict] -= c.delta;
       }
       days.reverse();
       // Days before the family's first package say nothing.

@@ -76,35 +76,58 @@ function optionalParam(c: Context, name: string, pattern: RegExp, what: string):
 const ANY_TEXT = /^[\s\S]{1,256}$/;
 const WORD = /^[a-z0-9][a-z0-9._-]{0,31}$/;
 
-export function createWebApp(options: WebAppOptions): Hono {
+/** Every path the web pages answer (GET and HEAD), in hono's form. */
+export const WEB_ROUTES = [
+  '/',
+  '/alarms',
+  '/queue',
+  '/packages',
+  '/packages/:name',
+  '/builds/:id',
+  '/badges/:file',
+  '/assets/:file',
+] as const;
+
+export interface WebApp {
+  /** The pages as routes; merged into the coordinator's app with `app.route('/', web.app)`. */
+  readonly app: Hono;
+  /** The 404 page, for a path no route takes. */
+  readonly notFound: (c: Context) => Promise<Response>;
+}
+
+export function createWebApp(options: WebAppOptions): WebApp {
   const app = new Hono();
+  let notFound: WebApp['notFound'];
   const { model, logger } = options;
   const cache = new PageCache(options.cache);
 
   function send(c: Context, page: CachedPage): Response {
-    const headers = { ...COMMON_HEADERS, ...page.headers, etag: page.etag };
-    if (c.req.header('if-none-match') === page.etag) return c.body(null, 304, headers);
-    return c.body(page.body, page.status as 200, headers);
+    if (c.req.header('if-none-match') === page.etag) return c.body(null, 304, page.headers);
+    return c.body(page.body, page.status as 200, page.headers);
   }
 
   /** Serves the page `render` makes, from the cache while the data version it was made at holds. */
   async function page(c: Context, render: () => Promise<Rendered>): Promise<Response> {
-    const url = new URL(c.req.url);
-    const key = `${url.pathname}${url.search}`;
+    // Path and query as sent (what the page depends on), without parsing a URL per request.
+    const url = c.req.url;
+    const key = url.slice(url.indexOf('/', url.indexOf('//') + 2));
     const version = model.dataVersion();
     const kept = cache.get(key, version);
     if (kept) return send(c, kept);
     const result = await render();
-    const body = renderDocument(result.frame, result.main);
+    const body = new Uint8Array(Buffer.from(renderDocument(result.frame, result.main), 'utf8'));
+    const etag = etagOf(body);
     const made: CachedPage = {
       status: result.status,
       body,
-      etag: etagOf(body),
-      headers: {
+      etag,
+      headers: Object.freeze({
+        ...COMMON_HEADERS,
         'content-type': 'text/html; charset=utf-8',
         'content-security-policy': result.framing ? FRAMING_PAGE_CSP : PAGE_CSP,
         'cache-control': PAGE_CACHE,
-      },
+        etag,
+      }),
     };
     cache.set(key, version, made);
     return send(c, made);
@@ -123,7 +146,7 @@ export function createWebApp(options: WebAppOptions): Hono {
   });
 
   // Read-only: no method but GET (and HEAD, which hono answers from GET) does anything here.
-  app.on(['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], '*', (c) =>
+  app.on(['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], [...WEB_ROUTES], (c) =>
     c.body('read-only pages: only GET and HEAD\n', 405, {
       ...COMMON_HEADERS,
       allow: 'GET, HEAD',
@@ -243,10 +266,11 @@ export function createWebApp(options: WebAppOptions): Hono {
     }),
   );
 
-  app.notFound((c) =>
-    page(c, async () => rendered(404, notFoundPage(`Nothing is at ${decodeURIComponentSafe(c.req.path)}.`))),
-  );
-  return app;
+  // Not a route: the coordinator's app answers this for any path no route takes, to a browser.
+  notFound = (c: Context) =>
+    page(c, async () => rendered(404, notFoundPage(`Nothing is at ${decodeURIComponentSafe(c.req.path)}.`)));
+  app.notFound(notFound);
+  return { app, notFound };
 }
 
 function decodeURIComponentSafe(text: string): string {
