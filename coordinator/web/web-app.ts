@@ -97,7 +97,6 @@ export interface WebApp {
 
 export function createWebApp(options: WebAppOptions): WebApp {
   const app = new Hono();
-  let notFound: WebApp['notFound'];
   const { model, logger } = options;
   const cache = new PageCache(options.cache);
 
@@ -267,7 +266,7 @@ export function createWebApp(options: WebAppOptions): WebApp {
   );
 
   // Not a route: the coordinator's app answers this for any path no route takes, to a browser.
-  notFound = (c: Context) =>
+  const notFound = (c: Context) =>
     page(c, async () => rendered(404, notFoundPage(`Nothing is at ${decodeURIComponentSafe(c.req.path)}.`)));
   app.notFound(notFound);
   return { app, notFound };
