@@ -32,6 +32,17 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
+/** The pages' read model over this test's store (these tests read no blob). */
+function readModel() {
+  return createStoreReadModel({
+    store,
+    content: undefined as never,
+    aggregates,
+    publicUrl: 'http://x',
+    threshold: 2,
+  });
+}
+
 /** A small deterministic generator, so a failing sequence can be replayed. */
 function random(seed: number): () => number {
   let state = seed >>> 0;
@@ -130,13 +141,7 @@ describe('web aggregates kept by migration 8', () => {
       }
       const db = new Database(join(root, 'db.sqlite'), { readonly: true });
       try {
-        const model = createStoreReadModel({
-          store,
-          content: undefined as never,
-          aggregates,
-          publicUrl: 'http://x',
-          threshold: 2,
-        });
+        const model = readModel();
         const overview = await model.overview(new Date(now));
         const today = Math.floor(now / DAY_MS);
         const expectedNow = recompute(db, today);
@@ -384,13 +389,7 @@ describe('migration 8 on a database written before it', () => {
     expect(
       alarms.map((p) => `${p.name}:${p.latestVerdict}:${p.lastGoodBuildId === a.buildId}`).sort(),
     ).toEqual(['old-a:diverged:true', 'old-c:mismatch-upstream:false']);
-    const model = createStoreReadModel({
-      store,
-      content: undefined as never,
-      aggregates,
-      publicUrl: 'http://x',
-      threshold: 2,
-    });
+    const model = readModel();
     const trend = (await model.overview(new Date(T0 + 2 * DAY_MS))).trend[0]!;
     // Before the migration the days' changes were not kept: each package enters on its latest decision.
     expect(trend.days.map((d) => `${d.day}:${d.counts['mismatch-upstream']}:${d.counts.diverged}`)).toEqual([

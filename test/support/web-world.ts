@@ -107,6 +107,11 @@ class GenericResults {
     return { jobId, nonce };
   }
 
+  /** The result's key: attempt 1 of `workerId` on `buildId`. */
+  #key(buildId: string, workerId: string, operator: string, jobId: string) {
+    return { buildId, workerId, operator, attempt: 1, jobId };
+  }
+
   async built(
     buildId: string,
     workerId: string,
@@ -142,11 +147,7 @@ class GenericResults {
     );
     const envelopeSha256 = await putBlob(this.deps.content, signed.envelopeJson);
     await this.deps.store.recordResult({
-      buildId,
-      workerId,
-      operator,
-      attempt: 1,
-      jobId,
+      ...this.#key(buildId, workerId, operator, jobId),
       envelopeSha256,
       kind: 'built',
       outputs,
@@ -170,11 +171,7 @@ class GenericResults {
     const { jobId } = await this.#attempt(buildId, workerId, operator, 40_000);
     const logSha = await putBlob(this.deps.content, log);
     await this.deps.store.recordResult({
-      buildId,
-      workerId,
-      operator,
-      attempt: 1,
-      jobId,
+      ...this.#key(buildId, workerId, operator, jobId),
       envelopeSha256: await putBlob(this.deps.content, `failure report of ${jobId}`),
       kind: 'failed',
       failureReason: reason,
