@@ -128,7 +128,8 @@ export function createWebApp(options: WebAppOptions): WebApp {
         etag,
       }),
     };
-    cache.set(key, version, made);
+    // Only pages that exist are kept: addresses of nothing cannot push real pages out.
+    if (made.status === 200) cache.set(key, version, made);
     return send(c, made);
   }
 
