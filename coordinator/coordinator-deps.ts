@@ -8,6 +8,7 @@ import type { BuildStore } from '../services/storage/build-store.ts';
 import type { ContentStore } from '../services/storage/content-store.ts';
 import type { CoordinatorConfig } from './coordinator-config.ts';
 import type { CoordinatorMetrics } from './metrics/coordinator-metrics.ts';
+import type { WebAggregates } from './web/web-aggregates.ts';
 
 /** The job a worker receives; see services/queue/queue-contract.ts for its strict parser. */
 export interface DispatchedJob {
@@ -63,4 +64,6 @@ export interface CoordinatorDeps {
   readonly now: () => Date;
   /** Counters and gauges served at /metrics. */
   readonly metrics: CoordinatorMetrics;
+  /** What the public web pages read besides the build store: aggregates kept on write (docs/web.md). */
+  readonly webAggregates: WebAggregates;
 }

@@ -28,6 +28,7 @@ import { FsContentStore } from './storage/fs-content-store.ts';
 import { SqliteBlobLedger } from './storage/sqlite-blob-ledger.ts';
 import { SqliteBuildStore } from './storage/sqlite-build-store.ts';
 import { SqliteNonceStore } from './storage/sqlite-nonce-store.ts';
+import { SqliteWebAggregates } from './web/sqlite-web-aggregates.ts';
 
 /** Idle keep-alive sockets are closed by the server only after this long (clients close first). */
 const SERVER_KEEP_ALIVE_MS = 65_000;
@@ -76,6 +77,7 @@ export async function startCoordinator(
     maxNoncesPerWorker: config.maxWorkerRequestsPerWindow,
   });
   const blobs = new SqliteBlobLedger(databasePath, config.quotas);
+  const webAggregates = new SqliteWebAggregates(databasePath);
   const content = new FsContentStore(join(config.dataDir, 'cas'));
   // A job the worker's queue marks failed (it never reported over HTTP: bad payload, engine down,
   // crash) closes that attempt, so the build is reassigned to another operator.
@@ -165,6 +167,7 @@ export async function startCoordinator(
     blobs,
     now: () => new Date(),
     metrics: new CoordinatorMetrics(),
+    webAggregates,
   };
 
   for (const worker of await store.listWorkers({ activeOnly: true })) {
@@ -277,6 +280,7 @@ export async function startCoordinator(
       await shards.close();
       await nonces.close();
       await blobs.close();
+      await webAggregates.close();
       await store.close();
     },
   };

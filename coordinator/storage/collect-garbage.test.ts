@@ -284,6 +284,10 @@ describe('migration 5 on an existing database', () => {
       DROP TRIGGER log_entries_blob_refs; DROP TRIGGER apt_links_blob_refs; DROP TRIGGER apt_links_blob_refs_update;
       DROP TABLE blob_refs; DROP TABLE blob_usage; DROP TABLE blob_owners; DROP TABLE blobs; DROP TABLE auth_nonces;
       DELETE FROM schema_migrations WHERE version = 5;
+      DELETE FROM schema_migrations WHERE version = 8;
+      DROP TRIGGER web_builds_insert; DROP TRIGGER web_builds_verdict; DROP TRIGGER web_results_hourly;
+      DROP TRIGGER web_attempts_hourly; DROP TABLE web_packages; DROP TABLE web_family_counts;
+      DROP TABLE web_daily_changes; DROP TABLE web_hourly_outcomes;
       DELETE FROM schema_migrations WHERE version = 6;
       DELETE FROM schema_migrations WHERE version = 7; ALTER TABLE attempts DROP COLUMN failure_reason;
       ALTER TABLE attempts DROP COLUMN started_at; ALTER TABLE attempts DROP COLUMN run_limit_ms;`);

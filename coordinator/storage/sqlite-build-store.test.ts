@@ -239,6 +239,10 @@ describe('SqliteBuildStore: opening and migrations', () => {
       { version: 5, name: 'durable replay record; content-store ledger: owners, usage, references' },
       { version: 6, name: 'attempts: started by a heartbeat, run limit' },
       { version: 7, name: 'why an attempt closed without a report' },
+      {
+        version: 8,
+        name: 'web page aggregates: packages, counts per family, daily changes, hourly outcomes',
+      },
     ]);
   });
 
@@ -280,7 +284,11 @@ describe('SqliteBuildStore: opening and migrations', () => {
     );
     await v3.close();
     // Roll the file back to version 3: what migrations 5 and 4 added is undone by hand.
-    old.exec(`DELETE FROM schema_migrations WHERE version = 7; ALTER TABLE attempts DROP COLUMN failure_reason;
+    old.exec(`DELETE FROM schema_migrations WHERE version = 8;
+      DROP TRIGGER web_builds_insert; DROP TRIGGER web_builds_verdict; DROP TRIGGER web_results_hourly;
+      DROP TRIGGER web_attempts_hourly; DROP TABLE web_packages; DROP TABLE web_family_counts;
+      DROP TABLE web_daily_changes; DROP TABLE web_hourly_outcomes;
+      DELETE FROM schema_migrations WHERE version = 7; ALTER TABLE attempts DROP COLUMN failure_reason;
       DELETE FROM schema_migrations WHERE version = 6;
       ALTER TABLE attempts DROP COLUMN started_at; ALTER TABLE attempts DROP COLUMN run_limit_ms;
       DELETE FROM schema_migrations WHERE version = 5;

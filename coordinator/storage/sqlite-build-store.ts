@@ -57,6 +57,7 @@ import {
   type WorkerRevocation,
   type WorkerRevocationRequest,
 } from '../../services/storage/build-store.ts';
+import { WEB_AGGREGATES_MIGRATION_SQL } from './web-aggregates-migration.ts';
 
 export interface SqliteBuildStoreOptions {
   /** How long a statement waits for another connection's write lock before failing, in ms. Default 5000. */
@@ -514,6 +515,14 @@ const MIGRATIONS: readonly { readonly version: number; readonly name: string; re
     sql: `
       ALTER TABLE attempts ADD COLUMN failure_reason TEXT;
     `,
+  },
+  {
+    version: 8,
+    name: 'web page aggregates: packages, counts per family, daily changes, hourly outcomes',
+    // What the public pages read instead of the history (coordinator/web/sqlite-web-aggregates.ts,
+    // docs/web.md): kept on write by triggers in the writing transaction, read in rows bounded by
+    // packages shown, days and hours of a window, never by the builds stored.
+    sql: WEB_AGGREGATES_MIGRATION_SQL,
   },
 ];
 

@@ -9,6 +9,7 @@ import { FsContentStore } from '../../coordinator/storage/fs-content-store.ts';
 import { SqliteBlobLedger } from '../../coordinator/storage/sqlite-blob-ledger.ts';
 import { SqliteBuildStore } from '../../coordinator/storage/sqlite-build-store.ts';
 import { SqliteNonceStore } from '../../coordinator/storage/sqlite-nonce-store.ts';
+import { SqliteWebAggregates } from '../../coordinator/web/sqlite-web-aggregates.ts';
 import { generateEd25519KeyFiles } from '../../services/attestation/ed25519-key.ts';
 import { Ed25519FileSigner } from '../../services/attestation/signer.ts';
 import { sha256Hex } from '../../services/digest.ts';
@@ -51,6 +52,7 @@ export async function createTestCoordinatorDeps(
     maxNoncesPerWorker: config.maxWorkerRequestsPerWindow,
   });
   const blobs = new SqliteBlobLedger(join(root, 'db.sqlite'), config.quotas);
+  const webAggregates = new SqliteWebAggregates(join(root, 'db.sqlite'));
   const deps: CoordinatorDeps = {
     config,
     store,
@@ -79,6 +81,7 @@ export async function createTestCoordinatorDeps(
     blobs,
     now: options.now ?? (() => new Date()),
     metrics: new CoordinatorMetrics(),
+    webAggregates,
   };
   return {
     deps,
@@ -89,6 +92,7 @@ export async function createTestCoordinatorDeps(
     async close() {
       await nonces.close();
       await blobs.close();
+      await webAggregates.close();
       await store.close();
     },
   };

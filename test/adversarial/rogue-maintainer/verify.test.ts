@@ -31,7 +31,10 @@ import { type Sha256Hex, sha256Hex } from '../../../services/digest.ts';
 import { parseAnyManifest } from '../../../services/manifest/parse-any-manifest.ts';
 import { parseManifest } from '../../../services/manifest/parse-manifest.ts';
 import { debianSourceFactOf } from '../../../worker/debian/debian-build-source.ts';
-import { createTestCoordinatorDeps, type TestCoordinatorDeps } from '../../support/coordinator-deps-fixture.ts';
+import {
+  createTestCoordinatorDeps,
+  type TestCoordinatorDeps,
+} from '../../support/coordinator-deps-fixture.ts';
 import { type NetworkHarness, startNetworkHarness } from '../../support/network-harness.ts';
 import { runCli } from '../../support/run-cli.ts';
 import { REPO_ROOT } from '../../support/runner-harness.ts';
