@@ -1,14 +1,14 @@
 // Benchmark: the web pages with 100,000 stored builds. Requests per second and p99 of the overview
 // and a package page, served by a real `rbnet coordinator run` process, against a static node:http
 // server answering the same bytes (wrk on loopback, same run); the pages rendered for every request
-// (cache defeated); Chromium's time from navigation to the load event; and what migration 8's
+// (cache defeated); Chromium's time from navigation to the load event; and what migration 9's
 // triggers add to writing builds and verdicts (docs/benchmarks.md, "Web pages").
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { SqliteBuildStore } from '../coordinator/storage/sqlite-build-store.ts';
+import { openSqliteStores } from '../coordinator/storage/sqlite/open-sqlite-stores.ts';
 import { type Sha256Hex, sha256Hex } from '../services/digest.ts';
 import type { NewBuild } from '../services/storage/build-store.ts';
 import { launchChromium } from '../test/support/chromium.ts';
@@ -69,7 +69,7 @@ function buildOf(i: number, now: number): NewBuild {
 
 /**
  * Stores `count` builds and decides all but the newest 100 (a verdict and its history row each),
- * through a second connection in one transaction: the store's and migration 8's triggers keep
+ * through a second connection in one transaction: the store's and migration 9's triggers keep
  * their counters and aggregates for these rows as for any other. @returns fill time in ms.
  */
 async function fill(
@@ -78,7 +78,7 @@ async function fill(
   options: { withoutWebTriggers?: boolean } = {},
 ): Promise<number> {
   const now = Date.now();
-  const store = new SqliteBuildStore(dbPath);
+  const store = openSqliteStores(dbPath);
   if (options.withoutWebTriggers) {
     const db = new Database(dbPath);
     db.exec(`DROP TRIGGER web_builds_insert; DROP TRIGGER web_builds_verdict;
@@ -89,7 +89,7 @@ async function fill(
     for (let start = 0; start < count; start += 10_000) {
       const batch: NewBuild[] = [];
       for (let i = start; i < Math.min(count, start + 10_000); i++) batch.push(buildOf(i, now));
-      await store.createBuilds(batch);
+      await store.builds.createBuilds(batch);
       if (count >= 50_000)
         process.stderr.write(`\r[fill] ${Math.min(count, start + 10_000)}/${count} builds`);
     }
@@ -310,7 +310,7 @@ try {
     ['warm: assets cached, page cached by the server', loads.warm],
   ] as const)
     console.log(formatRow([label, values.length, median(values), Math.min(...values), Math.max(...values)]));
-  console.log("\n## Writing 20,000 builds and their verdicts, with and without migration 8's triggers\n");
+  console.log("\n## Writing 20,000 builds and their verdicts, with and without migration 9's triggers\n");
   console.log('| store | ms (median) | ratio |');
   console.log('|---|---|---|');
   console.log(formatRow(['without the web triggers (baseline)', median(writes.without), '1.00×']));

@@ -2,7 +2,7 @@
 // into the stores and a store can change shape behind this interface.
 import type { Verdict } from '../../services/consensus/verdict.ts';
 import type { Sha256Hex } from '../../services/digest.ts';
-import type { IsoTimestamp } from '../../services/storage/build-store.ts';
+import type { IsoTimestamp } from '../../services/storage/store-error.ts';
 import type { DivergenceView } from './divergence-view.ts';
 
 /** Builds of one kind on one architecture: `debian`/`amd64`, `generic`/`arm64`. */

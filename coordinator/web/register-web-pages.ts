@@ -18,7 +18,7 @@ export function isWebPath(path: string): boolean {
 /** What the pages need from the coordinator: its stores, the aggregates they read, and settings. */
 export type WebPagesDeps = Pick<
   CoordinatorDeps,
-  'store' | 'content' | 'webAggregates' | 'config' | 'logger' | 'now'
+  'registry' | 'builds' | 'results' | 'aptLinks' | 'content' | 'webAggregates' | 'config' | 'logger' | 'now'
 >;
 
 /**
@@ -29,7 +29,10 @@ export type WebPagesDeps = Pick<
 export function registerWebPages<E extends Env>(app: Hono<E>, deps: WebPagesDeps): void {
   const web = createWebApp({
     model: createStoreReadModel({
-      store: deps.store,
+      registry: deps.registry,
+      builds: deps.builds,
+      results: deps.results,
+      aptLinks: deps.aptLinks,
       content: deps.content,
       aggregates: deps.webAggregates,
       publicUrl: deps.config.publicUrl,

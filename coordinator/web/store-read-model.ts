@@ -1,15 +1,14 @@
-// size: the one place the web pages' facts are read from the stores (the build store's methods, the
-// content store, and the aggregates of migration 8); moving the stores means changing this file only.
+// size: the one place the web pages' facts are read from the stores (registry, builds, results, apt
+// links, the content store, and the aggregates of migration 9); moving the stores means changing
+// this file only.
 import { VERDICTS, type Verdict } from '../../services/consensus/verdict.ts';
 import type { Sha256Hex } from '../../services/digest.ts';
-import {
-  type AttemptRecord,
-  type BuildRecord,
-  type BuildStore,
-  BuildStoreError,
-  type ResultRecord,
-} from '../../services/storage/build-store.ts';
+import type { AptLinkStore } from '../../services/storage/apt-link-store.ts';
+import type { AttemptRecord, BuildRecord, BuildStore } from '../../services/storage/build-store.ts';
 import type { ContentStore } from '../../services/storage/content-store.ts';
+import type { RegistryStore } from '../../services/storage/registry-store.ts';
+import type { ResultRecord, ResultStore } from '../../services/storage/result-store.ts';
+import { BuildStoreError } from '../../services/storage/store-error.ts';
 import { standingOfResults } from '../consensus/revoked-results.ts';
 import { readBlobText } from '../storage/read-blob.ts';
 import { divergenceView } from './divergence-view.ts';
@@ -32,8 +31,21 @@ import type {
 import { zeroCounts } from './verdict-style.ts';
 import type { DailyChangeRow, PackageRow, WebAggregates } from './web-aggregates.ts';
 
+/** The stores the pages read, each only through its reading methods. */
 export interface StoreReadModelDeps {
-  readonly store: BuildStore;
+  readonly registry: Pick<RegistryStore, 'listWorkers' | 'getWorker'>;
+  readonly builds: Pick<
+    BuildStore,
+    | 'getBuild'
+    | 'listBuilds'
+    | 'listPendingBuildIds'
+    | 'countBuildsByVerdict'
+    | 'listAttempts'
+    | 'listOpenAttempts'
+    | 'getVerdictHistory'
+  >;
+  readonly results: Pick<ResultStore, 'listResults' | 'findBuildsByArtifact'>;
+  readonly aptLinks: Pick<AptLinkStore, 'listAptLinkConflicts'>;
   readonly content: ContentStore;
   readonly aggregates: WebAggregates;
   readonly publicUrl: string;
@@ -183,19 +195,19 @@ function attemptOutcome(
   }
 }
 
-/** The web pages' read model over today's build store, content store and web aggregates. */
+/** The web pages' read model over the coordinator's stores, content store and web aggregates. */
 export function createStoreReadModel(deps: StoreReadModelDeps): WebReadModel {
-  const { store, aggregates } = deps;
+  const { registry, builds: buildStore, results: resultStore, aptLinks, aggregates } = deps;
 
   async function summary(build: BuildRecord): Promise<BuildSummary> {
-    const latest = (await store.getVerdictHistory(build.buildId)).at(-1);
+    const latest = (await buildStore.getVerdictHistory(build.buildId)).at(-1);
     return summaryOf(build, decisionFacts(latest?.decisionJson));
   }
 
   async function summaries(ids: readonly string[]): Promise<BuildSummary[]> {
     const out: BuildSummary[] = [];
     for (const id of ids) {
-      const build = await store.getBuild(id);
+      const build = await buildStore.getBuild(id);
       if (build) out.push(await summary(build));
     }
     return out;
@@ -253,10 +265,10 @@ export function createStoreReadModel(deps: StoreReadModelDeps): WebReadModel {
         .sort((a, b) => a.backend.localeCompare(b.backend) || a.architecture.localeCompare(b.architecture));
       return {
         families,
-        buildTotals: await store.countBuildsByVerdict(),
+        buildTotals: await buildStore.countBuildsByVerdict(),
         trend: await trend(now, families),
         alarms: await model.alarms({ limit: OVERVIEW_ALARMS }),
-        latest: await Promise.all((await store.listBuilds({ limit: OVERVIEW_LATEST })).map(summary)),
+        latest: await Promise.all((await buildStore.listBuilds({ limit: OVERVIEW_LATEST })).map(summary)),
         threshold: deps.threshold,
       };
     },
@@ -296,7 +308,7 @@ export function createStoreReadModel(deps: StoreReadModelDeps): WebReadModel {
     async queue(now, page): Promise<QueueFacts | undefined> {
       let pendingIds: readonly string[];
       try {
-        pendingIds = await store.listPendingBuildIds({
+        pendingIds = await buildStore.listPendingBuildIds({
           limit: PENDING_PAGE + 1,
           ...(page.pendingAfter !== undefined && { after: page.pendingAfter }),
         });
@@ -305,10 +317,10 @@ export function createStoreReadModel(deps: StoreReadModelDeps): WebReadModel {
           return undefined;
         throw err;
       }
-      const open = await store.listOpenAttempts();
+      const open = await buildStore.listOpenAttempts();
       const names = new Map<string, string>();
       for (const a of open.slice(0, OPEN_ATTEMPTS_SHOWN))
-        if (!names.has(a.buildId)) names.set(a.buildId, (await store.getBuild(a.buildId))?.name ?? '?');
+        if (!names.has(a.buildId)) names.set(a.buildId, (await buildStore.getBuild(a.buildId))?.name ?? '?');
       const nowHour = Math.floor(now.getTime() / HOUR_MS);
       const firstHour = nowHour - HOURLY_HOURS + 1;
       const hourly = Object.fromEntries(
@@ -334,7 +346,7 @@ export function createStoreReadModel(deps: StoreReadModelDeps): WebReadModel {
         }
         recent.set(row.workerId, mine);
       }
-      const workers: WorkerFacts[] = (await store.listWorkers()).map((w) => {
+      const workers: WorkerFacts[] = (await registry.listWorkers()).map((w) => {
         const mine = recent.get(w.workerId);
         const attempts = open.filter((a) => a.workerId === w.workerId);
         return {
@@ -361,7 +373,7 @@ export function createStoreReadModel(deps: StoreReadModelDeps): WebReadModel {
       });
       workers.sort((a, b) => a.operator.localeCompare(b.operator) || a.workerId.localeCompare(b.workerId));
       return {
-        pendingTotal: (await store.countBuildsByVerdict()).pending,
+        pendingTotal: (await buildStore.countBuildsByVerdict()).pending,
         pending: await summaries(pendingIds.slice(0, PENDING_PAGE)),
         ...(pendingIds.length > PENDING_PAGE && { pendingNext: pendingIds[PENDING_PAGE - 1]! }),
         open: open.slice(0, OPEN_ATTEMPTS_SHOWN).map((a) => ({
@@ -395,7 +407,7 @@ export function createStoreReadModel(deps: StoreReadModelDeps): WebReadModel {
     },
 
     async buildsWithArtifact(sha256, limit) {
-      return Promise.all((await store.findBuildsByArtifact(sha256, { limit })).map(summary));
+      return Promise.all((await resultStore.findBuildsByArtifact(sha256, { limit })).map(summary));
     },
 
     async packageFacts(name, page) {
@@ -420,18 +432,18 @@ export function createStoreReadModel(deps: StoreReadModelDeps): WebReadModel {
     },
 
     async build(buildId) {
-      const build = await store.getBuild(buildId);
+      const build = await buildStore.getBuild(buildId);
       if (!build) return undefined;
       const [attempts, results, history, conflicts] = await Promise.all([
-        store.listAttempts(buildId),
-        store.listResults(buildId),
-        store.getVerdictHistory(buildId),
-        store.listAptLinkConflicts(buildId),
+        buildStore.listAttempts(buildId),
+        resultStore.listResults(buildId),
+        buildStore.getVerdictHistory(buildId),
+        aptLinks.listAptLinkConflicts(buildId),
       ]);
       const latest = history.at(-1);
       const decision = decisionFacts(latest?.decisionJson);
       const revoked = new Map(
-        (await standingOfResults(store, results)).revoked.map((r) => [
+        (await standingOfResults(registry, results)).revoked.map((r) => [
           r.envelopeSha256,
           `worker ${r.workerId} was marked compromised since ${r.compromisedSince}; its results from then on do not count`,
         ]),
@@ -508,7 +520,7 @@ export function createStoreReadModel(deps: StoreReadModelDeps): WebReadModel {
       );
       let newest: BuildRecord | undefined;
       for (const family of families) {
-        const build = await store.getBuild(family.latestBuildId);
+        const build = await buildStore.getBuild(family.latestBuildId);
         if (build && (!newest || build.createdAt > newest.createdAt)) newest = build;
       }
       if (!newest) return undefined;

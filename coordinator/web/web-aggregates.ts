@@ -1,5 +1,5 @@
 // The queries the public pages need that the build store does not answer: aggregates kept on write
-// (migration 8) and lookups by package name. Each reads rows bounded by what one page shows.
+// (migration 9) and lookups by package name. Each reads rows bounded by what one page shows.
 import type { Verdict } from '../../services/consensus/verdict.ts';
 
 export interface FamilyCountRow {

@@ -164,7 +164,7 @@ describe('the pages', () => {
     expect(body).toContain(
       'rbnet verify ./hello_2.10-3_amd64.deb --policy policy.json --debian-source hello=2.10-3 --coordinator http://127.0.0.1:8470',
     );
-    const build = await fixture.store.getBuild(world.builds.reproducible);
+    const build = await fixture.store.builds.getBuild(world.builds.reproducible);
     expect(body).toContain(`--manifest-sha256 ${build!.manifestSha256} --coordinator`);
   });
 
@@ -242,7 +242,7 @@ describe('long lists', () => {
       const build = genericBuild('many', { createdAt: new Date(Date.now() - (60 - i) * 1000) });
       made.push(build.buildId);
     }
-    await fixture.store.createBuilds(
+    await fixture.store.builds.createBuilds(
       made.map((id, i) => ({
         ...genericBuild('many', { createdAt: new Date(Date.now() - (60 - i) * 1000) }),
         buildId: id,
@@ -270,7 +270,7 @@ describe('caching', () => {
     expect(first.status).toBe(404);
     const again = await get('/packages?q=fresh', { ...BROWSER, 'if-none-match': first.headers.get('etag')! });
     expect(again.status).toBe(304);
-    await fixture.store.createBuild(genericBuild('fresh-package'));
+    await fixture.store.builds.createBuild(genericBuild('fresh-package'));
     const after = await page('/packages?q=fresh');
     expect(after.status).toBe(200);
     expect(after.body).toContain('href="/packages/fresh-package"');

@@ -88,7 +88,7 @@ class GenericResults {
     const jobId = `generic-job-${this.#jobs}-${buildId.slice(0, 8)}`;
     const nonce = testJobNonce(`web world job ${this.#jobs}`);
     const assignedAt = new Date(this.now.getTime() - startedAgoMs - 5_000);
-    await this.deps.store.createAttempt({
+    await this.deps.builds.createAttempt({
       buildId,
       workerId,
       operator,
@@ -98,7 +98,7 @@ class GenericResults {
       assignedAt,
     });
     const startedAt = new Date(this.now.getTime() - startedAgoMs);
-    await this.deps.store.renewRunningLeases(workerId, [jobId], {
+    await this.deps.builds.renewRunningLeases(workerId, [jobId], {
       now: startedAt,
       runningUntil: new Date(startedAt.getTime() + 3_600_000),
       queuedUntil: new Date(startedAt.getTime() + 3_600_000),
@@ -117,7 +117,7 @@ class GenericResults {
     operator: string,
     spec: { outputs: { path: string; sha256: Sha256Hex }[]; log: string; environment?: Sha256Hex },
   ): Promise<void> {
-    const build = (await this.deps.store.getBuild(buildId))!;
+    const build = (await this.deps.builds.getBuild(buildId))!;
     const parsed = parseManifest(build.manifestJson);
     const { jobId, nonce } = await this.#attempt(buildId, workerId, operator, 95_000);
     const log = await putBlob(this.deps.content, spec.log);
@@ -145,7 +145,7 @@ class GenericResults {
       this.records.keyOf(workerId).signer,
     );
     const envelopeSha256 = await putBlob(this.deps.content, signed.envelopeJson);
-    await this.deps.store.recordResult({
+    await this.deps.results.recordResult({
       ...this.#key(buildId, workerId, operator, jobId),
       envelopeSha256,
       kind: 'built',
@@ -169,7 +169,7 @@ class GenericResults {
   ): Promise<void> {
     const { jobId } = await this.#attempt(buildId, workerId, operator, 40_000);
     const logSha = await putBlob(this.deps.content, log);
-    await this.deps.store.recordResult({
+    await this.deps.results.recordResult({
       ...this.#key(buildId, workerId, operator, jobId),
       envelopeSha256: await putBlob(this.deps.content, `failure report of ${jobId}`),
       kind: 'failed',
@@ -208,7 +208,7 @@ export async function seedWebWorld(deps: WorldDeps, now: Date): Promise<WebWorld
       claimedOutputs: [{ path: `${name}_${version}_amd64.deb`, sha256: deb(`${name} ${version}`) }],
     });
     const verdict: Verdict = day % 7 === 0 ? 'diverged' : day % 11 === 0 ? 'failed' : 'reproducible';
-    await deps.store.recordVerdict({
+    await deps.builds.recordVerdict({
       buildId: id,
       verdict,
       decisionJson: JSON.stringify({
@@ -319,7 +319,7 @@ export async function seedWebWorld(deps: WorldDeps, now: Date): Promise<WebWorld
       ...genericBuild(role.replaceAll('-', ''), { createdAt: new Date(now.getTime() - 120_000), policy }),
       name,
     };
-    await deps.store.createBuild(build);
+    await deps.builds.createBuild(build);
     names[role] = name;
     builds[role] = build.buildId;
     return build.buildId;
@@ -379,7 +379,7 @@ export async function seedWebWorld(deps: WorldDeps, now: Date): Promise<WebWorld
 
   // pending: one attempt running, one waiting for its worker; a day to go.
   const pending = await create('pending', 'waiting', { decisionDeadlineMs: DAY_MS });
-  await deps.store.createAttempt({
+  await deps.builds.createAttempt({
     buildId: pending,
     workerId: 'alpha-1',
     operator: 'alpha',
@@ -388,12 +388,12 @@ export async function seedWebWorld(deps: WorldDeps, now: Date): Promise<WebWorld
     nonce: testJobNonce(`web world running ${pending}`),
     assignedAt: now,
   });
-  await deps.store.renewRunningLeases('alpha-1', [`pending-run-${pending.slice(0, 8)}`], {
+  await deps.builds.renewRunningLeases('alpha-1', [`pending-run-${pending.slice(0, 8)}`], {
     now,
     runningUntil: new Date(now.getTime() + DAY_MS),
     queuedUntil: new Date(now.getTime() + DAY_MS),
   });
-  await deps.store.createAttempt({
+  await deps.builds.createAttempt({
     buildId: pending,
     workerId: 'beta-1',
     operator: 'beta',

@@ -198,7 +198,7 @@ class DebianCoordinator {
     this.fixture = await createTestCoordinatorDeps(root, { threshold: 2, replicas: 2 });
     this.app = createCoordinatorApp(this.fixture.deps);
     this.#admin = (
-      await this.fixture.store.createToken({
+      await this.fixture.store.registry.createToken({
         kind: 'admin',
         subject: 'admin',
         scopes: ['admin'],

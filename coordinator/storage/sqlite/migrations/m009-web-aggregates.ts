@@ -1,5 +1,7 @@
-// Migration 8: the aggregates the public web pages read (docs/web.md, "What each page reads"), kept
-// by triggers in the same transaction as the rows they summarise. Never edit: add a migration.
+// Migration 9: the aggregates the public web pages read (docs/web.md, "What each page reads"), kept
+// by triggers in the same transaction as the rows they summarise. Never edit a released migration
+// (existing databases ran it); add the next number.
+import type { Migration } from './migration.ts';
 
 /** A package's latest verdict that is an alarm (the partial index and its queries share it exactly). */
 export const WEB_ALARM_WHERE = `(latest_verdict = 'mismatch-upstream' OR (good_seq IS NOT NULL AND latest_verdict IN ('diverged', 'inputs-differ', 'failed')))`;
@@ -15,7 +17,7 @@ function dailyChange(day: string, verdict: string, delta: number, from: string):
       ON CONFLICT (day, backend, architecture, verdict) DO UPDATE SET delta = delta + excluded.delta;`;
 }
 
-export const WEB_AGGREGATES_MIGRATION_SQL = `
+const sql = `
   -- One row per package (name, backend, architecture): its latest build (by seq) and that build's
   -- verdict. good_seq: the newest of its builds ever decided reproducible or agreed (regressions).
   CREATE TABLE web_packages (
@@ -147,3 +149,21 @@ export const WEB_AGGREGATES_MIGRATION_SQL = `
     FROM attempts WHERE state IN ('failed', 'expired', 'cancelled') GROUP BY 1, 2, 3
     ON CONFLICT (hour, worker_id, outcome) DO UPDATE SET n = n + excluded.n;
 `;
+
+export const migration9: Migration = {
+  version: 9,
+  name: 'web page aggregates: packages, counts per family, daily changes, hourly outcomes',
+  // What the public pages read instead of the history (storage/sqlite/sqlite-web-aggregates.ts,
+  // docs/web.md): kept on write by triggers in the writing transaction, read in rows bounded by
+  // packages shown, days and hours of a window, never by the builds stored.
+  sql,
+};
+
+/** What migration 9 creates, so a test can roll a file back to version 8. */
+export const migration9Objects: readonly {
+  readonly type: 'trigger' | 'table';
+  readonly name: string;
+}[] = [
+  ...[...sql.matchAll(/CREATE TRIGGER (\w+)/g)].map((m) => ({ type: 'trigger' as const, name: m[1]! })),
+  ...[...sql.matchAll(/CREATE TABLE (\w+)/g)].map((m) => ({ type: 'table' as const, name: m[1]! })),
+];

@@ -1,9 +1,7 @@
 // WebAggregates on the coordinator's SQLite file: its own read connection, the tables and indexes of
-// migration 8, and the builds table's name index. These statements are what a store would carry.
+// migration 9, and the builds table's name index.
 import type Database from 'better-sqlite3';
-import type { Verdict } from '../../services/consensus/verdict.ts';
-import { openMigratedDatabase, type SqliteBuildStoreOptions } from '../storage/sqlite-build-store.ts';
-import { WEB_ALARM_WHERE } from '../storage/web-aggregates-migration.ts';
+import type { Verdict } from '../../../services/consensus/verdict.ts';
 import type {
   AlarmKey,
   DailyChangeRow,
@@ -13,7 +11,9 @@ import type {
   PackageRow,
   TimelineRow,
   WebAggregates,
-} from './web-aggregates.ts';
+} from '../../web/web-aggregates.ts';
+import { WEB_ALARM_WHERE } from './migrations/m009-web-aggregates.ts';
+import { SqliteConnection, type SqliteConnectionOptions } from './sqlite-connection.ts';
 
 interface PackageSqlRow {
   name: string;
@@ -119,22 +119,23 @@ function packageRow(row: PackageSqlRow): PackageRow {
 const PREFIX_END = '\u{10FFFF}';
 
 /**
- * Opens its own connection to the coordinator's database (migrating it like every adapter does), so
- * `PRAGMA data_version` tells it when any writer committed.
+ * Opens its own connection to the coordinator's database (migrating it like every store does), not
+ * the stores' shared one: `PRAGMA data_version` changes only with another connection's commits, so
+ * from here it tells the page cache whenever any store wrote.
  */
 export class SqliteWebAggregates implements WebAggregates {
-  readonly #db: Database.Database;
+  readonly #connection: SqliteConnection;
   readonly #s: ReturnType<typeof prepare>;
 
-  constructor(path: string, options: SqliteBuildStoreOptions = {}) {
-    const db = openMigratedDatabase(path, options);
+  constructor(path: string, options: SqliteConnectionOptions = {}) {
+    const connection = new SqliteConnection(path, options);
     try {
-      this.#s = prepare(db);
+      this.#s = prepare(connection.db);
     } catch (err) {
-      db.close();
+      connection.close();
       throw err;
     }
-    this.#db = db;
+    this.#connection = connection;
   }
 
   dataVersion(): number {
@@ -212,6 +213,6 @@ export class SqliteWebAggregates implements WebAggregates {
   }
 
   async close(): Promise<void> {
-    this.#db.close();
+    this.#connection.close();
   }
 }

@@ -1,4 +1,4 @@
-// Migration 8's aggregates against the history they summarise: after any sequence of builds and
+// Migration 9's aggregates against the history they summarise: after any sequence of builds and
 // verdicts they equal a recomputation from every row, each query reads an index (never a row per
 // build stored), and a database written before the migration is summarised when it is opened.
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -6,25 +6,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { newKey } from '../../services/consensus/consensus-test-fixtures.ts';
-import { VERDICTS, type Verdict } from '../../services/consensus/verdict.ts';
-import { genericBuild } from '../../test/support/generic-build.ts';
-import { testJobNonce } from '../../test/support/test-identifiers.ts';
-import { SqliteBuildStore } from '../storage/sqlite-build-store.ts';
+import { newKey } from '../../../services/consensus/consensus-test-fixtures.ts';
+import { VERDICTS, type Verdict } from '../../../services/consensus/verdict.ts';
+import { genericBuild } from '../../../test/support/generic-build.ts';
+import { testJobNonce } from '../../../test/support/test-identifiers.ts';
+import { createStoreReadModel } from '../../web/store-read-model.ts';
+import { zeroCounts } from '../../web/verdict-style.ts';
+import { migration9Objects } from './migrations/m009-web-aggregates.ts';
+import { openSqliteStores, type SqliteStores } from './open-sqlite-stores.ts';
 import { SqliteWebAggregates, WEB_AGGREGATE_SQL } from './sqlite-web-aggregates.ts';
-import { createStoreReadModel } from './store-read-model.ts';
-import { zeroCounts } from './verdict-style.ts';
 
 const DAY_MS = 86_400_000;
 const T0 = Date.UTC(2026, 0, 1, 8);
 
 let root: string;
-let store: SqliteBuildStore;
+let store: SqliteStores;
 let aggregates: SqliteWebAggregates;
 
 beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), 'rbnet-web-aggregates-'));
-  store = new SqliteBuildStore(join(root, 'db.sqlite'));
+  store = openSqliteStores(join(root, 'db.sqlite'));
   aggregates = new SqliteWebAggregates(join(root, 'db.sqlite'));
 });
 afterEach(async () => {
@@ -36,7 +37,10 @@ afterEach(async () => {
 /** The pages' read model over this test's store (these tests read no blob). */
 function readModel() {
   return createStoreReadModel({
-    store,
+    registry: store.registry,
+    builds: store.builds,
+    results: store.results,
+    aptLinks: store.aptLinks,
     content: undefined as never,
     aggregates,
     publicUrl: 'http://x',
@@ -107,7 +111,7 @@ function recomputeAlarms(db: Database.Database): string[] {
   return out.sort();
 }
 
-describe('web aggregates kept by migration 8', () => {
+describe('web aggregates kept by migration 9', () => {
   it.each([17, 23, 101, 4242])(
     'equal a recomputation from every row after a random history of builds and verdicts, every day of the trend (seed %i)',
     async (seed) => {
@@ -123,16 +127,16 @@ describe('web aggregates kept by migration 8', () => {
             ...genericBuild(name, { createdAt: new Date(now) }),
             architecture: next() < 0.5 ? 'amd64' : 'arm64',
           };
-          await store.createBuild(build);
+          await store.builds.createBuild(build);
           ids.push(build.buildId);
         } else {
           // Mostly recent builds (a package's latest), sometimes an old one decided again.
           const from = next() < 0.7 ? Math.max(0, ids.length - 6) : 0;
           const buildId = ids[from + Math.floor(next() * (ids.length - from))]!;
-          const current = (await store.getBuild(buildId))!.verdict;
+          const current = (await store.builds.getBuild(buildId))!.verdict;
           const choices = VERDICTS.filter((v) => v !== 'pending' && v !== current);
           const verdict = choices[Math.floor(next() * choices.length)]!;
-          await store.recordVerdict({
+          await store.builds.recordVerdict({
             buildId,
             verdict,
             decisionJson: JSON.stringify({ step }),
@@ -194,8 +198,8 @@ describe('web aggregates kept by migration 8', () => {
       for (const verdict of verdicts) {
         t += 1000;
         const build = genericBuild(name, { createdAt: new Date(t) });
-        await store.createBuild(build);
-        await store.recordVerdict({
+        await store.builds.createBuild(build);
+        await store.builds.recordVerdict({
           buildId: build.buildId,
           verdict,
           decisionJson: '{}',
@@ -206,10 +210,10 @@ describe('web aggregates kept by migration 8', () => {
     // The same build reproduced, then decided again as diverged (a compromised worker taken out).
     t += 1000;
     const redecided = genericBuild('redecided', { createdAt: new Date(t) });
-    await store.createBuild(redecided);
+    await store.builds.createBuild(redecided);
     for (const verdict of ['reproducible', 'diverged'] as const) {
       t += 1000;
-      await store.recordVerdict({
+      await store.builds.recordVerdict({
         buildId: redecided.buildId,
         verdict,
         decisionJson: JSON.stringify({ verdict }),
@@ -232,8 +236,8 @@ describe('web aggregates kept by migration 8', () => {
       const build = genericBuild(`pkg-${String(i).padStart(2, '0')}`, {
         createdAt: new Date(T0 + i * 60_000),
       });
-      await store.createBuild(build);
-      await store.recordVerdict({
+      await store.builds.createBuild(build);
+      await store.builds.recordVerdict({
         buildId: build.buildId,
         verdict: 'mismatch-upstream',
         decisionJson: '{}',
@@ -262,9 +266,9 @@ describe('web aggregates kept by migration 8', () => {
   });
 
   it('counts finished work per hour and worker: results by kind, attempts closed without one', async () => {
-    await store.addOperator('acme');
+    await store.registry.addOperator('acme');
     const key = newKey();
-    await store.enrolWorker({
+    await store.registry.enrolWorker({
       workerId: 'w1',
       operator: 'acme',
       signingKeyPem: key.publicKeyPem,
@@ -276,7 +280,7 @@ describe('web aggregates kept by migration 8', () => {
       redisUser: 'worker:rbnet:w1',
     });
     const build = genericBuild('counted', { createdAt: new Date(T0) });
-    await store.createBuild(build);
+    await store.builds.createBuild(build);
     const attempt = (n: number) => ({
       buildId: build.buildId,
       workerId: 'w1',
@@ -286,7 +290,7 @@ describe('web aggregates kept by migration 8', () => {
       nonce: testJobNonce(`aggregates job ${n}`),
       assignedAt: new Date(T0),
     });
-    for (const n of [1, 2, 3, 4]) await store.createAttempt(attempt(n));
+    for (const n of [1, 2, 3, 4]) await store.builds.createAttempt(attempt(n));
     const result = (n: number, kind: 'built' | 'failed') => ({
       ...attempt(n),
       envelopeSha256: String(n).repeat(64) as never,
@@ -300,10 +304,13 @@ describe('web aggregates kept by migration 8', () => {
       counted: true,
       receivedAt: new Date(T0 + 3_600_000),
     });
-    await store.recordResult(result(1, 'built'));
-    await store.recordResult(result(2, 'failed'));
-    await store.finishAttempt('job-3', { state: 'expired', finishedAt: new Date(T0 + 2 * 3_600_000) });
-    await store.finishAttempt('job-4', { state: 'cancelled', finishedAt: new Date(T0 + 2 * 3_600_000) });
+    await store.results.recordResult(result(1, 'built'));
+    await store.results.recordResult(result(2, 'failed'));
+    await store.builds.finishAttempt('job-3', { state: 'expired', finishedAt: new Date(T0 + 2 * 3_600_000) });
+    await store.builds.finishAttempt('job-4', {
+      state: 'cancelled',
+      finishedAt: new Date(T0 + 2 * 3_600_000),
+    });
     const hour = Math.floor(T0 / 3_600_000);
     expect(await aggregates.hourlyOutcomesFrom(hour)).toEqual([
       { hour: hour + 1, workerId: 'w1', outcome: 'build-failure:timeout', count: 1 },
@@ -316,7 +323,7 @@ describe('web aggregates kept by migration 8', () => {
   it('tells a reader that something was written: the data version changes with every commit of another connection', async () => {
     const before = aggregates.dataVersion();
     expect(aggregates.dataVersion()).toBe(before);
-    await store.createBuild(genericBuild('changes'));
+    await store.builds.createBuild(genericBuild('changes'));
     expect(aggregates.dataVersion()).not.toBe(before);
   });
 
@@ -345,25 +352,25 @@ describe('web aggregates kept by migration 8', () => {
   });
 });
 
-describe('migration 8 on a database written before it', () => {
+describe('migration 9 on a database written before it', () => {
   it('summarises the builds already stored when the database is opened', async () => {
     const a = genericBuild('old-a', { createdAt: new Date(T0) });
     const b = genericBuild('old-a', { createdAt: new Date(T0 + DAY_MS) });
     const c = genericBuild('old-c', { createdAt: new Date(T0) });
-    await store.createBuilds([a, b, c]);
-    await store.recordVerdict({
+    await store.builds.createBuilds([a, b, c]);
+    await store.builds.recordVerdict({
       buildId: a.buildId,
       verdict: 'reproducible',
       decisionJson: '{}',
       decidedAt: new Date(T0),
     });
-    await store.recordVerdict({
+    await store.builds.recordVerdict({
       buildId: b.buildId,
       verdict: 'diverged',
       decisionJson: '{}',
       decidedAt: new Date(T0 + DAY_MS),
     });
-    await store.recordVerdict({
+    await store.builds.recordVerdict({
       buildId: c.buildId,
       verdict: 'mismatch-upstream',
       decisionJson: '{}',
@@ -371,16 +378,14 @@ describe('migration 8 on a database written before it', () => {
     });
     await aggregates.close();
     await store.close();
-    // Back to version 7: what migration 8 made is dropped by hand.
+    // Back to version 8: what migration 9 made is dropped by hand.
     const old = new Database(join(root, 'db.sqlite'));
-    old.exec(`DELETE FROM schema_migrations WHERE version = 8;
-      DROP TRIGGER web_builds_insert; DROP TRIGGER web_builds_verdict; DROP TRIGGER web_results_hourly;
-      DROP TRIGGER web_attempts_hourly; DROP TABLE web_packages; DROP TABLE web_family_counts;
-      DROP TABLE web_daily_changes; DROP TABLE web_hourly_outcomes;`);
+    for (const { type, name } of migration9Objects) old.exec(`DROP ${type.toUpperCase()} ${name}`);
+    old.exec('DELETE FROM schema_migrations WHERE version = 9');
     old.close();
-    store = new SqliteBuildStore(join(root, 'db.sqlite'));
+    store = openSqliteStores(join(root, 'db.sqlite'));
     aggregates = new SqliteWebAggregates(join(root, 'db.sqlite'));
-    expect(store.schemaVersion()).toBe(8);
+    expect(store.schemaVersion()).toBe(9);
     const counts = await aggregates.familyCounts();
     expect(counts.map((r) => `${r.verdict}:${r.packages}`).sort()).toEqual([
       'diverged:1',
