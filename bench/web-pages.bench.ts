@@ -68,9 +68,9 @@ function buildOf(i: number, now: number): NewBuild {
 }
 
 /**
- * Stores `count` builds and decides all but the newest 100 (a verdict and its history row each),
- * through a second connection in one transaction: the store's and migration 9's triggers keep
- * their counters and aggregates for these rows as for any other. @returns fill time in ms.
+ * Stores `count` builds and decides all but the newest 100 (a history row each, from which the
+ * schema sets the build's verdict), through a second connection in one transaction: the stores'
+ * and migration 9's triggers keep their counters and aggregates for these rows as for any other. @returns fill time in ms.
  */
 async function fill(
   dbPath: string,
@@ -100,7 +100,6 @@ async function fill(
       build_id: string;
       created_at: number;
     }[];
-    const decide = db.prepare('UPDATE builds SET verdict = ?, verdict_at = ? WHERE seq = ?');
     const history = db.prepare(
       `INSERT INTO verdict_history (build_id, sequence, verdict, previous_verdict, decision_json, decided_at)
        VALUES (?, 1, ?, 'pending', ?, ?)`,
@@ -122,7 +121,6 @@ async function fill(
           explanation: `${verdict} (bench)`,
         });
         const decidedAt = row.created_at + 3_600_000;
-        decide.run(verdict, decidedAt, row.seq);
         history.run(row.build_id, verdict, decision, decidedAt);
       }
     })();

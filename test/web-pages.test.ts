@@ -3,7 +3,7 @@
 // Every page loads with no console error and no CSP violation, passes axe-core with no serious
 // violation in light and dark, fits a phone; search, charts, links and the divergence report work;
 // hostile data never runs. Screenshots go to $RBNET_WEB_SCREENSHOTS when set (docs/screenshots/).
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
@@ -123,6 +123,7 @@ function pages(): { name: string; path: string; status: number }[] {
 /** The pages whose screenshots the README and docs/web.md show. */
 const SHOWN = new Set([
   'overview',
+  'alarms',
   'queue',
   'package',
   'search',
@@ -141,7 +142,12 @@ describe('every page in Chromium', () => {
         // The script enhanced the page (it is there, and ran): times are shown in the local zone.
         if (name === 'overview')
           expect(await visit.page.locator('time[title$=" UTC"]').count()).toBeGreaterThan(0);
-        if (SHOWN.has(name)) await visit.page.screenshot({ path: join(shotsDir, `${name}-${scheme}.png`) });
+        // Light: the whole page (the README shows what is below the fold too); dark: the first screen.
+        if (SHOWN.has(name))
+          await visit.page.screenshot({
+            path: join(shotsDir, `${name}-${scheme}.png`),
+            fullPage: scheme === 'light',
+          });
         await visit.page.close();
       }
     }
@@ -196,6 +202,23 @@ describe('what a person does on the pages', () => {
     await visit.page.keyboard.press('Enter');
     expect(await visit.page.evaluate(() => location.hash)).toBe('#main');
     await visit.page.close();
+  });
+
+  it("shows a package's badge on its page, drawn by Chromium from the SVG the coordinator serves", async () => {
+    const visit = await open('/packages/hello');
+    const badge = visit.page.locator('img[src^="/badges/hello.svg"]').first();
+    expect(await badge.getAttribute('alt')).toMatch(/reproducible by 3 operators/);
+    // Loaded and drawn: an image Chromium could not decode has no natural size.
+    expect(await badge.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(
+      50,
+    );
+    await expectClean(visit, 'badge');
+    await visit.page.close();
+    const response = await fetch(`${coordinator.url}/badges/hello.svg`);
+    expect(response.headers.get('content-type')).toMatch(/^image\/svg\+xml/);
+    const svg = await response.text();
+    expect(svg).toContain('reproducible by 3 operators');
+    await writeFile(join(shotsDir, 'badge-hello.svg'), svg);
   });
 
   it('draws the charts with their data', async () => {

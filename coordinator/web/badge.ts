@@ -22,6 +22,11 @@ export function badgeMessage(facts: BadgeFacts): string {
   return verdictLabel(facts.verdict);
 }
 
+/** The badge's whole text, as its title and as the alt text of the image that shows it. */
+export function badgeTitle(facts: BadgeFacts | undefined): string {
+  return facts ? `rbnet: ${facts.name} is ${badgeMessage(facts)}` : 'rbnet: no such package';
+}
+
 /** Approximate width of `text` in 11 px Verdana, px: characters are then fitted with textLength. */
 function textWidth(text: string): number {
   return Math.ceil(Array.from(text).length * 6.6) + 10;
@@ -35,6 +40,6 @@ export function renderBadge(facts: BadgeFacts | undefined): SafeHtml {
   const left = textWidth(label);
   const right = textWidth(message);
   const width = left + right;
-  const title = facts ? `rbnet: ${facts.name} is ${message}` : `rbnet: ${message}`;
+  const title = badgeTitle(facts);
   return html`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="20" role="img" aria-label="${title}"><title>${title}</title><rect width="${left}" height="20" fill="#444"/><rect x="${left}" width="${right}" height="20" fill="${colour}"/><g fill="#fff" font-family="Verdana,DejaVu Sans,sans-serif" font-size="11"><text x="5" y="14" textLength="${left - 10}">${label}</text><text x="${left + 5}" y="14" textLength="${right - 10}">${message}</text></g></svg>`;
 }

@@ -174,6 +174,8 @@ export interface PackageFacts {
   readonly nextBefore?: string;
   /** The newest builds (at most 100), oldest first: the history chart. */
   readonly history: readonly TimelineEntry[];
+  /** What its badge says (every architecture). */
+  readonly badge?: BadgeFacts;
 }
 
 /** A build as the history chart shows it. */

@@ -428,6 +428,7 @@ export function createStoreReadModel(deps: StoreReadModelDeps): WebReadModel {
           createdAt: iso(t.createdAtMs),
           ...(t.version !== undefined && { version: t.version }),
         })),
+        badge: await model.badge(name),
       };
     },
 

@@ -186,6 +186,46 @@ describe('the pages', () => {
   });
 });
 
+describe('links', () => {
+  it('lead somewhere: every link and frame on every page, and on the pages one step further, answers 200', async () => {
+    const checked = new Map<string, number>();
+    // An attribute's value as the browser reads it: the five references escaping writes, undone.
+    const entities: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" };
+    const linksOf = (body: string) =>
+      [...body.matchAll(/\s(?:href|src)="(\/[^"]*)"/g)].map((m) =>
+        m[1]!.replace(/&(amp|lt|gt|quot|#39);/g, (_all, name: string) => entities[name]!),
+      );
+    let frontier = allPages();
+    for (let depth = 0; depth < 2; depth++) {
+      const next: string[] = [];
+      for (const path of frontier) {
+        if (checked.has(path)) continue;
+        const response = await get(path);
+        checked.set(path, response.status);
+        const type = response.headers.get('content-type') ?? '';
+        if (type.startsWith('text/html') && !path.includes('/diffoscope/'))
+          next.push(...linksOf(await response.text()));
+        else await response.arrayBuffer();
+      }
+      frontier = next;
+    }
+    for (const path of frontier) if (!checked.has(path)) checked.set(path, (await get(path)).status);
+    const broken = [...checked].filter(([, status]) => status !== 200);
+    expect(broken).toEqual([]);
+    // The downloads of a build are among them: its attestation, statements, divergence report, logs.
+    const paths = [...checked.keys()];
+    for (const kind of [
+      /^\/v1\/builds\/[^/]+\/attestation$/,
+      /^\/v1\/builds\/[^/]+\/divergence$/,
+      /^\/v1\/cas\/sha256\//,
+    ])
+      expect(
+        paths.some((p) => kind.test(p)),
+        String(kind),
+      ).toBe(true);
+  });
+});
+
 describe('what is not there', () => {
   it('is a clear 404 page: unknown package, build, search, address', async () => {
     for (const path of [

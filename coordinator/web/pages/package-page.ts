@@ -1,5 +1,6 @@
 // One package: its families, a badge to embed, the history of its builds, and every version with its
 // verdict and the operators that agreed or dissented.
+import { badgeTitle } from '../badge.ts';
 import { buildTimeline, verdictLegend } from '../charts.ts';
 import { href, html, type SafeHtml } from '../html.ts';
 import { buildHref, familyLabel, pageLinks, table, time, verdictTag } from '../page-parts.ts';
@@ -31,7 +32,7 @@ export function packagePage(
   const main = html`<h1>Package <bdi>${facts.name}</bdi></h1>
 ${table('Latest verdict per family', ['Family', 'Latest verdict', 'Builds', 'Changed', 'Build'], familyRows, [2])}
 <h2>Badge</h2>
-<p><img src="${badgeHref(facts.name)}" alt="rbnet badge of ${facts.name}" height="20"></p>
+<p><img src="${badgeHref(facts.name)}" alt="${badgeTitle(facts.badge)}" height="20"></p>
 <pre class="command" data-copy="Copy the Markdown">${markdown}</pre>
 <h2>History</h2>
 <figure aria-labelledby="history-caption"><figcaption id="history-caption">The last ${marks.length} builds, oldest first: one square per build, each a link</figcaption>
