@@ -143,6 +143,11 @@ describe('every page in Chromium', () => {
         if (name === 'overview')
           expect(await visit.page.locator('time[title$=" UTC"]').count()).toBeGreaterThan(0);
         // Light: the whole page (the README shows what is below the fold too); dark: the first screen.
+        // A frame is painted once it has been on screen, so each is scrolled to before the capture.
+        if (SHOWN.has(name) && scheme === 'light') {
+          for (const frame of await visit.page.locator('iframe').all()) await frame.scrollIntoViewIfNeeded();
+          await visit.page.evaluate(() => window.scrollTo(0, 0));
+        }
         if (SHOWN.has(name))
           await visit.page.screenshot({
             path: join(shotsDir, `${name}-${scheme}.png`),
