@@ -3,9 +3,11 @@
 // Every page loads with no console error and no CSP violation, passes axe-core with no serious
 // violation in light and dark, fits a phone; search, charts, links and the divergence report work;
 // hostile data never runs. Screenshots go to $RBNET_WEB_SCREENSHOTS when set (docs/screenshots/).
+import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import pino from 'pino';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +23,8 @@ import {
   watchProblems,
 } from './support/chromium.ts';
 import { startRedisServer, type TestRedisServer } from './support/redis-server.ts';
+import { runCli } from './support/run-cli.ts';
+import { REPO_ROOT } from './support/runner-harness.ts';
 import {
   DIVERGED_DEB,
   HOSTILE_NAME,
@@ -143,11 +147,6 @@ describe('every page in Chromium', () => {
         if (name === 'overview')
           expect(await visit.page.locator('time[title$=" UTC"]').count()).toBeGreaterThan(0);
         // Light: the whole page (the README shows what is below the fold too); dark: the first screen.
-        // A frame is painted once it has been on screen, so each is scrolled to before the capture.
-        if (SHOWN.has(name) && scheme === 'light') {
-          for (const frame of await visit.page.locator('iframe').all()) await frame.scrollIntoViewIfNeeded();
-          await visit.page.evaluate(() => window.scrollTo(0, 0));
-        }
         if (SHOWN.has(name))
           await visit.page.screenshot({
             path: join(shotsDir, `${name}-${scheme}.png`),
@@ -255,6 +254,10 @@ describe('what a person does on the pages', () => {
     const framed = visit.page.frames().find((f) => f.url().includes('/diffoscope/'));
     expect(framed).toBeDefined();
     await expect.poll(async () => framed!.textContent('body')).toContain('usr/bin/random differs');
+    // Chromium draws a sandboxed frame in its own process, which a full-page capture leaves blank:
+    // the frame gets a screenshot of its own, taken where it is on screen.
+    await frame.scrollIntoViewIfNeeded();
+    await frame.screenshot({ path: join(shotsDir, 'build-diverged-diffoscope-light.png') });
     await expectClean(visit, 'divergence');
     // The sandbox, not luck: the frame's own script was refused (logged by the frame, not the page).
     expect(visit.problems.consoleErrors.some((e) => e.url.includes('/diffoscope/'))).toBe(true);
@@ -275,6 +278,50 @@ describe('what a person does on the pages', () => {
     );
     await expectClean(visit, 'hostile');
     await visit.page.close();
+  });
+
+  it('offers rbnet verify commands that, pasted into bash beside the file and policy.json, verify it', async () => {
+    // A consumer: the .deb the archive published (the world's hello .deb is these bytes), and a
+    // policy pinning two of the operators by their keys, made with `rbnet policy create`.
+    const consumer = join(root, 'consumer');
+    await mkdir(consumer, { recursive: true });
+    await writeFile(join(consumer, 'hello_2.10-3_amd64.deb'), 'hello 2.10-3');
+    const pinned: string[] = [];
+    for (const operator of ['alpha', 'beta']) {
+      await writeFile(join(consumer, `${operator}.pub`), world.operatorKeys[operator]!);
+      pinned.push('--operator', `${operator}=${join(consumer, `${operator}.pub`)}`);
+    }
+    const policy = await runCli([
+      'policy',
+      'create',
+      '--threshold',
+      '2',
+      '--expires',
+      '2099-01-01T00:00:00Z',
+      '--out',
+      join(consumer, 'policy.json'),
+      ...pinned,
+    ]);
+    expect(policy.code, policy.stderr).toBe(0);
+    // The commands as the page shows them (and its Copy button copies): the text of each block.
+    const visit = await open(`/builds/${world.builds.reproducible}`);
+    const commands = await visit.page.locator('pre.command').allTextContents();
+    await visit.page.close();
+    const verifies = commands.filter((c) => c.startsWith('rbnet verify '));
+    expect(verifies).toHaveLength(2);
+    for (const command of verifies) {
+      // `rbnet` is the entry users run; the command itself is pasted unchanged.
+      const run = await promisify(execFile)(
+        'bash',
+        [
+          '-c',
+          `rbnet() { "${process.execPath}" "${join(REPO_ROOT, 'bin', 'rbnet.mjs')}" "$@"; }\n${command}`,
+        ],
+        { cwd: consumer, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } },
+      );
+      expect(run.stdout, command).toMatch(/^VERIFIED/m);
+      expect(run.stdout, command).toContain(`build ${world.builds.reproducible}: VERIFIED`);
+    }
   });
 
   it('copies the verify command with its button, or selects it where the clipboard is closed', async () => {

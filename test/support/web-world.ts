@@ -58,6 +58,8 @@ export interface WebWorld {
   readonly expected: Readonly<Record<WorldRole, Verdict>>;
   /** The package names of the roles. */
   readonly names: Readonly<Record<WorldRole, string>>;
+  /** Each operator's signing public key (PEM): what a consumer pins in a policy. */
+  readonly operatorKeys: Readonly<Record<string, string>>;
 }
 
 type WorldDeps = DecideDeps & { readonly content: ContentStore };
@@ -421,5 +423,8 @@ export async function seedWebWorld(deps: WorldDeps, now: Date): Promise<WebWorld
     builds: builds as Record<WorldRole, string>,
     expected,
     names: names as Record<WorldRole, string>,
+    operatorKeys: Object.fromEntries(
+      ['alpha', 'beta', 'gamma'].map((operator) => [operator, records.keyOf(`${operator}-1`).publicKeyPem]),
+    ),
   };
 }
