@@ -1,6 +1,7 @@
 // Benchmark: the web pages with 100,000 stored builds. Requests per second and p99 of the overview
 // and a package page, served by a real `rbnet coordinator run` process, against a static node:http
-// server answering the same bytes (wrk on loopback, same run); the pages rendered for every request
+// server answering the same bytes (wrk on loopback, same run); the same while another process
+// stores a new build 10 times a second (each commit makes the cached pages stale); the pages rendered for every request
 // (cache defeated); Chromium's time from navigation to the load event; and what migration 9's
 // triggers add to writing builds and verdicts (docs/benchmarks.md, "Web pages").
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -13,6 +14,7 @@ import { type Sha256Hex, sha256Hex } from '../services/digest.ts';
 import type { NewBuild } from '../services/storage/build-store.ts';
 import { launchChromium } from '../test/support/chromium.ts';
 import { startRedisServer } from '../test/support/redis-server.ts';
+import { REPO_ROOT } from '../test/support/runner-harness.ts';
 import { formatRow, median, runCommand, startCoordinatorProcess, timeMs } from './bench-support.ts';
 
 const BUILDS = Number(process.env.BENCH_BUILDS ?? 100_000);
@@ -167,6 +169,49 @@ async function uncachedScript(name: string, path: string): Promise<string> {
   return file;
 }
 
+/** Builds stored per second while the "busy" figures are measured. */
+const WRITES_PER_SECOND = 10;
+
+/**
+ * Runs `measure` while a child process stores a new build of an existing package
+ * {@link WRITES_PER_SECOND} times a second through the stores (its own connection, as another
+ * coordinator process or the sweep would): every commit changes the data version the page cache
+ * is keyed on, and the overview's counts.
+ */
+async function withWrites<T>(dbPath: string, measure: () => Promise<T>): Promise<T> {
+  const script = `
+    import { openSqliteStores } from ${JSON.stringify(join(REPO_ROOT, 'coordinator/storage/sqlite/open-sqlite-stores.ts'))};
+    import { createHash, randomUUID } from 'node:crypto';
+    const stores = openSqliteStores(${JSON.stringify(dbPath)});
+    let n = 0;
+    setInterval(async () => {
+      n++;
+      const manifestJson = JSON.stringify({ schema: 'rbnet.debian/v1', name: 'pkg-00007', version: '9.' + n + '-1' });
+      await stores.builds.createBuild({
+        buildId: randomUUID(),
+        manifestSha256: createHash('sha256').update(manifestJson).digest('hex'),
+        manifestJson, name: 'pkg-00007', architecture: 'amd64', backend: 'debian', claimedOutputs: [],
+        policy: { threshold: 2, maxAttempts: 6, decisionDeadlineMs: 3600000 },
+        submittedBy: 'bench', createdAt: new Date(),
+      });
+    }, ${1000 / WRITES_PER_SECOND});
+    console.log('writing');`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(child);
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`writer exited with ${code}`)));
+  });
+  try {
+    return await measure();
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
 /** Chromium: ms from navigation start to the load event of the overview (Navigation Timing). */
 async function chromiumLoads(base: string, dbPath: string): Promise<{ cold: number[]; warm: number[] }> {
   const cold: number[] = [];
@@ -224,6 +269,7 @@ try {
     path: string;
     static: WrkResult[];
     cached: WrkResult[];
+    busy: WrkResult[];
     rendered: WrkResult[];
     bytes: number;
   }[] = [];
@@ -241,12 +287,14 @@ try {
       path,
       static: [] as WrkResult[],
       cached: [] as WrkResult[],
+      busy: [] as WrkResult[],
       rendered: [] as WrkResult[],
       bytes: Buffer.byteLength(body),
     };
     for (let run = 0; run < RUNS; run++) {
       row.static.push(await wrk(`${staticBase}/`));
       row.cached.push(await wrk(`${baseUrl}${path}`));
+      row.busy.push(await withWrites(join(dataDir, 'rbnet.sqlite'), () => wrk(`${baseUrl}${path}`)));
       row.rendered.push(await wrk(`${baseUrl}/`, script));
     }
     rows.push(row);
@@ -286,6 +334,16 @@ try {
       formatRow([
         row.label,
         row.bytes,
+        `rbnet (page cache), ${WRITES_PER_SECOND} builds stored per second`,
+        med(row.busy, 'rps'),
+        `${(med(row.busy, 'rps') / baseline).toFixed(2)}×`,
+        med(row.busy, 'p99Ms'),
+      ]),
+    );
+    console.log(
+      formatRow([
+        row.label,
+        row.bytes,
         'rbnet, rendered for every request',
         med(row.rendered, 'rps'),
         `${(med(row.rendered, 'rps') / baseline).toFixed(2)}×`,
@@ -293,10 +351,10 @@ try {
       ]),
     );
   }
-  console.log('\nPer run (requests/s, static / cached / rendered):\n');
+  console.log('\nPer run (requests/s, static / cached / cached while writing / rendered):\n');
   for (const row of rows)
     console.log(
-      `- ${row.label}: ${row.static.map((s, i) => `${s.rps.toFixed(0)} / ${row.cached[i]!.rps.toFixed(0)} / ${row.rendered[i]!.rps.toFixed(0)}`).join('; ')}`,
+      `- ${row.label}: ${row.static.map((s, i) => `${s.rps.toFixed(0)} / ${row.cached[i]!.rps.toFixed(0)} / ${row.busy[i]!.rps.toFixed(0)} / ${row.rendered[i]!.rps.toFixed(0)}`).join('; ')}`,
     );
   console.log(
     `\n## Chromium, navigation to load event of the overview (${BUILDS.toLocaleString('en')} builds)\n`,
