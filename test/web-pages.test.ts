@@ -225,6 +225,18 @@ describe('what a person does on the pages', () => {
     await writeFile(join(shotsDir, 'badge-hello.svg'), svg);
   });
 
+  it('answers 304 over a real socket when the ETag still matches, and the page again when it does not', async () => {
+    const first = await fetch(`${coordinator.url}/packages/hello`);
+    const etag = first.headers.get('etag')!;
+    expect(first.status).toBe(200);
+    await first.arrayBuffer();
+    const again = await fetch(`${coordinator.url}/packages/hello`, { headers: { 'if-none-match': etag } });
+    expect(again.status).toBe(304);
+    const other = await fetch(`${coordinator.url}/packages/hello`, { headers: { 'if-none-match': '"x"' } });
+    expect(other.status).toBe(200);
+    expect(await other.text()).toContain('Package hello');
+  });
+
   it('draws the charts with their data', async () => {
     const overview = await open('/');
     expect(await overview.page.locator('svg.chart polyline').count()).toBeGreaterThan(0);
