@@ -26,6 +26,7 @@ import { sweepPendingBuilds } from './scheduler/sweep-pending-builds.ts';
 import { collectGarbage } from './storage/collect-garbage.ts';
 import { FsContentStore } from './storage/fs-content-store.ts';
 import { openSqliteStores } from './storage/sqlite/open-sqlite-stores.ts';
+import { SqliteWebAggregates } from './storage/sqlite/sqlite-web-aggregates.ts';
 
 /** Idle keep-alive sockets are closed by the server only after this long (clients close first). */
 const SERVER_KEEP_ALIVE_MS = 65_000;
@@ -74,6 +75,8 @@ export async function startCoordinator(
     quotas: config.quotas,
     maxNoncesPerWorker: config.maxWorkerRequestsPerWindow,
   });
+  // The pages' own read connection: its data version changes with every commit of the stores'.
+  const webAggregates = new SqliteWebAggregates(databasePath);
   const content = new FsContentStore(join(config.dataDir, 'cas'));
   // A job the worker's queue marks failed (it never reported over HTTP: bad payload, engine down,
   // crash) closes that attempt, so the build is reassigned to another operator.
@@ -167,6 +170,7 @@ export async function startCoordinator(
     blobs: stores.blobs,
     now: () => new Date(),
     metrics: new CoordinatorMetrics(),
+    webAggregates,
   };
 
   for (const worker of await stores.registry.listWorkers({ activeOnly: true })) {
@@ -277,6 +281,7 @@ export async function startCoordinator(
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await collecting;
       await shards.close();
+      await webAggregates.close();
       await stores.close();
     },
   };

@@ -11,9 +11,10 @@ Usage: infra/install-deps.sh [--no-npm] [--help]
 Installs (only what is missing; `apt-get update` only when the lists are missing or stale):
   docker.io redis-server mmdebstrap busybox-static btrfs-progs uidmap iproute2
   ca-certificates xz-utils zstd bzip2 curl openssl
-  apt-transport-in-toto in-toto gnupg apt-utils dpkg-dev
-(zstd and bzip2: the .deb inspection tests compress and decompress with them; the last five:
-`rbnet apt setup` and the real-apt tests of docs/apt-in-toto.md)
+  apt-transport-in-toto in-toto gnupg apt-utils dpkg-dev chromium
+(zstd and bzip2: the .deb inspection tests compress and decompress with them; apt-transport-in-toto
+to dpkg-dev: `rbnet apt setup` and the real-apt tests of docs/apt-in-toto.md; chromium: the web
+pages' browser tests and bench, driven by playwright-core, which downloads no browser of its own)
 and runs `npm ci` in the repository when node_modules is missing or older than package-lock.json,
 then compiles the TypeScript into dist/ (what `rbnet` runs) when dist/ is missing or older than the
 sources (infra/build-dist.mjs --if-stale; npm ci's `prepare` step builds it too).
@@ -37,7 +38,7 @@ done
 RBNET_DEB_PACKAGES=(
   docker.io redis-server mmdebstrap busybox-static btrfs-progs uidmap iproute2
   ca-certificates xz-utils zstd bzip2 curl openssl
-  apt-transport-in-toto in-toto gnupg apt-utils dpkg-dev
+  apt-transport-in-toto in-toto gnupg apt-utils dpkg-dev chromium
 )
 
 missing=()

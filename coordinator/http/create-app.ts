@@ -3,6 +3,7 @@
 import { Hono } from 'hono';
 import type { ApiErrorBody } from '../../services/api/api-error-body.ts';
 import type { CoordinatorDeps } from '../coordinator-deps.ts';
+import { registerWebPages } from '../web/register-web-pages.ts';
 import { errorResponse, refusalOf } from './api-error.ts';
 import { type AppEnv, type RouteDefinition, registerRoutes } from './route.ts';
 import { coordinatorRoutes } from './routes/coordinator-routes.ts';
@@ -38,5 +39,6 @@ export function createCoordinatorApp(
     return c.json(body, 404);
   });
   registerRoutes(app, deps, routes);
+  registerWebPages(app, deps);
   return app;
 }

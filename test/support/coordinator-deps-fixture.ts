@@ -9,6 +9,7 @@ import { FsContentStore } from '../../coordinator/storage/fs-content-store.ts';
 import { openSqliteStores, type SqliteStores } from '../../coordinator/storage/sqlite/open-sqlite-stores.ts';
 import type { SqliteBlobLedger } from '../../coordinator/storage/sqlite/sqlite-blob-ledger.ts';
 import type { SqliteNonceStore } from '../../coordinator/storage/sqlite/sqlite-nonce-store.ts';
+import { SqliteWebAggregates } from '../../coordinator/storage/sqlite/sqlite-web-aggregates.ts';
 import { generateEd25519KeyFiles } from '../../services/attestation/ed25519-key.ts';
 import { Ed25519FileSigner } from '../../services/attestation/signer.ts';
 import { sha256Hex } from '../../services/digest.ts';
@@ -52,6 +53,7 @@ export async function createTestCoordinatorDeps(
     maxNoncesPerWorker: config.maxWorkerRequestsPerWindow,
   });
   const { nonces, blobs } = store;
+  const webAggregates = new SqliteWebAggregates(join(root, 'db.sqlite'));
   const deps: CoordinatorDeps = {
     config,
     registry: store.registry,
@@ -84,6 +86,7 @@ export async function createTestCoordinatorDeps(
     blobs,
     now: options.now ?? (() => new Date()),
     metrics: new CoordinatorMetrics(),
+    webAggregates,
   };
   return {
     deps,
@@ -92,6 +95,7 @@ export async function createTestCoordinatorDeps(
     blobs,
     enqueued,
     async close() {
+      await webAggregates.close();
       await store.close();
     },
   };

@@ -17,6 +17,7 @@ import { logEntryHash } from '../../../services/storage/transparency-log.ts';
 import { testJobNonce, testKeyid } from '../../../test/support/test-identifiers.ts';
 import { classifyFailures } from '../../scheduler/retry-policy.ts';
 import { migration8Objects } from './migrations/m008-integrity-and-facts.ts';
+import { migration9Objects } from './migrations/m009-web-aggregates.ts';
 import { sqliteSchemaVersion } from './migrations/migrate.ts';
 import { openSqliteStores, type SqliteStores } from './open-sqlite-stores.ts';
 
@@ -249,6 +250,10 @@ describe('SqliteBuildStore: opening and migrations', () => {
       { version: 6, name: 'attempts: started by a heartbeat, run limit' },
       { version: 7, name: 'why an attempt closed without a report' },
       { version: 8, name: 'integrity in SQL; derived rows kept by triggers; verified result facts' },
+      {
+        version: 9,
+        name: 'web page aggregates: packages, counts per family, daily changes, hourly outcomes',
+      },
     ]);
   });
 
@@ -289,9 +294,10 @@ describe('SqliteBuildStore: opening and migrations', () => {
       T0,
     );
     await v3.close();
-    // Roll the file back to version 3: what migrations 8 to 4 added is undone by hand.
-    for (const { type, name } of migration8Objects) old.exec(`DROP ${type.toUpperCase()} ${name}`);
-    old.exec('DELETE FROM schema_migrations WHERE version = 8');
+    // Roll the file back to version 3: what migrations 9 to 4 added is undone by hand.
+    for (const { type, name } of [...migration9Objects, ...migration8Objects])
+      old.exec(`DROP ${type.toUpperCase()} ${name}`);
+    old.exec('DELETE FROM schema_migrations WHERE version >= 8');
     old.exec(`DELETE FROM schema_migrations WHERE version = 7; ALTER TABLE attempts DROP COLUMN failure_reason;
       DELETE FROM schema_migrations WHERE version = 6;
       ALTER TABLE attempts DROP COLUMN started_at; ALTER TABLE attempts DROP COLUMN run_limit_ms;
