@@ -4,7 +4,7 @@ import { decodeEntryBundle, encodeEntryBundle } from './entry-bundle.ts';
 import { HASH_BYTES } from './merkle-hash.ts';
 import type { TileWrite } from './tile-appender.ts';
 import type { TileReader } from './tile-hash-reader.ts';
-import { TILE_WIDTH, type TileRef, tilePath } from './tile-path.ts';
+import { TILE_WIDTH, type TileRef, tileAtSize, tilePath } from './tile-path.ts';
 import { TlogError } from './tlog-errors.ts';
 
 /**
@@ -44,6 +44,32 @@ export async function readTilesOrFail(
         : full.subarray(0, tile.width * HASH_BYTES);
     }),
   );
+}
+
+/**
+ * Reads tiles for any tree size up to `headSize` from the tiles stored for `headSize`: a tile's
+ * first W hashes (or entries) are the same at every size that has at least W, so a proof at an
+ * older size never needs that size's own partial tiles.
+ */
+export function tilesUpTo(storage: Pick<TileStorage, 'readTile'>, headSize: number): TileReader {
+  return {
+    async readTiles(tiles: readonly TileRef[]): Promise<Uint8Array[]> {
+      const atHead = tiles.map((tile) => {
+        const stored = tileAtSize(tile.level, tile.index, headSize);
+        if (!stored || stored.width < tile.width)
+          throw new TlogError('TILE_INVALID', `${tilePath(tile)} is beyond the log head ${headSize}`);
+        return stored;
+      });
+      const answers = await readTilesOrFail(storage, atHead);
+      return answers.map((bytes, i) => {
+        const tile = tiles[i]!;
+        if (atHead[i]!.width === tile.width) return bytes;
+        return tile.level === 'entries'
+          ? encodeEntryBundle(decodeEntryBundle(bytes, atHead[i]!.width).slice(0, tile.width))
+          : bytes.subarray(0, tile.width * HASH_BYTES);
+      });
+    },
+  };
 }
 
 export class MemoryTileStorage implements TileStorage {

@@ -2,17 +2,18 @@
 // compare-and-swap, and signs a checkpoint only of a head that was stored, so it never signs two
 // inconsistent checkpoints, also across crashes and restarts (Ed25519 signatures are deterministic:
 // signing a stored head again gives the same checkpoint).
-import { type Checkpoint, formatCheckpoint } from './checkpoint.ts';
+import { type Checkpoint, formatCheckpoint, parseCheckpointText } from './checkpoint.ts';
 import { decodeEntryBundle } from './entry-bundle.ts';
 import { EMPTY_TREE_ROOT, hashesEqual, type MerkleHash } from './merkle-hash.ts';
 import { proveConsistency, proveInclusion } from './merkle-proofs.ts';
 import { isValidKeyName, type NoteSigner } from './note-keys.ts';
-import { formatSignedNote, signNoteText } from './signed-note.ts';
+import { formatSignedNote, parseSignedNote, signNoteText } from './signed-note.ts';
 import { TileAppender } from './tile-appender.ts';
 import { tileSubtreeReader } from './tile-hash-reader.ts';
 import { TILE_WIDTH, tileAtSize } from './tile-path.ts';
-import type { TileStorage } from './tile-storage.ts';
+import { type TileStorage, tilesUpTo } from './tile-storage.ts';
 import { TlogError } from './tlog-errors.ts';
+import { formatTlogProof } from './tlog-proof.ts';
 
 /** What the log has committed to: a tree size and its root. */
 export interface LogHead {
@@ -139,12 +140,37 @@ export class TransparencyLog {
   /** The inclusion proof of entry `index` in the tree of `size` (default: the head). */
   inclusionProof(index: number, size = this.head.size): Promise<MerkleHash[]> {
     this.#assertPublished(size);
-    return proveInclusion(index, size, tileSubtreeReader(size, this.#options.tiles));
+    return proveInclusion(
+      index,
+      size,
+      tileSubtreeReader(size, tilesUpTo(this.#options.tiles, this.head.size)),
+    );
   }
 
   consistencyProof(oldSize: number, newSize = this.head.size): Promise<MerkleHash[]> {
     this.#assertPublished(newSize);
-    return proveConsistency(oldSize, newSize, tileSubtreeReader(newSize, this.#options.tiles));
+    return proveConsistency(
+      oldSize,
+      newSize,
+      tileSubtreeReader(newSize, tilesUpTo(this.#options.tiles, this.head.size)),
+    );
+  }
+
+  /**
+   * A C2SP tlog-proof of entry `index` under `checkpointNote` (a checkpoint this log signed, with
+   * whatever cosignatures it gathered), the entry's bytes in `extra`.
+   */
+  async tlogProof(index: number, checkpointNote: string): Promise<string> {
+    const checkpoint = parseCheckpointText(parseSignedNote(checkpointNote).text);
+    if (checkpoint.origin !== this.origin)
+      throw new TlogError('CHECKPOINT_INVALID', `the checkpoint is of ${checkpoint.origin}, not of this log`);
+    const inclusionProof = await this.inclusionProof(index, checkpoint.size);
+    return formatTlogProof({
+      extra: await this.entry(index),
+      index,
+      inclusionProof,
+      checkpoint: checkpointNote,
+    });
   }
 
   /** The bytes of entry `index` (below the head). */
@@ -153,7 +179,7 @@ export class TransparencyLog {
     if (!Number.isSafeInteger(index) || index < 0 || index >= size)
       throw new TlogError('PROOF_INVALID', `entry ${index} is not below the log size ${size}`);
     const bundle = tileAtSize('entries', Math.floor(index / TILE_WIDTH), size)!;
-    const [bytes] = await this.#options.tiles.readTiles([bundle]);
+    const [bytes] = await tilesUpTo(this.#options.tiles, size).readTiles([bundle]);
     return decodeEntryBundle(bytes!, bundle.width)[index % TILE_WIDTH]!;
   }
 
