@@ -181,7 +181,9 @@ export function parseTrustPolicy(bytes: string | Uint8Array, now: Date): TrustPo
   let transparencyLog: TlogPolicy | undefined;
   if (root.transparencyLog !== undefined) {
     if (typeof root.transparencyLog !== 'string')
-      throw invalid('$.transparencyLog must be the text of a tlog policy (lines: log, witness, group, quorum)');
+      throw invalid(
+        '$.transparencyLog must be the text of a tlog policy (lines: log, witness, group, quorum)',
+      );
     try {
       transparencyLog = parseTlogPolicy(root.transparencyLog);
     } catch (cause) {
