@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RbnetError } from '../services/errors.ts';
-import { FileLogHeadStore, FileTileStorage } from '../services/tlog/file-tile-storage.ts';
+import { FileTileStorage } from '../services/tlog/file-tile-storage.ts';
 import { encodeHash, leafHash, type MerkleHash } from '../services/tlog/merkle-hash.ts';
 import { treeRoot, verifyConsistency, verifyInclusion } from '../services/tlog/merkle-proofs.ts';
 import { formatSignatureLine, formatSignedNote, parseSignedNote } from '../services/tlog/signed-note.ts';
@@ -252,7 +252,6 @@ describe('Go x/mod sumdb/note and sumdb/tlog agree with rbnet', () => {
     const entries = Array.from({ length: 66_000 }, (_, i) => entryBytes(i, 'tiles'));
     const tiles = new FileTileStorage(join(folder, 'log'));
     const big = await logOf(entries, () => [1, 255, 256, 5000, 20_000][random.int(5)]!, tiles);
-    await tiles.writeTiles([]);
     const size = big.log.head.size;
     const checkpoint = await cosign(
       await big.log.signedCheckpoint(),
@@ -359,9 +358,7 @@ describe('Go x/mod sumdb/note and sumdb/tlog agree with rbnet', () => {
       ok: false,
       error: expect.stringMatching(/does not hash to its level-0 tile hash/),
     });
-    tilePaths.forEach((_, i) =>
-      expect(go[`tile-path-${i}`], go[`tile-path-${i}`]?.error).toMatchObject({ ok: true }),
-    );
-    void FileLogHeadStore;
+    for (let i = 0; i < tilePaths.length; i++)
+      expect(go[`tile-path-${i}`], go[`tile-path-${i}`]?.error).toMatchObject({ ok: true });
   });
 });
