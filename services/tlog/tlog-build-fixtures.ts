@@ -13,7 +13,7 @@ import {
   type TestKey,
 } from '../consensus/consensus-test-fixtures.ts';
 import { type BuiltConsensusResult, type Decision, decideVerdict } from '../consensus/decide-verdict.ts';
-import { sha256Hex } from '../digest.ts';
+import { type Sha256Hex, sha256Hex } from '../digest.ts';
 import { resultEntryOf, verdictEntryOf } from './entries-from-decision.ts';
 import { encodeLogEntry } from './log-entry.ts';
 import type { TransparencyLog } from './transparency-log.ts';
@@ -26,6 +26,12 @@ export interface PublishOptions {
   readonly dissenters?: readonly string[];
   /** Operators whose results are logged, then left out of the decision, attestation and verdict. */
   readonly hidden?: readonly string[];
+  /** What the agreeing operators rebuilt (default the fixtures' .deb and its dbgsym). */
+  readonly outputs?: readonly {
+    readonly path: string;
+    readonly sha256: Sha256Hex;
+    readonly sizeBytes: number;
+  }[];
   readonly at: Date;
 }
 
@@ -44,9 +50,10 @@ export async function publishBuild(log: TransparencyLog, options: PublishOptions
   const results: BuiltConsensusResult[] = [];
   const envelopes: string[] = [];
   for (const [operator, key] of Object.entries(options.keys)) {
+    const agreed = options.outputs ?? [DEB, DBGSYM];
     const outputs = options.dissenters?.includes(operator)
-      ? [{ ...DEB, sha256: digestOf(`other deb of ${operator}`) }, DBGSYM]
-      : [DEB, DBGSYM];
+      ? agreed.map((o, i) => (i === 0 ? { ...o, sha256: digestOf(`other output of ${operator}`) } : o))
+      : agreed;
     const signed = await signRebuild(key, {
       operator,
       outputs,
@@ -99,7 +106,7 @@ export async function publishBuild(log: TransparencyLog, options: PublishOptions
     decision,
     resultIndexes: results.map((_, i) => logged.firstIndex + i),
     verdictIndex: appended.firstIndex,
-    artifactSha256: DEB.sha256,
+    artifactSha256: (options.outputs ?? [DEB])[0]!.sha256,
     manifestSha256: HELLO.manifestSha256,
   };
 }
