@@ -1,13 +1,11 @@
 // What rbnet logs: one compact record per signed worker result, verdict and key event (digests,
 // ids, verdict, time; full envelopes stay in the content store under the digests named here), as
 // the UTF-8 of its RFC 8785 canonical JSON, at most 65,535 bytes, parsed strictly.
-import { isBuildId } from '../api/artifact-builds-page.ts';
 import { CONSENSUS_FAILURE_REASONS, type NotCountedReason } from '../consensus/decide-verdict.ts';
 import { isVerdict, type Verdict } from '../consensus/verdict.ts';
 import { isSha256Hex, type Sha256Hex, sha256Hex } from '../digest.ts';
+import { accountNameRule, isBuildId, isJobId, isWorkerId } from '../identifiers.ts';
 import { canonicalizeJcs } from '../jcs.ts';
-import { isValidJobId, isValidWorkerId } from '../queue/queue-contract.ts';
-import { storeNamePattern } from '../storage/build-store.ts';
 import { parseStrictJson } from '../strict-json.ts';
 import { describeValue } from '../untrusted-value-text.ts';
 import { parseUtcTimestamp } from '../utc-timestamp.ts';
@@ -157,7 +155,7 @@ export function parseLogEntry(bytes: Uint8Array): LogEntry {
       return Object.freeze({
         type: CHAIN_ENTRY,
         index: count(o.index, '$.index'),
-        kind: name(o.kind, '$.kind', storeNamePattern),
+        kind: chainKind(o.kind),
         buildId: text64(o.buildId, '$.buildId'),
         bodySha256: digest(o.bodySha256, '$.bodySha256'),
         prevEntryHash: digest(o.prevEntryHash, '$.prevEntryHash'),
@@ -199,7 +197,7 @@ function parseResult(o: Record<string, unknown>): ResultEntry {
     buildId: buildId(o.buildId, '$.buildId'),
     manifestSha256: digest(o.manifestSha256, '$.manifestSha256'),
     ...resultKey(o, '$'),
-    operator: name(o.operator, '$.operator', storeNamePattern),
+    operator: name(o.operator, '$.operator', accountNameRule.pattern),
     keyid: keyid(o.keyid, '$.keyid'),
     outcome,
     ...(built && {
@@ -266,12 +264,12 @@ function parseKeyEvent(o: Record<string, unknown>): KeyEventEntry {
     throw invalid('$.event', 'expected "enrolled", "retired" or "compromised"');
   if ((o.compromisedSince === undefined) === (o.event === 'compromised'))
     throw invalid('$.compromisedSince', 'required for a compromise, and only for one');
-  if (!isValidWorkerId(o.workerId)) throw invalid('$.workerId', 'not a worker id');
+  if (!isWorkerId(o.workerId)) throw invalid('$.workerId', 'not a worker id');
   return Object.freeze({
     type: KEY_EVENT_ENTRY,
     event: o.event,
     workerId: o.workerId,
-    operator: name(o.operator, '$.operator', storeNamePattern),
+    operator: name(o.operator, '$.operator', accountNameRule.pattern),
     keyid: keyid(o.keyid, '$.keyid'),
     at: time(o.at, '$.at'),
     ...(o.compromisedSince !== undefined && {
@@ -281,8 +279,8 @@ function parseKeyEvent(o: Record<string, unknown>): KeyEventEntry {
 }
 
 function resultKey(o: Record<string, unknown>, field: string): ResultKey {
-  if (!isValidWorkerId(o.workerId)) throw invalid(`${field}.workerId`, 'not a worker id');
-  if (!isValidJobId(o.jobId)) throw invalid(`${field}.jobId`, 'not a job id');
+  if (!isWorkerId(o.workerId)) throw invalid(`${field}.workerId`, 'not a worker id');
+  if (!isJobId(o.jobId)) throw invalid(`${field}.jobId`, 'not a job id');
   return { workerId: o.workerId, jobId: o.jobId, attempt: count(o.attempt, `${field}.attempt`) };
 }
 
@@ -310,6 +308,18 @@ function digest(value: unknown, field: string): Sha256Hex {
 function keyid(value: unknown, field: string): string {
   if (typeof value !== 'string' || !/^[0-9a-f]{64}$/.test(value))
     throw invalid(field, 'expected a 64-hex keyid');
+  return value;
+}
+
+/** The kinds the hash-chained log table held before the tree (its CHECK constraint's set). */
+const CHAIN_KINDS: readonly string[] = ['verdict'];
+
+function chainKind(value: unknown): string {
+  if (typeof value !== 'string' || !CHAIN_KINDS.includes(value))
+    throw invalid(
+      '$.kind',
+      `${describeValue(value)} is not a kind of the hash-chained log (${CHAIN_KINDS.join(', ')})`,
+    );
   return value;
 }
 
