@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { FsContentStore } from '../coordinator/storage/fs-content-store.ts';
-import { SqliteBuildStore } from '../coordinator/storage/sqlite-build-store.ts';
+import { openSqliteStores } from '../coordinator/storage/sqlite/open-sqlite-stores.ts';
 import { signRebuildLink } from '../services/apt/in-toto-rebuild-link.ts';
 import { newKey } from '../services/consensus/consensus-test-fixtures.ts';
 import { type Sha256Hex, sha256Hex } from '../services/digest.ts';
@@ -29,7 +29,7 @@ const children: ChildProcess[] = [];
 
 /** Stores BUILDS decided, reproducible Debian builds of pkg-N 1.0-N, each with its own signed link. */
 async function fill(dataDir: string): Promise<string> {
-  const store = new SqliteBuildStore(join(dataDir, 'rbnet.sqlite'));
+  const store = openSqliteStores(join(dataDir, 'rbnet.sqlite'));
   const content = new FsContentStore(join(dataDir, 'cas'));
   const key = newKey();
   let sampleLink = '';
@@ -61,16 +61,16 @@ async function fill(dataDir: string): Promise<string> {
       });
       links.push({ buildId, i, linkSha256 });
     }
-    await store.createBuilds(builds);
+    await store.builds.createBuilds(builds);
     for (const { buildId, i, linkSha256 } of links) {
       // Decided, as every build with links is: the coordinator's sweep has no pending work here.
-      await store.recordVerdict({
+      await store.builds.recordVerdict({
         buildId,
         verdict: 'reproducible',
         decisionJson: '{}',
         decidedAt: new Date(),
       });
-      await store.replaceAptLinks(buildId, [
+      await store.aptLinks.replaceAptLinks(buildId, [
         {
           architecture: 'amd64',
           operator: OPERATOR,

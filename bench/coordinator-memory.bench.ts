@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteBuildStore } from '../coordinator/storage/sqlite-build-store.ts';
+import { openSqliteStores } from '../coordinator/storage/sqlite/open-sqlite-stores.ts';
 import { type Sha256Hex, sha256Hex } from '../services/digest.ts';
 import { startRedisServer } from '../test/support/redis-server.ts';
 import { formatRow, startCoordinatorProcess } from './bench-support.ts';
@@ -11,7 +11,7 @@ const redis = await startRedisServer();
 const root = await mkdtemp(join(tmpdir(), 'rbnet-bench-mem-'));
 
 async function fill(dataDir: string, count: number): Promise<string[]> {
-  const store = new SqliteBuildStore(join(dataDir, 'rbnet.sqlite'));
+  const store = openSqliteStores(join(dataDir, 'rbnet.sqlite'));
   const ids: string[] = [];
   const batch = [];
   for (let i = 0; i < count; i += 1) {
@@ -31,7 +31,7 @@ async function fill(dataDir: string, count: number): Promise<string[]> {
       createdAt: new Date(),
     });
   }
-  if (batch.length) await store.createBuilds(batch);
+  if (batch.length) await store.builds.createBuilds(batch);
   await store.close();
   return ids;
 }

@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import type { CoordinatorDeps } from '../coordinator/coordinator-deps.ts';
 import { createCoordinatorApp } from '../coordinator/http/create-app.ts';
 import { sweepPendingBuilds } from '../coordinator/scheduler/sweep-pending-builds.ts';
-import type { SqliteBuildStore } from '../coordinator/storage/sqlite-build-store.ts';
+import type { SqliteStores } from '../coordinator/storage/sqlite/open-sqlite-stores.ts';
 import { newKey } from '../services/consensus/consensus-test-fixtures.ts';
 import { type Sha256Hex, sha256Hex } from '../services/digest.ts';
 import type { NewBuild } from '../services/storage/build-store.ts';
@@ -47,7 +47,7 @@ function historicBuild(i: number): NewBuild {
 
 interface World {
   readonly deps: CoordinatorDeps;
-  readonly store: SqliteBuildStore;
+  readonly store: SqliteStores;
   readonly app: ReturnType<typeof createCoordinatorApp>;
 }
 
@@ -61,8 +61,8 @@ async function world(root: string, label: string, stored: number, pending: numbe
   const { deps, store } = await createTestCoordinatorDeps(dir, { threshold: 2, replicas: 2 });
   for (const operator of ['alpha', 'beta']) {
     const key = newKey();
-    await store.addOperator(operator);
-    await store.enrolWorker({
+    await store.registry.addOperator(operator);
+    await store.registry.enrolWorker({
       workerId: `${operator}-1`,
       operator,
       signingKeyPem: key.publicKeyPem,
@@ -87,7 +87,7 @@ async function world(root: string, label: string, stored: number, pending: numbe
       else decided.push(build.buildId);
       batch.push(build);
     }
-    await store.createBuilds(batch);
+    await store.builds.createBuilds(batch);
     process.stderr.write(`\r[fill ${label}] ${made}/${stored}`);
   }
   process.stderr.write('\n');
@@ -112,10 +112,10 @@ async function scrape(app: World['app']): Promise<void> {
 }
 
 /** What a scrape did before this change: page through every build to count verdicts. */
-async function pageEveryBuild(store: SqliteBuildStore): Promise<void> {
+async function pageEveryBuild(store: SqliteStores): Promise<void> {
   let after: string | undefined;
   for (;;) {
-    const page = await store.listBuilds({ limit: 1000, ...(after ? { after } : {}) });
+    const page = await store.builds.listBuilds({ limit: 1000, ...(after ? { after } : {}) });
     if (page.length < 1000) return;
     after = page.at(-1)!.buildId;
   }

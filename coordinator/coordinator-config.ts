@@ -3,8 +3,19 @@
 import { join } from 'node:path';
 import { integerSetting, readOptionalConfigFile } from '../services/config-settings.ts';
 import { ConfigError } from '../services/errors.ts';
-import { isAccountName } from '../services/identifiers.ts';
 import type { QuotaLimits } from '../services/storage/blob-ledger.ts';
+import {
+  type ContentGcSettings,
+  contentStoreDefaults,
+  gcFrom,
+  quotasFrom,
+} from './content-store-settings.ts';
+import {
+  DEFAULT_REDIS_SHARD,
+  type RedisShardConfig,
+  redisShardsSetting,
+  withoutUrlPassword,
+} from './redis-shard-settings.ts';
 
 export interface NetworkPolicyDefaults {
   /** k: agreeing successful rebuilds from distinct operators needed for a verdict. */
@@ -76,29 +87,6 @@ export interface CoordinatorConfig {
   readonly gc: ContentGcSettings;
 }
 
-export interface ContentGcSettings {
-  /** An uploaded blob no record names is removed once nobody wanted it for this long, ms. */
-  readonly graceMs: number;
-  /** How often the coordinator runs a pass, ms; 0: only `rbnet admin gc`. */
-  readonly intervalMs: number;
-  /** Blobs removed per pass at most; the next pass takes the rest. */
-  readonly maxBlobsPerPass: number;
-}
-
-/** One Redis server holding the worker queues of some operators. */
-export interface RedisShardConfig {
-  /** `default`, or `[a-z0-9][a-z0-9-]{0,31}`. */
-  readonly name: string;
-  /** The coordinator's own (admin) connection. */
-  readonly url: string;
-  /** What this shard's workers are told to connect to (host/port as they see it). */
-  readonly workerUrl: string;
-  /** Operators whose workers' queues live here; empty for `default` (everyone not named elsewhere). */
-  readonly operators: readonly string[];
-}
-
-export const DEFAULT_REDIS_SHARD = 'default';
-
 export const defaultCoordinatorConfig = Object.freeze({
   dataDir: '/var/lib/rbnet/coordinator',
   listenHost: '127.0.0.1',
@@ -125,72 +113,9 @@ export const defaultCoordinatorConfig = Object.freeze({
   enrolmentTokenTtlSeconds: 86_400,
   sweepIntervalMs: 5_000,
   maxWorkerRequestsPerWindow: 30_000,
-  quotas: Object.freeze({
-    maintainer: Object.freeze({ maxBytes: 16 * 1024 ** 3, maxBlobs: 100_000 }),
-    worker: Object.freeze({ maxBytes: 64 * 1024 ** 3, maxBlobs: 1_000_000 }),
-    operator: Object.freeze({ maxBytes: 256 * 1024 ** 3, maxBlobs: 4_000_000 }),
-  }),
-  gc: Object.freeze({ graceMs: 86_400_000, intervalMs: 3_600_000, maxBlobsPerPass: 10_000 }),
+  quotas: contentStoreDefaults.quotas,
+  gc: contentStoreDefaults.gc,
 });
-
-type Env = Readonly<Record<string, string | undefined>>;
-
-/** Each quota from its variable, else `quotas.<kind>.<field>` in the config file, else the default. */
-function quotasFrom(env: Env, file: Record<string, unknown>): QuotaLimits {
-  const fileQuotas = (file.quotas ?? {}) as Record<string, Record<string, unknown> | undefined>;
-  const quota = (kind: keyof QuotaLimits) => {
-    const upper = kind.toUpperCase();
-    const fromFile = fileQuotas[kind] ?? {};
-    return Object.freeze({
-      maxBytes: integerSetting(
-        env[`RBNET_QUOTA_${upper}_BYTES`] ??
-          fromFile.maxBytes ??
-          defaultCoordinatorConfig.quotas[kind].maxBytes,
-        `RBNET_QUOTA_${upper}_BYTES`,
-        0,
-        Number.MAX_SAFE_INTEGER,
-      ),
-      maxBlobs: integerSetting(
-        env[`RBNET_QUOTA_${upper}_BLOBS`] ??
-          fromFile.maxBlobs ??
-          defaultCoordinatorConfig.quotas[kind].maxBlobs,
-        `RBNET_QUOTA_${upper}_BLOBS`,
-        0,
-        Number.MAX_SAFE_INTEGER,
-      ),
-    });
-  };
-  return Object.freeze({
-    maintainer: quota('maintainer'),
-    worker: quota('worker'),
-    operator: quota('operator'),
-  });
-}
-
-function gcFrom(env: Env, file: Record<string, unknown>): ContentGcSettings {
-  const fileGc = (file.gc ?? {}) as Record<string, unknown>;
-  const defaults = defaultCoordinatorConfig.gc;
-  return Object.freeze({
-    graceMs: integerSetting(
-      env.RBNET_GC_GRACE_MS ?? fileGc.graceMs ?? defaults.graceMs,
-      'RBNET_GC_GRACE_MS',
-      0,
-      365 * 86_400_000,
-    ),
-    intervalMs: integerSetting(
-      env.RBNET_GC_INTERVAL_MS ?? fileGc.intervalMs ?? defaults.intervalMs,
-      'RBNET_GC_INTERVAL_MS',
-      0,
-      30 * 86_400_000,
-    ),
-    maxBlobsPerPass: integerSetting(
-      fileGc.maxBlobsPerPass ?? defaults.maxBlobsPerPass,
-      'gc.maxBlobsPerPass',
-      1,
-      1_000_000,
-    ),
-  });
-}
 
 export interface CoordinatorConfigSources {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -374,19 +299,6 @@ export function loadCoordinatorConfig(sources: CoordinatorConfigSources): Coordi
   });
 }
 
-/** A URL with any password in it replaced, for logs: `redis://user:***@host:6390`. */
-export function withoutUrlPassword(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password === '') return url;
-    parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    // Not a URL we can take apart: say nothing of it rather than risk printing a secret.
-    return '[unparseable URL]';
-  }
-}
-
 /**
  * The configuration as it may be logged: the Redis URLs can carry the coordinator's own Redis
  * password (a production deployment has no default user), which never reaches a log line.
@@ -402,81 +314,4 @@ export function loggableConfig(config: CoordinatorConfig): CoordinatorConfig {
       workerUrl: withoutUrlPassword(shard.workerUrl),
     })),
   });
-}
-
-const SHARD_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
-const REDIS_URL = /^rediss?:\/\//;
-
-/**
- * The shard list: `defaultShard` first, then `value` (a JSON array text from RBNET_REDIS_SHARDS, or the
- * config file's `redisShards` array) of `{ name, url, workerUrl?, operators: [...] }`.
- * @throws ConfigError naming the entry and field.
- */
-export function redisShardsSetting(
-  value: unknown,
-  defaultShard: RedisShardConfig,
-): readonly RedisShardConfig[] {
-  if (value === undefined) return Object.freeze([defaultShard]);
-  let list = value;
-  if (typeof value === 'string') {
-    try {
-      list = JSON.parse(value);
-    } catch (cause) {
-      throw new ConfigError('CONFIG_INVALID', 'redisShards: not JSON', { cause });
-    }
-  }
-  if (!Array.isArray(list)) throw new ConfigError('CONFIG_INVALID', 'redisShards: expected an array');
-  const shards: RedisShardConfig[] = [defaultShard];
-  const owner = new Map<string, string>();
-  for (const [index, entry] of list.entries()) {
-    const at = `redisShards[${index}]`;
-    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
-      throw new ConfigError('CONFIG_INVALID', `${at}: expected an object`);
-    }
-    const { name, url, workerUrl = url, operators, ...rest } = entry as Record<string, unknown>;
-    const extra = Object.keys(rest);
-    if (extra.length > 0) throw new ConfigError('CONFIG_INVALID', `${at}.${extra[0]}: unknown field`);
-    if (typeof name !== 'string' || !SHARD_NAME.test(name) || name === DEFAULT_REDIS_SHARD) {
-      throw new ConfigError('CONFIG_INVALID', `${at}.name: expected [a-z0-9-]{1,32}, not "default"`);
-    }
-    if (shards.some((shard) => shard.name === name)) {
-      throw new ConfigError('CONFIG_INVALID', `${at}.name: ${name} is used twice`);
-    }
-    for (const [field, text] of [
-      ['url', url],
-      ['workerUrl', workerUrl],
-    ] as const) {
-      if (typeof text !== 'string' || !REDIS_URL.test(text)) {
-        throw new ConfigError('CONFIG_INVALID', `${at}.${field}: expected redis:// or rediss://`);
-      }
-    }
-    if (!Array.isArray(operators) || operators.length === 0) {
-      throw new ConfigError(
-        'CONFIG_INVALID',
-        `${at}.operators: expected a non-empty array of operator names`,
-      );
-    }
-    for (const operator of operators) {
-      if (!isAccountName(operator)) {
-        throw new ConfigError(
-          'CONFIG_INVALID',
-          `${at}.operators: ${JSON.stringify(operator)} is not an operator name`,
-        );
-      }
-      const other = owner.get(operator);
-      if (other !== undefined) {
-        throw new ConfigError('CONFIG_INVALID', `${at}.operators: ${operator} is already on shard ${other}`);
-      }
-      owner.set(operator, name);
-    }
-    shards.push(
-      Object.freeze({
-        name,
-        url: url as string,
-        workerUrl: workerUrl as string,
-        operators: Object.freeze([...(operators as string[])]),
-      }),
-    );
-  }
-  return Object.freeze(shards);
 }

@@ -3,9 +3,13 @@
 import type { Logger } from 'pino';
 import type { Signer } from '../services/attestation/signer.ts';
 import type { NonceStore } from '../services/auth/worker-request-auth.ts';
+import type { AptLinkStore } from '../services/storage/apt-link-store.ts';
 import type { BlobLedger } from '../services/storage/blob-ledger.ts';
 import type { BuildStore } from '../services/storage/build-store.ts';
 import type { ContentStore } from '../services/storage/content-store.ts';
+import type { RegistryStore } from '../services/storage/registry-store.ts';
+import type { ResultStore } from '../services/storage/result-store.ts';
+import type { TransparencyLog } from '../services/storage/transparency-log.ts';
 import type { CoordinatorConfig } from './coordinator-config.ts';
 import type { CoordinatorMetrics } from './metrics/coordinator-metrics.ts';
 
@@ -49,7 +53,16 @@ export interface WorkerQueueAccess {
 
 export interface CoordinatorDeps {
   readonly config: CoordinatorConfig;
-  readonly store: BuildStore;
+  /** Operators, maintainers, tokens, workers (docs/storage.md lists what each store holds). */
+  readonly registry: RegistryStore;
+  /** Builds, attempts and verdicts. */
+  readonly builds: BuildStore;
+  /** Results, their verified facts and byproducts, the artifact index. */
+  readonly results: ResultStore;
+  /** The transparency log. */
+  readonly log: TransparencyLog;
+  /** Apt links served to apt-transport-in-toto, and their conflicts. */
+  readonly aptLinks: AptLinkStore;
   readonly content: ContentStore;
   readonly queues: JobQueues;
   readonly queueAccess: WorkerQueueAccess;

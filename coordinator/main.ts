@@ -25,9 +25,7 @@ import { progressBuild } from './scheduler/progress-build.ts';
 import { sweepPendingBuilds } from './scheduler/sweep-pending-builds.ts';
 import { collectGarbage } from './storage/collect-garbage.ts';
 import { FsContentStore } from './storage/fs-content-store.ts';
-import { SqliteBlobLedger } from './storage/sqlite-blob-ledger.ts';
-import { SqliteBuildStore } from './storage/sqlite-build-store.ts';
-import { SqliteNonceStore } from './storage/sqlite-nonce-store.ts';
+import { openSqliteStores } from './storage/sqlite/open-sqlite-stores.ts';
 
 /** Idle keep-alive sockets are closed by the server only after this long (clients close first). */
 const SERVER_KEEP_ALIVE_MS = 65_000;
@@ -71,20 +69,20 @@ export async function startCoordinator(
   if (!(await exists(keyPath))) await generateEd25519KeyFiles(keyPath);
   const signer = await Ed25519FileSigner.fromFile(keyPath);
   const databasePath = join(config.dataDir, 'rbnet.sqlite');
-  const store = new SqliteBuildStore(databasePath);
-  const nonces = new SqliteNonceStore(databasePath, {
+  // One connection for every store: one writer, one schema, one durability setting.
+  const stores = openSqliteStores(databasePath, {
+    quotas: config.quotas,
     maxNoncesPerWorker: config.maxWorkerRequestsPerWindow,
   });
-  const blobs = new SqliteBlobLedger(databasePath, config.quotas);
   const content = new FsContentStore(join(config.dataDir, 'cas'));
   // A job the worker's queue marks failed (it never reported over HTTP: bad payload, engine down,
   // crash) closes that attempt, so the build is reassigned to another operator.
   const onCompletion = async (completion: JobCompletion) => {
     if (!('failedReason' in completion)) return;
-    const attempt = await store.getAttemptByJobId(completion.jobId);
+    const attempt = await stores.builds.getAttemptByJobId(completion.jobId);
     if (attempt?.state !== 'open' || attempt.workerId !== completion.workerId) return;
     // The reason is kept so the API says why the build was retried (e.g. `interrupted: ...`).
-    await store.finishAttempt(completion.jobId, {
+    await stores.builds.finishAttempt(completion.jobId, {
       state: 'failed',
       finishedAt: new Date(),
       reason: completion.failedReason,
@@ -98,7 +96,7 @@ export async function startCoordinator(
   };
   const shards = new RedisShards(
     config.redisShards,
-    async (workerId) => (await store.getWorker(workerId))?.operator,
+    async (workerId) => (await stores.registry.getWorker(workerId))?.operator,
     {
       prefix: config.queuePrefix,
       commandTimeoutMs: config.redisCommandTimeoutMs,
@@ -155,19 +153,23 @@ export async function startCoordinator(
   };
   const deps: CoordinatorDeps = {
     config,
-    store,
+    registry: stores.registry,
+    builds: stores.builds,
+    results: stores.results,
+    log: stores.log,
+    aptLinks: stores.aptLinks,
     content,
     queues,
     queueAccess,
     signer,
     logger,
-    nonces,
-    blobs,
+    nonces: stores.nonces,
+    blobs: stores.blobs,
     now: () => new Date(),
     metrics: new CoordinatorMetrics(),
   };
 
-  for (const worker of await store.listWorkers({ activeOnly: true })) {
+  for (const worker of await stores.registry.listWorkers({ activeOnly: true })) {
     (await shards.forWorker(worker.workerId)).listener.watch(worker.workerId);
   }
 
@@ -175,7 +177,7 @@ export async function startCoordinator(
   const marker = join(config.dataDir, ADMIN_MARKER_FILE);
   if (!(await exists(marker))) {
     adminToken = (
-      await store.createToken({
+      await stores.registry.createToken({
         kind: 'admin',
         subject: 'admin',
         scopes: ['admin', 'submit'],
@@ -275,9 +277,7 @@ export async function startCoordinator(
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await collecting;
       await shards.close();
-      await nonces.close();
-      await blobs.close();
-      await store.close();
+      await stores.close();
     },
   };
 }

@@ -29,6 +29,7 @@ interface FakeWorker {
 
 let root: string;
 let deps: CoordinatorDeps;
+let closeStores: (() => Promise<void>) | undefined;
 let app: ReturnType<typeof createCoordinatorApp>;
 let adminToken: string;
 let maintainerToken: string;
@@ -148,10 +149,11 @@ beforeAll(async () => {
   const fixture = await createTestCoordinatorDeps(root);
   deps = fixture.deps;
   const store = fixture.store;
+  closeStores = fixture.close;
   enqueued = fixture.enqueued;
   app = createCoordinatorApp(deps);
   adminToken = (
-    await store.createToken({
+    await store.registry.createToken({
       kind: 'admin',
       subject: 'admin',
       scopes: ['admin', 'submit'],
@@ -176,7 +178,7 @@ beforeAll(async () => {
   await upload(Buffer.from('log'));
 });
 afterAll(async () => {
-  await deps?.store.close();
+  await closeStores?.();
   await rm(root, { recursive: true, force: true });
 });
 
@@ -194,7 +196,7 @@ describe('result intake', () => {
     const w2 = workers.get(second!.workerId)!;
     const answer = await post(w2, { jobId: second!.job.jobId, envelope: await envelopeFor(w2, second!.job) });
     expect(answer.json.verdict).toBe('mismatch-upstream');
-    expect(await deps.store.listResults(buildId)).toHaveLength(2);
+    expect(await deps.results.listResults(buildId)).toHaveLength(2);
   });
 
   describe('forged results are refused and nothing is counted', () => {
@@ -212,7 +214,7 @@ describe('result intake', () => {
       code: string,
     ) {
       expect(response.json.error?.code).toBe(code);
-      expect(await deps.store.listResults(buildId)).toHaveLength(0);
+      expect(await deps.results.listResults(buildId)).toHaveLength(0);
       expect((await request('GET', '/healthz')).status).toBe(200);
     }
 
@@ -294,24 +296,24 @@ describe('result intake', () => {
   it('a result for an attempt whose lease expired is recorded but never counted', async () => {
     const buildId = await submitHello();
     const { job, workerId } = jobsOf(buildId)[0]!;
-    await deps.store.finishAttempt(job.jobId, { state: 'expired', finishedAt: new Date() });
+    await deps.builds.finishAttempt(job.jobId, { state: 'expired', finishedAt: new Date() });
     const worker = workers.get(workerId)!;
     const answer = await post(worker, { jobId: job.jobId, envelope: await envelopeFor(worker, job) });
     expect(answer.json).toMatchObject({ accepted: true, counted: false });
-    const [stored] = await deps.store.listResults(buildId);
+    const [stored] = await deps.results.listResults(buildId);
     expect(stored).toMatchObject({ counted: false, refusedReason: 'attempt expired' });
   });
 
   it('a build needing more memory than any worker declares is refused at submit, naming the field', async () => {
     const document = JSON.parse(hello.canonicalJson) as Record<string, unknown>;
     document.resources = { minMemoryBytes: 2 ** 40 };
-    const before = (await deps.store.listBuilds({ limit: 1000 })).length;
+    const before = (await deps.builds.listBuilds({ limit: 1000 })).length;
     const response = await request('POST', '/v1/builds', JSON.stringify(document), {
       authorization: `Bearer ${maintainerToken}`,
     });
     expect(response.json.error.code).toBe('INSUFFICIENT_OPERATORS');
     expect(response.json.error.message).toMatch(/resources\.minMemoryBytes/);
-    expect((await deps.store.listBuilds({ limit: 1000 })).length).toBe(before);
+    expect((await deps.builds.listBuilds({ limit: 1000 })).length).toBe(before);
   });
 
   describe('hostile input at the API', () => {
@@ -325,11 +327,11 @@ describe('result intake', () => {
       ['a manifest over the size limit', '/v1/builds', `{"x":"${'a'.repeat(300_000)}"}`, 'TOO_LARGE'],
       ['a manifest whose inputs were never uploaded', '/v1/builds', null, 'INPUTS_MISSING'],
     ])('%s is refused with a clear code and nothing is stored', async (_label, path, body, code) => {
-      const before = (await deps.store.listBuilds({ limit: 1000 })).length;
+      const before = (await deps.builds.listBuilds({ limit: 1000 })).length;
       const manifest = body ?? neverUploaded();
       const response = await request('POST', path, manifest, { authorization: `Bearer ${maintainerToken}` });
       expect(response.json.error.code).toBe(code);
-      expect((await deps.store.listBuilds({ limit: 1000 })).length).toBe(before);
+      expect((await deps.builds.listBuilds({ limit: 1000 })).length).toBe(before);
     });
 
     it('a blob whose bytes do not match the digest in the URL is refused and not stored', async () => {

@@ -12,7 +12,7 @@ import {
   QueueNameError,
   queueNameForWorker,
 } from '../services/queue/queue-contract.ts';
-import { BuildStoreError } from '../services/storage/build-store.ts';
+import { BuildStoreError } from '../services/storage/store-error.ts';
 import { AuthTestCoordinator } from './support/auth-test-coordinator.ts';
 import type { TestWorkerKeys } from './support/test-worker-keys.ts';
 
@@ -61,7 +61,7 @@ beforeAll(async () => {
   alpha = await coordinator.enrol('alpha', 'alpha-1');
   buildId = randomUUID();
   const manifestJson = JSON.stringify({ build: buildId });
-  await coordinator.fixture.store.createBuild({
+  await coordinator.fixture.store.builds.createBuild({
     buildId,
     manifestSha256: sha256Hex(manifestJson) as Sha256Hex,
     manifestJson,
@@ -109,12 +109,12 @@ describe('one rule per identifier at every boundary', () => {
       jobId: `${buildId}:attempt:1`,
       assignedAt: new Date(),
     };
-    expect(await storeCode(() => coordinator.fixture.store.createAttempt({ ...attempt, nonce: short }))).toBe(
-      'INVALID',
-    );
+    expect(
+      await storeCode(() => coordinator.fixture.store.builds.createAttempt({ ...attempt, nonce: short })),
+    ).toBe('INVALID');
     const nonce = randomBytes(32).toString('base64url');
     expect(parseJobPayload(payload({ nonce })).nonce).toBe(nonce);
-    expect((await coordinator.fixture.store.createAttempt({ ...attempt, nonce })).nonce).toBe(nonce);
+    expect((await coordinator.fixture.store.builds.createAttempt({ ...attempt, nonce })).nonce).toBe(nonce);
   });
 
   it('worker id: one the store and the request proofs refuse (upper case) names no queue either', async () => {
@@ -130,7 +130,7 @@ describe('one rule per identifier at every boundary', () => {
       queueName: 'rbnet-w-Alpha-2',
       redisUser: 'worker:rbnet:Alpha-2',
     };
-    expect(await storeCode(() => coordinator.fixture.store.enrolWorker(enrolment))).toBe('INVALID');
+    expect(await storeCode(() => coordinator.fixture.store.registry.enrolWorker(enrolment))).toBe('INVALID');
   });
 
   it('build id: a UUID the payload parser refuses (not RFC 9562) is a malformed id at the API, not an unknown one', async () => {
@@ -152,6 +152,6 @@ describe('one rule per identifier at every boundary', () => {
       queueName: 'rbnet-w-alpha-3',
       redisUser: 'worker:rbnet:alpha-3',
     };
-    expect(await storeCode(() => coordinator.fixture.store.enrolWorker(enrolment))).toBe('INVALID');
+    expect(await storeCode(() => coordinator.fixture.store.registry.enrolWorker(enrolment))).toBe('INVALID');
   });
 });

@@ -2,12 +2,12 @@
 // a compromised worker's results received at or after its compromise time never do again.
 import type { Sha256Hex } from '../../services/digest.ts';
 import {
-  type BuildStore,
-  type IsoTimestamp,
-  type ResultRecord,
+  type RegistryStore,
   resultStillCounts,
   type WorkerRecord,
-} from '../../services/storage/build-store.ts';
+} from '../../services/storage/registry-store.ts';
+import type { ResultRecord } from '../../services/storage/result-store.ts';
+import type { IsoTimestamp } from '../../services/storage/store-error.ts';
 
 /** A result that counted when it arrived and no longer does: its worker was marked compromised. */
 export interface RevokedResult {
@@ -22,27 +22,29 @@ export interface RevokedResult {
   readonly compromisedSince: IsoTimestamp;
 }
 
-export interface ResultStanding {
+export interface ResultStanding<R extends ResultRecord = ResultRecord> {
   /** The counted results that still count, in the order received. */
-  readonly counting: readonly ResultRecord[];
+  readonly counting: readonly R[];
   /** Counted results whose worker's revocation took them out, in the order received. */
   readonly revoked: readonly RevokedResult[];
+  /** Each worker read (undefined when unknown), by id. */
+  readonly workers: ReadonlyMap<string, WorkerRecord | undefined>;
 }
 
 /**
  * Splits a build's counted results by their workers' revocations (see `resultStillCounts`). Results
  * recorded as not counted are left out of both lists: they never counted. Reads each worker once.
  */
-export async function standingOfResults(
-  store: Pick<BuildStore, 'getWorker'>,
-  results: readonly ResultRecord[],
-): Promise<ResultStanding> {
+export async function standingOfResults<R extends ResultRecord>(
+  registry: Pick<RegistryStore, 'getWorker'>,
+  results: readonly R[],
+): Promise<ResultStanding<R>> {
   const workers = new Map<string, WorkerRecord | undefined>();
-  const counting: ResultRecord[] = [];
+  const counting: R[] = [];
   const revoked: RevokedResult[] = [];
   for (const row of results) {
     if (!row.counted) continue;
-    if (!workers.has(row.workerId)) workers.set(row.workerId, await store.getWorker(row.workerId));
+    if (!workers.has(row.workerId)) workers.set(row.workerId, await registry.getWorker(row.workerId));
     const worker = workers.get(row.workerId);
     if (!worker || resultStillCounts(worker, row.receivedAt)) {
       counting.push(row);
@@ -60,5 +62,5 @@ export async function standingOfResults(
         worker.revocation?.kind === 'compromised' ? worker.revocation.since : (worker.revokedAt ?? ''),
     });
   }
-  return { counting, revoked };
+  return { counting, revoked, workers };
 }

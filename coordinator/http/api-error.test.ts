@@ -9,7 +9,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_ERROR_CODES, type ApiErrorCode, readApiErrorBody } from '../../services/api/api-error-body.ts';
 import { RbnetError, ResultRefusedError, SubmissionError } from '../../services/errors.ts';
-import { BuildStoreError } from '../../services/storage/build-store.ts';
+import { BuildStoreError } from '../../services/storage/store-error.ts';
 import { scanTree } from '../../test/support/architecture-scan.ts';
 import {
   createTestCoordinatorDeps,

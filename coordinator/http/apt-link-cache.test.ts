@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
-import type { AptLinkRecord } from '../../services/storage/build-store.ts';
+import type { AptLinkRecord } from '../../services/storage/apt-link-store.ts';
 import { FsContentStore } from '../storage/fs-content-store.ts';
 import { AptLinkCache, type AptLinkSource } from './apt-link-cache.ts';
 

@@ -4,12 +4,12 @@
 // every build, after a revocation) are forgotten, so a withdrawn or replaced link is never answered
 // from memory while the others stay.
 import type { Sha256Hex } from '../../services/digest.ts';
-import type { BuildStore } from '../../services/storage/build-store.ts';
+import type { AptLinkStore } from '../../services/storage/apt-link-store.ts';
 import type { ContentStore } from '../../services/storage/content-store.ts';
 import { readBlobText } from '../storage/read-blob.ts';
 
 /** What the cache reads through: the store's lookup, and its word on every change to the links. */
-export type AptLinkSource = Pick<BuildStore, 'getAptLink' | 'watchAptLinks'>;
+export type AptLinkSource = Pick<AptLinkStore, 'getAptLink' | 'watchAptLinks'>;
 
 export interface AptLinkCacheLimits {
   readonly maxLookups: number;

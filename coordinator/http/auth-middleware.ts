@@ -9,7 +9,7 @@ import {
   verifyWorkerRequest,
 } from '../../services/auth/worker-request-auth.ts';
 import type { Principal } from '../../services/storage/blob-ledger.ts';
-import type { TokenRecord, WorkerRecord } from '../../services/storage/build-store.ts';
+import type { TokenRecord, WorkerRecord } from '../../services/storage/registry-store.ts';
 import type { CoordinatorDeps } from '../coordinator-deps.ts';
 import { ApiError } from './api-error.ts';
 import { readSignedBody } from './request-body.ts';
@@ -39,7 +39,7 @@ export function requireToken(
 ): MiddlewareHandler<{ Variables: AuthVariables }> {
   return async function tokenAuth(c, next) {
     const secret = bearerSecret(c.req.header('authorization'));
-    const token = secret ? await deps.store.authenticateToken(secret, scope, deps.now()) : undefined;
+    const token = secret ? await deps.registry.authenticateToken(secret, scope, deps.now()) : undefined;
     if (!token) throw new ApiError('AUTH_INVALID', `a bearer token with the "${scope}" scope is required`);
     c.set('token', token);
     c.set('principals', [{ kind: token.kind === 'admin' ? 'admin' : 'maintainer', name: token.subject }]);
@@ -83,7 +83,7 @@ export function requireWorker(
         `request body: the proof declares ${proof.bodyLength} bytes, over the limit of ${maxBytes}`,
       );
     }
-    const worker = await deps.store.getWorker(proof.workerId);
+    const worker = await deps.registry.getWorker(proof.workerId);
     await verifyWorkerRequest({
       request: proof,
       origin: deps.config.publicUrl,
@@ -100,7 +100,7 @@ export function requireWorker(
       { kind: 'worker', name: authenticated.workerId },
       { kind: 'operator', name: authenticated.operator },
     ]);
-    await deps.store.touchWorker(authenticated.workerId, deps.now());
+    await deps.registry.touchWorker(authenticated.workerId, deps.now());
     if (body === 'json') c.set('bodyBytes', await readSignedBody(c, proof));
     await next();
   };

@@ -4,13 +4,13 @@
 import { createPublicKey } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { ResultReport } from '../../services/api/result-report.ts';
-import { BUILD_LOG_BYPRODUCT_NAME } from '../../services/attestation/rebuild-statement.ts';
 import { verifyRebuildAttestation } from '../../services/attestation/verify-rebuild-attestation.ts';
 import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
 import { ResultRefusedError } from '../../services/errors.ts';
-import { parseAnyManifest } from '../../services/manifest/parse-any-manifest.ts';
-import type { WorkerRecord } from '../../services/storage/build-store.ts';
+import type { WorkerRecord } from '../../services/storage/registry-store.ts';
+import { buildContextOf } from '../backends/build-context.ts';
 import type { CoordinatorDeps } from '../coordinator-deps.ts';
+import { factsOf, signedByproductsOf } from './verified-facts.ts';
 
 export interface IntakeOutcome {
   readonly buildId: string;
@@ -31,16 +31,16 @@ function refuse(code: ResultRefusedError['code'], message: string): never {
  * Throws ResultRefusedError (nothing stored) on refusal.
  */
 export async function acceptResult(
-  deps: CoordinatorDeps,
+  deps: Pick<CoordinatorDeps, 'builds' | 'results' | 'content' | 'blobs' | 'now'>,
   worker: WorkerRecord,
   report: ResultReport,
 ): Promise<IntakeOutcome> {
   const { jobId } = report;
-  const attempt = await deps.store.getAttemptByJobId(jobId);
+  const attempt = await deps.builds.getAttemptByJobId(jobId);
   if (!attempt) refuse('NOT_ASSIGNED', `jobId ${jobId}: no such attempt`);
   if (attempt.workerId !== worker.workerId)
     refuse('NOT_ASSIGNED', `jobId ${jobId}: this attempt was assigned to another worker`);
-  const build = await deps.store.getBuild(attempt.buildId);
+  const build = await deps.builds.getBuild(attempt.buildId);
   if (!build) refuse('NOT_FOUND', `build ${attempt.buildId} not found`);
   // A result for an attempt that expired or was cancelled is kept as evidence but never counted.
   const counted = attempt.state === 'open' || attempt.state === 'reported' || attempt.state === 'failed';
@@ -108,13 +108,15 @@ export async function acceptResult(
       sha256: envelopeSha256,
       maxBytes: Buffer.byteLength(envelopeText),
     });
-    const recorded = await deps.store.recordResult({
+    const recorded = await deps.results.recordResult({
       ...common,
       envelopeSha256,
       kind: 'built',
       outputs: verified.outputs.map((o) => ({ path: o.path, sha256: o.sha256, sizeBytes: o.sizeBytes })),
-      // Verified once, here: lookups by digest (the diffoscope page) read these rows, not envelopes.
-      byproducts: [{ name: BUILD_LOG_BYPRODUCT_NAME, sha256: verified.log.sha256 }, ...verified.byproducts],
+      // Verified once, here: decisions and lookups by digest (the diffoscope page) read these rows,
+      // never the envelope again (it is read once more only to be embedded in a consensus).
+      byproducts: signedByproductsOf(verified),
+      facts: factsOf(verified),
       environmentSha256: verified.environment.sha256,
       environmentOrigin: verified.environment.origin,
       inputsKey: sha256Hex(JSON.stringify([verified.environment.sha256, verified.inputs])),
@@ -143,16 +145,9 @@ export async function acceptResult(
     sha256: reportSha256,
     maxBytes: Buffer.byteLength(reportText),
   });
-  // A failure names the environment it was asked for: the image of a generic manifest, the
-  // .buildinfo (the record the environment is resolved from) of a Debian one.
-  const manifest = parseAnyManifest(build.manifestJson, {
-    maxManifestBytes: Math.max(256 * 1024, Buffer.byteLength(build.manifestJson, 'utf8')),
-  });
-  const manifestImage =
-    manifest.kind === 'generic'
-      ? manifest.manifest.environment.imageSha256
-      : manifest.manifest.buildinfoSha256;
-  const recorded = await deps.store.recordResult({
+  // A failure names the environment it was asked for, as the build's backend says.
+  const manifestImage = buildContextOf(build).backend.failureEnvironmentSha256;
+  const recorded = await deps.results.recordResult({
     ...common,
     envelopeSha256: reportSha256,
     kind: 'failed',

@@ -8,8 +8,8 @@ import { progressBuild } from '../scheduler/progress-build.ts';
 export async function expireLeases(deps: CoordinatorDeps): Promise<string[]> {
   const now = deps.now();
   const builds = new Set<string>();
-  for (const attempt of await deps.store.listExpiredAttempts(now)) {
-    await deps.store.finishAttempt(attempt.jobId, { state: 'expired', finishedAt: now });
+  for (const attempt of await deps.builds.listExpiredAttempts(now)) {
+    await deps.builds.finishAttempt(attempt.jobId, { state: 'expired', finishedAt: now });
     // A job still waiting in the silent worker's queue must not run later as a stale attempt.
     await deps.queues.remove(attempt.workerId, attempt.jobId).catch(() => undefined);
     deps.logger.warn(
@@ -44,7 +44,7 @@ export async function restoreQueues(
   inScope: (operator: string) => boolean = () => true,
 ): Promise<{ users: number; jobs: number }> {
   let users = 0;
-  const workers = (await deps.store.listWorkers({ activeOnly: true })).filter((w) => inScope(w.operator));
+  const workers = (await deps.registry.listWorkers({ activeOnly: true })).filter((w) => inScope(w.operator));
   for (const worker of workers) {
     if (!worker.redisPasswordSha256) continue;
     try {
@@ -55,9 +55,9 @@ export async function restoreQueues(
     }
   }
   let jobs = 0;
-  for (const attempt of await deps.store.listOpenAttempts()) {
+  for (const attempt of await deps.builds.listOpenAttempts()) {
     if (!inScope(attempt.operator)) continue;
-    const build = await deps.store.getBuild(attempt.buildId);
+    const build = await deps.builds.getBuild(attempt.buildId);
     if (!build) continue;
     try {
       await deps.queues.enqueue(attempt.workerId, {
@@ -79,7 +79,7 @@ export async function restoreQueues(
   const nowMs = deps.now().getTime();
   const until = new Date(nowMs + deps.config.policy.leaseTimeoutMs);
   const queuedUntil = new Date(nowMs + deps.config.policy.pickupTimeoutMs);
-  for (const worker of workers) await deps.store.renewLeases(worker.workerId, until, queuedUntil);
+  for (const worker of workers) await deps.builds.renewLeases(worker.workerId, until, queuedUntil);
   deps.logger.info({ users, jobs }, 'queues restored from the database');
   return { users, jobs };
 }

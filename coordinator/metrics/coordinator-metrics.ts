@@ -1,5 +1,8 @@
 // The coordinator's named metrics: event counters, and gauges computed from store and queues at scrape time.
-import type { CoordinatorDeps } from '../coordinator-deps.ts';
+import type { Logger } from 'pino';
+import type { AptLinkStore } from '../../services/storage/apt-link-store.ts';
+import type { BuildStore } from '../../services/storage/build-store.ts';
+import type { RegistryStore } from '../../services/storage/registry-store.ts';
 import { type Counter, type Gauge, type Histogram, MetricsRegistry } from './prometheus-text.ts';
 
 /** What happened to an attempt; `assigned` when it is created, the rest when it closes. */
@@ -27,8 +30,15 @@ export const jobDurationBucketsSeconds: readonly number[] = Object.freeze([
  */
 const REFUSAL_CODE = /^[A-Z][A-Z0-9_]{0,39}$/;
 
-/** What a scrape reads. */
-export type MetricsScrapeDeps = Pick<CoordinatorDeps, 'store' | 'queues' | 'logger' | 'now'>;
+/** What a scrape reads (named here, so the metrics never depend on the whole coordinator). */
+export interface MetricsScrapeDeps {
+  readonly builds: Pick<BuildStore, 'countBuildsByVerdict'>;
+  readonly aptLinks: Pick<AptLinkStore, 'countAptLinkConflicts'>;
+  readonly registry: Pick<RegistryStore, 'listWorkers'>;
+  readonly queues: { depth(workerId: string): Promise<number> };
+  readonly logger: Logger;
+  readonly now: () => Date;
+}
 
 /**
  * One per coordinator process. Event counters are updated where the event happens
@@ -148,9 +158,9 @@ export class CoordinatorMetrics {
    * only drops that worker's depth and is counted in `rbnet_metrics_collect_failures`.
    */
   async render(deps: MetricsScrapeDeps): Promise<string> {
-    const verdicts = await deps.store.countBuildsByVerdict();
-    const conflicts = await deps.store.countAptLinkConflicts();
-    const workers = await deps.store.listWorkers({ activeOnly: true });
+    const verdicts = await deps.builds.countBuildsByVerdict();
+    const conflicts = await deps.aptLinks.countAptLinkConflicts();
+    const workers = await deps.registry.listWorkers({ activeOnly: true });
     const depths = await Promise.allSettled(workers.map((w) => deps.queues.depth(w.workerId)));
     const nowMs = deps.now().getTime();
 

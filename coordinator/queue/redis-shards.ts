@@ -2,7 +2,7 @@
 // dispatcher and completion listener for each, and which operator's workers live where.
 import { Redis } from 'ioredis';
 import { InvariantError } from '../../services/errors.ts';
-import type { RedisShardConfig } from '../coordinator-config.ts';
+import type { RedisShardConfig } from '../redis-shard-settings.ts';
 import { CompletionListener, type CompletionListenerOptions, JobDispatcher } from './job-dispatcher.ts';
 
 /** One Redis server of worker queues, as the coordinator holds it. */

@@ -8,11 +8,12 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ManifestResources } from '../../services/manifest/manifest.ts';
 import { parseManifest } from '../../services/manifest/parse-manifest.ts';
-import type { BuildRecord, WorkerCapacity } from '../../services/storage/build-store.ts';
+import type { BuildRecord } from '../../services/storage/build-store.ts';
+import type { WorkerCapacity } from '../../services/storage/registry-store.ts';
 import { testJobNonce, testKeyid } from '../../test/support/test-identifiers.ts';
 import { loadCoordinatorConfig } from '../coordinator-config.ts';
 import type { DispatchedJob, JobQueues } from '../coordinator-deps.ts';
-import { SqliteBuildStore } from '../storage/sqlite-build-store.ts';
+import { openSqliteStores, type SqliteStores } from '../storage/sqlite/open-sqlite-stores.ts';
 import {
   eligibleOperatorCount,
   eligibleWorkers,
@@ -26,7 +27,7 @@ const GiB = 2 ** 30;
 const T0 = new Date('2024-05-01T12:00:00.000Z');
 
 let dir: string;
-let store: SqliteBuildStore;
+let store: SqliteStores;
 let enqueued: { workerId: string; job: DispatchedJob }[];
 let workerCount: number;
 
@@ -41,10 +42,10 @@ const queues: JobQueues = {
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'rbnet-scheduler-'));
-  store = new SqliteBuildStore(join(dir, 'db.sqlite'));
+  store = openSqliteStores(join(dir, 'db.sqlite'));
   enqueued = [];
   workerCount = 0;
-  for (const operator of ['alpha', 'beta', 'gamma']) await store.addOperator(operator);
+  for (const operator of ['alpha', 'beta', 'gamma']) await store.registry.addOperator(operator);
   // The three capacities operators reported: a small, a medium and a big worker.
   await enrol('alpha-1', 'alpha', { memoryBytes: 2 * GiB });
   await enrol('beta-1', 'beta', { memoryBytes: 8 * GiB });
@@ -63,7 +64,7 @@ async function enrol(
   architectures: readonly string[] = ['amd64'],
 ): Promise<void> {
   const n = ++workerCount;
-  await store.enrolWorker({
+  await store.registry.enrolWorker({
     workerId,
     operator,
     signingKeyPem: generateKeyPairSync('ed25519')
@@ -82,7 +83,9 @@ async function enrol(
 function deps(replicas: number, threshold = 2): SchedulerDeps {
   return {
     config: loadCoordinatorConfig({ env: {}, flags: { dataDir: dir, threshold, replicas } }),
-    store,
+    registry: store.registry,
+    builds: store.builds,
+    results: store.results,
     queues,
     logger: pino({ level: 'silent' }),
     now: () => T0,
@@ -120,7 +123,7 @@ function manifest(resources?: ManifestResources, architecture = 'amd64') {
 
 async function submit(resources?: ManifestResources, architecture = 'amd64'): Promise<BuildRecord> {
   const parsed = manifest(resources, architecture);
-  return store.createBuild({
+  return store.builds.createBuild({
     buildId: randomUUID(),
     manifestSha256: parsed.manifestSha256,
     manifestJson: parsed.canonicalJson,
@@ -138,7 +141,7 @@ async function submit(resources?: ManifestResources, architecture = 'amd64'): Pr
 async function load(workerId: string, operator: string, count: number): Promise<void> {
   const other = await submit();
   for (let attempt = 1; attempt <= count; attempt++) {
-    await store.createAttempt({
+    await store.builds.createAttempt({
       buildId: other.buildId,
       workerId,
       operator,
@@ -166,8 +169,8 @@ describe('eligibility by declared capacity', () => {
   it('counts the same operators for the parsed manifest and for the stored build', async () => {
     const parsed = manifest({ minMemoryBytes: 16 * GiB });
     const build = await submit({ minMemoryBytes: 16 * GiB });
-    expect(await eligibleOperatorCount(store, parsed.manifest)).toBe(1);
-    expect(await eligibleOperatorCount(store, build)).toBe(1);
+    expect(await eligibleOperatorCount(store.registry, parsed.manifest)).toBe(1);
+    expect(await eligibleOperatorCount(store.registry, build)).toBe(1);
     expect(schedulingNeedsOf(build)).toEqual({
       architecture: 'amd64',
       backend: 'generic',
@@ -178,25 +181,30 @@ describe('eligibility by declared capacity', () => {
 
   it('treats a minimum as inclusive, and checks cores, memory and disk together', async () => {
     const exact = manifest({ minMemoryBytes: 8 * GiB }).manifest;
-    expect((await eligibleWorkers(store, exact)).map((w) => w.workerId)).toEqual(['beta-1', 'gamma-1']);
+    expect((await eligibleWorkers(store.registry, exact)).map((w) => w.workerId)).toEqual([
+      'beta-1',
+      'gamma-1',
+    ]);
     await enrol('gamma-2', 'gamma', { cores: 16, memoryBytes: 32 * GiB, diskBytes: 10 * GiB });
     const all = manifest({ minCores: 8, minMemoryBytes: 16 * GiB, minDiskBytes: 10 * GiB }).manifest;
-    expect((await eligibleWorkers(store, all)).map((w) => w.workerId)).toEqual(['gamma-2']);
+    expect((await eligibleWorkers(store.registry, all)).map((w) => w.workerId)).toEqual(['gamma-2']);
     const tooMuchDisk = manifest({ minCores: 8, minDiskBytes: 11 * GiB }).manifest;
-    expect(await eligibleWorkers(store, tooMuchDisk)).toEqual([]);
+    expect(await eligibleWorkers(store.registry, tooMuchDisk)).toEqual([]);
   });
 
   it('leaves revoked workers out', async () => {
-    await store.revokeWorker('gamma-1', T0);
-    expect(await eligibleOperatorCount(store, manifest({ minMemoryBytes: 16 * GiB }).manifest)).toBe(0);
+    await store.registry.revokeWorker('gamma-1', T0);
+    expect(await eligibleOperatorCount(store.registry, manifest({ minMemoryBytes: 16 * GiB }).manifest)).toBe(
+      0,
+    );
   });
 });
 
 describe('explainIneligible', () => {
   it('with threshold 2, names the field and the largest capacity of the operators left out', async () => {
     const needs = manifest({ minMemoryBytes: 16 * GiB }).manifest;
-    expect(await eligibleOperatorCount(store, needs)).toBe(1);
-    expect(await explainIneligible(store, needs)).toBe(
+    expect(await eligibleOperatorCount(store.registry, needs)).toBe(1);
+    expect(await explainIneligible(store.registry, needs)).toBe(
       'only 1 operator(s) can build it (gamma); no active worker of alpha, beta declares ≥ 16 GiB memory ' +
         '(largest: 8 GiB on beta-1); needed by resources.minMemoryBytes',
     );
@@ -205,18 +213,22 @@ describe('explainIneligible', () => {
   it('says plainly when nothing fits, for the stored build as for the manifest', async () => {
     const expected =
       'no active worker declares ≥ 64 GiB memory (largest: 24 GiB on gamma-1); needed by resources.minMemoryBytes';
-    expect(await explainIneligible(store, manifest({ minMemoryBytes: 64 * GiB }).manifest)).toBe(expected);
-    expect(await explainIneligible(store, await submit({ minMemoryBytes: 64 * GiB }))).toBe(expected);
+    expect(await explainIneligible(store.registry, manifest({ minMemoryBytes: 64 * GiB }).manifest)).toBe(
+      expected,
+    );
+    expect(await explainIneligible(store.registry, await submit({ minMemoryBytes: 64 * GiB }))).toBe(
+      expected,
+    );
   });
 
   it('explains an architecture no worker builds', async () => {
     const arm = manifest(undefined, 'arm64').manifest;
-    expect(await eligibleOperatorCount(store, arm)).toBe(0);
-    expect(await explainIneligible(store, arm)).toBe(
+    expect(await eligibleOperatorCount(store.registry, arm)).toBe(0);
+    expect(await explainIneligible(store.registry, arm)).toBe(
       'no active worker builds arm64/generic (active workers build: amd64/generic)',
     );
     await enrol('alpha-arm', 'alpha', {}, ['arm64']);
-    expect(await explainIneligible(store, arm)).toBe(
+    expect(await explainIneligible(store.registry, arm)).toBe(
       'only 1 operator(s) can build it (alpha); no active worker of beta, gamma builds arm64/generic',
     );
   });
@@ -225,8 +237,8 @@ describe('explainIneligible', () => {
     await enrol('beta-2', 'beta', { cores: 32, memoryBytes: 1 * GiB });
     // beta-1 has the memory but not the cores, beta-2 the cores but not the memory.
     const needs = manifest({ minCores: 8, minMemoryBytes: 8 * GiB }).manifest;
-    expect(await eligibleOperatorCount(store, needs)).toBe(0);
-    expect(await explainIneligible(store, needs)).toBe(
+    expect(await eligibleOperatorCount(store.registry, needs)).toBe(0);
+    expect(await explainIneligible(store.registry, needs)).toBe(
       'no active worker of alpha, gamma declares ≥ 8 cores (largest: 4 cores on alpha-1); needed by resources.minCores; ' +
         'no active worker of alpha declares ≥ 8 GiB memory (largest: 2 GiB on alpha-1); needed by resources.minMemoryBytes; ' +
         'each minimum in resources is met by some worker of beta, but no single worker meets them all',
@@ -236,25 +248,25 @@ describe('explainIneligible', () => {
   it('shows exact bytes when a size is not a whole number of its unit', async () => {
     await enrol('beta-2', 'beta', { diskBytes: 1.5 * GiB });
     const needs = manifest({ minDiskBytes: 200 * GiB }).manifest;
-    expect(await explainIneligible(store, needs)).toBe(
+    expect(await explainIneligible(store.registry, needs)).toBe(
       'no active worker declares ≥ 200 GiB disk (largest: 100 GiB on alpha-1); needed by resources.minDiskBytes',
     );
     const small = manifest({ minDiskBytes: 2 * GiB + 1 }).manifest;
-    await store.revokeWorker('alpha-1', T0);
-    await store.revokeWorker('beta-1', T0);
-    await store.revokeWorker('gamma-1', T0);
-    expect(await explainIneligible(store, small)).toBe(
+    await store.registry.revokeWorker('alpha-1', T0);
+    await store.registry.revokeWorker('beta-1', T0);
+    await store.registry.revokeWorker('gamma-1', T0);
+    expect(await explainIneligible(store.registry, small)).toBe(
       'no active worker declares ≥ 2.00 GiB (2147483649 bytes) disk (largest: 1.50 GiB (1610612736 bytes) on beta-2); ' +
         'needed by resources.minDiskBytes',
     );
   });
 
   it('says so when every active operator can build it, or when no worker is enrolled', async () => {
-    expect(await explainIneligible(store, manifest().manifest)).toBe(
+    expect(await explainIneligible(store.registry, manifest().manifest)).toBe(
       "every active operator (3) has a worker for amd64/generic that meets the manifest's resources",
     );
-    for (const id of ['alpha-1', 'beta-1', 'gamma-1']) await store.revokeWorker(id, T0);
-    expect(await explainIneligible(store, manifest().manifest)).toBe('no active worker is enrolled');
+    for (const id of ['alpha-1', 'beta-1', 'gamma-1']) await store.registry.revokeWorker(id, T0);
+    expect(await explainIneligible(store.registry, manifest().manifest)).toBe('no active worker is enrolled');
   });
 });
 
@@ -269,7 +281,7 @@ describe('fillAssignments', () => {
     // gamma-1's attempt ends without a report (an infrastructure failure); the only operator left
     // untried (beta) has no worker big enough, so after the backoff gamma is asked again.
     const gamma = state.assigned.find((a) => a.workerId === 'gamma-1')!;
-    await store.finishAttempt(gamma.jobId, {
+    await store.builds.finishAttempt(gamma.jobId, {
       state: 'failed',
       finishedAt: T0,
       reason: 'interrupted: killed',
@@ -282,24 +294,30 @@ describe('fillAssignments', () => {
     const sent = enqueued.map((e) => e.workerId);
     expect(sent).not.toContain('alpha-1');
     expect(sent).not.toContain('beta-1');
-    expect((await store.getAttemptByJobId(gamma.jobId))?.failureReason).toBe('interrupted: killed');
+    expect((await store.builds.getAttemptByJobId(gamma.jobId))?.failureReason).toBe('interrupted: killed');
   });
 
   it('after an infrastructure failure asks every untried operator first, and never one that reported', async () => {
     const build = await submit();
     const first = await fillAssignments(deps(1, 1), build.buildId);
     expect(first.assigned.map((a) => a.workerId)).toEqual(['alpha-1']);
-    await store.finishAttempt(first.assigned[0]!.jobId, { state: 'failed', finishedAt: T0 });
+    await store.builds.finishAttempt(first.assigned[0]!.jobId, { state: 'failed', finishedAt: T0 });
     const later = (hours: number) => ({
       ...deps(1, 1),
       now: () => new Date(T0.getTime() + hours * 3_600_000),
     });
     const second = await fillAssignments(later(1), build.buildId);
     expect(second.assigned.map((a) => a.workerId)).toEqual(['beta-1']);
-    await store.finishAttempt(second.assigned[0]!.jobId, { state: 'expired', finishedAt: later(1).now() });
+    await store.builds.finishAttempt(second.assigned[0]!.jobId, {
+      state: 'expired',
+      finishedAt: later(1).now(),
+    });
     const third = await fillAssignments(later(2), build.buildId);
     expect(third.assigned.map((a) => a.workerId)).toEqual(['gamma-1']);
-    await store.finishAttempt(third.assigned[0]!.jobId, { state: 'failed', finishedAt: later(2).now() });
+    await store.builds.finishAttempt(third.assigned[0]!.jobId, {
+      state: 'failed',
+      finishedAt: later(2).now(),
+    });
     // Every operator tried once, none reported: the first is asked again, within the caps.
     const fourth = await fillAssignments(later(3), build.buildId);
     expect(fourth.assigned.map((a) => a.workerId)).toEqual(['alpha-1']);

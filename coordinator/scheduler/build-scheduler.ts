@@ -4,24 +4,22 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ManifestResources } from '../../services/manifest/manifest.ts';
-import { parseAnyManifest } from '../../services/manifest/parse-any-manifest.ts';
-import { defaultManifestLimits } from '../../services/manifest/parse-manifest.ts';
-import {
-  type BuildRecord,
-  type BuildStore,
-  BuildStoreError,
-  type WorkerCapacity,
-  type WorkerRecord,
-} from '../../services/storage/build-store.ts';
+import type { BuildRecord, BuildStore } from '../../services/storage/build-store.ts';
+import type { RegistryStore, WorkerCapacity, WorkerRecord } from '../../services/storage/registry-store.ts';
+import type { ResultStore } from '../../services/storage/result-store.ts';
+import { BuildStoreError } from '../../services/storage/store-error.ts';
+import { buildContextOf } from '../backends/build-context.ts';
 import { standingOfResults } from '../consensus/revoked-results.ts';
 import type { CoordinatorConfig } from '../coordinator-config.ts';
 import type { JobQueues } from '../coordinator-deps.ts';
 import type { CoordinatorMetrics } from '../metrics/coordinator-metrics.ts';
-import { decideRetry } from './retry-policy.ts';
+import { decideRetryFrom } from './retry-policy.ts';
 
 export interface SchedulerDeps {
   readonly config: CoordinatorConfig;
-  readonly store: BuildStore;
+  readonly registry: RegistryStore;
+  readonly builds: BuildStore;
+  readonly results: ResultStore;
   readonly queues: JobQueues;
   readonly logger: Logger;
   readonly now: () => Date;
@@ -54,29 +52,22 @@ export interface SchedulingNeeds {
 /** A build as either caller holds it: the parsed manifest at submit time, or the stored record later. */
 export type SchedulingSubject =
   | SchedulingNeeds
-  | Pick<BuildRecord, 'architecture' | 'backend' | 'manifestJson'>;
+  | Pick<BuildRecord, 'architecture' | 'backend' | 'manifestSha256' | 'manifestJson'>;
 
 /**
- * The scheduling needs of a manifest or a stored build. A stored build's minimums are read from its
- * manifest, the one source of truth for them, so they cannot drift from what the digest covers.
+ * The scheduling needs of a manifest or a stored build. A stored build's minimums are what its
+ * backend reads from its manifest (parsed once per manifest, see build-context.ts), the one source
+ * of truth for them, so they cannot drift from what the digest covers.
  * @throws ManifestError when a stored manifest no longer parses (a corrupt or foreign record).
  */
 export function schedulingNeedsOf(subject: SchedulingSubject): SchedulingNeeds {
   if ('resources' in subject) return subject;
-  // The record was accepted at submission, possibly under a larger maxManifestBytes than the
-  // default; its size is not what is being checked here.
-  const maxManifestBytes = Math.max(
-    defaultManifestLimits.maxManifestBytes,
-    Buffer.byteLength(subject.manifestJson, 'utf8'),
-  );
-  const parsed = parseAnyManifest(subject.manifestJson, { maxManifestBytes });
-  const timeLimitSeconds =
-    parsed.kind === 'debian' ? parsed.manifest.timeLimitSeconds : parsed.manifest.build.timeLimitSeconds;
+  const { needs } = buildContextOf(subject).backend;
   return {
     architecture: subject.architecture,
     backend: subject.backend,
-    resources: parsed.manifest.resources,
-    timeLimitSeconds,
+    resources: needs.resources,
+    timeLimitSeconds: needs.timeLimitSeconds,
   };
 }
 
@@ -109,15 +100,21 @@ function meetsMinimums(worker: WorkerRecord, resources: ManifestResources): bool
  * Active workers able to build it, whatever their load: they build its architecture and backend,
  * and their declared capacity meets every minimum in the manifest's `resources`.
  */
-export async function eligibleWorkers(store: BuildStore, build: SchedulingSubject): Promise<WorkerRecord[]> {
+export async function eligibleWorkers(
+  registry: Pick<RegistryStore, 'listWorkers'>,
+  build: SchedulingSubject,
+): Promise<WorkerRecord[]> {
   const needs = schedulingNeedsOf(build);
-  const workers = await store.listWorkers({ activeOnly: true });
+  const workers = await registry.listWorkers({ activeOnly: true });
   return workers.filter((w) => matchesPlatform(w, needs) && meetsMinimums(w, needs.resources));
 }
 
 /** Distinct operators that could build it now (see {@link eligibleWorkers}). */
-export async function eligibleOperatorCount(store: BuildStore, build: SchedulingSubject): Promise<number> {
-  return new Set((await eligibleWorkers(store, build)).map((w) => w.operator)).size;
+export async function eligibleOperatorCount(
+  registry: Pick<RegistryStore, 'listWorkers'>,
+  build: SchedulingSubject,
+): Promise<number> {
+  return new Set((await eligibleWorkers(registry, build)).map((w) => w.operator)).size;
 }
 
 /**
@@ -135,10 +132,13 @@ export async function eligibleOperatorCount(store: BuildStore, build: Scheduling
  *   resources.minMemoryBytes`, or `no active worker builds arm64/generic (active workers build:
  *   amd64/generic)`. When some operators are eligible the message starts by naming them.
  */
-export async function explainIneligible(store: BuildStore, build: SchedulingSubject): Promise<string> {
+export async function explainIneligible(
+  registry: Pick<RegistryStore, 'listWorkers'>,
+  build: SchedulingSubject,
+): Promise<string> {
   const needs = schedulingNeedsOf(build);
   const platform = `${needs.architecture}/${needs.backend}`;
-  const active = await store.listWorkers({ activeOnly: true });
+  const active = await registry.listWorkers({ activeOnly: true });
   if (active.length === 0) return 'no active worker is enrolled';
   const matching = active.filter((w) => matchesPlatform(w, needs));
   if (matching.length === 0) {
@@ -230,30 +230,29 @@ function formatBytes(bytes: number): string {
  * without new failures assigns nothing.
  */
 export async function fillAssignments(deps: SchedulerDeps, buildId: string): Promise<AssignmentState> {
-  const build = await deps.store.getBuild(buildId);
-  if (!build) throw new BuildStoreError('NOT_FOUND', `buildId: fillAssignments found no build ${buildId}`);
+  const build = await deps.builds.getBuild(buildId);
+  if (!build) throw new BuildStoreError('NOT_FOUND', `buildId: no build ${buildId}`);
+  // The attempts summed up in the store, the results as the store keeps them: never every row again.
   const [attempts, results, load] = await Promise.all([
-    deps.store.listAttempts(buildId),
-    deps.store.listResults(buildId),
-    deps.store.countOpenAttemptsByWorker(),
+    deps.builds.summarizeAttempts(buildId),
+    deps.results.listVerifiedResults(buildId),
+    deps.builds.countOpenAttemptsByWorker(),
   ]);
   // A result a compromise took out covers nothing: the build needs another operator instead.
-  const { counting } = await standingOfResults(deps.store, results);
+  const { counting } = await standingOfResults(deps.registry, results);
+  const openOperators = attempts.byWorker.filter((w) => w.open > 0).map((w) => w.operator);
   const covered = new Set<string>([
-    ...attempts.filter((a) => a.state === 'open').map((a) => a.operator),
+    ...openOperators,
     ...counting.filter((r) => r.kind === 'built').map((r) => r.operator),
   ]);
   // Operators that reported something for this build, or are still building it: never asked again.
   // An infrastructure failure is not the operator's build failing, so it does not exclude it.
-  const reportedOrOpen = new Set([
-    ...attempts.filter((a) => a.state === 'open').map((a) => a.operator),
-    ...results.map((r) => r.operator),
-  ]);
-  const tried = new Set(attempts.map((a) => a.operator));
+  const reportedOrOpen = new Set([...openOperators, ...results.map((r) => r.operator)]);
+  const tried = new Set(attempts.byWorker.map((w) => w.operator));
 
-  // Parsed once here: eligibility and the run limit both come from the stored manifest.
+  // From the build's context: eligibility and the run limit both come from the stored manifest.
   const needs = schedulingNeedsOf(build);
-  const candidates = (await eligibleWorkers(deps.store, needs)).filter(
+  const candidates = (await eligibleWorkers(deps.registry, needs)).filter(
     (w) => !reportedOrOpen.has(w.operator),
   );
   const byOperator = new Map<string, WorkerRecord>();
@@ -269,9 +268,9 @@ export async function fillAssignments(deps: SchedulerDeps, buildId: string): Pro
   }
   const pool = [...byOperator.values()];
   const assigned: { workerId: string; operator: string; jobId: string }[] = [];
-  let total = attempts.length;
+  let total = attempts.total;
   // Replacements follow the retry rules of their outcome class (caps, exponential backoff).
-  const retry = decideRetry(attempts, results, deps.config.policy);
+  const retry = decideRetryFrom(attempts, deps.config.policy);
   if (covered.size < deps.config.policy.replicas && !retry.allowed) {
     deps.logger.info({ buildId, reason: retry.reason }, 'no further attempts');
     return { assigned, maxAttemptsReached: true };
@@ -285,9 +284,9 @@ export async function fillAssignments(deps: SchedulerDeps, buildId: string): Pro
     const worker = pool.shift()!;
     total += 1;
     const jobId = `${buildId}:attempt:${total}`;
-    const attemptNumber = attempts.filter((a) => a.workerId === worker.workerId).length + 1;
+    const attemptNumber = (attempts.byWorker.find((w) => w.workerId === worker.workerId)?.attempts ?? 0) + 1;
     const nonce = randomBytes(32).toString('base64url');
-    await deps.store.createAttempt({
+    await deps.builds.createAttempt({
       buildId,
       workerId: worker.workerId,
       operator: worker.operator,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { AttemptRecord, ResultRecord } from '../../services/storage/build-store.ts';
+import type { AttemptRecord } from '../../services/storage/build-store.ts';
+import type { ResultRecord } from '../../services/storage/result-store.ts';
 import { decideRetry } from './retry-policy.ts';
 
 const policy = { buildFailureRetries: 1, infrastructureRetries: 2, retryBackoffMs: 1000 };

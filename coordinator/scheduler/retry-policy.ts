@@ -1,6 +1,7 @@
 // Outcome classes and their retry rules: how many replacements a build may still get, and when.
 // Mismatch and divergence are verdicts, never retried here: a human or a changed environment re-submits.
-import type { AttemptRecord, ResultRecord } from '../../services/storage/build-store.ts';
+import type { AttemptRecord } from '../../services/storage/build-store.ts';
+import type { ResultRecord } from '../../services/storage/result-store.ts';
 import type { NetworkPolicyDefaults } from '../coordinator-config.ts';
 
 export type OutcomeClass = 'build-failure' | 'infrastructure' | 'cancelled';
@@ -15,15 +16,23 @@ export interface RetryDecision {
   readonly reason: string;
 }
 
-/** Classifies every finished attempt that produced no successful result. */
+/** How a build's attempts that produced no successful result ended (the store counts the same). */
+export interface FailureCounts {
+  readonly buildFailures: number;
+  readonly infrastructureFailures: number;
+  /** Epoch ms of the latest failure; 0 when none. */
+  readonly lastFailureAtMs: number;
+}
+
+/**
+ * Classifies every finished attempt that produced no successful result: answered by a failed
+ * result, a build failure; ended failed or expired with no result, an infrastructure failure. The
+ * definition the store's `summarizeAttempts` counts in SQL (a test keeps the two equal).
+ */
 export function classifyFailures(
   attempts: readonly AttemptRecord[],
   results: readonly ResultRecord[],
-): {
-  readonly buildFailures: number;
-  readonly infrastructureFailures: number;
-  readonly lastFailureAtMs: number;
-} {
+): FailureCounts {
   const resultByJob = new Map(results.map((r) => [r.jobId, r]));
   let buildFailures = 0;
   let infrastructureFailures = 0;
@@ -55,9 +64,19 @@ export function classifyFailures(
 export function decideRetry(
   attempts: readonly AttemptRecord[],
   results: readonly ResultRecord[],
-  policy: Pick<NetworkPolicyDefaults, 'buildFailureRetries' | 'infrastructureRetries' | 'retryBackoffMs'>,
+  policy: RetryPolicy,
 ): RetryDecision {
-  const { buildFailures, infrastructureFailures, lastFailureAtMs } = classifyFailures(attempts, results);
+  return decideRetryFrom(classifyFailures(attempts, results), policy);
+}
+
+type RetryPolicy = Pick<
+  NetworkPolicyDefaults,
+  'buildFailureRetries' | 'infrastructureRetries' | 'retryBackoffMs'
+>;
+
+/** {@link decideRetry} from failures already counted (by the store's `summarizeAttempts`). */
+export function decideRetryFrom(failures: FailureCounts, policy: RetryPolicy): RetryDecision {
+  const { buildFailures, infrastructureFailures, lastFailureAtMs } = failures;
   if (buildFailures > policy.buildFailureRetries) {
     return {
       allowed: false,

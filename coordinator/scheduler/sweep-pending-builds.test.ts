@@ -8,13 +8,13 @@ import type { NewBuild } from '../../services/storage/build-store.ts';
 import { createTestCoordinatorDeps } from '../../test/support/coordinator-deps-fixture.ts';
 import { genericBuild } from '../../test/support/generic-build.ts';
 import type { CoordinatorDeps } from '../coordinator-deps.ts';
-import type { SqliteBuildStore } from '../storage/sqlite-build-store.ts';
+import type { SqliteStores } from '../storage/sqlite/open-sqlite-stores.ts';
 import { sweepPendingBuilds } from './sweep-pending-builds.ts';
 
 const T0 = new Date('2024-05-01T12:00:00.000Z');
 
 let root: string;
-let store: SqliteBuildStore;
+let store: SqliteStores;
 let deps: CoordinatorDeps;
 
 /** `count` generic builds, oldest first, each its own manifest. */
@@ -38,25 +38,26 @@ afterAll(async () => {
 describe('sweepPendingBuilds', () => {
   it('progresses every one of 1,001 pending builds: the oldest and the 1,001st-oldest included', async () => {
     const builds = newBuilds(1001, 'pending');
-    await store.createBuilds(builds);
+    await store.builds.createBuilds(builds);
     expect(await sweepPendingBuilds(deps)).toBe(1001);
     for (const index of [0, 1, 999, 1000]) {
-      const build = await store.getBuild(builds[index]!.buildId);
+      const build = await store.builds.getBuild(builds[index]!.buildId);
       expect(build?.verdict, `build ${index + 1} of 1,001 (oldest first)`).toBe('insufficient-operators');
     }
     const stillPending = [];
     for (const build of builds)
-      if ((await store.getBuild(build.buildId))?.verdict === 'pending') stillPending.push(build.buildId);
+      if ((await store.builds.getBuild(build.buildId))?.verdict === 'pending')
+        stillPending.push(build.buildId);
     expect(stillPending).toEqual([]);
   });
 
   it('progresses the oldest of 1,500 stored builds when only it is pending', async () => {
     const [old] = newBuilds(1, 'old');
-    await store.createBuild(old!);
+    await store.builds.createBuild(old!);
     const newer = newBuilds(1499, 'newer');
-    await store.createBuilds(newer);
+    await store.builds.createBuilds(newer);
     for (const build of newer) {
-      await store.recordVerdict({
+      await store.builds.recordVerdict({
         buildId: build.buildId,
         verdict: 'failed',
         decisionJson: '{}',
@@ -64,6 +65,6 @@ describe('sweepPendingBuilds', () => {
       });
     }
     expect(await sweepPendingBuilds(deps)).toBe(1);
-    expect((await store.getBuild(old!.buildId))?.verdict).toBe('insufficient-operators');
+    expect((await store.builds.getBuild(old!.buildId))?.verdict).toBe('insufficient-operators');
   });
 });

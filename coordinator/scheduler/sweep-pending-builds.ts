@@ -16,7 +16,7 @@ export async function sweepPendingBuilds(deps: CoordinatorDeps): Promise<number>
   let progressed = 0;
   let after: string | undefined;
   for (;;) {
-    const page = await deps.store.listPendingBuildIds({ limit: PAGE_SIZE, ...(after ? { after } : {}) });
+    const page = await deps.builds.listPendingBuildIds({ limit: PAGE_SIZE, ...(after ? { after } : {}) });
     for (const buildId of page) {
       try {
         await progressBuild(deps, buildId);

@@ -14,8 +14,9 @@ import type { ContentStore } from '../../services/storage/content-store.ts';
 import { testJobNonce, testKeyid } from '../../test/support/test-identifiers.ts';
 import { collectGarbage } from './collect-garbage.ts';
 import { FsContentStore } from './fs-content-store.ts';
-import { SqliteBlobLedger } from './sqlite-blob-ledger.ts';
-import { SqliteBuildStore } from './sqlite-build-store.ts';
+import { migration8Objects } from './sqlite/migrations/m008-integrity-and-facts.ts';
+import { openSqliteStores, type SqliteStores } from './sqlite/open-sqlite-stores.ts';
+import { SqliteBlobLedger } from './sqlite/sqlite-blob-ledger.ts';
 
 const T0 = new Date('2024-05-01T12:00:00.000Z');
 const DAY = 86_400_000;
@@ -28,18 +29,17 @@ const limits = {
 const mallory: Principal = { kind: 'maintainer', name: 'mallory' };
 
 let root: string;
-let store: SqliteBuildStore;
+let store: SqliteStores;
 let ledger: SqliteBlobLedger;
 let content: FsContentStore;
 
 beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), 'rbnet-gc-'));
-  store = new SqliteBuildStore(join(root, 'db.sqlite'));
-  ledger = new SqliteBlobLedger(join(root, 'db.sqlite'), limits);
+  store = openSqliteStores(join(root, 'db.sqlite'), { quotas: limits });
+  ledger = store.blobs;
   content = new FsContentStore(join(root, 'cas'));
 });
 afterEach(async () => {
-  await ledger.close();
   await store.close();
   await rm(root, { recursive: true, force: true });
 });
@@ -89,12 +89,11 @@ describe('quotas', () => {
     ).resolves.toMatchObject({
       maxBytes: 10 ** 12,
     });
-    const small = new SqliteBlobLedger(join(root, 'db.sqlite'), {
+    const small = new SqliteBlobLedger(store.connection, {
       ...limits,
       maintainer: { maxBytes: 10_000, maxBlobs: 1 },
     });
     await expect(small.reserve([mallory], 1, 100)).rejects.toMatchObject({ code: 'QUOTA_BLOBS_EXCEEDED' });
-    await small.close();
   });
 
   it('gives an upload of unknown length the tightest room left, and says which quota stopped it', async () => {
@@ -142,8 +141,8 @@ describe('garbage collection', () => {
       await Promise.all(names.map(async (n) => [n, await upload(`${n} bytes`)])),
     );
     const junk = await upload('junk');
-    await store.addOperator('acme');
-    await store.enrolWorker({
+    await store.registry.addOperator('acme');
+    await store.registry.enrolWorker({
       workerId: 'w1',
       operator: 'acme',
       signingKeyPem: generateKeyPairSync('ed25519')
@@ -158,7 +157,7 @@ describe('garbage collection', () => {
     });
     const buildId = randomUUID();
     const manifestJson = canonicalizeJcs({ inputs: [{ path: 'src', sha256: blob.input }], name: 'hello' });
-    await store.createBuild({
+    await store.builds.createBuild({
       buildId,
       manifestSha256: sha256Hex(manifestJson) as Sha256Hex,
       manifestJson,
@@ -170,7 +169,7 @@ describe('garbage collection', () => {
       submittedBy: 'mallory',
       createdAt: T0,
     });
-    await store.createAttempt({
+    await store.builds.createAttempt({
       buildId,
       workerId: 'w1',
       operator: 'acme',
@@ -179,7 +178,7 @@ describe('garbage collection', () => {
       nonce: testJobNonce('0123456789abcdef'),
       assignedAt: T0,
     });
-    await store.recordResult({
+    await store.results.recordResult({
       buildId,
       workerId: 'w1',
       operator: 'acme',
@@ -196,7 +195,7 @@ describe('garbage collection', () => {
       receivedAt: T0,
       referencedBlobs: [blob.byproduct],
     });
-    await store.recordVerdict({
+    await store.builds.recordVerdict({
       buildId,
       verdict: 'diverged',
       decisionJson: '{}',
@@ -205,13 +204,13 @@ describe('garbage collection', () => {
       decidedAt: T0,
     });
     const body = { consensus: `sha256:${blob['log-entry']}` };
-    await store.appendLogEntry({
+    await store.log.appendLogEntry({
       kind: 'verdict',
       buildId,
       bodySha256: sha256Hex(canonicalizeJcs(body)) as Sha256Hex,
       body,
     });
-    await store.replaceAptLinks(buildId, [
+    await store.aptLinks.replaceAptLinks(buildId, [
       {
         architecture: 'amd64',
         operator: 'acme',
@@ -263,7 +262,7 @@ describe('migration 5 on an existing database', () => {
     const buildId = randomUUID();
     const input = sha256Hex('old input') as Sha256Hex;
     const manifestJson = canonicalizeJcs({ inputs: [{ path: 'src', sha256: input }], name: 'old' });
-    await store.createBuild({
+    await store.builds.createBuild({
       buildId,
       manifestSha256: sha256Hex(manifestJson) as Sha256Hex,
       manifestJson,
@@ -275,10 +274,11 @@ describe('migration 5 on an existing database', () => {
       submittedBy: 'old-maint',
       createdAt: T0,
     });
-    await ledger.close();
     await store.close();
     // Turn the file back into a schema-4 database holding that build.
     const db = new Database(join(root, 'db.sqlite'));
+    for (const { type, name } of migration8Objects) db.exec(`DROP ${type.toUpperCase()} ${name}`);
+    db.exec('DELETE FROM schema_migrations WHERE version = 8');
     db.exec(`
       DROP TRIGGER builds_blob_refs; DROP TRIGGER results_blob_refs; DROP TRIGGER verdict_history_blob_refs;
       DROP TRIGGER log_entries_blob_refs; DROP TRIGGER apt_links_blob_refs; DROP TRIGGER apt_links_blob_refs_update;
@@ -288,8 +288,8 @@ describe('migration 5 on an existing database', () => {
       DELETE FROM schema_migrations WHERE version = 7; ALTER TABLE attempts DROP COLUMN failure_reason;
       ALTER TABLE attempts DROP COLUMN started_at; ALTER TABLE attempts DROP COLUMN run_limit_ms;`);
     db.close();
-    store = new SqliteBuildStore(join(root, 'db.sqlite'));
-    ledger = new SqliteBlobLedger(join(root, 'db.sqlite'), limits);
+    store = openSqliteStores(join(root, 'db.sqlite'), { quotas: limits });
+    ledger = store.blobs;
     expect(await ledger.referencesOf(input)).toEqual([`build:${buildId}`]);
     // Uploading the old input again now (as a maintainer resubmitting) does not make it collectable.
     await upload('old input');

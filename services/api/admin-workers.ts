@@ -11,7 +11,7 @@ import {
   redisUserRule,
   workerIdRule,
 } from '../identifiers.ts';
-import type { WorkerRevocation } from '../storage/build-store.ts';
+import type { WorkerRevocation } from '../storage/registry-store.ts';
 import {
   arrayOf,
   constant,

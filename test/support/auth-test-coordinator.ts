@@ -68,7 +68,7 @@ export class AuthTestCoordinator {
     });
     coordinator.app = createCoordinatorApp(coordinator.fixture.deps);
     coordinator.adminToken = (
-      await coordinator.fixture.store.createToken({
+      await coordinator.fixture.store.registry.createToken({
         kind: 'admin',
         subject: 'admin',
         scopes: ['admin', 'submit'],

@@ -6,16 +6,17 @@ import { loadCoordinatorConfig } from '../../coordinator/coordinator-config.ts';
 import type { CoordinatorDeps, DispatchedJob, JobQueues } from '../../coordinator/coordinator-deps.ts';
 import { CoordinatorMetrics } from '../../coordinator/metrics/coordinator-metrics.ts';
 import { FsContentStore } from '../../coordinator/storage/fs-content-store.ts';
-import { SqliteBlobLedger } from '../../coordinator/storage/sqlite-blob-ledger.ts';
-import { SqliteBuildStore } from '../../coordinator/storage/sqlite-build-store.ts';
-import { SqliteNonceStore } from '../../coordinator/storage/sqlite-nonce-store.ts';
+import { openSqliteStores, type SqliteStores } from '../../coordinator/storage/sqlite/open-sqlite-stores.ts';
+import type { SqliteBlobLedger } from '../../coordinator/storage/sqlite/sqlite-blob-ledger.ts';
+import type { SqliteNonceStore } from '../../coordinator/storage/sqlite/sqlite-nonce-store.ts';
 import { generateEd25519KeyFiles } from '../../services/attestation/ed25519-key.ts';
 import { Ed25519FileSigner } from '../../services/attestation/signer.ts';
 import { sha256Hex } from '../../services/digest.ts';
 
 export interface TestCoordinatorDeps {
   readonly deps: CoordinatorDeps;
-  readonly store: SqliteBuildStore;
+  /** Every SQLite store of the coordinator, on one connection. */
+  readonly store: SqliteStores;
   readonly nonces: SqliteNonceStore;
   readonly blobs: SqliteBlobLedger;
   /** Closes every database connection the fixture opened. */
@@ -36,7 +37,6 @@ export async function createTestCoordinatorDeps(
   } = {},
 ): Promise<TestCoordinatorDeps> {
   const keys = await generateEd25519KeyFiles(join(root, 'coordinator.key'));
-  const store = new SqliteBuildStore(join(root, 'db.sqlite'));
   const enqueued: { workerId: string; job: DispatchedJob }[] = [];
   const config = loadCoordinatorConfig({
     env: options.env ?? {},
@@ -47,13 +47,18 @@ export async function createTestCoordinatorDeps(
       replicas: options.replicas ?? 2,
     },
   });
-  const nonces = new SqliteNonceStore(join(root, 'db.sqlite'), {
+  const store = openSqliteStores(join(root, 'db.sqlite'), {
+    quotas: config.quotas,
     maxNoncesPerWorker: config.maxWorkerRequestsPerWindow,
   });
-  const blobs = new SqliteBlobLedger(join(root, 'db.sqlite'), config.quotas);
+  const { nonces, blobs } = store;
   const deps: CoordinatorDeps = {
     config,
-    store,
+    registry: store.registry,
+    builds: store.builds,
+    results: store.results,
+    log: store.log,
+    aptLinks: store.aptLinks,
     content: new FsContentStore(join(root, 'cas')),
     queues: {
       enqueue: async (workerId, job) => {
@@ -87,8 +92,6 @@ export async function createTestCoordinatorDeps(
     blobs,
     enqueued,
     async close() {
-      await nonces.close();
-      await blobs.close();
       await store.close();
     },
   };

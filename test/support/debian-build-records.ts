@@ -13,6 +13,8 @@ import type { ClaimedOutput } from '../../services/manifest/manifest.ts';
 import { parseAnyManifest } from '../../services/manifest/parse-any-manifest.ts';
 import type { BuildStore } from '../../services/storage/build-store.ts';
 import type { ContentStore } from '../../services/storage/content-store.ts';
+import type { RegistryStore } from '../../services/storage/registry-store.ts';
+import type { ResultStore } from '../../services/storage/result-store.ts';
 import { testJobNonce, testKeyid } from './test-identifiers.ts';
 
 /** One rbnet.debian/v1 build to record. */
@@ -94,7 +96,9 @@ interface RecordedBuild {
  * otherwise) and every blob it names is in the content store. All timestamps are `now`.
  */
 export class DebianBuildRecords {
-  readonly #store: BuildStore;
+  readonly #registry: RegistryStore;
+  readonly #buildStore: BuildStore;
+  readonly #results: ResultStore;
   readonly #content: ContentStore;
   readonly #now: Date;
   readonly #keys = new Map<string, TestKey>();
@@ -103,8 +107,18 @@ export class DebianBuildRecords {
   readonly #builds = new Map<string, RecordedBuild>();
   #jobs = 0;
 
-  constructor(deps: { readonly store: BuildStore; readonly content: ContentStore }, now: Date) {
-    this.#store = deps.store;
+  constructor(
+    deps: {
+      readonly registry: RegistryStore;
+      readonly builds: BuildStore;
+      readonly results: ResultStore;
+      readonly content: ContentStore;
+    },
+    now: Date,
+  ) {
+    this.#registry = deps.registry;
+    this.#buildStore = deps.builds;
+    this.#results = deps.results;
     this.#content = deps.content;
     this.#now = now;
   }
@@ -120,8 +134,9 @@ export class DebianBuildRecords {
   ): Promise<TestKey> {
     const key = newKey();
     const auth = generateKeyPairSync('ed25519');
-    if (![...this.#operators.values()].includes(operator)) await this.#store.addOperator(operator, this.#now);
-    await this.#store.enrolWorker({
+    if (![...this.#operators.values()].includes(operator))
+      await this.#registry.addOperator(operator, this.#now);
+    await this.#registry.enrolWorker({
       workerId,
       operator,
       signingKeyPem: key.publicKeyPem,
@@ -195,7 +210,7 @@ export class DebianBuildRecords {
     );
     if (parsed.kind !== 'debian') throw new Error(`expected a debian manifest, got ${parsed.kind}`);
     const buildId = crypto.randomUUID();
-    await this.#store.createBuild({
+    await this.#buildStore.createBuild({
       buildId,
       manifestSha256: parsed.manifestSha256,
       manifestJson: parsed.canonicalJson,
@@ -234,7 +249,7 @@ export class DebianBuildRecords {
     receivedAt: Date = this.#now,
   ): Promise<Sha256Hex> {
     const signed = await this.signBuilt(buildId, workerId, spec);
-    await this.#store.recordResult({
+    await this.#results.recordResult({
       buildId,
       workerId,
       operator: signed.operator,
@@ -274,7 +289,7 @@ export class DebianBuildRecords {
       nonce: testJobNonce(`of-the-test-job-${this.#jobs}`),
     };
     if (!spec.job) {
-      await this.#store.createAttempt({
+      await this.#buildStore.createAttempt({
         buildId,
         workerId,
         operator,

@@ -11,7 +11,10 @@ import {
 } from '../../../services/api/admin-workers.ts';
 import { identifier } from '../../../services/api/wire-type.ts';
 import { isWorkerId, workerIdRule } from '../../../services/identifiers.ts';
-import { resultsCountBefore, type WorkerRevocationRequest } from '../../../services/storage/build-store.ts';
+import {
+  resultsCountBefore,
+  type WorkerRevocationRequest,
+} from '../../../services/storage/registry-store.ts';
 import { parseUtcTimestamp } from '../../../services/utc-timestamp.ts';
 import type { CoordinatorDeps } from '../../coordinator-deps.ts';
 import { progressBuild } from '../../scheduler/progress-build.ts';
@@ -35,15 +38,15 @@ async function revokeWorker(
 ): Promise<RevocationAnswer> {
   if (!isWorkerId(workerId))
     throw new ApiError('INVALID', `id: expected a worker id (${workerIdRule.expected})`);
-  const worker = await deps.store.getWorker(workerId);
+  const worker = await deps.registry.getWorker(workerId);
   if (!worker) throw new ApiError('NOT_FOUND', `worker ${workerId} not found`);
   const now = deps.now();
-  const revoked = await deps.store.revokeWorker(workerId, now, revocation);
+  const revoked = await deps.registry.revokeWorker(workerId, now, revocation);
   await deps.queueAccess.revoke(workerId, worker.redisUser);
   const reassigned = new Set<string>();
-  for (const attempt of await deps.store.listOpenAttempts()) {
+  for (const attempt of await deps.builds.listOpenAttempts()) {
     if (attempt.workerId !== workerId) continue;
-    await deps.store.finishAttempt(attempt.jobId, { state: 'cancelled', finishedAt: now });
+    await deps.builds.finishAttempt(attempt.jobId, { state: 'cancelled', finishedAt: now });
     deps.metrics.attempt('cancelled');
     reassigned.add(attempt.buildId);
   }
@@ -52,7 +55,7 @@ async function revokeWorker(
   const redecided = new Set<string>();
   const cutoffMs = resultsCountBefore(revoked);
   if (revoked.revocation?.kind === 'compromised' && cutoffMs !== undefined) {
-    for (const buildId of await deps.store.listBuildIdsWithResultsFrom(workerId, new Date(cutoffMs)))
+    for (const buildId of await deps.results.listBuildIdsWithResultsFrom(workerId, new Date(cutoffMs)))
       redecided.add(buildId);
   }
   for (const buildId of new Set([...reassigned, ...redecided])) await progressBuild(deps, buildId);

@@ -48,7 +48,7 @@ const addOperator: RouteDefinition = {
     ({ deps }) =>
     async (c) => {
       const { name } = parseAdminRequest(operatorRequestType, await readBodyBytes(c, maxAdminBodyBytes));
-      const record = await deps.store.addOperator(name, deps.now());
+      const record = await deps.registry.addOperator(name, deps.now());
       const answer: OperatorAnswer = { name: record.name, createdAt: record.createdAt };
       return c.json(answer, 201);
     },
@@ -78,7 +78,7 @@ const createEnrolmentToken: RouteDefinition = {
       const request = parseAdminRequest(enrolmentTokenRequestType, await readBodyBytes(c, maxAdminBodyBytes));
       const ttlSeconds = request.ttlSeconds ?? deps.config.enrolmentTokenTtlSeconds;
       const expiresAt = new Date(deps.now().getTime() + ttlSeconds * 1000);
-      const token = await deps.store.createToken({
+      const token = await deps.registry.createToken({
         kind: 'enrolment',
         subject: request.operator,
         scopes: ['enrol'],
@@ -117,8 +117,8 @@ const addMaintainer: RouteDefinition = {
     ({ deps }) =>
     async (c) => {
       const { name } = parseAdminRequest(maintainerRequestType, await readBodyBytes(c, maxAdminBodyBytes));
-      await deps.store.addMaintainer(name, deps.now());
-      const token = await deps.store.createToken({
+      await deps.registry.addMaintainer(name, deps.now());
+      const token = await deps.registry.createToken({
         kind: 'maintainer',
         subject: name,
         scopes: ['submit'],

@@ -13,7 +13,7 @@ import { createTestCoordinatorDeps } from '../../../test/support/coordinator-dep
 import { type BuiltOutput, DebianBuildRecords } from '../../../test/support/debian-build-records.ts';
 import { decideBuild } from '../../consensus/decide-build.ts';
 import type { CoordinatorDeps } from '../../coordinator-deps.ts';
-import type { SqliteBuildStore } from '../../storage/sqlite-build-store.ts';
+import type { SqliteStores } from '../../storage/sqlite/open-sqlite-stores.ts';
 import { createCoordinatorApp } from '../create-app.ts';
 
 const LOOPBACK_ENV = { incoming: { socket: { remoteAddress: '127.0.0.1' } } };
@@ -23,7 +23,7 @@ const APT_LINK = 'rbnet/apt-link.json';
 const LINK_FIELDS = ['_type', 'byproducts', 'command', 'environment', 'materials', 'name', 'products'];
 
 let root: string;
-let store: SqliteBuildStore;
+let store: SqliteStores;
 let deps: CoordinatorDeps;
 let app: ReturnType<typeof createCoordinatorApp>;
 let records: DebianBuildRecords;

@@ -11,7 +11,7 @@ import {
   isAccountName,
   isArchitecture,
 } from '../../../services/identifiers.ts';
-import type { BuildStore } from '../../../services/storage/build-store.ts';
+import type { AptLinkStore } from '../../../services/storage/apt-link-store.ts';
 import type { ContentStore } from '../../../services/storage/content-store.ts';
 import { ApiError } from '../api-error.ts';
 import { AptLinkCache } from '../apt-link-cache.ts';
@@ -30,8 +30,8 @@ const LINK_RESPONSE = Object.freeze({
   }),
 });
 
-function aptLinkHandler(deps: { store: BuildStore; content: ContentStore }): RouteHandler {
-  const cache = new AptLinkCache(deps.store, deps.content);
+function aptLinkHandler(deps: { aptLinks: AptLinkStore; content: ContentStore }): RouteHandler {
+  const cache = new AptLinkCache(deps.aptLinks, deps.content);
   // Not async: a remembered answer goes back without waiting a turn of the event loop.
   return (c) => {
     const { arch = '', operator = '', name = '', version = '' } = c.req.param();

@@ -59,7 +59,7 @@ const findBuildsByArtifact: RouteDefinition = {
       const cursor = c.req.query('cursor');
       if (cursor !== undefined && !isBuildId(cursor))
         throw new ApiError('INVALID', 'cursor: expected the nextCursor of a previous page');
-      const builds = await deps.store.findBuildsByArtifact(digest, {
+      const builds = await deps.results.findBuildsByArtifact(digest, {
         limit,
         ...(cursor !== undefined && { after: cursor }),
       });
@@ -67,7 +67,7 @@ const findBuildsByArtifact: RouteDefinition = {
       const last = builds.length === limit ? builds.at(-1)?.buildId : undefined;
       const more =
         last !== undefined &&
-        (await deps.store.findBuildsByArtifact(digest, { limit: 1, after: last })).length > 0;
+        (await deps.results.findBuildsByArtifact(digest, { limit: 1, after: last })).length > 0;
       const page: ArtifactBuildsPage = {
         sha256: digest,
         builds: builds.map((b) => ({

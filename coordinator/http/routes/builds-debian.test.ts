@@ -60,7 +60,7 @@ class Coordinator {
     coordinator.fixture = await createTestCoordinatorDeps(root);
     coordinator.app = createCoordinatorApp(coordinator.fixture.deps);
     coordinator.#adminToken = (
-      await coordinator.fixture.store.createToken({
+      await coordinator.fixture.store.registry.createToken({
         kind: 'admin',
         subject: 'admin',
         scopes: ['admin'],
@@ -131,7 +131,7 @@ class Coordinator {
     manifest: string,
     expected: { code: string; names: readonly (string | RegExp)[]; status?: number },
   ): Promise<string> {
-    const builds = await this.fixture.store.listBuilds({ limit: 1000 });
+    const builds = await this.fixture.store.builds.listBuilds({ limit: 1000 });
     const jobs = this.fixture.enqueued.length;
     const answer = await this.submit(manifest);
     expect(answer.status, JSON.stringify(answer.json)).toBe(expected.status ?? 422);
@@ -141,7 +141,7 @@ class Coordinator {
       if (typeof name === 'string') expect(message).toContain(name);
       else expect(message).toMatch(name);
     }
-    expect(await this.fixture.store.listBuilds({ limit: 1000 })).toEqual(builds);
+    expect(await this.fixture.store.builds.listBuilds({ limit: 1000 })).toEqual(builds);
     expect(this.fixture.enqueued).toHaveLength(jobs);
     const health = await this.request('GET', '/healthz');
     expect(health).toEqual({ status: 200, json: { ok: true } });
@@ -204,7 +204,7 @@ describe('POST /v1/builds with an rbnet.debian/v1 manifest', () => {
       const answer = await debian.submit(hostileManifest);
       expect(answer.status, JSON.stringify(answer.json)).toBe(201);
       const buildId = answer.json.buildId as string;
-      const build = await debian.fixture.store.getBuild(buildId);
+      const build = await debian.fixture.store.builds.getBuild(buildId);
       expect(build).toMatchObject({
         name: 'rbnet-hostile',
         architecture: 'amd64',
@@ -224,7 +224,7 @@ describe('POST /v1/builds with an rbnet.debian/v1 manifest', () => {
     it('with the source from the archive', async () => {
       const answer = await debian.submit(helloManifest);
       expect(answer.status, JSON.stringify(answer.json)).toBe(201);
-      expect(await debian.fixture.store.getBuild(answer.json.buildId as string)).toMatchObject({
+      expect(await debian.fixture.store.builds.getBuild(answer.json.buildId as string)).toMatchObject({
         name: 'hello',
         claimedOutputs: [{ path: 'hello_2.10-3_amd64.deb' }],
       });

@@ -12,9 +12,9 @@ import { identifier } from '../../../services/api/wire-type.ts';
 import { SubmissionError } from '../../../services/errors.ts';
 import { buildIdRule, isBuildId } from '../../../services/identifiers.ts';
 import { manifestStoredInputs, parseAnyManifest } from '../../../services/manifest/parse-any-manifest.ts';
+import { checkSubmission } from '../../backends/build-context.ts';
 import { standingOfResults } from '../../consensus/revoked-results.ts';
 import type { CoordinatorDeps } from '../../coordinator-deps.ts';
-import { checkDebianSubmission } from '../../intake/check-debian-submission.ts';
 import { eligibleOperatorCount, explainIneligible } from '../../scheduler/build-scheduler.ts';
 import { progressBuild } from '../../scheduler/progress-build.ts';
 import { readBlobText } from '../../storage/read-blob.ts';
@@ -55,17 +55,17 @@ async function submitBuild(deps: CoordinatorDeps, c: Context<AppEnv>): Promise<R
       `inputs not in the content store (upload them first): ${missing.map((d) => `sha256:${d}`).join(', ')}`,
     );
   }
-  if (parsed.kind === 'debian') await checkDebianSubmission(deps.content, parsed.manifest);
+  await checkSubmission(deps.content, parsed);
   const threshold = deps.config.policy.threshold;
-  const operators = await eligibleOperatorCount(deps.store, manifest);
+  const operators = await eligibleOperatorCount(deps.registry, manifest);
   if (operators < threshold) {
     throw new SubmissionError(
       'INSUFFICIENT_OPERATORS',
-      `the policy needs ${threshold} operators: ${await explainIneligible(deps.store, manifest)}`,
+      `the policy needs ${threshold} operators: ${await explainIneligible(deps.registry, manifest)}`,
     );
   }
   const buildId = crypto.randomUUID();
-  const build = await deps.store.createBuild({
+  const build = await deps.builds.createBuild({
     buildId,
     manifestSha256: parsed.manifestSha256,
     manifestJson: parsed.canonicalJson,
@@ -97,18 +97,18 @@ async function submitBuild(deps: CoordinatorDeps, c: Context<AppEnv>): Promise<R
 }
 
 async function viewBuild(deps: CoordinatorDeps, buildId: string): Promise<BuildView> {
-  const build = await deps.store.getBuild(buildId);
+  const build = await deps.builds.getBuild(buildId);
   if (!build) throw new ApiError('NOT_FOUND', `build ${buildId} not found`);
   const [attempts, results, history, conflicts] = await Promise.all([
-    deps.store.listAttempts(buildId),
-    deps.store.listResults(buildId),
-    deps.store.getVerdictHistory(buildId),
-    deps.store.listAptLinkConflicts(buildId),
+    deps.builds.listAttempts(buildId),
+    deps.results.listResults(buildId),
+    deps.builds.getVerdictHistory(buildId),
+    deps.aptLinks.listAptLinkConflicts(buildId),
   ]);
   const latest = history.at(-1);
   // What a revocation took out since the row was written: rows are append-only, standing is not.
   const revoked = new Map(
-    (await standingOfResults(deps.store, results)).revoked.map((r) => [r.envelopeSha256, r]),
+    (await standingOfResults(deps.registry, results)).revoked.map((r) => [r.envelopeSha256, r]),
   );
   return {
     buildId,
@@ -165,7 +165,7 @@ async function latestDocument(
   id: string | undefined,
   document: keyof typeof DOCUMENT_MISSING,
 ): Promise<string> {
-  const digest = (await deps.store.getVerdictHistory(buildIdOf(id))).at(-1)?.[document];
+  const digest = (await deps.builds.getVerdictHistory(buildIdOf(id))).at(-1)?.[document];
   if (!digest) throw new ApiError('NOT_FOUND', DOCUMENT_MISSING[document]);
   return (await readBlobText(deps.content, digest, MAX_DOCUMENT_BYTES)) ?? '';
 }

@@ -16,7 +16,7 @@ import { DebianBuildRecords } from '../../../test/support/debian-build-records.t
 import { expectInertHeaders } from '../../../test/support/expect-inert-headers.ts';
 import { decideBuild } from '../../consensus/decide-build.ts';
 import type { CoordinatorDeps } from '../../coordinator-deps.ts';
-import type { SqliteBuildStore } from '../../storage/sqlite-build-store.ts';
+import type { SqliteStores } from '../../storage/sqlite/open-sqlite-stores.ts';
 import { createCoordinatorApp } from '../create-app.ts';
 
 const LOOPBACK_ENV = { incoming: { socket: { remoteAddress: '127.0.0.1' } } };
@@ -29,7 +29,7 @@ const HTML = '<!DOCTYPE html><html><body><script>alert(1)</script>usr/bin/hello<
 const HTML_SHA = sha256Hex(HTML) as Sha256Hex;
 
 let root: string;
-let store: SqliteBuildStore;
+let store: SqliteStores;
 let deps: CoordinatorDeps;
 let app: ReturnType<typeof createCoordinatorApp>;
 let records: DebianBuildRecords;
@@ -129,7 +129,7 @@ describe('GET /v1/builds/:id/diffoscope/:digest', () => {
 
   it('answers 404 for a digest that is not a diffoscope byproduct of this build', async () => {
     const inspectionSha = sha256Hex(alphaInspection());
-    const results = await store.listResults(buildId);
+    const results = await store.results.listResults(buildId);
     for (const digest of [
       inspectionSha, // a byproduct of this build, but not a diffoscope report
       results[0]!.envelopeSha256, // in the store, not a byproduct

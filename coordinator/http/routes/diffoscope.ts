@@ -2,7 +2,7 @@
 // a verified result of this build signed it as a byproduct.
 import { Readable } from 'node:stream';
 import { DIFFOSCOPE_BYPRODUCT_PATTERN } from '../../../services/debian/deb-inspection/inspection-report.ts';
-import { readVerifiedResult } from '../../consensus/decide-build.ts';
+import { readVerifiedResult } from '../../intake/verified-facts.ts';
 import { ApiError } from '../api-error.ts';
 import { INERT_HTML_HEADERS } from '../inert-content-headers.ts';
 import type { RouteDefinition } from '../route.ts';
@@ -38,15 +38,15 @@ const getDiffoscopeReport: RouteDefinition = {
     async (c) => {
       const buildId = buildIdOf(c.req.param('id'));
       const digest = digestOf(c.req.param('digest'));
-      const build = await deps.store.getBuild(buildId);
+      const build = await deps.builds.getBuild(buildId);
       if (!build) throw new ApiError('NOT_FOUND', `build ${buildId} not found`);
       // Only HTML a verified result of this build signs as its diffoscope report is served as a page:
       // intake verified each envelope once and indexed what it signs, so this reads the rows for this
       // one digest. Results recorded before that index existed are verified here, and only those.
-      let signed = (await deps.store.findResultByproducts(buildId, digest)).some((b) =>
+      let signed = (await deps.results.findResultByproducts(buildId, digest)).some((b) =>
         DIFFOSCOPE_BYPRODUCT_PATTERN.test(b.name),
       );
-      for (const row of signed ? [] : await deps.store.listUnindexedBuiltResults(buildId)) {
+      for (const row of signed ? [] : await deps.results.listUnindexedBuiltResults(buildId)) {
         const read = await readVerifiedResult(deps, build, row).catch((err: unknown) => {
           deps.logger.warn({ err, buildId, workerId: row.workerId }, 'stored result does not verify');
           return undefined;

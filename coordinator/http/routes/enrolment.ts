@@ -43,7 +43,7 @@ async function enrolWorker(deps: CoordinatorDeps, c: Context<AppEnv>): Promise<R
   const secret = bearerSecret(c.req.header('authorization'));
   if (!secret) throw new ApiError('AUTH_MISSING', 'Authorization: Bearer <enrolment token> is required');
   // The token first, without spending it: without a usable one, no body is read and no key checked.
-  if (!(await deps.store.peekEnrolmentToken(secret, deps.now())))
+  if (!(await deps.registry.peekEnrolmentToken(secret, deps.now())))
     throw new ApiError('AUTH_INVALID', TOKEN_REFUSED);
   const proof = parseAuthHeader(c.req.header('x-rbnet-proof'));
   if (proof.bodyLength > maxEnrolmentBodyBytes) {
@@ -78,17 +78,17 @@ async function enrolWorker(deps: CoordinatorDeps, c: Context<AppEnv>): Promise<R
     );
   }
   const { workerId } = request;
-  if (await deps.store.getWorker(workerId))
+  if (await deps.registry.getWorker(workerId))
     throw new ApiError('CONFLICT', `workerId ${workerId} is taken; choose another`);
-  if (await deps.store.findWorkerBySigningKeyid(request.signingKeyid))
+  if (await deps.registry.findWorkerBySigningKeyid(request.signingKeyid))
     throw new ApiError('CONFLICT', 'signingKeyPem: this key is already enrolled');
-  const operator = await deps.store.consumeEnrolmentToken(secret, deps.now());
+  const operator = await deps.registry.consumeEnrolmentToken(secret, deps.now());
   if (!operator) throw new ApiError('AUTH_INVALID', TOKEN_REFUSED);
 
   const queueName = deps.queueAccess.queueNameFor(workerId);
   const redis = await deps.queueAccess.grant(workerId, operator);
   try {
-    await deps.store.enrolWorker({
+    await deps.registry.enrolWorker({
       workerId,
       operator,
       signingKeyPem: request.signingKeyPem,

@@ -48,7 +48,7 @@ const heartbeat: RouteDefinition = {
       const { leaseTimeoutMs, pickupTimeoutMs } = deps.config.policy;
       // Only what the worker names as running (and signs) is renewed; everything else it was given
       // runs down to its pickup deadline or lease end, however often it beats.
-      const renewed = await deps.store.renewRunningLeases(worker.workerId, running, {
+      const renewed = await deps.builds.renewRunningLeases(worker.workerId, running, {
         now,
         runningUntil: new Date(now.getTime() + leaseTimeoutMs),
         queuedUntil: new Date(now.getTime() + pickupTimeoutMs),
@@ -83,7 +83,7 @@ const checkAttemptCurrent: RouteDefinition = {
     ({ deps }) =>
     async (c) => {
       const { jobId } = parseAttemptCheckRequest(c.get('bodyBytes')!);
-      const attempt = await deps.store.getAttemptByJobId(jobId);
+      const attempt = await deps.builds.getAttemptByJobId(jobId);
       const mine = !!attempt && attempt.workerId === c.get('worker')!.workerId;
       const answer: AttemptCheckAnswer = {
         jobId,

@@ -35,7 +35,7 @@ const getLogEntries: RouteDefinition = {
         limit > maxLogPageEntries
       )
         throw new ApiError('INVALID', `from: integer >= 0; limit: integer 1..${maxLogPageEntries}`);
-      const page: LogPage = { entries: await deps.store.getLogEntries(from, limit) };
+      const page: LogPage = { entries: await deps.log.getLogEntries(from, limit) };
       return c.json(page);
     },
 };

@@ -11,7 +11,7 @@ import { parseExposition, sampleValue } from '../../../test/support/prometheus-t
 import { testKeyid } from '../../../test/support/test-identifiers.ts';
 import type { CoordinatorDeps } from '../../coordinator-deps.ts';
 import type { CoordinatorMetrics } from '../../metrics/coordinator-metrics.ts';
-import type { SqliteBuildStore } from '../../storage/sqlite-build-store.ts';
+import type { SqliteStores } from '../../storage/sqlite/open-sqlite-stores.ts';
 import { createCoordinatorApp } from '../create-app.ts';
 import { openApiPath, pathParameterNames } from '../openapi-document.ts';
 import { coordinatorRoutes } from './coordinator-routes.ts';
@@ -20,7 +20,7 @@ const LOOPBACK_ENV = { incoming: { socket: { remoteAddress: '127.0.0.1' } } };
 const NOW = new Date('2026-11-25T12:00:00.000Z');
 
 let root: string;
-let store: SqliteBuildStore;
+let store: SqliteStores;
 let deps: CoordinatorDeps & { readonly metrics: CoordinatorMetrics };
 let app: ReturnType<typeof createCoordinatorApp>;
 /** Queue depth per worker; a worker missing here makes `depth` throw, as an unreachable Redis would. */
@@ -33,7 +33,7 @@ function get(path: string) {
 async function enrolDirectly(operator: string, workerId: string): Promise<void> {
   const pem = () =>
     generateKeyPairSync('ed25519').publicKey.export({ format: 'pem', type: 'spki' }).toString();
-  await store.enrolWorker({
+  await store.registry.enrolWorker({
     workerId,
     operator,
     signingKeyPem: pem(),
@@ -52,7 +52,7 @@ async function enrolDirectly(operator: string, workerId: string): Promise<void> 
 async function createBuild(verdict?: 'reproducible' | 'diverged'): Promise<string> {
   const buildId = crypto.randomUUID();
   const manifestJson = JSON.stringify({ build: buildId });
-  await store.createBuild({
+  await store.builds.createBuild({
     buildId,
     manifestSha256: sha256Hex(manifestJson) as Sha256Hex,
     manifestJson,
@@ -65,7 +65,7 @@ async function createBuild(verdict?: 'reproducible' | 'diverged'): Promise<strin
     createdAt: NOW,
   });
   if (verdict) {
-    await store.recordVerdict({ buildId, verdict, decisionJson: '{}', decidedAt: NOW });
+    await store.builds.recordVerdict({ buildId, verdict, decisionJson: '{}', decidedAt: NOW });
   }
   return buildId;
 }
@@ -257,21 +257,21 @@ describe('GET /metrics', () => {
         createdAt: NOW,
       };
     });
-    await store.createBuilds(inputs);
+    await store.builds.createBuilds(inputs);
     const families = parseExposition(await (await get('/metrics')).text());
     expect(sampleValue(families, 'rbnet_builds', { verdict: 'pending' })).toBe(pending + 1001);
   });
 
   it("reports each active worker's queue depth and heartbeat age; a queue that fails is counted, a revoked worker vanishes", async () => {
-    await store.addOperator('alpha', NOW);
-    await store.addOperator('beta', NOW);
+    await store.registry.addOperator('alpha', NOW);
+    await store.registry.addOperator('beta', NOW);
     await enrolDirectly('alpha', 'alpha-1');
     await enrolDirectly('beta', 'beta-1');
     await enrolDirectly('beta', 'beta-2');
     depths.set('alpha-1', 4);
     depths.set('beta-1', 0);
     // beta-2's queue "cannot be reached": its depth series is missing, the failure counted.
-    await store.touchWorker('alpha-1', new Date(NOW.getTime() - 30_000));
+    await store.registry.touchWorker('alpha-1', new Date(NOW.getTime() - 30_000));
     let families = parseExposition(await (await get('/metrics')).text());
     expect(sampleValue(families, 'rbnet_queue_depth', { worker: 'alpha-1' })).toBe(4);
     expect(sampleValue(families, 'rbnet_queue_depth', { worker: 'beta-1' })).toBe(0);
@@ -281,7 +281,7 @@ describe('GET /metrics', () => {
     // Never seen: no heartbeat series rather than a made-up age.
     expect(sampleValue(families, 'rbnet_worker_heartbeat_age_seconds', { worker: 'beta-1' })).toBeUndefined();
 
-    await store.revokeWorker('alpha-1', NOW);
+    await store.registry.revokeWorker('alpha-1', NOW);
     families = parseExposition(await (await get('/metrics')).text());
     expect(sampleValue(families, 'rbnet_queue_depth', { worker: 'alpha-1' })).toBeUndefined();
     expect(

@@ -12,7 +12,7 @@ import type { NewBuild } from '../../../services/storage/build-store.ts';
 import { createTestCoordinatorDeps } from '../../../test/support/coordinator-deps-fixture.ts';
 import { expectInertHeaders } from '../../../test/support/expect-inert-headers.ts';
 import type { CoordinatorDeps } from '../../coordinator-deps.ts';
-import type { SqliteBuildStore } from '../../storage/sqlite-build-store.ts';
+import type { SqliteStores } from '../../storage/sqlite/open-sqlite-stores.ts';
 import { createCoordinatorApp } from '../create-app.ts';
 
 const LOOPBACK_ENV = { incoming: { socket: { remoteAddress: '127.0.0.1' } } };
@@ -20,7 +20,7 @@ const FILE = sha256Hex('the file a consumer holds') as Sha256Hex;
 const SPAM_BUILDS = 250;
 
 let root: string;
-let store: SqliteBuildStore;
+let store: SqliteStores;
 let deps: CoordinatorDeps;
 let app: ReturnType<typeof createCoordinatorApp>;
 let realBuildId: string;
@@ -55,8 +55,8 @@ beforeAll(async () => {
   // The real build first; then a spammer with a submit token claims the same file 250 times.
   const real = buildClaiming(FILE, 'hello', new Date('2026-01-01T00:00:00Z'));
   realBuildId = real.buildId;
-  await store.createBuild(real);
-  await store.createBuilds(
+  await store.builds.createBuild(real);
+  await store.builds.createBuilds(
     Array.from({ length: SPAM_BUILDS }, (_, i) =>
       buildClaiming(FILE, `spam-${i}`, new Date(Date.parse('2026-01-02T00:00:00Z') + i)),
     ),

@@ -53,7 +53,7 @@ const reportResult: RouteDefinition = {
         deps.metrics.jobDuration(outcome.durationMs / 1000);
         await progressBuild(deps, outcome.buildId);
       }
-      const build = await deps.store.getBuild(outcome.buildId);
+      const build = await deps.builds.getBuild(outcome.buildId);
       deps.logger.info(
         {
           buildId: outcome.buildId,

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CoordinatorDeps } from '../../../coordinator/coordinator-deps.ts';
 import { createCoordinatorApp } from '../../../coordinator/http/create-app.ts';
-import type { SqliteBuildStore } from '../../../coordinator/storage/sqlite-build-store.ts';
+import type { SqliteStores } from '../../../coordinator/storage/sqlite/open-sqlite-stores.ts';
 import { signRebuildLink, verifyRebuildLink } from '../../../services/apt/in-toto-rebuild-link.ts';
 import type { DebianSourceOrigin } from '../../../services/attestation/rebuild-statement.ts';
 import type { Sha256Hex } from '../../../services/digest.ts';
@@ -22,7 +22,7 @@ const NOW = new Date('2026-11-25T12:00:00.000Z');
 const APT_LINK = 'rbnet/apt-link.json';
 
 let root: string;
-let store: SqliteBuildStore;
+let store: SqliteStores;
 let deps: CoordinatorDeps;
 let app: ReturnType<typeof createCoordinatorApp>;
 let records: DebianBuildRecords;

@@ -31,7 +31,10 @@ import { type Sha256Hex, sha256Hex } from '../../../services/digest.ts';
 import { parseAnyManifest } from '../../../services/manifest/parse-any-manifest.ts';
 import { parseManifest } from '../../../services/manifest/parse-manifest.ts';
 import { debianSourceFactOf } from '../../../worker/debian/debian-build-source.ts';
-import { createTestCoordinatorDeps, type TestCoordinatorDeps } from '../../support/coordinator-deps-fixture.ts';
+import {
+  createTestCoordinatorDeps,
+  type TestCoordinatorDeps,
+} from '../../support/coordinator-deps-fixture.ts';
 import { type NetworkHarness, startNetworkHarness } from '../../support/network-harness.ts';
 import { runCli } from '../../support/run-cli.ts';
 import { REPO_ROOT } from '../../support/runner-harness.ts';
@@ -195,7 +198,7 @@ class DebianCoordinator {
     this.fixture = await createTestCoordinatorDeps(root, { threshold: 2, replicas: 2 });
     this.app = createCoordinatorApp(this.fixture.deps);
     this.#admin = (
-      await this.fixture.store.createToken({
+      await this.fixture.store.registry.createToken({
         kind: 'admin',
         subject: 'admin',
         scopes: ['admin'],

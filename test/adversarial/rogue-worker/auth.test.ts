@@ -288,7 +288,7 @@ describe('a rogue worker enrols keys it does not hold', () => {
     });
     const answer = await enrol(request.body, { ...request.headers });
     expect([answer.status, answer.json.error?.code]).toEqual([401, 'SIGNING_PROOF_INVALID']);
-    expect(await coordinator.fixture.store.getWorker(mallory.id)).toBeUndefined();
+    expect(await coordinator.fixture.store.registry.getWorker(mallory.id)).toBeUndefined();
     // Alpha can still enrol its own key; Mallory's token was not spent by the refusal.
     const alpha = {
       id: 'alpha-1',
@@ -336,7 +336,7 @@ describe('a rogue worker enrols keys it does not hold', () => {
       }).authorization,
     });
     expect([answer.status, answer.json.error?.code]).toEqual([401, 'SIGNING_PROOF_INVALID']);
-    expect(await coordinator.fixture.store.getWorker('alpha-2')).toBeUndefined();
+    expect(await coordinator.fixture.store.registry.getWorker('alpha-2')).toBeUndefined();
   });
 
   it('is revoked, keeps sending with its auth key, then re-enrols its revoked signing key under a new id: AUTH_INVALID, then CONFLICT', async () => {
@@ -406,7 +406,7 @@ describe('a rogue worker enrols keys it does not hold', () => {
       token,
     });
     expect((await enrol(squat.body, { ...squat.headers })).status).toBe(201);
-    expect((await coordinator.fixture.store.getWorker('alpha-9'))?.operator).toBe('mallory');
+    expect((await coordinator.fixture.store.registry.getWorker('alpha-9'))?.operator).toBe('mallory');
     const victim = await enrolmentRequestFor(newTestWorkerKeys('alpha-9'), {
       origin: coordinator.origin,
       token: await coordinator.enrolmentToken('alpha'),

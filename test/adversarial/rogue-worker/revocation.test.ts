@@ -12,7 +12,7 @@ import { type CliIo, parseCommandArgs } from '../../../cli/command.ts';
 import { adminWorkerCompromisedCommand } from '../../../cli/commands/admin-commands.ts';
 import type { CoordinatorDeps } from '../../../coordinator/coordinator-deps.ts';
 import { createCoordinatorApp } from '../../../coordinator/http/create-app.ts';
-import type { SqliteBuildStore } from '../../../coordinator/storage/sqlite-build-store.ts';
+import type { SqliteStores } from '../../../coordinator/storage/sqlite/open-sqlite-stores.ts';
 import { signRebuildLink } from '../../../services/apt/in-toto-rebuild-link.ts';
 import type { Sha256Hex } from '../../../services/digest.ts';
 import {
@@ -28,7 +28,7 @@ const APT_LINK = 'rbnet/apt-link.json';
 
 let root: string;
 let fixture: TestCoordinatorDeps;
-let store: SqliteBuildStore;
+let store: SqliteStores;
 let deps: CoordinatorDeps;
 let app: ReturnType<typeof createCoordinatorApp>;
 let records: DebianBuildRecords;
@@ -136,7 +136,7 @@ beforeAll(async () => {
     await records.enrol(operator, `${operator}-1`);
   }
   adminToken = (
-    await store.createToken({ kind: 'admin', subject: 'admin', scopes: ['admin'], singleUse: false })
+    await store.registry.createToken({ kind: 'admin', subject: 'admin', scopes: ['admin'], singleUse: false })
   ).secret;
 });
 
@@ -261,7 +261,7 @@ describe('rogue worker: a key compromised since T', () => {
     const answer = await postAt(7 * HOUR_MS, held);
     expect(answer.status).toBe(401);
     expect(answer.json.error.code).toBe('AUTH_INVALID');
-    expect(await store.listResults(heldBuildId)).toEqual([]);
+    expect(await store.results.listResults(heldBuildId)).toEqual([]);
   });
 
   it('gets the compromise re-dated later to let its results count again: the earlier T stands', async () => {
@@ -323,7 +323,7 @@ describe('revocation requests', () => {
     expect(answer.status).toBe(400);
     expect(answer.json.error.code).toBe('INVALID');
     expect(answer.json.error.message).toMatch(/^revocation\.since:/);
-    expect((await store.getWorker('delta-1'))?.revokedAt).toBeUndefined();
+    expect((await store.registry.getWorker('delta-1'))?.revokedAt).toBeUndefined();
   });
 
   it('a malformed time is refused', async () => {
@@ -345,7 +345,7 @@ describe('revocation requests', () => {
       LOOPBACK_ENV,
     );
     expect(response.status).toBe(401);
-    expect((await store.getWorker('delta-1'))?.revokedAt).toBeUndefined();
+    expect((await store.registry.getWorker('delta-1'))?.revokedAt).toBeUndefined();
   });
 
   it('rbnet admin worker compromised --since marks the worker over the API', async () => {
@@ -370,7 +370,7 @@ describe('revocation requests', () => {
       ]);
       expect(await adminWorkerCompromisedCommand.run(args, io)).toBe(0);
       expect(out.join('')).toContain(`worker delta-1 marked compromised since ${since}`);
-      expect((await store.getWorker('delta-1'))?.revocation).toEqual({ kind: 'compromised', since });
+      expect((await store.registry.getWorker('delta-1'))?.revocation).toEqual({ kind: 'compromised', since });
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }

@@ -10,16 +10,15 @@ import {
   parseAptLocalDebName,
 } from '../../services/apt/apt-file-name.ts';
 import { rebuildLinkProductsSha256, verifyRebuildLink } from '../../services/apt/in-toto-rebuild-link.ts';
-import type { VerifiedRebuildAttestation } from '../../services/attestation/verify-rebuild-attestation.ts';
-import type { ConsensusResult, Decision } from '../../services/consensus/decide-verdict.ts';
+import type { ConsensusResult } from '../../services/consensus/decide-verdict.ts';
 import { buildDivergenceReport } from '../../services/consensus/divergence-report.ts';
 import type { Sha256Hex } from '../../services/digest.ts';
-import { InvariantError, RbnetError } from '../../services/errors.ts';
+import { RbnetError } from '../../services/errors.ts';
 import type { ParsedDebianManifest } from '../../services/manifest/debian-manifest.ts';
-import { parseAnyManifest } from '../../services/manifest/parse-any-manifest.ts';
-import type { AptLinkPublication, BuildRecord, NewAptLink } from '../../services/storage/build-store.ts';
+import type { AptLinkPublication, NewAptLink } from '../../services/storage/apt-link-store.ts';
+import type { ResultByproduct, ResultFacts } from '../../services/storage/result-store.ts';
 import { readBlobText } from '../storage/read-blob.ts';
-import type { DecideDeps } from './decide-build.ts';
+import type { BackendDeps, DecidedBuild } from './coordinator-backend.ts';
 
 const MAX_APT_LINK_BYTES = 1024 * 1024;
 
@@ -55,37 +54,36 @@ function sourceRefusal(
   manifest: ParsedDebianManifest,
   results: readonly ConsensusResult[],
   counted: readonly { readonly counted: boolean }[],
-  verified: ReadonlyMap<Sha256Hex, VerifiedRebuildAttestation>,
+  facts: ReadonlyMap<Sha256Hex, ResultFacts>,
 ): string | undefined {
   if (manifest.manifest.source.from !== 'archive')
     return 'its source files were uploaded by the submitter, not fetched from the archive';
   for (const [index, result] of results.entries()) {
     if (result.kind !== 'built' || !counted[index]?.counted) continue;
-    const origin = verified.get(result.envelopeSha256)?.statement.predicate.buildDefinition.internalParameters
-      .debian?.source?.origin;
+    // Intake recorded what the worker signed about the source when it verified the envelope.
+    const origin = facts.get(result.envelopeSha256)?.debianSource?.origin;
     if (origin !== 'archive')
       return `worker ${result.workerId} signed source origin ${origin ?? '(none)'}, not archive`;
   }
   return undefined;
 }
 
+/**
+ * Publishes the apt links of a decided Debian build (`manifest` is its parsed manifest), or
+ * withdraws them. `byproductsByEnvelope` are the byproducts each result's envelope signs.
+ */
 export async function publishAptLinks(
-  deps: DecideDeps,
-  build: BuildRecord,
-  decision: Decision,
-  results: readonly ConsensusResult[],
-  verified: ReadonlyMap<Sha256Hex, VerifiedRebuildAttestation>,
+  deps: BackendDeps,
+  manifest: ParsedDebianManifest,
+  decided: DecidedBuild,
+  byproductsByEnvelope: ReadonlyMap<Sha256Hex, readonly ResultByproduct[]>,
 ): Promise<AptLinkPublication> {
-  const withdraw = () => deps.store.replaceAptLinks(build.buildId, [], deps.now());
+  const { build, decision, results, facts } = decided;
+  const withdraw = () => deps.aptLinks.replaceAptLinks(build.buildId, [], deps.now());
   if (decision.verdict !== 'reproducible') return withdraw();
-  const manifest = parseAnyManifest(build.manifestJson, {
-    maxManifestBytes: Math.max(256 * 1024, Buffer.byteLength(build.manifestJson, 'utf8')),
-  });
-  if (manifest.kind !== 'debian')
-    throw new InvariantError('INVARIANT', `publishAptLinks: build ${build.buildId} is not a Debian build`);
   // The report marks which results counted; a reproducible verdict means every counted one agrees.
   const counted = buildDivergenceReport(results, decision).results;
-  const refusal = sourceRefusal(manifest, results, counted, verified);
+  const refusal = sourceRefusal(manifest, results, counted, facts);
   if (refusal !== undefined) {
     deps.logger.info({ buildId: build.buildId, reason: refusal }, 'no apt links for this build');
     return withdraw();
@@ -95,10 +93,10 @@ export async function publishAptLinks(
   for (const [index, result] of results.entries()) {
     if (result.kind !== 'built' || !counted[index]?.counted || servedOperators.has(result.operator)) continue;
     const logger = deps.logger.child({ buildId: build.buildId, workerId: result.workerId });
-    const linkByproduct = (verified.get(result.envelopeSha256)?.byproducts ?? []).find(
+    const linkByproduct = (byproductsByEnvelope.get(result.envelopeSha256) ?? []).find(
       (b) => b.name === APT_LINK_BYPRODUCT_NAME,
     );
-    const worker = await deps.store.getWorker(result.workerId);
+    const worker = await deps.registry.getWorker(result.workerId);
     if (!linkByproduct || !worker) {
       logger.warn('no apt link from this result; the operator serves none for this build');
       continue;
@@ -148,7 +146,7 @@ export async function publishAptLinks(
       logger.warn({ err }, 'apt link refused; the operator serves none for this build');
     }
   }
-  const publication = await deps.store.replaceAptLinks(build.buildId, links, deps.now());
+  const publication = await deps.aptLinks.replaceAptLinks(build.buildId, links, deps.now());
   for (const conflict of publication.conflicts) {
     // The alarm: two builds of one package version whose rebuilt bytes differ.
     deps.logger.error(

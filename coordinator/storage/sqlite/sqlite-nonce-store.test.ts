@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteConnection } from './sqlite-connection.ts';
 import { SqliteNonceStore } from './sqlite-nonce-store.ts';
 
 const NOW = 1_800_000_000_000;
@@ -10,11 +11,14 @@ const nonce = (i: number) => `nonce-${String(i).padStart(20, '0')}`;
 describe('SqliteNonceStore', () => {
   let root: string;
   let path: string;
-  const open: SqliteNonceStore[] = [];
+  const open: SqliteConnection[] = [];
+  /** A nonce store on its own connection to the file; `close()` closes that connection. */
   const store = (maxNoncesPerWorker = 100) => {
-    const created = new SqliteNonceStore(path, { maxNoncesPerWorker });
-    open.push(created);
-    return created;
+    const connection = new SqliteConnection(path);
+    open.push(connection);
+    return Object.assign(new SqliteNonceStore(connection, { maxNoncesPerWorker }), {
+      close: async () => connection.close(),
+    });
   };
 
   beforeEach(async () => {
@@ -22,7 +26,7 @@ describe('SqliteNonceStore', () => {
     path = join(root, 'db.sqlite');
   });
   afterEach(async () => {
-    for (const each of open.splice(0)) await each.close();
+    for (const each of open.splice(0)) each.close();
     await rm(root, { recursive: true, force: true });
   });
 

@@ -1,9 +1,9 @@
 // The replay record of worker request proofs, in the coordinator's SQLite file: a nonce is kept
 // until its proof can no longer verify, survives restarts, and is never dropped to make room.
 import type Database from 'better-sqlite3';
-import type { NonceOutcome, NonceStore } from '../../services/auth/worker-request-auth.ts';
-import { BuildStoreError } from '../../services/storage/build-store.ts';
-import { openMigratedDatabase, type SqliteBuildStoreOptions } from './sqlite-build-store.ts';
+import type { NonceOutcome, NonceStore } from '../../../services/auth/worker-request-auth.ts';
+import { BuildStoreError } from '../../../services/storage/store-error.ts';
+import type { SqliteConnection } from './sqlite-connection.ts';
 
 export const sqliteNonceStoreDefaults = Object.freeze({
   /**
@@ -15,7 +15,7 @@ export const sqliteNonceStoreDefaults = Object.freeze({
   pruneBatch: 64,
 });
 
-export interface SqliteNonceStoreOptions extends SqliteBuildStoreOptions {
+export interface SqliteNonceStoreOptions {
   readonly maxNoncesPerWorker?: number;
 }
 
@@ -76,12 +76,12 @@ export class SqliteNonceStore implements NonceStore {
   readonly #live = new Map<string, ExpiryHeap>();
   readonly #s;
 
-  constructor(path: string, options: SqliteNonceStoreOptions = {}) {
+  constructor(connection: SqliteConnection, options: SqliteNonceStoreOptions = {}) {
     const maxPerWorker = options.maxNoncesPerWorker ?? sqliteNonceStoreDefaults.maxNoncesPerWorker;
     if (!Number.isSafeInteger(maxPerWorker) || maxPerWorker < 1)
       throw new BuildStoreError('INVALID', 'maxNoncesPerWorker: expected a positive integer');
     this.#maxPerWorker = maxPerWorker;
-    this.#db = openMigratedDatabase(path, options);
+    this.#db = connection.db;
     const db = this.#db;
     this.#s = {
       seen: db.prepare<[string, string], { one: number }>(
@@ -124,10 +124,6 @@ export class SqliteNonceStore implements NonceStore {
   /** Rows in the table, expired ones not yet pruned included (for tests and diagnostics). */
   size(): number {
     return this.#s.count.get()!.n;
-  }
-
-  async close(): Promise<void> {
-    if (this.#db.open) this.#db.close();
   }
 
   #liveOf(workerId: string, nowMs: number): ExpiryHeap {

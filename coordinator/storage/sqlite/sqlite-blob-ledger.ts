@@ -1,7 +1,7 @@
 // The content-store ledger in the coordinator's SQLite file (migration 5): owners and usage for
 // quotas, references (written by triggers on the record tables) for garbage collection.
 import type Database from 'better-sqlite3';
-import { isSha256Hex, type Sha256Hex } from '../../services/digest.ts';
+import { isSha256Hex, type Sha256Hex } from '../../../services/digest.ts';
 import {
   type BlobLedger,
   type CollectableBlob,
@@ -11,9 +11,9 @@ import {
   type QuotaLimits,
   type QuotaReservation,
   type Usage,
-} from '../../services/storage/blob-ledger.ts';
-import { BuildStoreError } from '../../services/storage/build-store.ts';
-import { openMigratedDatabase, type SqliteBuildStoreOptions } from './sqlite-build-store.ts';
+} from '../../../services/storage/blob-ledger.ts';
+import { BuildStoreError } from '../../../services/storage/store-error.ts';
+import type { SqliteConnection } from './sqlite-connection.ts';
 
 interface BlobRow {
   sha256: string;
@@ -46,7 +46,7 @@ export class SqliteBlobLedger implements BlobLedger {
   readonly #inflight = new Map<string, { bytes: number; blobs: number }>();
   readonly #s;
 
-  constructor(path: string, limits: QuotaLimits, options: SqliteBuildStoreOptions = {}) {
+  constructor(connection: SqliteConnection, limits: QuotaLimits) {
     for (const [kind, quota] of Object.entries(limits)) {
       for (const [name, value] of Object.entries(quota)) {
         if (!Number.isSafeInteger(value) || value < 0)
@@ -54,7 +54,7 @@ export class SqliteBlobLedger implements BlobLedger {
       }
     }
     this.#limits = limits;
-    this.#db = openMigratedDatabase(path, options);
+    this.#db = connection.db;
     const db = this.#db;
     this.#s = {
       usage: db.prepare<[string], { bytes: number; blobs: number }>(
@@ -246,10 +246,6 @@ export class SqliteBlobLedger implements BlobLedger {
   async referencesOf(sha256: Sha256Hex): Promise<readonly string[]> {
     checkDigest(sha256, 'sha256');
     return Object.freeze(this.#s.referencesOf.all(sha256).map((r) => r.holder));
-  }
-
-  async close(): Promise<void> {
-    if (this.#db.open) this.#db.close();
   }
 
   #usageOf(key: string): Usage {
