@@ -12,6 +12,7 @@ import type { ResultStore } from '../services/storage/result-store.ts';
 import type { TransparencyLog } from '../services/storage/transparency-log.ts';
 import type { CoordinatorConfig } from './coordinator-config.ts';
 import type { CoordinatorMetrics } from './metrics/coordinator-metrics.ts';
+import type { CoordinatorLog } from './tlog/coordinator-log.ts';
 
 /** The job a worker receives; see services/queue/queue-contract.ts for its strict parser. */
 export interface DispatchedJob {
@@ -76,4 +77,6 @@ export interface CoordinatorDeps {
   readonly now: () => Date;
   /** Counters and gauges served at /metrics. */
   readonly metrics: CoordinatorMetrics;
+  /** The witnessed, tiled transparency log; absent in tests that do not serve it. */
+  readonly tlog?: CoordinatorLog;
 }

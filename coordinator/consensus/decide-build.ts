@@ -17,6 +17,7 @@ import type { RegistryStore } from '../../services/storage/registry-store.ts';
 import type { ResultStore } from '../../services/storage/result-store.ts';
 import { BuildStoreError } from '../../services/storage/store-error.ts';
 import type { TransparencyLog } from '../../services/storage/transparency-log.ts';
+import { verdictEntryOf } from '../../services/tlog/entries-from-decision.ts';
 import { buildContextOf } from '../backends/build-context.ts';
 import type { AfterVerdict, DecidedBuild } from '../backends/coordinator-backend.ts';
 import type { CoordinatorConfig } from '../coordinator-config.ts';
@@ -169,6 +170,21 @@ export async function decideBuild(
     buildId,
     bodySha256: sha256Hex(canonicalizeJcs(body)),
     body,
+    // The tiled log's verdict entry names every result considered, so a hidden one is visible.
+    tiledEntryJson: canonicalizeJcs(
+      verdictEntryOf({
+        buildId,
+        sequence: recorded.sequence,
+        previousVerdict: recorded.previousVerdict,
+        manifestSha256: build.manifestSha256,
+        decision,
+        results: inputs.results,
+        compromised: inputs.revoked,
+        ...(consensusEnvelopeSha256 && { consensusEnvelopeSha256 }),
+        ...(divergenceReportSha256 && { divergenceReportSha256 }),
+        decidedAt: now,
+      }),
+    ),
   });
   deps.logger.info(
     {

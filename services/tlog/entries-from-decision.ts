@@ -35,6 +35,15 @@ export function resultEntryOf(buildId: string, result: ConsensusResult, received
     : { ...common, outcome: 'failed', failureReason: result.failureReason };
 }
 
+/** What a verdict entry cites of a result. */
+export interface CitedResult {
+  readonly workerId: string;
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly kind: 'built' | 'failed';
+  readonly envelopeSha256?: Sha256Hex;
+}
+
 export interface VerdictFacts {
   readonly buildId: string;
   readonly sequence: number;
@@ -44,7 +53,7 @@ export interface VerdictFacts {
   /** Every result the decision was taken over. */
   readonly results: readonly ConsensusResult[];
   /** Results set aside before deciding because their worker's key was compromised by then. */
-  readonly compromised?: readonly ConsensusResult[];
+  readonly compromised?: readonly CitedResult[];
   readonly consensusEnvelopeSha256?: Sha256Hex;
   readonly divergenceReportSha256?: Sha256Hex;
   readonly decidedAt: Date;
@@ -53,11 +62,12 @@ export interface VerdictFacts {
 /** The verdict entry: every result considered, each with why it did or did not count. */
 export function verdictEntryOf(facts: VerdictFacts): VerdictEntry {
   const reasons = new Map(facts.decision.notCounted.map((n) => [resultKeyText(n), n.reason] as const));
-  const cite = (result: ConsensusResult, standing: VerdictResult['standing']): VerdictResult => ({
+  const cite = (result: CitedResult, standing: VerdictResult['standing']): VerdictResult => ({
     workerId: result.workerId,
     jobId: result.jobId,
     attempt: result.attempt,
-    ...(result.kind === 'built' && { envelopeSha256: result.envelopeSha256 }),
+    ...(result.kind === 'built' &&
+      result.envelopeSha256 !== undefined && { envelopeSha256: result.envelopeSha256 }),
     standing,
   });
   const listed = [

@@ -17,6 +17,7 @@ import { logEntryHash } from '../../../services/storage/transparency-log.ts';
 import { testJobNonce, testKeyid } from '../../../test/support/test-identifiers.ts';
 import { classifyFailures } from '../../scheduler/retry-policy.ts';
 import { migration8Objects } from './migrations/m008-integrity-and-facts.ts';
+import { migration9Objects } from './migrations/m009-tiled-transparency-log.ts';
 import { sqliteSchemaVersion } from './migrations/migrate.ts';
 import { openSqliteStores, type SqliteStores } from './open-sqlite-stores.ts';
 
@@ -249,6 +250,7 @@ describe('SqliteBuildStore: opening and migrations', () => {
       { version: 6, name: 'attempts: started by a heartbeat, run limit' },
       { version: 7, name: 'why an attempt closed without a report' },
       { version: 8, name: 'integrity in SQL; derived rows kept by triggers; verified result facts' },
+      { version: 9, name: 'tiled transparency log: sequence, tiles, head' },
     ]);
   });
 
@@ -289,7 +291,9 @@ describe('SqliteBuildStore: opening and migrations', () => {
       T0,
     );
     await v3.close();
-    // Roll the file back to version 3: what migrations 8 to 4 added is undone by hand.
+    // Roll the file back to version 3: what migrations 9 to 4 added is undone by hand.
+    for (const { type, name } of migration9Objects) old.exec(`DROP ${type.toUpperCase()} ${name}`);
+    old.exec('DELETE FROM schema_migrations WHERE version = 9');
     for (const { type, name } of migration8Objects) old.exec(`DROP ${type.toUpperCase()} ${name}`);
     old.exec('DELETE FROM schema_migrations WHERE version = 8');
     old.exec(`DELETE FROM schema_migrations WHERE version = 7; ALTER TABLE attempts DROP COLUMN failure_reason;
@@ -315,6 +319,9 @@ describe('SqliteBuildStore: opening and migrations', () => {
     const migrated = open();
     expect(migrated.schemaVersion()).toBe(sqliteSchemaVersion);
     expect((await migrated.registry.getWorker(retired.workerId))?.revocation).toEqual({ kind: 'retired' });
+    // Migration 9: the keys in use, then the revocation, enter the tiled log's sequence.
+    const sequenced = migrated.tiledLog.sequencedFrom(0, 10).map((e) => JSON.parse(e.factsJson).event);
+    expect(sequenced).toEqual(['enrolled', 'enrolled', 'retired']);
     const counts = await migrated.builds.countBuildsByVerdict();
     expect([counts.pending, counts.failed, counts.reproducible]).toEqual([1, 1, 0]);
     expect(await migrated.builds.listPendingBuildIds()).toEqual([pending.buildId]);
