@@ -1,19 +1,30 @@
 // The transparency log's costs (docs/benchmarks.md, "The transparency log"), medians and ratios
 // against baselines measured in the same run:
 // 1. appending 1,000,000 entries (a checkpoint signed per batch of 1,000) to the tiled log, in
-//    memory and on files, against plain better-sqlite3 inserts of the same records (in memory, and
-//    a WAL file with synchronous=FULL as the coordinator's store runs it), one transaction per batch;
-// 2. an inclusion proof at 1,000,000 entries (from the in-memory tiles) against reading one row by
-//    primary key from the same SQLite table;
-// 3. `rbnet verify FILE --bundle` against `sha256sum FILE`, both as processes, at 1 MiB and 256 MiB.
+//    memory, on files, and in the coordinator's SQLite store, against plain better-sqlite3 inserts of
+//    the same records (in memory, and a WAL file with synchronous=FULL as the coordinator's store
+//    runs it), one transaction per batch;
+// 2. tlog-proof lookups at 1,000,000 entries through the coordinator's route (tiles in its SQLite
+//    store) against a hono route answering constant JSON, both through app.request;
+// 3. serving tiles over HTTP from the coordinator's /log app against a node:http static file
+//    server over the same tiles as files;
+// 4. `rbnet verify FILE --bundle` against `sha256sum FILE`, both as processes, at 1 MiB and 256 MiB.
 // Run under the engine lock: flock /tmp/rbnet-engine.lock npx tsx bench/transparency-log.bench.ts
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { serve } from '@hono/node-server';
 import Database from 'better-sqlite3';
+import { Hono } from 'hono';
+import pino from 'pino';
+import { createTlogTilesApp } from '../coordinator/http/tlog-tiles-app.ts';
+import { SqliteConnection } from '../coordinator/storage/sqlite/sqlite-connection.ts';
+import { SqliteTiledLogStore } from '../coordinator/storage/sqlite/sqlite-tiled-log-store.ts';
+import { CoordinatorLog } from '../coordinator/tlog/coordinator-log.ts';
 import { newKey, policyDocument } from '../services/consensus/consensus-test-fixtures.ts';
 import { sha256Hex } from '../services/digest.ts';
 import { canonicalizeJcs } from '../services/jcs.ts';
@@ -22,12 +33,15 @@ import { RESULT_ENTRY } from '../services/tlog/log-entry.ts';
 import { leafHash } from '../services/tlog/merkle-hash.ts';
 import { verifyInclusion } from '../services/tlog/merkle-proofs.ts';
 import { assembleBundle } from '../services/tlog/rbnet-bundle.ts';
+import { tilePath, tilesOfTree } from '../services/tlog/tile-path.ts';
 import { MemoryTileStorage, type TileStorage } from '../services/tlog/tile-storage.ts';
 import { publishBuild } from '../services/tlog/tlog-build-fixtures.ts';
 import { cosign, newCosigner, newLogSigner } from '../services/tlog/tlog-fixtures.ts';
+import { parseTlogProof } from '../services/tlog/tlog-proof.ts';
 import { seededRandom } from '../services/tlog/tlog-test-support.ts';
 import { type LogHeadStore, MemoryLogHeadStore, TransparencyLog } from '../services/tlog/transparency-log.ts';
 import { REPO_ROOT } from '../test/support/runner-harness.ts';
+import { startStaticServer } from '../test/support/static-file-server.ts';
 import { formatRow, median } from './bench-support.ts';
 
 const ENTRIES = Number(process.env.BENCH_TLOG_ENTRIES ?? 1_000_000);
@@ -104,17 +118,16 @@ async function main(): Promise<void> {
       sqliteMemory: [],
       tilesFiles: [],
       sqliteFile: [],
+      tilesSqlite: [],
     };
-    let memoryLog: TransparencyLog | undefined;
-    let memoryDb: Database.Database | undefined;
+    let kept: { connection: SqliteConnection; store: SqliteTiledLogStore } | undefined;
     for (let run = 0; run < RUNS; run++) {
       const db = sqliteInserts(entries, ':memory:');
       times.sqliteMemory!.push(db.ms);
-      memoryDb?.close();
-      memoryDb = db.db;
-      const tiles = await appendAll(entries, new MemoryTileStorage(), new MemoryLogHeadStore());
-      times.tilesMemory!.push(tiles.ms);
-      memoryLog = tiles.log;
+      db.db.close();
+      times.tilesMemory!.push(
+        (await appendAll(entries, new MemoryTileStorage(), new MemoryLogHeadStore())).ms,
+      );
       const dir = join(root, `run-${run}`);
       const file = sqliteInserts(entries, join(root, `run-${run}.sqlite`));
       times.sqliteFile!.push(file.ms);
@@ -128,6 +141,12 @@ async function main(): Promise<void> {
           )
         ).ms,
       );
+      // The coordinator's own store: tiles and head in its SQLite file (WAL, synchronous=FULL).
+      kept?.connection.close();
+      const connection = new SqliteConnection(join(root, `coordinator-${run}.sqlite`));
+      const store = new SqliteTiledLogStore(connection);
+      times.tilesSqlite!.push((await appendAll(entries, store, store)).ms);
+      kept = { connection, store };
       await rm(dir, { recursive: true, force: true });
       await rm(join(root, `run-${run}.sqlite`), { force: true });
       await rm(join(root, `run-${run}.sqlite-wal`), { force: true });
@@ -135,12 +154,11 @@ async function main(): Promise<void> {
     console.log(
       '| append 1,000,000 entries | median s | entries/s | ratio (throughput vs SQLite) |\n|---|---|---|---|',
     );
-    for (const [label, tilesKey, sqlKey] of [
-      ['memory', 'tilesMemory', 'sqliteMemory'],
-      ['files (fsync per batch)', 'tilesFiles', 'sqliteFile'],
+    for (const [label, tilesKeys, sqlKey] of [
+      ['memory', ['tilesMemory'], 'sqliteMemory'],
+      ['files (fsync per batch)', ['tilesFiles', 'tilesSqlite'], 'sqliteFile'],
     ] as const) {
       const sql = median(times[sqlKey]!);
-      const tiles = median(times[tilesKey]!);
       console.log(
         formatRow([
           `SQLite inserts, ${label} (baseline)`,
@@ -149,58 +167,158 @@ async function main(): Promise<void> {
           '1.00×',
         ]),
       );
-      console.log(
-        formatRow([
-          `tiled log, ${label}`,
-          tiles / 1000,
-          Math.round(ENTRIES / (tiles / 1000)),
-          `${(sql / tiles).toFixed(2)}×`,
-        ]),
-      );
+      for (const key of tilesKeys) {
+        const tiles = median(times[key]!);
+        const name =
+          key === 'tilesSqlite' ? "tiled log in the coordinator's SQLite file" : `tiled log, ${label}`;
+        console.log(
+          formatRow([
+            name,
+            tiles / 1000,
+            Math.round(ENTRIES / (tiles / 1000)),
+            `${(sql / tiles).toFixed(2)}×`,
+          ]),
+        );
+      }
     }
-
-    // 2. Proofs at 1,000,000 entries, against one-row primary-key reads of the same table.
-    const random = seededRandom(7);
-    const proofMs: number[] = [];
-    const rowMs: number[] = [];
-    const select = memoryDb!.prepare('SELECT entry FROM entries WHERE idx = ?');
-    const log = memoryLog!;
-    for (let i = 0; i < PROOFS; i++) {
-      const index = random.int(ENTRIES);
-      let started = performance.now();
-      select.get(index);
-      rowMs.push(performance.now() - started);
-      started = performance.now();
-      const proof = await log.inclusionProof(index);
-      proofMs.push(performance.now() - started);
-      if (i % 1000 === 0)
-        verifyInclusion(index, ENTRIES, leafHash(entries[index]!), proof, log.head.rootHash);
-    }
-    console.log(
-      '\n| at 1,000,000 entries | median ms | p99 ms | ratio (median vs row read) |\n|---|---|---|---|',
-    );
-    console.log(
-      formatRow([
-        'SQLite: read one row by primary key (baseline)',
-        median(rowMs),
-        percentile(rowMs, 0.99),
-        '1.00×',
-      ]),
-    );
-    console.log(
-      formatRow([
-        'inclusion proof from the tiles',
-        median(proofMs),
-        percentile(proofMs, 0.99),
-        `${(median(proofMs) / median(rowMs)).toFixed(1)}×`,
-      ]),
-    );
-    memoryDb!.close();
-
+    await routesAndTiles(kept!.store, root);
+    kept!.connection.close();
     await verifyVersusSha256sum(root);
   } finally {
     await rm(root, { recursive: true, force: true });
   }
+}
+
+/** Runs `count` GETs of `paths()` against `base`, `concurrency` at a time; requests per second. */
+async function load(base: string, paths: () => string, count: number, concurrency: number): Promise<number> {
+  let left = count;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (left-- > 0) {
+        const response = await fetch(`${base}${paths()}`);
+        if (response.status !== 200) throw new Error(`GET ${base}: ${response.status}`);
+        await response.arrayBuffer();
+      }
+    }),
+  );
+  return count / ((performance.now() - started) / 1000);
+}
+
+/** 2. proofs through the coordinator's route vs constant JSON; 3. tiles from /log vs a static server. */
+async function routesAndTiles(store: SqliteTiledLogStore, root: string): Promise<void> {
+  const logger = pino({ level: 'silent' });
+  const log = await CoordinatorLog.open({ store, origin: ORIGIN, signer, witnesses: [], logger });
+  const size = log.size;
+  const proofApp = new Hono();
+  proofApp.get('/v1/log/proofs/:index', async (c) =>
+    c.body(await log.tlogProof(Number(c.req.param('index')))),
+  );
+  const constant = new Hono();
+  const body = { ok: true, origin: ORIGIN, size };
+  constant.get('/constant', (c) => c.json(body));
+  const random = seededRandom(7);
+  const proofMs: number[] = [];
+  const constantMs: number[] = [];
+  const rounds: { proof: number; constant: number }[] = [];
+  for (let round = 0; round < 5; round++) {
+    let started = performance.now();
+    for (let i = 0; i < PROOFS / 5; i++) {
+      const t = performance.now();
+      const answer = await constant.request('/constant');
+      await answer.text();
+      constantMs.push(performance.now() - t);
+    }
+    const constantRound = performance.now() - started;
+    started = performance.now();
+    for (let i = 0; i < PROOFS / 5; i++) {
+      const index = random.int(size);
+      const t = performance.now();
+      const answer = await proofApp.request(`/v1/log/proofs/${index}`);
+      const text = await answer.text();
+      proofMs.push(performance.now() - t);
+      if (i === 0) {
+        const proof = parseTlogProof(text);
+        verifyInclusion(
+          index,
+          size,
+          leafHash(proof.extra!),
+          proof.inclusionProof,
+          (await store.readHead())!.rootHash,
+        );
+      }
+    }
+    rounds.push({ proof: performance.now() - started, constant: constantRound });
+  }
+  const perSecond = (ms: number) => PROOFS / 5 / (ms / 1000);
+  const proofRate = median(rounds.map((r) => perSecond(r.proof)));
+  const constantRate = median(rounds.map((r) => perSecond(r.constant)));
+  console.log(
+    `\n| at ${size.toLocaleString('en')} entries, app.request | lookups/s (median of 5) | median ms | p99 ms | ratio |\n|---|---|---|---|---|`,
+  );
+  console.log(
+    formatRow([
+      'hono route answering constant JSON (baseline)',
+      constantRate,
+      median(constantMs),
+      percentile(constantMs, 0.99),
+      '1.00×',
+    ]),
+  );
+  console.log(
+    formatRow([
+      "tlog-proof from the coordinator's route (SQLite tiles)",
+      proofRate,
+      median(proofMs),
+      percentile(proofMs, 0.99),
+      `${(proofRate / constantRate).toFixed(2)}×`,
+    ]),
+  );
+
+  // 3. The same tiles served by the coordinator's /log app and by a plain static file server.
+  const mirror = join(root, 'mirror');
+  const tiles = tilesOfTree(size);
+  for (const tile of tiles) {
+    const path = join(mirror, tilePath(tile));
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, (await store.readTile(tile))!);
+  }
+  const tilesApp = new Hono();
+  tilesApp.route('/log', createTlogTilesApp(log));
+  const served = serve({ fetch: tilesApp.fetch, hostname: '127.0.0.1', port: 0 });
+  await new Promise<void>((ready) => served.once('listening', () => ready()));
+  const coordinatorBase = `http://127.0.0.1:${(served.address() as AddressInfo).port}/log/`;
+  const staticServer = await startStaticServer(mirror);
+  const pick = seededRandom(11);
+  const path = () => tilePath(tiles[pick.int(tiles.length)]!);
+  const REQUESTS = 20_000;
+  const coordinatorRates: number[] = [];
+  const staticRates: number[] = [];
+  await load(coordinatorBase, path, 2_000, 16);
+  await load(`${staticServer.url}/`, path, 2_000, 16);
+  for (let round = 0; round < 5; round++) {
+    staticRates.push(await load(`${staticServer.url}/`, path, REQUESTS / 5, 16));
+    coordinatorRates.push(await load(coordinatorBase, path, REQUESTS / 5, 16));
+  }
+  console.log(
+    `\n| serving ${tiles.length.toLocaleString('en')} tiles over HTTP, 16 concurrent GETs | requests/s (median of 5) | ratio |\n|---|---|---|`,
+  );
+  console.log(
+    formatRow([
+      'node:http static file server over the tiles as files (baseline)',
+      median(staticRates),
+      '1.00×',
+    ]),
+  );
+  console.log(
+    formatRow([
+      "the coordinator's /log app (tiles in SQLite)",
+      median(coordinatorRates),
+      `${(median(coordinatorRates) / median(staticRates)).toFixed(2)}×`,
+    ]),
+  );
+  await staticServer.close();
+  await new Promise<void>((done) => served.close(() => done()));
 }
 
 /** `rbnet verify FILE --bundle` against `sha256sum FILE`, as processes, interleaved. */

@@ -34,10 +34,41 @@ export function splitHashTile(tile: TileRef, bytes: Uint8Array): MerkleHash[] {
 }
 
 /**
- * A SubtreeHashReader over the tiles of the tree of `size` leaves. Tiles are not trusted here: a
- * wrong tile gives a wrong hash, and the proof built from it fails verification.
+ * The hashes of the 8 levels inside a tile, by path (level k: width/2^k hashes). A tile at a given
+ * width never changes (its path names the width), so these never go stale; rehashing them is most of what a proof costs (255 hashes per
+ * tile level), and a cache makes a proof a few lookups. Bounded by `maxTiles` (oldest dropped first).
  */
-export function tileSubtreeReader(size: number, tiles: TileReader): SubtreeHashReader {
+export class TileLevelsCache {
+  readonly #levels = new Map<string, MerkleHash[][]>();
+  constructor(readonly maxTiles: number) {}
+
+  levelsOf(key: string, hashes: readonly MerkleHash[]): MerkleHash[][] {
+    const known = this.#levels.get(key);
+    if (known) return known;
+    const levels: MerkleHash[][] = [[...hashes]];
+    while (levels.at(-1)!.length > 1) {
+      const row = levels.at(-1)!;
+      const next: MerkleHash[] = [];
+      // A partial tile's odd last hash has no pair yet: only complete subtrees are ever asked for.
+      for (let i = 0; i + 1 < row.length; i += 2) next.push(nodeHash(row[i]!, row[i + 1]!));
+      levels.push(next);
+    }
+    if (this.#levels.size >= this.maxTiles) this.#levels.delete(this.#levels.keys().next().value!);
+    this.#levels.set(key, levels);
+    return levels;
+  }
+}
+
+/**
+ * A SubtreeHashReader over the tiles of the tree of `size` leaves. Tiles are not trusted here: a
+ * wrong tile gives a wrong hash, and the proof built from it fails verification. With `cache`, the
+ * inner levels of each tile are hashed once.
+ */
+export function tileSubtreeReader(
+  size: number,
+  tiles: TileReader,
+  cache?: TileLevelsCache,
+): SubtreeHashReader {
   return {
     async readSubtreeHashes(refs: readonly SubtreeRef[]): Promise<MerkleHash[]> {
       const wanted = new Map<string, TileRef>();
@@ -58,9 +89,11 @@ export function tileSubtreeReader(size: number, tiles: TileReader): SubtreeHashR
       const list = [...wanted.values()];
       const answers = await tiles.readTiles(list);
       const byPath = new Map(list.map((tile, i) => [tilePath(tile), splitHashTile(tile, answers[i]!)]));
-      return spans.map(({ key, offset, count }) =>
-        completeSubtreeHash(byPath.get(key)!.slice(offset, offset + count)),
-      );
+      return spans.map(({ key, offset, count }) => {
+        const hashes = byPath.get(key)!;
+        if (cache) return cache.levelsOf(key, hashes)[Math.log2(count)]![offset / count]!;
+        return completeSubtreeHash(hashes.slice(offset, offset + count));
+      });
     },
   };
 }

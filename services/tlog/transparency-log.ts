@@ -9,7 +9,7 @@ import { proveConsistency, proveInclusion } from './merkle-proofs.ts';
 import { isValidKeyName, type NoteSigner } from './note-keys.ts';
 import { formatSignedNote, parseSignedNote, signNoteText } from './signed-note.ts';
 import { TileAppender } from './tile-appender.ts';
-import { tileSubtreeReader } from './tile-hash-reader.ts';
+import { TileLevelsCache, tileSubtreeReader } from './tile-hash-reader.ts';
 import { TILE_WIDTH, tileAtSize } from './tile-path.ts';
 import { type TileStorage, tilesUpTo } from './tile-storage.ts';
 import { TlogError } from './tlog-errors.ts';
@@ -70,6 +70,8 @@ export class TransparencyLog {
   #stored: LogHead | undefined;
   /** Appends run one at a time; each waits for the one before. */
   #queue: Promise<unknown> = Promise.resolve();
+  /** Inner levels of full tiles, hashed once: 8 KiB per tile, 16,384 tiles (4,194,304 entries) at most. */
+  readonly #levels = new TileLevelsCache(16_384);
 
   private constructor(options: TransparencyLogOptions, appender: TileAppender, stored: LogHead | undefined) {
     this.origin = options.origin;
@@ -143,7 +145,7 @@ export class TransparencyLog {
     return proveInclusion(
       index,
       size,
-      tileSubtreeReader(size, tilesUpTo(this.#options.tiles, this.head.size)),
+      tileSubtreeReader(size, tilesUpTo(this.#options.tiles, this.head.size), this.#levels),
     );
   }
 
@@ -152,7 +154,7 @@ export class TransparencyLog {
     return proveConsistency(
       oldSize,
       newSize,
-      tileSubtreeReader(newSize, tilesUpTo(this.#options.tiles, this.head.size)),
+      tileSubtreeReader(newSize, tilesUpTo(this.#options.tiles, this.head.size), this.#levels),
     );
   }
 

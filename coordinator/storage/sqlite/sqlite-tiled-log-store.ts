@@ -95,19 +95,40 @@ export class SqliteTiledLogStore implements TileStorage, LogHeadStore {
     return readTilesOrFail(this, tiles);
   }
 
+  /**
+   * Tiles are committed without their own fsync: in WAL mode commits reach the disk in order, so the
+   * head's compare-and-swap (synchronous = FULL) that follows makes them durable first. A crash
+   * before it loses only tiles beyond the stored head, which the next append writes again.
+   */
   async writeTiles(writes: readonly TileWrite[]): Promise<void> {
-    this.#c.write(() => {
-      for (const { tile, bytes } of writes) {
-        this.#s.writeTile.run(levelOf(tile), tile.index, tile.width, bytes);
-        if (tile.width === TILE_WIDTH) this.#s.dropPartials.run(levelOf(tile), tile.index);
-      }
-    });
+    this.#relaxed(() =>
+      this.#c.write(() => {
+        for (const { tile, bytes } of writes) {
+          this.#s.writeTile.run(levelOf(tile), tile.index, tile.width, bytes);
+          if (tile.width === TILE_WIDTH) this.#s.dropPartials.run(levelOf(tile), tile.index);
+        }
+      }),
+    );
   }
 
-  /** Stores the checkpoint served for the head it names; a checkpoint of any other size is ignored. */
+  /** Runs one synchronous write with synchronous = NORMAL, then restores FULL (nothing interleaves). */
+  #relaxed(write: () => void): void {
+    this.#c.db.pragma('synchronous = NORMAL');
+    try {
+      write();
+    } finally {
+      this.#c.db.pragma('synchronous = FULL');
+    }
+  }
+
+  /**
+   * Stores the checkpoint served for the head it names; a checkpoint of any other size is ignored.
+   * Without its own fsync: a checkpoint lost in a crash is signed again from the head (the same
+   * bytes: Ed25519 is deterministic) and sent to the witnesses again on start.
+   */
   async writeCheckpoint(text: string): Promise<void> {
     const { size } = parseCheckpointText(parseSignedNote(text).text);
-    this.#c.write(() => this.#s.setCheckpoint.run(text, size));
+    this.#relaxed(() => this.#c.write(() => this.#s.setCheckpoint.run(text, size)));
   }
 
   async readCheckpoint(): Promise<string | undefined> {
