@@ -3,6 +3,7 @@
 // configured witnesses' cosignatures and serves the checkpoint with them, and proves inclusion.
 import type { Logger } from 'pino';
 import { parseCheckpointText } from '../../services/tlog/checkpoint.ts';
+import type { MerkleHash } from '../../services/tlog/merkle-hash.ts';
 import type { Ed25519NoteSigner } from '../../services/tlog/note-keys.ts';
 import { formatSignedNote, type NoteSignature, parseSignedNote } from '../../services/tlog/signed-note.ts';
 import { TlogError } from '../../services/tlog/tlog-errors.ts';
@@ -138,6 +139,11 @@ export class CoordinatorLog {
   async tlogProof(index: number): Promise<string> {
     if (index >= this.size && index < this.store.sequencedSize()) await this.integrate();
     return this.#log.tlogProof(index, await this.checkpoint());
+  }
+
+  /** Proves the tree served extends the one of `oldSize`. */
+  consistencyProof(oldSize: number): Promise<MerkleHash[]> {
+    return this.#log.consistencyProof(oldSize);
   }
 
   /** The bytes of entry `index` (integrated). */
