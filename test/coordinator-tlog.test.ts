@@ -239,7 +239,24 @@ describe('the coordinator transparency log', () => {
     // The bundle, verified with no network at all.
     const bundle = await get(`/v1/builds/${buildId}/bundle`);
     expect(bundle.status, bundle.text).toBe(200);
-    await writeFile(join(root, 'bundle.json'), bundle.bytes);
+    // The consumer's command gets the same bytes, checked before they are written.
+    const exported = await runCli([
+      'bundle',
+      'export',
+      '--build',
+      buildId,
+      '--coordinator',
+      net.coordinator.url,
+      '--out',
+      join(root, 'bundle.json'),
+      '--json',
+    ]);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(JSON.parse(exported.stdout)).toMatchObject({
+      results: status.results.length,
+      origin: served.origin,
+    });
+    expect(await readFile(join(root, 'bundle.json'), 'utf8')).toBe(bundle.text);
     const operators = [];
     for (const workerId of Object.values(WORKERS)) {
       const dir = net.workerDirs.get(workerId)!;

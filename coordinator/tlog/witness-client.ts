@@ -100,7 +100,20 @@ export class WitnessClient {
       redirect: 'error',
       signal: AbortSignal.timeout(this.#timeoutMs),
     });
-    const bytes = Buffer.from(await response.arrayBuffer());
-    return { status: response.status, text: bytes.subarray(0, maxAnswerBytes).toString('utf8') };
+    // Read at most maxAnswerBytes: a witness answers a few lines, and nothing more is kept.
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    const reader = response.body?.getReader();
+    while (reader && size < maxAnswerBytes) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+    await reader?.cancel().catch(() => undefined);
+    return {
+      status: response.status,
+      text: Buffer.concat(chunks).subarray(0, maxAnswerBytes).toString('utf8'),
+    };
   }
 }
