@@ -3,12 +3,11 @@
 // retirement is logged; the checkpoint is served with the witness's cosignature; the build's bundle
 // verifies offline; `rbnet log watch` follows the coordinator; and Go's x/mod sumdb/note and
 // sumdb/tlog verify the checkpoint, the tiles mirrored over HTTP, and every proof the coordinator serves.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   loadEd25519PublicKey,
@@ -24,6 +23,7 @@ import { tileSubtreeReader } from '../services/tlog/tile-hash-reader.ts';
 import { tilePath, tilesOfTree } from '../services/tlog/tile-path.ts';
 import { tilesUpTo } from '../services/tlog/tile-storage.ts';
 import { parseTlogProof } from '../services/tlog/tlog-proof.ts';
+import { runGoTlogCheck } from './support/go-tlog-check.ts';
 import { type NetworkHarness, startNetworkHarness } from './support/network-harness.ts';
 import { type BackgroundRbnet, runRbnet, startRbnet } from './support/rbnet-process.ts';
 import { runCli } from './support/run-cli.ts';
@@ -67,39 +67,6 @@ async function cosignedCheckpoint(size: number): Promise<string> {
     await new Promise((done) => setTimeout(done, 100));
   }
   throw new Error(`no checkpoint of ${size} entries cosigned by ${WITNESS_NAME}`);
-}
-
-async function runGo(
-  vectors: Record<string, unknown>,
-): Promise<Record<string, { ok: boolean; error?: string; cosigned?: string[] }>> {
-  const file = join(root, 'vectors.json');
-  await writeFile(
-    file,
-    JSON.stringify({
-      witnesses: [],
-      checkpoints: [],
-      inclusion: [],
-      consistency: [],
-      tileTrees: [],
-      tilePaths: [],
-      ...vectors,
-    }),
-  );
-  const { stdout } = await promisify(execFile)(
-    'go',
-    ['run', join(REPO_ROOT, 'test', 'go', 'tlogcheck', 'main.go'), file],
-    {
-      env: {
-        ...process.env,
-        GO111MODULE: 'off',
-        GOPATH: '/usr/share/gocode',
-        GOFLAGS: '',
-        GOCACHE: join(tmpdir(), 'rbnet-go-build-cache'),
-      },
-      maxBuffer: 64 * 1024 * 1024,
-    },
-  );
-  return JSON.parse(stdout);
 }
 
 beforeAll(async () => {
@@ -207,7 +174,7 @@ describe('the coordinator transparency log', () => {
     const tiles = tilesUpTo(new FileTileStorage(mirror), served.size);
     const oldSize = Math.max(1, before);
     const consistency = await proveConsistency(oldSize, served.size, tileSubtreeReader(served.size, tiles));
-    const go = await runGo({
+    const go = await runGoTlogCheck(join(root, 'vectors.json'), {
       logVkey,
       witnesses: [{ name: WITNESS_NAME, vkey: witnessVkey }],
       checkpoints: [{ id: 'served', note: proofs.at(-1)!.checkpoint }],

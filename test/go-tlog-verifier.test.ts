@@ -1,13 +1,6 @@
-// An implementation nobody here wrote agrees with rbnet's log: Go's golang.org/x/mod/sumdb/note and
-// sumdb/tlog (Debian's golang-go and golang-golang-x-mod-dev, GOPATH mode, offline) verify our
-// checkpoints, cosignatures, inclusion and consistency proofs, tiles, entry bundles and tile paths,
-// for trees of every size up to 3,000 and one past 65,536; and refuse, like our own verifier, every
-// rewritten entry, reordered history, forked checkpoint and tampered proof, tile or signature.
-import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RbnetError } from '../services/errors.ts';
 import { FileTileStorage } from '../services/tlog/file-tile-storage.ts';
@@ -22,46 +15,15 @@ import { parseTlogPolicy } from '../services/tlog/tlog-policy.ts';
 import { entryBytes, seededRandom } from '../services/tlog/tlog-test-support.ts';
 import { MemoryLogHeadStore, TransparencyLog } from '../services/tlog/transparency-log.ts';
 import { verifyCheckpoint } from '../services/tlog/verify-checkpoint.ts';
+import { type GoVerdict, runGoTlogCheck } from './support/go-tlog-check.ts';
 
-const GO_PROGRAM = resolve(import.meta.dirname, 'go', 'tlogcheck', 'main.go');
 const ORIGIN = 'log.rbnet.example/go';
 const folder = mkdtempSync(join(tmpdir(), 'rbnet-go-tlog-'));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
-interface GoVerdict {
-  readonly ok: boolean;
-  readonly error?: string;
-  readonly cosigned?: readonly string[];
-  readonly size?: number;
-  readonly root?: string;
-}
-
 /** Runs the Go verifier on `vectors`; its answer per vector id. */
-async function runGo(vectors: Record<string, unknown>): Promise<Record<string, GoVerdict>> {
-  const file = join(folder, `vectors-${Object.keys(vectors).join('-')}.json`);
-  writeFileSync(
-    file,
-    JSON.stringify({
-      witnesses: [],
-      checkpoints: [],
-      inclusion: [],
-      consistency: [],
-      tileTrees: [],
-      tilePaths: [],
-      ...vectors,
-    }),
-  );
-  const { stdout } = await promisify(execFile)('go', ['run', GO_PROGRAM, file], {
-    env: {
-      ...process.env,
-      GO111MODULE: 'off',
-      GOPATH: '/usr/share/gocode',
-      GOFLAGS: '',
-      GOCACHE: join(tmpdir(), 'rbnet-go-build-cache'),
-    },
-    maxBuffer: 256 * 1024 * 1024,
-  });
-  return JSON.parse(stdout);
+function runGo(vectors: Record<string, unknown>): Promise<Record<string, GoVerdict>> {
+  return runGoTlogCheck(join(folder, `vectors-${Object.keys(vectors).join('-')}.json`), vectors);
 }
 
 /** Whether our own verifier accepts (true) or refuses with an RbnetError (false). */

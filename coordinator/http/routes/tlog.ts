@@ -4,6 +4,7 @@
 import { maxConsensusEnvelopeBytesDefault } from '../../../services/consensus/consensus-attestation.ts';
 import { sha256Hex } from '../../../services/digest.ts';
 import {
+  type LogEntry,
   parseLogEntry,
   RESULT_ENTRY,
   resultKeyText,
@@ -34,6 +35,18 @@ async function orNotFound<T>(work: () => Promise<T>): Promise<T> {
       throw new ApiError('NOT_FOUND', error.message, { cause: error });
     throw error;
   }
+}
+
+/** Every entry about a build, parsed, in log order (integrating first what is only sequenced). */
+async function buildEntries(
+  log: CoordinatorLog,
+  buildId: string,
+): Promise<{ index: number; entry: LogEntry }[]> {
+  const sequenced = log.entriesOfBuild(buildId);
+  if (sequenced.length > 0 && sequenced.at(-1)!.index >= log.size) await log.integrate();
+  return Promise.all(
+    sequenced.map(async ({ index }) => ({ index, entry: parseLogEntry(await log.entry(index)) })),
+  );
 }
 
 const getLogProof: RouteDefinition = {
@@ -90,12 +103,7 @@ const getBuildLogEntries: RouteDefinition = {
     async (c) => {
       const buildId = buildIdOf(c.req.param('id'));
       const log = logOf(deps);
-      const sequenced = log.entriesOfBuild(buildId);
-      if (sequenced.length > 0 && sequenced.at(-1)!.index >= log.size) await log.integrate();
-      const entries = await Promise.all(
-        sequenced.map(async ({ index }) => ({ index, entry: parseLogEntry(await log.entry(index)) })),
-      );
-      return c.json({ origin: log.origin, entries });
+      return c.json({ origin: log.origin, entries: await buildEntries(log, buildId) });
     },
 };
 
@@ -130,12 +138,7 @@ const getBuildBundle: RouteDefinition = {
           'NOT_FOUND',
           `the consensus attestation sha256:${digest} is not in the content store`,
         );
-      await log.integrate();
-      const entries = await Promise.all(
-        log
-          .entriesOfBuild(buildId)
-          .map(async ({ index }) => ({ index, entry: parseLogEntry(await log.entry(index)) })),
-      );
+      const entries = await buildEntries(log, buildId);
       const verdict = entries
         .filter((e) => e.entry.type === VERDICT_ENTRY && e.entry.consensusEnvelopeSha256 === digest)
         .at(-1);
