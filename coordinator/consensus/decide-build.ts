@@ -2,40 +2,26 @@
 // the verdict history, the consensus attestation, the divergence report, what the build's backend
 // publishes, and a transparency-log entry. Envelopes are read only to be embedded when it signs.
 import { Readable } from 'node:stream';
-import type { Logger } from 'pino';
 import { deepFreeze } from '../../services/attestation/rebuild-statement.ts';
-import type { Signer } from '../../services/attestation/signer.ts';
 import { signConsensusAttestation } from '../../services/consensus/consensus-attestation.ts';
 import { type Decision, decideVerdict, redecide } from '../../services/consensus/decide-verdict.ts';
 import { buildDivergenceReport } from '../../services/consensus/divergence-report.ts';
 import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
 import { canonicalizeJcs } from '../../services/jcs.ts';
-import type { AptLinkStore } from '../../services/storage/apt-link-store.ts';
-import type { BuildStore } from '../../services/storage/build-store.ts';
 import type { ContentStore } from '../../services/storage/content-store.ts';
-import type { RegistryStore } from '../../services/storage/registry-store.ts';
-import type { ResultStore } from '../../services/storage/result-store.ts';
 import { BuildStoreError } from '../../services/storage/store-error.ts';
-import type { TransparencyLog } from '../../services/storage/transparency-log.ts';
 import { verdictEntryOf } from '../../services/tlog/entries-from-decision.ts';
 import { buildContextOf } from '../backends/build-context.ts';
 import type { AfterVerdict, DecidedBuild } from '../backends/coordinator-backend.ts';
-import type { CoordinatorConfig } from '../coordinator-config.ts';
+import type { CoordinatorDeps } from '../coordinator-deps.ts';
 import { consensusInputsOf, envelopeTextsOf } from './consensus-inputs.ts';
 import type { RevokedResult } from './revoked-results.ts';
 
-export interface DecideDeps {
-  readonly config: CoordinatorConfig;
-  readonly registry: RegistryStore;
-  readonly builds: BuildStore;
-  readonly results: ResultStore;
-  readonly log: TransparencyLog;
-  readonly aptLinks: AptLinkStore;
-  readonly content: ContentStore;
-  readonly signer: Signer;
-  readonly logger: Logger;
-  readonly now: () => Date;
-}
+/** What a decision reads and writes: the coordinator's deps without its queues, nonces and metrics. */
+export type DecideDeps = Pick<
+  CoordinatorDeps,
+  'config' | 'registry' | 'builds' | 'results' | 'log' | 'aptLinks' | 'content' | 'signer' | 'logger' | 'now'
+>;
 
 export async function putJsonBlob(content: ContentStore, value: unknown): Promise<Sha256Hex> {
   const text = `${JSON.stringify(value, null, 2)}\n`;

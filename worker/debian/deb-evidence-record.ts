@@ -1,7 +1,9 @@
 // One record of the worker's evidence store (records/<name>/<version>_<arch>_<sha256>.json): which
 // .deb was verified, against which signed Release and index, and where they came from. Read back like
-// any other input: size, then shape, then meaning.
+// any other input: size, then shape, then meaning. Also what the store keeps and finds, per .deb.
+import type { ArchivePackage } from '../../services/debian/archive-indexes.ts';
 import { isDebianPackageName, parseDebianVersion } from '../../services/debian/debian-version.ts';
+import type { PackageOrigin } from '../../services/debian/package-sources.ts';
 import { isSnapshotTimestamp } from '../../services/debian/snapshot-api.ts';
 import { isSha256Hex, type Sha256Hex } from '../../services/digest.ts';
 import { ArchiveError } from '../../services/errors.ts';
@@ -76,4 +78,30 @@ export function parseEvidenceRecord(bytes: Buffer, what: string, maxBytes: numbe
     indexSize: int('indexSize'),
     firstVerifiedAt: str('firstVerifiedAt', (v) => !Number.isNaN(Date.parse(v))),
   };
+}
+
+/** What was kept for one verified .deb: the signed index that listed it, and where that came from. */
+export interface DebEvidenceSource {
+  readonly pkg: ArchivePackage;
+  /** `mirror` or `snapshot`: how the worker first reached the signed index. */
+  readonly from: 'mirror' | 'snapshot';
+  readonly archive: string;
+  readonly suite: string;
+  readonly snapshotTimestamp?: string;
+  /** The verified InRelease exactly as fetched. */
+  readonly inRelease: Buffer;
+  /** The compressed index the Release lists, as a verified file, its path below `dists/<suite>/` and digest. */
+  readonly indexPath: string;
+  readonly indexDigest: { readonly size: number; readonly sha256: Sha256Hex };
+  readonly indexFile: string;
+}
+
+/** A package verified again from kept evidence. */
+export interface FoundEvidence {
+  /** The package as the kept, re-verified index lists it. */
+  readonly pkg: ArchivePackage;
+  /** `from: 'evidence'`, with the archive, suite, release and timestamp of the kept signed index. */
+  readonly origin: PackageOrigin;
+  /** The kept .deb, re-hashed just now. */
+  readonly debPath: string;
 }

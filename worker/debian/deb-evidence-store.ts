@@ -6,45 +6,20 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ArchivePackage } from '../../services/debian/archive-indexes.ts';
 import { isDebianPackageName } from '../../services/debian/debian-version.ts';
-import type { PackageOrigin } from '../../services/debian/package-sources.ts';
-import { type Sha256Hex, sha256File, sha256Hex } from '../../services/digest.ts';
+import { sha256File, sha256Hex } from '../../services/digest.ts';
 import { ArchiveError } from '../../services/errors.ts';
 import { linkOrCopyNew, writeFileAtomically } from './atomic-file.ts';
 import {
+  type DebEvidenceSource,
   EVIDENCE_RECORD_SCHEMA,
   type EvidenceRecord,
+  type FoundEvidence,
   parseEvidenceRecord,
   refuseEvidence,
 } from './deb-evidence-record.ts';
 import { architectureMatches } from './debian-archive.ts';
 import { KeptIndexVerifier } from './kept-index-verifier.ts';
 import type { RequestedPackage } from './resolve-environment-packages.ts';
-
-/** What was kept for one verified .deb: the signed index that listed it, and where that came from. */
-export interface DebEvidenceSource {
-  readonly pkg: ArchivePackage;
-  /** `mirror` or `snapshot`: how the worker first reached the signed index. */
-  readonly from: 'mirror' | 'snapshot';
-  readonly archive: string;
-  readonly suite: string;
-  readonly snapshotTimestamp?: string;
-  /** The verified InRelease exactly as fetched. */
-  readonly inRelease: Buffer;
-  /** The compressed index the Release lists, as a verified file, its path below `dists/<suite>/` and digest. */
-  readonly indexPath: string;
-  readonly indexDigest: { readonly size: number; readonly sha256: Sha256Hex };
-  readonly indexFile: string;
-}
-
-/** A package verified again from kept evidence. */
-export interface FoundEvidence {
-  /** The package as the kept, re-verified index lists it. */
-  readonly pkg: ArchivePackage;
-  /** `from: 'evidence'`, with the archive, suite, release and timestamp of the kept signed index. */
-  readonly origin: PackageOrigin;
-  /** The kept .deb, re-hashed just now. */
-  readonly debPath: string;
-}
 
 export interface DebEvidenceStoreOptions {
   /** Directory of the store (created if missing), e.g. `<stateDir>/debian-evidence`. */

@@ -12,7 +12,8 @@ import {
 } from '../../services/debian/package-sources.ts';
 import type { Sha256Hex } from '../../services/digest.ts';
 import { ArchiveError } from '../../services/errors.ts';
-import type { DebEvidenceSource, DebEvidenceStore } from './deb-evidence-store.ts';
+import type { DebEvidenceSource } from './deb-evidence-record.ts';
+import type { DebEvidenceStore } from './deb-evidence-store.ts';
 import type { DebianArchive } from './debian-archive.ts';
 import type { DownloadProgress } from './download-verified-debs.ts';
 import {

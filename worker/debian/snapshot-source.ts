@@ -20,7 +20,7 @@ import {
 import type { Sha256Hex } from '../../services/digest.ts';
 import { ArchiveError, ConfigError } from '../../services/errors.ts';
 import { type FetchFunction, fetchBytes } from './archive-http.ts';
-import type { DebEvidenceSource } from './deb-evidence-store.ts';
+import type { DebEvidenceSource } from './deb-evidence-record.ts';
 import { type DebianArchive, openDebianArchive } from './debian-archive.ts';
 import { DEBIAN_ARCHIVE_DEFAULTS } from './debian-archive-config.ts';
 import { type DownloadProgress, downloadVerifiedDebs, forEachLimited } from './download-verified-debs.ts';

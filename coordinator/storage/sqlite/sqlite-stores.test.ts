@@ -945,7 +945,7 @@ describe('SqliteBuildStore: attempt summaries', () => {
         operator: worker.operator,
         attempt,
         jobId,
-        nonce: `nonce-${jobId}-0123456789`,
+        nonce: testJobNonce(`${jobId}-0123456789`),
         assignedAt: at(3000 + attempt),
       });
     // a1 answered by a failed result; a2 expired silently; w1's second failed silently; w1's third

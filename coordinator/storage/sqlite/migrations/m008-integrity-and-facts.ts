@@ -2,18 +2,35 @@
 // TypeScript), keeps its derived rows itself, and records the facts intake proved about each result.
 // Never edit it once released; add the next number.
 import { VERDICTS } from '../../../../services/consensus/verdict.ts';
+import {
+  architectureRule,
+  backendNameRule,
+  type IdentifierRule,
+  jobIdRule,
+  jobNonceRule,
+  keyidRule,
+  queueNameRule,
+  redisUserRule,
+  tokenScopeRule,
+  uuidRule,
+} from '../../../../services/identifiers.ts';
 import { appendOnly } from './frozen-sql.ts';
 import {
+  isArchitecture,
+  isBackendName,
   isFreeText,
   isIntegerIn,
   isJobId,
+  isJobNonce,
   isJsonArray,
   isName,
   isOneOf,
-  isPlatformWord,
   isPrintable,
+  isQueueName,
+  isRedisUser,
   isRelativePath,
   isSha256,
+  isTokenScope,
   isUuid,
   refuseEachUnless,
   refuseIf,
@@ -28,14 +45,13 @@ const DIGEST = 'expected a sha256 digest as 64 lowercase hex characters';
 const NAME = 'expected a name matching /^[a-z0-9][a-z0-9._-]{0,62}$/';
 const DATE = 'expected a valid Date';
 const TEXT = 'expected 1..4096 characters without control characters';
-const WORD = 'expected a string matching /^[a-z0-9][a-z0-9._-]{0,31}$/';
 const optional = (x: string, valid: string) => `${x} IS NULL OR (${valid})`;
 
 /** A JSON array of distinct platform words (architectures, backends). */
-function wordList(json: string, field: string): string {
+function wordList(json: string, field: string, rule: IdentifierRule, valid: (x: string) => string): string {
   return [
     refuseUnless('INVALID', field, 'expected 1..32 entries', isJsonArray(json, 1, 32)),
-    refuseEachUnless(json, field, '', WORD, isPlatformWord('e.value')),
+    refuseEachUnless(json, field, '', `expected ${rule.expected}`, valid('e.value')),
     refuseIf(
       'INVALID',
       field,
@@ -82,7 +98,7 @@ const registryChecks = `
     ${refuseUnless('INVALID', 'kind', 'expected one of admin, maintainer, enrolment', isOneOf('NEW.kind', ['admin', 'maintainer', 'enrolment']))}
     ${refuseUnless('INVALID', 'subject', NAME, isName('NEW.subject'))}
     ${refuseUnless('INVALID', 'scopes', 'expected 1..32 scopes', isJsonArray('NEW.scopes_json', 1, 32))}
-    ${refuseEachUnless('NEW.scopes_json', 'scopes', '', 'expected a string matching /^[a-z][a-z0-9:_-]{0,31}$/', word('e.value', 'a-z', 'a-z0-9:_-', 1, 32))}
+    ${refuseEachUnless('NEW.scopes_json', 'scopes', '', `expected ${tokenScopeRule.expected}`, isTokenScope('e.value'))}
     ${refuseIf('INVALID', 'scopes', 'duplicates', '(SELECT COUNT(DISTINCT value) FROM json_each(NEW.scopes_json)) != json_array_length(NEW.scopes_json)')}
     -- An enrolment token travels to another organisation: it must not carry any other power.
     ${refuseIf('INVALID', 'scopes', 'an enrolment token carries exactly ["enrol"]', `NEW.kind = 'enrolment' AND NEW.scopes_json != '["enrol"]'`)}
@@ -97,18 +113,18 @@ const registryChecks = `
     ${refuseUnless('INVALID', 'workerId', NAME, isName('NEW.worker_id'))}
     ${refuseUnless('INVALID', 'operator', NAME, isName('NEW.operator'))}
     ${refuseUnless('INVALID', 'signingKeyPem', 'expected an SPKI PEM public key (-----BEGIN PUBLIC KEY-----)', `length(NEW.signing_key_pem) <= 8192 AND NEW.signing_key_pem GLOB '-----BEGIN PUBLIC KEY-----*'`)}
-    ${refuseUnless('INVALID', 'signingKeyid', 'expected a string matching /^[A-Za-z0-9._:+/=-]{1,256}$/', word('NEW.signing_keyid', 'A-Za-z0-9._:+/=-', 'A-Za-z0-9._:+/=-', 1, 256))}
+    ${refuseUnless('INVALID', 'signingKeyid', `expected ${keyidRule.expected}`, isSha256('NEW.signing_keyid'))}
     ${refuseIf('INVALID', 'authKeyPem', 'authKeyPem and authKeyid come together or not at all', '(NEW.auth_key_pem IS NULL) != (NEW.auth_keyid IS NULL)')}
     ${refuseUnless('INVALID', 'authKeyPem', 'expected an SPKI PEM public key (-----BEGIN PUBLIC KEY-----)', optional('NEW.auth_key_pem', `length(NEW.auth_key_pem) <= 8192 AND NEW.auth_key_pem GLOB '-----BEGIN PUBLIC KEY-----*'`))}
-    ${refuseUnless('INVALID', 'authKeyid', 'expected a string matching /^[A-Za-z0-9._:+/=-]{1,256}$/', optional('NEW.auth_keyid', word('NEW.auth_keyid', 'A-Za-z0-9._:+/=-', 'A-Za-z0-9._:+/=-', 1, 256)))}
+    ${refuseUnless('INVALID', 'authKeyid', `expected ${keyidRule.expected}`, optional('NEW.auth_keyid', isSha256('NEW.auth_keyid')))}
     ${refuseIf('INVALID', 'authKeyid', 'must differ from signingKeyid', 'NEW.auth_keyid = NEW.signing_keyid')}
-    ${wordList('NEW.architectures_json', 'architectures')}
-    ${wordList('NEW.backends_json', 'backends')}
+    ${wordList('NEW.architectures_json', 'architectures', architectureRule, isArchitecture)}
+    ${wordList('NEW.backends_json', 'backends', backendNameRule, isBackendName)}
     ${refuseUnless('INVALID', 'capacity.cores', 'expected an integer from 1 to 65536', isIntegerIn('NEW.cores', 1, 65_536))}
     ${refuseUnless('INVALID', 'capacity.memoryBytes', 'expected a positive integer', isIntegerIn('NEW.memory_bytes', 1))}
     ${refuseUnless('INVALID', 'capacity.diskBytes', 'expected a positive integer', isIntegerIn('NEW.disk_bytes', 1))}
-    ${refuseUnless('INVALID', 'queueName', 'expected a string matching /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/', word('NEW.queue_name', 'A-Za-z0-9', 'A-Za-z0-9._-', 1, 128))}
-    ${refuseUnless('INVALID', 'redisUser', 'expected a string matching /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/', word('NEW.redis_user', 'A-Za-z0-9', 'A-Za-z0-9._:-', 1, 128))}
+    ${refuseUnless('INVALID', 'queueName', `expected ${queueNameRule.expected}`, isQueueName('NEW.queue_name'))}
+    ${refuseUnless('INVALID', 'redisUser', `expected ${redisUserRule.expected}`, isRedisUser('NEW.redis_user'))}
     ${refuseUnless('INVALID', 'redisPasswordSha256', DIGEST, optional('NEW.redis_password_sha256', isSha256('NEW.redis_password_sha256')))}
     ${refuseUnless('INVALID', 'enrolledAt', DATE, 'NEW.enrolled_at IS NOT NULL')}
     ${refuseIf('NOT_FOUND', 'operator', { sql: "'no operator named ' || NEW.operator" }, 'NOT EXISTS (SELECT 1 FROM operators WHERE name = NEW.operator)')}
@@ -140,12 +156,12 @@ const registryChecks = `
 
 const buildChecks = `
   CREATE TRIGGER builds_checked BEFORE INSERT ON builds BEGIN
-    ${refuseUnless('INVALID', 'buildId', 'expected a lowercase UUID', isUuid('NEW.build_id'))}
+    ${refuseUnless('INVALID', 'buildId', `expected ${uuidRule.expected}`, isUuid('NEW.build_id'))}
     ${refuseUnless('INVALID', 'manifestSha256', DIGEST, isSha256('NEW.manifest_sha256'))}
     ${refuseUnless('INVALID', 'manifestJson', 'expected JSON text of at most 4194304 characters', 'length(NEW.manifest_json) <= 4194304 AND json_valid(NEW.manifest_json)')}
     ${refuseUnless('INVALID', 'name', 'expected 1..256 characters without control characters', isPrintable('NEW.name', 256))}
-    ${refuseUnless('INVALID', 'architecture', WORD, isPlatformWord('NEW.architecture'))}
-    ${refuseUnless('INVALID', 'backend', WORD, isPlatformWord('NEW.backend'))}
+    ${refuseUnless('INVALID', 'architecture', `expected ${architectureRule.expected}`, isArchitecture('NEW.architecture'))}
+    ${refuseUnless('INVALID', 'backend', `expected ${backendNameRule.expected}`, isBackendName('NEW.backend'))}
     ${fileList('NEW.claimed_outputs_json', 'claimedOutputs')}
     ${refuseUnless('INVALID', 'policy.threshold', 'expected an integer from 1 to 100', isIntegerIn('NEW.threshold', 1, 100))}
     ${refuseUnless('INVALID', 'policy.maxAttempts', 'expected an integer from 1 to 100', isIntegerIn('NEW.max_attempts', 1, 100))}
@@ -162,12 +178,12 @@ const buildChecks = `
   END;
 
   CREATE TRIGGER attempts_checked BEFORE INSERT ON attempts BEGIN
-    ${refuseUnless('INVALID', 'buildId', 'expected a lowercase UUID', isUuid('NEW.build_id'))}
+    ${refuseUnless('INVALID', 'buildId', `expected ${uuidRule.expected}`, isUuid('NEW.build_id'))}
     ${refuseUnless('INVALID', 'workerId', NAME, isName('NEW.worker_id'))}
     ${refuseUnless('INVALID', 'operator', NAME, isName('NEW.operator'))}
     ${refuseUnless('INVALID', 'attempt', 'expected an integer from 1 to 1000', isIntegerIn('NEW.attempt', 1, 1000))}
-    ${refuseUnless('INVALID', 'jobId', 'expected a string matching /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/', isJobId('NEW.job_id'))}
-    ${refuseUnless('INVALID', 'nonce', 'expected a string matching /^[A-Za-z0-9_-]{16,128}$/', word('NEW.nonce', 'A-Za-z0-9_-', 'A-Za-z0-9_-', 16, 128))}
+    ${refuseUnless('INVALID', 'jobId', `expected ${jobIdRule.expected}`, isJobId('NEW.job_id'))}
+    ${refuseUnless('INVALID', 'nonce', `expected ${jobNonceRule.expected}`, isJobNonce('NEW.nonce'))}
     ${refuseUnless('INVALID', 'state', "an attempt starts 'open'", `NEW.state = 'open'`)}
     ${refuseUnless('INVALID', 'assignedAt', DATE, 'NEW.assigned_at IS NOT NULL')}
     ${refuseIf('INVALID', 'leaseExpiresAt', 'must be after assignedAt', 'NEW.lease_expires_at <= NEW.assigned_at')}
@@ -205,11 +221,11 @@ const buildChecks = `
 
 const resultChecks = `
   CREATE TRIGGER results_checked BEFORE INSERT ON results BEGIN
-    ${refuseUnless('INVALID', 'buildId', 'expected a lowercase UUID', isUuid('NEW.build_id'))}
+    ${refuseUnless('INVALID', 'buildId', `expected ${uuidRule.expected}`, isUuid('NEW.build_id'))}
     ${refuseUnless('INVALID', 'workerId', NAME, isName('NEW.worker_id'))}
     ${refuseUnless('INVALID', 'operator', NAME, isName('NEW.operator'))}
     ${refuseUnless('INVALID', 'attempt', 'expected an integer from 1 to 1000', isIntegerIn('NEW.attempt', 1, 1000))}
-    ${refuseUnless('INVALID', 'jobId', 'expected a string matching /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/', isJobId('NEW.job_id'))}
+    ${refuseUnless('INVALID', 'jobId', `expected ${jobIdRule.expected}`, isJobId('NEW.job_id'))}
     ${refuseUnless('INVALID', 'envelopeSha256', DIGEST, isSha256('NEW.envelope_sha256'))}
     ${refuseUnless('INVALID', 'kind', 'expected one of built, failed', isOneOf('NEW.kind', ['built', 'failed']))}
     ${refuseUnless('INVALID', 'failureReason', TEXT, `NEW.kind = 'built' OR (${isFreeText('NEW.failure_reason', 4096)})`)}
@@ -269,7 +285,7 @@ const resultChecks = `
 
 const aptLinkChecks = `
   CREATE TRIGGER apt_links_checked BEFORE INSERT ON apt_links BEGIN
-    ${refuseUnless('INVALID', 'architecture', WORD, isPlatformWord('NEW.architecture'))}
+    ${refuseUnless('INVALID', 'architecture', `expected ${architectureRule.expected}`, isArchitecture('NEW.architecture'))}
     ${refuseUnless('INVALID', 'operator', NAME, isName('NEW.operator'))}
     ${refuseUnless('INVALID', 'package', TEXT, isPrintable('NEW.package', 4096))}
     ${refuseUnless('INVALID', 'version', TEXT, isPrintable('NEW.version', 4096))}

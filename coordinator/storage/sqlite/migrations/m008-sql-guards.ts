@@ -73,20 +73,73 @@ export function word(x: string, first: string, rest: string, min: number, max: n
   return `typeof(${x}) = 'text' AND length(${x}) BETWEEN ${min} AND ${max} AND ${x} GLOB '[${first}]*' AND ${x} NOT GLOB '*[^${rest}]*'`;
 }
 
-/** Operator, maintainer and worker names (`^[a-z0-9][a-z0-9._-]{0,62}$`). */
-export const isName = (x: string) => word(x, 'a-z0-9', 'a-z0-9._-', 1, 63);
-/** Architectures and backends (`^[a-z0-9][a-z0-9._-]{0,31}$`). */
-export const isPlatformWord = (x: string) => word(x, 'a-z0-9', 'a-z0-9._-', 1, 32);
-/** Queue job ids (`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`). */
-export const isJobId = (x: string) => word(x, 'A-Za-z0-9', 'A-Za-z0-9._:-', 1, 128);
+// Identifier shapes: each predicate accepts exactly what its rule in services/identifiers.ts accepts
+// (sql-guards-agreement.test.ts checks them against those rules on the same values).
 
+/** Operator, maintainer and worker names (accountNameRule, workerIdRule). */
+export const isName = (x: string) => word(x, 'a-z0-9', 'a-z0-9._-', 1, 63);
+/** Debian architecture names (architectureRule). */
+export const isArchitecture = (x: string) => word(x, 'a-z0-9', 'a-z0-9-', 1, 32);
+/** Backend names (backendNameRule). */
+export const isBackendName = (x: string) => word(x, 'a-z', 'a-z0-9-', 1, 32);
+/** Token scopes (tokenScopeRule). */
+export const isTokenScope = (x: string) => word(x, 'a-z', 'a-z0-9:_-', 1, 32);
+/** Worker queue names (queueNameRule). */
+export const isQueueName = (x: string) => word(x, 'A-Za-z0-9', 'A-Za-z0-9._-', 1, 128);
+/** Redis ACL user names (redisUserRule). */
+export const isRedisUser = (x: string) => word(x, 'A-Za-z0-9', 'A-Za-z0-9._:-', 1, 128);
+
+/**
+ * BullMQ's queue-level key names, which a job id must never be: a copy of services/identifiers.ts's
+ * bullmqReservedJobIds on purpose, since a released migration's SQL must not change when that list
+ * does (sql-guards-agreement.test.ts fails if the two differ).
+ */
+const BULLMQ_RESERVED_JOB_IDS = [
+  'active',
+  'wait',
+  'waiting-children',
+  'paused',
+  'id',
+  'delayed',
+  'prioritized',
+  'stalled-check',
+  'completed',
+  'failed',
+  'stalled',
+  'repeat',
+  'limiter',
+  'meta',
+  'events',
+  'pc',
+  'marker',
+  'de',
+  'metrics',
+];
+
+/**
+ * Job ids (jobIdRule): 1..128 characters from [A-Za-z0-9_-], or three such non-empty segments joined
+ * by ':'; never all digits; never a BullMQ key name.
+ */
+export function isJobId(x: string): string {
+  return `typeof(${x}) = 'text' AND length(${x}) BETWEEN 1 AND 128 AND ${x} NOT GLOB '*[^A-Za-z0-9_:-]*'
+    AND (instr(${x}, ':') = 0 OR (${x} GLOB '?*:?*:?*' AND ${x} NOT GLOB '*:*:*:*'))
+    AND ${x} GLOB '*[^0-9]*' AND ${x} NOT IN (${BULLMQ_RESERVED_JOB_IDS.map((w) => `'${w}'`).join(', ')})`;
+}
+
+/** Job nonces (jobNonceRule): 32 bytes as unpadded base64url, 43 characters, one spelling. */
+export function isJobNonce(x: string): string {
+  return `typeof(${x}) = 'text' AND length(${x}) = 43 AND ${x} NOT GLOB '*[^A-Za-z0-9_-]*' AND ${x} GLOB '*[AEIMQUYcgkosw048]'`;
+}
+
+/** Digests and keyids (keyidRule): 64 lowercase hex digits. */
 export function isSha256(x: string): string {
   return `typeof(${x}) = 'text' AND length(${x}) = 64 AND ${x} NOT GLOB '*[^0-9a-f]*'`;
 }
 
+/** Build and token ids (uuidRule): a lowercase RFC 9562 UUID, version 1..8, variant 10xx. */
 export function isUuid(x: string): string {
   const hex = (n: number) => '[0-9a-f]'.repeat(n);
-  return `typeof(${x}) = 'text' AND length(${x}) = 36 AND ${x} GLOB '${hex(8)}-${hex(4)}-${hex(4)}-${hex(4)}-${hex(12)}'`;
+  return `typeof(${x}) = 'text' AND length(${x}) = 36 AND ${x} GLOB '${hex(8)}-${hex(4)}-[1-8]${hex(3)}-[89ab]${hex(3)}-${hex(12)}'`;
 }
 
 /** 1..max characters, none of them a control character. */
