@@ -109,6 +109,27 @@ export const commandEntries: readonly CommandEntry[] = [
     load: async () => (await import('./commands/consumer-commands.ts')).policyCreateCommand,
   },
   {
+    path: ['bundle', 'export'],
+    summary: 'write one file with a consensus attestation and its transparency-log proofs, to verify offline',
+    load: async () => (await import('./commands/bundle-export-command.ts')).bundleExportCommand,
+  },
+  {
+    path: ['log', 'watch'],
+    summary: 'monitor a transparency log: consistency, every entry, witnesses, and no hidden dissent',
+    load: async () => (await import('./commands/log-watch-command.ts')).logWatchCommand,
+  },
+  {
+    path: ['witness', 'init'],
+    summary: "create a witness's Ed25519 key and print its vkey (cosignature/v1)",
+    load: async () => (await import('./commands/witness-commands.ts')).witnessInitCommand,
+  },
+  {
+    path: ['witness', 'run'],
+    summary:
+      'witness transparency logs (C2SP tlog-witness): cosign only checkpoints consistent with all before',
+    load: async () => (await import('./commands/witness-commands.ts')).witnessRunCommand,
+  },
+  {
     path: ['apt', 'setup'],
     summary:
       'write a signed in-toto root layout and apt config so apt installs only .debs K operators rebuilt',

@@ -34,6 +34,8 @@ export function coordinatorUrlFrom(
 export interface ApiAnswer {
   readonly status: number;
   readonly text: string;
+  /** The body as received (tiles are binary). */
+  readonly bytes: Buffer;
 }
 
 /**
@@ -110,7 +112,8 @@ export async function apiFetch(
     if (cause instanceof ApiRequestError) throw cause;
     throw failed(cause);
   }
-  return { status: response.status, text: Buffer.concat(chunks).toString('utf8') };
+  const bytes = Buffer.concat(chunks);
+  return { status: response.status, text: bytes.toString('utf8'), bytes };
 }
 
 function tooLarge(what: string, maxBytes: number): ApiRequestError {

@@ -16,6 +16,7 @@ import {
   redisShardsSetting,
   withoutUrlPassword,
 } from './redis-shard-settings.ts';
+import { type TlogSettings, tlogSettingsFrom } from './tlog/tlog-settings.ts';
 
 export interface NetworkPolicyDefaults {
   /** k: agreeing successful rebuilds from distinct operators needed for a verdict. */
@@ -85,6 +86,8 @@ export interface CoordinatorConfig {
   /** Standing content-store allowance per maintainer, worker and operator (the admin has none). */
   readonly quotas: QuotaLimits;
   readonly gc: ContentGcSettings;
+  /** The witnessed transparency log (docs/transparency-log.md); default: no witnesses. */
+  readonly transparencyLog?: TlogSettings;
 }
 
 export const defaultCoordinatorConfig = Object.freeze({
@@ -296,6 +299,7 @@ export function loadCoordinatorConfig(sources: CoordinatorConfigSources): Coordi
     ),
     quotas: quotasFrom(env, file),
     gc: gcFrom(env, file),
+    transparencyLog: tlogSettingsFrom(env, file),
   });
 }
 

@@ -12,6 +12,7 @@ import type { ResultStore } from '../services/storage/result-store.ts';
 import type { TransparencyLog } from '../services/storage/transparency-log.ts';
 import type { CoordinatorConfig } from './coordinator-config.ts';
 import type { CoordinatorMetrics } from './metrics/coordinator-metrics.ts';
+import type { CoordinatorLog } from './tlog/coordinator-log.ts';
 import type { WebAggregates } from './web/web-aggregates.ts';
 
 /** The job a worker receives; see services/queue/queue-contract.ts for its strict parser. */
@@ -79,4 +80,6 @@ export interface CoordinatorDeps {
   readonly metrics: CoordinatorMetrics;
   /** What the public web pages read besides the build store: aggregates kept on write (docs/web.md). */
   readonly webAggregates: WebAggregates;
+  /** The witnessed, tiled transparency log; absent in tests that do not serve it. */
+  readonly tlog?: CoordinatorLog;
 }

@@ -27,6 +27,8 @@ import { collectGarbage } from './storage/collect-garbage.ts';
 import { FsContentStore } from './storage/fs-content-store.ts';
 import { openSqliteStores } from './storage/sqlite/open-sqlite-stores.ts';
 import { SqliteWebAggregates } from './storage/sqlite/sqlite-web-aggregates.ts';
+import { openCoordinatorLog } from './tlog/open-coordinator-log.ts';
+import { tlogDefaults } from './tlog/tlog-settings.ts';
 
 /** Idle keep-alive sockets are closed by the server only after this long (clients close first). */
 const SERVER_KEEP_ALIVE_MS = 65_000;
@@ -154,6 +156,7 @@ export async function startCoordinator(
       await drainWorkerQueue(shard.admin, { workerId, prefix: config.queuePrefix });
     },
   };
+  const tlog = await openCoordinatorLog(config, stores.tiledLog, logger);
   const deps: CoordinatorDeps = {
     config,
     registry: stores.registry,
@@ -171,6 +174,7 @@ export async function startCoordinator(
     now: () => new Date(),
     metrics: new CoordinatorMetrics(),
     webAggregates,
+    tlog,
   };
 
   for (const worker of await stores.registry.listWorkers({ activeOnly: true })) {
@@ -270,7 +274,22 @@ export async function startCoordinator(
       : undefined;
   gc?.unref();
 
-  logger.info({ config: loggableConfig(config), url, keyid: signer.keyid }, 'coordinator ready');
+  // Sequenced entries reach the tree (and the witnesses) now and then, and whenever a proof asks.
+  let integrating: Promise<unknown> = tlog
+    .integrate()
+    .catch((err) => logger.error({ err }, 'log integration failed'));
+  const integrate = setInterval(
+    () => {
+      integrating = tlog.integrate().catch((err) => logger.error({ err }, 'log integration failed'));
+    },
+    (config.transparencyLog ?? tlogDefaults).integrateIntervalMs,
+  );
+  integrate.unref();
+
+  logger.info(
+    { config: loggableConfig(config), url, keyid: signer.keyid, logOrigin: tlog.origin, logVkey: tlog.vkey },
+    'coordinator ready',
+  );
   return {
     url,
     deps,
@@ -278,6 +297,8 @@ export async function startCoordinator(
     async close() {
       clearInterval(sweep);
       clearInterval(gc);
+      clearInterval(integrate);
+      await integrating;
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await collecting;
       await shards.close();

@@ -12,9 +12,12 @@ Installs (only what is missing; `apt-get update` only when the lists are missing
   docker.io redis-server mmdebstrap busybox-static btrfs-progs uidmap iproute2
   ca-certificates xz-utils zstd bzip2 curl openssl
   apt-transport-in-toto in-toto gnupg apt-utils dpkg-dev chromium
+  golang-go golang-golang-x-mod-dev
 (zstd and bzip2: the .deb inspection tests compress and decompress with them; apt-transport-in-toto
 to dpkg-dev: `rbnet apt setup` and the real-apt tests of docs/apt-in-toto.md; chromium: the web
-pages' browser tests and bench, driven by playwright-core, which downloads no browser of its own)
+pages' browser tests and bench, driven by playwright-core, which downloads no browser of its own;
+the Go two: the tests' independent verifier of the transparency log, test/go/tlogcheck, built
+offline in GOPATH mode)
 and runs `npm ci` in the repository when node_modules is missing or older than package-lock.json,
 then compiles the TypeScript into dist/ (what `rbnet` runs) when dist/ is missing or older than the
 sources (infra/build-dist.mjs --if-stale; npm ci's `prepare` step builds it too).
@@ -39,6 +42,7 @@ RBNET_DEB_PACKAGES=(
   docker.io redis-server mmdebstrap busybox-static btrfs-progs uidmap iproute2
   ca-certificates xz-utils zstd bzip2 curl openssl
   apt-transport-in-toto in-toto gnupg apt-utils dpkg-dev chromium
+  golang-go golang-golang-x-mod-dev
 )
 
 missing=()

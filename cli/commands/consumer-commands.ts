@@ -18,7 +18,10 @@ import {
 import { type Sha256Hex, sha256File } from '../../services/digest.ts';
 import { RbnetError, UsageError } from '../../services/errors.ts';
 import { readBoundedFile } from '../../services/read-bounded-file.ts';
+import { maxTlogPolicyBytes } from '../../services/tlog/tlog-policy.ts';
+import { parseUtcTimestamp } from '../../services/utc-timestamp.ts';
 import {
+  type CliIo,
   type Command,
   EXIT,
   type ParsedCommandArgs,
@@ -29,10 +32,12 @@ import {
 import { type ApiOptions, apiFetch, coordinatorUrlFrom } from '../coordinator-api.ts';
 import { listArtifactBuilds, maxListedBuildsDefault } from '../list-artifact-builds.ts';
 import { pinFromFlags, pinOptions } from '../pin-flags.ts';
+import { verifyFileWithBundle } from './verify-bundle-offline.ts';
 
 export const verifyCommand: Command = {
   path: ['verify'],
   help: `Usage: rbnet verify FILE --policy POLICY.json PIN... [--coordinator URL] [--json]
+       rbnet verify FILE --bundle BUNDLE --policy POLICY.json PIN... [--at TIME] [--json]
 
 You must pin two things; the coordinator is only a mirror and can make neither pass:
 
@@ -63,8 +68,18 @@ The output says what FILE was built from: manifest digest, environment, every
 input by digest, and for Debian the source and whether it came from the signed archive or was
 uploaded by the maintainer. It does not mean the source is benign: only that it is what you pinned.
 
+OFFLINE, with --bundle (\`rbnet bundle export\`): nothing is fetched, no socket is opened. The same
+check runs on the bundle's consensus attestation, and also its public record: the verdict that
+names it and every result that verdict lists must be in the transparency log your policy's
+"transparencyLog" names, under a checkpoint signed by the log key and cosigned by its witness
+quorum within max-checkpoint-age; every result the attestation embeds must be logged, and none
+the verdict leaves out (docs/transparency-log.md). --at TIME judges the policy's expiry and the
+checkpoint's age as of TIME (e.g. when FILE was copied onto this host); default now.
+
 Options:
   --policy FILE            trust policy (required)
+  --bundle FILE            verify offline from this bundle (no --coordinator then)
+  --at TIME                with --bundle: RFC 3339 UTC, e.g. 2026-05-01T12:00:00Z (default now)
   --manifest FILE          pin: the manifest FILE must have been built from
   --manifest-sha256 HEX    pin: its digest (64 hex, "sha256:" prefix allowed)
   --debian-source N=V      pin: Debian source package N version V, from the archive
@@ -80,6 +95,8 @@ Exit codes: 0 verified; 1 not verified, or the check could not be completed (the
   options: {
     policy: { type: 'string' },
     ...pinOptions,
+    bundle: { type: 'string' },
+    at: { type: 'string' },
     coordinator: { type: 'string' },
     timeout: { type: 'string' },
     'max-builds': { type: 'string' },
@@ -96,6 +113,9 @@ Exit codes: 0 verified; 1 not verified, or the check could not be completed (the
         'say what FILE must have been built from: a manifest (--manifest FILE or --manifest-sha256 HEX) or a Debian source from the archive (--debian-source NAME=VERSION). Run `rbnet verify --help`.',
       );
     }
+    const bundlePath = stringFlag(args, 'bundle');
+    if (bundlePath !== undefined || stringFlag(args, 'at') !== undefined)
+      return verifyOffline(args, io, { file, pin, bundlePath });
     const timeoutSeconds = integerFlag(args, 'timeout', 60, 1, 3600);
     const maxBuilds = integerFlag(args, 'max-builds', maxListedBuildsDefault, 1, 1_000_000);
     const now = new Date();
@@ -137,6 +157,37 @@ Exit codes: 0 verified; 1 not verified, or the check could not be completed (the
     return ok ? EXIT.ok : EXIT.failed;
   },
 };
+
+/** `--bundle`: no coordinator flag may be given, so nothing can reach the network by mistake. */
+async function verifyOffline(
+  args: ParsedCommandArgs,
+  io: CliIo,
+  options: { file: string; pin: BuildPin; bundlePath: string | undefined },
+): Promise<number> {
+  if (options.bundlePath === undefined)
+    throw new UsageError('USAGE', '--at needs --bundle (it judges a bundle offline)');
+  for (const online of ['coordinator', 'timeout', 'max-builds'])
+    if (stringFlag(args, online) !== undefined)
+      throw new UsageError('USAGE', `--${online} makes no sense with --bundle: nothing is fetched`);
+  const atText = stringFlag(args, 'at');
+  const atMs = atText === undefined ? Date.now() : parseUtcTimestamp(atText);
+  if (atMs === undefined)
+    throw new UsageError('USAGE', `--at ${atText}: expected an RFC 3339 UTC time like 2026-05-01T12:00:00Z`);
+  const at = new Date(atMs);
+  const policy = parseTrustPolicy(
+    await readBoundedFile(resolve(io.cwd, requireFlag(args, 'policy', verifyCommand)), 1024 * 1024, 'policy'),
+    at,
+  );
+  return verifyFileWithBundle({
+    io,
+    file: options.file,
+    bundlePath: options.bundlePath,
+    policy,
+    pin: options.pin,
+    at,
+    json: args.values.json === true,
+  });
+}
 
 interface BuildCheck {
   readonly buildId: string;
@@ -265,6 +316,9 @@ Options:
   --operator NAME=FILE   an operator's worker signing public key (PEM)
   --coordinator-key FILE optional: also require the coordinator's signature (never decides the verdict)
   --allow-fetched        count environments a worker did not build itself (default: do not)
+  --log-policy FILE      the transparency log you trust, as a tlog policy (log, witness, group,
+                         quorum, max-checkpoint-age lines; docs/transparency-log.md): needed to
+                         verify bundles offline
   --expires DATE         ISO 8601, e.g. 2027-01-01T00:00:00Z
   --out FILE             write there instead of stdout
 
@@ -274,6 +328,7 @@ Exit codes: 0 written; 1 invalid; 2 usage.`,
     operator: { type: 'string', multiple: true },
     'coordinator-key': { type: 'string' },
     'allow-fetched': { type: 'boolean' },
+    'log-policy': { type: 'string' },
     expires: { type: 'string' },
     out: { type: 'string' },
   },
@@ -301,6 +356,12 @@ Exit codes: 0 written; 1 invalid; 2 usage.`,
         publicKeyPem: pem,
       });
     }
+    const logPolicyFile = stringFlag(args, 'log-policy');
+    const transparencyLog = logPolicyFile
+      ? (await readBoundedFile(resolve(io.cwd, logPolicyFile), maxTlogPolicyBytes, 'log policy')).toString(
+          'utf8',
+        )
+      : undefined;
     const policy = {
       schema: 'rbnet.trust-policy/v1',
       operators: [...byName].map(([name, keys]) => ({ name, keys })),
@@ -308,6 +369,7 @@ Exit codes: 0 written; 1 invalid; 2 usage.`,
       allowFetchedEnvironments: args.values['allow-fetched'] === true,
       ...(coordinatorKeys.length ? { coordinatorKeys } : {}),
       expires: requireFlag(args, 'expires', policyCreateCommand),
+      ...(transparencyLog !== undefined && { transparencyLog }),
     };
     const text = `${JSON.stringify(policy, null, 2)}\n`;
     parseTrustPolicy(text, new Date());

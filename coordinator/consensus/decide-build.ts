@@ -10,6 +10,7 @@ import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
 import { canonicalizeJcs } from '../../services/jcs.ts';
 import type { ContentStore } from '../../services/storage/content-store.ts';
 import { BuildStoreError } from '../../services/storage/store-error.ts';
+import { verdictEntryOf } from '../../services/tlog/entries-from-decision.ts';
 import { buildContextOf } from '../backends/build-context.ts';
 import type { AfterVerdict, DecidedBuild } from '../backends/coordinator-backend.ts';
 import type { CoordinatorDeps } from '../coordinator-deps.ts';
@@ -155,6 +156,21 @@ export async function decideBuild(
     buildId,
     bodySha256: sha256Hex(canonicalizeJcs(body)),
     body,
+    // The tiled log's verdict entry names every result considered, so a hidden one is visible.
+    tiledEntryJson: canonicalizeJcs(
+      verdictEntryOf({
+        buildId,
+        sequence: recorded.sequence,
+        previousVerdict: recorded.previousVerdict,
+        manifestSha256: build.manifestSha256,
+        decision,
+        results: inputs.results,
+        compromised: inputs.revoked,
+        ...(consensusEnvelopeSha256 && { consensusEnvelopeSha256 }),
+        ...(divergenceReportSha256 && { divergenceReportSha256 }),
+        decidedAt: now,
+      }),
+    ),
   });
   deps.logger.info(
     {

@@ -3,10 +3,12 @@
 import { Hono } from 'hono';
 import type { ApiErrorBody } from '../../services/api/api-error-body.ts';
 import type { CoordinatorDeps } from '../coordinator-deps.ts';
+import { LOG_PATH_PREFIX } from '../tlog/open-coordinator-log.ts';
 import { registerWebPages } from '../web/register-web-pages.ts';
 import { errorResponse, refusalOf } from './api-error.ts';
 import { type AppEnv, type RouteDefinition, registerRoutes } from './route.ts';
 import { coordinatorRoutes } from './routes/coordinator-routes.ts';
+import { createTlogTilesApp } from './tlog-tiles-app.ts';
 
 /**
  * The coordinator app: every route of `routes` (default: all of them) behind its authentication,
@@ -39,6 +41,8 @@ export function createCoordinatorApp(
     return c.json(body, 404);
   });
   registerRoutes(app, deps, routes);
+  // The log's tiles as a static mirror serves them (docs/transparency-log.md), outside the JSON API.
+  if (deps.tlog) app.route(LOG_PATH_PREFIX, createTlogTilesApp(deps.tlog));
   registerWebPages(app, deps);
   return app;
 }

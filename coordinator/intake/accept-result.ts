@@ -10,6 +10,7 @@ import { ResultRefusedError } from '../../services/errors.ts';
 import type { WorkerRecord } from '../../services/storage/registry-store.ts';
 import { buildContextOf } from '../backends/build-context.ts';
 import type { CoordinatorDeps } from '../coordinator-deps.ts';
+import { withBuildLock } from '../scheduler/build-lock.ts';
 import { factsOf, signedByproductsOf } from './verified-facts.ts';
 
 export interface IntakeOutcome {
@@ -20,6 +21,17 @@ export interface IntakeOutcome {
   readonly duplicate: boolean;
   /** False for a result recorded but not counted (its attempt was no longer current). */
   readonly counted: boolean;
+}
+
+/**
+ * Records a result under its build's lock, so no decision is in flight meanwhile: a verdict the
+ * transparency log shows after a result was always decided with that result in view (docs/transparency-log.md).
+ */
+function recordUnderBuildLock(
+  deps: Pick<CoordinatorDeps, 'results'>,
+  input: Parameters<CoordinatorDeps['results']['recordResult']>[0],
+): ReturnType<CoordinatorDeps['results']['recordResult']> {
+  return withBuildLock(input.buildId, () => deps.results.recordResult(input));
 }
 
 function refuse(code: ResultRefusedError['code'], message: string): never {
@@ -108,7 +120,7 @@ export async function acceptResult(
       sha256: envelopeSha256,
       maxBytes: Buffer.byteLength(envelopeText),
     });
-    const recorded = await deps.results.recordResult({
+    const recorded = await recordUnderBuildLock(deps, {
       ...common,
       envelopeSha256,
       kind: 'built',
@@ -147,7 +159,7 @@ export async function acceptResult(
   });
   // A failure names the environment it was asked for, as the build's backend says.
   const manifestImage = buildContextOf(build).backend.failureEnvironmentSha256;
-  const recorded = await deps.results.recordResult({
+  const recorded = await recordUnderBuildLock(deps, {
     ...common,
     envelopeSha256: reportSha256,
     kind: 'failed',

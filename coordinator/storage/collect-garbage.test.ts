@@ -16,6 +16,7 @@ import { collectGarbage } from './collect-garbage.ts';
 import { FsContentStore } from './fs-content-store.ts';
 import { migration8Objects } from './sqlite/migrations/m008-integrity-and-facts.ts';
 import { migration9Objects } from './sqlite/migrations/m009-web-aggregates.ts';
+import { migration10Objects } from './sqlite/migrations/m010-tiled-transparency-log.ts';
 import { openSqliteStores, type SqliteStores } from './sqlite/open-sqlite-stores.ts';
 import { SqliteBlobLedger } from './sqlite/sqlite-blob-ledger.ts';
 
@@ -278,7 +279,7 @@ describe('migration 5 on an existing database', () => {
     await store.close();
     // Turn the file back into a schema-4 database holding that build.
     const db = new Database(join(root, 'db.sqlite'));
-    for (const { type, name } of [...migration9Objects, ...migration8Objects])
+    for (const { type, name } of [...migration10Objects, ...migration9Objects, ...migration8Objects])
       db.exec(`DROP ${type.toUpperCase()} ${name}`);
     db.exec('DELETE FROM schema_migrations WHERE version >= 8');
     db.exec(`

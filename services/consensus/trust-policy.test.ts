@@ -2,6 +2,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../digest.ts';
+import { newCosigner, newLogSigner } from '../tlog/tlog-fixtures.ts';
 import { PolicyError } from './consensus-errors.ts';
 import { NOW, newKey, policyDocument } from './consensus-test-fixtures.ts';
 import {
@@ -75,6 +76,28 @@ describe('parseTrustPolicy accepts', () => {
     const policy = parse(document({ allowFetchedEnvironments: true, expires: '2027-01-01T00:00:00.250Z' }));
     expect(policy.allowFetchedEnvironments).toBe(true);
     expect(policy.expiresAtMs).toBe(Date.parse('2027-01-01T00:00:00.250Z'));
+  });
+});
+
+describe('a transparency log in the policy', () => {
+  const log = newLogSigner('log.rbnet.example/policy');
+  const witness = newCosigner('witness.rbnet.example/p');
+  const text = `log ${log.vkey}\nwitness W ${witness.vkey}\nquorum W\nmax-checkpoint-age 2d\n`;
+
+  it('is parsed from the tlog policy text in $.transparencyLog', () => {
+    const policy = parse(document({ transparencyLog: text }));
+    expect(policy.transparencyLog).toMatchObject({ quorum: 'W', maxCheckpointAgeSeconds: 172800 });
+    expect(policy.transparencyLog!.logs.map((l) => l.origin)).toEqual(['log.rbnet.example/policy']);
+    expect(parse(document()).transparencyLog).toBeUndefined();
+  });
+
+  it('is refused, naming the field and the line, when it is not a valid tlog policy', () => {
+    expect(refusal(() => parse(document({ transparencyLog: { log: log.vkey } }))).message).toMatch(
+      /\$\.transparencyLog must be the text/,
+    );
+    expect(refusal(() => parse(document({ transparencyLog: `${text}quorum none\n` }))).message).toMatch(
+      /\$\.transparencyLog: line 5: a second quorum line/,
+    );
   });
 });
 

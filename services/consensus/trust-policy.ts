@@ -4,6 +4,7 @@ import { ed25519PublicKeyFromPem, securesystemslibKeyid } from '../attestation/e
 import { type Sha256Hex, sha256Hex } from '../digest.ts';
 import { accountNameRule, isAccountName, isKeyid } from '../identifiers.ts';
 import { parseStrictJson } from '../strict-json.ts';
+import { parseTlogPolicy, type TlogPolicy } from '../tlog/tlog-policy.ts';
 import { parseUtcTimestamp } from '../utc-timestamp.ts';
 import { PolicyError } from './consensus-errors.ts';
 
@@ -43,6 +44,11 @@ export interface TrustPolicy {
   readonly expiresAtMs: number;
   /** sha256 of the policy bytes as given: which policy a verification used. */
   readonly policySha256: Sha256Hex;
+  /**
+   * The transparency log the consumer trusts (log key, witnesses, quorum, maximum checkpoint age),
+   * written in the C2SP tlog-policy grammar (docs/transparency-log.md); needed to verify a bundle.
+   */
+  readonly transparencyLog?: TlogPolicy;
 }
 
 /**
@@ -89,6 +95,7 @@ export function parseTrustPolicy(bytes: string | Uint8Array, now: Date): TrustPo
     'allowFetchedEnvironments',
     'coordinatorKeys',
     'expires',
+    'transparencyLog',
   ]);
   if (root.schema !== TRUST_POLICY_SCHEMA_V1) {
     throw invalid(`$.schema is ${describe(root.schema)}, expected "${TRUST_POLICY_SCHEMA_V1}"`);
@@ -168,6 +175,19 @@ export function parseTrustPolicy(bytes: string | Uint8Array, now: Date): TrustPo
     );
   }
 
+  let transparencyLog: TlogPolicy | undefined;
+  if (root.transparencyLog !== undefined) {
+    if (typeof root.transparencyLog !== 'string')
+      throw invalid(
+        '$.transparencyLog must be the text of a tlog policy (lines: log, witness, group, quorum)',
+      );
+    try {
+      transparencyLog = parseTlogPolicy(root.transparencyLog);
+    } catch (cause) {
+      throw invalid(`$.transparencyLog: ${(cause as Error).message}`, cause);
+    }
+  }
+
   const policy: TrustPolicy = Object.freeze({
     schema: TRUST_POLICY_SCHEMA_V1,
     operators: Object.freeze(operators),
@@ -177,6 +197,7 @@ export function parseTrustPolicy(bytes: string | Uint8Array, now: Date): TrustPo
     expires: expires as string,
     expiresAtMs,
     policySha256: sha256Hex(typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes),
+    ...(transparencyLog !== undefined && { transparencyLog }),
   });
   assertTrustPolicyCurrent(policy, now);
   return policy;

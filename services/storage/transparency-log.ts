@@ -15,6 +15,11 @@ export interface NewLogEntry {
   readonly bodySha256: Sha256Hex;
   /** A JSON value (plain objects, arrays, strings, safe numbers, booleans, null). */
   readonly body: unknown;
+  /**
+   * The verdict's entry of the tiled log (services/tlog/log-entry.ts), as its canonical JSON:
+   * sequenced in the same transaction as this entry, so no verdict is chained without it.
+   */
+  readonly tiledEntryJson?: string;
 }
 
 export interface LogEntryRecord {

@@ -13,6 +13,7 @@ import { leaseRoutes } from './leases.ts';
 import { logRoutes } from './log.ts';
 import { healthRoutes, operationsRoutes } from './ops.ts';
 import { resultRoutes } from './results.ts';
+import { tlogRoutes } from './tlog.ts';
 
 /** In registration order. */
 export const coordinatorRoutes: readonly RouteDefinition[] = Object.freeze([
@@ -27,6 +28,7 @@ export const coordinatorRoutes: readonly RouteDefinition[] = Object.freeze([
   ...diffoscopeRoutes,
   ...artifactRoutes,
   ...logRoutes,
+  ...tlogRoutes,
   ...aptRoutes,
   ...operationsRoutes,
 ]);

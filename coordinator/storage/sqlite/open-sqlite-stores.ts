@@ -8,6 +8,7 @@ import { SqliteConnection, type SqliteConnectionOptions } from './sqlite-connect
 import { SqliteNonceStore } from './sqlite-nonce-store.ts';
 import { SqliteRegistryStore } from './sqlite-registry-store.ts';
 import { SqliteResultStore } from './sqlite-result-store.ts';
+import { SqliteTiledLogStore } from './sqlite-tiled-log-store.ts';
 import { SqliteTransparencyLog } from './sqlite-transparency-log.ts';
 
 export interface SqliteStoresOptions extends SqliteConnectionOptions {
@@ -24,6 +25,8 @@ export interface SqliteStores {
   readonly builds: SqliteBuildStore;
   readonly results: SqliteResultStore;
   readonly log: SqliteTransparencyLog;
+  /** The tiled transparency log's sequence, tiles and head (migration 10). */
+  readonly tiledLog: SqliteTiledLogStore;
   readonly aptLinks: SqliteAptLinkStore;
   readonly blobs: SqliteBlobLedger;
   readonly nonces: SqliteNonceStore;
@@ -46,6 +49,7 @@ export function openSqliteStores(path: string, options: SqliteStoresOptions = {}
       builds: new SqliteBuildStore(connection),
       results: new SqliteResultStore(connection),
       log: new SqliteTransparencyLog(connection),
+      tiledLog: new SqliteTiledLogStore(connection),
       aptLinks: new SqliteAptLinkStore(connection),
       blobs: new SqliteBlobLedger(connection, options.quotas ?? defaultCoordinatorConfig.quotas),
       nonces: new SqliteNonceStore(

@@ -18,6 +18,7 @@ import { testJobNonce, testKeyid } from '../../../test/support/test-identifiers.
 import { classifyFailures } from '../../scheduler/retry-policy.ts';
 import { migration8Objects } from './migrations/m008-integrity-and-facts.ts';
 import { migration9Objects } from './migrations/m009-web-aggregates.ts';
+import { migration10Objects } from './migrations/m010-tiled-transparency-log.ts';
 import { sqliteSchemaVersion } from './migrations/migrate.ts';
 import { openSqliteStores, type SqliteStores } from './open-sqlite-stores.ts';
 
@@ -254,6 +255,7 @@ describe('SqliteBuildStore: opening and migrations', () => {
         version: 9,
         name: 'web page aggregates: packages, counts per family, daily changes, hourly outcomes',
       },
+      { version: 10, name: 'tiled transparency log: sequence, tiles, head' },
     ]);
   });
 
@@ -295,7 +297,7 @@ describe('SqliteBuildStore: opening and migrations', () => {
     );
     await v3.close();
     // Roll the file back to version 3: what migrations 9 to 4 added is undone by hand.
-    for (const { type, name } of [...migration9Objects, ...migration8Objects])
+    for (const { type, name } of [...migration10Objects, ...migration9Objects, ...migration8Objects])
       old.exec(`DROP ${type.toUpperCase()} ${name}`);
     old.exec('DELETE FROM schema_migrations WHERE version >= 8');
     old.exec(`DELETE FROM schema_migrations WHERE version = 7; ALTER TABLE attempts DROP COLUMN failure_reason;
@@ -321,6 +323,9 @@ describe('SqliteBuildStore: opening and migrations', () => {
     const migrated = open();
     expect(migrated.schemaVersion()).toBe(sqliteSchemaVersion);
     expect((await migrated.registry.getWorker(retired.workerId))?.revocation).toEqual({ kind: 'retired' });
+    // Migration 10: the keys in use, then the revocation, enter the tiled log's sequence.
+    const sequenced = migrated.tiledLog.sequencedFrom(0, 10).map((e) => JSON.parse(e.factsJson).event);
+    expect(sequenced).toEqual(['enrolled', 'enrolled', 'retired']);
     const counts = await migrated.builds.countBuildsByVerdict();
     expect([counts.pending, counts.failed, counts.reproducible]).toEqual([1, 1, 0]);
     expect(await migrated.builds.listPendingBuildIds()).toEqual([pending.buildId]);

@@ -38,6 +38,11 @@ function prepare(c: SqliteConnection) {
       'SELECT * FROM log_entries WHERE idx >= ? ORDER BY idx LIMIT ?',
     ),
     allLogEntries: db.prepare<[], LogRow>('SELECT * FROM log_entries ORDER BY idx'),
+    // Migration 10: the verdict's place in the tiled log, taken in the chaining transaction.
+    sequenceVerdict: db.prepare<[string, string]>(
+      `INSERT INTO tlog_sequence (idx, source, build_id, facts_json)
+       VALUES ((SELECT COALESCE(MAX(idx), -1) + 1 FROM tlog_sequence), 'verdict', ?, ?)`,
+    ),
   };
 }
 
@@ -76,6 +81,8 @@ export class SqliteTransparencyLog implements TransparencyLog {
         prev_entry_hash: prevEntryHash,
         entry_hash: entryHash,
       });
+      if (input.tiledEntryJson !== undefined)
+        this.#s.sequenceVerdict.run(input.buildId, input.tiledEntryJson);
       // After the schema accepted the entry, inside its transaction: a mismatch undoes it.
       if (bodySha256 !== input.bodySha256) {
         throw new BuildStoreError(

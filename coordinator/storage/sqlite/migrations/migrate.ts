@@ -10,6 +10,7 @@ import { migration6 } from './m006-attempt-run-limit.ts';
 import { migration7 } from './m007-attempt-failure-reason.ts';
 import { migration8 } from './m008-integrity-and-facts.ts';
 import { migration9 } from './m009-web-aggregates.ts';
+import { migration10 } from './m010-tiled-transparency-log.ts';
 import type { Migration } from './migration.ts';
 
 /** Every migration, in order. Never edit a released one: add the next number. */
@@ -23,6 +24,7 @@ export const MIGRATIONS: readonly Migration[] = [
   migration7,
   migration8,
   migration9,
+  migration10,
 ];
 
 /** The newest schema version this code knows. */

@@ -1,0 +1,159 @@
+// The tiled transparency log on the coordinator's SQLite file (migration 10): what is sequenced for
+// it, its tiles and entry bundles, and its head, moved by compare-and-swap in one UPDATE.
+import { parseCheckpointText } from '../../../services/tlog/checkpoint.ts';
+import type { MerkleHash } from '../../../services/tlog/merkle-hash.ts';
+import { parseSignedNote } from '../../../services/tlog/signed-note.ts';
+import type { TileWrite } from '../../../services/tlog/tile-appender.ts';
+import { TILE_WIDTH, type TileRef } from '../../../services/tlog/tile-path.ts';
+import { readTilesOrFail, type TileStorage } from '../../../services/tlog/tile-storage.ts';
+import type { LogHead, LogHeadStore } from '../../../services/tlog/transparency-log.ts';
+import type { SqliteConnection } from './sqlite-connection.ts';
+
+/** Where a sequenced entry came from; the integrator turns its facts into the entry. */
+export type SequencedSource = 'chain' | 'result' | 'verdict' | 'key-event';
+
+export interface SequencedEntry {
+  readonly index: number;
+  readonly source: SequencedSource;
+  readonly buildId?: string;
+  readonly factsJson: string;
+}
+
+interface SequenceRow {
+  idx: number;
+  source: SequencedSource;
+  build_id: string | null;
+  facts_json: string;
+}
+
+const levelOf = (tile: TileRef) => (tile.level === 'entries' ? -1 : tile.level);
+
+function prepare(c: SqliteConnection) {
+  const db = c.db;
+  return {
+    sequenceFrom: db.prepare<[number, number], SequenceRow>(
+      'SELECT idx, source, build_id, facts_json FROM tlog_sequence WHERE idx >= ? ORDER BY idx LIMIT ?',
+    ),
+    sequenceOfBuild: db.prepare<[string], SequenceRow>(
+      'SELECT idx, source, build_id, facts_json FROM tlog_sequence WHERE build_id = ? ORDER BY idx',
+    ),
+    sequencedSize: db.prepare<[], { n: number }>('SELECT COALESCE(MAX(idx), -1) + 1 AS n FROM tlog_sequence'),
+    readTile: db.prepare<[number, number, number], { bytes: Buffer }>(
+      'SELECT bytes FROM tlog_tiles WHERE level = ? AND tile_index = ? AND width = ?',
+    ),
+    writeTile: db.prepare<[number, number, number, Uint8Array]>(
+      'INSERT OR REPLACE INTO tlog_tiles (level, tile_index, width, bytes) VALUES (?, ?, ?, ?)',
+    ),
+    dropPartials: db.prepare<[number, number]>(
+      `DELETE FROM tlog_tiles WHERE level = ? AND tile_index = ? AND width < ${TILE_WIDTH}`,
+    ),
+    head: db.prepare<[], { size: number; root_hash: Buffer; checkpoint: string | null }>(
+      'SELECT size, root_hash, checkpoint FROM tlog_head WHERE id = 1',
+    ),
+    firstHead: db.prepare<[number, Uint8Array]>(
+      'INSERT OR IGNORE INTO tlog_head (id, size, root_hash) VALUES (1, ?, ?)',
+    ),
+    swapHead: db.prepare<[number, Uint8Array, number, Uint8Array]>(
+      'UPDATE tlog_head SET size = ?, root_hash = ?, checkpoint = NULL WHERE id = 1 AND size = ? AND root_hash = ?',
+    ),
+    setCheckpoint: db.prepare<[string, number]>(
+      'UPDATE tlog_head SET checkpoint = ? WHERE id = 1 AND size = ?',
+    ),
+  };
+}
+
+/** Tiles, head and sequence of the coordinator's tiled log (services/tlog's storage interfaces). */
+export class SqliteTiledLogStore implements TileStorage, LogHeadStore {
+  readonly #c: SqliteConnection;
+  readonly #s: ReturnType<typeof prepare>;
+
+  constructor(connection: SqliteConnection) {
+    this.#c = connection;
+    this.#s = prepare(connection);
+  }
+
+  /** Up to `limit` sequenced entries from `fromIndex` on, in order. */
+  sequencedFrom(fromIndex: number, limit: number): SequencedEntry[] {
+    return this.#s.sequenceFrom.all(fromIndex, limit).map(mapSequenced);
+  }
+
+  /** Every entry sequenced about one build (its results and verdicts), in order. */
+  sequencedOfBuild(buildId: string): SequencedEntry[] {
+    return this.#s.sequenceOfBuild.all(buildId).map(mapSequenced);
+  }
+
+  /** How many entries are sequenced (integrated or not). */
+  sequencedSize(): number {
+    return this.#s.sequencedSize.get()!.n;
+  }
+
+  async readTile(tile: TileRef): Promise<Uint8Array | undefined> {
+    return this.#s.readTile.get(levelOf(tile), tile.index, tile.width)?.bytes;
+  }
+
+  readTiles(tiles: readonly TileRef[]): Promise<Uint8Array[]> {
+    return readTilesOrFail(this, tiles);
+  }
+
+  /**
+   * Tiles are committed without their own fsync: in WAL mode commits reach the disk in order, so the
+   * head's compare-and-swap (synchronous = FULL) that follows makes them durable first. A crash
+   * before it loses only tiles beyond the stored head, which the next append writes again.
+   */
+  async writeTiles(writes: readonly TileWrite[]): Promise<void> {
+    this.#relaxed(() =>
+      this.#c.write(() => {
+        for (const { tile, bytes } of writes) {
+          this.#s.writeTile.run(levelOf(tile), tile.index, tile.width, bytes);
+          if (tile.width === TILE_WIDTH) this.#s.dropPartials.run(levelOf(tile), tile.index);
+        }
+      }),
+    );
+  }
+
+  /** Runs one synchronous write with synchronous = NORMAL, then restores FULL (nothing interleaves). */
+  #relaxed(write: () => void): void {
+    this.#c.db.pragma('synchronous = NORMAL');
+    try {
+      write();
+    } finally {
+      this.#c.db.pragma('synchronous = FULL');
+    }
+  }
+
+  /**
+   * Stores the checkpoint served for the head it names; a checkpoint of any other size is ignored.
+   * Without its own fsync: a checkpoint lost in a crash is signed again from the head (the same
+   * bytes: Ed25519 is deterministic) and sent to the witnesses again on start.
+   */
+  async writeCheckpoint(text: string): Promise<void> {
+    const { size } = parseCheckpointText(parseSignedNote(text).text);
+    this.#relaxed(() => this.#c.write(() => this.#s.setCheckpoint.run(text, size)));
+  }
+
+  async readCheckpoint(): Promise<string | undefined> {
+    return this.#s.head.get()?.checkpoint ?? undefined;
+  }
+
+  async readHead(): Promise<LogHead | undefined> {
+    const row = this.#s.head.get();
+    return row && { size: row.size, rootHash: row.root_hash as MerkleHash };
+  }
+
+  async swapHead(expected: LogHead | undefined, next: LogHead): Promise<boolean> {
+    return this.#c.write(() =>
+      expected === undefined
+        ? this.#s.firstHead.run(next.size, next.rootHash).changes === 1
+        : this.#s.swapHead.run(next.size, next.rootHash, expected.size, expected.rootHash).changes === 1,
+    );
+  }
+}
+
+function mapSequenced(row: SequenceRow): SequencedEntry {
+  return Object.freeze({
+    index: row.idx,
+    source: row.source,
+    ...(row.build_id !== null && { buildId: row.build_id }),
+    factsJson: row.facts_json,
+  });
+}

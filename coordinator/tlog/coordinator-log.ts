@@ -1,0 +1,158 @@
+// The coordinator's tiled transparency log: integrates what the database sequenced (results, verdicts,
+// key events) into the Merkle tree in order, signs each new checkpoint with the log key, gathers the
+// configured witnesses' cosignatures and serves the checkpoint with them, and proves inclusion.
+import type { Logger } from 'pino';
+import { parseCheckpointText } from '../../services/tlog/checkpoint.ts';
+import type { MerkleHash } from '../../services/tlog/merkle-hash.ts';
+import type { Ed25519NoteSigner } from '../../services/tlog/note-keys.ts';
+import { formatSignedNote, type NoteSignature, parseSignedNote } from '../../services/tlog/signed-note.ts';
+import { TlogError } from '../../services/tlog/tlog-errors.ts';
+import { TransparencyLog } from '../../services/tlog/transparency-log.ts';
+import type { SequencedEntry, SqliteTiledLogStore } from '../storage/sqlite/sqlite-tiled-log-store.ts';
+import { sequencedEntryBytes } from './sequenced-entry-bytes.ts';
+import type { WitnessClient } from './witness-client.ts';
+
+/** Entries appended (and checkpoints signed) per batch at most. */
+export const maxEntriesPerCheckpoint = 1000;
+
+export interface CoordinatorLogOptions {
+  readonly store: SqliteTiledLogStore;
+  /** The checkpoint origin: the log's URL prefix without scheme (`rbnet.example/log`). */
+  readonly origin: string;
+  /** The log key (never the consensus-attestation key), named `origin`. */
+  readonly signer: Ed25519NoteSigner;
+  readonly witnesses: readonly WitnessClient[];
+  readonly logger: Logger;
+}
+
+export class CoordinatorLog {
+  readonly origin: string;
+  /** The log's verifier key, as a note vkey. */
+  readonly vkey: string;
+  readonly store: SqliteTiledLogStore;
+  readonly #log: TransparencyLog;
+  readonly #options: CoordinatorLogOptions;
+  #integrating: Promise<number> | undefined;
+  #again = false;
+  /** Whether the head found at start was sent to the witnesses again. */
+  #rewitnessed = false;
+
+  private constructor(options: CoordinatorLogOptions, log: TransparencyLog) {
+    this.origin = options.origin;
+    this.vkey = options.signer.vkey;
+    this.store = options.store;
+    this.#options = options;
+    this.#log = log;
+  }
+
+  static async open(options: CoordinatorLogOptions): Promise<CoordinatorLog> {
+    const log = await TransparencyLog.open({
+      origin: options.origin,
+      signer: options.signer,
+      tiles: options.store,
+      heads: options.store,
+    });
+    return new CoordinatorLog(options, log);
+  }
+
+  /** The tree size integrated, signed and served. */
+  get size(): number {
+    return this.#log.head.size;
+  }
+
+  /**
+   * Integrates everything sequenced so far (one run at a time; a call during a run makes it run
+   * once more). Also re-asks the witnesses for a served checkpoint a crash left uncosigned.
+   * @returns the tree size after it.
+   */
+  integrate(): Promise<number> {
+    if (this.#integrating) {
+      this.#again = true;
+      return this.#integrating;
+    }
+    const run = (async () => {
+      try {
+        do {
+          this.#again = false;
+          await this.#integrateAll();
+        } while (this.#again);
+        return this.size;
+      } finally {
+        this.#integrating = undefined;
+      }
+    })();
+    this.#integrating = run;
+    return run;
+  }
+
+  async #integrateAll(): Promise<void> {
+    for (;;) {
+      const pending = this.store.sequencedFrom(this.size, maxEntriesPerCheckpoint);
+      if (pending.length === 0) break;
+      if (pending[0]!.index !== this.size)
+        throw new TlogError(
+          'TILE_INVALID',
+          `sequence starts at ${pending[0]!.index}, the tree at ${this.size}`,
+        );
+      const appended = await this.#log.append(pending.map(sequencedEntryBytes));
+      this.#options.logger.debug(
+        { size: appended.head.size, added: pending.length },
+        'log checkpoint signed',
+      );
+      await this.#witness(appended.checkpoint);
+    }
+    // A crash between signing and gathering cosignatures left a checkpoint served without them.
+    if (this.size > 0 && (!this.#rewitnessed || (await this.store.readCheckpoint()) === undefined))
+      await this.#witness(await this.#log.signedCheckpoint());
+  }
+
+  /** Sends the checkpoint to every witness at once and serves it with the cosignatures returned. */
+  async #witness(checkpoint: string): Promise<void> {
+    this.#rewitnessed = true;
+    const note = parseSignedNote(checkpoint);
+    const { size } = parseCheckpointText(note.text);
+    const prove = (oldSize: number, newSize: number) => this.#log.consistencyProof(oldSize, newSize);
+    const cosignatures = await Promise.all(
+      this.#options.witnesses.map((witness) => witness.cosign(note, checkpoint, size, prove)),
+    );
+    const got = cosignatures.filter((c): c is NoteSignature => c !== undefined);
+    if (got.length < this.#options.witnesses.length)
+      this.#options.logger.warn(
+        { size, witnessed: got.length, witnesses: this.#options.witnesses.length },
+        'checkpoint served without every witness',
+      );
+    await this.store.writeCheckpoint(
+      formatSignedNote({ text: note.text, signatures: [...note.signatures, ...got] }),
+    );
+  }
+
+  /** The checkpoint served: signed by the log key, with the cosignatures gathered for it. */
+  async checkpoint(): Promise<string> {
+    return (await this.store.readCheckpoint()) ?? this.#log.signedCheckpoint();
+  }
+
+  /**
+   * The C2SP tlog-proof of entry `index` (its entry bytes in `extra`) under the checkpoint served,
+   * integrating first if the entry is sequenced but not yet in the tree.
+   * @throws TlogError PROOF_INVALID when nothing is sequenced at `index`.
+   */
+  async tlogProof(index: number): Promise<string> {
+    if (index >= this.size && index < this.store.sequencedSize()) await this.integrate();
+    return this.#log.tlogProof(index, await this.checkpoint());
+  }
+
+  /** Proves the tree served extends the one of `oldSize`. */
+  consistencyProof(oldSize: number): Promise<MerkleHash[]> {
+    return this.#log.consistencyProof(oldSize);
+  }
+
+  /** The bytes of entry `index` (integrated). */
+  entry(index: number): Promise<Uint8Array> {
+    return this.#log.entry(index);
+  }
+
+  /** Every entry sequenced about a build, in order. */
+  entriesOfBuild(buildId: string): readonly SequencedEntry[] {
+    return this.store.sequencedOfBuild(buildId);
+  }
+}

@@ -1,0 +1,50 @@
+// C2SP tlog-tiles entry bundles: log entries, each prefixed by its length as a big-endian uint16.
+import { TlogError } from './tlog-errors.ts';
+
+/** The largest entry an entry bundle can carry (uint16 length prefix): 65,535 bytes. */
+export const MAX_ENTRY_BYTES = 0xffff;
+
+export function encodeEntryBundle(entries: readonly Uint8Array[]): Buffer {
+  const total = entries.reduce((sum, entry) => sum + 2 + entry.length, 0);
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (const entry of entries) {
+    if (entry.length > MAX_ENTRY_BYTES)
+      throw new TlogError(
+        'ENTRY_INVALID',
+        `an entry of ${entry.length} bytes is over the ${MAX_ENTRY_BYTES}-byte limit`,
+      );
+    out.writeUInt16BE(entry.length, at);
+    out.set(entry, at + 2);
+    at += 2 + entry.length;
+  }
+  return out;
+}
+
+/**
+ * Splits an entry bundle into its entries (views into `bytes`). @throws TlogError TILE_INVALID when
+ * a length runs past the end, or the count is not `expectedCount` (when given).
+ */
+export function decodeEntryBundle(bytes: Uint8Array, expectedCount?: number): Uint8Array[] {
+  const entries: Uint8Array[] = [];
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = 0;
+  while (at < view.length) {
+    if (at + 2 > view.length)
+      throw new TlogError('TILE_INVALID', `entry bundle: a length prefix is cut at byte ${at}`);
+    const length = view.readUInt16BE(at);
+    if (at + 2 + length > view.length)
+      throw new TlogError(
+        'TILE_INVALID',
+        `entry bundle: entry ${entries.length} runs past the end of the bundle`,
+      );
+    entries.push(view.subarray(at + 2, at + 2 + length));
+    at += 2 + length;
+  }
+  if (expectedCount !== undefined && entries.length !== expectedCount)
+    throw new TlogError(
+      'TILE_INVALID',
+      `entry bundle: ${entries.length} entries where ${expectedCount} were expected`,
+    );
+  return entries;
+}

@@ -1,0 +1,67 @@
+// C2SP tlog-proof: an offline proof that an entry is in a log, as text:
+// "c2sp.org/tlog-proof@v1", optional "extra <base64>", "index <n>", inclusion hashes, a blank line,
+// then the (cosigned) checkpoint verbatim. rbnet puts the logged entry's bytes in `extra`.
+import { decodeHash, encodeHash, type MerkleHash, parseDecimalSize } from './merkle-hash.ts';
+import { parseSignedNote, type SignedNote } from './signed-note.ts';
+import { decodeStandardBase64 } from './strict-base64.ts';
+import { TlogError } from './tlog-errors.ts';
+
+export const TLOG_PROOF_HEADER = 'c2sp.org/tlog-proof@v1';
+/** Largest proof accepted: 1 MiB (an entry of 64 KiB in `extra`, 64 hashes, a note with many cosignatures). */
+export const maxTlogProofBytes = 1024 * 1024;
+
+export interface TlogProof {
+  /** Opaque, unauthenticated data; rbnet: the entry's bytes, which the verifier hashes itself. */
+  readonly extra?: Uint8Array;
+  readonly index: number;
+  readonly inclusionProof: readonly MerkleHash[];
+  /** The checkpoint note as included (text and every signature line). */
+  readonly checkpoint: string;
+}
+
+export function formatTlogProof(proof: TlogProof): string {
+  const lines = [TLOG_PROOF_HEADER];
+  if (proof.extra !== undefined) lines.push(`extra ${Buffer.from(proof.extra).toString('base64')}`);
+  lines.push(`index ${proof.index}`, ...proof.inclusionProof.map(encodeHash));
+  return `${lines.join('\n')}\n\n${proof.checkpoint}`;
+}
+
+/**
+ * Parses an untrusted tlog-proof (size, header, lines, then the checkpoint as a signed note; its
+ * signatures are not checked here). @throws TlogError PROOF_INVALID, NOTE_INVALID.
+ */
+export function parseTlogProof(text: string): TlogProof & { readonly note: SignedNote } {
+  if (Buffer.byteLength(text, 'utf8') > maxTlogProofBytes)
+    throw invalid(`the proof is over the ${maxTlogProofBytes}-byte limit`);
+  const blank = text.indexOf('\n\n');
+  if (blank < 0) throw invalid('no blank line before the checkpoint');
+  const lines = text.slice(0, blank).split('\n');
+  const checkpoint = text.slice(blank + 2);
+  if (lines[0] !== TLOG_PROOF_HEADER) throw invalid(`the first line must be ${TLOG_PROOF_HEADER}`);
+  let at = 1;
+  let extra: Uint8Array | undefined;
+  if (lines[at]?.startsWith('extra ')) {
+    extra = decodeStandardBase64(lines[at]!.slice(6));
+    if (extra === undefined) throw invalid('the extra line is not base64');
+    at++;
+  }
+  const indexLine = lines[at] ?? '';
+  if (!indexLine.startsWith('index ')) throw invalid(`line ${at + 1} must be "index <n>"`);
+  const index = parseDecimalSize(indexLine.slice(6), 'proof index');
+  const hashLines = lines.slice(at + 1);
+  if (hashLines.length > 63)
+    throw invalid(`${hashLines.length} inclusion proof hashes, more than a tree can need`);
+  const inclusionProof = hashLines.map((line, i) => decodeHash(line, `inclusion proof hash ${i + 1}`));
+  const note = parseSignedNote(checkpoint);
+  return Object.freeze({
+    ...(extra !== undefined && { extra }),
+    index,
+    inclusionProof: Object.freeze(inclusionProof),
+    checkpoint,
+    note,
+  });
+}
+
+function invalid(message: string): TlogError {
+  return new TlogError('PROOF_INVALID', `tlog-proof: ${message}`);
+}

@@ -1,0 +1,221 @@
+// A tiled transparency log: appends entries, writes their tiles, moves the stored head by
+// compare-and-swap, and signs a checkpoint only of a head that was stored, so it never signs two
+// inconsistent checkpoints, also across crashes and restarts (Ed25519 signatures are deterministic:
+// signing a stored head again gives the same checkpoint).
+import { type Checkpoint, formatCheckpoint, parseCheckpointText } from './checkpoint.ts';
+import { decodeEntryBundle } from './entry-bundle.ts';
+import { EMPTY_TREE_ROOT, hashesEqual, type MerkleHash } from './merkle-hash.ts';
+import { proveConsistency, proveInclusion } from './merkle-proofs.ts';
+import { isValidKeyName, type NoteSigner } from './note-keys.ts';
+import { formatSignedNote, parseSignedNote, signNoteText } from './signed-note.ts';
+import { TileAppender } from './tile-appender.ts';
+import { TileLevelsCache, tileSubtreeReader } from './tile-hash-reader.ts';
+import { TILE_WIDTH, tileAtSize } from './tile-path.ts';
+import { type TileStorage, tilesUpTo } from './tile-storage.ts';
+import { TlogError } from './tlog-errors.ts';
+import { formatTlogProof } from './tlog-proof.ts';
+
+/** What the log has committed to: a tree size and its root. */
+export interface LogHead {
+  readonly size: number;
+  readonly rootHash: MerkleHash;
+}
+
+/**
+ * The one durable record that says how far the log is. `swapHead` is a compare-and-swap: it stores
+ * `next` only if the stored head is still `expected` (undefined: none stored yet), durably before
+ * resolving true; false means another writer moved it.
+ */
+export interface LogHeadStore {
+  readHead(): Promise<LogHead | undefined>;
+  swapHead(expected: LogHead | undefined, next: LogHead): Promise<boolean>;
+}
+
+export class MemoryLogHeadStore implements LogHeadStore {
+  #head: LogHead | undefined;
+
+  async readHead(): Promise<LogHead | undefined> {
+    return this.#head;
+  }
+
+  async swapHead(expected: LogHead | undefined, next: LogHead): Promise<boolean> {
+    if (!sameHead(this.#head, expected)) return false;
+    this.#head = next;
+    return true;
+  }
+}
+
+export interface TransparencyLogOptions {
+  /** The checkpoint origin: the log's public URL prefix without scheme or trailing slash. */
+  readonly origin: string;
+  /** The log key (never the consensus-attestation key); its name should be the origin. */
+  readonly signer: NoteSigner;
+  readonly tiles: TileStorage;
+  readonly heads: LogHeadStore;
+}
+
+export interface AppendedBatch {
+  /** Index of the batch's first entry. */
+  readonly firstIndex: number;
+  readonly head: LogHead;
+  /** The signed checkpoint of the new head. */
+  readonly checkpoint: string;
+}
+
+export class TransparencyLog {
+  readonly origin: string;
+  readonly #options: TransparencyLogOptions;
+  #appender: TileAppender;
+  /** As stored: undefined before the first append ever. */
+  #stored: LogHead | undefined;
+  /** Appends run one at a time; each waits for the one before. */
+  #queue: Promise<unknown> = Promise.resolve();
+  /** Inner levels of full tiles, hashed once: 8 KiB per tile, 16,384 tiles (4,194,304 entries) at most. */
+  readonly #levels = new TileLevelsCache(16_384);
+
+  private constructor(options: TransparencyLogOptions, appender: TileAppender, stored: LogHead | undefined) {
+    this.origin = options.origin;
+    this.#options = options;
+    this.#appender = appender;
+    this.#stored = stored;
+  }
+
+  /**
+   * Opens the log at its stored head and checks that the stored tiles give that head's root.
+   * @throws TlogError TILE_INVALID when they do not (or a tile the head needs is missing).
+   */
+  static async open(options: TransparencyLogOptions): Promise<TransparencyLog> {
+    if (!isValidKeyName(options.origin))
+      throw new TlogError('CHECKPOINT_INVALID', `origin ${JSON.stringify(options.origin)} is not valid`);
+    const stored = await options.heads.readHead();
+    return new TransparencyLog(options, await resumeAt(options.tiles, stored), stored);
+  }
+
+  /** The stored head (size 0 and the empty root before the first append). */
+  get head(): LogHead {
+    return this.#stored ?? { size: 0, rootHash: EMPTY_TREE_ROOT };
+  }
+
+  /**
+   * Appends a batch (each entry at most 65,535 bytes): writes its tiles, moves the head by
+   * compare-and-swap, publishes and returns the signed checkpoint of the new head.
+   * @throws TlogError ENTRY_INVALID (nothing appended), HEAD_CONFLICT when another writer moved the head.
+   */
+  append(entries: readonly Uint8Array[]): Promise<AppendedBatch> {
+    const run = this.#queue.then(() => this.#append(entries));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #append(entries: readonly Uint8Array[]): Promise<AppendedBatch> {
+    const expected = this.#stored;
+    // A writer that fell behind (another process appended since) must not write tiles over ones
+    // already published; the swap below is what decides, this only keeps a stale writer harmless.
+    if (!sameHead(await this.#options.heads.readHead(), expected)) {
+      await this.#reload();
+      throw conflict(expected);
+    }
+    const result = this.#appender.append(entries);
+    const next: LogHead = { size: result.size, rootHash: result.root };
+    try {
+      await this.#options.tiles.writeTiles(result.writes);
+      if (!(await this.#options.heads.swapHead(expected, next))) throw conflict(expected);
+    } catch (error) {
+      // The appender moved on in memory; start again from what is stored.
+      await this.#reload();
+      throw error;
+    }
+    this.#stored = next;
+    const checkpoint = await this.signedCheckpoint();
+    await this.#options.tiles.writeCheckpoint(checkpoint);
+    return { firstIndex: expected?.size ?? 0, head: next, checkpoint };
+  }
+
+  /** The signed checkpoint of the current head (the same bytes every time for one head). */
+  async signedCheckpoint(): Promise<string> {
+    const { size, rootHash } = this.head;
+    const checkpoint: Checkpoint = { origin: this.origin, size, rootHash, extensions: [] };
+    const text = formatCheckpoint(checkpoint);
+    return formatSignedNote({ text, signatures: await signNoteText(text, [this.#options.signer]) });
+  }
+
+  /** The inclusion proof of entry `index` in the tree of `size` (default: the head). */
+  inclusionProof(index: number, size = this.head.size): Promise<MerkleHash[]> {
+    this.#assertPublished(size);
+    return proveInclusion(
+      index,
+      size,
+      tileSubtreeReader(size, tilesUpTo(this.#options.tiles, this.head.size), this.#levels),
+    );
+  }
+
+  consistencyProof(oldSize: number, newSize = this.head.size): Promise<MerkleHash[]> {
+    this.#assertPublished(newSize);
+    return proveConsistency(
+      oldSize,
+      newSize,
+      tileSubtreeReader(newSize, tilesUpTo(this.#options.tiles, this.head.size), this.#levels),
+    );
+  }
+
+  /**
+   * A C2SP tlog-proof of entry `index` under `checkpointNote` (a checkpoint this log signed, with
+   * whatever cosignatures it gathered), the entry's bytes in `extra`.
+   */
+  async tlogProof(index: number, checkpointNote: string): Promise<string> {
+    const checkpoint = parseCheckpointText(parseSignedNote(checkpointNote).text);
+    if (checkpoint.origin !== this.origin)
+      throw new TlogError('CHECKPOINT_INVALID', `the checkpoint is of ${checkpoint.origin}, not of this log`);
+    const inclusionProof = await this.inclusionProof(index, checkpoint.size);
+    return formatTlogProof({
+      extra: await this.entry(index),
+      index,
+      inclusionProof,
+      checkpoint: checkpointNote,
+    });
+  }
+
+  /** The bytes of entry `index` (below the head). */
+  async entry(index: number): Promise<Uint8Array> {
+    const { size } = this.head;
+    if (!Number.isSafeInteger(index) || index < 0 || index >= size)
+      throw new TlogError('PROOF_INVALID', `entry ${index} is not below the log size ${size}`);
+    const bundle = tileAtSize('entries', Math.floor(index / TILE_WIDTH), size)!;
+    const [bytes] = await tilesUpTo(this.#options.tiles, size).readTiles([bundle]);
+    return decodeEntryBundle(bytes!, bundle.width)[index % TILE_WIDTH]!;
+  }
+
+  async #reload(): Promise<void> {
+    this.#stored = await this.#options.heads.readHead();
+    this.#appender = await resumeAt(this.#options.tiles, this.#stored);
+  }
+
+  #assertPublished(size: number): void {
+    if (size > this.head.size)
+      throw new TlogError('PROOF_INVALID', `tree size ${size} is beyond the log head ${this.head.size}`);
+  }
+}
+
+function conflict(expected: LogHead | undefined): TlogError {
+  return new TlogError(
+    'HEAD_CONFLICT',
+    `the stored log head is no longer at size ${expected?.size ?? 0}; another writer appended`,
+  );
+}
+
+/** Whether two heads are the same (both absent, or equal size and root). */
+export function sameHead(a: LogHead | undefined, b: LogHead | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.size === b.size && hashesEqual(a.rootHash, b.rootHash);
+}
+
+async function resumeAt(tiles: TileStorage, stored: LogHead | undefined): Promise<TileAppender> {
+  const head = stored ?? { size: 0, rootHash: EMPTY_TREE_ROOT };
+  const appender = await TileAppender.resume(head.size, tiles);
+  if (!hashesEqual(appender.root(), head.rootHash))
+    throw new TlogError(
+      'TILE_INVALID',
+      `the stored tiles do not give the stored head's root at size ${head.size}`,
+    );
+  return appender;
+}
