@@ -103,10 +103,10 @@ describe('the coordinator tiled log', () => {
     await before.registry.enrolWorker(worker(1));
     const chain = await before.log.getLogEntries(0, 10);
     await before.close();
-    // Back to a version 8 file holding those records, as one written before this release.
+    // Back to a version 9 file holding those records, as one written before this release.
     const db = new Database(join(root, 'db.sqlite'));
     for (const { type, name } of migration10Objects) db.exec(`DROP ${type.toUpperCase()} ${name}`);
-    db.exec('DELETE FROM schema_migrations WHERE version = 9');
+    db.exec('DELETE FROM schema_migrations WHERE version = 10');
     db.close();
 
     const stores = open();
