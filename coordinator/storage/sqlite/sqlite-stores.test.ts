@@ -249,6 +249,7 @@ describe('SqliteBuildStore: opening and migrations', () => {
       { version: 6, name: 'attempts: started by a heartbeat, run limit' },
       { version: 7, name: 'why an attempt closed without a report' },
       { version: 8, name: 'integrity in SQL; derived rows kept by triggers; verified result facts' },
+      { version: 9, name: 'consensus feed and package index' },
     ]);
   });
 
@@ -289,7 +290,11 @@ describe('SqliteBuildStore: opening and migrations', () => {
       T0,
     );
     await v3.close();
-    // Roll the file back to version 3: what migrations 8 to 4 added is undone by hand.
+    // Roll the file back to version 3: what migrations 9 to 4 added is undone by hand.
+    old.exec(`DELETE FROM schema_migrations WHERE version = 9;
+      DROP TRIGGER package_builds_on_build; DROP TRIGGER verdict_feed_on_verdict;
+      DROP TRIGGER verdict_feed_no_update; DROP TRIGGER verdict_feed_no_delete;
+      DROP TABLE verdict_feed; DROP TABLE package_builds;`);
     for (const { type, name } of migration8Objects) old.exec(`DROP ${type.toUpperCase()} ${name}`);
     old.exec('DELETE FROM schema_migrations WHERE version = 8');
     old.exec(`DELETE FROM schema_migrations WHERE version = 7; ALTER TABLE attempts DROP COLUMN failure_reason;
@@ -319,6 +324,11 @@ describe('SqliteBuildStore: opening and migrations', () => {
     expect([counts.pending, counts.failed, counts.reproducible]).toEqual([1, 1, 0]);
     expect(await migrated.builds.listPendingBuildIds()).toEqual([pending.buildId]);
     expect(await migrated.aptLinks.getAptLink('amd64', 'acme', 'hello', '1')).toBeUndefined();
+    // Migration 9 projects what was recorded before it: every build, every verdict change.
+    const feed = await migrated.feed.readFeed({ after: 0, limit: 10 });
+    expect(feed.map((e) => [e.buildId, e.verdict])).toEqual([[decided.buildId, 'failed']]);
+    const [builds] = await migrated.feed.findPackageBuilds([{ source: decided.name }], 10);
+    expect(builds?.map((b) => b.verdict)).toContain('failed');
   });
 
   it('refuses a database written by a newer rbnet', async () => {

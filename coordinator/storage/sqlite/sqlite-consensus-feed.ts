@@ -1,0 +1,171 @@
+// The consensus feed on SQLite: reads of the two read models migration 9 keeps by trigger
+// (verdict_feed, package_builds), each a range of one index.
+import type { OutputDigest } from '../../../services/claims/compare-outputs-with-claims.ts';
+import type { Verdict } from '../../../services/consensus/verdict.ts';
+import type {
+  ConsensusFeed,
+  FeedEntry,
+  FeedPageOptions,
+  PackageBuild,
+  PackageQuery,
+} from '../../../services/storage/consensus-feed.ts';
+import { BuildStoreError } from '../../../services/storage/store-error.ts';
+import { pageLimit } from './page-arguments.ts';
+import { iso, optionalIso } from './row-mapping.ts';
+import type { SqliteConnection } from './sqlite-connection.ts';
+
+interface FeedRow {
+  seq: number;
+  build_id: string;
+  sequence: number;
+  source: string;
+  version: string | null;
+  architecture: string;
+  suite: string | null;
+  verdict: string;
+  previous_verdict: string;
+  agreeing_operators_json: string;
+  dissenting_operators_json: string;
+  agreed_outputs_json: string | null;
+  decided_at: number;
+}
+
+interface PackageRow {
+  build_id: string;
+  source: string;
+  version: string | null;
+  architecture: string;
+  suite: string | null;
+  verdict: string;
+  agreeing_operators_json: string;
+  dissenting_operators_json: string;
+  verdict_at: number | null;
+}
+
+const FEED_COLUMNS = `seq, build_id, sequence, source, version, architecture, suite, verdict, previous_verdict,
+  agreeing_operators_json, dissenting_operators_json, agreed_outputs_json, decided_at`;
+const PACKAGE_COLUMNS = `build_id, source, version, architecture, suite, verdict, agreeing_operators_json,
+  dissenting_operators_json, verdict_at`;
+
+function prepare(c: SqliteConnection) {
+  const db = c.db;
+  const feed = (where: string) =>
+    db.prepare<Record<string, unknown>, FeedRow>(
+      `SELECT ${FEED_COLUMNS} FROM verdict_feed WHERE ${where} seq > @after ORDER BY seq LIMIT @limit`,
+    );
+  return {
+    // One statement per filter combination, each matching one index (verdict_feed_*), so SQLite
+    // never has to sort or skip: a page costs its own rows whatever the feed holds.
+    feed: feed(''),
+    feedByArchitecture: feed('architecture = @architecture AND'),
+    feedBySuite: feed('suite = @suite AND'),
+    feedBySuiteArchitecture: feed('suite = @suite AND architecture = @architecture AND'),
+    latestSeq: db.prepare<[], { seq: number | null }>('SELECT MAX(seq) AS seq FROM verdict_feed'),
+    buildsOfVersion: db.prepare<[string, string | null, number], PackageRow>(
+      `SELECT ${PACKAGE_COLUMNS} FROM package_builds WHERE source = ? AND version IS ?
+       ORDER BY build_seq DESC LIMIT ?`,
+    ),
+    buildsOfSource: db.prepare<[string, number], PackageRow>(
+      `SELECT ${PACKAGE_COLUMNS} FROM package_builds WHERE source = ? ORDER BY build_seq DESC LIMIT ?`,
+    ),
+  };
+}
+
+const names = (json: string): readonly string[] => Object.freeze(JSON.parse(json) as string[]);
+
+function mapFeed(row: FeedRow): FeedEntry {
+  return Object.freeze({
+    seq: row.seq,
+    buildId: row.build_id,
+    sequence: row.sequence,
+    source: row.source,
+    version: row.version,
+    architecture: row.architecture,
+    suite: row.suite,
+    verdict: row.verdict as Verdict,
+    previousVerdict: row.previous_verdict as Verdict,
+    agreeingOperators: names(row.agreeing_operators_json),
+    dissentingOperators: names(row.dissenting_operators_json),
+    agreedOutputs:
+      row.agreed_outputs_json === null
+        ? null
+        : Object.freeze(
+            (JSON.parse(row.agreed_outputs_json) as OutputDigest[]).map((o) =>
+              Object.freeze({ path: o.path, sha256: o.sha256 }),
+            ),
+          ),
+    decidedAt: iso(row.decided_at),
+  });
+}
+
+function mapPackage(row: PackageRow): PackageBuild {
+  return Object.freeze({
+    buildId: row.build_id,
+    source: row.source,
+    version: row.version,
+    architecture: row.architecture,
+    suite: row.suite,
+    verdict: row.verdict as Verdict,
+    agreeingOperators: names(row.agreeing_operators_json),
+    dissentingOperators: names(row.dissenting_operators_json),
+    ...optionalIso('verdictAt', row.verdict_at),
+  });
+}
+
+export class SqliteConsensusFeed implements ConsensusFeed {
+  readonly #c: SqliteConnection;
+  readonly #s: ReturnType<typeof prepare>;
+
+  constructor(connection: SqliteConnection) {
+    this.#c = connection;
+    this.#s = prepare(connection);
+  }
+
+  /** @inheritdoc */
+  async readFeed(options: FeedPageOptions): Promise<readonly FeedEntry[]> {
+    const limit = pageLimit(options.limit, 100);
+    if (!Number.isSafeInteger(options.after) || options.after < 0)
+      throw new BuildStoreError('INVALID', 'after: expected a non-negative integer');
+    const { architecture, suite } = options;
+    const statement =
+      suite === undefined
+        ? architecture === undefined
+          ? this.#s.feed
+          : this.#s.feedByArchitecture
+        : architecture === undefined
+          ? this.#s.feedBySuite
+          : this.#s.feedBySuiteArchitecture;
+    const rows = statement.all({
+      after: options.after,
+      limit,
+      ...(architecture !== undefined && { architecture }),
+      ...(suite !== undefined && { suite }),
+    });
+    return Object.freeze(rows.map(mapFeed));
+  }
+
+  /** @inheritdoc */
+  async latestFeedSeq(): Promise<number> {
+    return this.#s.latestSeq.get()?.seq ?? 0;
+  }
+
+  /** @inheritdoc */
+  async findPackageBuilds(
+    queries: readonly PackageQuery[],
+    maxBuilds: number,
+  ): Promise<readonly (readonly PackageBuild[])[]> {
+    const limit = pageLimit(maxBuilds, maxBuilds);
+    // One read transaction: every answer is of the same moment.
+    const read = this.#c.db.transaction(() =>
+      queries.map((query) =>
+        Object.freeze(
+          (query.version === undefined
+            ? this.#s.buildsOfSource.all(query.source, limit)
+            : this.#s.buildsOfVersion.all(query.source, query.version, limit)
+          ).map(mapPackage),
+        ),
+      ),
+    );
+    return Object.freeze(read());
+  }
+}
