@@ -1,8 +1,9 @@
 // The consensus feed's read model: every verdict change in the order it was recorded (cursor
 // paging), and per package version the builds and their current facts. Kept by the store from the
 // build and verdict rows (it is never written directly); every read is a bounded indexed one.
-import type { Verdict } from '../consensus/verdict.ts';
+
 import type { OutputDigest } from '../claims/compare-outputs-with-claims.ts';
+import type { Verdict } from '../consensus/verdict.ts';
 import type { IsoTimestamp } from './store-error.ts';
 
 /** One verdict change. */
