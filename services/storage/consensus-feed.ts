@@ -26,6 +26,8 @@ export interface FeedEntry {
   readonly agreeingOperators: readonly string[];
   /** The operators named in a dissent, sorted. */
   readonly dissentingOperators: readonly string[];
+  /** The outputs the publisher claimed (the build's record). */
+  readonly claimedOutputs: readonly OutputDigest[];
   /** The agreed output set (reproducible, agreed, mismatch-upstream); null otherwise. */
   readonly agreedOutputs: readonly OutputDigest[] | null;
   readonly decidedAt: IsoTimestamp;
@@ -38,6 +40,11 @@ export interface FeedPageOptions {
   readonly limit: number;
   readonly architecture?: string;
   readonly suite?: string;
+}
+
+export interface FeedPage {
+  readonly entries: readonly FeedEntry[];
+  readonly more: boolean;
 }
 
 /** A build of a package version, with its current facts. */
@@ -60,8 +67,11 @@ export interface PackageQuery {
 }
 
 export interface ConsensusFeed {
-  /** Entries with `seq > after`, oldest first, at most `limit`, matching the filters; an indexed range read. */
-  readFeed(options: FeedPageOptions): Promise<readonly FeedEntry[]>;
+  /**
+   * Entries with `seq > after`, oldest first, at most `limit`, matching the filters, and whether
+   * more match after them; one range of one index, whatever the feed holds.
+   */
+  readFeed(options: FeedPageOptions): Promise<FeedPage>;
   /** The newest entry's `seq` (0 when the feed is empty): what an ETag of a page derives from. */
   latestFeedSeq(): Promise<number>;
   /**

@@ -5,6 +5,7 @@ import type { Verdict } from '../../../services/consensus/verdict.ts';
 import type {
   ConsensusFeed,
   FeedEntry,
+  FeedPage,
   FeedPageOptions,
   PackageBuild,
   PackageQuery,
@@ -27,6 +28,7 @@ interface FeedRow {
   agreeing_operators_json: string;
   dissenting_operators_json: string;
   agreed_outputs_json: string | null;
+  claimed_outputs_json: string;
   decided_at: number;
 }
 
@@ -42,8 +44,9 @@ interface PackageRow {
   verdict_at: number | null;
 }
 
-const FEED_COLUMNS = `seq, build_id, sequence, source, version, architecture, suite, verdict, previous_verdict,
-  agreeing_operators_json, dissenting_operators_json, agreed_outputs_json, decided_at`;
+const FEED_COLUMNS = `f.seq, f.build_id, f.sequence, f.source, f.version, f.architecture, f.suite, f.verdict,
+  f.previous_verdict, f.agreeing_operators_json, f.dissenting_operators_json, f.agreed_outputs_json,
+  f.decided_at, b.claimed_outputs_json`;
 const PACKAGE_COLUMNS = `build_id, source, version, architecture, suite, verdict, agreeing_operators_json,
   dissenting_operators_json, verdict_at`;
 
@@ -51,15 +54,16 @@ function prepare(c: SqliteConnection) {
   const db = c.db;
   const feed = (where: string) =>
     db.prepare<Record<string, unknown>, FeedRow>(
-      `SELECT ${FEED_COLUMNS} FROM verdict_feed WHERE ${where} seq > @after ORDER BY seq LIMIT @limit`,
+      `SELECT ${FEED_COLUMNS} FROM verdict_feed f JOIN builds b ON b.build_id = f.build_id
+       WHERE ${where} f.seq > @after ORDER BY f.seq LIMIT @limit`,
     );
   return {
     // One statement per filter combination, each matching one index (verdict_feed_*), so SQLite
     // never has to sort or skip: a page costs its own rows whatever the feed holds.
     feed: feed(''),
-    feedByArchitecture: feed('architecture = @architecture AND'),
-    feedBySuite: feed('suite = @suite AND'),
-    feedBySuiteArchitecture: feed('suite = @suite AND architecture = @architecture AND'),
+    feedByArchitecture: feed('f.architecture = @architecture AND'),
+    feedBySuite: feed('f.suite = @suite AND'),
+    feedBySuiteArchitecture: feed('f.suite = @suite AND f.architecture = @architecture AND'),
     latestSeq: db.prepare<[], { seq: number | null }>('SELECT MAX(seq) AS seq FROM verdict_feed'),
     buildsOfVersion: db.prepare<[string, string | null, number], PackageRow>(
       `SELECT ${PACKAGE_COLUMNS} FROM package_builds WHERE source = ? AND version IS ?
@@ -72,6 +76,13 @@ function prepare(c: SqliteConnection) {
 }
 
 const names = (json: string): readonly string[] => Object.freeze(JSON.parse(json) as string[]);
+
+/** Path and digest only: the rows the schema checked, frozen. */
+function outputs(json: string): readonly OutputDigest[] {
+  return Object.freeze(
+    (JSON.parse(json) as OutputDigest[]).map((o) => Object.freeze({ path: o.path, sha256: o.sha256 })),
+  );
+}
 
 function mapFeed(row: FeedRow): FeedEntry {
   return Object.freeze({
@@ -86,14 +97,8 @@ function mapFeed(row: FeedRow): FeedEntry {
     previousVerdict: row.previous_verdict as Verdict,
     agreeingOperators: names(row.agreeing_operators_json),
     dissentingOperators: names(row.dissenting_operators_json),
-    agreedOutputs:
-      row.agreed_outputs_json === null
-        ? null
-        : Object.freeze(
-            (JSON.parse(row.agreed_outputs_json) as OutputDigest[]).map((o) =>
-              Object.freeze({ path: o.path, sha256: o.sha256 }),
-            ),
-          ),
+    claimedOutputs: outputs(row.claimed_outputs_json),
+    agreedOutputs: row.agreed_outputs_json === null ? null : outputs(row.agreed_outputs_json),
     decidedAt: iso(row.decided_at),
   });
 }
@@ -122,7 +127,7 @@ export class SqliteConsensusFeed implements ConsensusFeed {
   }
 
   /** @inheritdoc */
-  async readFeed(options: FeedPageOptions): Promise<readonly FeedEntry[]> {
+  async readFeed(options: FeedPageOptions): Promise<FeedPage> {
     const limit = pageLimit(options.limit, 100);
     if (!Number.isSafeInteger(options.after) || options.after < 0)
       throw new BuildStoreError('INVALID', 'after: expected a non-negative integer');
@@ -135,13 +140,17 @@ export class SqliteConsensusFeed implements ConsensusFeed {
         : architecture === undefined
           ? this.#s.feedBySuite
           : this.#s.feedBySuiteArchitecture;
+    // One row past the page says whether another follows.
     const rows = statement.all({
       after: options.after,
-      limit,
+      limit: limit + 1,
       ...(architecture !== undefined && { architecture }),
       ...(suite !== undefined && { suite }),
     });
-    return Object.freeze(rows.map(mapFeed));
+    return Object.freeze({
+      entries: Object.freeze(rows.slice(0, limit).map(mapFeed)),
+      more: rows.length > limit,
+    });
   }
 
   /** @inheritdoc */
@@ -156,7 +165,7 @@ export class SqliteConsensusFeed implements ConsensusFeed {
   ): Promise<readonly (readonly PackageBuild[])[]> {
     const limit = pageLimit(maxBuilds, maxBuilds);
     // One read transaction: every answer is of the same moment.
-    const read = this.#c.db.transaction(() =>
+    const answers = this.#c.read(() =>
       queries.map((query) =>
         Object.freeze(
           (query.version === undefined
@@ -166,6 +175,6 @@ export class SqliteConsensusFeed implements ConsensusFeed {
         ),
       ),
     );
-    return Object.freeze(read());
+    return Object.freeze(answers);
   }
 }

@@ -326,7 +326,7 @@ describe('SqliteBuildStore: opening and migrations', () => {
     expect(await migrated.aptLinks.getAptLink('amd64', 'acme', 'hello', '1')).toBeUndefined();
     // Migration 9 projects what was recorded before it: every build, every verdict change.
     const feed = await migrated.feed.readFeed({ after: 0, limit: 10 });
-    expect(feed.map((e) => [e.buildId, e.verdict])).toEqual([[decided.buildId, 'failed']]);
+    expect(feed.entries.map((e) => [e.buildId, e.verdict])).toEqual([[decided.buildId, 'failed']]);
     const [builds] = await migrated.feed.findPackageBuilds([{ source: decided.name }], 10);
     expect(builds?.map((b) => b.verdict)).toContain('failed');
   });
