@@ -2,15 +2,7 @@
 // reader a release tool reads it with (an answer may grow fields a reader does not know yet).
 import { VERDICTS, type Verdict } from '../consensus/verdict.ts';
 import type { Sha256Hex } from '../digest.ts';
-import {
-  accountNameRule,
-  architectureRule,
-  buildIdRule,
-  feedCursorRule,
-  packageSourceRule,
-  packageVersionRule,
-  suiteRule,
-} from '../identifiers.ts';
+import { accountNameRule, architectureRule, buildIdRule, feedCursorRule, suiteRule } from '../identifiers.ts';
 import { type BuildLinks, buildLinksType } from './build-links.ts';
 import {
   arrayOf,
@@ -80,13 +72,24 @@ const output: WireType<FeedOutput> = object(
 );
 const operators = arrayOf(identifier(accountNameRule), { maxItems: maxFeedEntryOperators });
 const cursor = identifier(feedCursorRule, 'opaque: pass it back as `since`');
+/**
+ * A source or version as the build store holds it: what a manifest's parse accepted (a Debian
+ * source name and version, a generic manifest's name), which the store checks only as printable
+ * text; a reader refuses nothing the store may hold.
+ */
+export const storedName = text({
+  maxLength: 256,
+  minLength: 1,
+  characters: 'printable',
+  description: 'a Debian source name or version, or a generic manifest name',
+});
 
 export const consensusFeedEntryType: WireType<ConsensusFeedEntry> = object(
   {
     cursor,
     buildId: identifier(buildIdRule),
-    source: identifier(packageSourceRule, 'the Debian source name, or a generic manifest name'),
-    version: nullable(identifier(packageVersionRule)),
+    source: storedName,
+    version: nullable(storedName),
     architecture: identifier(architectureRule),
     suite: nullable(identifier(suiteRule)),
     verdict: oneOf(VERDICTS),

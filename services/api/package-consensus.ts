@@ -11,6 +11,7 @@ import {
   suiteRule,
 } from '../identifiers.ts';
 import { type BuildLinks, buildLinksType } from './build-links.ts';
+import { storedName } from './consensus-feed-page.ts';
 import {
   arrayOf,
   boolean,
@@ -114,7 +115,7 @@ const packageBuildViewType: WireType<PackageBuildView> = object(
 
 const packageVersionViewType: WireType<PackageVersionView> = object(
   {
-    version: nullable(version),
+    version: nullable(storedName),
     verdict: oneOf(VERDICTS, 'the most severe verdict of the newest build of each architecture'),
     reproducedCount: integer({ minimum: 0, description: 'distinct operators that reproduced it' }),
     reproducedBy: operators,
@@ -127,11 +128,11 @@ const packageVersionViewType: WireType<PackageVersionView> = object(
 
 export const packageAnswerType: WireType<PackageAnswer> = object(
   {
-    source,
+    source: storedName,
     versions: arrayOf(packageVersionViewType, { maxItems: maxBuildsPerPackageQuestion }),
     truncated: boolean('more builds exist than were read for this question'),
   },
-  { version },
+  { version: storedName },
   answer,
 );
 

@@ -18,10 +18,13 @@ const agreedOutputs = (decision: string) => `json_extract(${decision}, '$.agreei
 /**
  * A build's package identity from its row: the source name is the build's name (a Debian
  * manifest's `name` is the .buildinfo's Source; a generic manifest's is its label), the version is
- * the Debian manifest's `version` (generic manifests have none). No manifest carries a suite.
+ * the Debian manifest's `version` (generic manifests have none; a stored manifest whose version is
+ * not 1..256 characters of text, which no parse accepts, projects none). No manifest carries a suite.
  */
 const VERSION_OF_BUILD = (build: string) =>
   `CASE WHEN ${build}.backend = 'debian' AND json_valid(${build}.manifest_json)
+     AND json_type(${build}.manifest_json, '$.version') = 'text'
+     AND length(json_extract(${build}.manifest_json, '$.version')) BETWEEN 1 AND 256
      THEN json_extract(${build}.manifest_json, '$.version') END`;
 
 export const migration9: Migration = {
