@@ -50,28 +50,49 @@ const FEED_COLUMNS = `f.seq, f.build_id, f.sequence, f.source, f.version, f.arch
 const PACKAGE_COLUMNS = `build_id, source, version, architecture, suite, verdict, agreeing_operators_json,
   dissenting_operators_json, verdict_at`;
 
+/**
+ * `INDEXED BY` names the index a filtered page must walk: with statistics saying most entries
+ * match, SQLite would otherwise walk the whole sequence and filter, which is unbounded for a
+ * rare architecture.
+ */
+const feedSql = (index: string | undefined, where: string) =>
+  `SELECT ${FEED_COLUMNS} FROM verdict_feed f ${index === undefined ? '' : `INDEXED BY ${index}`}
+   JOIN builds b ON b.build_id = f.build_id
+   WHERE ${where} f.seq > @after ORDER BY f.seq LIMIT @limit`;
+
+/**
+ * Every read, one statement per filter combination, each matching one index (verdict_feed_*,
+ * package_builds_version), so SQLite never sorts or skips: a page costs its own rows whatever is
+ * stored. Exported for the test that reads their query plans.
+ */
+export const CONSENSUS_FEED_SQL = Object.freeze({
+  feed: feedSql(undefined, ''),
+  feedByArchitecture: feedSql('verdict_feed_architecture', 'f.architecture = @architecture AND'),
+  feedBySuite: feedSql('verdict_feed_suite', 'f.suite = @suite AND'),
+  feedBySuiteArchitecture: feedSql(
+    'verdict_feed_suite_architecture',
+    'f.suite = @suite AND f.architecture = @architecture AND',
+  ),
+  latestSeq: 'SELECT MAX(seq) AS seq FROM verdict_feed',
+  buildsOfVersion: `SELECT ${PACKAGE_COLUMNS} FROM package_builds INDEXED BY package_builds_version
+    WHERE source = ? AND version IS ?
+    ORDER BY build_seq DESC LIMIT ?`,
+  buildsOfSource: `SELECT ${PACKAGE_COLUMNS} FROM package_builds INDEXED BY package_builds_source
+    WHERE source = ?
+    ORDER BY build_seq DESC LIMIT ?`,
+});
+
 function prepare(c: SqliteConnection) {
   const db = c.db;
-  const feed = (where: string) =>
-    db.prepare<Record<string, unknown>, FeedRow>(
-      `SELECT ${FEED_COLUMNS} FROM verdict_feed f JOIN builds b ON b.build_id = f.build_id
-       WHERE ${where} f.seq > @after ORDER BY f.seq LIMIT @limit`,
-    );
+  const sql = CONSENSUS_FEED_SQL;
   return {
-    // One statement per filter combination, each matching one index (verdict_feed_*), so SQLite
-    // never has to sort or skip: a page costs its own rows whatever the feed holds.
-    feed: feed(''),
-    feedByArchitecture: feed('f.architecture = @architecture AND'),
-    feedBySuite: feed('f.suite = @suite AND'),
-    feedBySuiteArchitecture: feed('f.suite = @suite AND f.architecture = @architecture AND'),
-    latestSeq: db.prepare<[], { seq: number | null }>('SELECT MAX(seq) AS seq FROM verdict_feed'),
-    buildsOfVersion: db.prepare<[string, string | null, number], PackageRow>(
-      `SELECT ${PACKAGE_COLUMNS} FROM package_builds WHERE source = ? AND version IS ?
-       ORDER BY build_seq DESC LIMIT ?`,
-    ),
-    buildsOfSource: db.prepare<[string, number], PackageRow>(
-      `SELECT ${PACKAGE_COLUMNS} FROM package_builds WHERE source = ? ORDER BY build_seq DESC LIMIT ?`,
-    ),
+    feed: db.prepare<Record<string, unknown>, FeedRow>(sql.feed),
+    feedByArchitecture: db.prepare<Record<string, unknown>, FeedRow>(sql.feedByArchitecture),
+    feedBySuite: db.prepare<Record<string, unknown>, FeedRow>(sql.feedBySuite),
+    feedBySuiteArchitecture: db.prepare<Record<string, unknown>, FeedRow>(sql.feedBySuiteArchitecture),
+    latestSeq: db.prepare<[], { seq: number | null }>(sql.latestSeq),
+    buildsOfVersion: db.prepare<[string, string | null, number], PackageRow>(sql.buildsOfVersion),
+    buildsOfSource: db.prepare<[string, number], PackageRow>(sql.buildsOfSource),
   };
 }
 

@@ -45,6 +45,7 @@ export const migration9: Migration = {
       verdict_at INTEGER
     ) STRICT;
     CREATE INDEX package_builds_version ON package_builds (source, version, build_seq);
+    CREATE INDEX package_builds_source ON package_builds (source, build_seq);
 
     CREATE TABLE verdict_feed (
       -- The feed's cursor: one per verdict-history row, in the order they were recorded. An explicit
