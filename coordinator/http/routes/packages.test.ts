@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readConsensusFeedPage } from '../../../services/api/consensus-feed-page.ts';
 import {
   maxBuildsPerPackageQuestion,
   maxPackageQueryBytes,
@@ -231,6 +232,34 @@ describe('POST /v1/packages/query', () => {
     const latin1 = await post(new Uint8Array([0x7b, 0xff, 0x7d]));
     expect(latin1.status).toBe(400);
     expect(((await latin1.json()) as { error: { message: string } }).error.message).toContain('UTF-8');
+  });
+
+  it('the OpenAPI examples are what a release tool can send and read as they are', async () => {
+    type Media = { example?: unknown };
+    const document = (await (await get('/openapi.json')).json()) as {
+      paths: Record<
+        string,
+        Record<
+          string,
+          {
+            requestBody?: { content: Record<string, Media> };
+            responses: Record<string, { content?: Record<string, Media> }>;
+          }
+        >
+      >;
+    };
+    const query = document.paths['/v1/packages/query']!.post!;
+    const request = query.requestBody!.content['application/json']!.example;
+    const response = await post(JSON.stringify(request));
+    expect(response.status).toBe(200);
+    expect(readPackageQueryAnswer(await response.text()).results).toHaveLength(2);
+    const example = (path: string, method: string) =>
+      JSON.stringify(document.paths[path]![method]!.responses['200']!.content!['application/json']!.example);
+    expect(
+      readPackageQueryAnswer(example('/v1/packages/query', 'post')).results[0]?.versions[0]?.reproducedCount,
+    ).toBe(2);
+    expect(readPackageAnswer(example('/v1/packages/{source}', 'get')).source).toBe('hello');
+    expect(readConsensusFeedPage(example('/v1/feed', 'get')).entries[0]?.verdict).toBe('reproducible');
   });
 
   it('answers 1,000 questions in one request', async () => {
