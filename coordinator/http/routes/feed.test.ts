@@ -131,6 +131,7 @@ describe('GET /v1/feed', () => {
     const caughtUp = await get(`/v1/feed?since=${nextCursor}`);
     const caughtUpTag = caughtUp.headers.get('etag')!;
     expect((await get(`/v1/feed?since=${nextCursor}`, { 'if-none-match': caughtUpTag })).status).toBe(304);
+    const armTag = (await get('/v1/feed?arch=arm64')).headers.get('etag')!;
     // ... until a verdict changes.
     const late = packageBuild({ source: 'late', version: '1.0-1' });
     await store.builds.createBuild(late);
@@ -139,6 +140,15 @@ describe('GET /v1/feed', () => {
     expect(changed.status).toBe(200);
     expect(changed.headers.get('etag')).not.toBe(caughtUpTag);
     expect(readConsensusFeedPage(await changed.text()).entries.map((e) => e.source)).toEqual(['late']);
+    // A change on another architecture leaves a filtered page, and its tag, as they were.
+    expect((await get('/v1/feed?arch=arm64', { 'if-none-match': armTag })).status).toBe(304);
+    // A full page that now has more behind it is a different page.
+    const full = await get('/v1/feed?limit=7');
+    expect(readConsensusFeedPage(await full.text()).more).toBe(false);
+    const another = packageBuild({ source: 'later', version: '1.0-1' });
+    await store.builds.createBuild(another);
+    await store.builds.recordVerdict(decisionOf(another, 'failed', []));
+    expect((await get('/v1/feed?limit=7', { 'if-none-match': full.headers.get('etag')! })).status).toBe(200);
     // A different question is a different page.
     expect((await get('/v1/feed?limit=999')).headers.get('etag')).not.toBe(etag);
   });

@@ -146,12 +146,11 @@ const readFeed: RouteDefinition = {
         ...(suite !== undefined && { suite }),
       });
       const nextCursor = entries.length > 0 ? String(entries.at(-1)!.seq) : String(since);
-      // Entries never change, so a page is named by what selected it and where it ended; a page
-      // that ended at the feed's end changes when the feed grows, hence `latest` then.
+      // Entries never change and seqs only grow, so what selected a page, where it ended and
+      // whether more followed name its content exactly: a new matching change moves the end or
+      // sets `more`; a change that does not match leaves the page, and its tag, as they were.
       const etag = `"${sha256Hex(
-        [FEED_FORMAT, since, limit, architecture ?? '', suite ?? '', nextCursor, more ? '+' : latest].join(
-          '\n',
-        ),
+        [FEED_FORMAT, since, limit, architecture ?? '', suite ?? '', nextCursor, more].join('\n'),
       ).slice(0, 32)}"`;
       c.header('etag', etag);
       c.header('cache-control', 'no-cache');
