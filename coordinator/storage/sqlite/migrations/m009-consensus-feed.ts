@@ -107,3 +107,10 @@ export const migration9: Migration = {
     END;
   `,
 };
+
+/** Undoes migration 9 (its triggers, tables and record), so a test can roll a file back to version 8. */
+export const migration9Rollback = `
+  DELETE FROM schema_migrations WHERE version = 9;
+  DROP TRIGGER package_builds_on_build; DROP TRIGGER verdict_feed_on_verdict;
+  DROP TRIGGER verdict_feed_no_update; DROP TRIGGER verdict_feed_no_delete;
+  DROP TABLE verdict_feed; DROP TABLE package_builds;`;
