@@ -92,7 +92,7 @@ export const migration9: Migration = {
       INSERT INTO package_builds (build_seq, build_id, source, version, architecture)
         VALUES (NEW.seq, NEW.build_id, NEW.name, ${VERSION_OF_BUILD('NEW')}, NEW.architecture);
     END;
-    -- Runs after verdict_history_current (triggers of one event fire in creation order).
+    -- Reads nothing verdict_history_current writes, so the order the two fire in does not matter.
     CREATE TRIGGER verdict_feed_on_verdict AFTER INSERT ON verdict_history BEGIN
       UPDATE package_builds SET verdict = NEW.verdict, verdict_at = NEW.decided_at,
         agreeing_operators_json = ${agreeing('NEW.decision_json')},
