@@ -6,6 +6,7 @@ import type { NonceStore } from '../services/auth/worker-request-auth.ts';
 import type { AptLinkStore } from '../services/storage/apt-link-store.ts';
 import type { BlobLedger } from '../services/storage/blob-ledger.ts';
 import type { BuildStore } from '../services/storage/build-store.ts';
+import type { ConsensusFeed } from '../services/storage/consensus-feed.ts';
 import type { ContentStore } from '../services/storage/content-store.ts';
 import type { RegistryStore } from '../services/storage/registry-store.ts';
 import type { ResultStore } from '../services/storage/result-store.ts';
@@ -65,6 +66,8 @@ export interface CoordinatorDeps {
   readonly log: TransparencyLog;
   /** Apt links served to apt-transport-in-toto, and their conflicts. */
   readonly aptLinks: AptLinkStore;
+  /** Verdict changes in order, and builds per package version: what release tools read. */
+  readonly feed: ConsensusFeed;
   readonly content: ContentStore;
   readonly queues: JobQueues;
   readonly queueAccess: WorkerQueueAccess;

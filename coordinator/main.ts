@@ -164,6 +164,7 @@ export async function startCoordinator(
     results: stores.results,
     log: stores.log,
     aptLinks: stores.aptLinks,
+    feed: stores.feed,
     content,
     queues,
     queueAccess,

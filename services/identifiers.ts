@@ -148,6 +148,33 @@ export const architectureRule = rule(
   'an architecture name of 1-32 characters from [a-z0-9-], starting with a letter or digit',
 );
 
+/**
+ * A package's source name as builds carry it: a Debian source package name (Policy §5.6.1) or a
+ * generic manifest's name; the union of the two manifests' rules, so every stored build has one.
+ */
+export const packageSourceRule = rule(
+  /^[a-z0-9][a-z0-9._+-]{0,127}$/,
+  128,
+  'a source name of 1-128 characters from [a-z0-9._+-], starting with a letter or digit',
+);
+
+/** A Debian version as a Debian manifest carries it (epoch included): `1:2.10-3`. */
+export const packageVersionRule = rule(
+  /^(?:[0-9]+:)?[0-9][A-Za-z0-9.+~:-]{0,254}$/,
+  256,
+  'a Debian version like "1:2.10-3"',
+);
+
+/** A Debian suite or codename (`bookworm`, `stable-security`, `trixie-proposed-updates`). */
+export const suiteRule = rule(
+  /^[a-z0-9][a-z0-9._-]{0,63}$/,
+  64,
+  'a suite name of 1-64 characters from [a-z0-9._-], starting with a letter or digit',
+);
+
+/** The consensus feed's cursor as the coordinator makes it: opaque to clients, decimal digits today. */
+export const feedCursorRule = rule(/^(?:0|[1-9][0-9]{0,14})$/, 15, 'the nextCursor of a previous page');
+
 /** A rebuild backend name (`generic`, `debian`). */
 export const backendNameRule = rule(
   /^[a-z][a-z0-9-]{0,31}$/,
@@ -185,3 +212,7 @@ export const isArchitecture = guard(architectureRule);
 export const isBackendName = guard(backendNameRule);
 export const isTokenSecret = guard(tokenSecretRule);
 export const isTokenScope = guard(tokenScopeRule);
+export const isPackageSource = guard(packageSourceRule);
+export const isPackageVersion = guard(packageVersionRule);
+export const isSuite = guard(suiteRule);
+export const isFeedCursor = guard(feedCursorRule);

@@ -89,7 +89,14 @@ function operationFor(route: RouteDefinition): Record<string, unknown> {
     responses[String(response.status)] = {
       description: response.description,
       ...(response.contentType
-        ? { content: { [response.contentType]: { schema: response.schema ?? {} } } }
+        ? {
+            content: {
+              [response.contentType]: {
+                schema: response.schema ?? {},
+                ...(response.example !== undefined && { example: response.example }),
+              },
+            },
+          }
         : {}),
     };
   }
@@ -114,7 +121,12 @@ function operationFor(route: RouteDefinition): Record<string, unknown> {
           requestBody: {
             required: true,
             description: route.request.description,
-            content: { [route.request.contentType]: { schema: route.request.schema } },
+            content: {
+              [route.request.contentType]: {
+                schema: route.request.schema,
+                ...(route.request.example !== undefined && { example: route.request.example }),
+              },
+            },
           },
         }
       : {}),

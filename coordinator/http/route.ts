@@ -40,6 +40,8 @@ export interface RouteBody {
   readonly contentType: string;
   readonly description: string;
   readonly schema: JsonSchema;
+  /** A body a client can send as it is (the OpenAPI media type's `example`). */
+  readonly example?: unknown;
 }
 
 export interface RouteAnswer {
@@ -48,6 +50,8 @@ export interface RouteAnswer {
   /** Absent for an answer without a body. */
   readonly contentType?: string;
   readonly schema?: JsonSchema;
+  /** An answer as the coordinator writes it (the OpenAPI media type's `example`). */
+  readonly example?: unknown;
 }
 
 /** What a route's handler is made from, once per app. */

@@ -17,6 +17,7 @@ import { FsContentStore } from './fs-content-store.ts';
 import { migration8Objects } from './sqlite/migrations/m008-integrity-and-facts.ts';
 import { migration9Objects } from './sqlite/migrations/m009-web-aggregates.ts';
 import { migration10Objects } from './sqlite/migrations/m010-tiled-transparency-log.ts';
+import { migration11Rollback } from './sqlite/migrations/m011-consensus-feed.ts';
 import { openSqliteStores, type SqliteStores } from './sqlite/open-sqlite-stores.ts';
 import { SqliteBlobLedger } from './sqlite/sqlite-blob-ledger.ts';
 
@@ -279,6 +280,7 @@ describe('migration 5 on an existing database', () => {
     await store.close();
     // Turn the file back into a schema-4 database holding that build.
     const db = new Database(join(root, 'db.sqlite'));
+    db.exec(migration11Rollback);
     for (const { type, name } of [...migration10Objects, ...migration9Objects, ...migration8Objects])
       db.exec(`DROP ${type.toUpperCase()} ${name}`);
     db.exec('DELETE FROM schema_migrations WHERE version >= 8');

@@ -61,6 +61,7 @@ export async function createTestCoordinatorDeps(
     results: store.results,
     log: store.log,
     aptLinks: store.aptLinks,
+    feed: store.feed,
     content: new FsContentStore(join(root, 'cas')),
     queues: {
       enqueue: async (workerId, job) => {

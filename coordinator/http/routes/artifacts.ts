@@ -7,17 +7,9 @@ import {
 import { buildLinksFor } from '../../../services/api/build-links.ts';
 import { buildIdRule, isBuildId } from '../../../services/identifiers.ts';
 import { ApiError } from '../api-error.ts';
+import { pageLimitOf } from '../query-params.ts';
 import { JSON_CONTENT, type RouteDefinition } from '../route.ts';
 import { digestOf, digestParam } from './cas.ts';
-
-/** `?limit=`: 1..1000 builds per page, default 100. */
-function pageLimitOf(value: string | undefined): number {
-  if (value === undefined) return 100;
-  const limit = Number(value);
-  if (!/^[0-9]{1,4}$/.test(value) || limit < 1 || limit > maxArtifactPageBuilds)
-    throw new ApiError('INVALID', `limit: expected an integer from 1 to ${maxArtifactPageBuilds}`);
-  return limit;
-}
 
 const findBuildsByArtifact: RouteDefinition = {
   method: 'GET',
@@ -55,7 +47,7 @@ const findBuildsByArtifact: RouteDefinition = {
     ({ deps }) =>
     async (c) => {
       const digest = digestOf(c.req.param('digest'));
-      const limit = pageLimitOf(c.req.query('limit'));
+      const limit = pageLimitOf(c.req.query('limit'), maxArtifactPageBuilds, 100);
       const cursor = c.req.query('cursor');
       if (cursor !== undefined && !isBuildId(cursor))
         throw new ApiError('INVALID', 'cursor: expected the nextCursor of a previous page');

@@ -228,6 +228,16 @@ describe('POST /v1/builds with an rbnet.debian/v1 manifest', () => {
         name: 'hello',
         claimedOutputs: [{ path: 'hello_2.10-3_amd64.deb' }],
       });
+      // The package index reads the source version from the stored Debian manifest.
+      const [builds] = await debian.fixture.store.feed.findPackageBuilds(
+        [{ source: 'hello', version: '2.10-3' }],
+        10,
+      );
+      expect(builds?.map((b) => [b.buildId, b.architecture, b.verdict])).toContainEqual([
+        answer.json.buildId,
+        'amd64',
+        'pending',
+      ]);
     });
   });
 

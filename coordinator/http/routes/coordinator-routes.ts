@@ -9,9 +9,11 @@ import { buildRoutes } from './builds.ts';
 import { contentStoreRoutes } from './cas.ts';
 import { diffoscopeRoutes } from './diffoscope.ts';
 import { enrolmentRoutes } from './enrolment.ts';
+import { feedRoutes } from './feed.ts';
 import { leaseRoutes } from './leases.ts';
 import { logRoutes } from './log.ts';
 import { healthRoutes, operationsRoutes } from './ops.ts';
+import { packageRoutes } from './packages.ts';
 import { resultRoutes } from './results.ts';
 import { tlogRoutes } from './tlog.ts';
 
@@ -27,6 +29,8 @@ export const coordinatorRoutes: readonly RouteDefinition[] = Object.freeze([
   ...leaseRoutes,
   ...diffoscopeRoutes,
   ...artifactRoutes,
+  ...feedRoutes,
+  ...packageRoutes,
   ...logRoutes,
   ...tlogRoutes,
   ...aptRoutes,

@@ -5,6 +5,7 @@ import { SqliteAptLinkStore } from './sqlite-apt-link-store.ts';
 import { SqliteBlobLedger } from './sqlite-blob-ledger.ts';
 import { SqliteBuildStore } from './sqlite-build-store.ts';
 import { SqliteConnection, type SqliteConnectionOptions } from './sqlite-connection.ts';
+import { SqliteConsensusFeed } from './sqlite-consensus-feed.ts';
 import { SqliteNonceStore } from './sqlite-nonce-store.ts';
 import { SqliteRegistryStore } from './sqlite-registry-store.ts';
 import { SqliteResultStore } from './sqlite-result-store.ts';
@@ -30,6 +31,8 @@ export interface SqliteStores {
   readonly aptLinks: SqliteAptLinkStore;
   readonly blobs: SqliteBlobLedger;
   readonly nonces: SqliteNonceStore;
+  /** The consensus feed and package index (read models kept by the schema). */
+  readonly feed: SqliteConsensusFeed;
   /** The schema version of the open database (the highest migration applied). */
   schemaVersion(): number;
   /** Closes the connection (idempotent); every store is unusable afterwards. */
@@ -56,6 +59,7 @@ export function openSqliteStores(path: string, options: SqliteStoresOptions = {}
         connection,
         options.maxNoncesPerWorker === undefined ? {} : { maxNoncesPerWorker: options.maxNoncesPerWorker },
       ),
+      feed: new SqliteConsensusFeed(connection),
       schemaVersion: () => connection.schemaVersion(),
       close: async () => connection.close(),
     });

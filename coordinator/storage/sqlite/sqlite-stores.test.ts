@@ -19,6 +19,7 @@ import { classifyFailures } from '../../scheduler/retry-policy.ts';
 import { migration8Objects } from './migrations/m008-integrity-and-facts.ts';
 import { migration9Objects } from './migrations/m009-web-aggregates.ts';
 import { migration10Objects } from './migrations/m010-tiled-transparency-log.ts';
+import { migration11Rollback } from './migrations/m011-consensus-feed.ts';
 import { sqliteSchemaVersion } from './migrations/migrate.ts';
 import { openSqliteStores, type SqliteStores } from './open-sqlite-stores.ts';
 
@@ -256,6 +257,7 @@ describe('SqliteBuildStore: opening and migrations', () => {
         name: 'web page aggregates: packages, counts per family, daily changes, hourly outcomes',
       },
       { version: 10, name: 'tiled transparency log: sequence, tiles, head' },
+      { version: 11, name: 'consensus feed and package index' },
     ]);
   });
 
@@ -297,6 +299,7 @@ describe('SqliteBuildStore: opening and migrations', () => {
     );
     await v3.close();
     // Roll the file back to version 3: what migrations 9 to 4 added is undone by hand.
+    old.exec(migration11Rollback);
     for (const { type, name } of [...migration10Objects, ...migration9Objects, ...migration8Objects])
       old.exec(`DROP ${type.toUpperCase()} ${name}`);
     old.exec('DELETE FROM schema_migrations WHERE version >= 8');
@@ -330,6 +333,11 @@ describe('SqliteBuildStore: opening and migrations', () => {
     expect([counts.pending, counts.failed, counts.reproducible]).toEqual([1, 1, 0]);
     expect(await migrated.builds.listPendingBuildIds()).toEqual([pending.buildId]);
     expect(await migrated.aptLinks.getAptLink('amd64', 'acme', 'hello', '1')).toBeUndefined();
+    // Migration 9 projects what was recorded before it: every build, every verdict change.
+    const feed = await migrated.feed.readFeed({ after: 0, limit: 10 });
+    expect(feed.entries.map((e) => [e.buildId, e.verdict])).toEqual([[decided.buildId, 'failed']]);
+    const [builds] = await migrated.feed.findPackageBuilds([{ source: decided.name }], 10);
+    expect(builds?.map((b) => b.verdict)).toContain('failed');
   });
 
   it('refuses a database written by a newer rbnet', async () => {

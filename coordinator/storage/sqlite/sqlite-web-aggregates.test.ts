@@ -14,6 +14,8 @@ import { createStoreReadModel } from '../../web/store-read-model.ts';
 import { zeroCounts } from '../../web/verdict-style.ts';
 import { migration9Objects } from './migrations/m009-web-aggregates.ts';
 import { migration10Objects } from './migrations/m010-tiled-transparency-log.ts';
+import { migration11Rollback } from './migrations/m011-consensus-feed.ts';
+import { sqliteSchemaVersion } from './migrations/migrate.ts';
 import { openSqliteStores, type SqliteStores } from './open-sqlite-stores.ts';
 import { SqliteWebAggregates, WEB_AGGREGATE_SQL } from './sqlite-web-aggregates.ts';
 
@@ -379,15 +381,16 @@ describe('migration 9 on a database written before it', () => {
     });
     await aggregates.close();
     await store.close();
-    // Back to version 8: what migrations 10 and 9 made is dropped by hand.
+    // Back to version 8: what migrations 11 to 9 made is dropped by hand.
     const old = new Database(join(root, 'db.sqlite'));
+    old.exec(migration11Rollback);
     for (const { type, name } of [...migration10Objects, ...migration9Objects])
       old.exec(`DROP ${type.toUpperCase()} ${name}`);
     old.exec('DELETE FROM schema_migrations WHERE version >= 9');
     old.close();
     store = openSqliteStores(join(root, 'db.sqlite'));
     aggregates = new SqliteWebAggregates(join(root, 'db.sqlite'));
-    expect(store.schemaVersion()).toBe(10);
+    expect(store.schemaVersion()).toBe(sqliteSchemaVersion);
     const counts = await aggregates.familyCounts();
     expect(counts.map((r) => `${r.verdict}:${r.packages}`).sort()).toEqual([
       'diverged:1',

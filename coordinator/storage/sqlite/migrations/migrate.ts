@@ -11,6 +11,7 @@ import { migration7 } from './m007-attempt-failure-reason.ts';
 import { migration8 } from './m008-integrity-and-facts.ts';
 import { migration9 } from './m009-web-aggregates.ts';
 import { migration10 } from './m010-tiled-transparency-log.ts';
+import { migration11 } from './m011-consensus-feed.ts';
 import type { Migration } from './migration.ts';
 
 /** Every migration, in order. Never edit a released one: add the next number. */
@@ -25,6 +26,7 @@ export const MIGRATIONS: readonly Migration[] = [
   migration8,
   migration9,
   migration10,
+  migration11,
 ];
 
 /** The newest schema version this code knows. */

@@ -1,0 +1,201 @@
+// The consensus feed on SQLite: reads of the two read models migration 9 keeps by trigger
+// (verdict_feed, package_builds), each a range of one index.
+import type { OutputDigest } from '../../../services/claims/compare-outputs-with-claims.ts';
+import type { Verdict } from '../../../services/consensus/verdict.ts';
+import type {
+  ConsensusFeed,
+  FeedEntry,
+  FeedPage,
+  FeedPageOptions,
+  PackageBuild,
+  PackageQuery,
+} from '../../../services/storage/consensus-feed.ts';
+import { BuildStoreError } from '../../../services/storage/store-error.ts';
+import { pageLimit } from './page-arguments.ts';
+import { iso, optionalIso } from './row-mapping.ts';
+import type { SqliteConnection } from './sqlite-connection.ts';
+
+interface FeedRow {
+  seq: number;
+  build_id: string;
+  sequence: number;
+  source: string;
+  version: string | null;
+  architecture: string;
+  suite: string | null;
+  verdict: string;
+  previous_verdict: string;
+  agreeing_operators_json: string;
+  dissenting_operators_json: string;
+  agreed_outputs_json: string | null;
+  claimed_outputs_json: string;
+  decided_at: number;
+}
+
+interface PackageRow {
+  build_id: string;
+  source: string;
+  version: string | null;
+  architecture: string;
+  suite: string | null;
+  verdict: string;
+  agreeing_operators_json: string;
+  dissenting_operators_json: string;
+  verdict_at: number | null;
+}
+
+const FEED_COLUMNS = `f.seq, f.build_id, f.sequence, f.source, f.version, f.architecture, f.suite, f.verdict,
+  f.previous_verdict, f.agreeing_operators_json, f.dissenting_operators_json, f.agreed_outputs_json,
+  f.decided_at, b.claimed_outputs_json`;
+const PACKAGE_COLUMNS = `build_id, source, version, architecture, suite, verdict, agreeing_operators_json,
+  dissenting_operators_json, verdict_at`;
+
+/**
+ * `INDEXED BY` names the index a filtered page must walk: with statistics saying most entries
+ * match, SQLite would otherwise walk the whole sequence and filter, which is unbounded for a
+ * rare architecture.
+ */
+const feedSql = (index: string | undefined, where: string) =>
+  `SELECT ${FEED_COLUMNS} FROM verdict_feed f ${index === undefined ? '' : `INDEXED BY ${index}`}
+   JOIN builds b ON b.build_id = f.build_id
+   WHERE ${where} f.seq > @after ORDER BY f.seq LIMIT @limit`;
+
+/**
+ * Every read, one statement per filter combination, each matching one index (verdict_feed_*,
+ * package_builds_version), so SQLite never sorts or skips: a page costs its own rows whatever is
+ * stored. Exported for the test that reads their query plans.
+ */
+export const CONSENSUS_FEED_SQL = Object.freeze({
+  feed: feedSql(undefined, ''),
+  feedByArchitecture: feedSql('verdict_feed_architecture', 'f.architecture = @architecture AND'),
+  feedBySuite: feedSql('verdict_feed_suite', 'f.suite = @suite AND'),
+  feedBySuiteArchitecture: feedSql(
+    'verdict_feed_suite_architecture',
+    'f.suite = @suite AND f.architecture = @architecture AND',
+  ),
+  latestSeq: 'SELECT MAX(seq) AS seq FROM verdict_feed',
+  buildsOfVersion: `SELECT ${PACKAGE_COLUMNS} FROM package_builds INDEXED BY package_builds_version
+    WHERE source = ? AND version IS ?
+    ORDER BY build_seq DESC LIMIT ?`,
+  buildsOfSource: `SELECT ${PACKAGE_COLUMNS} FROM package_builds INDEXED BY package_builds_source
+    WHERE source = ?
+    ORDER BY build_seq DESC LIMIT ?`,
+});
+
+function prepare(c: SqliteConnection) {
+  const db = c.db;
+  const sql = CONSENSUS_FEED_SQL;
+  return {
+    feed: db.prepare<Record<string, unknown>, FeedRow>(sql.feed),
+    feedByArchitecture: db.prepare<Record<string, unknown>, FeedRow>(sql.feedByArchitecture),
+    feedBySuite: db.prepare<Record<string, unknown>, FeedRow>(sql.feedBySuite),
+    feedBySuiteArchitecture: db.prepare<Record<string, unknown>, FeedRow>(sql.feedBySuiteArchitecture),
+    latestSeq: db.prepare<[], { seq: number | null }>(sql.latestSeq),
+    buildsOfVersion: db.prepare<[string, string | null, number], PackageRow>(sql.buildsOfVersion),
+    buildsOfSource: db.prepare<[string, number], PackageRow>(sql.buildsOfSource),
+  };
+}
+
+const names = (json: string): readonly string[] => Object.freeze(JSON.parse(json) as string[]);
+
+/** Path and digest only: the rows the schema checked, frozen. */
+function outputs(json: string): readonly OutputDigest[] {
+  return Object.freeze(
+    (JSON.parse(json) as OutputDigest[]).map((o) => Object.freeze({ path: o.path, sha256: o.sha256 })),
+  );
+}
+
+function mapFeed(row: FeedRow): FeedEntry {
+  return Object.freeze({
+    seq: row.seq,
+    buildId: row.build_id,
+    sequence: row.sequence,
+    source: row.source,
+    version: row.version,
+    architecture: row.architecture,
+    suite: row.suite,
+    verdict: row.verdict as Verdict,
+    previousVerdict: row.previous_verdict as Verdict,
+    agreeingOperators: names(row.agreeing_operators_json),
+    dissentingOperators: names(row.dissenting_operators_json),
+    claimedOutputs: outputs(row.claimed_outputs_json),
+    agreedOutputs: row.agreed_outputs_json === null ? null : outputs(row.agreed_outputs_json),
+    decidedAt: iso(row.decided_at),
+  });
+}
+
+function mapPackage(row: PackageRow): PackageBuild {
+  return Object.freeze({
+    buildId: row.build_id,
+    source: row.source,
+    version: row.version,
+    architecture: row.architecture,
+    suite: row.suite,
+    verdict: row.verdict as Verdict,
+    agreeingOperators: names(row.agreeing_operators_json),
+    dissentingOperators: names(row.dissenting_operators_json),
+    ...optionalIso('verdictAt', row.verdict_at),
+  });
+}
+
+export class SqliteConsensusFeed implements ConsensusFeed {
+  readonly #c: SqliteConnection;
+  readonly #s: ReturnType<typeof prepare>;
+
+  constructor(connection: SqliteConnection) {
+    this.#c = connection;
+    this.#s = prepare(connection);
+  }
+
+  /** @inheritdoc */
+  async readFeed(options: FeedPageOptions): Promise<FeedPage> {
+    const limit = pageLimit(options.limit, 100);
+    if (!Number.isSafeInteger(options.after) || options.after < 0)
+      throw new BuildStoreError('INVALID', 'after: expected a non-negative integer');
+    const { architecture, suite } = options;
+    const statement =
+      suite === undefined
+        ? architecture === undefined
+          ? this.#s.feed
+          : this.#s.feedByArchitecture
+        : architecture === undefined
+          ? this.#s.feedBySuite
+          : this.#s.feedBySuiteArchitecture;
+    // One row past the page says whether another follows.
+    const rows = statement.all({
+      after: options.after,
+      limit: limit + 1,
+      ...(architecture !== undefined && { architecture }),
+      ...(suite !== undefined && { suite }),
+    });
+    return Object.freeze({
+      entries: Object.freeze(rows.slice(0, limit).map(mapFeed)),
+      more: rows.length > limit,
+    });
+  }
+
+  /** @inheritdoc */
+  async latestFeedSeq(): Promise<number> {
+    return this.#s.latestSeq.get()?.seq ?? 0;
+  }
+
+  /** @inheritdoc */
+  async findPackageBuilds(
+    queries: readonly PackageQuery[],
+    maxBuilds: number,
+  ): Promise<readonly (readonly PackageBuild[])[]> {
+    const limit = pageLimit(maxBuilds, maxBuilds);
+    // One read transaction: every answer is of the same moment.
+    const answers = this.#c.read(() =>
+      queries.map((query) =>
+        Object.freeze(
+          (query.version === undefined
+            ? this.#s.buildsOfSource.all(query.source, limit)
+            : this.#s.buildsOfVersion.all(query.source, query.version, limit)
+          ).map(mapPackage),
+        ),
+      ),
+    );
+    return Object.freeze(answers);
+  }
+}

@@ -1,0 +1,128 @@
+// The wire contract of GET /v1/feed: one page of verdict changes, oldest first, and the strict
+// reader a release tool reads it with (an answer may grow fields a reader does not know yet).
+import { VERDICTS, type Verdict } from '../consensus/verdict.ts';
+import type { Sha256Hex } from '../digest.ts';
+import { accountNameRule, architectureRule, buildIdRule, feedCursorRule, suiteRule } from '../identifiers.ts';
+import { type BuildLinks, buildLinksType } from './build-links.ts';
+import {
+  arrayOf,
+  boolean,
+  identifier,
+  nullable,
+  object,
+  oneOf,
+  parseWire,
+  sha256,
+  text,
+  timestamp,
+  type WireType,
+} from './wire-type.ts';
+
+/** Most entries one page holds (and the largest `limit`). */
+export const maxFeedPageEntries = 1000;
+/** Entries per page when `limit` is absent. */
+export const defaultFeedPageEntries = 100;
+/** Most outputs an entry lists (a Debian build's .debs; a generic build's files). */
+export const maxFeedEntryOutputs = 4096;
+/** Most operators an entry names. */
+export const maxFeedEntryOperators = 256;
+/** Largest page a reader accepts. */
+export const maxFeedPageBytes = 64 * 1024 ** 2;
+
+export interface FeedOutput {
+  readonly path: string;
+  readonly sha256: Sha256Hex;
+}
+
+/** One verdict change. Unsigned: a consumer decides from the attestation it links to. */
+export interface ConsensusFeedEntry {
+  /** This entry's position: passing it as `since` continues after it. */
+  readonly cursor: string;
+  readonly buildId: string;
+  readonly source: string;
+  /** The Debian version; null for generic builds (whose `source` is the manifest's name). */
+  readonly version: string | null;
+  readonly architecture: string;
+  /** Null: no manifest records the suite a build came from. */
+  readonly suite: string | null;
+  readonly verdict: Verdict;
+  readonly previousVerdict: Verdict;
+  /** What the publisher claimed (a Debian build's .debs): path and sha256. */
+  readonly claimedOutputs: readonly FeedOutput[];
+  /** The output set the agreeing operators rebuilt; null unless reproducible, agreed or mismatch-upstream. */
+  readonly agreedOutputs: readonly FeedOutput[] | null;
+  readonly agreeingOperators: readonly string[];
+  readonly dissentingOperators: readonly string[];
+  readonly decidedAt: string;
+  readonly links: BuildLinks;
+}
+
+export interface ConsensusFeedPage {
+  readonly entries: readonly ConsensusFeedEntry[];
+  /** Pass as `since` for what follows: the last entry's cursor, or the `since` asked with when empty. */
+  readonly nextCursor: string;
+  /** True when more entries already follow `nextCursor` (fetch again now); false: poll later. */
+  readonly more: boolean;
+}
+
+const output: WireType<FeedOutput> = object(
+  { path: text({ maxLength: 4096, minLength: 1, characters: 'printable' }), sha256: sha256() },
+  {},
+  { unknown: 'ignore' },
+);
+const operators = arrayOf(identifier(accountNameRule), { maxItems: maxFeedEntryOperators });
+const cursor = identifier(feedCursorRule, 'opaque: pass it back as `since`');
+/**
+ * A source or version as the build store holds it: what a manifest's parse accepted (a Debian
+ * source name and version, a generic manifest's name), which the store checks only as printable
+ * text; a reader refuses nothing the store may hold.
+ */
+export const storedName = text({
+  maxLength: 256,
+  minLength: 1,
+  characters: 'printable',
+  description: 'a Debian source name or version, or a generic manifest name',
+});
+
+export const consensusFeedEntryType: WireType<ConsensusFeedEntry> = object(
+  {
+    cursor,
+    buildId: identifier(buildIdRule),
+    source: storedName,
+    version: nullable(storedName),
+    architecture: identifier(architectureRule),
+    suite: nullable(identifier(suiteRule)),
+    verdict: oneOf(VERDICTS),
+    previousVerdict: oneOf(VERDICTS),
+    claimedOutputs: arrayOf(output, { maxItems: maxFeedEntryOutputs }),
+    agreedOutputs: nullable(arrayOf(output, { maxItems: maxFeedEntryOutputs })),
+    agreeingOperators: operators,
+    dissentingOperators: operators,
+    decidedAt: timestamp(),
+    links: buildLinksType,
+  },
+  {},
+  { unknown: 'ignore' },
+);
+
+export const consensusFeedPageType: WireType<ConsensusFeedPage> = object(
+  {
+    entries: arrayOf(consensusFeedEntryType, { maxItems: maxFeedPageEntries }),
+    nextCursor: cursor,
+    more: boolean('more entries already follow nextCursor'),
+  },
+  {},
+  { unknown: 'ignore' },
+);
+
+/**
+ * Reads one feed page from a coordinator it does not trust.
+ * @throws WireFormatError `ANSWER_INVALID` naming the field.
+ */
+export function readConsensusFeedPage(answer: string | Uint8Array): ConsensusFeedPage {
+  return parseWire(consensusFeedPageType, answer, {
+    maxBytes: maxFeedPageBytes,
+    what: 'feed page',
+    side: 'answer',
+  });
+}
