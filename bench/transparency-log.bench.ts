@@ -9,6 +9,8 @@
 // 3. serving tiles over HTTP from the coordinator's /log app against a node:http static file
 //    server over the same tiles as files;
 // 4. `rbnet verify FILE --bundle` against `sha256sum FILE`, both as processes, at 1 MiB and 256 MiB.
+// size: the four measurements the issue names share one 1,000,000-entry log and its records, so
+// they stay in one file rather than building that log four times.
 // Run under the engine lock: flock /tmp/rbnet-engine.lock npx tsx bench/transparency-log.bench.ts
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
