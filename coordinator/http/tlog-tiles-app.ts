@@ -38,7 +38,7 @@ export function createTlogTilesApp(log: CoordinatorLog): Hono {
       const atHead = tileAtSize(tile.level, tile.index, size);
       if (!atHead || atHead.width < tile.width) return notFound(`${path} is beyond the log size ${size}`);
       const [bytes] = await tilesUpTo(log.store, size).readTiles([tile]);
-      return new Response(Buffer.from(bytes!), {
+      return new Response(bytes as Uint8Array<ArrayBuffer>, {
         headers: { 'content-type': 'application/octet-stream', 'cache-control': IMMUTABLE },
       });
     } catch (error) {

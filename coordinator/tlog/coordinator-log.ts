@@ -46,16 +46,25 @@ export class CoordinatorLog {
   }
 
   static async open(options: CoordinatorLogOptions): Promise<CoordinatorLog> {
+    const { store } = options;
     const log = await TransparencyLog.open({
       origin: options.origin,
       signer: options.signer,
-      tiles: options.store,
-      heads: options.store,
+      // The checkpoint served is written here only once witnesses answered for it: until then the
+      // last cosigned one stays served, so no proof goes out under a checkpoint without them.
+      tiles: {
+        readTile: (tile) => store.readTile(tile),
+        readTiles: (tiles) => store.readTiles(tiles),
+        writeTiles: (writes) => store.writeTiles(writes),
+        writeCheckpoint: async () => undefined,
+        readCheckpoint: () => store.readCheckpoint(),
+      },
+      heads: store,
     });
     return new CoordinatorLog(options, log);
   }
 
-  /** The tree size integrated, signed and served. */
+  /** The tree size integrated and signed (the checkpoint served may still be the one before). */
   get size(): number {
     return this.#log.head.size;
   }
@@ -133,12 +142,16 @@ export class CoordinatorLog {
 
   /**
    * The C2SP tlog-proof of entry `index` (its entry bytes in `extra`) under the checkpoint served,
-   * integrating first if the entry is sequenced but not yet in the tree.
+   * integrating (and witnessing) first if the entry is sequenced but not yet under it.
    * @throws TlogError PROOF_INVALID when nothing is sequenced at `index`.
    */
   async tlogProof(index: number): Promise<string> {
-    if (index >= this.size && index < this.store.sequencedSize()) await this.integrate();
-    return this.#log.tlogProof(index, await this.checkpoint());
+    let checkpoint = await this.checkpoint();
+    if (index >= servedSize(checkpoint) && index < this.store.sequencedSize()) {
+      await this.integrate();
+      checkpoint = await this.checkpoint();
+    }
+    return this.#log.tlogProof(index, checkpoint);
   }
 
   /** Proves the tree served extends the one of `oldSize`. */
@@ -155,4 +168,8 @@ export class CoordinatorLog {
   entriesOfBuild(buildId: string): readonly SequencedEntry[] {
     return this.store.sequencedOfBuild(buildId);
   }
+}
+
+function servedSize(checkpoint: string): number {
+  return parseCheckpointText(parseSignedNote(checkpoint).text).size;
 }

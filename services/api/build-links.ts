@@ -5,13 +5,17 @@ export interface BuildLinks {
   readonly self: string;
   readonly attestation: string;
   readonly divergence: string;
+  /** The build's transparency-log entries with their indexes (each proof at /v1/log/proofs/N). */
+  readonly logEntries?: string;
+  /** The offline bundle: the consensus attestation with its tlog-proofs. */
+  readonly bundle?: string;
 }
 
 const path = text({ maxLength: 256, minLength: 1, characters: 'printable' });
 
 export const buildLinksType: WireType<BuildLinks> = object(
   { self: path, attestation: path, divergence: path },
-  {},
+  { logEntries: path, bundle: path },
   { unknown: 'ignore' },
 );
 
@@ -21,5 +25,7 @@ export function buildLinksFor(buildId: string): BuildLinks {
     self: `/v1/builds/${buildId}`,
     attestation: `/v1/builds/${buildId}/attestation`,
     divergence: `/v1/builds/${buildId}/divergence`,
+    logEntries: `/v1/builds/${buildId}/log-entries`,
+    bundle: `/v1/builds/${buildId}/bundle`,
   });
 }

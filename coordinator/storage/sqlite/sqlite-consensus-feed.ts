@@ -1,4 +1,4 @@
-// The consensus feed on SQLite: reads of the two read models migration 9 keeps by trigger
+// The consensus feed on SQLite: reads of the two read models migration 11 keeps by trigger
 // (verdict_feed, package_builds), each a range of one index.
 import type { OutputDigest } from '../../../services/claims/compare-outputs-with-claims.ts';
 import type { Verdict } from '../../../services/consensus/verdict.ts';

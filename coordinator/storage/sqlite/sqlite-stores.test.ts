@@ -333,7 +333,7 @@ describe('SqliteBuildStore: opening and migrations', () => {
     expect([counts.pending, counts.failed, counts.reproducible]).toEqual([1, 1, 0]);
     expect(await migrated.builds.listPendingBuildIds()).toEqual([pending.buildId]);
     expect(await migrated.aptLinks.getAptLink('amd64', 'acme', 'hello', '1')).toBeUndefined();
-    // Migration 9 projects what was recorded before it: every build, every verdict change.
+    // Migration 11 projects what was recorded before it: every build, every verdict change.
     const feed = await migrated.feed.readFeed({ after: 0, limit: 10 });
     expect(feed.entries.map((e) => [e.buildId, e.verdict])).toEqual([[decided.buildId, 'failed']]);
     const [builds] = await migrated.feed.findPackageBuilds([{ source: decided.name }], 10);

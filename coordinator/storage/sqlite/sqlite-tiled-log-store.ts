@@ -54,7 +54,7 @@ function prepare(c: SqliteConnection) {
       'INSERT OR IGNORE INTO tlog_head (id, size, root_hash) VALUES (1, ?, ?)',
     ),
     swapHead: db.prepare<[number, Uint8Array, number, Uint8Array]>(
-      'UPDATE tlog_head SET size = ?, root_hash = ?, checkpoint = NULL WHERE id = 1 AND size = ? AND root_hash = ?',
+      'UPDATE tlog_head SET size = ?, root_hash = ? WHERE id = 1 AND size = ? AND root_hash = ?',
     ),
     setCheckpoint: db.prepare<[string, number]>(
       'UPDATE tlog_head SET checkpoint = ? WHERE id = 1 AND size = ?',
