@@ -9,6 +9,7 @@ import type { BuildStore } from '../services/storage/build-store.ts';
 import type { ContentStore } from '../services/storage/content-store.ts';
 import type { RegistryStore } from '../services/storage/registry-store.ts';
 import type { ResultStore } from '../services/storage/result-store.ts';
+import type { SyncProfileStore } from '../services/storage/sync-profile-store.ts';
 import type { TransparencyLog } from '../services/storage/transparency-log.ts';
 import type { CoordinatorConfig } from './coordinator-config.ts';
 import type { CoordinatorMetrics } from './metrics/coordinator-metrics.ts';
@@ -63,6 +64,8 @@ export interface CoordinatorDeps {
   readonly log: TransparencyLog;
   /** Apt links served to apt-transport-in-toto, and their conflicts. */
   readonly aptLinks: AptLinkStore;
+  /** The archives the coordinator follows by itself (`rbnet admin sync`). */
+  readonly syncProfiles: SyncProfileStore;
   readonly content: ContentStore;
   readonly queues: JobQueues;
   readonly queueAccess: WorkerQueueAccess;

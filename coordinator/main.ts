@@ -158,6 +158,7 @@ export async function startCoordinator(
     results: stores.results,
     log: stores.log,
     aptLinks: stores.aptLinks,
+    syncProfiles: stores.syncProfiles,
     content,
     queues,
     queueAccess,

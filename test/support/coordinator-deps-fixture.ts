@@ -59,6 +59,7 @@ export async function createTestCoordinatorDeps(
     results: store.results,
     log: store.log,
     aptLinks: store.aptLinks,
+    syncProfiles: store.syncProfiles,
     content: new FsContentStore(join(root, 'cas')),
     queues: {
       enqueue: async (workerId, job) => {

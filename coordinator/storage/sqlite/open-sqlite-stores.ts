@@ -8,6 +8,7 @@ import { SqliteConnection, type SqliteConnectionOptions } from './sqlite-connect
 import { SqliteNonceStore } from './sqlite-nonce-store.ts';
 import { SqliteRegistryStore } from './sqlite-registry-store.ts';
 import { SqliteResultStore } from './sqlite-result-store.ts';
+import { SqliteSyncProfileStore } from './sqlite-sync-profile-store.ts';
 import { SqliteTransparencyLog } from './sqlite-transparency-log.ts';
 
 export interface SqliteStoresOptions extends SqliteConnectionOptions {
@@ -27,6 +28,7 @@ export interface SqliteStores {
   readonly aptLinks: SqliteAptLinkStore;
   readonly blobs: SqliteBlobLedger;
   readonly nonces: SqliteNonceStore;
+  readonly syncProfiles: SqliteSyncProfileStore;
   /** The schema version of the open database (the highest migration applied). */
   schemaVersion(): number;
   /** Closes the connection (idempotent); every store is unusable afterwards. */
@@ -52,6 +54,7 @@ export function openSqliteStores(path: string, options: SqliteStoresOptions = {}
         connection,
         options.maxNoncesPerWorker === undefined ? {} : { maxNoncesPerWorker: options.maxNoncesPerWorker },
       ),
+      syncProfiles: new SqliteSyncProfileStore(connection),
       schemaVersion: () => connection.schemaVersion(),
       close: async () => connection.close(),
     });
