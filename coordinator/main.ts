@@ -26,6 +26,7 @@ import { sweepPendingBuilds } from './scheduler/sweep-pending-builds.ts';
 import { collectGarbage } from './storage/collect-garbage.ts';
 import { FsContentStore } from './storage/fs-content-store.ts';
 import { openSqliteStores } from './storage/sqlite/open-sqlite-stores.ts';
+import { startArchiveSync } from './sync/archive-sync-loop.ts';
 
 /** Idle keep-alive sockets are closed by the server only after this long (clients close first). */
 const SERVER_KEEP_ALIVE_MS = 65_000;
@@ -159,6 +160,7 @@ export async function startCoordinator(
     log: stores.log,
     aptLinks: stores.aptLinks,
     syncProfiles: stores.syncProfiles,
+    syncProgress: stores.syncProgress,
     content,
     queues,
     queueAccess,
@@ -267,6 +269,9 @@ export async function startCoordinator(
       : undefined;
   gc?.unref();
 
+  // Sync profiles (`rbnet admin sync`): archives followed by the coordinator itself.
+  const archiveSync = startArchiveSync(deps, { pollIntervalMs: config.syncPollIntervalMs });
+
   logger.info({ config: loggableConfig(config), url, keyid: signer.keyid }, 'coordinator ready');
   return {
     url,
@@ -275,6 +280,7 @@ export async function startCoordinator(
     async close() {
       clearInterval(sweep);
       clearInterval(gc);
+      await archiveSync.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await collecting;
       await shards.close();

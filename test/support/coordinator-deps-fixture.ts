@@ -60,6 +60,7 @@ export async function createTestCoordinatorDeps(
     log: store.log,
     aptLinks: store.aptLinks,
     syncProfiles: store.syncProfiles,
+    syncProgress: store.syncProgress,
     content: new FsContentStore(join(root, 'cas')),
     queues: {
       enqueue: async (workerId, job) => {

@@ -9,6 +9,7 @@ import { SqliteNonceStore } from './sqlite-nonce-store.ts';
 import { SqliteRegistryStore } from './sqlite-registry-store.ts';
 import { SqliteResultStore } from './sqlite-result-store.ts';
 import { SqliteSyncProfileStore } from './sqlite-sync-profile-store.ts';
+import { SqliteSyncProgressStore } from './sqlite-sync-progress-store.ts';
 import { SqliteTransparencyLog } from './sqlite-transparency-log.ts';
 
 export interface SqliteStoresOptions extends SqliteConnectionOptions {
@@ -29,6 +30,7 @@ export interface SqliteStores {
   readonly blobs: SqliteBlobLedger;
   readonly nonces: SqliteNonceStore;
   readonly syncProfiles: SqliteSyncProfileStore;
+  readonly syncProgress: SqliteSyncProgressStore;
   /** The schema version of the open database (the highest migration applied). */
   schemaVersion(): number;
   /** Closes the connection (idempotent); every store is unusable afterwards. */
@@ -55,6 +57,7 @@ export function openSqliteStores(path: string, options: SqliteStoresOptions = {}
         options.maxNoncesPerWorker === undefined ? {} : { maxNoncesPerWorker: options.maxNoncesPerWorker },
       ),
       syncProfiles: new SqliteSyncProfileStore(connection),
+      syncProgress: new SqliteSyncProgressStore(connection),
       schemaVersion: () => connection.schemaVersion(),
       close: async () => connection.close(),
     });

@@ -249,7 +249,7 @@ describe('SqliteBuildStore: opening and migrations', () => {
       { version: 6, name: 'attempts: started by a heartbeat, run limit' },
       { version: 7, name: 'why an attempt closed without a report' },
       { version: 8, name: 'integrity in SQL; derived rows kept by triggers; verified result facts' },
-      { version: 9, name: 'sync profiles' },
+      { version: 9, name: 'sync profiles and their progress' },
     ]);
   });
 
@@ -291,7 +291,9 @@ describe('SqliteBuildStore: opening and migrations', () => {
     );
     await v3.close();
     // Roll the file back to version 3: what migrations 9 to 4 added is undone by hand.
-    old.exec('DROP TABLE sync_profiles; DELETE FROM schema_migrations WHERE version = 9');
+    old.exec(
+      'DROP TABLE sync_polls; DROP TABLE sync_uploads; DROP TABLE sync_indexes; DROP TABLE sync_profiles; DELETE FROM schema_migrations WHERE version = 9',
+    );
     for (const { type, name } of migration8Objects) old.exec(`DROP ${type.toUpperCase()} ${name}`);
     old.exec('DELETE FROM schema_migrations WHERE version = 8');
     old.exec(`DELETE FROM schema_migrations WHERE version = 7; ALTER TABLE attempts DROP COLUMN failure_reason;

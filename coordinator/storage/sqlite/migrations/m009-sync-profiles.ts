@@ -21,7 +21,7 @@ const profileChecks = (when: 'INSERT' | 'UPDATE') => `
 
 export const migration9: Migration = {
   version: 9,
-  name: 'sync profiles',
+  name: 'sync profiles and their progress',
   // One row per profile. The archive, .buildinfo source and rules are one JSON document (read and
   // written whole, checked by the API's strict parser before it gets here); what the coordinator
   // schedules by (priority, rate, delay, paused) and who it submits as are columns.
@@ -47,5 +47,51 @@ export const migration9: Migration = {
         WHEN NEW.name IS NOT OLD.name BEGIN
         SELECT RAISE(ABORT, 'CONFLICT name: a sync profile is never renamed');
       END;
+
+      -- The digest of each index last read whole: an index whose Release digest is unchanged is not
+      -- fetched again.
+      CREATE TABLE sync_indexes (
+        profile TEXT NOT NULL REFERENCES sync_profiles (name) ON DELETE CASCADE,
+        path TEXT NOT NULL,
+        sha256 TEXT NOT NULL CHECK (length(sha256) = 64 AND sha256 NOT GLOB '*[^0-9a-f]*'),
+        read_at INTEGER NOT NULL,
+        PRIMARY KEY (profile, path)
+      ) STRICT, WITHOUT ROWID;
+
+      -- One row per upload (source version and architecture) a profile ever selected: the key makes a
+      -- second submission impossible. class: 0 new upload, 1 retry, 2 backfill (the order they go in).
+      -- state: pending; submitting (build_id chosen before the build is created, so a restart finds
+      -- it); submitted.
+      CREATE TABLE sync_uploads (
+        profile TEXT NOT NULL REFERENCES sync_profiles (name) ON DELETE CASCADE,
+        source TEXT NOT NULL,
+        version TEXT NOT NULL,
+        architecture TEXT NOT NULL,
+        binaries_json TEXT NOT NULL CHECK (json_valid(binaries_json)),
+        class INTEGER NOT NULL CHECK (class IN (0, 1, 2)),
+        state TEXT NOT NULL CHECK (state IN ('pending', 'submitting', 'submitted')),
+        first_seen_at INTEGER NOT NULL,
+        due_at INTEGER NOT NULL,
+        tries INTEGER NOT NULL DEFAULT 0 CHECK (tries >= 0),
+        reason TEXT,
+        detail TEXT CHECK (detail IS NULL OR length(detail) <= 2000),
+        build_id TEXT,
+        submitted_at INTEGER,
+        CHECK ((state = 'pending') = (build_id IS NULL)),
+        CHECK ((state = 'submitted') = (submitted_at IS NOT NULL)),
+        PRIMARY KEY (profile, source, version, architecture)
+      ) STRICT;
+      CREATE INDEX sync_uploads_due ON sync_uploads (profile, class, due_at) WHERE state != 'submitted';
+      CREATE INDEX sync_uploads_submitted ON sync_uploads (profile, submitted_at) WHERE state = 'submitted';
+
+      -- Each profile's last poll: when, and why it failed if it did (bad signature, digest mismatch…).
+      CREATE TABLE sync_polls (
+        profile TEXT PRIMARY KEY REFERENCES sync_profiles (name) ON DELETE CASCADE,
+        polled_at INTEGER NOT NULL,
+        failures INTEGER NOT NULL CHECK (failures >= 0),
+        next_poll_at INTEGER NOT NULL,
+        reason TEXT,
+        detail TEXT CHECK (detail IS NULL OR length(detail) <= 2000)
+      ) STRICT;
     `,
 };
