@@ -42,7 +42,7 @@ export const archiveSyncDefaults = Object.freeze({
   timeLimitSeconds: 7200,
 });
 
-export type ArchiveSyncSettings = typeof archiveSyncDefaults;
+export type ArchiveSyncSettings = { readonly [K in keyof typeof archiveSyncDefaults]: number };
 
 /** What one pass did, for the log and for tests. */
 export interface SyncPassReport {
@@ -318,8 +318,12 @@ export async function syncProfileOnce(
       deps.logger.warn({ profile: profile.name, ...pollFailure }, 'sync poll refused');
     }
     const failures = pollFailure ? (poll?.failures ?? 0) + 1 : 0;
+    // A failing archive is polled less and less often, never sooner than the retry delay.
     const delayMs = pollFailure
-      ? Math.min(settings.maxRetryDelayMs, options.pollIntervalMs * 2 ** Math.min(failures - 1, 10))
+      ? Math.min(
+          settings.maxRetryDelayMs,
+          Math.max(options.pollIntervalMs, settings.retryDelayMs) * 2 ** Math.min(failures - 1, 10),
+        )
       : options.pollIntervalMs;
     await deps.syncProgress.recordPoll(profile.name, {
       polledAt: now,
