@@ -67,10 +67,8 @@ export function sourceOf(pkg: ArchivePackage): { readonly source: string; readon
  * the same .buildinfo, so building it again separately would be a duplicate rebuild.
  */
 export function uploadsOf(packages: Iterable<ArchivePackage>, selection: UploadSelection): ArchiveUpload[] {
-  const groups = new Map<
-    string,
-    { source: string; version: string; architecture: string; binaries: Set<string> }
-  >();
+  type Group = { source: string; version: string; architecture: string; binaries: Set<string> };
+  const groups = new Map<string, Group>();
   for (const pkg of packages) {
     const { source, version } = sourceOf(pkg);
     const section = SECTION_LINE.exec(pkg.stanza)?.[1]?.trim();
@@ -83,30 +81,28 @@ export function uploadsOf(packages: Iterable<ArchivePackage>, selection: UploadS
     }
     group.binaries.add(pkg.name);
   }
-  const archSpecific = new Map<string, typeof groups extends Map<string, infer G> ? G : never>();
+  const archSpecific = new Map<string, Group>();
   for (const group of groups.values())
     if (group.architecture !== 'all') archSpecific.set(`${group.source}\u0000${group.version}`, group);
-  const uploads: ArchiveUpload[] = [];
+  const kept: Group[] = [];
   for (const group of groups.values()) {
-    if (group.architecture === 'all') {
-      const host = archSpecific.get(`${group.source}\u0000${group.version}`);
-      if (host) {
-        for (const name of group.binaries) host.binaries.add(name);
-      }
+    const host =
+      group.architecture === 'all' ? archSpecific.get(`${group.source}\u0000${group.version}`) : undefined;
+    if (host) {
+      for (const name of group.binaries) host.binaries.add(name);
+      continue;
     }
+    kept.push(group);
   }
-  for (const group of groups.values()) {
-    if (group.architecture === 'all' && archSpecific.has(`${group.source}\u0000${group.version}`)) continue;
-    uploads.push(
-      Object.freeze({
-        source: group.source,
-        version: group.version,
-        architecture: group.architecture,
-        binaries: Object.freeze([...group.binaries].sort()),
-      }),
-    );
-  }
-  return uploads;
+  // Frozen only now: an `all` group may have added binaries to an upload pushed before it.
+  return kept.map((group) =>
+    Object.freeze({
+      source: group.source,
+      version: group.version,
+      architecture: group.architecture,
+      binaries: Object.freeze([...group.binaries].sort()),
+    }),
+  );
 }
 
 /** Debian's pool prefix: `libf` for `libfoo`, else the first letter. */
