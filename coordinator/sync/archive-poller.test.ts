@@ -3,8 +3,9 @@
 // .buildinfo appears (after waiting with a reason while it does not), binaries of one upload make
 // one build, a restart mid-submission never submits twice, and a hostile archive is refused with a
 // reason and nothing submitted. Real SQLite, content store, gpg/gpgv and HTTP; no clock assertions.
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -279,6 +280,39 @@ describe('archive poller', () => {
     expect((await builds()).map((b) => b.buildId).sort()).toEqual([buildId, secondId].sort());
     expect(await pass(profile)).toMatchObject({ submitted: 0 });
     expect(await builds()).toHaveLength(2);
+  });
+
+  it('verifies the archive with an armored key and clearsigned .buildinfos with their keyring', async () => {
+    archive.publish(key, 'bookworm', {
+      [PACKAGES]: [...hello('2.10-3'), { name: 'other', version: '1.0-1', architecture: 'amd64' }],
+    });
+    archive.putBuildinfo('hello', '2.10-3', 'amd64', key.clearsign(helloBuildinfo('2.10-3')));
+    const otherParts = { ...helloBuildinfoParts(), source: 'other', binaries: ['other'], version: '1.0-1' };
+    // Signed, but by a key the profile does not trust.
+    archive.putBuildinfo('other', '1.0-1', 'amd64', stranger.clearsign(renderBuildinfoFixture(otherParts)));
+    const armored = spawnSync('gpg', ['--enarmor'], { input: await readFile(key.keyringPath) });
+    const armoredKey = armored.stdout
+      .toString()
+      .replace('-----BEGIN PGP ARMORED FILE-----', '-----BEGIN PGP PUBLIC KEY BLOCK-----')
+      .replace('-----END PGP ARMORED FILE-----', '-----END PGP PUBLIC KEY BLOCK-----')
+      .replace(/^Comment: .*\n/m, '');
+    const profile = await addProfile({
+      archive: {
+        url: `${archive.url}/debian`,
+        suites: ['bookworm'],
+        components: ['main'],
+        architectures: ['amd64'],
+        keyring: { armored: armoredKey },
+      },
+      buildinfo: { urlTemplate: archive.buildinfoTemplate, keyring: { path: key.keyringPath } },
+    });
+    expect(await pass(profile)).toMatchObject({ indexesRead: 1, uploadsAdded: 2, submitted: 1, deferred: 1 });
+    const uploads = await coordinator.deps.syncProgress.listUploads(profile.name);
+    expect(uploads.map((u) => [u.source, u.state, u.reason])).toEqual([
+      ['hello', 'submitted', undefined],
+      ['other', 'pending', 'buildinfo-signature'],
+    ]);
+    expect(await builds()).toHaveLength(1);
   });
 
   const hostile: [string, () => void, string, RegExp][] = [
