@@ -56,6 +56,16 @@ export interface SyncPollRecord {
   readonly detail?: string;
 }
 
+/** Why and until when an upload waits (see {@link SyncProgressStore.deferUpload}). */
+export interface SyncDeferral {
+  readonly reason: SyncReason;
+  readonly detail: string;
+  readonly dueAt: Date;
+  readonly uploadClass: SyncUploadClass;
+  /** Adds one to the upload's tries (a wait for a .buildinfo within the initial delay does not). */
+  readonly countTry: boolean;
+}
+
 export interface SyncProgressStore {
   getIndexDigest(profile: string, path: string): Promise<string | undefined>;
   /**
@@ -79,10 +89,7 @@ export interface SyncProgressStore {
   /** submitting → submitted. */
   markSubmitted(key: SyncUploadKey, now: Date): Promise<void>;
   /** Back to pending, due again at `dueAt`, with why; `countTry` adds one to its tries. */
-  deferUpload(
-    key: SyncUploadKey,
-    why: { reason: SyncReason; detail: string; dueAt: Date; uploadClass: SyncUploadClass; countTry: boolean },
-  ): Promise<void>;
+  deferUpload(key: SyncUploadKey, why: SyncDeferral): Promise<void>;
   getPoll(profile: string): Promise<SyncPollRecord | undefined>;
   /** Records a poll: a failure (with why) adds one to the failures in a row, a success resets them. */
   recordPoll(

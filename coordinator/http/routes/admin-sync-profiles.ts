@@ -20,7 +20,13 @@ import { isSyncProfileName, syncProfileNameRule } from '../../../services/identi
 import { newSyncProfileOf, type SyncProfileRecord } from '../../../services/storage/sync-profile-store.ts';
 import { ApiError } from '../api-error.ts';
 import { readBodyBytes } from '../request-body.ts';
-import { JSON_CONTENT, type RouteAnswer, type RouteDefinition, type RouteParameter } from '../route.ts';
+import {
+  JSON_CONTENT,
+  type RouteAnswer,
+  type RouteContext,
+  type RouteDefinition,
+  type RouteParameter,
+} from '../route.ts';
 
 /** Largest keyring file a profile may name: Debian's archive keyring is about 10 KiB. */
 export const maxKeyringFileBytes = 1024 * 1024;
@@ -62,6 +68,17 @@ async function checkKeyringFile(keyring: SyncKeyring | undefined, field: string)
     throw new ApiError('INVALID', `${field}.path: no regular file ${keyring.path} on the coordinator`);
   if (found.size === 0 || found.size > maxKeyringFileBytes)
     throw new ApiError('INVALID', `${field}.path: ${found.size} bytes, expected 1..${maxKeyringFileBytes}`);
+}
+
+/** The profile `:name` names. @throws ApiError INVALID for a malformed name, NOT_FOUND. */
+async function profileNamed(
+  deps: RouteContext['deps'],
+  value: string | undefined,
+): Promise<SyncProfileRecord> {
+  const name = profileNameOf(value);
+  const record = await deps.syncProfiles.getSyncProfile(name);
+  if (!record) throw new ApiError('NOT_FOUND', `sync profile ${name} not found`);
+  return record;
 }
 
 function profileNameOf(value: string | undefined): string {
@@ -154,10 +171,7 @@ const getSyncProfile: RouteDefinition = {
   handler:
     ({ deps }) =>
     async (c) => {
-      const name = profileNameOf(c.req.param('name'));
-      const record = await deps.syncProfiles.getSyncProfile(name);
-      if (!record) throw new ApiError('NOT_FOUND', `sync profile ${name} not found`);
-      return c.json(syncProfileViewOf(record));
+      return c.json(syncProfileViewOf(await profileNamed(deps, c.req.param('name'))));
     },
 };
 
@@ -204,9 +218,9 @@ const removeSyncProfile: RouteDefinition = {
   handler:
     ({ deps }) =>
     async (c) => {
-      const name = profileNameOf(c.req.param('name'));
-      const record = await deps.syncProfiles.getSyncProfile(name);
-      if (!record || !(await deps.syncProfiles.removeSyncProfile(name)))
+      const record = await profileNamed(deps, c.req.param('name'));
+      const name = record.name;
+      if (!(await deps.syncProfiles.removeSyncProfile(name)))
         throw new ApiError('NOT_FOUND', `sync profile ${name} not found`);
       deps.logger.info({ profile: name }, 'sync profile removed');
       return c.json(syncProfileViewOf(record));

@@ -3,6 +3,7 @@
 
 import {
   SYNC_UPLOAD_CLASSES,
+  type SyncDeferral,
   type SyncPollRecord,
   type SyncProgressStore,
   type SyncReason,
@@ -192,10 +193,7 @@ export class SqliteSyncProgressStore implements SyncProgressStore {
     this.#c.write(() => this.#s.submitted.run({ ...keyRow(key), now: now.getTime() }));
   }
 
-  async deferUpload(
-    key: SyncUploadKey,
-    why: { reason: SyncReason; detail: string; dueAt: Date; uploadClass: SyncUploadClass; countTry: boolean },
-  ): Promise<void> {
+  async deferUpload(key: SyncUploadKey, why: SyncDeferral): Promise<void> {
     this.#c.write(() =>
       this.#s.defer.run({
         ...keyRow(key),
