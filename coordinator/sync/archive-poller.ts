@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
-import { parsePackagesIndex } from '../../services/debian/archive-indexes.ts';
+import { viewPackagesIndex } from '../../services/debian/archive-indexes.ts';
 import { type ParsedBuildinfo, parseBuildinfo } from '../../services/debian/buildinfo.ts';
 import { buildinfoDeterminedFields } from '../../services/debian/debian-manifest-from-buildinfo.ts';
 import { verifyClearsignedWithGpgv } from '../../services/debian/gpgv-verify.ts';
@@ -132,7 +132,14 @@ async function readIndexes(
             'ARCHIVE_DIGEST',
             `${indexWhat}: decompressed, not the sha256 the Release lists`,
           );
-        const uploads = uploadsOf(parsePackagesIndex(plain.toString('utf8'), indexWhat), selection);
+        // A compact view, read one name at a time: the whole index never exists as records at once.
+        const view = viewPackagesIndex(plain, indexWhat);
+        const uploads = uploadsOf(
+          (function* () {
+            for (const name of view.names()) yield* view.lookup(name);
+          })(),
+          selection,
+        );
         // The first read of an index is backfill; later reads find new uploads.
         const uploadClass: SyncUploadClass = seen === undefined ? 'backfill' : 'new';
         uploadsAdded += await deps.syncProgress.recordIndex(

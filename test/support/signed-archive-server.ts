@@ -12,6 +12,8 @@ export interface FixtureBinary {
   readonly architecture: string;
   readonly source?: string;
   readonly section?: string;
+  /** Written as a Description field (continuation lines start with a space). */
+  readonly description?: string;
 }
 
 /** What a path answers instead of its file: silence, a redirect, or other bytes. */
@@ -112,6 +114,7 @@ function stanza(binary: FixtureBinary): string {
     `Filename: ${file}`,
     'Size: 1000',
     `SHA256: ${sha256Hex(file)}`,
+    ...(binary.description ? [`Description: ${binary.description}`] : []),
     '',
   ].join('\n');
 }
