@@ -14,13 +14,13 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pino from 'pino';
+import { createThrowawayKey } from '../services/debian/gpg-key-fixture.ts';
 import type { Sha256Hex } from '../services/digest.ts';
 import { resolveInstallSet } from '../test/support/debian-fixture.ts';
 import { createRunnerHarness, REPO_ROOT, STATE_DIR } from '../test/support/runner-harness.ts';
 import { tinyDebianEnvironment } from '../test/support/tiny-debian-environment.ts';
 import { openDebianArchive } from '../worker/debian/debian-archive.ts';
 import { DebianEnvironmentCache } from '../worker/debian/debian-environment-cache.ts';
-import { createThrowawayKey } from '../worker/debian/gpg-key-fixture.ts';
 import { prepareDebianEnvironment } from '../worker/debian/prepare-debian-environment.ts';
 import {
   DebianSnapshotServer,

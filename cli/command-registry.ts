@@ -74,6 +74,31 @@ export const commandEntries: readonly CommandEntry[] = [
     load: async () => (await import('./commands/admin-commands.ts')).adminGcCommand,
   },
   {
+    path: ['admin', 'sync', 'add'],
+    summary: "add a sync profile: an archive the coordinator follows, submitting each upload's .buildinfo",
+    load: async () => (await import('./commands/sync-commands.ts')).adminSyncAddCommand,
+  },
+  {
+    path: ['admin', 'sync', 'list'],
+    summary: 'list the sync profiles',
+    load: async () => (await import('./commands/sync-commands.ts')).adminSyncListCommand,
+  },
+  {
+    path: ['admin', 'sync', 'pause'],
+    summary: 'stop polling a sync profile (what it recorded is kept)',
+    load: async () => (await import('./commands/sync-commands.ts')).adminSyncPauseCommand,
+  },
+  {
+    path: ['admin', 'sync', 'resume'],
+    summary: 'poll a paused sync profile again',
+    load: async () => (await import('./commands/sync-commands.ts')).adminSyncResumeCommand,
+  },
+  {
+    path: ['admin', 'sync', 'remove'],
+    summary: 'remove a sync profile (builds it submitted stay)',
+    load: async () => (await import('./commands/sync-commands.ts')).adminSyncRemoveCommand,
+  },
+  {
     path: ['worker', 'enrol'],
     summary: "enrol this host's worker with a coordinator (keys are created here and never leave)",
     load: async () => (await import('./commands/worker-network-commands.ts')).workerEnrolCommand,

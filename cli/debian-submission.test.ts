@@ -8,10 +8,10 @@ import {
   helloBuildinfoParts,
   renderBuildinfoFixture,
 } from '../services/debian/buildinfo-fixture.ts';
+import { createThrowawayKey, type ThrowawayKey } from '../services/debian/gpg-key-fixture.ts';
 import { sha256Hex } from '../services/digest.ts';
 import { parseDebianManifest } from '../services/manifest/parse-debian-manifest.ts';
 import { writeHostileSourcePackage } from '../test/support/debian-fixture.ts';
-import { createThrowawayKey, type ThrowawayKey } from '../worker/debian/gpg-key-fixture.ts';
 import { prepareDebianSubmission } from './debian-submission.ts';
 
 let dir: string;

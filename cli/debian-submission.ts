@@ -4,11 +4,11 @@ import { basename, dirname, join } from 'node:path';
 import { type ParsedBuildinfo, parseBuildinfo } from '../services/debian/buildinfo.ts';
 import { buildinfoDeterminedFields } from '../services/debian/debian-manifest-from-buildinfo.ts';
 import { parseDsc } from '../services/debian/dsc.ts';
+import { verifyClearsignedWithGpgv } from '../services/debian/gpgv-verify.ts';
 import { type Sha256Hex, sha256File, sha256Hex } from '../services/digest.ts';
 import { InputError } from '../services/errors.ts';
 import { parseDebianManifest } from '../services/manifest/parse-debian-manifest.ts';
 import { readBoundedFile } from '../services/read-bounded-file.ts';
-import { verifyClearsignedWithGpgv } from '../worker/debian/gpgv-verify.ts';
 
 const MAX_CONTROL_FILE_BYTES = 1024 * 1024;
 /** A Debian build's default wall-time request: 2 hours (a worker's own cap may be lower). */

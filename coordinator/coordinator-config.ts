@@ -79,6 +79,11 @@ export interface CoordinatorConfig {
   /** How often open builds are re-decided (deadlines), ms. */
   readonly sweepIntervalMs: number;
   /**
+   * How often each sync profile's archive is polled (`rbnet admin sync`), in ms; the poller runs only
+   * while a profile exists. RBNET_SYNC_POLL_INTERVAL_MS, 10 s..1 d, default 1 h.
+   */
+  readonly syncPollIntervalMs: number;
+  /**
    * Unexpired request nonces one worker may hold: requests per replay window (240 s). Past it the
    * worker is refused with `AUTH_RATE_LIMITED` (429) rather than any nonce being forgotten early.
    */
@@ -115,6 +120,7 @@ export const defaultCoordinatorConfig = Object.freeze({
   maxJsonBodyBytes: 16 * 1024 ** 2,
   enrolmentTokenTtlSeconds: 86_400,
   sweepIntervalMs: 5_000,
+  syncPollIntervalMs: 3_600_000,
   maxWorkerRequestsPerWindow: 30_000,
   quotas: contentStoreDefaults.quotas,
   gc: contentStoreDefaults.gc,
@@ -288,6 +294,12 @@ export function loadCoordinatorConfig(sources: CoordinatorConfigSources): Coordi
       'RBNET_SWEEP_INTERVAL_MS',
       100,
       3_600_000,
+    ),
+    syncPollIntervalMs: integerSetting(
+      env.RBNET_SYNC_POLL_INTERVAL_MS ?? defaultCoordinatorConfig.syncPollIntervalMs,
+      'RBNET_SYNC_POLL_INTERVAL_MS',
+      10_000,
+      86_400_000,
     ),
     maxWorkerRequestsPerWindow: integerSetting(
       env.RBNET_MAX_WORKER_REQUESTS_PER_WINDOW ??

@@ -10,6 +10,8 @@ import type { ConsensusFeed } from '../services/storage/consensus-feed.ts';
 import type { ContentStore } from '../services/storage/content-store.ts';
 import type { RegistryStore } from '../services/storage/registry-store.ts';
 import type { ResultStore } from '../services/storage/result-store.ts';
+import type { SyncProfileStore } from '../services/storage/sync-profile-store.ts';
+import type { SyncProgressStore } from '../services/storage/sync-progress-store.ts';
 import type { TransparencyLog } from '../services/storage/transparency-log.ts';
 import type { CoordinatorConfig } from './coordinator-config.ts';
 import type { CoordinatorMetrics } from './metrics/coordinator-metrics.ts';
@@ -68,6 +70,10 @@ export interface CoordinatorDeps {
   readonly aptLinks: AptLinkStore;
   /** Verdict changes in order, and builds per package version: what release tools read. */
   readonly feed: ConsensusFeed;
+  /** The archives the coordinator follows by itself (`rbnet admin sync`). */
+  readonly syncProfiles: SyncProfileStore;
+  /** What each profile has read, selected and submitted. */
+  readonly syncProgress: SyncProgressStore;
   readonly content: ContentStore;
   readonly queues: JobQueues;
   readonly queueAccess: WorkerQueueAccess;

@@ -27,6 +27,7 @@ import { collectGarbage } from './storage/collect-garbage.ts';
 import { FsContentStore } from './storage/fs-content-store.ts';
 import { openSqliteStores } from './storage/sqlite/open-sqlite-stores.ts';
 import { SqliteWebAggregates } from './storage/sqlite/sqlite-web-aggregates.ts';
+import { startArchiveSync } from './sync/archive-sync-loop.ts';
 import { openCoordinatorLog } from './tlog/open-coordinator-log.ts';
 import { tlogDefaults } from './tlog/tlog-settings.ts';
 
@@ -165,6 +166,8 @@ export async function startCoordinator(
     log: stores.log,
     aptLinks: stores.aptLinks,
     feed: stores.feed,
+    syncProfiles: stores.syncProfiles,
+    syncProgress: stores.syncProgress,
     content,
     queues,
     queueAccess,
@@ -287,6 +290,9 @@ export async function startCoordinator(
   );
   integrate.unref();
 
+  // Sync profiles (`rbnet admin sync`): archives followed by the coordinator itself.
+  const archiveSync = startArchiveSync(deps, { pollIntervalMs: config.syncPollIntervalMs });
+
   logger.info(
     { config: loggableConfig(config), url, keyid: signer.keyid, logOrigin: tlog.origin, logVkey: tlog.vkey },
     'coordinator ready',
@@ -300,6 +306,7 @@ export async function startCoordinator(
       clearInterval(gc);
       clearInterval(integrate);
       await integrating;
+      await archiveSync.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await collecting;
       await shards.close();

@@ -196,6 +196,44 @@ export const tokenScopeRule = rule(
   'a scope of 1-32 characters from [a-z0-9:_-], starting with a letter',
 );
 
+/** A sync profile's name (`rbnet admin sync add NAME`): the shape of an account name. */
+export const syncProfileNameRule = rule(
+  /^[a-z0-9][a-z0-9._-]{0,62}$/,
+  63,
+  'a profile name of 1-63 characters from [a-z0-9._-], starting with a letter or digit',
+);
+
+/**
+ * An archive suite or codename (`bookworm`, `bookworm-updates`): one path segment of
+ * `dists/<suite>/`, so no `/`, and it starts with a letter or digit (never `.` or `..`).
+ */
+export const archiveSuiteRule = rule(
+  /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+  64,
+  'a suite of 1-64 characters from [A-Za-z0-9._-], starting with a letter or digit',
+);
+
+/** An archive component (`main`, `non-free-firmware`): one path segment under the suite. */
+export const archiveComponentRule = rule(
+  /^[a-z0-9][a-z0-9.+-]{0,63}$/,
+  64,
+  'a component of 1-64 characters from [a-z0-9.+-], starting with a letter or digit',
+);
+
+/** A package-name pattern of a sync rule: Debian package-name characters, `*` and `?` as globs. */
+export const packageNamePatternRule = rule(
+  /^[a-z0-9*?][a-z0-9+.*?-]{0,99}$/,
+  100,
+  'a package name or glob of 1-100 characters from [a-z0-9+.-*?]',
+);
+
+/** A section pattern of a sync rule (`libs`, `contrib/*`): section characters, `*` and `?` as globs. */
+export const sectionPatternRule = rule(
+  /^[a-z0-9*?][a-z0-9+./*?-]{0,63}$/,
+  64,
+  'a section or glob of 1-64 characters from [a-z0-9+./-*?]',
+);
+
 export const isUuid = guard(uuidRule);
 export const isBuildId = guard(buildIdRule);
 export const isTokenId = guard(tokenIdRule);
@@ -216,3 +254,4 @@ export const isPackageSource = guard(packageSourceRule);
 export const isPackageVersion = guard(packageVersionRule);
 export const isSuite = guard(suiteRule);
 export const isFeedCursor = guard(feedCursorRule);
+export const isSyncProfileName = guard(syncProfileNameRule);

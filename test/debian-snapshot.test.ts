@@ -10,12 +10,12 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareDebianSubmission } from '../cli/debian-submission.ts';
 import { fixtureFile } from '../services/debian/buildinfo-fixture.ts';
+import { createThrowawayKey, type ThrowawayKey } from '../services/debian/gpg-key-fixture.ts';
 import type { Sha256Hex } from '../services/digest.ts';
 import { ArchiveError } from '../services/errors.ts';
 import { parseDebianManifest } from '../services/manifest/parse-debian-manifest.ts';
 import { createDebianBackend } from '../worker/debian/create-debian-backend.ts';
 import { DebianEnvironmentCache } from '../worker/debian/debian-environment-cache.ts';
-import { createThrowawayKey, type ThrowawayKey } from '../worker/debian/gpg-key-fixture.ts';
 import {
   DEBIAN_BASE_EXTRAS,
   type DebianRebuildResult,

@@ -62,6 +62,8 @@ export async function createTestCoordinatorDeps(
     log: store.log,
     aptLinks: store.aptLinks,
     feed: store.feed,
+    syncProfiles: store.syncProfiles,
+    syncProgress: store.syncProgress,
     content: new FsContentStore(join(root, 'cas')),
     queues: {
       enqueue: async (workerId, job) => {

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createThrowawayKey, type ThrowawayKey } from '../../services/debian/gpg-key-fixture.ts';
 import { DebEvidenceStore } from './deb-evidence-store.ts';
-import { createThrowawayKey, type ThrowawayKey } from './gpg-key-fixture.ts';
 import { DebianSnapshotServer, fakeDeb, openFixtureSources, sha256 } from './snapshot-server-fixture.ts';
 
 const debs = [fakeDeb('alpha', '1.0-1'), fakeDeb('beta', '2.0-1'), fakeDeb('gamma', '3.0-1', 'all')];

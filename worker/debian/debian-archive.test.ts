@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { environmentIdentitySha256 } from '../../services/debian/environment-identity.ts';
+import { createThrowawayKey, type ThrowawayKey } from '../../services/debian/gpg-key-fixture.ts';
 import { sha256File } from '../../services/digest.ts';
 import { ArchiveError } from '../../services/errors.ts';
 import { openDebianArchive } from './debian-archive.ts';
 import type { DebianArchiveConfig } from './debian-archive-config.ts';
-import { createThrowawayKey, type ThrowawayKey } from './gpg-key-fixture.ts';
 import { writeLocalRepository } from './local-repository.ts';
 import { resolveEnvironmentPackages } from './resolve-environment-packages.ts';
 

@@ -5,11 +5,11 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ArchivePackage, viewPackagesIndex } from '../../services/debian/archive-indexes.ts';
 import { decodeControlText } from '../../services/debian/deb822.ts';
+import { verifyClearsignedWithGpgv } from '../../services/debian/gpgv-verify.ts';
 import type { ArchiveIndexView } from '../../services/debian/index-stanzas.ts';
 import { parseRelease, type ReleaseIndex } from '../../services/debian/release-index.ts';
 import { type Sha256Hex, sha256File, sha256Hex } from '../../services/digest.ts';
 import { refuseEvidence } from './deb-evidence-record.ts';
-import { verifyClearsignedWithGpgv } from './gpgv-verify.ts';
 import { decompressXzFile } from './xz-decompress.ts';
 
 export interface KeptIndexLimits {

@@ -5,6 +5,7 @@ import { mkdir, readdir, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { decodeControlText } from '../../services/debian/deb822.ts';
+import { verifyClearsignedWithGpgv } from '../../services/debian/gpgv-verify.ts';
 import {
   parseRelease,
   type ReleaseFileDigest,
@@ -19,7 +20,6 @@ import {
   DEBIAN_ARCHIVE_DEFAULTS,
   type DebianArchiveSourceConfig,
 } from './debian-archive-config.ts';
-import { verifyClearsignedWithGpgv } from './gpgv-verify.ts';
 import { decompressXzFile } from './xz-decompress.ts';
 
 /** A verified Release the archive was opened with. */

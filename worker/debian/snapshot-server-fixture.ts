@@ -10,11 +10,11 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import pino from 'pino';
 import { environmentIdentitySha256 } from '../../services/debian/environment-identity.ts';
+import type { ThrowawayKey } from '../../services/debian/gpg-key-fixture.ts';
 import type { Sha256Hex } from '../../services/digest.ts';
 import { DebEvidenceStore } from './deb-evidence-store.ts';
 import { openDebianArchive } from './debian-archive.ts';
 import { EnvironmentPackageSources } from './environment-package-sources.ts';
-import type { ThrowawayKey } from './gpg-key-fixture.ts';
 import { SnapshotSource } from './snapshot-source.ts';
 
 /** One .deb a fixture archive offers. */

@@ -4,13 +4,13 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createThrowawayKey, type ThrowawayKey } from '../../services/debian/gpg-key-fixture.ts';
 import { sha256File } from '../../services/digest.ts';
 import {
   describeUnavailable,
   packageSourcesOf,
   type ResolvedEnvironment,
 } from './environment-package-sources.ts';
-import { createThrowawayKey, type ThrowawayKey } from './gpg-key-fixture.ts';
 import {
   DebianSnapshotServer,
   type FixtureDeb,

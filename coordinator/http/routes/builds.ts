@@ -3,20 +3,13 @@
 
 import type { Context } from 'hono';
 import { buildLinksFor } from '../../../services/api/build-links.ts';
-import {
-  type BuildSubmissionAnswer,
-  buildSubmissionAnswerType,
-} from '../../../services/api/build-submission.ts';
+import { buildSubmissionAnswerType } from '../../../services/api/build-submission.ts';
 import { type BuildView, buildViewType, type ResultView } from '../../../services/api/build-view.ts';
 import { identifier } from '../../../services/api/wire-type.ts';
-import { SubmissionError } from '../../../services/errors.ts';
 import { buildIdRule, isBuildId } from '../../../services/identifiers.ts';
-import { manifestStoredInputs, parseAnyManifest } from '../../../services/manifest/parse-any-manifest.ts';
-import { checkSubmission } from '../../backends/build-context.ts';
 import { standingOfResults } from '../../consensus/revoked-results.ts';
 import type { CoordinatorDeps } from '../../coordinator-deps.ts';
-import { eligibleOperatorCount, explainIneligible } from '../../scheduler/build-scheduler.ts';
-import { progressBuild } from '../../scheduler/progress-build.ts';
+import { submitManifest } from '../../scheduler/submit-manifest.ts';
 import { readBlobText } from '../../storage/read-blob.ts';
 import { ApiError } from '../api-error.ts';
 import { readBodyBytes } from '../request-body.ts';
@@ -38,61 +31,7 @@ export function buildIdOf(value: string | undefined): string {
 
 async function submitBuild(deps: CoordinatorDeps, c: Context<AppEnv>): Promise<Response> {
   const bytes = await readBodyBytes(c, deps.config.maxManifestBytes);
-  const parsed = parseAnyManifest(bytes, { maxManifestBytes: deps.config.maxManifestBytes });
-  const manifest = parsed.manifest;
-  const missing: string[] = [];
-  // Wanted before checked: a garbage-collection pass either sees this and keeps the inputs, or
-  // has already taken them out of sight and the check below refuses.
-  await deps.blobs.markWanted(
-    manifestStoredInputs(parsed).map((input) => input.sha256),
-    deps.now(),
-  );
-  for (const input of manifestStoredInputs(parsed))
-    if (!(await deps.content.has(input.sha256))) missing.push(input.sha256);
-  if (missing.length > 0) {
-    throw new SubmissionError(
-      'INPUTS_MISSING',
-      `inputs not in the content store (upload them first): ${missing.map((d) => `sha256:${d}`).join(', ')}`,
-    );
-  }
-  await checkSubmission(deps.content, parsed);
-  const threshold = deps.config.policy.threshold;
-  const operators = await eligibleOperatorCount(deps.registry, manifest);
-  if (operators < threshold) {
-    throw new SubmissionError(
-      'INSUFFICIENT_OPERATORS',
-      `the policy needs ${threshold} operators: ${await explainIneligible(deps.registry, manifest)}`,
-    );
-  }
-  const buildId = crypto.randomUUID();
-  const build = await deps.builds.createBuild({
-    buildId,
-    manifestSha256: parsed.manifestSha256,
-    manifestJson: parsed.canonicalJson,
-    name: manifest.name,
-    architecture: manifest.architecture,
-    backend: manifest.backend,
-    claimedOutputs: manifest.claimedOutputs,
-    policy: {
-      threshold,
-      maxAttempts: deps.config.policy.maxAttempts,
-      decisionDeadlineMs: deps.config.policy.decisionDeadlineMs,
-    },
-    submittedBy: c.get('token')!.subject,
-    createdAt: deps.now(),
-  });
-  const scheduling = await progressBuild(deps, buildId);
-  deps.logger.info(
-    { buildId, manifestSha256: parsed.manifestSha256, assigned: scheduling.assigned.length },
-    'build submitted',
-  );
-  const answer: BuildSubmissionAnswer = {
-    buildId,
-    manifestSha256: build.manifestSha256,
-    verdict: build.verdict,
-    assigned: scheduling.assigned.map(({ workerId, operator, jobId }) => ({ workerId, operator, jobId })),
-    links: buildLinksFor(buildId),
-  };
+  const answer = await submitManifest(deps, bytes, { submittedBy: c.get('token')!.subject });
   return c.json(answer, 201);
 }
 

@@ -2,6 +2,7 @@
 // /openapi.json is generated from them.
 import type { RouteDefinition } from '../route.ts';
 import { adminRoutes } from './admin.ts';
+import { adminSyncProfileRoutes } from './admin-sync-profiles.ts';
 import { adminWorkerRoutes } from './admin-workers.ts';
 import { aptRoutes } from './apt.ts';
 import { artifactRoutes } from './artifacts.ts';
@@ -22,6 +23,7 @@ export const coordinatorRoutes: readonly RouteDefinition[] = Object.freeze([
   ...healthRoutes,
   ...adminRoutes,
   ...adminWorkerRoutes,
+  ...adminSyncProfileRoutes,
   ...enrolmentRoutes,
   ...contentStoreRoutes,
   ...buildRoutes,

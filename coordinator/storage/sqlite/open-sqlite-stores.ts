@@ -9,6 +9,8 @@ import { SqliteConsensusFeed } from './sqlite-consensus-feed.ts';
 import { SqliteNonceStore } from './sqlite-nonce-store.ts';
 import { SqliteRegistryStore } from './sqlite-registry-store.ts';
 import { SqliteResultStore } from './sqlite-result-store.ts';
+import { SqliteSyncProfileStore } from './sqlite-sync-profile-store.ts';
+import { SqliteSyncProgressStore } from './sqlite-sync-progress-store.ts';
 import { SqliteTiledLogStore } from './sqlite-tiled-log-store.ts';
 import { SqliteTransparencyLog } from './sqlite-transparency-log.ts';
 
@@ -33,6 +35,8 @@ export interface SqliteStores {
   readonly nonces: SqliteNonceStore;
   /** The consensus feed and package index (read models kept by the schema). */
   readonly feed: SqliteConsensusFeed;
+  readonly syncProfiles: SqliteSyncProfileStore;
+  readonly syncProgress: SqliteSyncProgressStore;
   /** The schema version of the open database (the highest migration applied). */
   schemaVersion(): number;
   /** Closes the connection (idempotent); every store is unusable afterwards. */
@@ -60,6 +64,8 @@ export function openSqliteStores(path: string, options: SqliteStoresOptions = {}
         options.maxNoncesPerWorker === undefined ? {} : { maxNoncesPerWorker: options.maxNoncesPerWorker },
       ),
       feed: new SqliteConsensusFeed(connection),
+      syncProfiles: new SqliteSyncProfileStore(connection),
+      syncProgress: new SqliteSyncProgressStore(connection),
       schemaVersion: () => connection.schemaVersion(),
       close: async () => connection.close(),
     });

@@ -258,6 +258,7 @@ describe('SqliteBuildStore: opening and migrations', () => {
       },
       { version: 10, name: 'tiled transparency log: sequence, tiles, head' },
       { version: 11, name: 'consensus feed and package index' },
+      { version: 12, name: 'sync profiles and their progress' },
     ]);
   });
 
@@ -299,6 +300,9 @@ describe('SqliteBuildStore: opening and migrations', () => {
     );
     await v3.close();
     // Roll the file back to version 3: what migrations 9 to 4 added is undone by hand.
+    old.exec(
+      'DROP TABLE sync_polls; DROP TABLE sync_uploads; DROP TABLE sync_indexes; DROP TABLE sync_profiles; DELETE FROM schema_migrations WHERE version = 12',
+    );
     old.exec(migration11Rollback);
     for (const { type, name } of [...migration10Objects, ...migration9Objects, ...migration8Objects])
       old.exec(`DROP ${type.toUpperCase()} ${name}`);

@@ -7,8 +7,8 @@ import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createThrowawayKey, type ThrowawayKey } from '../../../services/debian/gpg-key-fixture.ts';
 import { ArchiveError } from '../../../services/errors.ts';
-import { createThrowawayKey, type ThrowawayKey } from '../../../worker/debian/gpg-key-fixture.ts';
 import {
   DebianSnapshotServer,
   type FixtureSuite,

@@ -12,6 +12,7 @@ import { migration8 } from './m008-integrity-and-facts.ts';
 import { migration9 } from './m009-web-aggregates.ts';
 import { migration10 } from './m010-tiled-transparency-log.ts';
 import { migration11 } from './m011-consensus-feed.ts';
+import { migration12 } from './m012-sync-profiles.ts';
 import type { Migration } from './migration.ts';
 
 /** Every migration, in order. Never edit a released one: add the next number. */
@@ -27,6 +28,7 @@ export const MIGRATIONS: readonly Migration[] = [
   migration9,
   migration10,
   migration11,
+  migration12,
 ];
 
 /** The newest schema version this code knows. */

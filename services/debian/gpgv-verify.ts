@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ArchiveError } from '../../services/errors.ts';
+import { ArchiveError } from '../errors.ts';
 
 export interface GpgvVerifyOptions {
   /** The whole clearsigned document as fetched (e.g. an InRelease file). */

@@ -3,7 +3,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ArchiveError } from '../../services/errors.ts';
+import { ArchiveError } from '../errors.ts';
 import { createThrowawayKey, type ThrowawayKey } from './gpg-key-fixture.ts';
 import { verifyClearsignedWithGpgv } from './gpgv-verify.ts';
 

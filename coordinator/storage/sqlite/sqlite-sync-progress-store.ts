@@ -1,0 +1,230 @@
+// A sync profile's progress on SQLite (migration 12): index digests, the uploads it selected under a
+// primary key that makes a second submission impossible, and its last poll.
+
+import {
+  SYNC_UPLOAD_CLASSES,
+  type SyncDeferral,
+  type SyncPollRecord,
+  type SyncProgressStore,
+  type SyncReason,
+  type SyncUploadClass,
+  type SyncUploadKey,
+  type SyncUploadRecord,
+} from '../../../services/storage/sync-progress-store.ts';
+import type { ArchiveUpload } from '../../../services/sync/archive-uploads.ts';
+import { frozenArray, iso, optional, optionalIso } from './row-mapping.ts';
+import type { SqliteConnection } from './sqlite-connection.ts';
+
+interface UploadRow {
+  profile: string;
+  source: string;
+  version: string;
+  architecture: string;
+  binaries_json: string;
+  class: number;
+  state: 'pending' | 'submitting' | 'submitted';
+  first_seen_at: number;
+  due_at: number;
+  tries: number;
+  reason: string | null;
+  detail: string | null;
+  build_id: string | null;
+  submitted_at: number | null;
+}
+
+interface PollRow {
+  profile: string;
+  polled_at: number;
+  failures: number;
+  next_poll_at: number;
+  reason: string | null;
+  detail: string | null;
+}
+
+const MAX_DETAIL = 2000;
+
+function mapUpload(row: UploadRow): SyncUploadRecord {
+  return Object.freeze({
+    profile: row.profile,
+    source: row.source,
+    version: row.version,
+    architecture: row.architecture,
+    binaries: Object.freeze(JSON.parse(row.binaries_json) as string[]),
+    class: SYNC_UPLOAD_CLASSES[row.class]!,
+    state: row.state,
+    firstSeenAt: iso(row.first_seen_at),
+    dueAt: iso(row.due_at),
+    tries: row.tries,
+    ...optional('reason', row.reason as SyncReason | null),
+    ...optional('detail', row.detail),
+    ...optional('buildId', row.build_id),
+    ...optionalIso('submittedAt', row.submitted_at),
+  });
+}
+
+function mapPoll(row: PollRow): SyncPollRecord {
+  return Object.freeze({
+    profile: row.profile,
+    polledAt: iso(row.polled_at),
+    failures: row.failures,
+    nextPollAt: iso(row.next_poll_at),
+    ...optional('reason', row.reason as SyncReason | null),
+    ...optional('detail', row.detail),
+  });
+}
+
+const KEY = 'profile = @profile AND source = @source AND version = @version AND architecture = @architecture';
+
+function prepare(c: SqliteConnection) {
+  const db = c.db;
+  return {
+    indexDigest: db.prepare<[string, string], { sha256: string }>(
+      'SELECT sha256 FROM sync_indexes WHERE profile = ? AND path = ?',
+    ),
+    upsertIndex: db.prepare(
+      `INSERT INTO sync_indexes (profile, path, sha256, read_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (profile, path) DO UPDATE SET sha256 = excluded.sha256, read_at = excluded.read_at`,
+    ),
+    insertUpload: db.prepare(
+      `INSERT OR IGNORE INTO sync_uploads (profile, source, version, architecture, binaries_json, class,
+         state, first_seen_at, due_at)
+       VALUES (@profile, @source, @version, @architecture, @binaries_json, @class, 'pending', @now, @now)`,
+    ),
+    due: db.prepare<[string, number, number], UploadRow>(
+      `SELECT * FROM sync_uploads WHERE profile = ? AND state != 'submitted' AND due_at <= ?
+       ORDER BY class, due_at, first_seen_at, source, version, architecture LIMIT ?`,
+    ),
+    all: db.prepare<[string], UploadRow>(
+      'SELECT * FROM sync_uploads WHERE profile = ? ORDER BY source, version, architecture',
+    ),
+    submittedSince: db.prepare<[string, number], { n: number }>(
+      "SELECT COUNT(*) AS n FROM sync_uploads WHERE profile = ? AND state = 'submitted' AND submitted_at >= ?",
+    ),
+    claim: db.prepare(
+      `UPDATE sync_uploads SET state = 'submitting', build_id = @build_id WHERE ${KEY} AND state = 'pending'`,
+    ),
+    submitted: db.prepare(
+      `UPDATE sync_uploads SET state = 'submitted', submitted_at = @now, reason = NULL, detail = NULL
+       WHERE ${KEY} AND state = 'submitting'`,
+    ),
+    defer: db.prepare(
+      `UPDATE sync_uploads SET state = 'pending', build_id = NULL, class = @class, due_at = @due_at,
+         tries = tries + @try, reason = @reason, detail = @detail
+       WHERE ${KEY} AND state != 'submitted'`,
+    ),
+    poll: db.prepare<[string], PollRow>('SELECT * FROM sync_polls WHERE profile = ?'),
+    upsertPoll: db.prepare(
+      `INSERT INTO sync_polls (profile, polled_at, failures, next_poll_at, reason, detail)
+       VALUES (@profile, @polled_at, @failures, @next_poll_at, @reason, @detail)
+       ON CONFLICT (profile) DO UPDATE SET polled_at = excluded.polled_at,
+         failures = CASE WHEN excluded.reason IS NULL THEN 0 ELSE sync_polls.failures + 1 END,
+         next_poll_at = excluded.next_poll_at, reason = excluded.reason, detail = excluded.detail`,
+    ),
+  };
+}
+
+function keyRow(key: SyncUploadKey) {
+  return {
+    profile: key.profile,
+    source: key.source,
+    version: key.version,
+    architecture: key.architecture,
+  };
+}
+
+/** The {@link SyncProgressStore} on the coordinator's SQLite file. */
+export class SqliteSyncProgressStore implements SyncProgressStore {
+  readonly #c: SqliteConnection;
+  readonly #s: ReturnType<typeof prepare>;
+
+  constructor(connection: SqliteConnection) {
+    this.#c = connection;
+    this.#s = prepare(connection);
+  }
+
+  async getIndexDigest(profile: string, path: string): Promise<string | undefined> {
+    return this.#s.indexDigest.get(profile, path)?.sha256;
+  }
+
+  async recordIndex(
+    profile: string,
+    path: string,
+    sha256: string,
+    uploads: readonly ArchiveUpload[],
+    uploadClass: SyncUploadClass,
+    now: Date,
+  ): Promise<number> {
+    const nowMs = now.getTime();
+    const classIndex = SYNC_UPLOAD_CLASSES.indexOf(uploadClass);
+    return this.#c.write(() => {
+      let added = 0;
+      for (const upload of uploads)
+        added += this.#s.insertUpload.run({
+          profile,
+          source: upload.source,
+          version: upload.version,
+          architecture: upload.architecture,
+          binaries_json: JSON.stringify(upload.binaries),
+          class: classIndex,
+          now: nowMs,
+        }).changes;
+      this.#s.upsertIndex.run(profile, path, sha256, nowMs);
+      return added;
+    });
+  }
+
+  async listDueUploads(profile: string, now: Date, limit: number): Promise<readonly SyncUploadRecord[]> {
+    return frozenArray(this.#s.due.all(profile, now.getTime(), limit).map(mapUpload));
+  }
+
+  async listUploads(profile: string): Promise<readonly SyncUploadRecord[]> {
+    return frozenArray(this.#s.all.all(profile).map(mapUpload));
+  }
+
+  async countSubmittedSince(profile: string, since: Date): Promise<number> {
+    return this.#s.submittedSince.get(profile, since.getTime())!.n;
+  }
+
+  async claimUpload(key: SyncUploadKey, buildId: string): Promise<boolean> {
+    return this.#c.write(() => this.#s.claim.run({ ...keyRow(key), build_id: buildId }).changes === 1);
+  }
+
+  async markSubmitted(key: SyncUploadKey, now: Date): Promise<void> {
+    this.#c.write(() => this.#s.submitted.run({ ...keyRow(key), now: now.getTime() }));
+  }
+
+  async deferUpload(key: SyncUploadKey, why: SyncDeferral): Promise<void> {
+    this.#c.write(() =>
+      this.#s.defer.run({
+        ...keyRow(key),
+        class: SYNC_UPLOAD_CLASSES.indexOf(why.uploadClass),
+        due_at: why.dueAt.getTime(),
+        try: why.countTry ? 1 : 0,
+        reason: why.reason,
+        detail: why.detail.slice(0, MAX_DETAIL),
+      }),
+    );
+  }
+
+  async getPoll(profile: string): Promise<SyncPollRecord | undefined> {
+    const row = this.#s.poll.get(profile);
+    return row ? mapPoll(row) : undefined;
+  }
+
+  async recordPoll(
+    profile: string,
+    outcome: { polledAt: Date; nextPollAt: Date; failure?: { reason: SyncReason; detail: string } },
+  ): Promise<SyncPollRecord> {
+    return this.#c.write(() => {
+      this.#s.upsertPoll.run({
+        profile,
+        polled_at: outcome.polledAt.getTime(),
+        failures: outcome.failure ? 1 : 0,
+        next_poll_at: outcome.nextPollAt.getTime(),
+        reason: outcome.failure?.reason ?? null,
+        detail: outcome.failure?.detail.slice(0, MAX_DETAIL) ?? null,
+      });
+      return mapPoll(this.#s.poll.get(profile)!);
+    });
+  }
+}
