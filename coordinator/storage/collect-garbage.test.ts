@@ -12,12 +12,9 @@ import { canonicalizeJcs } from '../../services/jcs.ts';
 import type { Principal } from '../../services/storage/blob-ledger.ts';
 import type { ContentStore } from '../../services/storage/content-store.ts';
 import { testJobNonce, testKeyid } from '../../test/support/test-identifiers.ts';
+import { undoMigrationsAbove } from '../../test/support/undo-migrations.ts';
 import { collectGarbage } from './collect-garbage.ts';
 import { FsContentStore } from './fs-content-store.ts';
-import { migration8Objects } from './sqlite/migrations/m008-integrity-and-facts.ts';
-import { migration9Objects } from './sqlite/migrations/m009-web-aggregates.ts';
-import { migration10Objects } from './sqlite/migrations/m010-tiled-transparency-log.ts';
-import { migration11Rollback } from './sqlite/migrations/m011-consensus-feed.ts';
 import { openSqliteStores, type SqliteStores } from './sqlite/open-sqlite-stores.ts';
 import { SqliteBlobLedger } from './sqlite/sqlite-blob-ledger.ts';
 
@@ -280,10 +277,7 @@ describe('migration 5 on an existing database', () => {
     await store.close();
     // Turn the file back into a schema-4 database holding that build.
     const db = new Database(join(root, 'db.sqlite'));
-    db.exec(migration11Rollback);
-    for (const { type, name } of [...migration10Objects, ...migration9Objects, ...migration8Objects])
-      db.exec(`DROP ${type.toUpperCase()} ${name}`);
-    db.exec('DELETE FROM schema_migrations WHERE version >= 8');
+    undoMigrationsAbove(db, 7);
     db.exec(`
       DROP TRIGGER builds_blob_refs; DROP TRIGGER results_blob_refs; DROP TRIGGER verdict_history_blob_refs;
       DROP TRIGGER log_entries_blob_refs; DROP TRIGGER apt_links_blob_refs; DROP TRIGGER apt_links_blob_refs_update;

@@ -19,9 +19,8 @@ import { verifyConsistency, verifyInclusion } from '../../services/tlog/merkle-p
 import { parseSignedNote } from '../../services/tlog/signed-note.ts';
 import { newLogSigner } from '../../services/tlog/tlog-fixtures.ts';
 import { parseTlogProof } from '../../services/tlog/tlog-proof.ts';
+import { undoMigrationsAbove } from '../../test/support/undo-migrations.ts';
 import { createTlogTilesApp } from '../http/tlog-tiles-app.ts';
-import { migration10Objects } from '../storage/sqlite/migrations/m010-tiled-transparency-log.ts';
-import { migration11Rollback } from '../storage/sqlite/migrations/m011-consensus-feed.ts';
 import { openSqliteStores, type SqliteStores } from '../storage/sqlite/open-sqlite-stores.ts';
 import { CoordinatorLog } from './coordinator-log.ts';
 
@@ -106,9 +105,7 @@ describe('the coordinator tiled log', () => {
     await before.close();
     // Back to a version 9 file holding those records, as one written before this release.
     const db = new Database(join(root, 'db.sqlite'));
-    db.exec(migration11Rollback);
-    for (const { type, name } of migration10Objects) db.exec(`DROP ${type.toUpperCase()} ${name}`);
-    db.exec('DELETE FROM schema_migrations WHERE version = 10');
+    undoMigrationsAbove(db, 9);
     db.close();
 
     const stores = open();

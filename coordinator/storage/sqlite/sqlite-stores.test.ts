@@ -15,11 +15,9 @@ import type { NewResult } from '../../../services/storage/result-store.ts';
 import { BuildStoreError } from '../../../services/storage/store-error.ts';
 import { logEntryHash } from '../../../services/storage/transparency-log.ts';
 import { testJobNonce, testKeyid } from '../../../test/support/test-identifiers.ts';
+import { undoMigrationsAbove } from '../../../test/support/undo-migrations.ts';
 import { classifyFailures } from '../../scheduler/retry-policy.ts';
 import { migration8Objects } from './migrations/m008-integrity-and-facts.ts';
-import { migration9Objects } from './migrations/m009-web-aggregates.ts';
-import { migration10Objects } from './migrations/m010-tiled-transparency-log.ts';
-import { migration11Rollback } from './migrations/m011-consensus-feed.ts';
 import { sqliteSchemaVersion } from './migrations/migrate.ts';
 import { openSqliteStores, type SqliteStores } from './open-sqlite-stores.ts';
 
@@ -300,13 +298,7 @@ describe('SqliteBuildStore: opening and migrations', () => {
     );
     await v3.close();
     // Roll the file back to version 3: what migrations 9 to 4 added is undone by hand.
-    old.exec(
-      'DROP TABLE sync_polls; DROP TABLE sync_uploads; DROP TABLE sync_indexes; DROP TABLE sync_profiles; DELETE FROM schema_migrations WHERE version = 12',
-    );
-    old.exec(migration11Rollback);
-    for (const { type, name } of [...migration10Objects, ...migration9Objects, ...migration8Objects])
-      old.exec(`DROP ${type.toUpperCase()} ${name}`);
-    old.exec('DELETE FROM schema_migrations WHERE version >= 8');
+    undoMigrationsAbove(old, 7);
     old.exec(`DELETE FROM schema_migrations WHERE version = 7; ALTER TABLE attempts DROP COLUMN failure_reason;
       DELETE FROM schema_migrations WHERE version = 6;
       ALTER TABLE attempts DROP COLUMN started_at; ALTER TABLE attempts DROP COLUMN run_limit_ms;

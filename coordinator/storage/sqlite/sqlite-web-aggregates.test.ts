@@ -10,11 +10,9 @@ import { newKey } from '../../../services/consensus/consensus-test-fixtures.ts';
 import { VERDICTS, type Verdict } from '../../../services/consensus/verdict.ts';
 import { genericBuild } from '../../../test/support/generic-build.ts';
 import { testJobNonce } from '../../../test/support/test-identifiers.ts';
+import { undoMigrationsAbove } from '../../../test/support/undo-migrations.ts';
 import { createStoreReadModel } from '../../web/store-read-model.ts';
 import { zeroCounts } from '../../web/verdict-style.ts';
-import { migration9Objects } from './migrations/m009-web-aggregates.ts';
-import { migration10Objects } from './migrations/m010-tiled-transparency-log.ts';
-import { migration11Rollback } from './migrations/m011-consensus-feed.ts';
 import { sqliteSchemaVersion } from './migrations/migrate.ts';
 import { openSqliteStores, type SqliteStores } from './open-sqlite-stores.ts';
 import { SqliteWebAggregates, WEB_AGGREGATE_SQL } from './sqlite-web-aggregates.ts';
@@ -381,12 +379,9 @@ describe('migration 9 on a database written before it', () => {
     });
     await aggregates.close();
     await store.close();
-    // Back to version 8: what migrations 11 to 9 made is dropped by hand.
+    // Back to version 8: what migration 9 and those after it made is dropped by hand.
     const old = new Database(join(root, 'db.sqlite'));
-    old.exec(migration11Rollback);
-    for (const { type, name } of [...migration10Objects, ...migration9Objects])
-      old.exec(`DROP ${type.toUpperCase()} ${name}`);
-    old.exec('DELETE FROM schema_migrations WHERE version >= 9');
+    undoMigrationsAbove(old, 8);
     old.close();
     store = openSqliteStores(join(root, 'db.sqlite'));
     aggregates = new SqliteWebAggregates(join(root, 'db.sqlite'));
