@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { integerSetting, readOptionalConfigFile } from '../services/config-settings.ts';
 import { ConfigError } from '../services/errors.ts';
 import type { QuotaLimits } from '../services/storage/blob-ledger.ts';
+import { type AlertSettings, alertDefaults, alertsFrom } from './alerts/alert-settings.ts';
 import {
   type ContentGcSettings,
   contentStoreDefaults,
@@ -85,6 +86,8 @@ export interface CoordinatorConfig {
   /** Standing content-store allowance per maintainer, worker and operator (the admin has none). */
   readonly quotas: QuotaLimits;
   readonly gc: ContentGcSettings;
+  /** Alert derivation and webhook delivery (docs/operator-guide.md, "Alerts"). */
+  readonly alerts: AlertSettings;
 }
 
 export const defaultCoordinatorConfig = Object.freeze({
@@ -115,6 +118,7 @@ export const defaultCoordinatorConfig = Object.freeze({
   maxWorkerRequestsPerWindow: 30_000,
   quotas: contentStoreDefaults.quotas,
   gc: contentStoreDefaults.gc,
+  alerts: alertDefaults,
 });
 
 export interface CoordinatorConfigSources {
@@ -296,6 +300,7 @@ export function loadCoordinatorConfig(sources: CoordinatorConfigSources): Coordi
     ),
     quotas: quotasFrom(env, file),
     gc: gcFrom(env, file),
+    alerts: alertsFrom(env, file),
   });
 }
 

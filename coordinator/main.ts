@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { generateEd25519KeyFiles } from '../services/attestation/ed25519-key.ts';
 import { Ed25519FileSigner } from '../services/attestation/signer.ts';
 import { queueNameForWorker } from '../services/queue/queue-contract.ts';
+import { AlertDispatcher } from './alerts/alert-dispatcher.ts';
 import { type CoordinatorConfig, loggableConfig } from './coordinator-config.ts';
 import type { CoordinatorDeps, JobQueues, WorkerQueueAccess } from './coordinator-deps.ts';
 import { createCoordinatorApp } from './http/create-app.ts';
@@ -167,6 +168,7 @@ export async function startCoordinator(
     blobs: stores.blobs,
     now: () => new Date(),
     metrics: new CoordinatorMetrics(),
+    alerts: stores.alerts,
   };
 
   for (const worker of await stores.registry.listWorkers({ activeOnly: true })) {
@@ -266,6 +268,17 @@ export async function startCoordinator(
       : undefined;
   gc?.unref();
 
+  // Alerts are derived from verdict changes the store queued, and webhooks sent, in the background.
+  const alerts = new AlertDispatcher({
+    alerts: stores.alerts,
+    builds: stores.builds,
+    logger: logger.child({ component: 'alerts' }),
+    publicUrl: config.publicUrl,
+    settings: config.alerts,
+    now: deps.now,
+  });
+  alerts.start();
+
   logger.info({ config: loggableConfig(config), url, keyid: signer.keyid }, 'coordinator ready');
   return {
     url,
@@ -274,6 +287,7 @@ export async function startCoordinator(
     async close() {
       clearInterval(sweep);
       clearInterval(gc);
+      await alerts.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await collecting;
       await shards.close();

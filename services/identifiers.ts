@@ -148,6 +148,16 @@ export const architectureRule = rule(
   'an architecture name of 1-32 characters from [a-z0-9-], starting with a letter or digit',
 );
 
+/**
+ * A package (source) name as manifests carry it: the generic manifest's `name` rule, which also
+ * holds every Debian source package name. Alert filters and the Atom feed's `package` use it.
+ */
+export const packageNameRule = rule(
+  /^[a-z0-9][a-z0-9._+-]{0,127}$/,
+  128,
+  'a package name of 1-128 characters from [a-z0-9._+-], starting with a letter or digit',
+);
+
 /** A rebuild backend name (`generic`, `debian`). */
 export const backendNameRule = rule(
   /^[a-z][a-z0-9-]{0,31}$/,
@@ -183,5 +193,6 @@ export const isQueuePrefix = guard(queuePrefixRule);
 export const isRedisUser = guard(redisUserRule);
 export const isArchitecture = guard(architectureRule);
 export const isBackendName = guard(backendNameRule);
+export const isPackageName = guard(packageNameRule);
 export const isTokenSecret = guard(tokenSecretRule);
 export const isTokenScope = guard(tokenScopeRule);

@@ -59,6 +59,7 @@ export async function createTestCoordinatorDeps(
     results: store.results,
     log: store.log,
     aptLinks: store.aptLinks,
+    alerts: store.alerts,
     content: new FsContentStore(join(root, 'cas')),
     queues: {
       enqueue: async (workerId, job) => {

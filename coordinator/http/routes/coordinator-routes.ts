@@ -3,6 +3,7 @@
 import type { RouteDefinition } from '../route.ts';
 import { adminRoutes } from './admin.ts';
 import { adminWorkerRoutes } from './admin-workers.ts';
+import { alertRoutes } from './alerts.ts';
 import { aptRoutes } from './apt.ts';
 import { artifactRoutes } from './artifacts.ts';
 import { buildRoutes } from './builds.ts';
@@ -28,5 +29,6 @@ export const coordinatorRoutes: readonly RouteDefinition[] = Object.freeze([
   ...artifactRoutes,
   ...logRoutes,
   ...aptRoutes,
+  ...alertRoutes,
   ...operationsRoutes,
 ]);

@@ -1,6 +1,7 @@
 // Opens the coordinator's SQLite file once and builds every store on that one connection.
 import type { QuotaLimits } from '../../../services/storage/blob-ledger.ts';
 import { defaultCoordinatorConfig } from '../../coordinator-config.ts';
+import { SqliteAlertStore } from './sqlite-alert-store.ts';
 import { SqliteAptLinkStore } from './sqlite-apt-link-store.ts';
 import { SqliteBlobLedger } from './sqlite-blob-ledger.ts';
 import { SqliteBuildStore } from './sqlite-build-store.ts';
@@ -27,6 +28,8 @@ export interface SqliteStores {
   readonly aptLinks: SqliteAptLinkStore;
   readonly blobs: SqliteBlobLedger;
   readonly nonces: SqliteNonceStore;
+  /** Alert subscriptions, events and webhook deliveries. */
+  readonly alerts: SqliteAlertStore;
   /** The schema version of the open database (the highest migration applied). */
   schemaVersion(): number;
   /** Closes the connection (idempotent); every store is unusable afterwards. */
@@ -52,6 +55,7 @@ export function openSqliteStores(path: string, options: SqliteStoresOptions = {}
         connection,
         options.maxNoncesPerWorker === undefined ? {} : { maxNoncesPerWorker: options.maxNoncesPerWorker },
       ),
+      alerts: new SqliteAlertStore(connection),
       schemaVersion: () => connection.schemaVersion(),
       close: async () => connection.close(),
     });

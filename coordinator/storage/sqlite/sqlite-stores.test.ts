@@ -249,6 +249,7 @@ describe('SqliteBuildStore: opening and migrations', () => {
       { version: 6, name: 'attempts: started by a heartbeat, run limit' },
       { version: 7, name: 'why an attempt closed without a report' },
       { version: 8, name: 'integrity in SQL; derived rows kept by triggers; verified result facts' },
+      { version: 9, name: 'alerts: subscriptions, event outbox, webhook deliveries' },
     ]);
   });
 
@@ -289,7 +290,10 @@ describe('SqliteBuildStore: opening and migrations', () => {
       T0,
     );
     await v3.close();
-    // Roll the file back to version 3: what migrations 8 to 4 added is undone by hand.
+    // Roll the file back to version 3: what migrations 9 to 4 added is undone by hand.
+    old.exec(`DROP TABLE alert_deliveries; DROP TABLE alert_events; DROP TABLE alert_verdicts_pending;
+      DROP TABLE alert_subscriptions; DROP TRIGGER verdict_history_alerts;
+      DELETE FROM schema_migrations WHERE version = 9`);
     for (const { type, name } of migration8Objects) old.exec(`DROP ${type.toUpperCase()} ${name}`);
     old.exec('DELETE FROM schema_migrations WHERE version = 8');
     old.exec(`DELETE FROM schema_migrations WHERE version = 7; ALTER TABLE attempts DROP COLUMN failure_reason;

@@ -9,6 +9,7 @@ import { migration5 } from './m005-replay-record-blob-ledger.ts';
 import { migration6 } from './m006-attempt-run-limit.ts';
 import { migration7 } from './m007-attempt-failure-reason.ts';
 import { migration8 } from './m008-integrity-and-facts.ts';
+import { migration9 } from './m009-alerts.ts';
 import type { Migration } from './migration.ts';
 
 /** Every migration, in order. Never edit a released one: add the next number. */
@@ -21,6 +22,7 @@ export const MIGRATIONS: readonly Migration[] = [
   migration6,
   migration7,
   migration8,
+  migration9,
 ];
 
 /** The newest schema version this code knows. */
