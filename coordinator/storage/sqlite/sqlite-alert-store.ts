@@ -47,7 +47,7 @@ interface EventRow {
   occurred_at: number;
 }
 
-/** Filter columns in SQL: a NULL parameter matches every row. */
+/** An event filter in SQL: a NULL parameter matches every event. */
 const EVENT_FILTER = `(@maintainer IS NULL OR maintainer = @maintainer)
   AND (@package IS NULL OR package = @package)
   AND (@architecture IS NULL OR architecture = @architecture)`;
@@ -93,7 +93,9 @@ function prepare(c: SqliteConnection) {
     queueDeliveries: db.prepare(
       `INSERT OR IGNORE INTO alert_deliveries (subscription_id, event_seq, state, next_attempt_at)
        SELECT subscription_id, @seq, 'pending', @occurred_at FROM alert_subscriptions
-       WHERE ${EVENT_FILTER}`,
+       WHERE (maintainer IS NULL OR maintainer = @maintainer)
+         AND (package IS NULL OR package = @package)
+         AND (architecture IS NULL OR architecture = @architecture)`,
     ),
     deletePending: db.prepare<[string, number]>(
       'DELETE FROM alert_verdicts_pending WHERE build_id = ? AND sequence = ?',
