@@ -24,29 +24,29 @@ import {
 } from '../command.ts';
 import { apiRequest, coordinatorUrlFrom } from '../coordinator-api.ts';
 
-const COMMON_HELP = `  --coordinator URL  default env RBNET_COORDINATOR, else http://127.0.0.1:8470
+export const COMMON_HELP = `  --coordinator URL  default env RBNET_COORDINATOR, else http://127.0.0.1:8470
   --token TOKEN      admin token; default env RBNET_ADMIN_TOKEN
   --json             print the coordinator's answer as JSON`;
-const COMMON_OPTIONS = {
+export const COMMON_OPTIONS = {
   coordinator: { type: 'string' },
   token: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 
-function api(args: ParsedCommandArgs, io: CliIo) {
+export function api(args: ParsedCommandArgs, io: CliIo) {
   const token = stringFlag(args, 'token') ?? io.env.RBNET_ADMIN_TOKEN;
   if (!token) throw new UsageError('USAGE', 'an admin token is needed: --token or RBNET_ADMIN_TOKEN');
   return { coordinator: coordinatorUrlFrom(stringFlag(args, 'coordinator'), io.env), token };
 }
 
-function onePositional(args: ParsedCommandArgs, what: string, command: string): string {
+export function onePositional(args: ParsedCommandArgs, what: string, command: string): string {
   const value = args.positionals[0];
   if (!value || args.positionals.length > 1)
     throw new UsageError('USAGE', `expected exactly one ${what}. Run \`rbnet ${command} --help\`.`);
   return value;
 }
 
-function print(io: CliIo, args: ParsedCommandArgs, answer: unknown, lines: string[]): number {
+export function print(io: CliIo, args: ParsedCommandArgs, answer: unknown, lines: string[]): number {
   if (args.values.json) writeLine(io.stdout, JSON.stringify(answer, null, 2));
   else for (const line of lines) writeLine(io.stdout, line);
   return EXIT.ok;

@@ -207,3 +207,10 @@ export const alertDeadLetterListType: WireType<AlertDeadLetterList> = object(
   {},
   answer,
 );
+
+/** The answer to removing a subscription. */
+export const alertSubscriptionRemovedType: WireType<{ readonly subscriptionId: string }> = object(
+  { subscriptionId: identifier(uuidRule) },
+  {},
+  answer,
+);

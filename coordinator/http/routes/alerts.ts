@@ -11,9 +11,10 @@ import {
   alertDeadLetterListType,
   alertSubscriptionAnswerType,
   alertSubscriptionListType,
+  alertSubscriptionRemovedType,
   alertSubscriptionRequestType,
 } from '../../../services/api/alerts.ts';
-import { identifier, object } from '../../../services/api/wire-type.ts';
+import { identifier } from '../../../services/api/wire-type.ts';
 import {
   accountNameRule,
   architectureRule,
@@ -106,8 +107,6 @@ const listSubscriptions: RouteDefinition = {
     },
 };
 
-const removedAnswerType = object({ subscriptionId: identifier(uuidRule) }, {}, { unknown: 'ignore' });
-
 const removeSubscription: RouteDefinition = {
   method: 'POST',
   path: '/v1/admin/alerts/subscriptions/:id/remove',
@@ -117,7 +116,12 @@ const removeSubscription: RouteDefinition = {
   auth: admin,
   pathParams: { id: { description: 'the subscription id', schema: identifier(uuidRule).schema } },
   answers: [
-    { status: 200, description: 'removed', contentType: JSON_CONTENT, schema: removedAnswerType.schema },
+    {
+      status: 200,
+      description: 'removed',
+      contentType: JSON_CONTENT,
+      schema: alertSubscriptionRemovedType.schema,
+    },
   ],
   errors: ['INVALID', 'AUTH_INVALID', 'NOT_FOUND'],
   handler:
