@@ -9,6 +9,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type AlertEventBody, alertEventBodyType } from '../../services/api/alerts.ts';
 import { parseWire } from '../../services/api/wire-type.ts';
+import { sha256Hex } from '../../services/digest.ts';
 import {
   createAlertBuild,
   recordVerdicts,
@@ -235,5 +236,66 @@ describe('alert delivery', () => {
     }
     expect(receiver.received).toHaveLength(1);
     expect(JSON.parse(receiver.received[0]!.body).build.package).toBe('wanted');
+  });
+});
+
+describe('alert derivation', () => {
+  it('a verdict change recorded but not yet derived survives a restart and becomes one event', async () => {
+    await subscribe(receiver.url);
+    const buildId = await regression();
+    // The coordinator stops before any pass ran: the change waits in the database, queued by the
+    // verdict's own transaction.
+    await stores.close();
+    stores = openSqliteStores(join(root, 'db.sqlite'));
+    expect((await stores.alerts.listPendingVerdicts(10)).map((p) => p.buildId)).toEqual([buildId]);
+    const loop = dispatcher();
+    await passUntil(loop, () => receiver.received.length >= 1);
+    for (let pass = 0; pass < 3; pass += 1) {
+      await loop.tick();
+      await loop.settle();
+    }
+    expect(await stores.alerts.listPendingVerdicts(10)).toEqual([]);
+    expect(await stores.alerts.listEvents({}, 10)).toHaveLength(1);
+    expect(receiver.received).toHaveLength(1);
+  });
+
+  it('raises mismatch-upstream and not-honoured, and nothing for a package that never reproduced', async () => {
+    const alarm = await createAlertBuild(stores.builds, { name: 'alarm', version: 1 });
+    await recordVerdicts(stores.builds, alarm, 'mismatch-upstream');
+    const stuck = await createAlertBuild(stores.builds, { name: 'stuck', version: 1 });
+    await recordVerdicts(stores.builds, stuck, 'environment-unavailable');
+    const never = await createAlertBuild(stores.builds, { name: 'never', version: 1 });
+    await recordVerdicts(stores.builds, never, 'diverged');
+    const resubmitted = await createAlertBuild(stores.builds, { name: 'never', version: 1 });
+    await recordVerdicts(stores.builds, resubmitted, 'diverged');
+    const loop = dispatcher();
+    await loop.tick();
+    const events = await stores.alerts.listEvents({}, 10);
+    expect(events.map((e) => [e.package, e.kind])).toEqual([
+      ['stuck', 'not-honoured'],
+      ['alarm', 'mismatch-upstream'],
+    ]);
+    expect(await stores.alerts.listPendingVerdicts(10)).toEqual([]);
+  });
+
+  it('settles, once and without an event, a change whose stored manifest no longer parses', async () => {
+    const manifestJson = '{"name":"junk"}';
+    const buildId = randomUUID();
+    await stores.builds.createBuild({
+      buildId,
+      manifestSha256: sha256Hex(manifestJson),
+      manifestJson,
+      name: 'junk',
+      architecture: 'amd64',
+      backend: 'generic',
+      claimedOutputs: [],
+      policy: { threshold: 2, maxAttempts: 3, decisionDeadlineMs: 3_600_000 },
+      submittedBy: 'maint',
+      createdAt: new Date(),
+    });
+    await recordVerdicts(stores.builds, buildId, 'mismatch-upstream');
+    await dispatcher().tick();
+    expect(await stores.alerts.listPendingVerdicts(10)).toEqual([]);
+    expect(await stores.alerts.listEvents({}, 10)).toEqual([]);
   });
 });

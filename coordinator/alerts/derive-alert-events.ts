@@ -10,6 +10,7 @@ import {
   type PreviousVersion,
 } from '../../services/alerts/alert-event.ts';
 import type { AlertEventBody } from '../../services/api/alerts.ts';
+import { ManifestError } from '../../services/errors.ts';
 import type { AlertStore, PendingAlertVerdict } from '../../services/storage/alert-store.ts';
 import type { BuildRecord, BuildStore } from '../../services/storage/build-store.ts';
 import { buildContextOf } from '../backends/build-context.ts';
@@ -126,7 +127,7 @@ async function deriveOne(
 
 /**
  * Derives up to `limit` pending verdict changes, oldest first; returns how many were settled. A
- * change whose build cannot be read is logged and left pending for the next pass.
+ * change the store could not settle (a busy database) is logged and left for the next pass.
  */
 export async function deriveAlertEvents(deps: DeriveAlertDeps, limit = 100): Promise<number> {
   let settled = 0;
@@ -140,7 +141,18 @@ export async function deriveAlertEvents(deps: DeriveAlertDeps, limit = 100): Pro
         );
       settled += 1;
     } catch (err) {
-      deps.logger.warn({ err, buildId: pending.buildId }, 'alert event derivation failed');
+      if (!(err instanceof ManifestError)) {
+        deps.logger.warn({ err, buildId: pending.buildId }, 'alert event derivation failed');
+        continue;
+      }
+      // A stored manifest that no longer parses will not parse on the next pass either: settled
+      // without an event, once, rather than retried on every pass.
+      deps.logger.error(
+        { err, buildId: pending.buildId },
+        'alert event not derived: stored manifest unreadable',
+      );
+      await deps.alerts.settlePendingVerdict(pending);
+      settled += 1;
     }
   }
   return settled;

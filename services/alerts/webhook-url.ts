@@ -61,9 +61,12 @@ export interface WebhookAddressPolicy {
  * @throws ConfigError CONFIG_INVALID naming the CIDR that does not parse.
  */
 export function webhookAddressPolicy(allowedCidrs: readonly string[]): WebhookAddressPolicy {
-  const blocked = new BlockList();
-  for (const [network, prefix, family] of NON_PUBLIC) blocked.addSubnet(network, prefix, family);
-  const allowed = new BlockList();
+  // One list per family: node's BlockList matches an IPv4 address against IPv4-mapped IPv6 ranges
+  // (`::ffff:0:0/96` would otherwise cover every IPv4 address).
+  const lists = () => ({ ipv4: new BlockList(), ipv6: new BlockList() });
+  const blocked = lists();
+  for (const [network, prefix, family] of NON_PUBLIC) blocked[family].addSubnet(network, prefix, family);
+  const allowed = lists();
   for (const cidr of allowedCidrs) {
     const match = /^([0-9a-fA-F.:]+)\/(\d{1,3})$/.exec(cidr);
     const family = match ? isIP(match[1]!) : 0;
@@ -73,14 +76,15 @@ export function webhookAddressPolicy(allowedCidrs: readonly string[]): WebhookAd
         'CONFIG_INVALID',
         `alerts.allowedWebhookCidrs: ${cidr} is not an IPv4 or IPv6 CIDR`,
       );
-    allowed.addSubnet(match[1]!, prefix, family === 4 ? 'ipv4' : 'ipv6');
+    const type = family === 4 ? 'ipv4' : 'ipv6';
+    allowed[type].addSubnet(match[1]!, prefix, type);
   }
   return Object.freeze({
     allows(address: string): boolean {
       const family = isIP(address);
       if (family === 0) return false;
       const type = family === 4 ? 'ipv4' : 'ipv6';
-      return allowed.check(address, type) || !blocked.check(address, type);
+      return allowed[type].check(address, type) || !blocked[type].check(address, type);
     },
   });
 }
