@@ -1,7 +1,6 @@
 // Builds and verdicts for alert tests, recorded through the real build store (so the verdict
 // trigger queues them exactly as a decision does), and a webhook receiver on loopback that checks
 // every signature and records what it saw.
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -11,52 +10,22 @@ import {
   WEBHOOK_SIGNATURE_HEADER,
 } from '../../services/alerts/webhook-signature.ts';
 import type { Verdict } from '../../services/consensus/verdict.ts';
-import { parseManifest } from '../../services/manifest/parse-manifest.ts';
 import type { BuildStore } from '../../services/storage/build-store.ts';
+import { genericBuild } from './generic-build.ts';
 
 /** Creates a generic build of `name` whose manifest differs per `version` (its identity is its version). */
 export async function createAlertBuild(
   builds: BuildStore,
-  options: { name: string; version: number; maintainer?: string; architecture?: string; createdAt?: Date },
+  options: { name: string; version: number; maintainer?: string; architecture?: string },
 ): Promise<string> {
-  const buildId = randomUUID();
-  const architecture = options.architecture ?? 'amd64';
-  const parsed = parseManifest(
-    JSON.stringify({
-      schema: 'rbnet.manifest/v1',
-      name: options.name,
-      architecture,
-      backend: 'generic',
-      environment: {
-        image: { sha256: 'a'.repeat(64) },
-        env: { PATH: '/bin' },
-        locale: 'C.UTF-8',
-        timezone: 'UTC',
-        umask: '0022',
-        uid: 1000,
-        gid: 1000,
-        hostname: 'rbnet-build',
-        buildPath: '/build/alert',
-        sourceDateEpoch: 1_700_000_000 + options.version,
-      },
-      inputs: [],
-      build: { argv: ['/bin/sh', '-c', 'true'], workingDir: '.', timeLimitSeconds: 60 },
-      outputDir: 'out',
-    }),
-  );
-  await builds.createBuild({
-    buildId,
-    manifestSha256: parsed.manifestSha256,
-    manifestJson: parsed.canonicalJson,
-    name: options.name,
-    architecture,
-    backend: 'generic',
-    claimedOutputs: [],
-    policy: { threshold: 2, maxAttempts: 3, decisionDeadlineMs: 3_600_000 },
-    submittedBy: options.maintainer ?? 'maint',
-    createdAt: options.createdAt ?? new Date(),
+  const build = genericBuild(options.name, {
+    policy: { maxAttempts: 3 },
+    sourceDateEpoch: 1_700_000_000 + options.version,
+    ...(options.architecture !== undefined && { architecture: options.architecture }),
+    ...(options.maintainer !== undefined && { submittedBy: options.maintainer }),
   });
-  return buildId;
+  await builds.createBuild(build);
+  return build.buildId;
 }
 
 /** Records `verdicts` in order, as decisions would. */
