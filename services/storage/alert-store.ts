@@ -1,7 +1,7 @@
 // The alerts aggregate: subscriptions, the verdict changes still to be turned into events (queued in
 // the verdict's own transaction), the append-only events, and each event's delivery per webhook.
 import type { AlertKind } from '../alerts/alert-event.ts';
-import type { AlertFilter } from '../api/alerts.ts';
+import type { AlertDeadLetter, AlertFilter, AlertSubscriptionView } from '../api/alerts.ts';
 import type { Verdict } from '../consensus/verdict.ts';
 import type { Sha256Hex } from '../digest.ts';
 import type { IsoTimestamp } from './store-error.ts';
@@ -15,13 +15,8 @@ export interface NewAlertSubscription extends AlertFilter {
   readonly createdAt: Date;
 }
 
-export interface AlertSubscriptionRecord extends AlertFilter {
-  readonly subscriptionId: string;
-  readonly kind: 'webhook';
-  readonly url: string;
-  readonly createdBy: string;
-  readonly createdAt: IsoTimestamp;
-}
+/** A subscription as the store lists it (never its secret): exactly what the admin route answers. */
+export type AlertSubscriptionRecord = AlertSubscriptionView;
 
 /** A recorded verdict change that may raise an alert, waiting for the deriver. */
 export interface PendingAlertVerdict {
@@ -90,15 +85,8 @@ export type DeliveryOutcome =
   | { readonly state: 'retry'; readonly at: Date; readonly error: string; readonly nextAttemptAt: Date }
   | { readonly state: 'dead'; readonly at: Date; readonly error: string };
 
-export interface AlertDeadLetterRecord {
-  readonly subscriptionId: string;
-  readonly eventId: string;
-  readonly kind: AlertKind;
-  readonly url: string;
-  readonly attempts: number;
-  readonly lastError: string;
-  readonly deadAt: IsoTimestamp;
-}
+/** A dead letter as the store lists it: exactly what the admin route answers. */
+export type AlertDeadLetterRecord = AlertDeadLetter;
 
 export interface AlertStore {
   /** @throws BuildStoreError `CONFLICT` when the id exists. */
