@@ -15,6 +15,7 @@ import { testJobNonce, testKeyid } from '../../test/support/test-identifiers.ts'
 import { collectGarbage } from './collect-garbage.ts';
 import { FsContentStore } from './fs-content-store.ts';
 import { migration8Objects } from './sqlite/migrations/m008-integrity-and-facts.ts';
+import { migration9Rollback } from './sqlite/migrations/m009-alerts.ts';
 import { openSqliteStores, type SqliteStores } from './sqlite/open-sqlite-stores.ts';
 import { SqliteBlobLedger } from './sqlite/sqlite-blob-ledger.ts';
 
@@ -277,6 +278,7 @@ describe('migration 5 on an existing database', () => {
     await store.close();
     // Turn the file back into a schema-4 database holding that build.
     const db = new Database(join(root, 'db.sqlite'));
+    db.exec(migration9Rollback);
     for (const { type, name } of migration8Objects) db.exec(`DROP ${type.toUpperCase()} ${name}`);
     db.exec('DELETE FROM schema_migrations WHERE version = 8');
     db.exec(`

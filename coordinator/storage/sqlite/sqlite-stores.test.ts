@@ -17,6 +17,7 @@ import { logEntryHash } from '../../../services/storage/transparency-log.ts';
 import { testJobNonce, testKeyid } from '../../../test/support/test-identifiers.ts';
 import { classifyFailures } from '../../scheduler/retry-policy.ts';
 import { migration8Objects } from './migrations/m008-integrity-and-facts.ts';
+import { migration9Rollback } from './migrations/m009-alerts.ts';
 import { sqliteSchemaVersion } from './migrations/migrate.ts';
 import { openSqliteStores, type SqliteStores } from './open-sqlite-stores.ts';
 
@@ -291,9 +292,7 @@ describe('SqliteBuildStore: opening and migrations', () => {
     );
     await v3.close();
     // Roll the file back to version 3: what migrations 9 to 4 added is undone by hand.
-    old.exec(`DROP TABLE alert_deliveries; DROP TABLE alert_events; DROP TABLE alert_verdicts_pending;
-      DROP TABLE alert_subscriptions; DROP TRIGGER verdict_history_alerts;
-      DELETE FROM schema_migrations WHERE version = 9`);
+    old.exec(migration9Rollback);
     for (const { type, name } of migration8Objects) old.exec(`DROP ${type.toUpperCase()} ${name}`);
     old.exec('DELETE FROM schema_migrations WHERE version = 8');
     old.exec(`DELETE FROM schema_migrations WHERE version = 7; ALTER TABLE attempts DROP COLUMN failure_reason;

@@ -69,3 +69,12 @@ export const migration9: Migration = {
       CREATE INDEX alert_deliveries_dead ON alert_deliveries (finished_at) WHERE state = 'dead';
     `,
 };
+
+/**
+ * What migration 9 creates, in an order that can be dropped (tests roll a file back to an older
+ * schema); dropping the tables drops their triggers and indexes.
+ */
+export const migration9Rollback =
+  'DROP TRIGGER verdict_history_alerts; DROP TABLE alert_deliveries; DROP TABLE alert_events; ' +
+  'DROP TABLE alert_verdicts_pending; DROP TABLE alert_subscriptions; ' +
+  'DELETE FROM schema_migrations WHERE version = 9;';
