@@ -194,6 +194,21 @@ describe('alert delivery', () => {
     expect(receiver.received).toHaveLength(2);
   });
 
+  it('reads at most maxResponseBytes of an answer: an endless body still ends the attempt', async () => {
+    await subscribe(receiver.url);
+    await regression();
+    receiver.script('flood');
+    const loop = dispatcher({ maxResponseBytes: 1024, timeoutMs: 60_000 });
+    await passUntil(
+      loop,
+      async () =>
+        (await stores.alerts.listDueDeliveries(new Date(), 10, new Set())).length === 0 &&
+        receiver.received.length > 0,
+    );
+    expect(receiver.received).toHaveLength(1);
+    expect(await stores.alerts.listDeadLetters(10)).toEqual([]);
+  });
+
   it('a restart mid-delivery resends only the interrupted event, with the same id and body', async () => {
     await subscribe(receiver.url);
     await regression('first');

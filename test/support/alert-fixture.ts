@@ -45,11 +45,16 @@ export interface ReceivedDelivery {
   readonly signatureValid: boolean;
 }
 
+type Answer = number | 'hold' | 'flood';
+
 export interface WebhookReceiver {
   readonly url: string;
   readonly received: ReceivedDelivery[];
-  /** Statuses to answer, in order; after the script ends, 200. `'hold'` never answers. */
-  script(...answers: (number | 'hold')[]): void;
+  /**
+   * Statuses to answer, in order; after the script ends, 200. `'hold'` never answers; `'flood'`
+   * answers 200 with a body that never ends.
+   */
+  script(...answers: Answer[]): void;
   /** Resolves when `count` deliveries have arrived. */
   waitFor(count: number): Promise<void>;
   close(): Promise<void>;
@@ -58,7 +63,7 @@ export interface WebhookReceiver {
 /** A receiver on 127.0.0.1 that verifies each request's signature under `secret`. */
 export async function startWebhookReceiver(secret: string): Promise<WebhookReceiver> {
   const received: ReceivedDelivery[] = [];
-  let answers: (number | 'hold')[] = [];
+  let answers: Answer[] = [];
   const waiters: { count: number; resolve: () => void }[] = [];
   const server: Server = createServer((request: IncomingMessage, response: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -80,6 +85,15 @@ export async function startWebhookReceiver(secret: string): Promise<WebhookRecei
       for (const waiter of waiters.filter((w) => received.length >= w.count)) waiter.resolve();
       const answer = answers.shift() ?? 200;
       if (answer === 'hold') return;
+      if (answer === 'flood') {
+        response.writeHead(200, { 'content-type': 'text/plain' });
+        const chunk = Buffer.alloc(64 * 1024, 'x');
+        const flood = () => {
+          while (!response.destroyed && response.write(chunk));
+          if (!response.destroyed) response.once('drain', flood);
+        };
+        return flood();
+      }
       response.writeHead(answer, { 'content-type': 'text/plain' });
       response.end(answer === 200 ? 'ok' : 'no');
     });
