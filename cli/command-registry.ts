@@ -99,6 +99,26 @@ export const commandEntries: readonly CommandEntry[] = [
     load: async () => (await import('./commands/sync-commands.ts')).adminSyncRemoveCommand,
   },
   {
+    path: ['admin', 'alerts', 'add'],
+    summary: 'subscribe a webhook to alerts (regressions, mismatch-upstream, builds not honoured)',
+    load: async () => (await import('./commands/admin-alert-commands.ts')).adminAlertsAddCommand,
+  },
+  {
+    path: ['admin', 'alerts', 'list'],
+    summary: 'list alert subscriptions (without their secrets)',
+    load: async () => (await import('./commands/admin-alert-commands.ts')).adminAlertsListCommand,
+  },
+  {
+    path: ['admin', 'alerts', 'remove'],
+    summary: 'remove an alert subscription',
+    load: async () => (await import('./commands/admin-alert-commands.ts')).adminAlertsRemoveCommand,
+  },
+  {
+    path: ['admin', 'alerts', 'dead-letters'],
+    summary: 'list webhook deliveries given up on',
+    load: async () => (await import('./commands/admin-alert-commands.ts')).adminAlertsDeadLettersCommand,
+  },
+  {
     path: ['worker', 'enrol'],
     summary: "enrol this host's worker with a coordinator (keys are created here and never leave)",
     load: async () => (await import('./commands/worker-network-commands.ts')).workerEnrolCommand,

@@ -85,3 +85,23 @@ describe('coordinator config: pickup deadline', () => {
     );
   });
 });
+
+describe('coordinator config: alerts', () => {
+  it('defaults to public webhook addresses only, and reads the allowed networks', () => {
+    expect(load({}).alerts.allowedWebhookCidrs).toEqual([]);
+    const config = load({
+      RBNET_ALERT_WEBHOOK_CIDRS: '127.0.0.0/8, fd00::/8',
+      RBNET_ALERT_MAX_ATTEMPTS: '3',
+    });
+    expect(config.alerts.allowedWebhookCidrs).toEqual(['127.0.0.0/8', 'fd00::/8']);
+    expect(config.alerts.maxAttempts).toBe(3);
+  });
+
+  it('refuses a malformed network or setting, naming it', () => {
+    expect(() => load({ RBNET_ALERT_WEBHOOK_CIDRS: '127.0.0.1' })).toThrow(
+      /^alerts.allowedWebhookCidrs: 127.0.0.1 is not an IPv4 or IPv6 CIDR$/,
+    );
+    expect(() => load({ RBNET_ALERT_WEBHOOK_CIDRS: '10.0.0.0/33' })).toThrow(ConfigError);
+    expect(() => load({ RBNET_ALERT_MAX_ATTEMPTS: '0' })).toThrow(/^RBNET_ALERT_MAX_ATTEMPTS: /);
+  });
+});

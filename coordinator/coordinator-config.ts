@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { integerSetting, readOptionalConfigFile } from '../services/config-settings.ts';
 import { ConfigError } from '../services/errors.ts';
 import type { QuotaLimits } from '../services/storage/blob-ledger.ts';
+import { type AlertSettings, alertDefaults, alertsFrom } from './alerts/alert-settings.ts';
 import {
   type ContentGcSettings,
   contentStoreDefaults,
@@ -93,6 +94,8 @@ export interface CoordinatorConfig {
   readonly gc: ContentGcSettings;
   /** The witnessed transparency log (docs/transparency-log.md); default: no witnesses. */
   readonly transparencyLog?: TlogSettings;
+  /** Alert derivation and webhook delivery (docs/operator-guide.md, "Alerts"). */
+  readonly alerts: AlertSettings;
 }
 
 export const defaultCoordinatorConfig = Object.freeze({
@@ -124,6 +127,7 @@ export const defaultCoordinatorConfig = Object.freeze({
   maxWorkerRequestsPerWindow: 30_000,
   quotas: contentStoreDefaults.quotas,
   gc: contentStoreDefaults.gc,
+  alerts: alertDefaults,
 });
 
 export interface CoordinatorConfigSources {
@@ -312,6 +316,7 @@ export function loadCoordinatorConfig(sources: CoordinatorConfigSources): Coordi
     quotas: quotasFrom(env, file),
     gc: gcFrom(env, file),
     transparencyLog: tlogSettingsFrom(env, file),
+    alerts: alertsFrom(env, file),
   });
 }
 

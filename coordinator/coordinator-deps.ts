@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import type { Signer } from '../services/attestation/signer.ts';
 import type { NonceStore } from '../services/auth/worker-request-auth.ts';
+import type { AlertStore } from '../services/storage/alert-store.ts';
 import type { AptLinkStore } from '../services/storage/apt-link-store.ts';
 import type { BlobLedger } from '../services/storage/blob-ledger.ts';
 import type { BuildStore } from '../services/storage/build-store.ts';
@@ -91,4 +92,6 @@ export interface CoordinatorDeps {
   readonly webAggregates: WebAggregates;
   /** The witnessed, tiled transparency log; absent in tests that do not serve it. */
   readonly tlog?: CoordinatorLog;
+  /** Alert subscriptions, events and webhook deliveries. */
+  readonly alerts: AlertStore;
 }

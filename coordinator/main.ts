@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { generateEd25519KeyFiles } from '../services/attestation/ed25519-key.ts';
 import { Ed25519FileSigner } from '../services/attestation/signer.ts';
 import { queueNameForWorker } from '../services/queue/queue-contract.ts';
+import { AlertDispatcher } from './alerts/alert-dispatcher.ts';
 import { type CoordinatorConfig, loggableConfig } from './coordinator-config.ts';
 import type { CoordinatorDeps, JobQueues, WorkerQueueAccess } from './coordinator-deps.ts';
 import { createCoordinatorApp } from './http/create-app.ts';
@@ -179,6 +180,7 @@ export async function startCoordinator(
     metrics: new CoordinatorMetrics(),
     webAggregates,
     tlog,
+    alerts: stores.alerts,
   };
 
   for (const worker of await stores.registry.listWorkers({ activeOnly: true })) {
@@ -293,6 +295,17 @@ export async function startCoordinator(
   // Sync profiles (`rbnet admin sync`): archives followed by the coordinator itself.
   const archiveSync = startArchiveSync(deps, { pollIntervalMs: config.syncPollIntervalMs });
 
+  // Alerts are derived from verdict changes the store queued, and webhooks sent, in the background.
+  const alerts = new AlertDispatcher({
+    alerts: stores.alerts,
+    builds: stores.builds,
+    logger: logger.child({ component: 'alerts' }),
+    publicUrl: config.publicUrl,
+    settings: config.alerts,
+    now: deps.now,
+  });
+  alerts.start();
+
   logger.info(
     { config: loggableConfig(config), url, keyid: signer.keyid, logOrigin: tlog.origin, logVkey: tlog.vkey },
     'coordinator ready',
@@ -307,6 +320,7 @@ export async function startCoordinator(
       clearInterval(integrate);
       await integrating;
       await archiveSync.stop();
+      await alerts.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await collecting;
       await shards.close();

@@ -175,6 +175,9 @@ export const suiteRule = rule(
 /** The consensus feed's cursor as the coordinator makes it: opaque to clients, decimal digits today. */
 export const feedCursorRule = rule(/^(?:0|[1-9][0-9]{0,14})$/, 15, 'the nextCursor of a previous page');
 
+/** A package (source) name in alert filters and the Atom feed's `package`: a source name. */
+export const packageNameRule = packageSourceRule;
+
 /** A rebuild backend name (`generic`, `debian`). */
 export const backendNameRule = rule(
   /^[a-z][a-z0-9-]{0,31}$/,
@@ -248,6 +251,7 @@ export const isQueuePrefix = guard(queuePrefixRule);
 export const isRedisUser = guard(redisUserRule);
 export const isArchitecture = guard(architectureRule);
 export const isBackendName = guard(backendNameRule);
+export const isPackageName = guard(packageNameRule);
 export const isTokenSecret = guard(tokenSecretRule);
 export const isTokenScope = guard(tokenScopeRule);
 export const isPackageSource = guard(packageSourceRule);

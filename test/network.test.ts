@@ -2,7 +2,8 @@
 // three operators on the real engine; verdicts, the consensus attestation and local verification.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseFeed } from '@rowanmanning/feed-parser';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   loadEd25519PublicKey,
   publicKeyToSecuresystemslibJson,
@@ -135,10 +136,19 @@ describe('three operators', () => {
     expect(report.json.agreeingPaths).toEqual(['stable.txt']);
   });
 
-  it('a wrong claim is mismatch-upstream', async () => {
+  it('a wrong claim is mismatch-upstream, and the coordinator’s alert loop publishes the alarm', async () => {
     const buildId = await net.submit(join(REPO_ROOT, 'samples', 'wrong-claim', 'manifest.json'), maintainer);
     const status = await net.waitForVerdict(buildId);
     expect(status.verdict).toBe('mismatch-upstream');
+    // The running coordinator derives the event in the background: the public Atom feed names it.
+    await vi.waitFor(
+      async () => {
+        const xml = await (await fetch(`${net.coordinator.url}/v1/alerts/atom?package=wrong-claim`)).text();
+        const entries = parseFeed(xml).items.filter((item) => item.url?.endsWith(`/v1/builds/${buildId}`));
+        expect(entries.map((item) => item.title?.split(':')[0])).toEqual(['mismatch-upstream']);
+      },
+      { timeout: 60_000, interval: 250 },
+    );
   });
 });
 

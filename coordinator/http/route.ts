@@ -27,6 +27,7 @@ export type RouteTag =
   | 'builds'
   | 'transparency'
   | 'apt'
+  | 'alerts'
   | 'operations';
 
 export interface RouteParameter {

@@ -64,6 +64,7 @@ export async function createTestCoordinatorDeps(
     feed: store.feed,
     syncProfiles: store.syncProfiles,
     syncProgress: store.syncProgress,
+    alerts: store.alerts,
     content: new FsContentStore(join(root, 'cas')),
     queues: {
       enqueue: async (workerId, job) => {

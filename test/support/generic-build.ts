@@ -7,13 +7,20 @@ import type { BuildPolicy, NewBuild } from '../../services/storage/build-store.t
 /** A generic amd64 build named `name`, nothing claimed; policy defaults: k 2, 6 attempts, an hour. */
 export function genericBuild(
   name: string,
-  options: { readonly policy?: Partial<BuildPolicy>; readonly createdAt?: Date } = {},
+  options: {
+    readonly policy?: Partial<BuildPolicy>;
+    readonly createdAt?: Date;
+    readonly architecture?: string;
+    readonly submittedBy?: string;
+    /** Makes another manifest (another version) of the same name; default 1700000000. */
+    readonly sourceDateEpoch?: number;
+  } = {},
 ): NewBuild {
   const parsed = parseManifest(
     JSON.stringify({
       schema: 'rbnet.manifest/v1',
       name,
-      architecture: 'amd64',
+      architecture: options.architecture ?? 'amd64',
       backend: 'generic',
       environment: {
         image: { sha256: 'a'.repeat(64) },
@@ -25,7 +32,7 @@ export function genericBuild(
         gid: 1000,
         hostname: 'rbnet-build',
         buildPath: '/build/generic',
-        sourceDateEpoch: 1_700_000_000,
+        sourceDateEpoch: options.sourceDateEpoch ?? 1_700_000_000,
       },
       inputs: [],
       build: { argv: ['/bin/sh', '-c', 'true'], workingDir: '.', timeLimitSeconds: 60 },
@@ -37,11 +44,11 @@ export function genericBuild(
     manifestSha256: parsed.manifestSha256,
     manifestJson: parsed.canonicalJson,
     name: parsed.manifest.name,
-    architecture: 'amd64',
+    architecture: parsed.manifest.architecture,
     backend: 'generic',
     claimedOutputs: [],
     policy: { threshold: 2, maxAttempts: 6, decisionDeadlineMs: 3_600_000, ...options.policy },
-    submittedBy: 'maint',
+    submittedBy: options.submittedBy ?? 'maint',
     createdAt: options.createdAt ?? new Date(),
   };
 }

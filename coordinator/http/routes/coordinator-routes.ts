@@ -4,6 +4,7 @@ import type { RouteDefinition } from '../route.ts';
 import { adminRoutes } from './admin.ts';
 import { adminSyncProfileRoutes } from './admin-sync-profiles.ts';
 import { adminWorkerRoutes } from './admin-workers.ts';
+import { alertRoutes } from './alerts.ts';
 import { aptRoutes } from './apt.ts';
 import { artifactRoutes } from './artifacts.ts';
 import { buildRoutes } from './builds.ts';
@@ -36,5 +37,6 @@ export const coordinatorRoutes: readonly RouteDefinition[] = Object.freeze([
   ...logRoutes,
   ...tlogRoutes,
   ...aptRoutes,
+  ...alertRoutes,
   ...operationsRoutes,
 ]);

@@ -1,6 +1,7 @@
 // Opens the coordinator's SQLite file once and builds every store on that one connection.
 import type { QuotaLimits } from '../../../services/storage/blob-ledger.ts';
 import { defaultCoordinatorConfig } from '../../coordinator-config.ts';
+import { SqliteAlertStore } from './sqlite-alert-store.ts';
 import { SqliteAptLinkStore } from './sqlite-apt-link-store.ts';
 import { SqliteBlobLedger } from './sqlite-blob-ledger.ts';
 import { SqliteBuildStore } from './sqlite-build-store.ts';
@@ -37,6 +38,8 @@ export interface SqliteStores {
   readonly feed: SqliteConsensusFeed;
   readonly syncProfiles: SqliteSyncProfileStore;
   readonly syncProgress: SqliteSyncProgressStore;
+  /** Alert subscriptions, events and webhook deliveries. */
+  readonly alerts: SqliteAlertStore;
   /** The schema version of the open database (the highest migration applied). */
   schemaVersion(): number;
   /** Closes the connection (idempotent); every store is unusable afterwards. */
@@ -66,6 +69,7 @@ export function openSqliteStores(path: string, options: SqliteStoresOptions = {}
       feed: new SqliteConsensusFeed(connection),
       syncProfiles: new SqliteSyncProfileStore(connection),
       syncProgress: new SqliteSyncProgressStore(connection),
+      alerts: new SqliteAlertStore(connection),
       schemaVersion: () => connection.schemaVersion(),
       close: async () => connection.close(),
     });

@@ -17,7 +17,6 @@ import { logEntryHash } from '../../../services/storage/transparency-log.ts';
 import { testJobNonce, testKeyid } from '../../../test/support/test-identifiers.ts';
 import { undoMigrationsAbove } from '../../../test/support/undo-migrations.ts';
 import { classifyFailures } from '../../scheduler/retry-policy.ts';
-import { migration8Objects } from './migrations/m008-integrity-and-facts.ts';
 import { sqliteSchemaVersion } from './migrations/migrate.ts';
 import { openSqliteStores, type SqliteStores } from './open-sqlite-stores.ts';
 
@@ -257,6 +256,7 @@ describe('SqliteBuildStore: opening and migrations', () => {
       { version: 10, name: 'tiled transparency log: sequence, tiles, head' },
       { version: 11, name: 'consensus feed and package index' },
       { version: 12, name: 'sync profiles and their progress' },
+      { version: 13, name: 'alerts: subscriptions, event outbox, webhook deliveries' },
     ]);
   });
 

@@ -13,6 +13,7 @@ import { migration9 } from './m009-web-aggregates.ts';
 import { migration10 } from './m010-tiled-transparency-log.ts';
 import { migration11 } from './m011-consensus-feed.ts';
 import { migration12 } from './m012-sync-profiles.ts';
+import { migration13 } from './m013-alerts.ts';
 import type { Migration } from './migration.ts';
 
 /** Every migration, in order. Never edit a released one: add the next number. */
@@ -29,6 +30,7 @@ export const MIGRATIONS: readonly Migration[] = [
   migration10,
   migration11,
   migration12,
+  migration13,
 ];
 
 /** The newest schema version this code knows. */
