@@ -26,15 +26,9 @@ export interface DeriveAlertDeps {
   readonly publicUrl: string;
 }
 
-/**
- * The version a build is of: the Debian manifest's Version; a generic manifest carries none, so its
- * identity (the manifest digest, shortened) stands in and every different manifest is a new version.
- */
+/** The version of its package a build is, as its backend says (coordinator/backends/). */
 export function versionOf(build: Pick<BuildRecord, 'manifestSha256' | 'manifestJson'>): string {
-  const { manifest } = buildContextOf(build);
-  return manifest.kind === 'debian'
-    ? manifest.manifest.version
-    : `manifest-${build.manifestSha256.slice(0, 12)}`;
+  return buildContextOf(build).backend.packageVersion;
 }
 
 async function previousVersionOf(

@@ -57,6 +57,12 @@ export interface BuildBackend {
   /** The environment a failure report names: what the manifest asked the worker to build in. */
   readonly failureEnvironmentSha256: Sha256Hex;
   /**
+   * The version of its package the build is (alerts compare a version with the previous one): the
+   * Debian manifest's Version; a generic manifest carries none, so its shortened digest stands in and
+   * every different manifest is a new version.
+   */
+  readonly packageVersion: string;
+  /**
    * Checks a submission beyond its manifest's own parse, against what is in the content store.
    * @throws ApiError 422 naming the field.
    */

@@ -47,6 +47,7 @@ export const debianBackend: CoordinatorBackend<DebianManifest> = Object.freeze({
       expectedInputs: undefined,
       // A failure names the record the environment is resolved from.
       failureEnvironmentSha256: parsed.manifest.buildinfoSha256,
+      packageVersion: parsed.manifest.version,
       checkSubmission: (content: ContentStore) => checkDebianSubmission(content, parsed.manifest),
       divergenceExtras: async (deps: BackendDeps, decided: DecidedBuild, report: DivergenceReport) => {
         try {

@@ -7,7 +7,7 @@ type GenericManifest = Extract<AnyParsedManifest, { kind: 'generic' }>;
 
 export const genericBackend: CoordinatorBackend<GenericManifest> = Object.freeze({
   name: 'generic' as const,
-  bind: ({ manifest }: GenericManifest): BuildBackend =>
+  bind: ({ manifest, manifestSha256 }: GenericManifest): BuildBackend =>
     Object.freeze({
       name: 'generic' as const,
       needs: Object.freeze({
@@ -20,6 +20,7 @@ export const genericBackend: CoordinatorBackend<GenericManifest> = Object.freeze
         inputs: manifest.inputs.map((input) => ({ path: input.path, sha256: input.sha256 })),
       }),
       failureEnvironmentSha256: manifest.environment.imageSha256,
+      packageVersion: `manifest-${manifestSha256.slice(0, 12)}`,
       checkSubmission: async () => undefined,
       divergenceExtras: async () => ({}),
       afterVerdict: async () => ({}),

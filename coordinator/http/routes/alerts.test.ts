@@ -77,7 +77,7 @@ describe('alert subscriptions', () => {
       [{ ...valid, kind: 'email' }, /^kind: expected "webhook"$/],
       [{ url: valid.url }, /^kind: missing$/],
       [{ ...valid, secret: 'short' }, /^secret: expected a string of 32-256 characters$/],
-      [{ ...valid, package: '<script>' }, /^package: .*expected a package name/],
+      [{ ...valid, package: '<script>' }, /^package: .*expected a source name/],
       [{ ...valid, maintainer: 'Upper' }, /^maintainer: .*expected a name/],
       [{ ...valid, suite: 'bookworm' }, /^suite: unknown field$/],
       ['{"kind":"webhook","kind":"webhook","url":"https://x.example"}', /duplicate/],
