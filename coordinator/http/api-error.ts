@@ -53,11 +53,6 @@ export function refusalOf(err: unknown): { readonly code: ApiErrorCode; readonly
   return { code: 'INTERNAL', status: 500 };
 }
 
-/** The status `err` answers with. */
-export function statusForError(err: unknown): ErrorStatus {
-  return refusalOf(err).status;
-}
-
 /** Answers `err` as `{ error: { code, message } }`; a 500 says nothing of its cause (the log does). */
 export function errorResponse(c: Context, err: unknown): Response {
   const { code, status } = refusalOf(err);

@@ -267,14 +267,6 @@ export function oneOf<const T extends string>(values: readonly T[], description?
   };
 }
 
-/** Any JSON value (kept as parsed); for parts of a document a client shows but never decides on. */
-export function anyJson(description?: string): WireType<JsonValue> {
-  return {
-    schema: withDescription({}, description),
-    read: (value) => value as JsonValue,
-  };
-}
-
 /** `type`, or null. */
 export function nullable<T>(type: WireType<T>): WireType<T | null> {
   return {

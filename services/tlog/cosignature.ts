@@ -7,7 +7,6 @@ import {
   formatVerifierKey,
   isValidKeyName,
   NOTE_SIGNATURE_TYPE,
-  type NoteSigner,
   type NoteVerifier,
   noteKeyHash,
   parseVerifierKey,
@@ -85,13 +84,4 @@ export function ed25519Cosigner(name: string, signer: Signer, publicKey: KeyObje
       return Buffer.concat([stamp, await signer.sign(cosignedMessage(noteText, timestampSeconds))]);
     },
   });
-}
-
-/** Adapts a cosigner to the note signer shape for one timestamp (signing a checkpoint's text). */
-export function cosignerAt(cosigner: Cosigner, timestampSeconds: number): NoteSigner {
-  return {
-    name: cosigner.name,
-    keyHash: cosigner.keyHash,
-    sign: (text) => cosigner.cosign(Buffer.from(text).toString('utf8'), timestampSeconds),
-  };
 }

@@ -7,13 +7,12 @@ import type Docker from 'dockerode';
 import type { Logger } from 'pino';
 import { InspectionReportError } from '../../services/debian/deb-inspection/inspection-json-checks.ts';
 import type { InspectionReport } from '../../services/debian/deb-inspection/inspection-report-format.ts';
-import { parseInspectionReport } from '../../services/debian/deb-inspection/parse-inspection-report.ts';
+import { parseInspectionReportText } from '../../services/debian/deb-inspection/parse-inspection-report.ts';
 import { type Sha256Hex, sha256File, sha256Hex } from '../../services/digest.ts';
 import { CancelledError, InputError, InspectionError, RbnetError } from '../../services/errors.ts';
 import { canonicalizeJcs } from '../../services/jcs.ts';
 import type { Manifest, ManifestInput } from '../../services/manifest/manifest.ts';
 import { readBoundedFile } from '../../services/read-bounded-file.ts';
-import { parseStrictJson } from '../../services/strict-json.ts';
 import { resolveEnvironment } from '../environment/environment-registry.ts';
 import type { InputSource, OpenedInput } from '../inputs/input-source.ts';
 import { defaultRunnerLimits, type RunnerLimits } from '../runner-limits.ts';
@@ -282,7 +281,7 @@ async function inspect(args: InspectDebsArgs): Promise<SandboxInspection> {
       limits.maxReportBytes,
       'report.json',
     );
-    report = parseInspectionReport(parseStrictJson(bytes.toString('utf8'), { maxDepth: 16 }), {
+    report = parseInspectionReportText(bytes.toString('utf8'), {
       labels: job.debs.map((d) => d.label),
       pairs: job.compare,
       buildPaths: job.buildPaths ?? [],
