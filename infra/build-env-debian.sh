@@ -73,52 +73,18 @@ export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-${DEFAULT_EPOCH}}"
 [[ "${SOURCE_DATE_EPOCH}" =~ ^[0-9]+$ ]] || die "SOURCE_DATE_EPOCH must be an integer"
 arch="$(dpkg --print-architecture)"
 
-envdir="${RBNET_STATE_DIR}/environments"
-mkdir -p "${envdir}"
-work="$(mktemp -d "${envdir}/.build-debian.XXXXXX")"
-# copy-out runs as the unshared user: the directory must be writable for it.
-out="$(mktemp -d "${TMPDIR:-/tmp}/rbnet-debian-out.XXXXXX")"
-chmod 0777 "${out}"
-trap 'rm -rf "${work}" "${out}"' EXIT
-
-env_common_hooks "${out}"
-hooks=("${ENV_HOOKS[@]}")
-args=(
-  --mode=unshare --variant=minbase --format=tar --architectures="${arch}"
-  --keyring="${RBNET_KEYRING}"
-  --aptopt='Acquire::Languages "none"'
-  --skip=essential/unlink
-)
-[[ -z "${include}" ]] || args+=(--include="${include}")
-
-tmp_tar="${work}/env.tar"
+extra=()
+[[ -z "${include}" ]] || extra+=(--include="${include}")
 log "mmdebstrap ${suite} from ${mirror} (SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH}, keyring ${RBNET_KEYRING})"
-t0=${SECONDS}
-# The output goes to a world-writable scratch dir: in unshare mode the tar is written by the
-# unshared user.
-mmdebstrap "${args[@]}" "${hooks[@]}" "${suite}" "${out}/env.tar" \
-  "deb [signed-by=${RBNET_KEYRING}] ${mirror} ${suite} main" >&2 ||
-  die "mmdebstrap failed"
-mv "${out}/env.tar" "${tmp_tar}"
-log "mmdebstrap took $((SECONDS - t0)) s"
-
-sha="$(sha256_of "${tmp_tar}")"
-tarball="${envdir}/${sha}.tar"
-mv -f "${tmp_tar}" "${tarball}"
-log "environment tarball ${tarball} ($(stat -c %s "${tarball}") bytes)"
-
-# Package list: dpkg's status inside the tarball, joined with the .deb digests.
-tar -xOf "${tarball}" ./var/lib/dpkg/status >"${work}/status"
-env_package_list "${work}/status" "${out}/rbnet-debs.sha256" "${work}/packages.json"
+env_mmdebstrap debian "${suite}" "${mirror}" "" "${extra[@]}"
+sha="${ENV_SHA}"
+tarball="${ENV_TARBALL}"
 
 tag=""
 if [[ "${do_import}" == 1 ]]; then
-  env_import "${tarball}" "${sha}" \
-    'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' 'ENV LANG=C.UTF-8' \
-    'ENV HOME=/build' 'WORKDIR /build' 'CMD ["/bin/bash"]' \
-    "LABEL org.rbnet.environment.sha256=${sha} org.rbnet.environment.recipe=${RECIPE}"
+  env_import_debian "${tarball}" "${sha}" "${RECIPE}"
   tag="${RBNET_ENV_IMAGE_REPO}:${sha}"
 fi
-env_write_registry "${sha}" "${RECIPE}" "${tarball}" "${tag}" "${work}/packages.json" \
+env_write_registry "${sha}" "${RECIPE}" "${tarball}" "${tag}" "${ENV_WORK}/packages.json" \
   "{\"recipeVersion\":${RECIPE_VERSION},\"architecture\":\"${arch}\",\"suite\":\"${suite}\",\"mirror\":\"${mirror}\",\"sourceDateEpoch\":${SOURCE_DATE_EPOCH},\"mmdebstrapVersion\":\"$(dpkg-query -W -f='${Version}' mmdebstrap)\"}"
 echo "${sha}"

@@ -118,10 +118,7 @@ if [[ "${rebuild}" == 0 && "${update_lock}" == 0 ]]; then
       exit 0
     fi
     # Registered but not in this engine (a new engine data root): import the registered tarball.
-    env_import "${envdir}/${existing}.tar" "${existing}" \
-      'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' 'ENV LANG=C.UTF-8' \
-      'ENV HOME=/build' 'WORKDIR /build' 'CMD ["/bin/bash"]' \
-      "LABEL org.rbnet.environment.sha256=${existing} org.rbnet.environment.recipe=${RECIPE}"
+    env_import_debian "${envdir}/${existing}.tar" "${existing}" "${RECIPE}"
     echo "${existing}"
     exit 0
   fi
@@ -146,50 +143,20 @@ include_arg="$(IFS=,; echo "${includes[*]}")"
 
 [[ -n "${mirror}" ]] || mirror="$(debian_mirror_default)"
 
-mkdir -p "${envdir}"
-work="$(mktemp -d "${envdir}/.build-inspect.XXXXXX")"
-# copy-out runs as the unshared user: the directory must be writable for it.
-out="$(mktemp -d "${TMPDIR:-/tmp}/rbnet-inspect-out.XXXXXX")"
-chmod 0777 "${out}"
-trap 'rm -rf "${work}" "${out}"' EXIT
-
-env_common_hooks "${out}"
-hooks=("${ENV_HOOKS[@]}")
-args=(
-  --mode=unshare --variant=minbase --format=tar --architectures="${arch}"
-  --keyring="${RBNET_KEYRING}"
-  --aptopt='Acquire::Languages "none"'
-  --aptopt='APT::Install-Recommends "false"'
-  --include="${include_arg}"
-  --skip=essential/unlink
-)
-
 log "mmdebstrap ${suite} from ${mirror} with ${include_arg} (SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH})"
-t0=${SECONDS}
-if ! mmdebstrap "${args[@]}" "${hooks[@]}" "${suite}" "${out}/env.tar" \
-  "deb [signed-by=${RBNET_KEYRING}] ${mirror} ${suite} main" >&2; then
-  die "mmdebstrap failed. If the suite no longer offers a pinned version (a point release superseded it), re-pin with infra/build-env-inspect.sh --update-lock and review the diff"
-fi
-tmp_tar="${work}/env.tar"
-mv "${out}/env.tar" "${tmp_tar}"
-log "mmdebstrap took $((SECONDS - t0)) s"
+env_mmdebstrap inspect "${suite}" "${mirror}" \
+  "If the suite no longer offers a pinned version (a point release superseded it), re-pin with infra/build-env-inspect.sh --update-lock and review the diff" \
+  --aptopt='APT::Install-Recommends "false"' --include="${include_arg}"
+sha="${ENV_SHA}"
+tarball="${ENV_TARBALL}"
 
-sha="$(sha256_of "${tmp_tar}")"
-tarball="${envdir}/${sha}.tar"
-mv -f "${tmp_tar}" "${tarball}"
-log "environment tarball ${tarball} ($(stat -c %s "${tarball}") bytes)"
-
-# Package list: dpkg's status inside the tarball, joined with the .deb digests; then the versions the
-# lock asked for are checked against what is installed.
-tar -xOf "${tarball}" ./var/lib/dpkg/status >"${work}/status"
-env_package_list "${work}/status" "${out}/rbnet-debs.sha256" "${work}/packages.json"
-
+# The versions the lock asked for are checked against what is installed.
 declare -A installed=()
 while IFS=' ' read -r name version; do
   installed["${name}"]="${version}"
 done < <(node -e '
   for (const p of JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"))) console.log(`${p.name} ${p.version}`);
-' "${work}/packages.json")
+' "${ENV_WORK}/packages.json")
 for p in "${package_list[@]}"; do
   have="${installed[${p}]:-}"
   [[ -n "${have}" ]] || die "${p} is not installed in the built environment"
@@ -224,12 +191,9 @@ fi
 # ---------------------------------------------------------------- import and register
 tag=""
 if [[ "${do_import}" == 1 ]]; then
-  env_import "${tarball}" "${sha}" \
-    'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' 'ENV LANG=C.UTF-8' \
-    'ENV HOME=/build' 'WORKDIR /build' 'CMD ["/bin/bash"]' \
-    "LABEL org.rbnet.environment.sha256=${sha} org.rbnet.environment.recipe=${RECIPE}"
+  env_import_debian "${tarball}" "${sha}" "${RECIPE}"
   tag="${RBNET_ENV_IMAGE_REPO}:${sha}"
 fi
-env_write_registry "${sha}" "${RECIPE}" "${tarball}" "${tag}" "${work}/packages.json" \
+env_write_registry "${sha}" "${RECIPE}" "${tarball}" "${tag}" "${ENV_WORK}/packages.json" \
   "{\"recipeVersion\":${RECIPE_VERSION},\"architecture\":\"${arch}\",\"suite\":\"${suite}\",\"mirror\":\"${mirror}\",\"sourceDateEpoch\":${SOURCE_DATE_EPOCH},\"lock\":\"${lock#"${RBNET_REPO_DIR}/"}\",\"lockSha256\":\"${lock_sha}\",\"mmdebstrapVersion\":\"$(dpkg-query -W -f='${Version}' mmdebstrap)\"}"
 echo "${sha}"

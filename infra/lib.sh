@@ -10,7 +10,8 @@ if [[ "${BASH_SOURCE[0]}" == "${0}" ]]; then
 Usage: source infra/lib.sh   (a library for the other infra scripts; running it does nothing)
 
 Defines: log warn die require_root need_packages need_cmd pkg_installed apt_update_once
-engine_api engine_ping json_get sha256_of read_lock deterministic_tar env_import env_write_registry,
+engine_api engine_ping json_get sha256_of read_lock deterministic_tar env_import env_import_debian
+env_mmdebstrap env_write_registry,
 and the defaults RBNET_STATE_DIR=/var/lib/rbnet RBNET_RUN_DIR=/run/rbnet
 RBNET_DOCKER_HOST=unix:///run/rbnet/docker.sock RBNET_REDIS_PORT=6390
 RBNET_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg.
@@ -321,6 +322,59 @@ env_common_hooks() {
     --customize-hook="copy-out /tmp/rbnet-debs.sha256 ${out}"
     --customize-hook='rm -f "$1/tmp/rbnet-debs.sha256"'
   )
+}
+
+# env_mmdebstrap NAME SUITE MIRROR FAILURE_HINT [MMDEBSTRAP_ARG...] — builds a minbase Debian
+# environment with the pinned keyring and rbnet's hooks, stores it as
+# ${RBNET_STATE_DIR}/environments/<sha256>.tar and writes its package list. Sets ENV_WORK (scratch,
+# removed on exit), ENV_SHA and ENV_TARBALL; the package list is "${ENV_WORK}/packages.json" and
+# dpkg's status "${ENV_WORK}/status". FAILURE_HINT follows "mmdebstrap failed" when it fails.
+env_mmdebstrap() {
+  local name="$1" suite="$2" mirror="$3" hint="$4"
+  shift 4
+  local envdir="${RBNET_STATE_DIR}/environments" arch tmp_tar t0
+  arch="$(dpkg --print-architecture)"
+  mkdir -p "${envdir}"
+  ENV_WORK="$(mktemp -d "${envdir}/.build-${name}.XXXXXX")"
+  # copy-out runs as the unshared user: the directory must be writable for it.
+  ENV_OUT="$(mktemp -d "${TMPDIR:-/tmp}/rbnet-${name}-out.XXXXXX")"
+  chmod 0777 "${ENV_OUT}"
+  trap 'rm -rf "${ENV_WORK}" "${ENV_OUT}"' EXIT
+  env_common_hooks "${ENV_OUT}"
+  local args=(
+    --mode=unshare --variant=minbase --format=tar --architectures="${arch}"
+    --keyring="${RBNET_KEYRING}"
+    --aptopt='Acquire::Languages "none"'
+    --skip=essential/unlink
+    "$@"
+  )
+  t0=${SECONDS}
+  # The output goes to a world-writable scratch dir: in unshare mode the tar is written by the
+  # unshared user.
+  mmdebstrap "${args[@]}" "${ENV_HOOKS[@]}" "${suite}" "${ENV_OUT}/env.tar" \
+    "deb [signed-by=${RBNET_KEYRING}] ${mirror} ${suite} main" >&2 ||
+    die "mmdebstrap failed${hint:+. ${hint}}"
+  tmp_tar="${ENV_WORK}/env.tar"
+  mv "${ENV_OUT}/env.tar" "${tmp_tar}"
+  log "mmdebstrap took $((SECONDS - t0)) s"
+
+  ENV_SHA="$(sha256_of "${tmp_tar}")"
+  ENV_TARBALL="${envdir}/${ENV_SHA}.tar"
+  mv -f "${tmp_tar}" "${ENV_TARBALL}"
+  log "environment tarball ${ENV_TARBALL} ($(stat -c %s "${ENV_TARBALL}") bytes)"
+
+  # Package list: dpkg's status inside the tarball, joined with the .deb digests.
+  tar -xOf "${ENV_TARBALL}" ./var/lib/dpkg/status >"${ENV_WORK}/status"
+  env_package_list "${ENV_WORK}/status" "${ENV_OUT}/rbnet-debs.sha256" "${ENV_WORK}/packages.json"
+}
+
+# env_import_debian TAR SHA RECIPE — env_import with the image config every Debian environment
+# shares (a login-less bash in /build, C.UTF-8, labelled with its sha256 and recipe).
+env_import_debian() {
+  env_import "$1" "$2" \
+    'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' 'ENV LANG=C.UTF-8' \
+    'ENV HOME=/build' 'WORKDIR /build' 'CMD ["/bin/bash"]' \
+    "LABEL org.rbnet.environment.sha256=$2 org.rbnet.environment.recipe=$3"
 }
 
 # env_package_list STATUS DEBS_SHA256 OUT — writes OUT: the dpkg status file's installed packages as
