@@ -5,7 +5,6 @@
 // sumdb/tlog verify the checkpoint, the tiles mirrored over HTTP, and every proof the coordinator serves.
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +12,7 @@ import {
   loadEd25519PublicKey,
   publicKeyToSecuresystemslibJson,
 } from '../services/attestation/ed25519-key.ts';
+import { freeLoopbackPort } from '../services/free-loopback-port.ts';
 import { parseCheckpointText } from '../services/tlog/checkpoint.ts';
 import { FileTileStorage } from '../services/tlog/file-tile-storage.ts';
 import { parseLogEntry } from '../services/tlog/log-entry.ts';
@@ -42,14 +42,6 @@ let witness: BackgroundRbnet;
 let witnessVkey = '';
 let logVkey = '';
 let maintainer = '';
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((done) => probe.listen(0, '127.0.0.1', done));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((done) => probe.close(() => done()));
-  return port;
-}
 
 async function get(path: string): Promise<{ status: number; text: string; bytes: Buffer }> {
   const response = await fetch(`${net.coordinator.url}${path}`);
@@ -82,7 +74,7 @@ beforeAll(async () => {
   ]);
   expect(init.code, init.stderr).toBe(0);
   witnessVkey = JSON.parse(init.stdout).vkey;
-  const witnessPort = await freePort();
+  const witnessPort = await freeLoopbackPort();
   net = await startNetworkHarness({
     threshold: 2,
     replicas: 3,

@@ -5,7 +5,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import {
   enrolmentTokenAnswerType,
@@ -13,6 +12,7 @@ import {
   parseAdminAnswer,
 } from '../../services/api/admin-accounts.ts';
 import { parseBuildView } from '../../services/api/build-view.ts';
+import { freeLoopbackPort } from '../../services/free-loopback-port.ts';
 import { type Command, EXIT, writeLine } from '../command.ts';
 import { packageRoot } from '../package-root.ts';
 
@@ -24,14 +24,6 @@ const SAMPLES = [
   { name: 'random', expect: 'diverged' },
   { name: 'wrong-claim', expect: 'mismatch-upstream' },
 ] as const;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 export const demoCommand: Command = {
   path: ['demo'],
@@ -125,7 +117,7 @@ Exit codes: 0 every sample got its expected verdict and verification behaved; 1 
       );
       ok &&= local.code === 0;
 
-      const redisPort = await freePort();
+      const redisPort = await freeLoopbackPort();
       await mkdir(join(root, 'redis'));
       background(
         'redis',
@@ -143,7 +135,7 @@ Exit codes: 0 every sample got its expected verdict and verification behaved; 1 
         ],
         'redis-server',
       );
-      const coordinatorPort = await freePort();
+      const coordinatorPort = await freeLoopbackPort();
       const coordinatorUrl = `http://127.0.0.1:${coordinatorPort}`;
       say(`== starting Redis (127.0.0.1:${redisPort}) and the coordinator (${coordinatorUrl})`);
       await new Promise((r) => setTimeout(r, 500));

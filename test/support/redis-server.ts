@@ -2,9 +2,10 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freeLoopbackPort } from '../../services/free-loopback-port.ts';
 import { stopChild } from './stop-child.ts';
 
 export interface TestRedisServer {
@@ -57,7 +58,7 @@ export async function startRedisServer(
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const dir = await mkdtemp(join(tmpdir(), 'rbnet-redis-'));
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     let child: ChildProcess = spawn('redis-server', redisArgs(port, dir, appendOnly), {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -99,18 +100,6 @@ export async function startRedisServer(
     }
   }
   throw lastError;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitForPong(child: ChildProcess, port: number): Promise<void> {

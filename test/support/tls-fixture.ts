@@ -3,11 +3,11 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { promisify } from 'node:util';
+import { freeLoopbackPort } from '../../services/free-loopback-port.ts';
 import { stopChild } from './stop-child.ts';
 
 const run = promisify(execFile);
@@ -148,7 +148,7 @@ export async function startTlsRedisServer(files: TestTlsFiles): Promise<TestTlsR
   let lastError: unknown;
   // Another process can take the port between probing and binding it; a retry picks a new one.
   for (let attempt = 0; attempt < 3; attempt++) {
-    const tlsPort = await freePort();
+    const tlsPort = await freeLoopbackPort();
     const child = spawn(
       'redis-server',
       [
@@ -204,18 +204,6 @@ export async function startTlsRedisServer(files: TestTlsFiles): Promise<TestTlsR
     }
   }
   throw lastError;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitForTlsPong(child: ChildProcess, port: number, ca: string): Promise<void> {

@@ -5,7 +5,6 @@
 // matters, the real process wiring with a real Redis and a real socket).
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -15,6 +14,7 @@ import { startCoordinator } from '../../../coordinator/main.ts';
 import { Ed25519FileSigner } from '../../../services/attestation/signer.ts';
 import { createEnrolmentRequest } from '../../../services/auth/worker-enrolment.ts';
 import { sha256Hex } from '../../../services/digest.ts';
+import { freeLoopbackPort } from '../../../services/free-loopback-port.ts';
 import { AuthTestCoordinator, countingBody } from '../../support/auth-test-coordinator.ts';
 import { startRedisServer, type TestRedisServer } from '../../support/redis-server.ts';
 import {
@@ -112,16 +112,8 @@ describe('a rogue worker replays a request after the coordinator restarts', () =
     await rm(root, { recursive: true, force: true });
   });
 
-  async function freePort(): Promise<number> {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    return port;
-  }
-
   it('replays a captured request after a restart on the same data directory: AUTH_REPLAYED', async () => {
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const config = loadCoordinatorConfig({
       env: { RBNET_GC_INTERVAL_MS: '0' },
       flags: {
