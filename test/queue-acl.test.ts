@@ -5,11 +5,6 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  CompletionListener,
-  type JobCompletion,
-  JobDispatcher,
-} from '../coordinator/queue/job-dispatcher.ts';
-import {
   createWorkerRedisUser,
   deleteWorkerRedisUser,
   drainWorkerQueue,
@@ -24,6 +19,7 @@ import {
   type RebuildJobPayload,
 } from '../services/queue/queue-contract.ts';
 import { JobConsumer, type JobHandler, redisOptionsFromUrl } from '../worker/queue/job-consumer.ts';
+import { dispatchAndListen } from './support/dispatch-and-listen.ts';
 import { startRedisServer, type TestRedisServer } from './support/redis-server.ts';
 
 const MANIFEST = '{"name":"queue-acl-fixture","schema":"rbnet.manifest/v1"}';
@@ -79,20 +75,7 @@ async function setUp() {
       await drainWorkerQueue(admin, { workerId, prefix });
     }
   });
-  const dispatcher = new JobDispatcher({ admin, prefix });
-  cleanups.push(() => dispatcher.close());
-  const completions: JobCompletion[] = [];
-  const listenerErrors: Error[] = [];
-  const listener = new CompletionListener({
-    admin,
-    prefix,
-    onCompletion: (completion) => {
-      completions.push(completion);
-    },
-    onError: (error) => listenerErrors.push(error),
-    blockMs: 500,
-  });
-  cleanups.push(() => listener.close());
+  const { dispatcher, listener, completions, listenerErrors } = dispatchAndListen(admin, prefix, cleanups);
   return { prefix, workerA, workerB, credsA, credsB, dispatcher, listener, completions, listenerErrors };
 }
 

@@ -6,16 +6,12 @@ import { createConnection } from 'node:net';
 import { promisify } from 'node:util';
 import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CompletionListener,
-  type JobCompletion,
-  JobDispatcher,
-} from '../coordinator/queue/job-dispatcher.ts';
 import { createWorkerRedisUser } from '../coordinator/queue/redis-acl.ts';
 import { sha256Hex } from '../services/digest.ts';
 import { JOB_PAYLOAD_SCHEMA_V1, type RebuildJobPayload } from '../services/queue/queue-contract.ts';
 import { redisUrlWithCredentials } from '../worker/network/start-network-worker.ts';
 import { JobConsumer, redisOptionsFromUrl } from '../worker/queue/job-consumer.ts';
+import { dispatchAndListen } from './support/dispatch-and-listen.ts';
 import {
   createTestCertificates,
   startTlsRedisServer,
@@ -138,20 +134,7 @@ describe('Redis over TLS (rediss://) with a per-worker ACL user', () => {
     const workerId = `w${randomBytes(3).toString('hex')}`;
     const creds = await createWorkerRedisUser(admin, { workerId, prefix });
 
-    const dispatcher = new JobDispatcher({ admin, prefix });
-    cleanups.push(() => dispatcher.close());
-    const completions: JobCompletion[] = [];
-    const listenerErrors: Error[] = [];
-    const listener = new CompletionListener({
-      admin,
-      prefix,
-      onCompletion: (completion) => {
-        completions.push(completion);
-      },
-      onError: (error) => listenerErrors.push(error),
-      blockMs: 500,
-    });
-    cleanups.push(() => listener.close());
+    const { dispatcher, listener, completions, listenerErrors } = dispatchAndListen(admin, prefix, cleanups);
     listener.watch(workerId);
 
     await dispatcher.enqueue(workerId, payload('tls-job-1'));
