@@ -69,8 +69,10 @@ export interface SyncDeferral {
 export interface SyncProgressStore {
   getIndexDigest(profile: string, path: string): Promise<string | undefined>;
   /**
-   * Records that `path` was read whole at `sha256` and adds the uploads it selected that the profile
-   * never saw (others are left as they are), in one transaction. @returns how many were added.
+   * Records that `path` (an index of `suite`) was read whole at `sha256` and adds the uploads it
+   * selected that the profile never saw (others are left as they are), in one transaction. Every
+   * upload it lists is recorded as found in `suite`, and so is its build, already submitted or not
+   * yet (the feed, package queries and alerts read a build's suites). @returns how many were added.
    */
   recordIndex(
     profile: string,
@@ -79,6 +81,7 @@ export interface SyncProgressStore {
     uploads: readonly ArchiveUpload[],
     uploadClass: SyncUploadClass,
     now: Date,
+    suite: string,
   ): Promise<number>;
   /** Uploads not yet submitted and due by `now`, new before retry before backfill, oldest first. */
   listDueUploads(profile: string, now: Date, limit: number): Promise<readonly SyncUploadRecord[]>;

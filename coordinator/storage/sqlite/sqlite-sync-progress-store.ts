@@ -90,6 +90,11 @@ function prepare(c: SqliteConnection) {
          state, first_seen_at, due_at)
        VALUES (@profile, @source, @version, @architecture, @binaries_json, @class, 'pending', @now, @now)`,
     ),
+    // Migration 14: where the upload was read; a trigger records it for the upload's build, if any.
+    insertUploadSuite: db.prepare(
+      `INSERT OR IGNORE INTO sync_upload_suites (profile, source, version, architecture, suite, first_seen_at)
+       VALUES (@profile, @source, @version, @architecture, @suite, @now)`,
+    ),
     due: db.prepare<[string, number, number], UploadRow>(
       `SELECT * FROM sync_uploads WHERE profile = ? AND state != 'submitted' AND due_at <= ?
        ORDER BY class, due_at, first_seen_at, source, version, architecture LIMIT ?`,
@@ -153,21 +158,27 @@ export class SqliteSyncProgressStore implements SyncProgressStore {
     uploads: readonly ArchiveUpload[],
     uploadClass: SyncUploadClass,
     now: Date,
+    suite: string,
   ): Promise<number> {
     const nowMs = now.getTime();
     const classIndex = SYNC_UPLOAD_CLASSES.indexOf(uploadClass);
     return this.#c.write(() => {
       let added = 0;
-      for (const upload of uploads)
-        added += this.#s.insertUpload.run({
+      for (const upload of uploads) {
+        const key = {
           profile,
           source: upload.source,
           version: upload.version,
           architecture: upload.architecture,
+          now: nowMs,
+        };
+        added += this.#s.insertUpload.run({
+          ...key,
           binaries_json: JSON.stringify(upload.binaries),
           class: classIndex,
-          now: nowMs,
         }).changes;
+        this.#s.insertUploadSuite.run({ ...key, suite });
+      }
       this.#s.upsertIndex.run(profile, path, sha256, nowMs);
       return added;
     });
