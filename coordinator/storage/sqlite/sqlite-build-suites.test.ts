@@ -7,89 +7,40 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Verdict } from '../../../services/consensus/verdict.ts';
 import { sha256Hex } from '../../../services/digest.ts';
-import { canonicalizeJcs } from '../../../services/jcs.ts';
 import type { NewBuild } from '../../../services/storage/build-store.ts';
-import type { NewSyncProfile } from '../../../services/storage/sync-profile-store.ts';
+import type { PackageQuery } from '../../../services/storage/consensus-feed.ts';
 import { decisionOf, packageBuild } from '../../../test/support/package-builds.ts';
+import {
+  decideAndLog,
+  loggedAt as loggedAtIn,
+  logVerdict,
+  readSuiteIndex,
+  SUITES_T0,
+  submitUpload,
+  suitesProfile,
+  upload,
+} from '../../../test/support/suite-builds.ts';
 import { undoMigrationsAbove } from '../../../test/support/undo-migrations.ts';
 import { openSqliteStores, type SqliteStores } from './open-sqlite-stores.ts';
 
 let root: string;
 let stores: SqliteStores;
-const T0 = new Date('2026-12-01T00:00:00Z');
+const T0 = SUITES_T0;
 const PROFILE = 'debian';
+const profile = suitesProfile(PROFILE, ['bookworm', 'bookworm-proposed-updates']);
 
-const profile: NewSyncProfile = {
-  name: PROFILE,
-  archive: {
-    url: 'http://127.0.0.1:9/debian',
-    suites: ['bookworm', 'bookworm-proposed-updates'],
-    components: ['main'],
-    architectures: ['amd64'],
-    keyring: { path: '/usr/share/keyrings/debian-archive-keyring.gpg' },
-  },
-  buildinfo: { urlTemplate: 'http://127.0.0.1:9/{source}_{version}_{arch}.buildinfo' },
-  include: {},
-  exclude: {},
-  priority: 100,
-  rateLimitPerHour: 600,
-  initialDelaySeconds: 0,
-  maintainer: 'bot',
-};
+const readIndex = (suite: string, uploads: ReturnType<typeof upload>[]) =>
+  readSuiteIndex(stores, PROFILE, suite, uploads);
+const submit = (source: string, version: string) => submitUpload(stores, PROFILE, source, version);
+const decide = (build: NewBuild, verdict: Verdict) => decideAndLog(stores, build, verdict);
+const loggedAt = (index: number | null) => loggedAtIn(stores, index);
 
-const upload = (source: string, version: string) => ({
-  source,
-  version,
-  architecture: 'amd64',
-  binaries: [source],
-});
-
-/** Reads `suite`'s index listing these uploads, as the poller records it. */
-async function readIndex(suite: string, uploads: ReturnType<typeof upload>[]): Promise<void> {
-  await stores.syncProgress.recordIndex(
-    PROFILE,
-    `${suite}/main/binary-amd64/Packages`,
-    sha256Hex(`${suite} ${JSON.stringify(uploads)}`),
-    uploads,
-    'new',
-    T0,
-    suite,
-  );
-}
-
-/** Claims the upload and creates its build, as the poller submits it. */
-async function submit(source: string, version: string): Promise<NewBuild> {
-  const build = packageBuild({ source, version });
-  const [record] = (await stores.syncProgress.listUploads(PROFILE)).filter(
-    (u) => u.source === source && u.version === version,
-  );
-  expect(await stores.syncProgress.claimUpload(record!, build.buildId)).toBe(true);
-  await stores.builds.createBuilds([build]);
-  await stores.syncProgress.markSubmitted(record!, T0);
-  return build;
-}
-
-/** Records a verdict and logs it as decide-build does (a result entry first, so indexes differ). */
-async function decide(build: NewBuild, verdict: 'reproducible' | 'diverged' | 'failed'): Promise<number> {
-  const recorded = await stores.builds.recordVerdict(decisionOf(build, verdict, ['acme', 'globex']));
-  const body = { buildId: build.buildId, verdict, sequence: recorded.sequence };
-  await stores.log.appendLogEntry({
-    kind: 'verdict',
-    buildId: build.buildId,
-    bodySha256: sha256Hex(canonicalizeJcs(body)),
-    body,
-    tiledEntryJson: canonicalizeJcs({ type: 'test-verdict', ...body }),
-  });
-  return recorded.sequence;
-}
-
-/** What the log entry at `index` names. */
-function loggedAt(index: number | null): unknown {
-  if (index === null) return null;
-  const [entry] = stores.tiledLog.sequencedFrom(index, 1);
-  const facts = JSON.parse(entry!.factsJson) as { buildId: string; sequence: number; verdict: string };
-  return { buildId: facts.buildId, sequence: facts.sequence, verdict: facts.verdict };
+/** The builds answering one package question. */
+async function buildsOf(questions: readonly PackageQuery[], maxBuilds: number) {
+  const [builds] = await stores.feed.findPackageBuilds(questions, maxBuilds);
+  return builds!;
 }
 
 beforeEach(async () => {
@@ -140,15 +91,15 @@ describe('build suites and suite feeds', () => {
     expect(await stores.feed.latestFeedSeq('bookworm-proposed-updates')).toBe(pu.entries[0]!.seq);
     // A verdict change of a build in two suites: once in each suite's feed, once in the whole feed.
     const second = await decide(hello, 'diverged');
-    const after = async (suite: string, since: number) =>
+    const changesAfter = async (suite: string, since: number) =>
       (await stores.feed.readFeed({ after: since, limit: 10, suite })).entries.map((e) => [
         e.sequence,
         e.verdict,
         e.suites,
       ]);
     const both = ['bookworm', 'bookworm-proposed-updates'];
-    expect(await after('bookworm', bookworm.entries[0]!.seq)).toEqual([[second, 'diverged', both]]);
-    expect(await after('bookworm-proposed-updates', pu.entries[0]!.seq)).toEqual([
+    expect(await changesAfter('bookworm', bookworm.entries[0]!.seq)).toEqual([[second, 'diverged', both]]);
+    expect(await changesAfter('bookworm-proposed-updates', pu.entries[0]!.seq)).toEqual([
       [second, 'diverged', both],
     ]);
     // Earlier entries keep the suites they were recorded with.
@@ -174,9 +125,7 @@ describe('build suites and suite feeds', () => {
     const [zlib] = (await stores.syncProgress.listUploads(PROFILE)).filter((u) => u.source === 'zlib');
     await stores.syncProgress.claimUpload(zlib!, packageBuild({ source: 'zlib' }).buildId);
     await decide(hello, 'reproducible');
-    const [[build]] = (await stores.feed.findPackageBuilds([{ source: 'hello' }], 10)) as [
-      readonly { suites: readonly string[] }[],
-    ];
+    const [build] = await buildsOf([{ source: 'hello' }], 10);
     expect(build!.suites).toEqual(['bookworm', 'bookworm-proposed-updates']);
     const rows = stores.connection.db.prepare('SELECT COUNT(*) AS n FROM build_suites').get();
     expect(rows).toEqual({ n: 2 });
@@ -193,18 +142,9 @@ describe('build suites and suite feeds', () => {
     const first = await decide(hello, 'reproducible');
     // Recorded, not yet logged (the moment between the two transactions): no index yet.
     const pending = await stores.builds.recordVerdict(decisionOf(hello, 'diverged', ['acme'], ['globex']));
-    const [[unlogged]] = (await stores.feed.findPackageBuilds([{ source: 'hello' }], 1)) as [
-      readonly { logIndex: number | null }[],
-    ];
+    const [unlogged] = await buildsOf([{ source: 'hello' }], 1);
     expect(unlogged!.logIndex).toBeNull();
-    const body = { buildId: hello.buildId, verdict: 'diverged', sequence: pending.sequence };
-    await stores.log.appendLogEntry({
-      kind: 'verdict',
-      buildId: hello.buildId,
-      bodySha256: sha256Hex(canonicalizeJcs(body)),
-      body,
-      tiledEntryJson: canonicalizeJcs({ type: 'test-verdict', ...body }),
-    });
+    await logVerdict(stores, hello, 'diverged', pending.sequence);
 
     for (const options of [{}, { suite: 'bookworm' }, { architecture: 'amd64' }]) {
       const { entries } = await stores.feed.readFeed({ after: 0, limit: 10, ...options });
@@ -216,10 +156,7 @@ describe('build suites and suite feeds', () => {
         });
       expect(entries.some((e) => e.sequence === first && e.buildId === hello.buildId)).toBe(true);
     }
-    const [[current]] = (await stores.feed.findPackageBuilds(
-      [{ source: 'hello', version: '2.10-3' }],
-      1,
-    )) as [readonly { logIndex: number | null; buildId: string }[]];
+    const [current] = await buildsOf([{ source: 'hello', version: '2.10-3' }], 1);
     expect(loggedAt(current!.logIndex)).toEqual({
       buildId: hello.buildId,
       sequence: pending.sequence,

@@ -97,7 +97,10 @@ export const CONSENSUS_FEED_SQL = Object.freeze({
   feed: feedSql(undefined, ''),
   feedByArchitecture: feedSql('verdict_feed_architecture', 'f.architecture = @architecture AND'),
   feedBySuite: suiteFeedSql('suite_feed_suite', ''),
-  feedBySuiteArchitecture: suiteFeedSql('suite_feed_suite_architecture', 'sf.architecture = @architecture AND'),
+  feedBySuiteArchitecture: suiteFeedSql(
+    'suite_feed_suite_architecture',
+    'sf.architecture = @architecture AND',
+  ),
   latestSeq: 'SELECT MAX(seq) AS seq FROM verdict_feed',
   latestSuiteSeq: 'SELECT MAX(seq) AS seq FROM suite_feed WHERE suite = ?',
   buildsOfVersion: `SELECT ${PACKAGE_COLUMNS} FROM package_builds p INDEXED BY package_builds_version
