@@ -1,5 +1,5 @@
 // Migration 14: the suites a build was found in (recorded by sync profiles), each suite's own feed of
-// verdict changes, and the transparency-log index of every verdict, all kept by triggers in the
+// verdict changes, the transparency-log index of every verdict, an alert subscription's suite, all kept by triggers in the
 // transaction that records what they summarise. Existing rows are upgraded in the same step.
 // Never edit a released migration (existing databases ran it); add the next number.
 import { appendOnly } from './frozen-sql.ts';
@@ -70,6 +70,9 @@ export const migration14: Migration = {
       log_index INTEGER NOT NULL UNIQUE,
       PRIMARY KEY (build_id, sequence)
     ) STRICT, WITHOUT ROWID;
+
+    -- An alert subscription's suite filter (null: every suite, and builds in none).
+    ALTER TABLE alert_subscriptions ADD COLUMN suite TEXT;
 
     -- verdict_feed's suite column is never written (migration 11 had nothing to fill it with):
     -- suite_feed replaces its indexes.
@@ -144,4 +147,5 @@ export const migration14Rollback = `
   DROP TABLE build_suites; DROP TABLE sync_upload_suites; DROP INDEX sync_uploads_build;
   CREATE INDEX verdict_feed_suite ON verdict_feed (suite, seq);
   CREATE INDEX verdict_feed_suite_architecture ON verdict_feed (suite, architecture, seq);
+  ALTER TABLE alert_subscriptions DROP COLUMN suite;
   DELETE FROM schema_migrations WHERE version = 14;`;
