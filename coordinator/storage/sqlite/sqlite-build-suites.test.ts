@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Verdict } from '../../../services/consensus/verdict.ts';
 import { sha256Hex } from '../../../services/digest.ts';
+import { canonicalizeJcs } from '../../../services/jcs.ts';
 import type { NewBuild } from '../../../services/storage/build-store.ts';
 import type { PackageQuery } from '../../../services/storage/consensus-feed.ts';
 import { decisionOf, packageBuild } from '../../../test/support/package-builds.ts';
@@ -185,6 +186,33 @@ describe('build suites and suite feeds', () => {
     await stores.syncProgress.markSubmitted(record!, T0);
     const sequence = await decide(hello, 'reproducible');
     await readIndex('bookworm', [upload('zlib', '1.3')]);
+    // A verdict chained before the tiled log existed: migration 10 made its chain entry a tiled one.
+    const old10 = packageBuild({ source: 'old', version: '1' });
+    await stores.builds.createBuilds([old10]);
+    const decidedAt = new Date('2026-11-30T12:34:56.789Z');
+    const oldVerdict = await stores.builds.recordVerdict({
+      ...decisionOf(old10, 'failed', []),
+      decidedAt,
+    });
+    const chained = {
+      buildId: old10.buildId,
+      verdict: 'failed',
+      previousVerdict: 'pending',
+      decidedAt: decidedAt.toISOString(),
+    };
+    const { index } = await stores.log.appendLogEntry({
+      kind: 'verdict',
+      buildId: old10.buildId,
+      bodySha256: sha256Hex(canonicalizeJcs(chained)),
+      body: chained,
+    });
+    const chainIndex = stores.tiledLog.sequencedFrom(0, 1000).length;
+    stores.connection.db
+      .prepare(
+        `INSERT INTO tlog_sequence (idx, source, build_id, facts_json)
+         VALUES (?, 'chain', ?, json_object('index', ?, 'kind', 'verdict', 'buildId', ?))`,
+      )
+      .run(chainIndex, old10.buildId, index, old10.buildId);
     await stores.close();
     const old = new Database(join(root, 'db.sqlite'));
     undoMigrationsAbove(old, 13);
@@ -200,6 +228,10 @@ describe('build suites and suite feeds', () => {
       sequence,
       verdict: 'reproducible',
     });
+    const [oldEntry] = (await stores.feed.readFeed({ after: 0, limit: 10 })).entries.filter(
+      (e) => e.buildId === old10.buildId,
+    );
+    expect(oldEntry).toMatchObject({ sequence: oldVerdict.sequence, logIndex: chainIndex });
     // Which of its suites listed an upload was never recorded: its indexes are read again.
     expect(
       await stores.syncProgress.getIndexDigest(PROFILE, 'bookworm/main/binary-amd64/Packages'),

@@ -103,6 +103,19 @@ export const migration14: Migration = {
     INSERT INTO verdict_log_indexes (build_id, sequence, log_index)
       SELECT build_id, json_extract(facts_json, '$.sequence'), idx FROM tlog_sequence
       WHERE source = 'verdict' AND json_type(facts_json, '$.sequence') = 'integer';
+    -- Verdicts chained before the tiled log (migration 10 made each a 'chain' entry): the chained
+    -- body names its build, verdict, previous verdict and decision time, which name one change.
+    INSERT OR IGNORE INTO verdict_log_indexes (build_id, sequence, log_index)
+      SELECT h.build_id, h.sequence, t.idx
+      FROM tlog_sequence t
+        JOIN log_entries l ON l.idx = json_extract(t.facts_json, '$.index') AND l.build_id = t.build_id
+        JOIN verdict_history h ON h.build_id = l.build_id
+          AND h.verdict = json_extract(l.body_json, '$.verdict')
+          AND h.previous_verdict = json_extract(l.body_json, '$.previousVerdict')
+          AND strftime('%Y-%m-%dT%H:%M:%fZ', h.decided_at / 1000.0, 'unixepoch')
+            = json_extract(l.body_json, '$.decidedAt')
+      WHERE t.source = 'chain' AND json_valid(l.body_json)
+      ORDER BY t.idx;
 
     -- From now on.
     CREATE TRIGGER build_suites_on_build AFTER INSERT ON builds BEGIN
