@@ -1,11 +1,12 @@
 // Migration 14: the suites a build was found in (recorded by sync profiles), each suite's own feed of
-// verdict changes, the transparency-log index of every verdict, an alert subscription's suite, all kept by triggers in the
-// transaction that records what they summarise. Existing rows are upgraded in the same step.
+// verdict changes, the transparency-log index of every verdict, and an alert subscription's suite;
+// the derived rows are kept by triggers in the transaction that records what they summarise.
+// Existing rows are upgraded in the same step.
 // Never edit a released migration (existing databases ran it); add the next number.
 import { appendOnly } from './frozen-sql.ts';
 import type { Migration } from './migration.ts';
 
-/** A build's suites by name (its primary key order: nothing to sort): what an entry lists. */
+/** A build's suites by name (a handful, on the write path): what an entry lists. */
 const suitesOf = (buildId: string) =>
   `(SELECT json_group_array(suite ORDER BY suite) FROM build_suites WHERE build_id = ${buildId})`;
 
