@@ -43,7 +43,18 @@ afterAll(async () => {
 describe('rbnet admin alerts', () => {
   it('adds, lists, removes, and lists dead letters', async () => {
     const added = await runCli(
-      ['admin', 'alerts', 'add', '--url', 'https://hooks.example/rbnet', '--package', 'hello', '--json'],
+      [
+        'admin',
+        'alerts',
+        'add',
+        '--url',
+        'https://hooks.example/rbnet',
+        '--package',
+        'hello',
+        '--suite',
+        'bookworm',
+        '--json',
+      ],
       { env },
     );
     expect(added.code).toBe(0);
@@ -51,7 +62,7 @@ describe('rbnet admin alerts', () => {
     const id = answer.subscription.subscriptionId;
 
     const listed = await runCli(['admin', 'alerts', 'list'], { env });
-    expect(listed.stdout).toBe(`${id} webhook https://hooks.example/rbnet package=hello\n`);
+    expect(listed.stdout).toBe(`${id} webhook https://hooks.example/rbnet package=hello suite=bookworm\n`);
     expect(listed.stdout).not.toContain(answer.secret);
 
     expect((await runCli(['admin', 'alerts', 'dead-letters'], { env })).code).toBe(0);

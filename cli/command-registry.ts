@@ -94,6 +94,11 @@ export const commandEntries: readonly CommandEntry[] = [
     load: async () => (await import('./commands/sync-commands.ts')).adminSyncResumeCommand,
   },
   {
+    path: ['admin', 'sync', 'uploads'],
+    summary: "list a sync profile's uploads and why they wait",
+    load: async () => (await import('./commands/sync-uploads-command.ts')).adminSyncUploadsCommand,
+  },
+  {
     path: ['admin', 'sync', 'remove'],
     summary: 'remove a sync profile (builds it submitted stay)',
     load: async () => (await import('./commands/sync-commands.ts')).adminSyncRemoveCommand,

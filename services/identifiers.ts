@@ -175,6 +175,16 @@ export const suiteRule = rule(
 /** The consensus feed's cursor as the coordinator makes it: opaque to clients, decimal digits today. */
 export const feedCursorRule = rule(/^(?:0|[1-9][0-9]{0,14})$/, 15, 'the nextCursor of a previous page');
 
+/**
+ * A sync-upload page's cursor as the coordinator makes it (base64url of the last upload's key):
+ * opaque to clients, URL-safe, bounded.
+ */
+export const syncUploadCursorRule = rule(
+  /^[A-Za-z0-9_-]{1,1024}$/,
+  1024,
+  'the nextCursor of a previous page',
+);
+
 /** A package (source) name in alert filters and the Atom feed's `package`: a source name. */
 export const packageNameRule = packageSourceRule;
 

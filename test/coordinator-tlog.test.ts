@@ -8,6 +8,8 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readConsensusFeedPage } from '../services/api/consensus-feed-page.ts';
+import { readPackageAnswer } from '../services/api/package-consensus.ts';
 import {
   loadEd25519PublicKey,
   publicKeyToSecuresystemslibJson,
@@ -136,6 +138,15 @@ describe('the coordinator transparency log', () => {
     expect(last.results.filter((r) => r.standing === 'counted').length).toBe(
       status.decision.countedOperators.length,
     );
+    // A release tool reading the feed or a package query gets the index of that very verdict entry.
+    const feed = readConsensusFeedPage((await net.api('GET', '/v1/feed?limit=1000')).text);
+    const fed = feed.entries.filter((e) => e.buildId === buildId).at(-1)!;
+    expect(fed.logIndex).toBe(verdicts.at(-1)!.index);
+    const proved = parseTlogProof((await get(`/v1/log/proofs/${fed.logIndex}`)).text);
+    expect(parseLogEntry(proved.extra!)).toMatchObject({ buildId, verdict: fed.verdict });
+    const answer = readPackageAnswer((await net.api('GET', `/v1/packages/${fed.source}`)).text);
+    const build = answer.versions.flatMap((v) => v.builds).find((b) => b.buildId === buildId);
+    expect(build?.logIndex).toBe(fed.logIndex);
     const size = Math.max(...entries.map((e) => e.index)) + 1;
     const checkpoint = await cosignedCheckpoint(size);
     const served = parseCheckpointText(parseSignedNote(checkpoint).text);

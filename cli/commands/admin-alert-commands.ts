@@ -18,7 +18,7 @@ function noPositionals(args: { positionals: readonly string[] }, command: string
 
 export const adminAlertsAddCommand: Command = {
   path: ['admin', 'alerts', 'add'],
-  help: `Usage: rbnet admin alerts add --url URL [--maintainer NAME] [--package NAME] [--architecture ARCH] [--secret SECRET] [options]
+  help: `Usage: rbnet admin alerts add --url URL [--maintainer NAME] [--package NAME] [--architecture ARCH] [--suite S] [--secret SECRET] [options]
 
 Subscribes a webhook to alert events: a regression (a version no longer reproduces when the one
 before did), mismatch-upstream (rebuilders agree, the published artifact differs), and a build that
@@ -31,6 +31,7 @@ Options:
   --maintainer NAME    only builds this account submitted
   --package NAME       only this package (source) name
   --architecture ARCH  only this architecture
+  --suite S            only builds a sync profile found in this suite (never one submitted by hand)
   --secret SECRET      32..256 characters; default: 32 random bytes
 ${COMMON_HELP}
 
@@ -41,6 +42,7 @@ Exit codes: 0 subscribed; 1 refused; 2 usage.`,
     maintainer: { type: 'string' },
     package: { type: 'string' },
     architecture: { type: 'string' },
+    suite: { type: 'string' },
     secret: { type: 'string' },
   },
   async run(args, io) {
@@ -49,7 +51,7 @@ Exit codes: 0 subscribed; 1 refused; 2 usage.`,
       kind: 'webhook',
       url: requireFlag(args, 'url', adminAlertsAddCommand),
       ...Object.fromEntries(
-        (['maintainer', 'package', 'architecture', 'secret'] as const).flatMap((name) => {
+        (['maintainer', 'package', 'architecture', 'suite', 'secret'] as const).flatMap((name) => {
           const value = stringFlag(args, name);
           return value === undefined ? [] : [[name, value]];
         }),
@@ -84,7 +86,7 @@ export const adminAlertsListCommand: Command = {
       args,
       answer,
       answer.subscriptions.map((s) => {
-        const filters = (['maintainer', 'package', 'architecture'] as const)
+        const filters = (['maintainer', 'package', 'architecture', 'suite'] as const)
           .filter((name) => s[name] !== undefined)
           .map((name) => `${name}=${s[name]}`);
         return `${s.subscriptionId} ${s.kind} ${s.url} ${filters.join(' ') || '(every event)'}`;

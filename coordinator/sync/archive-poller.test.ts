@@ -16,12 +16,11 @@ import {
   createTestCoordinatorDeps,
   type TestCoordinatorDeps,
 } from '../../test/support/coordinator-deps-fixture.ts';
+import { enrolDebianWorkers } from '../../test/support/debian-workers.ts';
 import { type FixtureBinary, SignedArchiveServer } from '../../test/support/signed-archive-server.ts';
-import { enrolmentRequestFor, newTestWorkerKeys } from '../../test/support/test-worker-keys.ts';
 import { createCoordinatorApp } from '../http/create-app.ts';
 import { type ArchiveSyncSettings, archiveSyncDefaults, syncProfileOnce } from './archive-poller.ts';
 
-const LOOPBACK_ENV = { incoming: { socket: { remoteAddress: '127.0.0.1' } } };
 const PACKAGES = 'main/binary-amd64/Packages';
 const HOUR_MS = 3_600_000;
 
@@ -50,42 +49,7 @@ function helloBuildinfo(version: string): string {
 }
 
 async function enrolWorkers(): Promise<void> {
-  const app = createCoordinatorApp(coordinator.deps);
-  const admin = (
-    await coordinator.store.registry.createToken({
-      kind: 'admin',
-      subject: 'admin',
-      scopes: ['admin'],
-      singleUse: false,
-    })
-  ).secret;
-  const call = (path: string, body: string | Buffer, headers: Record<string, string>) =>
-    app.request(
-      path,
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
-        body: body as unknown as BodyInit,
-      },
-      LOOPBACK_ENV,
-    );
-  for (const operator of ['alpha', 'beta']) {
-    await coordinator.store.registry.addOperator(operator);
-    const token = await call('/v1/admin/enrolment-tokens', JSON.stringify({ operator }), {
-      authorization: `Bearer ${admin}`,
-    });
-    const { body, headers } = await enrolmentRequestFor(
-      newTestWorkerKeys(`${operator}-${randomUUID().slice(0, 6)}`),
-      {
-        origin: 'http://127.0.0.1:8470',
-        token: ((await token.json()) as { token: string }).token,
-        backends: ['debian'],
-        capacity: { cores: 4, memoryBytes: 2 ** 34, diskBytes: 2 ** 36 },
-      },
-    );
-    const enrolled = await call('/v1/workers/enrol', body, headers);
-    expect(enrolled.status, await enrolled.clone().text()).toBe(201);
-  }
+  await enrolDebianWorkers(createCoordinatorApp(coordinator.deps), coordinator.store, ['alpha', 'beta']);
 }
 
 async function addProfile(

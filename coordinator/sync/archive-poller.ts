@@ -149,6 +149,7 @@ async function readIndexes(
           uploads,
           uploadClass,
           deps.now(),
+          suite,
         );
         indexesRead++;
       }

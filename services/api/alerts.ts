@@ -3,7 +3,14 @@
 import { ALERT_KINDS, type AlertKind } from '../alerts/alert-event.ts';
 import { maxWebhookUrlLength, webhookUrlProblem } from '../alerts/webhook-url.ts';
 import { VERDICTS, type Verdict } from '../consensus/verdict.ts';
-import { accountNameRule, architectureRule, buildIdRule, packageNameRule, uuidRule } from '../identifiers.ts';
+import {
+  accountNameRule,
+  architectureRule,
+  buildIdRule,
+  packageNameRule,
+  suiteRule,
+  uuidRule,
+} from '../identifiers.ts';
 import {
   arrayOf,
   constant,
@@ -29,6 +36,11 @@ export interface AlertFilter {
   /** The package (source) name. */
   readonly package?: string;
   readonly architecture?: string;
+  /**
+   * A suite a sync profile found the build in (by the time the alert is raised); a build submitted
+   * by hand is in none, so a suite filter never matches it.
+   */
+  readonly suite?: string;
 }
 
 /** `POST /v1/admin/alerts/subscriptions`. */
@@ -115,6 +127,7 @@ const filterFields = {
   maintainer: identifier(accountNameRule, 'the account that submitted the build'),
   package: identifier(packageNameRule, 'the package (source) name'),
   architecture: identifier(architectureRule),
+  suite: identifier(suiteRule, 'a suite a sync profile found the build in'),
 };
 
 export const alertSubscriptionRequestType: WireType<AlertSubscriptionRequest> = object(

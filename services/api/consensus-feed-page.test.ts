@@ -12,7 +12,8 @@ const entry = {
   source: 'hello',
   version: '2.10-3',
   architecture: 'amd64',
-  suite: null,
+  suite: 'bookworm',
+  suites: ['bookworm'],
   verdict: 'reproducible',
   previousVerdict: 'pending',
   claimedOutputs: [{ path: 'hello_2.10-3_amd64.deb', sha256: sha256Hex('deb') }],
@@ -20,6 +21,7 @@ const entry = {
   agreeingOperators: ['acme', 'globex'],
   dissentingOperators: [],
   decidedAt: '2026-12-01T10:00:00.000Z',
+  logIndex: 12,
   links: { self: `/v1/builds/${buildId}`, attestation: 'a', divergence: 'd' },
 };
 const page = (change: Record<string, unknown> = {}, entryChange: Record<string, unknown> = {}) =>
@@ -38,6 +40,9 @@ describe('readConsensusFeedPage', () => {
     [{}, { agreeingOperators: ['Acme\u001b[2J'] }, 'entries[0].agreeingOperators[0]'],
     [{}, { buildId: '../../etc/passwd' }, 'entries[0].buildId'],
     [{}, { source: 'hello\u001b]0;owned\u0007' }, 'entries[0].source'],
+    [{}, { suites: ['Bookworm/../x'] }, 'entries[0].suites[0]'],
+    [{}, { logIndex: -1 }, 'entries[0].logIndex'],
+    [{}, { logIndex: '3' }, 'entries[0].logIndex'],
   ])('refuses %j %j naming %s', (change, entryChange, field) => {
     expect(() => readConsensusFeedPage(page(change, entryChange))).toThrow(
       expect.objectContaining({ code: 'ANSWER_INVALID', field }),

@@ -8,6 +8,7 @@ import {
   arrayOf,
   boolean,
   identifier,
+  integer,
   nullable,
   object,
   oneOf,
@@ -43,8 +44,13 @@ export interface ConsensusFeedEntry {
   /** The Debian version; null for generic builds (whose `source` is the manifest's name). */
   readonly version: string | null;
   readonly architecture: string;
-  /** Null: no manifest records the suite a build came from. */
+  /**
+   * With `suite=`, that suite; otherwise the first of `suites`. Null: found in none (submitted by
+   * hand: a submitter cannot name a suite).
+   */
   readonly suite: string | null;
+  /** Every suite a sync profile had found the build in when this entry was recorded, by name. */
+  readonly suites: readonly string[];
   readonly verdict: Verdict;
   readonly previousVerdict: Verdict;
   /** What the publisher claimed (a Debian build's .debs): path and sha256. */
@@ -54,6 +60,8 @@ export interface ConsensusFeedEntry {
   readonly agreeingOperators: readonly string[];
   readonly dissentingOperators: readonly string[];
   readonly decidedAt: string;
+  /** The index of this verdict's entry in the transparency log (GET /v1/log/proofs/:index); null until logged. */
+  readonly logIndex: number | null;
   readonly links: BuildLinks;
 }
 
@@ -84,6 +92,13 @@ export const storedName = text({
   description: 'a Debian source name or version, or a generic manifest name',
 });
 
+/** Suites, by name: at most a profile's suites times the profiles a coordinator keeps. */
+export const suitesType = arrayOf(identifier(suiteRule), { maxItems: 4096 });
+/** The log index of a verdict's entry, or null while there is none. */
+export const logIndexType = nullable(
+  integer({ minimum: 0, description: 'the index of the verdict entry in the transparency log' }),
+);
+
 export const consensusFeedEntryType: WireType<ConsensusFeedEntry> = object(
   {
     cursor,
@@ -92,6 +107,7 @@ export const consensusFeedEntryType: WireType<ConsensusFeedEntry> = object(
     version: nullable(storedName),
     architecture: identifier(architectureRule),
     suite: nullable(identifier(suiteRule)),
+    suites: suitesType,
     verdict: oneOf(VERDICTS),
     previousVerdict: oneOf(VERDICTS),
     claimedOutputs: arrayOf(output, { maxItems: maxFeedEntryOutputs }),
@@ -99,6 +115,7 @@ export const consensusFeedEntryType: WireType<ConsensusFeedEntry> = object(
     agreeingOperators: operators,
     dissentingOperators: operators,
     decidedAt: timestamp(),
+    logIndex: logIndexType,
     links: buildLinksType,
   },
   {},

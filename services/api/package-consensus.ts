@@ -11,7 +11,7 @@ import {
   suiteRule,
 } from '../identifiers.ts';
 import { type BuildLinks, buildLinksType } from './build-links.ts';
-import { storedName } from './consensus-feed-page.ts';
+import { logIndexType, storedName, suitesType } from './consensus-feed-page.ts';
 import {
   arrayOf,
   boolean,
@@ -48,11 +48,16 @@ export interface PackageQueryRequest {
 export interface PackageBuildView {
   readonly buildId: string;
   readonly architecture: string;
+  /** The first of `suites`; null: found in none (a build submitted by hand). */
   readonly suite: string | null;
+  /** Every suite a sync profile found this build in, by name. */
+  readonly suites: readonly string[];
   readonly verdict: Verdict;
   readonly agreeingOperators: readonly string[];
   readonly dissentingOperators: readonly string[];
   readonly verdictAt?: string;
+  /** The transparency-log index of the current verdict's entry (GET /v1/log/proofs/:index); null while pending. */
+  readonly logIndex: number | null;
   readonly links: BuildLinks;
 }
 
@@ -61,6 +66,8 @@ export interface PackageVersionView {
   readonly version: string | null;
   /** The most severe verdict of the newest build of each architecture. */
   readonly verdict: Verdict;
+  /** Every suite any build of it was found in, by name. */
+  readonly suites: readonly string[];
   /** How many distinct operators reproduced it (`reproducedBy.length`). */
   readonly reproducedCount: number;
   readonly reproducedBy: readonly string[];
@@ -104,9 +111,11 @@ const packageBuildViewType: WireType<PackageBuildView> = object(
     buildId: identifier(buildIdRule),
     architecture: identifier(architectureRule),
     suite: nullable(identifier(suiteRule)),
+    suites: suitesType,
     verdict: oneOf(VERDICTS),
     agreeingOperators: operators,
     dissentingOperators: operators,
+    logIndex: logIndexType,
     links: buildLinksType,
   },
   { verdictAt: timestamp() },
@@ -117,6 +126,7 @@ const packageVersionViewType: WireType<PackageVersionView> = object(
   {
     version: nullable(storedName),
     verdict: oneOf(VERDICTS, 'the most severe verdict of the newest build of each architecture'),
+    suites: suitesType,
     reproducedCount: integer({ minimum: 0, description: 'distinct operators that reproduced it' }),
     reproducedBy: operators,
     dissentedBy: operators,

@@ -8,7 +8,11 @@ import type { IsoTimestamp } from './store-error.ts';
 
 /** One verdict change. */
 export interface FeedEntry {
-  /** Its position in the feed: strictly increasing in the order changes were recorded. */
+  /**
+   * Its position (the cursor): strictly increasing in the order entries were recorded. With a suite
+   * filter, the position in that suite's own feed, which also lists a decided build when it is
+   * found in the suite later (docs/api.md, "The consensus feed").
+   */
   readonly seq: number;
   readonly buildId: string;
   /** Position in the build's own verdict history, from 1. */
@@ -18,8 +22,13 @@ export interface FeedEntry {
   /** The Debian version; null for generic builds. */
   readonly version: string | null;
   readonly architecture: string;
-  /** Null: no manifest records the suite a build came from (see docs/api.md, "The consensus feed"). */
+  /**
+   * With a suite filter, that suite; otherwise the first of `suites` (by name). Null: found in
+   * none (submitted by hand).
+   */
   readonly suite: string | null;
+  /** Every suite a sync profile found the build in when the entry was recorded, by name. */
+  readonly suites: readonly string[];
   readonly verdict: Verdict;
   readonly previousVerdict: Verdict;
   /** The operators that produced the reference output set, sorted. */
@@ -31,6 +40,8 @@ export interface FeedEntry {
   /** The agreed output set (reproducible, agreed, mismatch-upstream); null otherwise. */
   readonly agreedOutputs: readonly OutputDigest[] | null;
   readonly decidedAt: IsoTimestamp;
+  /** The index of this verdict's entry in the transparency log; null until it is logged. */
+  readonly logIndex: number | null;
 }
 
 export interface FeedPageOptions {
@@ -53,11 +64,16 @@ export interface PackageBuild {
   readonly source: string;
   readonly version: string | null;
   readonly architecture: string;
+  /** The first of `suites`; null: none. */
   readonly suite: string | null;
+  /** Every suite a sync profile found the build in, by name. */
+  readonly suites: readonly string[];
   readonly verdict: Verdict;
   readonly agreeingOperators: readonly string[];
   readonly dissentingOperators: readonly string[];
   readonly verdictAt?: IsoTimestamp;
+  /** The log index of the current verdict's entry; null while pending or not yet logged. */
+  readonly logIndex: number | null;
 }
 
 /** One question: a source's builds, of one version or (absent) of every version. */
@@ -72,8 +88,8 @@ export interface ConsensusFeed {
    * more match after them; one range of one index, whatever the feed holds.
    */
   readFeed(options: FeedPageOptions): Promise<FeedPage>;
-  /** The newest entry's `seq` (0 when the feed is empty): what an ETag of a page derives from. */
-  latestFeedSeq(): Promise<number>;
+  /** The newest entry's `seq` (0 when the feed is empty), of the suite's own feed when given. */
+  latestFeedSeq(suite?: string): Promise<number>;
   /**
    * For each query, in order: the newest `maxBuilds` builds of that source (and version), newest
    * first; an indexed read per query.

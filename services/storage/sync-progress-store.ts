@@ -26,6 +26,24 @@ export type SyncReason =
   | 'archive-signature'
   | 'archive-index';
 
+/** Every reason, in the order documented above (what `?reason=` accepts). */
+export const SYNC_REASONS: readonly SyncReason[] = [
+  'buildinfo-not-published',
+  'buildinfo-missing',
+  'buildinfo-invalid',
+  'buildinfo-signature',
+  'buildinfo-unreachable',
+  'environment-unavailable',
+  'submission-refused',
+  'archive-unreachable',
+  'archive-signature',
+  'archive-index',
+];
+
+/** pending (waiting, perhaps with a reason); submitting (build id chosen); submitted. */
+export type SyncUploadState = 'pending' | 'submitting' | 'submitted';
+export const SYNC_UPLOAD_STATES: readonly SyncUploadState[] = ['pending', 'submitting', 'submitted'];
+
 export interface SyncUploadKey {
   readonly profile: string;
   readonly source: string;
@@ -36,7 +54,7 @@ export interface SyncUploadKey {
 export interface SyncUploadRecord extends SyncUploadKey {
   readonly binaries: readonly string[];
   readonly class: SyncUploadClass;
-  readonly state: 'pending' | 'submitting' | 'submitted';
+  readonly state: SyncUploadState;
   readonly firstSeenAt: IsoTimestamp;
   readonly dueAt: IsoTimestamp;
   readonly tries: number;
@@ -44,6 +62,21 @@ export interface SyncUploadRecord extends SyncUploadKey {
   readonly detail?: string;
   readonly buildId?: string;
   readonly submittedAt?: IsoTimestamp;
+}
+
+/** An upload as an operator lists it: with every suite the profile read it in, by name. */
+export interface ListedSyncUpload extends SyncUploadRecord {
+  readonly suites: readonly string[];
+}
+
+/** One page of a profile's uploads (see {@link SyncProgressStore.listUploadsPage}). */
+export interface SyncUploadPageOptions {
+  readonly state?: SyncUploadState;
+  readonly reason?: SyncReason;
+  /** Uploads after this key, in (source, version, architecture) order; absent: from the first. */
+  readonly after?: Omit<SyncUploadKey, 'profile'>;
+  /** 1..1000. */
+  readonly limit: number;
 }
 
 export interface SyncPollRecord {
@@ -69,8 +102,10 @@ export interface SyncDeferral {
 export interface SyncProgressStore {
   getIndexDigest(profile: string, path: string): Promise<string | undefined>;
   /**
-   * Records that `path` was read whole at `sha256` and adds the uploads it selected that the profile
-   * never saw (others are left as they are), in one transaction. @returns how many were added.
+   * Records that `path` (an index of `suite`) was read whole at `sha256` and adds the uploads it
+   * selected that the profile never saw (others are left as they are), in one transaction. Every
+   * upload it lists is recorded as found in `suite`, and so is its build, already submitted or not
+   * yet (the feed, package queries and alerts read a build's suites). @returns how many were added.
    */
   recordIndex(
     profile: string,
@@ -79,10 +114,19 @@ export interface SyncProgressStore {
     uploads: readonly ArchiveUpload[],
     uploadClass: SyncUploadClass,
     now: Date,
+    suite: string,
   ): Promise<number>;
   /** Uploads not yet submitted and due by `now`, new before retry before backfill, oldest first. */
   listDueUploads(profile: string, now: Date, limit: number): Promise<readonly SyncUploadRecord[]>;
   listUploads(profile: string): Promise<readonly SyncUploadRecord[]>;
+  /**
+   * A profile's uploads matching the filters, in (source, version, architecture) order, after
+   * `options.after`, at most `limit`, and whether more match: a walk of the profile's primary key.
+   */
+  listUploadsPage(
+    profile: string,
+    options: SyncUploadPageOptions,
+  ): Promise<{ readonly uploads: readonly ListedSyncUpload[]; readonly more: boolean }>;
   countSubmittedSince(profile: string, since: Date): Promise<number>;
   /** pending → submitting with the build id about to be created. @returns false if not pending. */
   claimUpload(key: SyncUploadKey, buildId: string): Promise<boolean>;

@@ -71,7 +71,7 @@ async function checkKeyringFile(keyring: SyncKeyring | undefined, field: string)
 }
 
 /** The profile `:name` names. @throws ApiError INVALID for a malformed name, NOT_FOUND. */
-async function profileNamed(
+export async function profileNamed(
   deps: RouteContext['deps'],
   value: string | undefined,
 ): Promise<SyncProfileRecord> {
@@ -87,7 +87,7 @@ function profileNameOf(value: string | undefined): string {
   return value;
 }
 
-const nameParam: RouteParameter = {
+export const nameParam: RouteParameter = {
   description: 'the profile name',
   schema: identifier(syncProfileNameRule).schema,
 };

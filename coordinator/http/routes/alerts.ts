@@ -1,5 +1,5 @@
 // Alerts: webhook subscriptions and the dead-letter list (admin), and the public Atom feed of alert
-// events filtered by maintainer, package or architecture.
+// events filtered by maintainer, package, architecture or suite.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ATOM_CONTENT_TYPE, renderAtomFeed } from '../../../services/alerts/atom-feed.ts';
 import { maxAdminBodyBytes, parseAdminRequest } from '../../../services/api/admin-accounts.ts';
@@ -21,6 +21,7 @@ import {
   type IdentifierRule,
   isUuid,
   packageNameRule,
+  suiteRule,
   uuidRule,
 } from '../../../services/identifiers.ts';
 import { ApiError } from '../api-error.ts';
@@ -71,6 +72,7 @@ const addSubscription: RouteDefinition = {
         ...(request.maintainer !== undefined && { maintainer: request.maintainer }),
         ...(request.package !== undefined && { package: request.package }),
         ...(request.architecture !== undefined && { architecture: request.architecture }),
+        ...(request.suite !== undefined && { suite: request.suite }),
         createdBy: c.get('token')?.subject ?? 'admin',
         createdAt: deps.now(),
       });
@@ -181,6 +183,7 @@ const FEED_FILTERS: readonly (readonly [keyof AlertFilter, IdentifierRule, strin
   ['maintainer', accountNameRule, 'only builds this account submitted'],
   ['package', packageNameRule, 'only this package (source) name'],
   ['architecture', architectureRule, 'only this architecture'],
+  ['suite', suiteRule, 'only builds a sync profile found in this suite'],
 ];
 
 const atomQuery: Record<string, RouteParameter> = Object.fromEntries([

@@ -3,6 +3,7 @@
 import type { RouteDefinition } from '../route.ts';
 import { adminRoutes } from './admin.ts';
 import { adminSyncProfileRoutes } from './admin-sync-profiles.ts';
+import { adminSyncUploadRoutes } from './admin-sync-uploads.ts';
 import { adminWorkerRoutes } from './admin-workers.ts';
 import { alertRoutes } from './alerts.ts';
 import { aptRoutes } from './apt.ts';
@@ -25,6 +26,7 @@ export const coordinatorRoutes: readonly RouteDefinition[] = Object.freeze([
   ...adminRoutes,
   ...adminWorkerRoutes,
   ...adminSyncProfileRoutes,
+  ...adminSyncUploadRoutes,
   ...enrolmentRoutes,
   ...contentStoreRoutes,
   ...buildRoutes,

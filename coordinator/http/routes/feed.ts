@@ -26,6 +26,7 @@ function entryOf(entry: FeedEntry): ConsensusFeedEntry {
     version: entry.version,
     architecture: entry.architecture,
     suite: entry.suite,
+    suites: entry.suites,
     verdict: entry.verdict,
     previousVerdict: entry.previousVerdict,
     claimedOutputs: entry.claimedOutputs,
@@ -33,6 +34,7 @@ function entryOf(entry: FeedEntry): ConsensusFeedEntry {
     agreeingOperators: entry.agreeingOperators,
     dissentingOperators: entry.dissentingOperators,
     decidedAt: entry.decidedAt,
+    logIndex: entry.logIndex,
     links: buildLinksFor(entry.buildId),
   };
 }
@@ -64,7 +66,8 @@ const example: ConsensusFeedPage = {
       source: 'hello',
       version: '2.10-3',
       architecture: 'amd64',
-      suite: null,
+      suite: 'bookworm',
+      suites: ['bookworm', 'bookworm-proposed-updates'],
       verdict: 'reproducible',
       previousVerdict: 'pending',
       claimedOutputs: [{ path: 'hello_2.10-3_amd64.deb', sha256: exampleDeb }],
@@ -72,6 +75,7 @@ const example: ConsensusFeedPage = {
       agreeingOperators: ['acme', 'globex'],
       dissentingOperators: [],
       decidedAt: '2026-12-01T10:00:00.000Z',
+      logIndex: 1742,
       links: buildLinksFor('0b0d6e0c-3c1e-4b8a-9d43-6f1f9f0a1c2d'),
     },
   ],
@@ -89,8 +93,11 @@ const readFeed: RouteDefinition = {
     'Start without `since`; then pass the `nextCursor` of each page as `since`. `more: true` means ' +
     'fetch again now; `more: false` means caught up (poll later, with the ETag in `If-None-Match`: ' +
     'an unchanged page answers 304). Each change is one entry, however often a build changes; ' +
-    'entries are never changed or removed. `suite` is null for every build today (no manifest ' +
-    'records one), so `suite=` matches nothing until one is recorded (docs/api.md).',
+    "entries are never changed or removed. With `suite=` the feed is that suite's own: a verdict " +
+    'change of a build found in it, and a build already decided when it is found in it later (its ' +
+    "latest change, listed again); its cursors are that feed's and only valid with the same " +
+    "`suite=`. `logIndex` is the verdict's entry in the transparency log (GET /v1/log/proofs/:index). " +
+    'Suites are recorded by sync profiles only (docs/api.md, "The consensus feed").',
   auth: ['none'],
   query: {
     since: {
@@ -131,7 +138,7 @@ const readFeed: RouteDefinition = {
       const limit = pageLimitOf(c.req.query('limit'), maxFeedPageEntries, defaultFeedPageEntries);
       const architecture = optionalIdentifierOf('arch', c.req.query('arch'), architectureRule);
       const suite = optionalIdentifierOf('suite', c.req.query('suite'), suiteRule);
-      const latest = await deps.feed.latestFeedSeq();
+      const latest = await deps.feed.latestFeedSeq(suite);
       // Cursors only grow: one past the end was not made by this coordinator's feed (or its
       // database was restored from an older copy), and silence would stall the poller for ever.
       if (since > latest)

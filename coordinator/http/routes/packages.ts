@@ -34,6 +34,7 @@ export function packageAnswerOf(question: PackageQuestion, builds: readonly Pack
     return {
       version,
       verdict: summary.verdict,
+      suites: [...new Set(newestFirst.flatMap((b) => b.suites))].sort(),
       reproducedCount: summary.reproducedBy.length,
       reproducedBy: summary.reproducedBy,
       dissentedBy: summary.dissentedBy,
@@ -41,10 +42,12 @@ export function packageAnswerOf(question: PackageQuestion, builds: readonly Pack
         buildId: b.buildId,
         architecture: b.architecture,
         suite: b.suite,
+        suites: b.suites,
         verdict: b.verdict,
         agreeingOperators: b.agreeingOperators,
         dissentingOperators: b.dissentingOperators,
         ...(b.verdictAt !== undefined && { verdictAt: b.verdictAt }),
+        logIndex: b.logIndex,
         links: buildLinksFor(b.buildId),
       })),
     };
@@ -73,6 +76,7 @@ const exampleAnswer: PackageAnswer = {
     {
       version: '2.10-3',
       verdict: 'reproducible',
+      suites: ['bookworm', 'bookworm-proposed-updates'],
       reproducedCount: 2,
       reproducedBy: ['acme', 'globex'],
       dissentedBy: [],
@@ -80,11 +84,13 @@ const exampleAnswer: PackageAnswer = {
         {
           buildId: exampleBuildId,
           architecture: 'amd64',
-          suite: null,
+          suite: 'bookworm',
+          suites: ['bookworm', 'bookworm-proposed-updates'],
           verdict: 'reproducible',
           agreeingOperators: ['acme', 'globex'],
           dissentingOperators: [],
           verdictAt: '2026-12-01T10:00:00.000Z',
+          logIndex: 1742,
           links: buildLinksFor(exampleBuildId),
         },
       ],

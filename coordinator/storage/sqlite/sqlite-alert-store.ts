@@ -28,6 +28,7 @@ interface SubscriptionRow {
   maintainer: string | null;
   package: string | null;
   architecture: string | null;
+  suite: string | null;
   created_by: string;
   created_at: number;
 }
@@ -47,22 +48,24 @@ interface EventRow {
   occurred_at: number;
 }
 
-/** An event filter in SQL: a NULL parameter matches every event. */
+/** An event filter in SQL: a NULL parameter matches every event. A suite is one of the build's (migration 14). */
 const EVENT_FILTER = `(@maintainer IS NULL OR maintainer = @maintainer)
   AND (@package IS NULL OR package = @package)
-  AND (@architecture IS NULL OR architecture = @architecture)`;
+  AND (@architecture IS NULL OR architecture = @architecture)
+  AND (@suite IS NULL OR EXISTS (SELECT 1 FROM build_suites s
+    WHERE s.build_id = alert_events.build_id AND s.suite = @suite))`;
 
 function prepare(c: SqliteConnection) {
   const db = c.db;
   return {
     insertSubscription: db.prepare(
       `INSERT INTO alert_subscriptions (subscription_id, kind, url, secret, maintainer, package,
-         architecture, created_by, created_at)
-       VALUES (@subscription_id, @kind, @url, @secret, @maintainer, @package, @architecture,
+         architecture, suite, created_by, created_at)
+       VALUES (@subscription_id, @kind, @url, @secret, @maintainer, @package, @architecture, @suite,
          @created_by, @created_at)`,
     ),
     subscriptions: db.prepare<[], SubscriptionRow>(
-      `SELECT subscription_id, kind, url, maintainer, package, architecture, created_by, created_at
+      `SELECT subscription_id, kind, url, maintainer, package, architecture, suite, created_by, created_at
        FROM alert_subscriptions ORDER BY created_at, subscription_id`,
     ),
     deleteSubscription: db.prepare<[string]>('DELETE FROM alert_subscriptions WHERE subscription_id = ?'),
@@ -95,13 +98,23 @@ function prepare(c: SqliteConnection) {
        SELECT subscription_id, @seq, 'pending', @occurred_at FROM alert_subscriptions
        WHERE (maintainer IS NULL OR maintainer = @maintainer)
          AND (package IS NULL OR package = @package)
-         AND (architecture IS NULL OR architecture = @architecture)`,
+         AND (architecture IS NULL OR architecture = @architecture)
+         AND (suite IS NULL OR EXISTS (SELECT 1 FROM build_suites s
+           WHERE s.build_id = @build_id AND s.suite = alert_subscriptions.suite))`,
     ),
     deletePending: db.prepare<[string, number]>(
       'DELETE FROM alert_verdicts_pending WHERE build_id = ? AND sequence = ?',
     ),
     events: db.prepare<
-      [{ maintainer: string | null; package: string | null; architecture: string | null; limit: number }],
+      [
+        {
+          maintainer: string | null;
+          package: string | null;
+          architecture: string | null;
+          suite: string | null;
+          limit: number;
+        },
+      ],
       EventRow
     >(`SELECT * FROM alert_events WHERE ${EVENT_FILTER} ORDER BY seq DESC LIMIT @limit`),
     dueDeliveries: db.prepare<[number, number], DueDeliveryRow>(
@@ -162,6 +175,7 @@ function mapSubscription(row: SubscriptionRow): AlertSubscriptionRecord {
     ...optional('maintainer', row.maintainer),
     ...optional('package', row.package),
     ...optional('architecture', row.architecture),
+    ...optional('suite', row.suite),
     createdBy: row.created_by,
     createdAt: iso(row.created_at),
   });
@@ -172,6 +186,7 @@ function filterParams(filter: AlertFilter) {
     maintainer: filter.maintainer ?? null,
     package: filter.package ?? null,
     architecture: filter.architecture ?? null,
+    suite: filter.suite ?? null,
   };
 }
 
@@ -272,6 +287,7 @@ export class SqliteAlertStore implements AlertStore {
             maintainer: event.maintainer,
             package: event.package,
             architecture: event.architecture,
+            build_id: event.buildId,
           });
         }
       }

@@ -49,16 +49,14 @@ describe('SqliteConsensusFeed query plans', () => {
   it.each([
     ['feed', /SEARCH f USING INTEGER PRIMARY KEY \(rowid>\?\)/],
     ['feedByArchitecture', /SEARCH f USING INDEX verdict_feed_architecture \(architecture=\? AND seq>\?\)/],
-    ['feedBySuite', /SEARCH f USING INDEX verdict_feed_suite \(suite=\? AND seq>\?\)/],
+    ['feedBySuite', /SEARCH sf USING INDEX suite_feed_suite \(suite=\? AND seq>\?\)/],
     [
       'feedBySuiteArchitecture',
-      /SEARCH f USING INDEX verdict_feed_suite_architecture \(suite=\? AND architecture=\? AND seq>\?\)/,
+      /SEARCH sf USING INDEX suite_feed_suite_architecture \(suite=\? AND architecture=\? AND seq>\?\)/,
     ],
-    [
-      'buildsOfVersion',
-      /SEARCH package_builds USING INDEX package_builds_version \(source=\? AND version=\?\)/,
-    ],
-    ['buildsOfSource', /SEARCH package_builds USING INDEX package_builds_source \(source=\?\)/],
+    ['buildsOfVersion', /SEARCH p USING INDEX package_builds_version \(source=\? AND version=\?\)/],
+    ['buildsOfSource', /SEARCH p USING INDEX package_builds_source \(source=\?\)/],
+    ['latestSuiteSeq', /SEARCH suite_feed USING COVERING INDEX suite_feed_suite \(suite=\?\)/],
   ] as const)('%s reads one index range, in order, and sorts nothing', (name, expected) => {
     const plan = planOf(CONSENSUS_FEED_SQL[name]);
     expect(plan).toMatch(expected);

@@ -16,13 +16,14 @@ import { iso, optionalIso } from './row-mapping.ts';
 import type { SqliteConnection } from './sqlite-connection.ts';
 
 interface FeedRow {
-  seq: number;
+  cursor: number;
+  listed_suite: string | null;
+  suites_json: string;
   build_id: string;
   sequence: number;
   source: string;
   version: string | null;
   architecture: string;
-  suite: string | null;
   verdict: string;
   previous_verdict: string;
   agreeing_operators_json: string;
@@ -30,6 +31,7 @@ interface FeedRow {
   agreed_outputs_json: string | null;
   claimed_outputs_json: string;
   decided_at: number;
+  log_index: number | null;
 }
 
 interface PackageRow {
@@ -37,18 +39,30 @@ interface PackageRow {
   source: string;
   version: string | null;
   architecture: string;
-  suite: string | null;
+  suites_json: string;
   verdict: string;
   agreeing_operators_json: string;
   dissenting_operators_json: string;
   verdict_at: number | null;
+  log_index: number | null;
 }
 
-const FEED_COLUMNS = `f.seq, f.build_id, f.sequence, f.source, f.version, f.architecture, f.suite, f.verdict,
+const FEED_COLUMNS = `f.build_id, f.sequence, f.source, f.version, f.architecture, f.verdict,
   f.previous_verdict, f.agreeing_operators_json, f.dissenting_operators_json, f.agreed_outputs_json,
-  f.decided_at, b.claimed_outputs_json`;
-const PACKAGE_COLUMNS = `build_id, source, version, architecture, suite, verdict, agreeing_operators_json,
-  dissenting_operators_json, verdict_at`;
+  f.decided_at, b.claimed_outputs_json, vl.log_index`;
+/** The build row (one lookup by its unique id) and the verdict's log index (one primary-key lookup). */
+const FEED_JOINS = `JOIN builds b ON b.build_id = f.build_id
+   LEFT JOIN verdict_log_indexes vl ON vl.build_id = f.build_id AND vl.sequence = f.sequence`;
+/**
+ * A build's current facts, its suites by name, and the log index of its current
+ * verdict (null while pending, or in the moment between recording a verdict and logging it).
+ */
+const PACKAGE_COLUMNS = `p.build_id, p.source, p.version, p.architecture, p.verdict,
+  p.agreeing_operators_json, p.dissenting_operators_json, p.verdict_at,
+  (SELECT json_group_array(s.suite) FROM build_suites s
+    WHERE s.build_id = p.build_id) AS suites_json,
+  (SELECT vl.log_index FROM verdict_log_indexes vl WHERE vl.build_id = p.build_id
+    AND vl.sequence = (SELECT MAX(h.sequence) FROM verdict_history h WHERE h.build_id = p.build_id)) AS log_index`;
 
 /**
  * `INDEXED BY` names the index a filtered page must walk: with statistics saying most entries
@@ -56,30 +70,45 @@ const PACKAGE_COLUMNS = `build_id, source, version, architecture, suite, verdict
  * rare architecture.
  */
 const feedSql = (index: string | undefined, where: string) =>
-  `SELECT ${FEED_COLUMNS} FROM verdict_feed f ${index === undefined ? '' : `INDEXED BY ${index}`}
-   JOIN builds b ON b.build_id = f.build_id
+  `SELECT f.seq AS cursor, NULL AS listed_suite, COALESCE(vs.suites_json, '[]') AS suites_json, ${FEED_COLUMNS}
+   FROM verdict_feed f ${index === undefined ? '' : `INDEXED BY ${index}`}
+   ${FEED_JOINS}
+   LEFT JOIN verdict_feed_suites vs ON vs.feed_seq = f.seq
    WHERE ${where} f.seq > @after ORDER BY f.seq LIMIT @limit`;
 
 /**
+ * A suite's own feed (migration 14): its cursor is the suite_feed row's, each row one entry of the
+ * global feed listed for the suite (a verdict change of a build in it, or a decided build found in
+ * it later).
+ */
+const suiteFeedSql = (index: string, where: string) =>
+  `SELECT sf.seq AS cursor, sf.suite AS listed_suite, sf.suites_json, ${FEED_COLUMNS}
+   FROM suite_feed sf INDEXED BY ${index}
+   JOIN verdict_feed f ON f.seq = sf.feed_seq
+   ${FEED_JOINS}
+   WHERE sf.suite = @suite AND ${where} sf.seq > @after ORDER BY sf.seq LIMIT @limit`;
+
+/**
  * Every read, one statement per filter combination, each matching one index (verdict_feed_*,
- * package_builds_version), so SQLite never sorts or skips: a page costs its own rows whatever is
- * stored. Exported for the test that reads their query plans.
+ * suite_feed_*, package_builds_version), so SQLite never sorts or skips: a page costs its own rows
+ * whatever is stored. Exported for the test that reads their query plans.
  */
 export const CONSENSUS_FEED_SQL = Object.freeze({
   feed: feedSql(undefined, ''),
   feedByArchitecture: feedSql('verdict_feed_architecture', 'f.architecture = @architecture AND'),
-  feedBySuite: feedSql('verdict_feed_suite', 'f.suite = @suite AND'),
-  feedBySuiteArchitecture: feedSql(
-    'verdict_feed_suite_architecture',
-    'f.suite = @suite AND f.architecture = @architecture AND',
+  feedBySuite: suiteFeedSql('suite_feed_suite', ''),
+  feedBySuiteArchitecture: suiteFeedSql(
+    'suite_feed_suite_architecture',
+    'sf.architecture = @architecture AND',
   ),
   latestSeq: 'SELECT MAX(seq) AS seq FROM verdict_feed',
-  buildsOfVersion: `SELECT ${PACKAGE_COLUMNS} FROM package_builds INDEXED BY package_builds_version
-    WHERE source = ? AND version IS ?
-    ORDER BY build_seq DESC LIMIT ?`,
-  buildsOfSource: `SELECT ${PACKAGE_COLUMNS} FROM package_builds INDEXED BY package_builds_source
-    WHERE source = ?
-    ORDER BY build_seq DESC LIMIT ?`,
+  latestSuiteSeq: 'SELECT MAX(seq) AS seq FROM suite_feed WHERE suite = ?',
+  buildsOfVersion: `SELECT ${PACKAGE_COLUMNS} FROM package_builds p INDEXED BY package_builds_version
+    WHERE p.source = ? AND p.version IS ?
+    ORDER BY p.build_seq DESC LIMIT ?`,
+  buildsOfSource: `SELECT ${PACKAGE_COLUMNS} FROM package_builds p INDEXED BY package_builds_source
+    WHERE p.source = ?
+    ORDER BY p.build_seq DESC LIMIT ?`,
 });
 
 function prepare(c: SqliteConnection) {
@@ -91,12 +120,15 @@ function prepare(c: SqliteConnection) {
     feedBySuite: db.prepare<Record<string, unknown>, FeedRow>(sql.feedBySuite),
     feedBySuiteArchitecture: db.prepare<Record<string, unknown>, FeedRow>(sql.feedBySuiteArchitecture),
     latestSeq: db.prepare<[], { seq: number | null }>(sql.latestSeq),
+    latestSuiteSeq: db.prepare<[string], { seq: number | null }>(sql.latestSuiteSeq),
     buildsOfVersion: db.prepare<[string, string | null, number], PackageRow>(sql.buildsOfVersion),
     buildsOfSource: db.prepare<[string, number], PackageRow>(sql.buildsOfSource),
   };
 }
 
 const names = (json: string): readonly string[] => Object.freeze(JSON.parse(json) as string[]);
+/** A build's suites, by name: sorted here, a handful, so no statement sorts. */
+const suiteNames = (json: string): readonly string[] => Object.freeze((JSON.parse(json) as string[]).sort());
 
 /** Path and digest only: the rows the schema checked, frozen. */
 function outputs(json: string): readonly OutputDigest[] {
@@ -106,14 +138,16 @@ function outputs(json: string): readonly OutputDigest[] {
 }
 
 function mapFeed(row: FeedRow): FeedEntry {
+  const suites = suiteNames(row.suites_json);
   return Object.freeze({
-    seq: row.seq,
+    seq: row.cursor,
     buildId: row.build_id,
     sequence: row.sequence,
     source: row.source,
     version: row.version,
     architecture: row.architecture,
-    suite: row.suite,
+    suite: row.listed_suite ?? suites[0] ?? null,
+    suites,
     verdict: row.verdict as Verdict,
     previousVerdict: row.previous_verdict as Verdict,
     agreeingOperators: names(row.agreeing_operators_json),
@@ -121,20 +155,24 @@ function mapFeed(row: FeedRow): FeedEntry {
     claimedOutputs: outputs(row.claimed_outputs_json),
     agreedOutputs: row.agreed_outputs_json === null ? null : outputs(row.agreed_outputs_json),
     decidedAt: iso(row.decided_at),
+    logIndex: row.log_index,
   });
 }
 
 function mapPackage(row: PackageRow): PackageBuild {
+  const suites = suiteNames(row.suites_json);
   return Object.freeze({
     buildId: row.build_id,
     source: row.source,
     version: row.version,
     architecture: row.architecture,
-    suite: row.suite,
+    suite: suites[0] ?? null,
+    suites,
     verdict: row.verdict as Verdict,
     agreeingOperators: names(row.agreeing_operators_json),
     dissentingOperators: names(row.dissenting_operators_json),
     ...optionalIso('verdictAt', row.verdict_at),
+    logIndex: row.log_index,
   });
 }
 
@@ -175,8 +213,9 @@ export class SqliteConsensusFeed implements ConsensusFeed {
   }
 
   /** @inheritdoc */
-  async latestFeedSeq(): Promise<number> {
-    return this.#s.latestSeq.get()?.seq ?? 0;
+  async latestFeedSeq(suite?: string): Promise<number> {
+    const latest = suite === undefined ? this.#s.latestSeq.get() : this.#s.latestSuiteSeq.get(suite);
+    return latest?.seq ?? 0;
   }
 
   /** @inheritdoc */

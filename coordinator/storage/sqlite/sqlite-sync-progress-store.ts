@@ -2,6 +2,7 @@
 // primary key that makes a second submission impossible, and its last poll.
 
 import {
+  type ListedSyncUpload,
   SYNC_UPLOAD_CLASSES,
   type SyncDeferral,
   type SyncPollRecord,
@@ -9,9 +10,11 @@ import {
   type SyncReason,
   type SyncUploadClass,
   type SyncUploadKey,
+  type SyncUploadPageOptions,
   type SyncUploadRecord,
 } from '../../../services/storage/sync-progress-store.ts';
 import type { ArchiveUpload } from '../../../services/sync/archive-uploads.ts';
+import { pageLimit } from './page-arguments.ts';
 import { frozenArray, iso, optional, optionalIso } from './row-mapping.ts';
 import type { SqliteConnection } from './sqlite-connection.ts';
 
@@ -90,9 +93,24 @@ function prepare(c: SqliteConnection) {
          state, first_seen_at, due_at)
        VALUES (@profile, @source, @version, @architecture, @binaries_json, @class, 'pending', @now, @now)`,
     ),
+    // Migration 14: where the upload was read; a trigger records it for the upload's build, if any.
+    insertUploadSuite: db.prepare(
+      `INSERT OR IGNORE INTO sync_upload_suites (profile, source, version, architecture, suite, first_seen_at)
+       VALUES (@profile, @source, @version, @architecture, @suite, @now)`,
+    ),
     due: db.prepare<[string, number, number], UploadRow>(
       `SELECT * FROM sync_uploads WHERE profile = ? AND state != 'submitted' AND due_at <= ?
        ORDER BY class, due_at, first_seen_at, source, version, architecture LIMIT ?`,
+    ),
+    // The profile's primary-key range after the cursor; filters read the rows it walks.
+    page: db.prepare<Record<string, unknown>, UploadRow & { suites_json: string }>(
+      `SELECT u.*, (SELECT json_group_array(s.suite) FROM sync_upload_suites s
+          WHERE s.profile = u.profile AND s.source = u.source AND s.version = u.version
+            AND s.architecture = u.architecture) AS suites_json
+       FROM sync_uploads u
+       WHERE u.profile = @profile AND (u.source, u.version, u.architecture) > (@source, @version, @architecture)
+         AND (@state IS NULL OR u.state = @state) AND (@reason IS NULL OR u.reason = @reason)
+       ORDER BY u.source, u.version, u.architecture LIMIT @limit`,
     ),
     all: db.prepare<[string], UploadRow>(
       'SELECT * FROM sync_uploads WHERE profile = ? ORDER BY source, version, architecture',
@@ -153,21 +171,27 @@ export class SqliteSyncProgressStore implements SyncProgressStore {
     uploads: readonly ArchiveUpload[],
     uploadClass: SyncUploadClass,
     now: Date,
+    suite: string,
   ): Promise<number> {
     const nowMs = now.getTime();
     const classIndex = SYNC_UPLOAD_CLASSES.indexOf(uploadClass);
     return this.#c.write(() => {
       let added = 0;
-      for (const upload of uploads)
-        added += this.#s.insertUpload.run({
+      for (const upload of uploads) {
+        const key = {
           profile,
           source: upload.source,
           version: upload.version,
           architecture: upload.architecture,
+          now: nowMs,
+        };
+        added += this.#s.insertUpload.run({
+          ...key,
           binaries_json: JSON.stringify(upload.binaries),
           class: classIndex,
-          now: nowMs,
         }).changes;
+        this.#s.insertUploadSuite.run({ ...key, suite });
+      }
       this.#s.upsertIndex.run(profile, path, sha256, nowMs);
       return added;
     });
@@ -179,6 +203,30 @@ export class SqliteSyncProgressStore implements SyncProgressStore {
 
   async listUploads(profile: string): Promise<readonly SyncUploadRecord[]> {
     return frozenArray(this.#s.all.all(profile).map(mapUpload));
+  }
+
+  async listUploadsPage(
+    profile: string,
+    options: SyncUploadPageOptions,
+  ): Promise<{ readonly uploads: readonly ListedSyncUpload[]; readonly more: boolean }> {
+    const limit = pageLimit(options.limit, 1000);
+    // One row past the page says whether another follows; '' sorts before every stored name.
+    const rows = this.#s.page.all({
+      profile,
+      source: options.after?.source ?? '',
+      version: options.after?.version ?? '',
+      architecture: options.after?.architecture ?? '',
+      state: options.state ?? null,
+      reason: options.reason ?? null,
+      limit: limit + 1,
+    });
+    const uploads = rows.slice(0, limit).map((row) =>
+      Object.freeze({
+        ...mapUpload(row),
+        suites: Object.freeze((JSON.parse(row.suites_json) as string[]).sort()),
+      }),
+    );
+    return Object.freeze({ uploads: frozenArray(uploads), more: rows.length > limit });
   }
 
   async countSubmittedSince(profile: string, since: Date): Promise<number> {
