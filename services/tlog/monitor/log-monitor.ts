@@ -21,6 +21,7 @@ import {
   type AccountingState,
   accountEntry,
   emptyAccountingState,
+  endOfRound,
 } from '../verdict-accounting.ts';
 import { verifyCheckpoint } from '../verify-checkpoint.ts';
 
@@ -191,6 +192,7 @@ export async function watchOnce(input: {
     types[parsed.type] = (types[parsed.type] ?? 0) + 1;
     for (const found of accountEntry(accounting, index, parsed)) alarm(found.kind, found.message);
   });
+  for (const found of endOfRound(accounting)) alarm(found.kind, found.message);
   events.push({ event: 'entries', from: previousSize, to: checkpoint.size, types });
   if (!hashesEqual(range.root(), checkpoint.rootHash))
     alarm(
