@@ -6,13 +6,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseCheckpointText } from '../../services/tlog/checkpoint.ts';
 import {
   type LogEntry,
-  parseLogEntry,
   RESULT_ENTRY,
   resultKeyText,
   type VerdictEntry,
@@ -22,14 +19,15 @@ import { verifyInclusion } from '../../services/tlog/merkle-proofs.ts';
 import { newLogSigner } from '../../services/tlog/tlog-fixtures.ts';
 import { parseTlogProof } from '../../services/tlog/tlog-proof.ts';
 import { accountEntry, emptyAccountingState, endOfRound } from '../../services/tlog/verdict-accounting.ts';
-import { createTestCoordinatorDeps } from '../../test/support/coordinator-deps-fixture.ts';
-import { undoMigrationsAbove } from '../../test/support/undo-migrations.ts';
-import { seedWebWorld } from '../../test/support/web-world.ts';
+import {
+  dbFileIn,
+  integratedLog,
+  recordedJobs,
+  rewriteAsSchema,
+  seedLoggedWorld,
+} from '../../test/support/backfilled-log.ts';
 import { migration14 } from '../storage/sqlite/migrations/m014-backfill-results-into-log.ts';
-import { MIGRATIONS } from '../storage/sqlite/migrations/migrate.ts';
 import { openSqliteStores, type SqliteStores } from '../storage/sqlite/open-sqlite-stores.ts';
-import { CoordinatorLog } from './coordinator-log.ts';
-import { sequencedEntryBytes } from './sequenced-entry-bytes.ts';
 
 const ORIGIN = 'rbnet.example/log';
 const signer = newLogSigner(ORIGIN);
@@ -45,7 +43,7 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const dbPath = () => join(root, 'db.sqlite');
+const dbPath = () => dbFileIn(root);
 
 function open(): SqliteStores {
   const stores = openSqliteStores(dbPath());
@@ -53,75 +51,21 @@ function open(): SqliteStores {
   return stores;
 }
 
-/** What a schema-14 coordinator recorded and logged live: the world, each result's entry by job, the verdicts' facts. */
-async function seed() {
-  const fixture = await createTestCoordinatorDeps(root);
-  const world = await seedWebWorld(fixture.deps, new Date());
-  const sequenced = fixture.store.tiledLog.sequencedFrom(0, 1_000_000);
-  const liveResults = new Map(
-    sequenced
-      .filter((s) => s.source === 'result')
-      .map((s) => {
-        const entry = parseLogEntry(sequencedEntryBytes(s));
-        return [(entry as { jobId: string }).jobId, entry] as const;
-      }),
-  );
-  const verdicts = sequenced.filter((s) => s.source === 'verdict');
-  await fixture.close();
-  return { world, liveResults, verdicts };
-}
-
-/** Turns the file into one an older rbnet wrote: down to 9, then (as that release would) up to `version`. */
-function rewriteAsSchema(version: number, atSchema?: (db: Database.Database) => void): void {
-  const db = new Database(dbPath());
-  undoMigrationsAbove(db, 9);
-  db.transaction(() => {
-    const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
-    for (const m of MIGRATIONS.filter((m) => m.version > 9 && m.version <= version)) {
-      db.exec(m.sql);
-      record.run(m.version, m.name, Date.now());
-    }
-    atSchema?.(db);
-  })();
-  db.close();
-}
-
-async function integrated(stores: SqliteStores) {
-  const log = await CoordinatorLog.open({
-    store: stores.tiledLog,
-    origin: ORIGIN,
-    signer,
-    witnesses: [],
-    logger: pino({ level: 'silent' }),
-  });
-  await log.integrate();
-  expect(log.size).toBe(stores.tiledLog.sequencedSize());
-  const entries: LogEntry[] = [];
-  for (let i = 0; i < log.size; i++) entries.push(parseLogEntry(await log.entry(i)));
-  return { log, entries };
-}
-
 function alarmsOver(entries: readonly LogEntry[]) {
   const state = emptyAccountingState();
   return [...entries.flatMap((e, i) => accountEntry(state, i, e)), ...endOfRound(state)];
 }
 
-const recordedJobs = () => {
-  const db = new Database(dbPath(), { readonly: true });
-  const jobs = db.prepare('SELECT job_id FROM results ORDER BY seq').pluck().all() as string[];
-  db.close();
-  return jobs;
-};
-
 describe('migration 14: the results recorded before the log', () => {
   it('from schema 9: logs every result after the chain and the keys, in the order recorded, as the live entry marked backfilled, each provable, once', async () => {
-    const { liveResults } = await seed();
-    rewriteAsSchema(9);
+    const { liveResults } = await seedLoggedWorld(root);
+    rewriteAsSchema(dbPath(), 9);
     const stores = open();
     expect(stores.schemaVersion()).toBe(14);
-    const { log, entries } = await integrated(stores);
+    const { log, entries } = await integratedLog(stores, ORIGIN, signer);
+    expect(log.size).toBe(stores.tiledLog.sequencedSize());
 
-    const jobs = recordedJobs();
+    const jobs = recordedJobs(dbPath());
     expect(jobs.length).toBeGreaterThan(20);
     const firstResult = entries.findIndex((e) => e.type === RESULT_ENTRY);
     expect(entries.slice(0, firstResult).map((e) => e.type)).not.toContain(RESULT_ENTRY);
@@ -152,12 +96,12 @@ describe('migration 14: the results recorded before the log', () => {
   describe('from schema 13, where a verdict entry was logged before the results it decided on', () => {
     /** The verdict of the diverged build as the schema-13 coordinator logged it, and which result it cites. */
     async function upgradedWith(edit: (verdict: VerdictEntry) => VerdictEntry) {
-      const { world, verdicts } = await seed();
+      const { world, verdicts } = await seedLoggedWorld(root);
       const diverged = verdicts.filter((v) => v.buildId === world.builds.diverged).at(-1)!;
       const verdict = edit(JSON.parse(diverged.factsJson) as VerdictEntry);
       // After migration 10 the old coordinator logged results live; these were recorded before it.
       // It decided the build again and sequenced the verdict as its store does.
-      rewriteAsSchema(13, (db) =>
+      rewriteAsSchema(dbPath(), 13, (db) =>
         db
           .prepare(
             `INSERT INTO tlog_sequence (idx, source, build_id, facts_json)
@@ -166,7 +110,7 @@ describe('migration 14: the results recorded before the log', () => {
           .run(verdict.buildId, JSON.stringify(verdict)),
       );
       const stores = open();
-      const { entries } = await integrated(stores);
+      const { entries } = await integratedLog(stores, ORIGIN, signer);
       return { world, entries, verdict };
     }
 
