@@ -6,6 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseCheckpointText } from '../../services/tlog/checkpoint.ts';
 import {
@@ -26,6 +27,7 @@ import {
   rewriteAsSchema,
   seedLoggedWorld,
 } from '../../test/support/backfilled-log.ts';
+import { undoMigrationsAbove } from '../../test/support/undo-migrations.ts';
 import { migration14 } from '../storage/sqlite/migrations/m014-backfill-results-into-log.ts';
 import { openSqliteStores, type SqliteStores } from '../storage/sqlite/open-sqlite-stores.ts';
 
@@ -91,6 +93,24 @@ describe('migration 14: the results recorded before the log', () => {
     expect(again.tiledLog.sequencedSize()).toBe(size);
     again.connection.db.exec(migration14.sql);
     expect(again.tiledLog.sequencedSize()).toBe(size);
+  });
+
+  it('is undone for tests (back to 13 before integration) and done again the same way', async () => {
+    await seedLoggedWorld(root);
+    rewriteAsSchema(dbPath(), 9);
+    const first = open();
+    const sequenced = first.tiledLog.sequencedFrom(0, 1_000_000);
+    expect(sequenced.some((s) => s.factsJson.includes('"backfilled":true'))).toBe(true);
+    await first.close();
+    const db = new Database(dbPath());
+    undoMigrationsAbove(db, 13);
+    expect(
+      db.prepare("SELECT COUNT(*) FROM tlog_sequence WHERE facts_json LIKE '%backfilled%'").pluck().get(),
+    ).toBe(0);
+    expect(() => db.exec('DELETE FROM tlog_sequence')).toThrow(/append-only/);
+    db.close();
+    const again = open();
+    expect(again.tiledLog.sequencedFrom(0, 1_000_000)).toEqual(sequenced);
   });
 
   describe('from schema 13, where a verdict entry was logged before the results it decided on', () => {
