@@ -1,6 +1,7 @@
 // The coordinator's witnessed transparency log, end to end: a real coordinator and three real workers
 // (Docker), a real `rbnet witness run` process. Every enrolment, signed result, verdict and
-// retirement is logged; the checkpoint is served with the witness's cosignature; the build's bundle
+// retirement is logged; the checkpoint is served with the witness's cosignature (and never with what
+// a second, lying witness answers: a future-dated cosignature); the build's bundle
 // verifies offline; `rbnet log watch` follows the coordinator; and Go's x/mod sumdb/note and
 // sumdb/tlog verify the checkpoint, the tiles mirrored over HTTP, and every proof the coordinator serves.
 import { spawn } from 'node:child_process';
@@ -20,16 +21,19 @@ import { FileTileStorage } from '../services/tlog/file-tile-storage.ts';
 import { parseLogEntry } from '../services/tlog/log-entry.ts';
 import { encodeHash } from '../services/tlog/merkle-hash.ts';
 import { proveConsistency } from '../services/tlog/merkle-proofs.ts';
-import { parseSignedNote } from '../services/tlog/signed-note.ts';
+import { formatSignatureLine, parseSignedNote } from '../services/tlog/signed-note.ts';
 import { tileSubtreeReader } from '../services/tlog/tile-hash-reader.ts';
 import { tilePath, tilesOfTree } from '../services/tlog/tile-path.ts';
 import { tilesUpTo } from '../services/tlog/tile-storage.ts';
+import { newCosigner } from '../services/tlog/tlog-fixtures.ts';
 import { parseTlogProof } from '../services/tlog/tlog-proof.ts';
+import { parseAddCheckpointRequest } from '../services/tlog/witness/add-checkpoint.ts';
 import { runGoTlogCheck } from './support/go-tlog-check.ts';
 import { type NetworkHarness, startNetworkHarness } from './support/network-harness.ts';
 import { type BackgroundRbnet, runRbnet, startRbnet } from './support/rbnet-process.ts';
 import { runCli } from './support/run-cli.ts';
 import { REPO_ROOT } from './support/runner-harness.ts';
+import { type ScriptedHttpServer, startScriptedHttpServer } from './support/scripted-http-server.ts';
 import { stopChild } from './support/stop-child.ts';
 
 const WORKERS = {
@@ -44,6 +48,8 @@ let witness: BackgroundRbnet;
 let witnessVkey = '';
 let logVkey = '';
 let maintainer = '';
+const LIAR = newCosigner('witness.rbnet.example/future-dated');
+let liar: ScriptedHttpServer;
 
 async function get(path: string): Promise<{ status: number; text: string; bytes: Buffer }> {
   const response = await fetch(`${net.coordinator.url}${path}`);
@@ -77,12 +83,25 @@ beforeAll(async () => {
   expect(init.code, init.stderr).toBe(0);
   witnessVkey = JSON.parse(init.stdout).vkey;
   const witnessPort = await freeLoopbackPort();
+  // A second witness that lies: a valid cosignature of each checkpoint, dated a day ahead (which
+  // would keep the checkpoint "fresh" for consumers for a day). The coordinator must not attach it.
+  liar = await startScriptedHttpServer();
+  liar.handle((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (c: Buffer) => chunks.push(c));
+    request.on('end', async () => {
+      const { note } = parseAddCheckpointRequest(Buffer.concat(chunks));
+      const signature = await LIAR.cosign(note.text, Math.floor(Date.now() / 1000) + 86_400);
+      response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+      response.end(formatSignatureLine({ name: LIAR.name, keyHash: LIAR.keyHash, signature }));
+    });
+  });
   net = await startNetworkHarness({
     threshold: 2,
     replicas: 3,
     prefix: 'tlog',
     env: {
-      RBNET_TLOG_WITNESSES: `http://127.0.0.1:${witnessPort} ${witnessVkey}`,
+      RBNET_TLOG_WITNESSES: `http://127.0.0.1:${witnessPort} ${witnessVkey};${liar.url} ${LIAR.vkey}`,
       RBNET_TLOG_INTEGRATE_INTERVAL_MS: '100',
     },
   });
@@ -112,6 +131,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (witness) await stopChild(witness.child);
+  await liar?.close();
   await net?.close();
   await rm(root, { recursive: true, force: true });
 });
@@ -201,6 +221,9 @@ describe('the coordinator transparency log', () => {
       ],
     });
     expect(go.served, go.served?.error).toMatchObject({ ok: true, cosigned: [WITNESS_NAME] });
+    // The lying witness was asked every time, and nothing it answered was ever served.
+    expect(liar.requests.filter((r) => r === '/add-checkpoint').length).toBeGreaterThan(0);
+    for (const proof of proofs) expect(proof.checkpoint).not.toContain(LIAR.name);
     expect(go.tiles, go.tiles?.error).toMatchObject({ ok: true });
     expect(go.con, go.con?.error).toMatchObject({ ok: true });
     for (const p of proofs)

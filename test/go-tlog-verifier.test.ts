@@ -1,8 +1,10 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { openSqliteStores } from '../coordinator/storage/sqlite/open-sqlite-stores.ts';
 import { RbnetError } from '../services/errors.ts';
+import { parseCheckpointText } from '../services/tlog/checkpoint.ts';
 import { FileTileStorage } from '../services/tlog/file-tile-storage.ts';
 import { encodeHash, leafHash, type MerkleHash } from '../services/tlog/merkle-hash.ts';
 import { treeRoot, verifyConsistency, verifyInclusion } from '../services/tlog/merkle-proofs.ts';
@@ -12,9 +14,11 @@ import { tilePath } from '../services/tlog/tile-path.ts';
 import { MemoryTileStorage, type TileStorage, tilesUpTo } from '../services/tlog/tile-storage.ts';
 import { cosign, newCosigner, newLogSigner, tlogPolicyText } from '../services/tlog/tlog-fixtures.ts';
 import { parseTlogPolicy } from '../services/tlog/tlog-policy.ts';
+import { parseTlogProof } from '../services/tlog/tlog-proof.ts';
 import { entryBytes, seededRandom } from '../services/tlog/tlog-test-support.ts';
 import { MemoryLogHeadStore, TransparencyLog } from '../services/tlog/transparency-log.ts';
 import { verifyCheckpoint } from '../services/tlog/verify-checkpoint.ts';
+import { dbFileIn, integratedLog, rewriteAsSchema, seedLoggedWorld } from './support/backfilled-log.ts';
 import { type GoVerdict, runGoTlogCheck } from './support/go-tlog-check.ts';
 
 const ORIGIN = 'log.rbnet.example/go';
@@ -322,5 +326,52 @@ describe('Go x/mod sumdb/note and sumdb/tlog agree with rbnet', () => {
     });
     for (let i = 0; i < tilePaths.length; i++)
       expect(go[`tile-path-${i}`], go[`tile-path-${i}`]?.error).toMatchObject({ ok: true });
+  });
+
+  it('on the checkpoint and the inclusion of every result migration 15 backfilled into a coordinator log', async () => {
+    const dir = join(folder, 'backfilled');
+    mkdirSync(dir);
+    await seedLoggedWorld(dir);
+    rewriteAsSchema(dbFileIn(dir), 9);
+    const stores = openSqliteStores(dbFileIn(dir));
+    try {
+      const signer = newLogSigner('rbnet.example/backfilled');
+      const { log, entries } = await integratedLog(stores, signer.name, signer);
+      const backfilled = entries.flatMap((e, index) =>
+        e.type === 'rbnet.tlog.result/v1' && e.backfilled ? [index] : [],
+      );
+      expect(backfilled.length).toBeGreaterThan(20);
+      const checkpoint = await log.checkpoint();
+      const inclusion = await Promise.all(
+        backfilled.map(async (index) => {
+          const proof = parseTlogProof(await log.tlogProof(index));
+          const { size, rootHash } = parseCheckpointText(proof.note.text);
+          return {
+            id: `backfilled-${index}`,
+            index,
+            size,
+            entry: b64(proof.extra!),
+            proof: proof.inclusionProof.map(encodeHash),
+            root: encodeHash(rootHash),
+          };
+        }),
+      );
+      // The same entry without its marker is not what the log holds: Go refuses it.
+      const unmarked = Buffer.from(
+        Buffer.from(inclusion[0]!.entry, 'base64').toString().replace(',"backfilled":true', ''),
+      );
+      inclusion.push({ ...inclusion[0]!, id: 'unmarked', entry: b64(unmarked) });
+      const go = await runGo({
+        logVkey: signer.vkey,
+        checkpoints: [{ id: 'checkpoint', note: checkpoint }],
+        inclusion,
+      });
+      expect(go.checkpoint, go.checkpoint?.error).toMatchObject({ ok: true, size: entries.length });
+      for (const vector of inclusion.slice(0, -1))
+        expect(go[vector.id], `${vector.id}: ${go[vector.id]?.error}`).toMatchObject({ ok: true });
+      expect(go.unmarked?.ok).toBe(false);
+    } finally {
+      await stores.close();
+    }
   });
 });

@@ -24,12 +24,14 @@ export const logWatchCommand: Command = {
 Monitors the transparency log served at URL (the C2SP tlog-tiles prefix: URL/checkpoint,
 URL/tile/...; any static mirror will do). Each round it:
   - verifies the checkpoint: signed by the log key of your policy, cosigned by its witness quorum
-    within max-checkpoint-age;
+    within max-checkpoint-age (a cosignature under a witness's name that does not verify, on a
+    checkpoint the log signed, is an alarm: a forged cosignature);
   - proves it extends the last checkpoint verified (kept in the state file), from the log's tiles;
   - reads every new entry, rebuilds the root from them, and checks the level-0 tiles against them;
   - applies the rule that every verdict accounts for every result of its build logged before it
     (a result logged and left out of the verdict is a hidden dissent), never cites an unlogged or
-    altered result, and never counts differing outputs or a compromised key in a quorum;
+    altered result, and never counts differing outputs or a compromised key in a quorum (results
+    the upgrade backfilled: docs/transparency-log.md);
   - asks each witness of the policy that has a URL for the checkpoint it last cosigned, and checks
     the log's tree extends it.
 The state file moves on only after a round without alarm; an alarm prints the evidence (the

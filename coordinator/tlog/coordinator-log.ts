@@ -22,6 +22,12 @@ export interface CoordinatorLogOptions {
   /** The log key (never the consensus-attestation key), named `origin`. */
   readonly signer: Ed25519NoteSigner;
   readonly witnesses: readonly WitnessClient[];
+  /**
+   * How many of `witnesses` must return a cosignature that verifies before a checkpoint is served
+   * (default 0: served with whatever was gathered). Until then the last one that met it stays
+   * served, and no proof is served for an entry not under it.
+   */
+  readonly witnessQuorum?: number;
   readonly logger: Logger;
 }
 
@@ -110,8 +116,9 @@ export class CoordinatorLog {
       );
       await this.#witness(appended.checkpoint);
     }
-    // A crash between signing and gathering cosignatures left a checkpoint served without them.
-    if (this.size > 0 && (!this.#rewitnessed || (await this.store.readCheckpoint()) === undefined))
+    // A crash between signing and gathering cosignatures left a checkpoint served without them, or
+    // the witness quorum was not met for the head: ask again.
+    if (this.size > 0 && (!this.#rewitnessed || (await this.#servedSize()) < this.size))
       await this.#witness(await this.#log.signedCheckpoint());
   }
 
@@ -125,6 +132,14 @@ export class CoordinatorLog {
       this.#options.witnesses.map((witness) => witness.cosign(note, checkpoint, size, prove)),
     );
     const got = cosignatures.filter((c): c is NoteSignature => c !== undefined);
+    const quorum = this.#options.witnessQuorum ?? 0;
+    if (got.length < quorum) {
+      this.#options.logger.warn(
+        { size, witnessed: got.length, quorum, witnesses: this.#options.witnesses.length },
+        'checkpoint not served: witness quorum not met',
+      );
+      return;
+    }
     if (got.length < this.#options.witnesses.length)
       this.#options.logger.warn(
         { size, witnessed: got.length, witnesses: this.#options.witnesses.length },
@@ -151,7 +166,19 @@ export class CoordinatorLog {
       await this.integrate();
       checkpoint = await this.checkpoint();
     }
+    const quorum = this.#options.witnessQuorum ?? 0;
+    if (quorum > 0 && index < this.store.sequencedSize() && index >= (await this.#servedSize()))
+      throw new TlogError(
+        'QUORUM_NOT_MET',
+        `entry ${index} is not yet under a checkpoint cosigned by ${quorum} of this log's witnesses`,
+      );
     return this.#log.tlogProof(index, checkpoint);
+  }
+
+  /** The size of the checkpoint stored as served (-1: none yet). */
+  async #servedSize(): Promise<number> {
+    const stored = await this.store.readCheckpoint();
+    return stored === undefined ? -1 : servedSize(stored);
   }
 
   /** Proves the tree served extends the one of `oldSize`. */

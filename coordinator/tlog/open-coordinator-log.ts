@@ -44,6 +44,7 @@ export async function openCoordinatorLog(
     witnesses: settings.witnesses.map(
       (endpoint) => new WitnessClient(endpoint, { timeoutMs: settings.witnessTimeoutMs, logger }),
     ),
+    witnessQuorum: settings.witnessQuorum,
     logger: logger.child({ component: 'tlog' }),
   });
 }

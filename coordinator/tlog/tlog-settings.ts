@@ -9,6 +9,11 @@ import type { WitnessEndpoint } from './witness-client.ts';
 export interface TlogSettings {
   /** Witnesses asked to cosign every new checkpoint (C2SP tlog-witness). */
   readonly witnesses: readonly WitnessEndpoint[];
+  /**
+   * How many witnesses must cosign (verifiably) before a checkpoint is served and proofs under it
+   * go out; 0 (the default): served with whatever cosignatures were gathered.
+   */
+  readonly witnessQuorum: number;
   /** Longest one witness request may take, ms. */
   readonly witnessTimeoutMs: number;
   /** How often sequenced entries are integrated without anyone asking for a proof, ms. */
@@ -17,6 +22,7 @@ export interface TlogSettings {
 
 export const tlogDefaults: TlogSettings = Object.freeze({
   witnesses: Object.freeze([]),
+  witnessQuorum: 0,
   witnessTimeoutMs: 5_000,
   integrateIntervalMs: 1_000,
 });
@@ -25,7 +31,8 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 /**
  * `RBNET_TLOG_WITNESSES`: one witness per line (or `;`), `URL VKEY`; the file's
- * `transparencyLog.witnesses` is a list of `{ url, vkey }`.
+ * `transparencyLog.witnesses` is a list of `{ url, vkey }`. `RBNET_TLOG_WITNESS_QUORUM`
+ * (`transparencyLog.witnessQuorum`): at most the number of witnesses.
  */
 export function tlogSettingsFrom(env: Env, file: Record<string, unknown>): TlogSettings {
   const section = (file.transparencyLog ?? {}) as Record<string, unknown>;
@@ -47,8 +54,20 @@ export function tlogSettingsFrom(env: Env, file: Record<string, unknown>): TlogS
   if (!Array.isArray(listed))
     throw new ConfigError('CONFIG_INVALID', 'transparencyLog.witnesses: expected a list');
   const witnesses = listed.map((item, i) => witnessOf(item, `transparencyLog.witnesses[${i}]`));
+  const witnessQuorum = integerSetting(
+    env.RBNET_TLOG_WITNESS_QUORUM ?? section.witnessQuorum ?? tlogDefaults.witnessQuorum,
+    'RBNET_TLOG_WITNESS_QUORUM',
+    0,
+    1000,
+  );
+  if (witnessQuorum > witnesses.length)
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `RBNET_TLOG_WITNESS_QUORUM: ${witnessQuorum} is more than the ${witnesses.length} witness(es) configured`,
+    );
   return Object.freeze({
     witnesses: Object.freeze(witnesses),
+    witnessQuorum,
     witnessTimeoutMs: integerSetting(
       env.RBNET_TLOG_WITNESS_TIMEOUT_MS ?? section.witnessTimeoutMs ?? tlogDefaults.witnessTimeoutMs,
       'RBNET_TLOG_WITNESS_TIMEOUT_MS',

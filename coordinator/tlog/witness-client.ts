@@ -1,11 +1,15 @@
 // Asks one witness to cosign a new checkpoint (C2SP tlog-witness add-checkpoint): sends the size it
 // last cosigned and a consistency proof from there, follows one 409 (the witness knows another
-// size), and keeps the cosignature only if it verifies under the witness's configured vkey.
+// size), and keeps the cosignature only if it verifies under the witness's configured vkey over
+// this checkpoint and is not dated in the future. Anything else it answers is refused, with a
+// warning naming the witness and why; the caller goes on without it.
 import type { Logger } from 'pino';
-import { cosignatureVerifier } from '../../services/tlog/cosignature.ts';
+import { RbnetError } from '../../services/errors.ts';
+import { cosignatureTimestamp, cosignatureVerifier } from '../../services/tlog/cosignature.ts';
 import type { MerkleHash } from '../../services/tlog/merkle-hash.ts';
 import type { NoteVerifier } from '../../services/tlog/note-keys.ts';
 import { type NoteSignature, parseSignatureLine, type SignedNote } from '../../services/tlog/signed-note.ts';
+import { cosignatureFutureSkewSeconds } from '../../services/tlog/verify-checkpoint.ts';
 import { formatAddCheckpointRequest } from '../../services/tlog/witness/add-checkpoint.ts';
 
 /** Largest witness answer read: a few signature lines. */
@@ -29,11 +33,17 @@ export class WitnessClient {
   /** The size this witness last cosigned, as far as we know (0: never). */
   #knownSize = 0;
 
-  constructor(endpoint: WitnessEndpoint, options: { readonly timeoutMs: number; readonly logger: Logger }) {
+  readonly #now: () => Date;
+
+  constructor(
+    endpoint: WitnessEndpoint,
+    options: { readonly timeoutMs: number; readonly logger: Logger; readonly now?: () => Date },
+  ) {
     this.url = endpoint.url.replace(/\/+$/, '');
     this.#verifier = cosignatureVerifier(endpoint.vkey, `witness ${endpoint.url}`);
     this.#timeoutMs = options.timeoutMs;
-    this.#logger = options.logger.child({ witness: this.url });
+    this.#now = options.now ?? (() => new Date());
+    this.#logger = options.logger.child({ witness: this.url, witnessName: this.#verifier.name });
   }
 
   get name(): string {
@@ -71,7 +81,8 @@ export class WitnessClient {
           );
           return undefined;
         }
-        const signature = this.#verified(note, answer.text);
+        if (answer.oversized) return this.#refused(size, `answered more than ${maxAnswerBytes} bytes`);
+        const signature = this.#verified(note, answer.text, size);
         if (signature) this.#knownSize = size;
         return signature;
       }
@@ -82,17 +93,47 @@ export class WitnessClient {
     }
   }
 
-  #verified(note: SignedNote, body: string): NoteSignature | undefined {
-    for (const line of body.split('\n').filter((l) => l !== '')) {
-      const signature = parseSignatureLine(line, 'witness answer');
-      if (signature.name !== this.#verifier.name || signature.keyHash !== this.#verifier.keyHash) continue;
-      if (this.#verifier.verify(Buffer.from(note.text, 'utf8'), signature.signature)) return signature;
+  /** Its cosignature of `note` among the lines answered, or undefined (warned, with why). */
+  #verified(note: SignedNote, body: string, size: number): NoteSignature | undefined {
+    const lines = body.split('\n').filter((l) => l !== '');
+    if (lines.length === 0) return this.#refused(size, 'answered no signature line');
+    let mine: NoteSignature | undefined;
+    for (const [i, line] of lines.entries()) {
+      let signature: NoteSignature;
+      try {
+        signature = parseSignatureLine(line, `answer line ${i + 1}`);
+      } catch (error) {
+        if (!(error instanceof RbnetError)) throw error;
+        return this.#refused(size, `answered something that is not signature lines: ${error.message}`);
+      }
+      if (signature.name === this.#verifier.name && signature.keyHash === this.#verifier.keyHash) {
+        mine = signature;
+        break;
+      }
     }
-    this.#logger.error('witness answered without a cosignature that verifies under its vkey');
+    if (!mine)
+      return this.#refused(size, 'answered no cosignature by its configured key (name and key hash)');
+    if (!this.#verifier.verify(Buffer.from(note.text, 'utf8'), mine.signature))
+      return this.#refused(
+        size,
+        'its cosignature does not verify over this checkpoint under its configured vkey',
+      );
+    const seconds = cosignatureTimestamp(mine.signature)!;
+    const nowSeconds = Math.floor(this.#now().getTime() / 1000);
+    if (seconds > nowSeconds + cosignatureFutureSkewSeconds)
+      return this.#refused(
+        size,
+        `its cosignature is dated ${new Date(seconds * 1000).toISOString()}, more than ${cosignatureFutureSkewSeconds} s in the future`,
+      );
+    return mine;
+  }
+
+  #refused(size: number, reason: string): undefined {
+    this.#logger.warn({ size, reason }, 'witness cosignature refused');
     return undefined;
   }
 
-  async #post(body: string): Promise<{ status: number; text: string }> {
+  async #post(body: string): Promise<{ status: number; text: string; oversized: boolean }> {
     const response = await fetch(`${this.url}/add-checkpoint`, {
       method: 'POST',
       body,
@@ -100,11 +141,11 @@ export class WitnessClient {
       redirect: 'error',
       signal: AbortSignal.timeout(this.#timeoutMs),
     });
-    // Read at most maxAnswerBytes: a witness answers a few lines, and nothing more is kept.
+    // Read at most maxAnswerBytes (+1 to tell a larger answer): a witness answers a few lines.
     const chunks: Uint8Array[] = [];
     let size = 0;
     const reader = response.body?.getReader();
-    while (reader && size < maxAnswerBytes) {
+    while (reader && size <= maxAnswerBytes) {
       const { done, value } = await reader.read();
       if (done) break;
       chunks.push(value);
@@ -114,6 +155,7 @@ export class WitnessClient {
     return {
       status: response.status,
       text: Buffer.concat(chunks).subarray(0, maxAnswerBytes).toString('utf8'),
+      oversized: size > maxAnswerBytes,
     };
   }
 }

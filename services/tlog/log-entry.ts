@@ -41,6 +41,12 @@ export interface ResultEntry extends ResultKey {
   /** Failed only. */
   readonly failureReason?: (typeof CONSENSUS_FAILURE_REASONS)[number];
   readonly receivedAt: string;
+  /**
+   * Present (and `true`) only on a result recorded before the database logged every result, and
+   * sequenced later by the upgrade (migration 15): it may be logged after verdicts that cite it,
+   * never after a live entry that follows the backfill (docs/transparency-log.md).
+   */
+  readonly backfilled?: true;
 }
 
 /** Why a result did or did not count in a verdict: the rule's reasons, and a compromised key. */
@@ -181,7 +187,10 @@ function parseResult(o: Record<string, unknown>): ResultEntry {
     'outputsSha256',
     'failureReason',
     'receivedAt',
+    'backfilled',
   ]);
+  if (o.backfilled !== undefined && o.backfilled !== true)
+    throw invalid('$.backfilled', 'only `true` (or absent) is allowed');
   const outcome = o.outcome;
   if (outcome !== 'built' && outcome !== 'failed') throw invalid('$.outcome', 'expected "built" or "failed"');
   const built = outcome === 'built';
@@ -206,6 +215,7 @@ function parseResult(o: Record<string, unknown>): ResultEntry {
     }),
     ...(!built && { failureReason: o.failureReason as ResultEntry['failureReason'] }),
     receivedAt: time(o.receivedAt, '$.receivedAt'),
+    ...(o.backfilled === true && { backfilled: true as const }),
   });
 }
 

@@ -33,6 +33,8 @@ export interface PublishOptions {
     readonly sizeBytes: number;
   }[];
   readonly at: Date;
+  /** Log the verdict before the results: as the upgrade's backfill does (marked), or unmarked (a lie). */
+  readonly resultsAfterVerdict?: 'backfilled' | 'unmarked';
 }
 
 export interface PublishedBuild {
@@ -62,7 +64,13 @@ export async function publishBuild(log: TransparencyLog, options: PublishOptions
     envelopes.push(signed.envelopeJson);
     results.push(intake(signed.envelopeJson, key, operator));
   }
-  const logged = await log.append(results.map((r) => encodeLogEntry(resultEntryOf(buildId, r, options.at))));
+  const resultEntries = results.map((r) =>
+    encodeLogEntry({
+      ...resultEntryOf(buildId, r, options.at),
+      ...(options.resultsAfterVerdict === 'backfilled' && { backfilled: true as const }),
+    }),
+  );
+  const logged = options.resultsAfterVerdict ? undefined : await log.append(resultEntries);
   const shown = results
     .map((r, i) => ({ r, envelope: envelopes[i]! }))
     .filter(({ r }) => !options.hidden?.includes(r.operator));
@@ -100,11 +108,12 @@ export async function publishBuild(log: TransparencyLog, options: PublishOptions
     decidedAt: options.at,
   });
   const appended = await log.append([encodeLogEntry(verdict)]);
+  const resultsAt = logged ?? (await log.append(resultEntries));
   return {
     buildId,
     consensusEnvelope: attestation.envelopeJson,
     decision,
-    resultIndexes: results.map((_, i) => logged.firstIndex + i),
+    resultIndexes: results.map((_, i) => resultsAt.firstIndex + i),
     verdictIndex: appended.firstIndex,
     artifactSha256: (options.outputs ?? [DEB])[0]!.sha256,
     manifestSha256: HELLO.manifestSha256,

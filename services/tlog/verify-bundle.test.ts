@@ -19,7 +19,14 @@ const witnesses = [newCosigner('witness.one.example/w'), newCosigner('witness.tw
 const PUBLISHED_AT = new Date('2026-05-01T10:00:00Z');
 const COSIGNED_AT = PUBLISHED_AT.getTime() / 1000 + 60;
 
-async function setup(options: { hidden?: string[]; dissenters?: string[]; extraLine?: string } = {}) {
+async function setup(
+  options: {
+    hidden?: string[];
+    dissenters?: string[];
+    extraLine?: string;
+    resultsAfterVerdict?: 'backfilled' | 'unmarked';
+  } = {},
+) {
   const { log, signer } = await memoryLog(ORIGIN);
   const build = await publishBuild(log, { keys, coordinator, threshold: 2, at: PUBLISHED_AT, ...options });
   const checkpoint = await cosign(await log.signedCheckpoint(), witnesses, COSIGNED_AT);
@@ -97,6 +104,21 @@ describe('verifyBundle', () => {
     );
     expect(withoutOne.ok).toBe(false);
     expect(withoutOne.logProblems.join('\n')).toMatch(/no log proof of it/);
+  });
+
+  it('accepts results logged after their verdict only when the upgrade backfilled them', async () => {
+    const backfilled = await setup({ resultsAfterVerdict: 'backfilled' });
+    expect(backfilled.build.resultIndexes[0]).toBeGreaterThan(backfilled.build.verdictIndex);
+    const ok = check(backfilled.bundle, backfilled.policy, backfilled.build);
+    expect(ok.logProblems).toEqual([]);
+    expect(ok.ok).toBe(true);
+    const unmarked = await setup({ resultsAfterVerdict: 'unmarked' });
+    const refused = check(unmarked.bundle, unmarked.policy, unmarked.build);
+    expect(refused.ok).toBe(false);
+    expect(refused.logProblems).toHaveLength(3);
+    expect(refused.logProblems[0]).toMatch(
+      /result proof 0 is logged at index 1, after the verdict \(index 0\)/,
+    );
   });
 
   it('refuses a rewritten entry, a tampered inclusion proof, and a checkpoint without the witnesses', async () => {

@@ -113,7 +113,14 @@ export function verifyBundle(input: VerifyBundleInput): BundleVerification {
       problems.push(
         `result proof ${i} is for build ${entry.buildId}, not the verdict's build ${verdict.buildId}`,
       );
-    if (proof && verdictLogged && proof.origin === verdictLogged.origin && proof.index >= verdictLogged.index)
+    // A backfilled result was recorded before any verdict entry, and may be logged after one.
+    if (
+      proof &&
+      verdictLogged &&
+      !entry.backfilled &&
+      proof.origin === verdictLogged.origin &&
+      proof.index >= verdictLogged.index
+    )
       problems.push(
         `result proof ${i} is logged at index ${proof.index}, after the verdict (index ${verdictLogged.index})`,
       );

@@ -26,12 +26,12 @@ function logOf(deps: CoordinatorDeps): CoordinatorLog {
   return deps.tlog;
 }
 
-/** Answers a log refusal (an index past the log, a missing tile) as NOT_FOUND. */
+/** Answers a log refusal (an index past the log, a missing tile, no witnessed checkpoint over it yet) as NOT_FOUND. */
 async function orNotFound<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof TlogError && error.code === 'PROOF_INVALID')
+    if (error instanceof TlogError && (error.code === 'PROOF_INVALID' || error.code === 'QUORUM_NOT_MET'))
       throw new ApiError('NOT_FOUND', error.message, { cause: error });
     throw error;
   }
@@ -148,7 +148,9 @@ const getBuildBundle: RouteDefinition = {
       const results = entries.filter(
         (e) => e.entry.type === RESULT_ENTRY && listed.has(resultKeyText(e.entry)),
       );
-      const proofs = await Promise.all([verdict, ...results].map(({ index }) => log.tlogProof(index)));
+      const proofs = await orNotFound(() =>
+        Promise.all([verdict, ...results].map(({ index }) => log.tlogProof(index))),
+      );
       return c.body(assembleBundle(envelope, proofs), 200, { 'content-type': RBNET_BUNDLE_MEDIA_TYPE });
     },
 };

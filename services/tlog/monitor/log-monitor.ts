@@ -21,6 +21,7 @@ import {
   type AccountingState,
   accountEntry,
   emptyAccountingState,
+  endOfRound,
 } from '../verdict-accounting.ts';
 import { verifyCheckpoint } from '../verify-checkpoint.ts';
 
@@ -54,6 +55,8 @@ export type MonitorAlarmKind =
   | 'tile-mismatch'
   | 'malformed-entry'
   | 'witness-fork'
+  /** The log signed the checkpoint it serves, and serves it with a cosignature the witness never made. */
+  | 'forged-cosignature'
   | AccountingAlarmKind;
 
 export type MonitorEvent =
@@ -116,6 +119,11 @@ export async function watchOnce(input: {
   };
 
   const served = await source.readCheckpoint();
+  const forgery = forgedCosignature(served, policy);
+  if (forgery) {
+    alarm('forged-cosignature', forgery, [served]);
+    return done(undefined);
+  }
   const verified = verifyCheckpoint(served, policy, input.now);
   const { checkpoint } = verified;
   const previous = state ? parseCheckpointText(parseSignedNote(state.checkpoint).text) : undefined;
@@ -191,6 +199,7 @@ export async function watchOnce(input: {
     types[parsed.type] = (types[parsed.type] ?? 0) + 1;
     for (const found of accountEntry(accounting, index, parsed)) alarm(found.kind, found.message);
   });
+  for (const found of endOfRound(accounting)) alarm(found.kind, found.message);
   events.push({ event: 'entries', from: previousSize, to: checkpoint.size, types });
   if (!hashesEqual(range.root(), checkpoint.rootHash))
     alarm(
@@ -206,6 +215,36 @@ export async function watchOnce(input: {
     range: range.toJSON(),
     accounting,
   });
+}
+
+/**
+ * Why the served checkpoint is a forgery, if it is one: signed by the log (so the log stands behind
+ * it), yet carrying a line under a policy witness's name and key hash whose cosignature does not
+ * verify. Anything else wrong with it is for {@link verifyCheckpoint} to refuse.
+ */
+function forgedCosignature(served: string, policy: TlogPolicy): string | undefined {
+  let note: ReturnType<typeof parseSignedNote>;
+  let origin: string;
+  try {
+    note = parseSignedNote(served);
+    origin = parseCheckpointText(note.text).origin;
+    verifyNote(
+      note,
+      policy.logs.filter((log) => log.origin === origin).map((log) => log.verifier),
+    );
+  } catch (error) {
+    if (error instanceof RbnetError) return undefined;
+    throw error;
+  }
+  const text = Buffer.from(note.text, 'utf8');
+  for (const signature of note.signatures) {
+    const witness = policy.witnesses.find(
+      (w) => w.verifier.name === signature.name && w.verifier.keyHash === signature.keyHash,
+    );
+    if (witness && !witness.verifier.verify(text, signature.signature))
+      return `the checkpoint the log signed and serves (${origin}, size ${parseCheckpointText(note.text).size}) carries a cosignature by witness ${witness.name} (${signature.name}) that does not verify under its key`;
+  }
+  return undefined;
 }
 
 /** Reads entries [from, to) with the level-0 tile hashes of the tree of size `to`, in order. */

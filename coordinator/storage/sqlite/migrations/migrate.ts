@@ -15,6 +15,7 @@ import { migration11 } from './m011-consensus-feed.ts';
 import { migration12 } from './m012-sync-profiles.ts';
 import { migration13 } from './m013-alerts.ts';
 import { migration14 } from './m014-build-suites-feed-log-index.ts';
+import { migration15 } from './m015-backfill-results-into-log.ts';
 import type { Migration } from './migration.ts';
 
 /** Every migration, in order. Never edit a released one: add the next number. */
@@ -33,6 +34,7 @@ export const MIGRATIONS: readonly Migration[] = [
   migration12,
   migration13,
   migration14,
+  migration15,
 ];
 
 /** The newest schema version this code knows. */
