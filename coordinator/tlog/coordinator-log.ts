@@ -36,6 +36,8 @@ export class CoordinatorLog {
   #again = false;
   /** Whether the head found at start was sent to the witnesses again. */
   #rewitnessed = false;
+  /** The last checkpoint served and its tree size (parsed once per checkpoint, not per proof). */
+  #served: { readonly note: string; readonly size: number } | undefined;
 
   private constructor(options: CoordinatorLogOptions, log: TransparencyLog) {
     this.origin = options.origin;
@@ -55,6 +57,7 @@ export class CoordinatorLog {
       tiles: {
         readTile: (tile) => store.readTile(tile),
         readTiles: (tiles) => store.readTiles(tiles),
+        readEntry: (index) => store.readEntry(index),
         writeTiles: (writes) => store.writeTiles(writes),
         writeCheckpoint: async () => undefined,
         readCheckpoint: () => store.readCheckpoint(),
@@ -147,11 +150,17 @@ export class CoordinatorLog {
    */
   async tlogProof(index: number): Promise<string> {
     let checkpoint = await this.checkpoint();
-    if (index >= servedSize(checkpoint) && index < this.store.sequencedSize()) {
+    if (index >= this.#servedSize(checkpoint) && index < this.store.sequencedSize()) {
       await this.integrate();
       checkpoint = await this.checkpoint();
     }
     return this.#log.tlogProof(index, checkpoint);
+  }
+
+  #servedSize(note: string): number {
+    if (this.#served?.note !== note)
+      this.#served = { note, size: parseCheckpointText(parseSignedNote(note).text).size };
+    return this.#served.size;
   }
 
   /** Proves the tree served extends the one of `oldSize`. */
@@ -168,8 +177,4 @@ export class CoordinatorLog {
   entriesOfBuild(buildId: string): readonly SequencedEntry[] {
     return this.store.sequencedOfBuild(buildId);
   }
-}
-
-function servedSize(checkpoint: string): number {
-  return parseCheckpointText(parseSignedNote(checkpoint).text).size;
 }

@@ -1,6 +1,8 @@
-// The tiled transparency log on the coordinator's SQLite file (migration 10): what is sequenced for
-// it, its tiles and entry bundles, and its head, moved by compare-and-swap in one UPDATE.
+// The tiled transparency log on the coordinator's SQLite file (migrations 10, 14): what is sequenced
+// for it, its hash tiles, its entries (one row each; entry bundles are assembled from them), and its
+// head, moved by compare-and-swap in one UPDATE.
 import { parseCheckpointText } from '../../../services/tlog/checkpoint.ts';
+import { decodeEntryBundle, encodeEntryBundle } from '../../../services/tlog/entry-bundle.ts';
 import type { MerkleHash } from '../../../services/tlog/merkle-hash.ts';
 import { parseSignedNote } from '../../../services/tlog/signed-note.ts';
 import type { TileWrite } from '../../../services/tlog/tile-appender.ts';
@@ -26,8 +28,6 @@ interface SequenceRow {
   facts_json: string;
 }
 
-const levelOf = (tile: TileRef) => (tile.level === 'entries' ? -1 : tile.level);
-
 function prepare(c: SqliteConnection) {
   const db = c.db;
   return {
@@ -40,6 +40,15 @@ function prepare(c: SqliteConnection) {
     sequencedSize: db.prepare<[], { n: number }>('SELECT COALESCE(MAX(idx), -1) + 1 AS n FROM tlog_sequence'),
     readTile: db.prepare<[number, number, number], { bytes: Buffer }>(
       'SELECT bytes FROM tlog_tiles WHERE level = ? AND tile_index = ? AND width = ?',
+    ),
+    readEntries: db
+      .prepare<[number, number], Buffer>(
+        'SELECT entry FROM tlog_entries WHERE idx >= ? AND idx < ? ORDER BY idx',
+      )
+      .pluck(),
+    readEntry: db.prepare<[number], Buffer>('SELECT entry FROM tlog_entries WHERE idx = ?').pluck(),
+    writeEntry: db.prepare<[number, Uint8Array]>(
+      'INSERT OR REPLACE INTO tlog_entries (idx, entry) VALUES (?, ?)',
     ),
     writeTile: db.prepare<[number, number, number, Uint8Array]>(
       'INSERT OR REPLACE INTO tlog_tiles (level, tile_index, width, bytes) VALUES (?, ?, ?, ?)',
@@ -88,7 +97,14 @@ export class SqliteTiledLogStore implements TileStorage, LogHeadStore {
   }
 
   async readTile(tile: TileRef): Promise<Uint8Array | undefined> {
-    return this.#s.readTile.get(levelOf(tile), tile.index, tile.width)?.bytes;
+    if (tile.level !== 'entries') return this.#s.readTile.get(tile.level, tile.index, tile.width)?.bytes;
+    const first = tile.index * TILE_WIDTH;
+    const entries = this.#s.readEntries.all(first, first + tile.width);
+    return entries.length === tile.width ? encodeEntryBundle(entries) : undefined;
+  }
+
+  async readEntry(index: number): Promise<Uint8Array | undefined> {
+    return this.#s.readEntry.get(index);
   }
 
   readTiles(tiles: readonly TileRef[]): Promise<Uint8Array[]> {
@@ -98,14 +114,24 @@ export class SqliteTiledLogStore implements TileStorage, LogHeadStore {
   /**
    * Tiles are committed without their own fsync: in WAL mode commits reach the disk in order, so the
    * head's compare-and-swap (synchronous = FULL) that follows makes them durable first. A crash
-   * before it loses only tiles beyond the stored head, which the next append writes again.
+   * before it loses only tiles beyond the stored head, which the next append writes again. Of an
+   * entry bundle only the entries at or past the stored head are written: those below it are
+   * stored already and never change.
    */
   async writeTiles(writes: readonly TileWrite[]): Promise<void> {
     this.#relaxed(() =>
       this.#c.write(() => {
+        const stored = this.#s.head.get()?.size ?? 0;
         for (const { tile, bytes } of writes) {
-          this.#s.writeTile.run(levelOf(tile), tile.index, tile.width, bytes);
-          if (tile.width === TILE_WIDTH) this.#s.dropPartials.run(levelOf(tile), tile.index);
+          if (tile.level === 'entries') {
+            const first = tile.index * TILE_WIDTH;
+            decodeEntryBundle(bytes, tile.width).forEach((entry, i) => {
+              if (first + i >= stored) this.#s.writeEntry.run(first + i, entry);
+            });
+            continue;
+          }
+          this.#s.writeTile.run(tile.level, tile.index, tile.width, bytes);
+          if (tile.width === TILE_WIDTH) this.#s.dropPartials.run(tile.level, tile.index);
         }
       }),
     );
