@@ -38,6 +38,13 @@ export class CoordinatorLog {
   #rewitnessed = false;
   /** The last checkpoint served and its tree size (parsed once per checkpoint, not per proof). */
   #served: { readonly note: string; readonly size: number } | undefined;
+  /**
+   * The checkpoint served as last read from the store; forgotten whenever this log writes one. Only
+   * this process integrates into its store (the head is kept in memory the same way).
+   */
+  #servedNote: string | undefined;
+  /** Counts the checkpoints written, so a read that raced a write is not kept. */
+  #writes = 0;
 
   private constructor(options: CoordinatorLogOptions, log: TransparencyLog) {
     this.origin = options.origin;
@@ -133,6 +140,8 @@ export class CoordinatorLog {
         { size, witnessed: got.length, witnesses: this.#options.witnesses.length },
         'checkpoint served without every witness',
       );
+    this.#writes++;
+    this.#servedNote = undefined;
     await this.store.writeCheckpoint(
       formatSignedNote({ text: note.text, signatures: [...note.signatures, ...got] }),
     );
@@ -140,7 +149,11 @@ export class CoordinatorLog {
 
   /** The checkpoint served: signed by the log key, with the cosignatures gathered for it. */
   async checkpoint(): Promise<string> {
-    return (await this.store.readCheckpoint()) ?? this.#log.signedCheckpoint();
+    if (this.#servedNote !== undefined) return this.#servedNote;
+    const writes = this.#writes;
+    const stored = await this.store.readCheckpoint();
+    if (writes === this.#writes) this.#servedNote = stored;
+    return stored ?? this.#log.signedCheckpoint();
   }
 
   /**

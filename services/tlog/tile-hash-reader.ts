@@ -56,28 +56,29 @@ export function tileSubtreeReader(
         const inner = ref.level - tileLevel * TILE_HEIGHT;
         const first = ref.index * 2 ** inner;
         const tile = tileAtSize(tileLevel, Math.floor(first / TILE_WIDTH), size)!;
-        return { tile, inner, offset: first % TILE_WIDTH };
+        return { tile, key: tileLevelsKey(tile), inner, offset: first % TILE_WIDTH };
       });
-      // The tiles the cache does not hold, each read once.
+      // Each tile once: from the cache, or read (those the cache does not hold, in one call).
       const known = new Map<string, TileLevels | MerkleHash[]>();
-      const missing = new Map<string, TileRef>();
-      for (const { tile } of spans) {
-        const key = tileLevelsKey(tile);
-        if (known.has(key) || missing.has(key)) continue;
-        const levels = cache?.get(tile);
-        if (levels) known.set(key, levels);
-        else missing.set(key, tile);
+      const missing: TileRef[] = [];
+      for (const span of spans) {
+        if (known.has(span.key)) continue;
+        const levels = cache?.get(span.tile);
+        if (levels) known.set(span.key, levels);
+        else {
+          known.set(span.key, []);
+          missing.push(span.tile);
+        }
       }
-      if (missing.size > 0) {
-        const list = [...missing.values()];
-        const answers = await tiles.readTiles(list);
-        list.forEach((tile, i) => {
+      if (missing.length > 0) {
+        const answers = await tiles.readTiles(missing);
+        missing.forEach((tile, i) => {
           const hashes = splitHashTile(tile, answers[i]!);
           known.set(tileLevelsKey(tile), cache ? cache.put(tile, answers[i]!) : hashes);
         });
       }
-      return spans.map(({ tile, inner, offset }) => {
-        const levels = known.get(tileLevelsKey(tile))!;
+      return spans.map(({ key, inner, offset }) => {
+        const levels = known.get(key)!;
         const count = 2 ** inner;
         if (levels instanceof TileLevels) return levels.hashAt(inner, offset / count);
         return completeSubtreeHash(levels.slice(offset, offset + count));

@@ -5,7 +5,7 @@
 import { type Checkpoint, formatCheckpoint, parseCheckpointText } from './checkpoint.ts';
 import { decodeEntryBundle } from './entry-bundle.ts';
 import { EMPTY_TREE_ROOT, hashesEqual, type MerkleHash } from './merkle-hash.ts';
-import { proveConsistency, proveInclusion } from './merkle-proofs.ts';
+import { proveConsistency, proveInclusion, RangeHashMemo } from './merkle-proofs.ts';
 import { isValidKeyName, type NoteSigner } from './note-keys.ts';
 import { formatSignedNote, parseSignedNote, signNoteText } from './signed-note.ts';
 import { TileAppender } from './tile-appender.ts';
@@ -81,6 +81,8 @@ export class TransparencyLog {
   #queue: Promise<unknown> = Promise.resolve();
   /** Hash tiles with their inner levels, hashed once: tiles at a width never change. */
   readonly #levels: TileLevelsCache;
+  /** Hashes of the right edge's ranges (a few per tree size) proofs fold from several subtrees. */
+  readonly #ranges = new RangeHashMemo();
   /** The last checkpoint note a proof was asked under, parsed (most proofs share one). */
   #lastNote: { readonly text: string; readonly size: number } | undefined;
 
@@ -158,6 +160,7 @@ export class TransparencyLog {
       index,
       size,
       tileSubtreeReader(size, tilesUpTo(this.#options.tiles, this.head.size), this.#levels),
+      this.#ranges,
     );
   }
 

@@ -7,7 +7,7 @@ import { migration9Objects } from '../../coordinator/storage/sqlite/migrations/m
 import { migration10Objects } from '../../coordinator/storage/sqlite/migrations/m010-tiled-transparency-log.ts';
 import { migration11Rollback } from '../../coordinator/storage/sqlite/migrations/m011-consensus-feed.ts';
 import { migration13Rollback } from '../../coordinator/storage/sqlite/migrations/m013-alerts.ts';
-import { migration14Rollback } from '../../coordinator/storage/sqlite/migrations/m014-tlog-entry-rows.ts';
+import { migration14Rollback } from '../../coordinator/storage/sqlite/migrations/m014-tlog-entry-chunks.ts';
 
 type SchemaObjects = readonly { readonly type: 'table' | 'trigger' | 'index'; readonly name: string }[];
 

@@ -257,7 +257,7 @@ describe('SqliteBuildStore: opening and migrations', () => {
       { version: 11, name: 'consensus feed and package index' },
       { version: 12, name: 'sync profiles and their progress' },
       { version: 13, name: 'alerts: subscriptions, event outbox, webhook deliveries' },
-      { version: 14, name: 'transparency log entries as rows' },
+      { version: 14, name: 'transparency log entries in chunks of 16' },
     ]);
   });
 

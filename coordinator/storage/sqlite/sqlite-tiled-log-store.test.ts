@@ -1,4 +1,4 @@
-// The coordinator's log store keeps each entry as one row (migration 14): the bundles it serves are
+// The coordinator's log store keeps entries in chunks of 16 (migration 14): the bundles it serves are
 // byte for byte those an in-memory log writes, an entry below the stored head is never written
 // again, rows a crashed append left past the head are written over, and a file of migration 13
 // (entries inside bundles) is upgraded in place and keeps serving the same tiles and root.
@@ -54,7 +54,7 @@ async function servedTiles(storage: MemoryTileStorage | SqliteTiledLogStore, siz
   return new Map(tiles.map((tile, i) => [tilePath(tile), Buffer.from(bytes[i]!).toString('hex')]));
 }
 
-describe('SqliteTiledLogStore: entries as rows', () => {
+describe('SqliteTiledLogStore: entries in chunks', () => {
   it('serves every tile and entry bundle byte-identical to an in-memory log of the same entries', async () => {
     const store = openStore();
     const memory = new MemoryTileStorage();

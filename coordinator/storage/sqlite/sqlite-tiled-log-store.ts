@@ -1,8 +1,7 @@
 // The tiled transparency log on the coordinator's SQLite file (migrations 10, 14): what is sequenced
-// for it, its hash tiles, its entries (one row each; entry bundles are assembled from them), and its
-// head, moved by compare-and-swap in one UPDATE.
+// for it, its hash tiles, its entries (in chunks entry bundles are assembled from), and its head,
+// moved by compare-and-swap in one UPDATE.
 import { parseCheckpointText } from '../../../services/tlog/checkpoint.ts';
-import { decodeEntryBundle, encodeEntryBundle } from '../../../services/tlog/entry-bundle.ts';
 import type { MerkleHash } from '../../../services/tlog/merkle-hash.ts';
 import { parseSignedNote } from '../../../services/tlog/signed-note.ts';
 import type { TileWrite } from '../../../services/tlog/tile-appender.ts';
@@ -10,6 +9,7 @@ import { TILE_WIDTH, type TileRef } from '../../../services/tlog/tile-path.ts';
 import { readTilesOrFail, type TileStorage } from '../../../services/tlog/tile-storage.ts';
 import type { LogHead, LogHeadStore } from '../../../services/tlog/transparency-log.ts';
 import type { SqliteConnection } from './sqlite-connection.ts';
+import { SqliteEntryChunks } from './sqlite-entry-chunks.ts';
 
 /** Where a sequenced entry came from; the integrator turns its facts into the entry. */
 export type SequencedSource = 'chain' | 'result' | 'verdict' | 'key-event';
@@ -41,15 +41,6 @@ function prepare(c: SqliteConnection) {
     readTile: db.prepare<[number, number, number], { bytes: Buffer }>(
       'SELECT bytes FROM tlog_tiles WHERE level = ? AND tile_index = ? AND width = ?',
     ),
-    readEntries: db
-      .prepare<[number, number], Buffer>(
-        'SELECT entry FROM tlog_entries WHERE idx >= ? AND idx < ? ORDER BY idx',
-      )
-      .pluck(),
-    readEntry: db.prepare<[number], Buffer>('SELECT entry FROM tlog_entries WHERE idx = ?').pluck(),
-    writeEntry: db.prepare<[number, Uint8Array]>(
-      'INSERT OR REPLACE INTO tlog_entries (idx, entry) VALUES (?, ?)',
-    ),
     writeTile: db.prepare<[number, number, number, Uint8Array]>(
       'INSERT OR REPLACE INTO tlog_tiles (level, tile_index, width, bytes) VALUES (?, ?, ?, ?)',
     ),
@@ -75,10 +66,12 @@ function prepare(c: SqliteConnection) {
 export class SqliteTiledLogStore implements TileStorage, LogHeadStore {
   readonly #c: SqliteConnection;
   readonly #s: ReturnType<typeof prepare>;
+  readonly #entries: SqliteEntryChunks;
 
   constructor(connection: SqliteConnection) {
     this.#c = connection;
     this.#s = prepare(connection);
+    this.#entries = new SqliteEntryChunks(connection);
   }
 
   /** Up to `limit` sequenced entries from `fromIndex` on, in order. */
@@ -97,14 +90,12 @@ export class SqliteTiledLogStore implements TileStorage, LogHeadStore {
   }
 
   async readTile(tile: TileRef): Promise<Uint8Array | undefined> {
-    if (tile.level !== 'entries') return this.#s.readTile.get(tile.level, tile.index, tile.width)?.bytes;
-    const first = tile.index * TILE_WIDTH;
-    const entries = this.#s.readEntries.all(first, first + tile.width);
-    return entries.length === tile.width ? encodeEntryBundle(entries) : undefined;
+    if (tile.level === 'entries') return this.#entries.bundle(tile);
+    return this.#s.readTile.get(tile.level, tile.index, tile.width)?.bytes;
   }
 
   async readEntry(index: number): Promise<Uint8Array | undefined> {
-    return this.#s.readEntry.get(index);
+    return this.#entries.entry(index);
   }
 
   readTiles(tiles: readonly TileRef[]): Promise<Uint8Array[]> {
@@ -115,23 +106,19 @@ export class SqliteTiledLogStore implements TileStorage, LogHeadStore {
    * Tiles are committed without their own fsync: in WAL mode commits reach the disk in order, so the
    * head's compare-and-swap (synchronous = FULL) that follows makes them durable first. A crash
    * before it loses only tiles beyond the stored head, which the next append writes again. Of an
-   * entry bundle only the entries at or past the stored head are written: those below it are
-   * stored already and never change.
+   * entry bundle only the entries at or past the stored head are written (those below it are
+   * stored already and never change).
    */
   async writeTiles(writes: readonly TileWrite[]): Promise<void> {
     this.#relaxed(() =>
       this.#c.write(() => {
         const stored = this.#s.head.get()?.size ?? 0;
         for (const { tile, bytes } of writes) {
-          if (tile.level === 'entries') {
-            const first = tile.index * TILE_WIDTH;
-            decodeEntryBundle(bytes, tile.width).forEach((entry, i) => {
-              if (first + i >= stored) this.#s.writeEntry.run(first + i, entry);
-            });
-            continue;
+          if (tile.level === 'entries') this.#entries.write(tile, bytes, stored);
+          else {
+            this.#s.writeTile.run(tile.level, tile.index, tile.width, bytes);
+            if (tile.width === TILE_WIDTH) this.#s.dropPartials.run(tile.level, tile.index);
           }
-          this.#s.writeTile.run(tile.level, tile.index, tile.width, bytes);
-          if (tile.width === TILE_WIDTH) this.#s.dropPartials.run(tile.level, tile.index);
         }
       }),
     );

@@ -14,7 +14,7 @@ import { migration10 } from './m010-tiled-transparency-log.ts';
 import { migration11 } from './m011-consensus-feed.ts';
 import { migration12 } from './m012-sync-profiles.ts';
 import { migration13 } from './m013-alerts.ts';
-import { migration14 } from './m014-tlog-entry-rows.ts';
+import { migration14 } from './m014-tlog-entry-chunks.ts';
 import type { Migration } from './migration.ts';
 
 /** Every migration, in order. Never edit a released one: add the next number. */
