@@ -11,7 +11,8 @@ import { formatSignedNote, parseSignedNote, signNoteText } from './signed-note.t
 import { TileAppender } from './tile-appender.ts';
 import { tileSubtreeReader } from './tile-hash-reader.ts';
 import { TileLevelsCache } from './tile-levels-cache.ts';
-import { TILE_WIDTH, tileAtSize } from './tile-path.ts';
+import { TILE_HEIGHT, TILE_WIDTH, tileAtSize } from './tile-path.ts';
+import { siblingsInTile, TilePathCache } from './tile-proof-cache.ts';
 import { type TileStorage, tilesUpTo } from './tile-storage.ts';
 import { TlogError } from './tlog-errors.ts';
 import { formatTlogProof } from './tlog-proof.ts';
@@ -83,6 +84,8 @@ export class TransparencyLog {
   readonly #levels: TileLevelsCache;
   /** Hashes of the right edge's ranges (a few per tree size) proofs fold from several subtrees. */
   readonly #ranges = new RangeHashMemo();
+  /** Proof paths above full level-0 tiles, per tree size. */
+  readonly #paths = new TilePathCache();
   /** The last checkpoint note a proof was asked under, parsed (most proofs share one). */
   #lastNote: { readonly text: string; readonly size: number } | undefined;
 
@@ -154,14 +157,23 @@ export class TransparencyLog {
   }
 
   /** The inclusion proof of entry `index` in the tree of `size` (default: the head). */
-  inclusionProof(index: number, size = this.head.size): Promise<MerkleHash[]> {
+  async inclusionProof(index: number, size = this.head.size): Promise<MerkleHash[]> {
     this.#assertPublished(size);
-    return proveInclusion(
+    const tile = Math.floor(index / TILE_WIDTH);
+    const inFullTile = Number.isSafeInteger(index) && index >= 0 && (tile + 1) * TILE_WIDTH <= size;
+    if (inFullTile) {
+      const path = this.#paths.get(size, tile);
+      const levels = path && this.#levels.get({ level: 0, index: tile, width: TILE_WIDTH });
+      if (levels) return [...siblingsInTile(levels, index % TILE_WIDTH), ...path!];
+    }
+    const proof = await proveInclusion(
       index,
       size,
       tileSubtreeReader(size, tilesUpTo(this.#options.tiles, this.head.size), this.#levels),
       this.#ranges,
     );
+    if (inFullTile) this.#paths.set(size, tile, proof.slice(TILE_HEIGHT));
+    return proof;
   }
 
   consistencyProof(oldSize: number, newSize = this.head.size): Promise<MerkleHash[]> {

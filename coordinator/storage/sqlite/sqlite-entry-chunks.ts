@@ -8,6 +8,14 @@ import { TlogError } from '../../../services/tlog/tlog-errors.ts';
 import { ENTRIES_PER_CHUNK } from './migrations/m014-tlog-entry-chunks.ts';
 import type { SqliteConnection } from './sqlite-connection.ts';
 
+/** A run of chunks, joined by SQLite (one copy out of it, not one per chunk). */
+interface JoinedChunks {
+  rows: number;
+  entries: number | null;
+  full: number | null;
+  bytes: Buffer | null;
+}
+
 interface ChunkRow {
   chunk: number;
   count: number;
@@ -18,6 +26,7 @@ export class SqliteEntryChunks {
   readonly #read: Statement<[number], ChunkRow>;
   readonly #readBytes: Statement<[number], Buffer>;
   readonly #readRange: Statement<[number, number], ChunkRow>;
+  readonly #readJoined: Statement<[number, number], JoinedChunks>;
   readonly #write: Statement<[number, number, Uint8Array]>;
 
   constructor(connection: SqliteConnection) {
@@ -30,6 +39,11 @@ export class SqliteEntryChunks {
       .pluck();
     this.#readRange = db.prepare<[number, number], ChunkRow>(
       'SELECT chunk, count, bytes FROM tlog_entry_chunks WHERE chunk >= ? AND chunk < ? ORDER BY chunk',
+    );
+    this.#readJoined = db.prepare<[number, number], JoinedChunks>(
+      `SELECT COUNT(*) AS rows, SUM(count) AS entries, SUM(count = ${ENTRIES_PER_CHUNK}) AS full,
+         CAST(group_concat(bytes, '' ORDER BY chunk) AS BLOB) AS bytes
+       FROM tlog_entry_chunks WHERE chunk >= ? AND chunk < ?`,
     );
     this.#write = db.prepare<[number, number, Uint8Array]>(
       'INSERT OR REPLACE INTO tlog_entry_chunks (chunk, count, bytes) VALUES (?, ?, ?)',
@@ -46,6 +60,10 @@ export class SqliteEntryChunks {
   bundle(tile: TileRef): Uint8Array | undefined {
     const first = (tile.index * TILE_WIDTH) / ENTRIES_PER_CHUNK;
     const chunks = Math.ceil(tile.width / ENTRIES_PER_CHUNK);
+    // Full bundles, and the right edge's at its stored width: the chunks hold exactly the entries.
+    const joined = this.#readJoined.get(first, first + chunks)!;
+    if (joined.rows === chunks && joined.entries === tile.width && joined.full! >= chunks - 1)
+      return joined.bytes!;
     const rows = this.#readRange.all(first, first + chunks);
     if (rows.length !== chunks) return undefined;
     const parts = rows.map((row, i) => {

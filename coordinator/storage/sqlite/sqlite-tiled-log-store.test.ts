@@ -78,6 +78,18 @@ describe('SqliteTiledLogStore: entries in chunks', () => {
     );
   });
 
+  it('keeps every byte value exact, up to 65,535-byte entries, through the joined chunks', async () => {
+    const store = openStore();
+    const log = await TransparencyLog.open({ origin: ORIGIN, signer, tiles: store, heads: store });
+    const odd = Array.from({ length: 40 }, (_, i) =>
+      Buffer.from(Array.from({ length: i === 3 ? 65_535 : 250 + i * 7 }, (_, b) => (b * 31 + i) % 256)),
+    );
+    await log.append(odd);
+    const [bundle] = await tilesUpTo(store, 40).readTiles([{ level: 'entries', index: 0, width: 40 }]);
+    expect(Buffer.compare(Buffer.from(bundle!), encodeEntryBundle(odd))).toBe(0);
+    expect(Buffer.compare(Buffer.from(await log.entry(3)), odd[3]!)).toBe(0);
+  });
+
   it('never writes an entry below the stored head again, and writes over rows past it', async () => {
     const store = openStore();
     const log = await TransparencyLog.open({ origin: ORIGIN, signer, tiles: store, heads: store });
