@@ -42,6 +42,15 @@ export class CoordinatorLog {
   #again = false;
   /** Whether the head found at start was sent to the witnesses again. */
   #rewitnessed = false;
+  /** The last checkpoint served and its tree size (parsed once per checkpoint, not per proof). */
+  #served: { readonly note: string; readonly size: number } | undefined;
+  /**
+   * The checkpoint served as last read from the store; forgotten whenever this log writes one. Only
+   * this process integrates into its store (the head is kept in memory the same way).
+   */
+  #servedNote: string | undefined;
+  /** Counts the checkpoints written, so a read that raced a write is not kept. */
+  #writes = 0;
 
   private constructor(options: CoordinatorLogOptions, log: TransparencyLog) {
     this.origin = options.origin;
@@ -61,6 +70,7 @@ export class CoordinatorLog {
       tiles: {
         readTile: (tile) => store.readTile(tile),
         readTiles: (tiles) => store.readTiles(tiles),
+        readEntry: (index) => store.readEntry(index),
         writeTiles: (writes) => store.writeTiles(writes),
         writeCheckpoint: async () => undefined,
         readCheckpoint: () => store.readCheckpoint(),
@@ -145,6 +155,8 @@ export class CoordinatorLog {
         { size, witnessed: got.length, witnesses: this.#options.witnesses.length },
         'checkpoint served without every witness',
       );
+    this.#writes++;
+    this.#servedNote = undefined;
     await this.store.writeCheckpoint(
       formatSignedNote({ text: note.text, signatures: [...note.signatures, ...got] }),
     );
@@ -152,7 +164,16 @@ export class CoordinatorLog {
 
   /** The checkpoint served: signed by the log key, with the cosignatures gathered for it. */
   async checkpoint(): Promise<string> {
-    return (await this.store.readCheckpoint()) ?? this.#log.signedCheckpoint();
+    return (await this.#storedCheckpoint()) ?? this.#log.signedCheckpoint();
+  }
+
+  /** The checkpoint stored as served, if any: kept in memory until this log writes the next one. */
+  async #storedCheckpoint(): Promise<string | undefined> {
+    if (this.#servedNote !== undefined) return this.#servedNote;
+    const writes = this.#writes;
+    const stored = await this.store.readCheckpoint();
+    if (writes === this.#writes) this.#servedNote = stored;
+    return stored;
   }
 
   /**
@@ -162,7 +183,7 @@ export class CoordinatorLog {
    */
   async tlogProof(index: number): Promise<string> {
     let checkpoint = await this.checkpoint();
-    if (index >= servedSize(checkpoint) && index < this.store.sequencedSize()) {
+    if (index >= this.#sizeOf(checkpoint) && index < this.store.sequencedSize()) {
       await this.integrate();
       checkpoint = await this.checkpoint();
     }
@@ -177,8 +198,15 @@ export class CoordinatorLog {
 
   /** The size of the checkpoint stored as served (-1: none yet). */
   async #servedSize(): Promise<number> {
-    const stored = await this.store.readCheckpoint();
-    return stored === undefined ? -1 : servedSize(stored);
+    const stored = await this.#storedCheckpoint();
+    return stored === undefined ? -1 : this.#sizeOf(stored);
+  }
+
+  /** The tree size a checkpoint note names, parsed once per note (not per proof). */
+  #sizeOf(note: string): number {
+    if (this.#served?.note !== note)
+      this.#served = { note, size: parseCheckpointText(parseSignedNote(note).text).size };
+    return this.#served.size;
   }
 
   /** Proves the tree served extends the one of `oldSize`. */
@@ -195,8 +223,4 @@ export class CoordinatorLog {
   entriesOfBuild(buildId: string): readonly SequencedEntry[] {
     return this.store.sequencedOfBuild(buildId);
   }
-}
-
-function servedSize(checkpoint: string): number {
-  return parseCheckpointText(parseSignedNote(checkpoint).text).size;
 }

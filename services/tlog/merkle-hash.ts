@@ -52,7 +52,8 @@ export function hashesEqual(a: MerkleHash, b: MerkleHash): boolean {
 }
 
 export function encodeHash(hash: MerkleHash): string {
-  return Buffer.from(hash).toString('base64');
+  // A view, not a copy: proofs encode a few dozen hashes each.
+  return Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength).toString('base64');
 }
 
 /** @throws TlogError PROOF_INVALID naming `field` unless `text` is the base64 of exactly 32 bytes. */

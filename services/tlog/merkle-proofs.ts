@@ -129,17 +129,40 @@ export function planConsistencyProof(oldSize: number, newSize: number): SubtreeR
   return nodes.reverse().map(([a, b]) => rangeSubtrees(a, b));
 }
 
-/** Reads every subtree a plan names in one call and folds each element. */
+/**
+ * MTHs of ranges that are not one complete subtree (the right edge of a tree), by their subtrees.
+ * The MTH of a range of leaves never changes as the tree grows, so these stay true at every size.
+ * Bounded: emptied when full (a tree of any size has at most 64 such ranges per proof).
+ */
+export class RangeHashMemo {
+  readonly #hashes = new Map<string, MerkleHash>();
+  constructor(readonly maxRanges = 4096) {}
+
+  fold(refs: readonly SubtreeRef[], hashes: readonly MerkleHash[]): MerkleHash {
+    const key = refs.map((ref) => `${ref.level}/${ref.index}`).join(',');
+    const known = this.#hashes.get(key);
+    if (known) return known;
+    const hash = foldSubtreeHashes(hashes);
+    if (this.#hashes.size >= this.maxRanges) this.#hashes.clear();
+    this.#hashes.set(key, hash);
+    return hash;
+  }
+}
+
+/** Reads every subtree a plan names in one call and folds each element (through `memo`, if given). */
 export async function resolvePlan(
   plan: readonly (readonly SubtreeRef[])[],
   reader: SubtreeHashReader,
+  memo?: RangeHashMemo,
 ): Promise<MerkleHash[]> {
   const hashes = await reader.readSubtreeHashes(plan.flat());
   let next = 0;
   return plan.map((refs) => {
     const start = next;
     next += refs.length;
-    return foldSubtreeHashes(hashes.slice(start, next));
+    if (refs.length === 1) return hashes[start]!;
+    const range = hashes.slice(start, next);
+    return memo ? memo.fold(refs, range) : foldSubtreeHashes(range);
   });
 }
 
@@ -152,8 +175,9 @@ export function proveInclusion(
   index: number,
   size: number,
   reader: SubtreeHashReader,
+  memo?: RangeHashMemo,
 ): Promise<MerkleHash[]> {
-  return resolvePlan(planInclusionProof(index, size), reader);
+  return resolvePlan(planInclusionProof(index, size), reader, memo);
 }
 
 export function proveConsistency(

@@ -2,6 +2,7 @@
 // level floor(L/8); the 1-7 levels between tile levels are rehashed from the tile's hashes.
 import { HASH_BYTES, type MerkleHash, nodeHash } from './merkle-hash.ts';
 import type { SubtreeHashReader, SubtreeRef } from './merkle-proofs.ts';
+import { TileLevels, type TileLevelsCache, tileLevelsKey } from './tile-levels-cache.ts';
 import { TILE_HEIGHT, TILE_WIDTH, type TileRef, tileAtSize, tilePath } from './tile-path.ts';
 import { TlogError } from './tlog-errors.ts';
 
@@ -34,32 +35,6 @@ export function splitHashTile(tile: TileRef, bytes: Uint8Array): MerkleHash[] {
 }
 
 /**
- * The hashes of the 8 levels inside a tile, by path (level k: width/2^k hashes). A tile at a given
- * width never changes (its path names the width), so these never go stale; rehashing them is most of what a proof costs (255 hashes per
- * tile level), and a cache makes a proof a few lookups. Bounded by `maxTiles` (oldest dropped first).
- */
-export class TileLevelsCache {
-  readonly #levels = new Map<string, MerkleHash[][]>();
-  constructor(readonly maxTiles: number) {}
-
-  levelsOf(key: string, hashes: readonly MerkleHash[]): MerkleHash[][] {
-    const known = this.#levels.get(key);
-    if (known) return known;
-    const levels: MerkleHash[][] = [[...hashes]];
-    while (levels.at(-1)!.length > 1) {
-      const row = levels.at(-1)!;
-      const next: MerkleHash[] = [];
-      // A partial tile's odd last hash has no pair yet: only complete subtrees are ever asked for.
-      for (let i = 0; i + 1 < row.length; i += 2) next.push(nodeHash(row[i]!, row[i + 1]!));
-      levels.push(next);
-    }
-    if (this.#levels.size >= this.maxTiles) this.#levels.delete(this.#levels.keys().next().value!);
-    this.#levels.set(key, levels);
-    return levels;
-  }
-}
-
-/**
  * A SubtreeHashReader over the tiles of the tree of `size` leaves. Tiles are not trusted here: a
  * wrong tile gives a wrong hash, and the proof built from it fails verification. With `cache`, the
  * inner levels of each tile are hashed once.
@@ -71,7 +46,6 @@ export function tileSubtreeReader(
 ): SubtreeHashReader {
   return {
     async readSubtreeHashes(refs: readonly SubtreeRef[]): Promise<MerkleHash[]> {
-      const wanted = new Map<string, TileRef>();
       const spans = refs.map((ref) => {
         if ((ref.index + 1) * 2 ** ref.level > size)
           throw new TlogError(
@@ -79,20 +53,35 @@ export function tileSubtreeReader(
             `subtree ${ref.level}/${ref.index} is not complete in a tree of size ${size}`,
           );
         const tileLevel = Math.floor(ref.level / TILE_HEIGHT);
-        const count = 2 ** (ref.level - tileLevel * TILE_HEIGHT);
-        const first = ref.index * count;
+        const inner = ref.level - tileLevel * TILE_HEIGHT;
+        const first = ref.index * 2 ** inner;
         const tile = tileAtSize(tileLevel, Math.floor(first / TILE_WIDTH), size)!;
-        const key = tilePath(tile);
-        wanted.set(key, tile);
-        return { key, offset: first % TILE_WIDTH, count };
+        return { tile, key: tileLevelsKey(tile), inner, offset: first % TILE_WIDTH };
       });
-      const list = [...wanted.values()];
-      const answers = await tiles.readTiles(list);
-      const byPath = new Map(list.map((tile, i) => [tilePath(tile), splitHashTile(tile, answers[i]!)]));
-      return spans.map(({ key, offset, count }) => {
-        const hashes = byPath.get(key)!;
-        if (cache) return cache.levelsOf(key, hashes)[Math.log2(count)]![offset / count]!;
-        return completeSubtreeHash(hashes.slice(offset, offset + count));
+      // Each tile once: from the cache, or read (those the cache does not hold, in one call).
+      const known = new Map<string, TileLevels | MerkleHash[]>();
+      const missing: TileRef[] = [];
+      for (const span of spans) {
+        if (known.has(span.key)) continue;
+        const levels = cache?.get(span.tile);
+        if (levels) known.set(span.key, levels);
+        else {
+          known.set(span.key, []);
+          missing.push(span.tile);
+        }
+      }
+      if (missing.length > 0) {
+        const answers = await tiles.readTiles(missing);
+        missing.forEach((tile, i) => {
+          const hashes = splitHashTile(tile, answers[i]!);
+          known.set(tileLevelsKey(tile), cache ? cache.put(tile, answers[i]!) : hashes);
+        });
+      }
+      return spans.map(({ key, inner, offset }) => {
+        const levels = known.get(key)!;
+        const count = 2 ** inner;
+        if (levels instanceof TileLevels) return levels.hashAt(inner, offset / count);
+        return completeSubtreeHash(levels.slice(offset, offset + count));
       });
     },
   };

@@ -15,6 +15,11 @@ import { TlogError } from './tlog-errors.ts';
 export interface TileStorage extends TileReader {
   /** The stored bytes of one tile, or undefined when it was never written. */
   readTile(tile: TileRef): Promise<Uint8Array | undefined>;
+  /**
+   * The bytes of entry `index` alone, where the storage can read one without its whole bundle;
+   * undefined when it was never written. Asked only below the published head.
+   */
+  readEntry?(index: number): Promise<Uint8Array | undefined>;
   /** Stores every write durably before resolving. */
   writeTiles(writes: readonly TileWrite[]): Promise<void>;
   /** Publishes the signed checkpoint text served at `<prefix>/checkpoint`. */

@@ -21,7 +21,10 @@ export interface TlogProof {
 
 export function formatTlogProof(proof: TlogProof): string {
   const lines = [TLOG_PROOF_HEADER];
-  if (proof.extra !== undefined) lines.push(`extra ${Buffer.from(proof.extra).toString('base64')}`);
+  if (proof.extra !== undefined)
+    lines.push(
+      `extra ${Buffer.from(proof.extra.buffer, proof.extra.byteOffset, proof.extra.byteLength).toString('base64')}`,
+    );
   lines.push(`index ${proof.index}`, ...proof.inclusionProof.map(encodeHash));
   return `${lines.join('\n')}\n\n${proof.checkpoint}`;
 }

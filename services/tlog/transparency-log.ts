@@ -5,12 +5,14 @@
 import { type Checkpoint, formatCheckpoint, parseCheckpointText } from './checkpoint.ts';
 import { decodeEntryBundle } from './entry-bundle.ts';
 import { EMPTY_TREE_ROOT, hashesEqual, type MerkleHash } from './merkle-hash.ts';
-import { proveConsistency, proveInclusion } from './merkle-proofs.ts';
+import { proveConsistency, proveInclusion, RangeHashMemo } from './merkle-proofs.ts';
 import { isValidKeyName, type NoteSigner } from './note-keys.ts';
 import { formatSignedNote, parseSignedNote, signNoteText } from './signed-note.ts';
 import { TileAppender } from './tile-appender.ts';
-import { TileLevelsCache, tileSubtreeReader } from './tile-hash-reader.ts';
-import { TILE_WIDTH, tileAtSize } from './tile-path.ts';
+import { tileSubtreeReader } from './tile-hash-reader.ts';
+import { TileLevelsCache } from './tile-levels-cache.ts';
+import { TILE_HEIGHT, TILE_WIDTH, tileAtSize } from './tile-path.ts';
+import { siblingsInTile, TilePathCache } from './tile-proof-cache.ts';
 import { type TileStorage, tilesUpTo } from './tile-storage.ts';
 import { TlogError } from './tlog-errors.ts';
 import { formatTlogProof } from './tlog-proof.ts';
@@ -52,7 +54,15 @@ export interface TransparencyLogOptions {
   readonly signer: NoteSigner;
   readonly tiles: TileStorage;
   readonly heads: LogHeadStore;
+  /** Bytes of hash tiles (with their inner levels) kept for proofs; default {@link tileCacheMaxBytesDefault}. */
+  readonly tileCacheMaxBytes?: number;
 }
+
+/**
+ * 64 MiB: every tile a proof needs in a log of about 1,000,000 entries (a tile with its levels is
+ * 16 KiB); past that, the least recently used tiles are read and hashed again.
+ */
+export const tileCacheMaxBytesDefault = 64 * 1024 * 1024;
 
 export interface AppendedBatch {
   /** Index of the batch's first entry. */
@@ -70,14 +80,21 @@ export class TransparencyLog {
   #stored: LogHead | undefined;
   /** Appends run one at a time; each waits for the one before. */
   #queue: Promise<unknown> = Promise.resolve();
-  /** Inner levels of full tiles, hashed once: 8 KiB per tile, 16,384 tiles (4,194,304 entries) at most. */
-  readonly #levels = new TileLevelsCache(16_384);
+  /** Hash tiles with their inner levels, hashed once: tiles at a width never change. */
+  readonly #levels: TileLevelsCache;
+  /** Hashes of the right edge's ranges (a few per tree size) proofs fold from several subtrees. */
+  readonly #ranges = new RangeHashMemo();
+  /** Proof paths above full level-0 tiles, per tree size. */
+  readonly #paths = new TilePathCache();
+  /** The last checkpoint note a proof was asked under, parsed (most proofs share one). */
+  #lastNote: { readonly text: string; readonly size: number } | undefined;
 
   private constructor(options: TransparencyLogOptions, appender: TileAppender, stored: LogHead | undefined) {
     this.origin = options.origin;
     this.#options = options;
     this.#appender = appender;
     this.#stored = stored;
+    this.#levels = new TileLevelsCache(options.tileCacheMaxBytes ?? tileCacheMaxBytesDefault);
   }
 
   /**
@@ -140,13 +157,23 @@ export class TransparencyLog {
   }
 
   /** The inclusion proof of entry `index` in the tree of `size` (default: the head). */
-  inclusionProof(index: number, size = this.head.size): Promise<MerkleHash[]> {
+  async inclusionProof(index: number, size = this.head.size): Promise<MerkleHash[]> {
     this.#assertPublished(size);
-    return proveInclusion(
+    const tile = Math.floor(index / TILE_WIDTH);
+    const inFullTile = Number.isSafeInteger(index) && index >= 0 && (tile + 1) * TILE_WIDTH <= size;
+    if (inFullTile) {
+      const path = this.#paths.get(size, tile);
+      const levels = path && this.#levels.get({ level: 0, index: tile, width: TILE_WIDTH });
+      if (levels) return [...siblingsInTile(levels, index % TILE_WIDTH), ...path!];
+    }
+    const proof = await proveInclusion(
       index,
       size,
       tileSubtreeReader(size, tilesUpTo(this.#options.tiles, this.head.size), this.#levels),
+      this.#ranges,
     );
+    if (inFullTile) this.#paths.set(size, tile, proof.slice(TILE_HEIGHT));
+    return proof;
   }
 
   consistencyProof(oldSize: number, newSize = this.head.size): Promise<MerkleHash[]> {
@@ -163,10 +190,7 @@ export class TransparencyLog {
    * whatever cosignatures it gathered), the entry's bytes in `extra`.
    */
   async tlogProof(index: number, checkpointNote: string): Promise<string> {
-    const checkpoint = parseCheckpointText(parseSignedNote(checkpointNote).text);
-    if (checkpoint.origin !== this.origin)
-      throw new TlogError('CHECKPOINT_INVALID', `the checkpoint is of ${checkpoint.origin}, not of this log`);
-    const inclusionProof = await this.inclusionProof(index, checkpoint.size);
+    const inclusionProof = await this.inclusionProof(index, this.#sizeOfNote(checkpointNote));
     return formatTlogProof({
       extra: await this.entry(index),
       index,
@@ -175,11 +199,27 @@ export class TransparencyLog {
     });
   }
 
+  /** The tree size of a checkpoint note of this log (parsed once per note text). */
+  #sizeOfNote(note: string): number {
+    if (this.#lastNote?.text === note) return this.#lastNote.size;
+    const checkpoint = parseCheckpointText(parseSignedNote(note).text);
+    if (checkpoint.origin !== this.origin)
+      throw new TlogError('CHECKPOINT_INVALID', `the checkpoint is of ${checkpoint.origin}, not of this log`);
+    this.#lastNote = { text: note, size: checkpoint.size };
+    return checkpoint.size;
+  }
+
   /** The bytes of entry `index` (below the head). */
   async entry(index: number): Promise<Uint8Array> {
     const { size } = this.head;
     if (!Number.isSafeInteger(index) || index < 0 || index >= size)
       throw new TlogError('PROOF_INVALID', `entry ${index} is not below the log size ${size}`);
+    const { readEntry } = this.#options.tiles;
+    if (readEntry) {
+      const bytes = await readEntry.call(this.#options.tiles, index);
+      if (!bytes) throw new TlogError('TILE_INVALID', `entry ${index} is not stored`);
+      return bytes;
+    }
     const bundle = tileAtSize('entries', Math.floor(index / TILE_WIDTH), size)!;
     const [bytes] = await tilesUpTo(this.#options.tiles, size).readTiles([bundle]);
     return decodeEntryBundle(bytes!, bundle.width)[index % TILE_WIDTH]!;

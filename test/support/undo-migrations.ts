@@ -9,6 +9,7 @@ import { migration11Rollback } from '../../coordinator/storage/sqlite/migrations
 import { migration13Rollback } from '../../coordinator/storage/sqlite/migrations/m013-alerts.ts';
 import { migration14Rollback } from '../../coordinator/storage/sqlite/migrations/m014-build-suites-feed-log-index.ts';
 import { migration15Rollback } from '../../coordinator/storage/sqlite/migrations/m015-backfill-results-into-log.ts';
+import { migration16Rollback } from '../../coordinator/storage/sqlite/migrations/m016-tlog-entry-chunks.ts';
 
 type SchemaObjects = readonly { readonly type: 'table' | 'trigger' | 'index'; readonly name: string }[];
 
@@ -18,6 +19,7 @@ function dropAll(db: Database.Database, objects: SchemaObjects): void {
 
 /** Undo steps, newest first; each leaves the schema as the version before it. */
 const UNDO: readonly { readonly version: number; readonly undo: (db: Database.Database) => void }[] = [
+  { version: 16, undo: migration16Rollback },
   { version: 15, undo: (db) => db.exec(migration15Rollback) },
   { version: 14, undo: (db) => db.exec(migration14Rollback) },
   { version: 13, undo: (db) => db.exec(migration13Rollback) },

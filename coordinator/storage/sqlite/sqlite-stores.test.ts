@@ -259,6 +259,7 @@ describe('SqliteBuildStore: opening and migrations', () => {
       { version: 13, name: 'alerts: subscriptions, event outbox, webhook deliveries' },
       { version: 14, name: 'build suites, suite feeds, verdict log indexes' },
       { version: 15, name: 'transparency log: backfill the results recorded before it' },
+      { version: 16, name: 'transparency log entries in chunks of 16' },
     ]);
   });
 

@@ -1,5 +1,6 @@
-// The tiled transparency log on the coordinator's SQLite file (migration 10): what is sequenced for
-// it, its tiles and entry bundles, and its head, moved by compare-and-swap in one UPDATE.
+// The tiled transparency log on the coordinator's SQLite file (migrations 10, 14): what is sequenced
+// for it, its hash tiles, its entries (in chunks entry bundles are assembled from), and its head,
+// moved by compare-and-swap in one UPDATE.
 import { parseCheckpointText } from '../../../services/tlog/checkpoint.ts';
 import type { MerkleHash } from '../../../services/tlog/merkle-hash.ts';
 import { parseSignedNote } from '../../../services/tlog/signed-note.ts';
@@ -8,6 +9,7 @@ import { TILE_WIDTH, type TileRef } from '../../../services/tlog/tile-path.ts';
 import { readTilesOrFail, type TileStorage } from '../../../services/tlog/tile-storage.ts';
 import type { LogHead, LogHeadStore } from '../../../services/tlog/transparency-log.ts';
 import type { SqliteConnection } from './sqlite-connection.ts';
+import { SqliteEntryChunks } from './sqlite-entry-chunks.ts';
 
 /** Where a sequenced entry came from; the integrator turns its facts into the entry. */
 export type SequencedSource = 'chain' | 'result' | 'verdict' | 'key-event';
@@ -25,8 +27,6 @@ interface SequenceRow {
   build_id: string | null;
   facts_json: string;
 }
-
-const levelOf = (tile: TileRef) => (tile.level === 'entries' ? -1 : tile.level);
 
 function prepare(c: SqliteConnection) {
   const db = c.db;
@@ -66,10 +66,12 @@ function prepare(c: SqliteConnection) {
 export class SqliteTiledLogStore implements TileStorage, LogHeadStore {
   readonly #c: SqliteConnection;
   readonly #s: ReturnType<typeof prepare>;
+  readonly #entries: SqliteEntryChunks;
 
   constructor(connection: SqliteConnection) {
     this.#c = connection;
     this.#s = prepare(connection);
+    this.#entries = new SqliteEntryChunks(connection);
   }
 
   /** Up to `limit` sequenced entries from `fromIndex` on, in order. */
@@ -88,7 +90,12 @@ export class SqliteTiledLogStore implements TileStorage, LogHeadStore {
   }
 
   async readTile(tile: TileRef): Promise<Uint8Array | undefined> {
-    return this.#s.readTile.get(levelOf(tile), tile.index, tile.width)?.bytes;
+    if (tile.level === 'entries') return this.#entries.bundle(tile);
+    return this.#s.readTile.get(tile.level, tile.index, tile.width)?.bytes;
+  }
+
+  async readEntry(index: number): Promise<Uint8Array | undefined> {
+    return this.#entries.entry(index);
   }
 
   readTiles(tiles: readonly TileRef[]): Promise<Uint8Array[]> {
@@ -98,14 +105,20 @@ export class SqliteTiledLogStore implements TileStorage, LogHeadStore {
   /**
    * Tiles are committed without their own fsync: in WAL mode commits reach the disk in order, so the
    * head's compare-and-swap (synchronous = FULL) that follows makes them durable first. A crash
-   * before it loses only tiles beyond the stored head, which the next append writes again.
+   * before it loses only tiles beyond the stored head, which the next append writes again. Of an
+   * entry bundle only the entries at or past the stored head are written (those below it are
+   * stored already and never change).
    */
   async writeTiles(writes: readonly TileWrite[]): Promise<void> {
     this.#relaxed(() =>
       this.#c.write(() => {
+        const stored = this.#s.head.get()?.size ?? 0;
         for (const { tile, bytes } of writes) {
-          this.#s.writeTile.run(levelOf(tile), tile.index, tile.width, bytes);
-          if (tile.width === TILE_WIDTH) this.#s.dropPartials.run(levelOf(tile), tile.index);
+          if (tile.level === 'entries') this.#entries.write(tile, bytes, stored);
+          else {
+            this.#s.writeTile.run(tile.level, tile.index, tile.width, bytes);
+            if (tile.width === TILE_WIDTH) this.#s.dropPartials.run(tile.level, tile.index);
+          }
         }
       }),
     );

@@ -16,6 +16,7 @@ import { migration12 } from './m012-sync-profiles.ts';
 import { migration13 } from './m013-alerts.ts';
 import { migration14 } from './m014-build-suites-feed-log-index.ts';
 import { migration15 } from './m015-backfill-results-into-log.ts';
+import { migration16 } from './m016-tlog-entry-chunks.ts';
 import type { Migration } from './migration.ts';
 
 /** Every migration, in order. Never edit a released one: add the next number. */
@@ -35,6 +36,7 @@ export const MIGRATIONS: readonly Migration[] = [
   migration13,
   migration14,
   migration15,
+  migration16,
 ];
 
 /** The newest schema version this code knows. */
@@ -66,6 +68,7 @@ export function migrate(db: Database.Database): void {
       if (migration.version <= current) continue;
       try {
         db.exec(migration.sql);
+        migration.run?.(db);
       } catch (cause) {
         throw new BuildStoreError(
           'SCHEMA',

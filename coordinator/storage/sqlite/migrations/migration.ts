@@ -1,4 +1,5 @@
 // One numbered schema change of the coordinator's SQLite file.
+import type Database from 'better-sqlite3';
 
 /**
  * Applied once, in order, inside the transaction that opens the file. Times are INTEGER epoch
@@ -8,4 +9,6 @@ export interface Migration {
   readonly version: number;
   readonly name: string;
   readonly sql: string;
+  /** Data changes SQL cannot say (e.g. splitting binary bundles), run right after `sql`. */
+  readonly run?: (db: Database.Database) => void;
 }

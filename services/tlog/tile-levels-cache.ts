@@ -1,0 +1,111 @@
+// A bounded LRU cache of hash tiles with the levels inside each tile hashed once: answering a proof
+// from it is a few lookups instead of a tile read and up to 255 hashes per tile level.
+import { HASH_BYTES, type MerkleHash, nodeHash } from './merkle-hash.ts';
+import type { TileRef } from './tile-path.ts';
+
+/** The cache key of a hash tile: its level, number and width (a tile at a width never changes). */
+export function tileLevelsKey(tile: TileRef): string {
+  return `${tile.level}/${tile.index}/${tile.width}`;
+}
+
+/**
+ * The 8 levels inside one hash tile, in one buffer: level k holds floor(width / 2^k) hashes (a
+ * partial tile's odd last hash has no pair yet: only complete subtrees are ever asked for).
+ */
+export class TileLevels {
+  readonly #bytes: Uint8Array;
+  readonly #offsets: readonly number[];
+
+  private constructor(bytes: Uint8Array, offsets: readonly number[]) {
+    this.#bytes = bytes;
+    this.#offsets = offsets;
+  }
+
+  /** Hashes the levels of a tile of `width` hashes (`tileBytes`: width·32 bytes, checked by the caller). */
+  static hash(tileBytes: Uint8Array, width: number): TileLevels {
+    const offsets: number[] = [0];
+    let total = width;
+    for (let count = width; count > 1; ) {
+      count = Math.floor(count / 2);
+      offsets.push(total);
+      total += count;
+    }
+    const bytes = new Uint8Array(total * HASH_BYTES);
+    bytes.set(tileBytes.subarray(0, width * HASH_BYTES));
+    for (let level = 1; level < offsets.length; level++) {
+      const below = offsets[level - 1]!;
+      const at = offsets[level]!;
+      const count = (offsets[level + 1] ?? total) - at;
+      for (let i = 0; i < count; i++) {
+        const left = bytes.subarray((below + 2 * i) * HASH_BYTES, (below + 2 * i + 1) * HASH_BYTES);
+        const right = bytes.subarray((below + 2 * i + 1) * HASH_BYTES, (below + 2 * i + 2) * HASH_BYTES);
+        bytes.set(nodeHash(left, right), (at + i) * HASH_BYTES);
+      }
+    }
+    return new TileLevels(bytes, offsets);
+  }
+
+  get byteLength(): number {
+    return this.#bytes.byteLength;
+  }
+
+  /**
+   * The hash of the complete subtree `index` at `level` (0…8) inside the tile: a view, never to be
+   * written to. @throws RangeError when the tile does not hold it.
+   */
+  hashAt(level: number, index: number): MerkleHash {
+    const at = this.#offsets[level];
+    const end = this.#offsets[level + 1] ?? this.#bytes.length / HASH_BYTES;
+    if (at === undefined || index < 0 || at + index >= end)
+      throw new RangeError(`subtree ${level}/${index} is not complete in this tile`);
+    return this.#bytes.subarray((at + index) * HASH_BYTES, (at + index + 1) * HASH_BYTES);
+  }
+}
+
+/** Tiles' levels by {@link tileLevelsKey}, the least recently used dropped first past `maxBytes`. */
+export class TileLevelsCache {
+  readonly #entries = new Map<string, TileLevels>();
+  #bytes = 0;
+
+  constructor(readonly maxBytes: number) {}
+
+  /** Bytes held (the levels' buffers). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get(tile: TileRef): TileLevels | undefined {
+    const key = tileLevelsKey(tile);
+    const levels = this.#entries.get(key);
+    if (levels) {
+      // Map order is insertion order: moving a hit to the end keeps the oldest first.
+      this.#entries.delete(key);
+      this.#entries.set(key, levels);
+    }
+    return levels;
+  }
+
+  /** Hashes `tileBytes` (the tile `tile`) into levels and keeps them while they fit. */
+  put(tile: TileRef, tileBytes: Uint8Array): TileLevels {
+    const key = tileLevelsKey(tile);
+    const levels = TileLevels.hash(tileBytes, tile.width);
+    const known = this.#entries.get(key);
+    if (known) {
+      this.#entries.delete(key);
+      this.#bytes -= known.byteLength;
+    }
+    if (levels.byteLength > this.maxBytes) return levels;
+    this.#entries.set(key, levels);
+    this.#bytes += levels.byteLength;
+    for (const [oldKey, old] of this.#entries) {
+      if (this.#bytes <= this.maxBytes) break;
+      this.#entries.delete(oldKey);
+      this.#bytes -= old.byteLength;
+    }
+    return levels;
+  }
+}

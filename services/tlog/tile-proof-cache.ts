@@ -1,0 +1,37 @@
+// Inclusion proofs of entries in full level-0 tiles, made from two cached parts: the 8 siblings
+// inside the entry's tile (from the tile's cached levels) and the rest of the path, which is the
+// same for all 256 entries of that tile at one tree size (the tile is a node of the tree: RFC 6962's
+// recursion never splits an aligned complete subtree). The second part is kept per tree size and
+// tile, so a proof is never made from a part computed for another size.
+import { HASH_BYTES, type MerkleHash } from './merkle-hash.ts';
+import type { TileLevels } from './tile-levels-cache.ts';
+import { TILE_HEIGHT } from './tile-path.ts';
+
+/** The siblings of entry `offset` (0-255) inside its full tile, from the leaf's sibling up. */
+export function siblingsInTile(levels: TileLevels, offset: number): MerkleHash[] {
+  const siblings: MerkleHash[] = [];
+  for (let level = 0; level < TILE_HEIGHT; level++)
+    siblings.push(levels.hashAt(level, Math.floor(offset / 2 ** level) ^ 1));
+  return siblings;
+}
+
+/** The proof path above each full level-0 tile, by tree size and tile; emptied when full. */
+export class TilePathCache {
+  readonly #paths = new Map<string, readonly MerkleHash[]>();
+
+  constructor(readonly maxPaths = 16_384) {}
+
+  get(size: number, tileIndex: number): readonly MerkleHash[] | undefined {
+    return this.#paths.get(`${size}/${tileIndex}`);
+  }
+
+  /** Keeps a copy of `path` (never views into buffers it would keep alive). */
+  set(size: number, tileIndex: number, path: readonly MerkleHash[]): void {
+    if (this.#paths.size >= this.maxPaths) this.#paths.clear();
+    const bytes = Buffer.concat(path);
+    this.#paths.set(
+      `${size}/${tileIndex}`,
+      path.map((_, i) => bytes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES)),
+    );
+  }
+}
