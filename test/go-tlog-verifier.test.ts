@@ -328,7 +328,7 @@ describe('Go x/mod sumdb/note and sumdb/tlog agree with rbnet', () => {
       expect(go[`tile-path-${i}`], go[`tile-path-${i}`]?.error).toMatchObject({ ok: true });
   });
 
-  it('on the checkpoint and the inclusion of every result migration 15 backfilled into a coordinator log', async () => {
+  it('on the checkpoint and the inclusion of every result migration 16 backfilled into a coordinator log', async () => {
     const dir = join(folder, 'backfilled');
     mkdirSync(dir);
     await seedLoggedWorld(dir);

@@ -1,4 +1,4 @@
-// Migration 15 on real SQLite files written by older schemas: every result recorded before the
+// Migration 16 on real SQLite files written by older schemas: every result recorded before the
 // log logged results enters the tree after what was already there, in the order recorded, as the
 // entry the live trigger writes (marked backfilled); each has an inclusion proof; a second open
 // logs nothing twice; and the monitor's rule passes an honest upgraded log and catches a verdict
@@ -28,7 +28,7 @@ import {
   seedLoggedWorld,
 } from '../../test/support/backfilled-log.ts';
 import { undoMigrationsAbove } from '../../test/support/undo-migrations.ts';
-import { migration15 } from '../storage/sqlite/migrations/m015-backfill-results-into-log.ts';
+import { migration16 } from '../storage/sqlite/migrations/m016-backfill-results-into-log.ts';
 import { sqliteSchemaVersion } from '../storage/sqlite/migrations/migrate.ts';
 import { openSqliteStores, type SqliteStores } from '../storage/sqlite/open-sqlite-stores.ts';
 
@@ -59,7 +59,7 @@ function alarmsOver(entries: readonly LogEntry[]) {
   return [...entries.flatMap((e, i) => accountEntry(state, i, e)), ...endOfRound(state)];
 }
 
-describe('migration 15: the results recorded before the log', () => {
+describe('migration 16: the results recorded before the log', () => {
   it('from schema 9: logs every result after the chain and the keys, in the order recorded, as the live entry marked backfilled, each provable, once', async () => {
     const { liveResults } = await seedLoggedWorld(root);
     rewriteAsSchema(dbPath(), 9);
@@ -92,11 +92,11 @@ describe('migration 15: the results recorded before the log', () => {
     await stores.close();
     const again = open();
     expect(again.tiledLog.sequencedSize()).toBe(size);
-    again.connection.db.exec(migration15.sql);
+    again.connection.db.exec(migration16.sql);
     expect(again.tiledLog.sequencedSize()).toBe(size);
   });
 
-  it('is undone for tests (back to 14 before integration) and done again the same way', async () => {
+  it('is undone for tests (back to 15 before integration) and done again the same way', async () => {
     await seedLoggedWorld(root);
     rewriteAsSchema(dbPath(), 9);
     const first = open();
@@ -104,7 +104,7 @@ describe('migration 15: the results recorded before the log', () => {
     expect(sequenced.some((s) => s.factsJson.includes('"backfilled":true'))).toBe(true);
     await first.close();
     const db = new Database(dbPath());
-    undoMigrationsAbove(db, 14);
+    undoMigrationsAbove(db, 15);
     expect(
       db.prepare("SELECT COUNT(*) FROM tlog_sequence WHERE facts_json LIKE '%backfilled%'").pluck().get(),
     ).toBe(0);

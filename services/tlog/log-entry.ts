@@ -43,7 +43,7 @@ export interface ResultEntry extends ResultKey {
   readonly receivedAt: string;
   /**
    * Present (and `true`) only on a result recorded before the database logged every result, and
-   * sequenced later by the upgrade (migration 15): it may be logged after verdicts that cite it,
+   * sequenced later by the upgrade (migration 16): it may be logged after verdicts that cite it,
    * never after a live entry that follows the backfill (docs/transparency-log.md).
    */
   readonly backfilled?: true;

@@ -157,7 +157,7 @@ describe('verdict accounting (the monitor rule)', () => {
   });
 });
 
-describe('verdict accounting of results backfilled by the upgrade (migration 15)', () => {
+describe('verdict accounting of results backfilled by the upgrade (migration 16)', () => {
   const backfilled = (e: LogEntry): LogEntry => (e.type === RESULT_ENTRY ? { ...e, backfilled: true } : e);
   /** As a coordinator upgraded from schema 10-13 logs it: the verdict first, then its results, backfilled. */
   const verdictThenBackfill = (entries: LogEntry[]) => [

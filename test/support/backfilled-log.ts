@@ -1,4 +1,4 @@
-// A coordinator database written by an older rbnet, for the tests of migration 15 (the backfill of
+// A coordinator database written by an older rbnet, for the tests of migration 16 (the backfill of
 // results recorded before the log): a world recorded live (real stores, real decisions), the file
 // turned back into an older schema, and the coordinator's log over it once upgraded.
 import { join } from 'node:path';

@@ -7,9 +7,9 @@ import { migration9Objects } from '../../coordinator/storage/sqlite/migrations/m
 import { migration10Objects } from '../../coordinator/storage/sqlite/migrations/m010-tiled-transparency-log.ts';
 import { migration11Rollback } from '../../coordinator/storage/sqlite/migrations/m011-consensus-feed.ts';
 import { migration13Rollback } from '../../coordinator/storage/sqlite/migrations/m013-alerts.ts';
-import { migration14Rollback } from '../../coordinator/storage/sqlite/migrations/m014-build-suites-feed-log-index.ts';
-import { migration15Rollback } from '../../coordinator/storage/sqlite/migrations/m015-backfill-results-into-log.ts';
-import { migration16Rollback } from '../../coordinator/storage/sqlite/migrations/m016-tlog-entry-chunks.ts';
+import { migration15Rollback } from '../../coordinator/storage/sqlite/migrations/m015-build-suites-feed-log-index.ts';
+import { migration16Rollback } from '../../coordinator/storage/sqlite/migrations/m016-backfill-results-into-log.ts';
+import { migration17Rollback } from '../../coordinator/storage/sqlite/migrations/m017-tlog-entry-chunks.ts';
 
 type SchemaObjects = readonly { readonly type: 'table' | 'trigger' | 'index'; readonly name: string }[];
 
@@ -19,9 +19,9 @@ function dropAll(db: Database.Database, objects: SchemaObjects): void {
 
 /** Undo steps, newest first; each leaves the schema as the version before it. */
 const UNDO: readonly { readonly version: number; readonly undo: (db: Database.Database) => void }[] = [
-  { version: 16, undo: migration16Rollback },
+  { version: 17, undo: migration17Rollback },
+  { version: 16, undo: (db) => db.exec(migration16Rollback) },
   { version: 15, undo: (db) => db.exec(migration15Rollback) },
-  { version: 14, undo: (db) => db.exec(migration14Rollback) },
   { version: 13, undo: (db) => db.exec(migration13Rollback) },
   {
     version: 12,

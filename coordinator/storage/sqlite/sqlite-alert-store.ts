@@ -48,7 +48,7 @@ interface EventRow {
   occurred_at: number;
 }
 
-/** An event filter in SQL: a NULL parameter matches every event. A suite is one of the build's (migration 14). */
+/** An event filter in SQL: a NULL parameter matches every event. A suite is one of the build's (migration 15). */
 const EVENT_FILTER = `(@maintainer IS NULL OR maintainer = @maintainer)
   AND (@package IS NULL OR package = @package)
   AND (@architecture IS NULL OR architecture = @architecture)

@@ -1,4 +1,4 @@
-// Where a build was found (migration 14) on a real SQLite file: a sync profile's index read records
+// Where a build was found (migration 15) on a real SQLite file: a sync profile's index read records
 // the suite for the upload and its build, before or after the build exists; each suite has its own
 // feed in which a build found later is listed with its latest verdict; every feed entry and package
 // answer carries the log index of the verdict entry that names it.

@@ -77,7 +77,7 @@ const feedSql = (index: string | undefined, where: string) =>
    WHERE ${where} f.seq > @after ORDER BY f.seq LIMIT @limit`;
 
 /**
- * A suite's own feed (migration 14): its cursor is the suite_feed row's, each row one entry of the
+ * A suite's own feed (migration 15): its cursor is the suite_feed row's, each row one entry of the
  * global feed listed for the suite (a verdict change of a build in it, or a decided build found in
  * it later).
  */

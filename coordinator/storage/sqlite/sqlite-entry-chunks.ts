@@ -1,11 +1,11 @@
-// The transparency log's entries on the coordinator's SQLite file (migration 16): chunks of 16
+// The transparency log's entries on the coordinator's SQLite file (migration 17): chunks of 16
 // entries, each encoded as an entry bundle is, so a bundle is its chunks' bytes one after another.
 // An append writes each entry once (and the right edge's last chunk again); a proof reads one chunk.
 import type { Statement } from 'better-sqlite3';
 import { decodeEntryBundle, encodeEntryBundle, entryOfBundle } from '../../../services/tlog/entry-bundle.ts';
 import { TILE_WIDTH, type TileRef, tilePath } from '../../../services/tlog/tile-path.ts';
 import { TlogError } from '../../../services/tlog/tlog-errors.ts';
-import { ENTRIES_PER_CHUNK } from './migrations/m016-tlog-entry-chunks.ts';
+import { ENTRIES_PER_CHUNK } from './migrations/m017-tlog-entry-chunks.ts';
 import type { SqliteConnection } from './sqlite-connection.ts';
 
 /** A run of chunks, joined by SQLite (one copy out of it, not one per chunk). */

@@ -93,7 +93,7 @@ function prepare(c: SqliteConnection) {
          state, first_seen_at, due_at)
        VALUES (@profile, @source, @version, @architecture, @binaries_json, @class, 'pending', @now, @now)`,
     ),
-    // Migration 14: where the upload was read; a trigger records it for the upload's build, if any.
+    // Migration 15: where the upload was read; a trigger records it for the upload's build, if any.
     insertUploadSuite: db.prepare(
       `INSERT OR IGNORE INTO sync_upload_suites (profile, source, version, architecture, suite, first_seen_at)
        VALUES (@profile, @source, @version, @architecture, @suite, @now)`,

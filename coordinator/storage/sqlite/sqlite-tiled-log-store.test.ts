@@ -1,4 +1,4 @@
-// The coordinator's log store keeps entries in chunks of 16 (migration 16): the bundles it serves are
+// The coordinator's log store keeps entries in chunks of 16 (migration 17): the bundles it serves are
 // byte for byte those an in-memory log writes, an entry below the stored head is never written
 // again, rows a crashed append left past the head are written over, and a file of migration 13
 // (entries inside bundles) is upgraded in place and keeps serving the same tiles and root.

@@ -14,9 +14,9 @@ import { migration10 } from './m010-tiled-transparency-log.ts';
 import { migration11 } from './m011-consensus-feed.ts';
 import { migration12 } from './m012-sync-profiles.ts';
 import { migration13 } from './m013-alerts.ts';
-import { migration14 } from './m014-build-suites-feed-log-index.ts';
-import { migration15 } from './m015-backfill-results-into-log.ts';
-import { migration16 } from './m016-tlog-entry-chunks.ts';
+import { migration15 } from './m015-build-suites-feed-log-index.ts';
+import { migration16 } from './m016-backfill-results-into-log.ts';
+import { migration17 } from './m017-tlog-entry-chunks.ts';
 import type { Migration } from './migration.ts';
 
 /** Every migration, in order. Never edit a released one: add the next number. */
@@ -37,6 +37,7 @@ export const MIGRATIONS: readonly Migration[] = [
   migration14,
   migration15,
   migration16,
+  migration17,
 ];
 
 /** The newest schema version this code knows. */

@@ -1,4 +1,4 @@
-// Migration 16: the transparency log's entries in chunks of 16 instead of whole entry bundles, so an
+// Migration 17: the transparency log's entries in chunks of 16 instead of whole entry bundles, so an
 // append writes each entry once (the partial bundle of the right edge, up to 255 entries, was
 // written again every batch; now only its last, partial chunk is), a proof reads its entry's chunk
 // (about 9 KB) rather than a bundle (about 140 KB), and a bundle is served as the concatenation of
@@ -40,8 +40,8 @@ function splitStoredBundles(db: Database.Database): void {
   db.prepare(`DELETE FROM tlog_tiles WHERE level = ${BUNDLE_LEVEL}`).run();
 }
 
-export const migration16: Migration = {
-  version: 16,
+export const migration17: Migration = {
+  version: 17,
   name: 'transparency log entries in chunks of 16',
   sql: `
     -- Entries chunk*16 to chunk*16 + count - 1 of the log, as an entry bundle encodes them (each a
@@ -57,10 +57,10 @@ export const migration16: Migration = {
 };
 
 /**
- * Turns a file back into migration 15's shape (tests of the upgrade): the chunks as entry bundles in
+ * Turns a file back into migration 16's shape (tests of the upgrade): the chunks as entry bundles in
  * tlog_tiles (full ones, and the partial one of the last entries), tlog_entry_chunks dropped.
  */
-export function migration16Rollback(db: Database.Database): void {
+export function migration17Rollback(db: Database.Database): void {
   const chunks = db.prepare<[], Buffer>('SELECT bytes FROM tlog_entry_chunks ORDER BY chunk').pluck().all();
   const entries = chunks.flatMap((bytes) => decodeEntryBundle(bytes));
   const insert = db.prepare<[number, number, Buffer]>(

@@ -1,4 +1,4 @@
-// Migration 14: the suites a build was found in (recorded by sync profiles), each suite's own feed of
+// Migration 15: the suites a build was found in (recorded by sync profiles), each suite's own feed of
 // verdict changes, the transparency-log index of every verdict, and an alert subscription's suite;
 // the derived rows are kept by triggers in the transaction that records what they summarise.
 // Existing rows are upgraded in the same step.
@@ -14,8 +14,8 @@ const UPLOAD_KEY = (u: string, s: string) =>
   `${u}.profile = ${s}.profile AND ${u}.source = ${s}.source AND ${u}.version = ${s}.version
    AND ${u}.architecture = ${s}.architecture`;
 
-export const migration14: Migration = {
-  version: 14,
+export const migration15: Migration = {
+  version: 15,
   name: 'build suites, suite feeds, verdict log indexes',
   sql: `
     -- Each suite an upload of a profile was read in (the poller records it with the index).
@@ -152,8 +152,8 @@ export const migration14: Migration = {
   `,
 };
 
-/** Undoes migration 14, so a test can roll a file back to version 13. */
-export const migration14Rollback = `
+/** Undoes migration 15, so a test can roll a file back to version 14. */
+export const migration15Rollback = `
   DROP TRIGGER build_suites_on_build; DROP TRIGGER build_suites_on_upload_suite;
   DROP TRIGGER suite_feed_on_build_suite; DROP TRIGGER suite_feed_on_verdict;
   DROP TRIGGER verdict_log_index_on_sequence;

@@ -1,4 +1,4 @@
-// Migration 15: the signed worker results recorded before migration 10 made the database log every
+// Migration 16: the signed worker results recorded before migration 10 made the database log every
 // result. Each is sequenced now, in the order it was recorded, as the result entry the live trigger
 // writes, marked `backfilled` (docs/transparency-log.md, "Results recorded before the log"). A
 // result already in the log is never sequenced twice. Never edit it once released.
@@ -14,8 +14,8 @@ const iso = (ms: string) => `strftime('%Y-%m-%dT%H:%M:%fZ', ${ms} / 1000.0, 'uni
 const LOGGED = `EXISTS (SELECT 1 FROM tlog_sequence s
   WHERE s.source = 'result' AND s.build_id = r.build_id AND json_extract(s.facts_json, '$.jobId') = r.job_id)`;
 
-export const migration15: Migration = {
-  version: 15,
+export const migration16: Migration = {
+  version: 16,
   name: 'transparency log: backfill the results recorded before it',
   sql: `
     INSERT INTO tlog_sequence (idx, source, build_id, facts_json)
@@ -41,8 +41,8 @@ export const migration15: Migration = {
   `,
 };
 
-/** Undoes migration 15 for tests that turn a file back into version 14 (before its entries are integrated). */
-export const migration15Rollback = `
+/** Undoes migration 16 for tests that turn a file back into version 15 (before its entries are integrated). */
+export const migration16Rollback = `
   DROP TRIGGER tlog_sequence_no_delete;
   DELETE FROM tlog_sequence WHERE json_extract(facts_json, '$.backfilled') IS NOT NULL;
   CREATE TRIGGER tlog_sequence_no_delete BEFORE DELETE ON tlog_sequence
