@@ -11,7 +11,8 @@ export const SYNC_UPLOAD_CLASSES: readonly SyncUploadClass[] = ['new', 'retry', 
 /**
  * Why an upload waits or a poll failed: `buildinfo-not-published` (within the initial delay),
  * `buildinfo-missing`, `buildinfo-invalid`, `buildinfo-signature`, `buildinfo-unreachable`,
- * `environment-unavailable` (too few operators can build it), `submission-refused`, for polls
+ * `environment-unavailable` (too few operators can build it), `submission-refused`, `source-missing`
+ * (recorded, never submitted: its source version is not in the suite's Sources), for polls
  * `archive-unreachable`, `archive-signature`, `archive-index` (digest, size or format).
  */
 export type SyncReason =
@@ -22,6 +23,7 @@ export type SyncReason =
   | 'buildinfo-unreachable'
   | 'environment-unavailable'
   | 'submission-refused'
+  | 'source-missing'
   | 'archive-unreachable'
   | 'archive-signature'
   | 'archive-index';
@@ -29,14 +31,18 @@ export type SyncReason =
 export interface SyncUploadKey {
   readonly profile: string;
   readonly source: string;
+  /** The source version. */
   readonly version: string;
+  /** The binaries' version: `version`, or a binNMU's `version+bN` (an upload of its own). */
+  readonly binaryVersion: string;
   readonly architecture: string;
 }
 
 export interface SyncUploadRecord extends SyncUploadKey {
   readonly binaries: readonly string[];
   readonly class: SyncUploadClass;
-  readonly state: 'pending' | 'submitting' | 'submitted';
+  /** `skipped`: recorded with a reason and never submitted. */
+  readonly state: 'pending' | 'submitting' | 'submitted' | 'skipped';
   readonly firstSeenAt: IsoTimestamp;
   readonly dueAt: IsoTimestamp;
   readonly tries: number;
@@ -70,7 +76,8 @@ export interface SyncProgressStore {
   getIndexDigest(profile: string, path: string): Promise<string | undefined>;
   /**
    * Records that `path` was read whole at `sha256` and adds the uploads it selected that the profile
-   * never saw (others are left as they are), in one transaction. @returns how many were added.
+   * never saw (others are left as they are), in one transaction; an upload marked `cruft` is added
+   * `skipped` with reason `source-missing`. @returns how many were added.
    */
   recordIndex(
     profile: string,

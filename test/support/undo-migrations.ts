@@ -7,6 +7,7 @@ import { migration9Objects } from '../../coordinator/storage/sqlite/migrations/m
 import { migration10Objects } from '../../coordinator/storage/sqlite/migrations/m010-tiled-transparency-log.ts';
 import { migration11Rollback } from '../../coordinator/storage/sqlite/migrations/m011-consensus-feed.ts';
 import { migration13Rollback } from '../../coordinator/storage/sqlite/migrations/m013-alerts.ts';
+import { migration14Rollback } from '../../coordinator/storage/sqlite/migrations/m014-sync-upload-binary-version.ts';
 
 type SchemaObjects = readonly { readonly type: 'table' | 'trigger' | 'index'; readonly name: string }[];
 
@@ -16,6 +17,7 @@ function dropAll(db: Database.Database, objects: SchemaObjects): void {
 
 /** Undo steps, newest first; each leaves the schema as the version before it. */
 const UNDO: readonly { readonly version: number; readonly undo: (db: Database.Database) => void }[] = [
+  { version: 14, undo: (db) => db.exec(migration14Rollback) },
   { version: 13, undo: (db) => db.exec(migration13Rollback) },
   {
     version: 12,

@@ -257,6 +257,7 @@ describe('SqliteBuildStore: opening and migrations', () => {
       { version: 11, name: 'consensus feed and package index' },
       { version: 12, name: 'sync profiles and their progress' },
       { version: 13, name: 'alerts: subscriptions, event outbox, webhook deliveries' },
+      { version: 14, name: 'sync uploads keyed by binary version (binNMUs), skipped uploads' },
     ]);
   });
 

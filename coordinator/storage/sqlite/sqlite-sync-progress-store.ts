@@ -1,5 +1,5 @@
-// A sync profile's progress on SQLite (migration 12): index digests, the uploads it selected under a
-// primary key that makes a second submission impossible, and its last poll.
+// A sync profile's progress on SQLite (migrations 12 and 14): index digests, the uploads it selected
+// under a primary key that makes a second submission impossible, and its last poll.
 
 import {
   SYNC_UPLOAD_CLASSES,
@@ -19,10 +19,11 @@ interface UploadRow {
   profile: string;
   source: string;
   version: string;
+  binary_version: string;
   architecture: string;
   binaries_json: string;
   class: number;
-  state: 'pending' | 'submitting' | 'submitted';
+  state: SyncUploadRecord['state'];
   first_seen_at: number;
   due_at: number;
   tries: number;
@@ -48,6 +49,7 @@ function mapUpload(row: UploadRow): SyncUploadRecord {
     profile: row.profile,
     source: row.source,
     version: row.version,
+    binaryVersion: row.binary_version,
     architecture: row.architecture,
     binaries: Object.freeze(JSON.parse(row.binaries_json) as string[]),
     class: SYNC_UPLOAD_CLASSES[row.class]!,
@@ -73,7 +75,25 @@ function mapPoll(row: PollRow): SyncPollRecord {
   });
 }
 
-const KEY = 'profile = @profile AND source = @source AND version = @version AND architecture = @architecture';
+const KEY =
+  'profile = @profile AND source = @source AND version = @version AND binary_version = @binary_version ' +
+  'AND architecture = @architecture';
+/** Rows per INSERT statement of {@link SqliteSyncProgressStore.recordIndex} (12 parameters each). */
+const INSERT_BATCH = 200;
+const UPLOAD_VALUES = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+
+/** SQLite's BINARY order for ASCII names (the order only makes inserts faster). */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function insertUploads(c: SqliteConnection, rows: number) {
+  return c.db.prepare(
+    `INSERT OR IGNORE INTO sync_uploads (profile, source, version, binary_version, architecture,
+       binaries_json, class, state, first_seen_at, due_at, reason, detail)
+     VALUES ${Array.from({ length: rows }, () => UPLOAD_VALUES).join(', ')}`,
+  );
+}
 
 function prepare(c: SqliteConnection) {
   const db = c.db;
@@ -85,17 +105,13 @@ function prepare(c: SqliteConnection) {
       `INSERT INTO sync_indexes (profile, path, sha256, read_at) VALUES (?, ?, ?, ?)
        ON CONFLICT (profile, path) DO UPDATE SET sha256 = excluded.sha256, read_at = excluded.read_at`,
     ),
-    insertUpload: db.prepare(
-      `INSERT OR IGNORE INTO sync_uploads (profile, source, version, architecture, binaries_json, class,
-         state, first_seen_at, due_at)
-       VALUES (@profile, @source, @version, @architecture, @binaries_json, @class, 'pending', @now, @now)`,
-    ),
+    insertBatch: insertUploads(c, INSERT_BATCH),
     due: db.prepare<[string, number, number], UploadRow>(
-      `SELECT * FROM sync_uploads WHERE profile = ? AND state != 'submitted' AND due_at <= ?
-       ORDER BY class, due_at, first_seen_at, source, version, architecture LIMIT ?`,
+      `SELECT * FROM sync_uploads WHERE profile = ? AND state IN ('pending', 'submitting') AND due_at <= ?
+       ORDER BY class, due_at, first_seen_at, source, version, binary_version, architecture LIMIT ?`,
     ),
     all: db.prepare<[string], UploadRow>(
-      'SELECT * FROM sync_uploads WHERE profile = ? ORDER BY source, version, architecture',
+      'SELECT * FROM sync_uploads WHERE profile = ? ORDER BY source, version, binary_version, architecture',
     ),
     submittedSince: db.prepare<[string, number], { n: number }>(
       "SELECT COUNT(*) AS n FROM sync_uploads WHERE profile = ? AND state = 'submitted' AND submitted_at >= ?",
@@ -110,7 +126,7 @@ function prepare(c: SqliteConnection) {
     defer: db.prepare(
       `UPDATE sync_uploads SET state = 'pending', build_id = NULL, class = @class, due_at = @due_at,
          tries = tries + @try, reason = @reason, detail = @detail
-       WHERE ${KEY} AND state != 'submitted'`,
+       WHERE ${KEY} AND state IN ('pending', 'submitting')`,
     ),
     poll: db.prepare<[string], PollRow>('SELECT * FROM sync_polls WHERE profile = ?'),
     upsertPoll: db.prepare(
@@ -128,6 +144,7 @@ function keyRow(key: SyncUploadKey) {
     profile: key.profile,
     source: key.source,
     version: key.version,
+    binary_version: key.binaryVersion,
     architecture: key.architecture,
   };
 }
@@ -156,18 +173,36 @@ export class SqliteSyncProgressStore implements SyncProgressStore {
   ): Promise<number> {
     const nowMs = now.getTime();
     const classIndex = SYNC_UPLOAD_CLASSES.indexOf(uploadClass);
+    // Multi-row INSERTs of prepared statements, all in one transaction: a first read of a full
+    // Debian index adds ~35,000 rows.
+    const values = (upload: ArchiveUpload) => [
+      profile,
+      upload.source,
+      upload.version,
+      upload.binaryVersion,
+      upload.architecture,
+      JSON.stringify(upload.binaries),
+      classIndex,
+      upload.cruft === undefined ? 'pending' : 'skipped',
+      nowMs,
+      nowMs,
+      upload.cruft === undefined ? null : 'source-missing',
+      upload.cruft?.slice(0, MAX_DETAIL) ?? null,
+    ];
+    // In key order: the primary key's B-tree is appended to, not written all over.
+    const byKey = (a: ArchiveUpload, b: ArchiveUpload) =>
+      compare(a.source, b.source) ||
+      compare(a.version, b.version) ||
+      compare(a.binaryVersion, b.binaryVersion) ||
+      compare(a.architecture, b.architecture);
+    const sorted = [...uploads].sort(byKey);
     return this.#c.write(() => {
       let added = 0;
-      for (const upload of uploads)
-        added += this.#s.insertUpload.run({
-          profile,
-          source: upload.source,
-          version: upload.version,
-          architecture: upload.architecture,
-          binaries_json: JSON.stringify(upload.binaries),
-          class: classIndex,
-          now: nowMs,
-        }).changes;
+      let at = 0;
+      for (; at + INSERT_BATCH <= sorted.length; at += INSERT_BATCH)
+        added += this.#s.insertBatch.run(sorted.slice(at, at + INSERT_BATCH).flatMap(values)).changes;
+      if (at < sorted.length)
+        added += insertUploads(this.#c, sorted.length - at).run(sorted.slice(at).flatMap(values)).changes;
       this.#s.upsertIndex.run(profile, path, sha256, nowMs);
       return added;
     });

@@ -14,6 +14,7 @@ import { migration10 } from './m010-tiled-transparency-log.ts';
 import { migration11 } from './m011-consensus-feed.ts';
 import { migration12 } from './m012-sync-profiles.ts';
 import { migration13 } from './m013-alerts.ts';
+import { migration14 } from './m014-sync-upload-binary-version.ts';
 import type { Migration } from './migration.ts';
 
 /** Every migration, in order. Never edit a released one: add the next number. */
@@ -31,6 +32,7 @@ export const MIGRATIONS: readonly Migration[] = [
   migration11,
   migration12,
   migration13,
+  migration14,
 ];
 
 /** The newest schema version this code knows. */
