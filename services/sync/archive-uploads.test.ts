@@ -98,7 +98,7 @@ describe('archive uploads', () => {
       uploads.map((u) => buildinfoUrlOf('https://b.example/{source}_{version}_{arch}.buildinfo', u)),
     ).toEqual([
       'https://b.example/foo_1.2-3_amd64.buildinfo',
-      'https://b.example/foo_1.2-3%2Bb1_amd64.buildinfo',
+      'https://b.example/foo_1.2-3+b1_amd64.buildinfo',
     ]);
   });
 
@@ -135,6 +135,6 @@ describe('archive uploads', () => {
         binaryVersion: '1:2.0+dfsg-1',
         architecture: 'amd64',
       }),
-    ).toBe('https://b.example/pool/libf/libfoo/libfoo_2.0%2Bdfsg-1_amd64.buildinfo');
+    ).toBe('https://b.example/pool/libf/libfoo/libfoo_2.0+dfsg-1_amd64.buildinfo');
   });
 });

@@ -192,7 +192,8 @@ export function poolPrefix(source: string): string {
 /**
  * The .buildinfo URL of `upload` from a profile's template: `{version}` is the version its .buildinfo
  * file is named after (the binaries' version, a binNMU's `+bN` included) without its epoch, as pool
- * file names are; every value is percent-encoded as one path segment.
+ * file names are; every value is percent-encoded as one path segment, except `+`, which Debian's
+ * pool writes literally (`foo_1.2-3+b1_amd64.buildinfo`) and which a path segment may hold as it is.
  */
 export function buildinfoUrlOf(
   template: string,
@@ -204,5 +205,7 @@ export function buildinfoUrlOf(
     version: upload.binaryVersion.replace(/^[0-9]+:/, ''),
     arch: upload.architecture,
   };
-  return template.replace(/\{([a-z]+)\}/g, (_, name: string) => encodeURIComponent(values[name] ?? ''));
+  return template.replace(/\{([a-z]+)\}/g, (_, name: string) =>
+    encodeURIComponent(values[name] ?? '').replaceAll('%2B', '+'),
+  );
 }
