@@ -5,7 +5,13 @@ import { DebianFormatError } from '../errors.ts';
 import { checkRelativePath, parseSha256, parseSize } from './archive-index-fields.ts';
 import { type Deb822Limits, type Deb822Paragraph, fieldLines, requireField } from './deb822.ts';
 import { isDebianPackageName, parseDebianVersion } from './debian-version.ts';
-import { type ArchiveIndexView, IndexStanzaStream, parseStanzas, viewIndex } from './index-stanzas.ts';
+import {
+  type ArchiveIndexView,
+  IndexStanzaStream,
+  parseStanzas,
+  selectedFieldsParser,
+  viewIndex,
+} from './index-stanzas.ts';
 
 /** One binary package of a Packages index. Frozen. */
 export interface ArchivePackage {
@@ -165,9 +171,12 @@ export interface ArchiveSourceVersion {
   readonly section?: string;
 }
 
+const SOURCE_VERSION_FIELDS = selectedFieldsParser(['Package', 'Version', 'Section']);
+
 /**
- * A Sources index read as it arrives, for the names, versions and sections it lists (each paragraph's
- * Package and Version checked; its file list is not read).
+ * A Sources index read as it arrives, for the names, versions and sections it lists: each paragraph
+ * is checked as control text and its Package and Version as {@link parseSourcesIndex} checks them;
+ * its other fields (the file lists) are not read.
  */
 export function sourceVersionsStream(
   what: string,
@@ -186,6 +195,7 @@ export function sourceVersionsStream(
       };
     },
     visit,
+    SOURCE_VERSION_FIELDS,
   );
 }
 
