@@ -5,11 +5,7 @@
 // compressed index, one not matching the Release, or a stanza with a bad field is refused with a
 // reason, nothing stored, and the poller keeps going. Real SQLite, xz, gpg/gpgv and HTTP.
 import { describe, expect, it } from 'vitest';
-import {
-  fixtureFile,
-  helloBuildinfoParts,
-  renderBuildinfoFixture,
-} from '../../services/debian/buildinfo-fixture.ts';
+import { renderBuildinfoFixture, uploadBuildinfoParts } from '../../services/debian/buildinfo-fixture.ts';
 import {
   addProfile,
   archive,
@@ -46,22 +42,15 @@ function helloBinNmu(): FixtureBinary[] {
 }
 
 function helloBinNmuBuildinfo(): string {
-  return renderBuildinfoFixture({
-    ...helloBuildinfoParts(),
-    sourceVersion: '2.10-3',
-    version: '2.10-3+b1',
-    binaryOnlyChanges: [
-      'hello (2.10-3+b1) bookworm; urgency=low, binary-only=yes',
-      '',
-      '  * Binary-only non-maintainer upload for amd64; no source changes.',
-      '',
-      ' -- amd64 Build Daemon <buildd@example.org>  Mon, 03 Oct 2022 10:00:00 +0000',
-    ],
-    files: [
-      fixtureFile('hello-dbgsym_2.10-3+b1_amd64.deb', 'binNMU stand-in for hello-dbgsym\n'),
-      fixtureFile('hello_2.10-3+b1_amd64.deb', 'binNMU stand-in for hello\n'),
-    ],
-  });
+  return renderBuildinfoFixture(
+    uploadBuildinfoParts({
+      source: 'hello',
+      sourceVersion: '2.10-3',
+      version: '2.10-3+b1',
+      architecture: 'amd64',
+      binaries: ['hello', 'hello-dbgsym'],
+    }),
+  );
 }
 
 describe('archive sync, Debian layout', () => {

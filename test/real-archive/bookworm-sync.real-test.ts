@@ -9,11 +9,7 @@ import {
   archiveSyncDefaults,
   syncProfileOnce,
 } from '../../coordinator/sync/archive-poller.ts';
-import {
-  fixtureFile,
-  helloBuildinfoParts,
-  renderBuildinfoFixture,
-} from '../../services/debian/buildinfo-fixture.ts';
+import { renderBuildinfoFixture, uploadBuildinfoParts } from '../../services/debian/buildinfo-fixture.ts';
 import type { SyncProfileRecord } from '../../services/storage/sync-profile-store.ts';
 import type { SyncUploadRecord } from '../../services/storage/sync-progress-store.ts';
 import {
@@ -35,29 +31,9 @@ const pass = (profile: SyncProfileRecord, settings: ArchiveSyncSettings = archiv
 
 /** A .buildinfo for one recorded upload, as dpkg-genbuildinfo would write it (the .debs are stand-ins). */
 function buildinfoFor(upload: SyncUploadRecord): string {
-  const version = upload.binaryVersion.replace(/^[0-9]+:/, '');
-  const binNmu = upload.binaryVersion !== upload.version;
-  return renderBuildinfoFixture({
-    ...helloBuildinfoParts(),
-    source: upload.source,
-    ...(binNmu && { sourceVersion: upload.version }),
-    version: upload.binaryVersion,
-    ...(binNmu && {
-      binaryOnlyChanges: [
-        `${upload.source} (${upload.binaryVersion}) bookworm; urgency=low, binary-only=yes`,
-        '',
-        '  * Binary-only non-maintainer upload; no source changes.',
-        '',
-        ' -- Build Daemon <buildd@example.org>  Mon, 03 Oct 2022 10:00:00 +0000',
-      ],
-    }),
-    binaries: upload.binaries,
-    architectures: [upload.architecture],
-    buildArchitecture: 'amd64',
-    files: upload.binaries.map((name) =>
-      fixtureFile(`${name}_${version}_${upload.architecture}.deb`, `stand-in for ${name}\n`),
-    ),
-  });
+  return renderBuildinfoFixture(
+    uploadBuildinfoParts({ ...upload, sourceVersion: upload.version, version: upload.binaryVersion }),
+  );
 }
 
 describe("Debian's real bookworm archive", () => {
