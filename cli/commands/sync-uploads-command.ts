@@ -14,8 +14,12 @@ function lineOf(upload: SyncUploadView): string {
   const next =
     upload.state === 'submitted'
       ? ` build ${upload.buildId}`
-      : `, due ${upload.dueAt}, tries ${upload.tries}`;
-  return `${upload.source} ${upload.version} ${upload.architecture}${where} ${upload.state}${why}${next}`;
+      : upload.state === 'skipped'
+        ? ''
+        : `, due ${upload.dueAt}, tries ${upload.tries}`;
+  // A binNMU names its own binary version beside the source version it was built from.
+  const binNmu = upload.binaryVersion === upload.version ? '' : ` (binNMU ${upload.binaryVersion})`;
+  return `${upload.source} ${upload.version}${binNmu} ${upload.architecture}${where} ${upload.state}${why}${next}`;
 }
 
 /** A flag that must be one of `allowed` when given. @throws UsageError naming it. */

@@ -5,113 +5,29 @@
 // reason and nothing submitted. Real SQLite, content store, gpg/gpgv and HTTP; no clock assertions.
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
 import { helloBuildinfoParts, renderBuildinfoFixture } from '../../services/debian/buildinfo-fixture.ts';
-import { createThrowawayKey, type ThrowawayKey } from '../../services/debian/gpg-key-fixture.ts';
-import { newSyncProfileOf, type SyncProfileRecord } from '../../services/storage/sync-profile-store.ts';
 import {
-  createTestCoordinatorDeps,
-  type TestCoordinatorDeps,
-} from '../../test/support/coordinator-deps-fixture.ts';
-import { enrolDebianWorkers } from '../../test/support/debian-workers.ts';
-import { type FixtureBinary, SignedArchiveServer } from '../../test/support/signed-archive-server.ts';
-import { createCoordinatorApp } from '../http/create-app.ts';
-import { type ArchiveSyncSettings, archiveSyncDefaults, syncProfileOnce } from './archive-poller.ts';
+  addProfile,
+  advanceClock,
+  archive,
+  builds,
+  coordinator,
+  HOUR_MS,
+  hello,
+  helloBuildinfo,
+  key,
+  PACKAGES,
+  pass,
+  restart,
+  settings,
+  stranger,
+  useArchiveSyncFixture,
+} from '../../test/support/archive-sync-fixture.ts';
+import { syncProfileOnce } from './archive-poller.ts';
 
-const PACKAGES = 'main/binary-amd64/Packages';
-const HOUR_MS = 3_600_000;
-
-let key: ThrowawayKey;
-let stranger: ThrowawayKey;
-let archive: SignedArchiveServer;
-let root: string;
-let coordinator: TestCoordinatorDeps;
-// Starts at the real time: the workers' enrolment proofs are checked against it.
-let clockMs = Date.now();
-
-const settings: ArchiveSyncSettings = { ...archiveSyncDefaults, fetchTimeoutMs: 2000, retryDelayMs: HOUR_MS };
-
-function hello(version: string): FixtureBinary[] {
-  return [
-    { name: 'hello', version, architecture: 'amd64', section: 'devel' },
-    { name: 'hello-dbgsym', source: `hello (${version})`, version, architecture: 'amd64', section: 'debug' },
-    // Built by the same .buildinfo: folded into the amd64 upload, never a build of its own.
-    { name: 'hello-doc', source: 'hello', version, architecture: 'all', section: 'doc' },
-  ];
-}
-
-function helloBuildinfo(version: string): string {
-  const parts = helloBuildinfoParts();
-  return renderBuildinfoFixture({ ...parts, version, files: parts.files });
-}
-
-async function enrolWorkers(): Promise<void> {
-  await enrolDebianWorkers(createCoordinatorApp(coordinator.deps), coordinator.store, ['alpha', 'beta']);
-}
-
-async function addProfile(
-  overrides: Partial<Parameters<typeof newSyncProfileOf>[0]> = {},
-): Promise<SyncProfileRecord> {
-  return coordinator.deps.syncProfiles.addSyncProfile(
-    newSyncProfileOf(
-      {
-        name: `p-${randomUUID().slice(0, 8)}`,
-        archive: {
-          url: `${archive.url}/debian`,
-          suites: ['bookworm'],
-          components: ['main'],
-          architectures: ['amd64'],
-          keyring: { path: key.keyringPath },
-        },
-        buildinfo: { urlTemplate: archive.buildinfoTemplate },
-        exclude: { names: ['secret*'] },
-        maintainer: 'archive-bot',
-        initialDelaySeconds: 3600,
-        ...overrides,
-      },
-      { priority: 100, rateLimitPerHour: 600, initialDelaySeconds: 3600 },
-    ),
-    new Date(clockMs),
-  );
-}
-
-const pass = (profile: SyncProfileRecord) =>
-  syncProfileOnce(coordinator.deps, profile, { pollIntervalMs: 0, settings });
-/** Closes the coordinator's connections and opens new ones on the same files, as a restart does. */
-async function restart(): Promise<void> {
-  await coordinator.close();
-  // The fixture makes a fresh coordinator key; the database and content store stay.
-  for (const name of await readdir(root)) if (name.startsWith('coordinator.key')) await rm(join(root, name));
-  coordinator = await createTestCoordinatorDeps(root, { now: () => new Date(clockMs) });
-}
-
-const builds = async () => coordinator.store.builds.listBuilds({ limit: 1000 });
-
-beforeAll(async () => {
-  key = await createThrowawayKey();
-  stranger = await createThrowawayKey();
-});
-afterAll(async () => {
-  await key?.dispose();
-  await stranger?.dispose();
-});
-
-beforeEach(async () => {
-  clockMs = Date.now();
-  root = await mkdtemp(join(tmpdir(), 'rbnet-sync-'));
-  coordinator = await createTestCoordinatorDeps(root, { now: () => new Date(clockMs) });
-  await coordinator.store.registry.addMaintainer('archive-bot');
-  await enrolWorkers();
-  archive = await SignedArchiveServer.start();
-  return async () => {
-    await archive.close();
-    await coordinator.close();
-    await rm(root, { recursive: true, force: true });
-  };
-});
+useArchiveSyncFixture();
 
 describe('archive poller', () => {
   it('backfills, reads nothing when nothing changed, waits for a .buildinfo with a reason, and submits each upload once', async () => {
@@ -156,7 +72,7 @@ describe('archive poller', () => {
     expect(await pass(profile)).toMatchObject({ submitted: 0, deferred: 0 });
 
     archive.putBuildinfo('hello', '2.10-4', 'amd64', helloBuildinfo('2.10-4'));
-    clockMs += HOUR_MS;
+    advanceClock(HOUR_MS);
     expect(await pass(profile)).toMatchObject({ submitted: 1 });
     expect(await builds()).toHaveLength(2);
     expect(await pass(profile)).toMatchObject({ submitted: 0 });

@@ -1,48 +1,26 @@
-// Follows one sync profile's archive: reads each Packages index the verified InRelease vouches for
-// when its digest changed, records the uploads its rules select, and submits each one's .buildinfo
+// Follows one sync profile's archive: reads the Packages and Sources indexes the verified InRelease
+// vouches for when a digest changed (read-archive-indexes.ts), records the uploads its rules select, and submits each one's .buildinfo
 // as the profile's maintainer through the same checks as POST /v1/builds. What cannot be honoured
 // waits with a reason and a growing delay; nothing is ever submitted twice (the upload's key is
 // unique, and its build id is recorded before the build is created).
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { gunzipSync } from 'node:zlib';
-import { viewPackagesIndex } from '../../services/debian/archive-indexes.ts';
 import { type ParsedBuildinfo, parseBuildinfo } from '../../services/debian/buildinfo.ts';
 import { buildinfoDeterminedFields } from '../../services/debian/debian-manifest-from-buildinfo.ts';
 import { verifyClearsignedWithGpgv } from '../../services/debian/gpgv-verify.ts';
-import { parseRelease } from '../../services/debian/release-index.ts';
 import { sha256Hex } from '../../services/digest.ts';
 import { ArchiveError, RbnetError, SubmissionError } from '../../services/errors.ts';
 import type { SyncProfileRecord } from '../../services/storage/sync-profile-store.ts';
-import type {
-  SyncReason,
-  SyncUploadClass,
-  SyncUploadRecord,
-} from '../../services/storage/sync-progress-store.ts';
-import { buildinfoUrlOf, uploadSelection, uploadsOf } from '../../services/sync/archive-uploads.ts';
+import type { SyncReason, SyncUploadRecord } from '../../services/storage/sync-progress-store.ts';
+import { buildinfoUrlOf } from '../../services/sync/archive-uploads.ts';
 import type { CoordinatorDeps } from '../coordinator-deps.ts';
 import { submitManifest } from '../scheduler/submit-manifest.ts';
+import { type ArchiveSyncSettings, archiveSyncDefaults } from './archive-sync-settings.ts';
 import { boundedFetch } from './bounded-fetch.ts';
+import { readArchiveIndexes } from './read-archive-indexes.ts';
 import { withKeyringFile } from './sync-keyring.ts';
 
-/** Limits and delays of the poller, in one place. */
-export const archiveSyncDefaults = Object.freeze({
-  maxInReleaseBytes: 1024 * 1024,
-  /** A compressed or plain Packages index (bookworm main amd64 is about 45 MiB plain). */
-  maxIndexBytes: 256 * 1024 * 1024,
-  maxBuildinfoBytes: 1024 * 1024,
-  fetchTimeoutMs: 120_000,
-  gpgvTimeoutMs: 30_000,
-  /** First delay after a failure; doubled per try up to maxRetryDelayMs. */
-  retryDelayMs: 10 * 60_000,
-  maxRetryDelayMs: 24 * 3_600_000,
-  /** Uploads one pass submits at most (the profile's hourly rate limits it further). */
-  maxUploadsPerPass: 200,
-  /** A Debian build's default wall-time request: 2 hours. */
-  timeLimitSeconds: 7200,
-});
-
-export type ArchiveSyncSettings = { readonly [K in keyof typeof archiveSyncDefaults]: number };
+export { type ArchiveSyncSettings, archiveSyncDefaults } from './archive-sync-settings.ts';
 
 /** What one pass did, for the log and for tests. */
 export interface SyncPassReport {
@@ -61,101 +39,6 @@ function archiveReason(err: unknown): SyncReason {
   if (err instanceof ArchiveError && err.code === 'ARCHIVE_SIGNATURE') return 'archive-signature';
   if (err instanceof ArchiveError && err.code === 'ARCHIVE_UNREACHABLE') return 'archive-unreachable';
   return 'archive-index';
-}
-
-/** The index the profile reads for one suite/component/architecture: plain if listed, else gzip. */
-function pickIndex(release: ReturnType<typeof parseRelease>, component: string, arch: string) {
-  const plain = `${component}/binary-${arch}/Packages`;
-  const listedPlain = release.sha256.get(plain);
-  for (const path of [plain, `${plain}.gz`]) {
-    const listed = release.sha256.get(path);
-    if (listed) return { plain, path, listed, listedPlain };
-  }
-  throw new ArchiveError('ARCHIVE_INDEX', `${plain}: not listed (plain or .gz) in the Release`);
-}
-
-/** Reads the profile's indexes whose digest changed and records the uploads they select. */
-async function readIndexes(
-  deps: CoordinatorDeps,
-  profile: SyncProfileRecord,
-  settings: ArchiveSyncSettings,
-): Promise<{ indexesRead: number; uploadsAdded: number }> {
-  const base = profile.archive.url.replace(/\/+$/, '');
-  const selection = uploadSelection(profile.include, profile.exclude);
-  let indexesRead = 0;
-  let uploadsAdded = 0;
-  for (const suite of profile.archive.suites) {
-    const what = `${suite} InRelease`;
-    const fetched = await boundedFetch(`${base}/dists/${suite}/InRelease`, {
-      maxBytes: settings.maxInReleaseBytes,
-      timeoutMs: settings.fetchTimeoutMs,
-      what,
-    });
-    if (fetched.kind === 'not-found')
-      throw new ArchiveError('ARCHIVE_INDEX', `${what}: HTTP ${fetched.status}`);
-    const verified = await withKeyringFile(profile.archive.keyring, (keyringPath) =>
-      verifyClearsignedWithGpgv({
-        signedBytes: fetched.bytes,
-        keyringPath,
-        timeoutMs: settings.gpgvTimeoutMs,
-      }),
-    );
-    const release = parseRelease(verified.plaintext.toString('utf8'));
-    for (const component of profile.archive.components) {
-      for (const arch of profile.archive.architectures) {
-        const index = pickIndex(release, component, arch);
-        const key = `${suite}/${index.plain}`;
-        // The plain index's digest identifies the content whichever compression is fetched.
-        const digest = (index.listedPlain ?? index.listed).sha256;
-        const seen = await deps.syncProgress.getIndexDigest(profile.name, key);
-        if (seen === digest) continue;
-        const indexWhat = `${suite} ${index.path}`;
-        if (index.listed.size > settings.maxIndexBytes)
-          throw new ArchiveError(
-            'ARCHIVE_TOO_LARGE',
-            `${indexWhat}: ${index.listed.size} bytes, over the limit of ${settings.maxIndexBytes}`,
-          );
-        const got = await boundedFetch(`${base}/dists/${suite}/${index.path}`, {
-          maxBytes: index.listed.size,
-          timeoutMs: settings.fetchTimeoutMs,
-          what: indexWhat,
-        });
-        if (got.kind === 'not-found')
-          throw new ArchiveError('ARCHIVE_INDEX', `${indexWhat}: HTTP ${got.status}`);
-        if (got.bytes.byteLength !== index.listed.size || sha256Hex(got.bytes) !== index.listed.sha256)
-          throw new ArchiveError('ARCHIVE_DIGEST', `${indexWhat}: not the size and sha256 the Release lists`);
-        const plain = index.path.endsWith('.gz')
-          ? gunzipSync(got.bytes, { maxOutputLength: settings.maxIndexBytes })
-          : got.bytes;
-        if (index.listedPlain && index.path !== index.plain && sha256Hex(plain) !== index.listedPlain.sha256)
-          throw new ArchiveError(
-            'ARCHIVE_DIGEST',
-            `${indexWhat}: decompressed, not the sha256 the Release lists`,
-          );
-        // A compact view, read one name at a time: the whole index never exists as records at once.
-        const view = viewPackagesIndex(plain, indexWhat);
-        const uploads = uploadsOf(
-          (function* () {
-            for (const name of view.names()) yield* view.lookup(name);
-          })(),
-          selection,
-        );
-        // The first read of an index is backfill; later reads find new uploads.
-        const uploadClass: SyncUploadClass = seen === undefined ? 'backfill' : 'new';
-        uploadsAdded += await deps.syncProgress.recordIndex(
-          profile.name,
-          key,
-          digest,
-          uploads,
-          uploadClass,
-          deps.now(),
-          suite,
-        );
-        indexesRead++;
-      }
-    }
-  }
-  return { indexesRead, uploadsAdded };
 }
 
 /** Why an upload cannot be submitted now. */
@@ -207,11 +90,12 @@ async function fetchBuildinfo(
   if (
     buildinfo.source !== upload.source ||
     buildinfo.sourceVersion.text !== upload.version ||
+    buildinfo.version.text !== upload.binaryVersion ||
     !buildinfo.architectures.includes(upload.architecture)
   )
     throw new Deferral(
       'buildinfo-invalid',
-      `${url}: describes ${buildinfo.source} ${buildinfo.sourceVersion.text} (${buildinfo.architectures.join(' ')}), not this upload`,
+      `${url}: describes ${buildinfo.source} ${buildinfo.sourceVersion.text} version ${buildinfo.version.text} (${buildinfo.architectures.join(' ')}), not this upload`,
     );
   const keyring = profile.buildinfo.keyring;
   if (keyring !== undefined) {
@@ -271,6 +155,7 @@ async function submitUpload(
         profile: profile.name,
         source: upload.source,
         version: upload.version,
+        binaryVersion: upload.binaryVersion,
         architecture: upload.architecture,
         buildId,
       },
@@ -319,7 +204,7 @@ export async function syncProfileOnce(
   const now = deps.now();
   if (poll === undefined || Date.parse(poll.nextPollAt) <= now.getTime()) {
     try {
-      ({ indexesRead, uploadsAdded } = await readIndexes(deps, profile, settings));
+      ({ indexesRead, uploadsAdded } = await readArchiveIndexes(deps, profile, settings));
     } catch (err) {
       if (!(err instanceof RbnetError)) throw err;
       pollFailure = { reason: archiveReason(err), detail: err.message };

@@ -17,13 +17,55 @@ export type BoundedFetchOutcome =
   | { readonly kind: 'ok'; readonly bytes: Buffer }
   | { readonly kind: 'not-found'; readonly status: number };
 
+/** Like {@link BoundedFetchOutcome}, the body as it arrives (capped and under the same deadline). */
+export type BoundedStreamOutcome =
+  | { readonly kind: 'ok'; readonly body: AsyncIterable<Buffer> }
+  | { readonly kind: 'not-found'; readonly status: number };
+
 const MAX_REDIRECTS = 3;
 
+/** Network failures and timeouts as ARCHIVE_UNREACHABLE; an ArchiveError as it is. */
+function unreachable(err: unknown, signal: AbortSignal, options: BoundedFetchOptions): ArchiveError {
+  if (err instanceof ArchiveError) return err;
+  return new ArchiveError(
+    'ARCHIVE_UNREACHABLE',
+    `${options.what}: ${signal.aborted ? `no complete answer within ${options.timeoutMs} ms` : (err as Error).message}`,
+    { cause: err },
+  );
+}
+
+async function* cappedBody(
+  response: Response,
+  signal: AbortSignal,
+  options: BoundedFetchOptions,
+): AsyncGenerator<Buffer> {
+  let total = 0;
+  try {
+    for await (const chunk of (response.body ?? []) as AsyncIterable<Uint8Array>) {
+      total += chunk.byteLength;
+      if (total > options.maxBytes)
+        throw new ArchiveError(
+          'ARCHIVE_TOO_LARGE',
+          `${options.what}: over the limit of ${options.maxBytes} bytes`,
+        );
+      yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    }
+  } catch (err) {
+    throw unreachable(err, signal, options);
+  } finally {
+    // A consumer that stops early (a refusal downstream) must not leave the connection open.
+    await response.body?.cancel().catch(() => undefined);
+  }
+}
+
 /**
- * GETs `url`. @throws ArchiveError ARCHIVE_UNREACHABLE (network, timeout, a status other than 2xx,
- *   404 or 410, a redirect off the origin), ARCHIVE_TOO_LARGE.
+ * GETs `url` and hands its body over as it arrives: the size cap and the deadline hold until the
+ * last byte. @throws ArchiveError as {@link boundedFetch}, the body's own refusals while it is read.
  */
-export async function boundedFetch(url: string, options: BoundedFetchOptions): Promise<BoundedFetchOutcome> {
+export async function boundedStream(
+  url: string,
+  options: BoundedFetchOptions,
+): Promise<BoundedStreamOutcome> {
   const signal = AbortSignal.timeout(options.timeoutMs);
   const origin = new URL(url).origin;
   let current = url;
@@ -58,26 +100,21 @@ export async function boundedFetch(url: string, options: BoundedFetchOptions): P
           `${options.what}: ${declared} bytes, over the limit of ${options.maxBytes}`,
         );
       }
-      const chunks: Buffer[] = [];
-      let total = 0;
-      for await (const chunk of (response.body ?? []) as AsyncIterable<Uint8Array>) {
-        total += chunk.byteLength;
-        if (total > options.maxBytes)
-          throw new ArchiveError(
-            'ARCHIVE_TOO_LARGE',
-            `${options.what}: over the limit of ${options.maxBytes} bytes`,
-          );
-        chunks.push(Buffer.from(chunk));
-      }
-      return { kind: 'ok', bytes: Buffer.concat(chunks) };
+      return { kind: 'ok', body: cappedBody(response, signal, options) };
     }
   } catch (err) {
-    if (err instanceof ArchiveError) throw err;
-    const timedOut = signal.aborted;
-    throw new ArchiveError(
-      'ARCHIVE_UNREACHABLE',
-      `${options.what}: ${timedOut ? `no complete answer within ${options.timeoutMs} ms` : (err as Error).message}`,
-      { cause: err },
-    );
+    throw unreachable(err, signal, options);
   }
+}
+
+/**
+ * GETs `url`. @throws ArchiveError ARCHIVE_UNREACHABLE (network, timeout, a status other than 2xx,
+ *   404 or 410, a redirect off the origin), ARCHIVE_TOO_LARGE.
+ */
+export async function boundedFetch(url: string, options: BoundedFetchOptions): Promise<BoundedFetchOutcome> {
+  const opened = await boundedStream(url, options);
+  if (opened.kind === 'not-found') return opened;
+  const chunks: Buffer[] = [];
+  for await (const chunk of opened.body) chunks.push(chunk);
+  return { kind: 'ok', bytes: Buffer.concat(chunks) };
 }

@@ -81,8 +81,9 @@ export interface SyncArchive {
 export interface SyncBuildinfoSource {
   /**
    * Where one upload's .buildinfo is: `{source}`, `{prefix}` (the pool prefix: `libf` for
-   * `libfoo`, else the first letter), `{version}` (without its epoch, as pool file names are) and
-   * `{arch}` are replaced; e.g. Debian's buildinfo pool,
+   * `libfoo`, else the first letter), `{version}` (the binaries' version the .buildinfo is named
+   * after, a binNMU's `+bN` included, without its epoch, as pool file names are) and `{arch}` are
+   * replaced; e.g. Debian's buildinfo pool,
    * `https://buildinfos.debian.net/buildinfo-pool/{prefix}/{source}/{source}_{version}_{arch}.buildinfo`.
    */
   readonly urlTemplate: string;

@@ -39,7 +39,10 @@ export const maxSyncUploadPageBytes = 16 * 1024 ** 2;
 
 export interface SyncUploadView {
   readonly source: string;
+  /** The source version. */
   readonly version: string;
+  /** The binaries' version: `version`, or a binNMU's `version+bN` (an upload and build of its own). */
+  readonly binaryVersion: string;
   readonly architecture: string;
   /** The binary packages of the upload (one build covers them all). */
   readonly binaries: readonly string[];
@@ -52,7 +55,7 @@ export interface SyncUploadView {
   /** When it is tried next (pending), or was claimed. */
   readonly dueAt: string;
   readonly tries: number;
-  /** Why it waits (pending after a refusal or a missing .buildinfo). */
+  /** Why it waits (pending after a refusal or a missing .buildinfo), or why it was skipped. */
   readonly reason?: SyncReason;
   readonly detail?: string;
   readonly buildId?: string;
@@ -72,6 +75,7 @@ export const syncUploadViewType: WireType<SyncUploadView> = object(
   {
     source: name(packageSourceRule),
     version: name(packageVersionRule),
+    binaryVersion: name(packageVersionRule),
     architecture: name(architectureRule),
     binaries: arrayOf(text({ maxLength: 256, minLength: 1, characters: 'printable' }), { maxItems: 4096 }),
     class: oneOf(SYNC_UPLOAD_CLASSES),
@@ -102,7 +106,9 @@ export const syncUploadPageType: WireType<SyncUploadPage> = object(
 
 /** The cursor after `key`: base64url of its JSON (opaque to clients). */
 export function syncUploadCursorOf(key: Omit<SyncUploadKey, 'profile'>): string {
-  return Buffer.from(JSON.stringify([key.source, key.version, key.architecture])).toString('base64url');
+  return Buffer.from(JSON.stringify([key.source, key.version, key.binaryVersion, key.architecture])).toString(
+    'base64url',
+  );
 }
 
 /** The key a cursor names, or undefined when this coordinator did not make it. */
@@ -115,17 +121,23 @@ export function syncUploadKeyOfCursor(cursor: string): Omit<SyncUploadKey, 'prof
   } catch {
     return undefined;
   }
-  if (!Array.isArray(value) || value.length !== 3) return undefined;
-  const [source, version, architecture] = value as unknown[];
+  if (!Array.isArray(value) || value.length !== 4) return undefined;
+  const [source, version, binaryVersion, architecture] = value as unknown[];
   const fits = (v: unknown, rule: typeof packageSourceRule) =>
     typeof v === 'string' && v.length <= rule.maxLength && rule.pattern.test(v);
   if (
     !fits(source, packageSourceRule) ||
     !fits(version, packageVersionRule) ||
+    !fits(binaryVersion, packageVersionRule) ||
     !fits(architecture, architectureRule)
   )
     return undefined;
-  return { source: source as string, version: version as string, architecture: architecture as string };
+  return {
+    source: source as string,
+    version: version as string,
+    binaryVersion: binaryVersion as string,
+    architecture: architecture as string,
+  };
 }
 
 /** Reads one page (the CLI's side). @throws WireFormatError `ANSWER_INVALID` naming the field. */

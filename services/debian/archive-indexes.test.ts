@@ -1,7 +1,14 @@
 // Unit tests for the Release, Packages and Sources parsers, including hostile indexes.
 import { describe, expect, it } from 'vitest';
 import { DebianFormatError } from '../errors.ts';
-import { parsePackagesIndex, parseSourcesIndex } from './archive-indexes.ts';
+import {
+  type ArchivePackage,
+  type ArchiveSourceVersion,
+  packagesIndexStream,
+  parsePackagesIndex,
+  parseSourcesIndex,
+  sourceVersionsStream,
+} from './archive-indexes.ts';
 import { parseRelease } from './release-index.ts';
 
 const SHA_A = 'a'.repeat(64);
@@ -265,5 +272,49 @@ Section: devel`;
         ),
       ).message,
     ).toMatch(/twice/);
+  });
+
+  it('streams names, versions and sections in chunks of any size, refusing a bad or repeated Version', () => {
+    const text = `${HELLO_SOURCE}\n\n${HELLO_SOURCE.replace('Package: hello', 'Package: hello-two')}\n`;
+    const read = (chunkBytes: number, input = text) => {
+      const seen: ArchiveSourceVersion[] = [];
+      const stream = sourceVersionsStream('Sources', (source) => seen.push(source));
+      const bytes = Buffer.from(input);
+      for (let at = 0; at < bytes.length; at += chunkBytes) stream.push(bytes.subarray(at, at + chunkBytes));
+      stream.end();
+      return seen;
+    };
+    const whole = read(text.length);
+    expect(whole).toEqual([
+      { name: 'hello', version: '2.10-3', section: 'devel' },
+      { name: 'hello-two', version: '2.10-3', section: 'devel' },
+    ]);
+    for (const size of [1, 2, 3, 7, 100]) expect(read(size)).toEqual(whole);
+    const refusal = (input: string) => {
+      try {
+        read(5, input);
+      } catch (err) {
+        return err as DebianFormatError;
+      }
+      throw new Error('not refused');
+    };
+    expect(refusal(`${text}\n${HELLO_SOURCE.replace('Version: 2.10-3', 'Version: 2.10 3')}`).message).toMatch(
+      /paragraph at line 31 \("hello"\)/,
+    );
+    expect(refusal(`${HELLO_SOURCE}\nversion: 1`).field).toBe('Version');
+  });
+
+  it('streams a Packages index with the checks of parsePackagesIndex, wherever the chunks split', () => {
+    const text = `${HELLO}\n\n${BASE_FILES}\n`;
+    const names: string[] = [];
+    const stream = packagesIndexStream('Packages', (pkg: ArchivePackage) => names.push(pkg.name));
+    for (const byte of Buffer.from(text)) stream.push(Uint8Array.of(byte));
+    stream.end();
+    expect(names).toEqual(parsePackagesIndex(text, 'Packages').map((pkg) => pkg.name));
+    const bad = packagesIndexStream('Packages', () => undefined);
+    expect(() => {
+      bad.push(Buffer.from(`${HELLO}\n\n${BASE_FILES.replace('Size: 70000', 'Size: lots')}`));
+      bad.end();
+    }).toThrow(/Size.*paragraph at line/);
   });
 });

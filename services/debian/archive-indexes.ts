@@ -5,7 +5,13 @@ import { DebianFormatError } from '../errors.ts';
 import { checkRelativePath, parseSha256, parseSize } from './archive-index-fields.ts';
 import { type Deb822Limits, type Deb822Paragraph, fieldLines, requireField } from './deb822.ts';
 import { isDebianPackageName, parseDebianVersion } from './debian-version.ts';
-import { type ArchiveIndexView, parseStanzas, viewIndex } from './index-stanzas.ts';
+import {
+  type ArchiveIndexView,
+  IndexStanzaStream,
+  parseStanzas,
+  selectedFieldsParser,
+  viewIndex,
+} from './index-stanzas.ts';
 
 /** One binary package of a Packages index. Frozen. */
 export interface ArchivePackage {
@@ -28,6 +34,8 @@ export interface ArchivePackage {
   readonly priority?: string;
   /** The Source field as written: `name` or `name (version)`; undefined when it equals the package. */
   readonly source?: string;
+  /** The Section field as written, e.g. `devel` or `contrib/net`. */
+  readonly section?: string;
   /** The paragraph exactly as it appeared in the index, without the separating blank line. */
   readonly stanza: string;
 }
@@ -100,6 +108,7 @@ function toArchivePackage(paragraph: Deb822Paragraph, stanza: string): ArchivePa
   const preDepends = optionalJoined(paragraph, 'Pre-Depends');
   const priority = paragraph.get('Priority');
   const source = paragraph.get('Source');
+  const section = paragraph.get('Section');
   return Object.freeze({
     name,
     version,
@@ -113,6 +122,7 @@ function toArchivePackage(paragraph: Deb822Paragraph, stanza: string): ArchivePa
     essential: essential === 'yes',
     ...(priority === undefined ? {} : { priority }),
     ...(source === undefined ? {} : { source }),
+    ...(section === undefined ? {} : { section }),
     stanza,
   });
 }
@@ -140,6 +150,53 @@ export function viewPackagesIndex(
   limits: Partial<Deb822Limits> = {},
 ): ArchiveIndexView<ArchivePackage> {
   return viewIndex(bytes, what, limits, toArchivePackage);
+}
+
+/**
+ * A Packages index read as it arrives (chunk by chunk, see IndexStanzaStream): each paragraph is
+ * checked as {@link parsePackagesIndex} checks it, once, and handed to `visit`.
+ */
+export function packagesIndexStream(
+  what: string,
+  visit: (pkg: ArchivePackage) => void,
+  limits: Partial<Deb822Limits> = {},
+): IndexStanzaStream<ArchivePackage> {
+  return new IndexStanzaStream(what, limits, toArchivePackage, visit);
+}
+
+/** A source version as a Sources index lists it, with its Section. */
+export interface ArchiveSourceVersion {
+  readonly name: string;
+  readonly version: string;
+  readonly section?: string;
+}
+
+const SOURCE_VERSION_FIELDS = selectedFieldsParser(['Package', 'Version', 'Section']);
+
+/**
+ * A Sources index read as it arrives, for the names, versions and sections it lists: each paragraph
+ * is checked as control text and its Package and Version as {@link parseSourcesIndex} checks them;
+ * its other fields (the file lists) are not read.
+ */
+export function sourceVersionsStream(
+  what: string,
+  visit: (source: ArchiveSourceVersion) => void,
+  limits: Partial<Deb822Limits> = {},
+): IndexStanzaStream<ArchiveSourceVersion> {
+  return new IndexStanzaStream(
+    what,
+    limits,
+    (paragraph) => {
+      const section = paragraph.get('Section');
+      return {
+        name: packageName(paragraph),
+        version: packageVersion(paragraph),
+        ...(section !== undefined && { section }),
+      };
+    },
+    visit,
+    SOURCE_VERSION_FIELDS,
+  );
 }
 
 function toArchiveSource(paragraph: Deb822Paragraph): ArchiveSource {

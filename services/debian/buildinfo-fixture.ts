@@ -47,6 +47,41 @@ export function fixtureFile(name: string, content: string | Uint8Array): Fixture
   return { name, size, sha256: digest('sha256'), sha1: digest('sha1'), md5: digest('md5') };
 }
 
+/**
+ * The parts of a .buildinfo of one upload as a sync profile records it (`source` at `sourceVersion`,
+ * binaries at `version`, a binNMU when they differ), on hello's build environment; each .deb a stand-in.
+ */
+export function uploadBuildinfoParts(upload: {
+  readonly source: string;
+  readonly sourceVersion: string;
+  readonly version: string;
+  readonly architecture: string;
+  readonly binaries: readonly string[];
+}): BuildinfoParts {
+  const binNmu = upload.version !== upload.sourceVersion;
+  const fileVersion = upload.version.replace(/^[0-9]+:/, '');
+  return {
+    ...helloBuildinfoParts(),
+    source: upload.source,
+    ...(binNmu && { sourceVersion: upload.sourceVersion }),
+    version: upload.version,
+    ...(binNmu && {
+      binaryOnlyChanges: [
+        `${upload.source} (${upload.version}) bookworm; urgency=low, binary-only=yes`,
+        '',
+        '  * Binary-only non-maintainer upload; no source changes.',
+        '',
+        ' -- Build Daemon <buildd@example.org>  Mon, 03 Oct 2022 10:00:00 +0000',
+      ],
+    }),
+    binaries: upload.binaries,
+    architectures: [upload.architecture],
+    files: upload.binaries.map((name) =>
+      fixtureFile(`${name}_${fileVersion}_${upload.architecture}.deb`, `stand-in for ${name}\n`),
+    ),
+  };
+}
+
 const HELLO_BUILD_DEPENDS: readonly [string, string][] = [
   ['autoconf', '2.71-3'],
   ['automake', '1:1.16.5-1.3'],

@@ -76,6 +76,11 @@ function isBlankLine(line: string): boolean {
   return line.trim() === '';
 }
 
+// ignoreBOM: true keeps a leading U+FEFF in the decoded text so the check below can refuse it; with
+// false the decoder strips it silently and the check never fires. One decoder for every call: without
+// `stream` a decode keeps no state, and an index decodes tens of thousands of paragraphs.
+const CONTROL_TEXT_DECODER = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 /**
  * Checks that `bytes` are text a Debian control file may hold: valid UTF-8, no NUL or other control
  * characters besides tab and LF, and LF line ends (CR is refused rather than guessed at).
@@ -87,9 +92,7 @@ export function decodeControlText(bytes: Uint8Array, what: string, maxBytes: num
   }
   let text: string;
   try {
-    // ignoreBOM: true keeps a leading U+FEFF in the decoded text so the check below can refuse it;
-    // with false the decoder strips it silently and the check never fires.
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+    text = CONTROL_TEXT_DECODER.decode(bytes);
   } catch (cause) {
     throw new DebianFormatError(what, 'not valid UTF-8 text', { cause });
   }

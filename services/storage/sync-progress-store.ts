@@ -11,23 +11,12 @@ export const SYNC_UPLOAD_CLASSES: readonly SyncUploadClass[] = ['new', 'retry', 
 /**
  * Why an upload waits or a poll failed: `buildinfo-not-published` (within the initial delay),
  * `buildinfo-missing`, `buildinfo-invalid`, `buildinfo-signature`, `buildinfo-unreachable`,
- * `environment-unavailable` (too few operators can build it), `submission-refused`, for polls
+ * `environment-unavailable` (too few operators can build it), `submission-refused`, `source-missing`
+ * (recorded, never submitted: its source version is not in the suite's Sources), for polls
  * `archive-unreachable`, `archive-signature`, `archive-index` (digest, size or format).
  */
-export type SyncReason =
-  | 'buildinfo-not-published'
-  | 'buildinfo-missing'
-  | 'buildinfo-invalid'
-  | 'buildinfo-signature'
-  | 'buildinfo-unreachable'
-  | 'environment-unavailable'
-  | 'submission-refused'
-  | 'archive-unreachable'
-  | 'archive-signature'
-  | 'archive-index';
-
-/** Every reason, in the order documented above (what `?reason=` accepts). */
-export const SYNC_REASONS: readonly SyncReason[] = [
+/** Every reason, in the order documented above (what `?reason=` accepts); the type is read from it. */
+export const SYNC_REASONS = [
   'buildinfo-not-published',
   'buildinfo-missing',
   'buildinfo-invalid',
@@ -35,19 +24,27 @@ export const SYNC_REASONS: readonly SyncReason[] = [
   'buildinfo-unreachable',
   'environment-unavailable',
   'submission-refused',
+  'source-missing',
   'archive-unreachable',
   'archive-signature',
   'archive-index',
-];
+] as const;
+export type SyncReason = (typeof SYNC_REASONS)[number];
 
-/** pending (waiting, perhaps with a reason); submitting (build id chosen); submitted. */
-export type SyncUploadState = 'pending' | 'submitting' | 'submitted';
-export const SYNC_UPLOAD_STATES: readonly SyncUploadState[] = ['pending', 'submitting', 'submitted'];
+/**
+ * pending (waiting, perhaps with a reason); submitting (build id chosen); submitted; skipped
+ * (recorded with a reason and never submitted: its source version left the suite's Sources).
+ */
+export const SYNC_UPLOAD_STATES = ['pending', 'submitting', 'submitted', 'skipped'] as const;
+export type SyncUploadState = (typeof SYNC_UPLOAD_STATES)[number];
 
 export interface SyncUploadKey {
   readonly profile: string;
   readonly source: string;
+  /** The source version. */
   readonly version: string;
+  /** The binaries' version: `version`, or a binNMU's `version+bN` (an upload of its own). */
+  readonly binaryVersion: string;
   readonly architecture: string;
 }
 
@@ -73,7 +70,7 @@ export interface ListedSyncUpload extends SyncUploadRecord {
 export interface SyncUploadPageOptions {
   readonly state?: SyncUploadState;
   readonly reason?: SyncReason;
-  /** Uploads after this key, in (source, version, architecture) order; absent: from the first. */
+  /** Uploads after this key, in (source, version, binary version, architecture) order; absent: from the first. */
   readonly after?: Omit<SyncUploadKey, 'profile'>;
   /** 1..1000. */
   readonly limit: number;
@@ -103,9 +100,10 @@ export interface SyncProgressStore {
   getIndexDigest(profile: string, path: string): Promise<string | undefined>;
   /**
    * Records that `path` (an index of `suite`) was read whole at `sha256` and adds the uploads it
-   * selected that the profile never saw (others are left as they are), in one transaction. Every
-   * upload it lists is recorded as found in `suite`, and so is its build, already submitted or not
-   * yet (the feed, package queries and alerts read a build's suites). @returns how many were added.
+   * selected that the profile never saw (others are left as they are), in one transaction; an upload
+   * marked `cruft` is added `skipped` with reason `source-missing`. Every upload it lists is recorded
+   * as found in `suite`, and so is its build, already submitted or not yet (the feed, package
+   * queries and alerts read a build's suites). @returns how many were added.
    */
   recordIndex(
     profile: string,

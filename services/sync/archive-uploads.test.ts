@@ -19,6 +19,7 @@ function pkg(
     sha256: '0'.repeat(64) as ArchivePackage['sha256'],
     essential: false,
     ...(extra.source !== undefined && { source: extra.source }),
+    ...(extra.section !== undefined && { section: extra.section }),
     stanza: `Package: ${name}\n${extra.section ? `Section: ${extra.section}\n` : ''}`,
   };
 }
@@ -63,10 +64,64 @@ describe('archive uploads', () => {
       {
         source: 'hello',
         version: '2.10-3',
+        binaryVersion: '2.10-3',
         architecture: 'amd64',
         binaries: ['hello', 'hello-dbgsym', 'hello-doc'],
       },
-      { source: 'tzdata', version: '2024a-1', architecture: 'all', binaries: ['tzdata', 'tzdata-legacy'] },
+      {
+        source: 'tzdata',
+        version: '2024a-1',
+        binaryVersion: '2024a-1',
+        architecture: 'all',
+        binaries: ['tzdata', 'tzdata-legacy'],
+      },
+    ]);
+  });
+
+  it('keeps a binNMU apart from its source version, and folds arch:all only into the sourceful build', () => {
+    const uploads = uploadsOf(
+      [
+        // The source version's own build (still in the index beside the binNMU on another arch).
+        pkg('libfoo1', '1:1.2-3', 'amd64', { source: 'foo' }),
+        pkg('foo-common', '1:1.2-3', 'all', { source: 'foo' }),
+        // binNMU: binary version 1.2-3+b1 of source 1.2-3, its own .buildinfo.
+        pkg('foo-tools', '1:1.2-3+b1', 'amd64', { source: 'foo (1:1.2-3)' }),
+        pkg('libfoo1-dbgsym', '1:1.2-3+b1', 'amd64', { source: 'foo (1:1.2-3)' }),
+      ],
+      uploadSelection({}, {}),
+    );
+    expect(uploads.map((u) => [u.version, u.binaryVersion, u.architecture, u.binaries])).toEqual([
+      ['1:1.2-3', '1:1.2-3', 'amd64', ['foo-common', 'libfoo1']],
+      ['1:1.2-3', '1:1.2-3+b1', 'amd64', ['foo-tools', 'libfoo1-dbgsym']],
+    ]);
+    expect(
+      uploads.map((u) => buildinfoUrlOf('https://b.example/{source}_{version}_{arch}.buildinfo', u)),
+    ).toEqual([
+      'https://b.example/foo_1.2-3_amd64.buildinfo',
+      'https://b.example/foo_1.2-3+b1_amd64.buildinfo',
+    ]);
+  });
+
+  it("selects by the source's section from Sources, and marks binaries whose source version is gone", () => {
+    const sources = new Map([
+      ['hello', new Map([['2.10-3', 'devel']])],
+      ['nethack', new Map([['3.6.7-1', 'games']])],
+    ]);
+    const packages = [
+      pkg('hello', '2.10-3', 'amd64', { section: 'devel' }),
+      // Its binary is in `doc`, its source in `games`: the source section rule still selects it.
+      pkg('nethack-doc', '3.6.7-1', 'all', { source: 'nethack', section: 'doc' }),
+      // Cruft: built from nethack 3.6.6-1, which Sources no longer lists.
+      pkg('nethack-console', '3.6.6-1', 'amd64', { source: 'nethack', section: 'games' }),
+    ];
+    const games = uploadsOf(packages, uploadSelection({ sections: ['games'] }, {}), sources);
+    expect(games.map((u) => [u.source, u.version, u.cruft])).toEqual([
+      ['nethack', '3.6.7-1', undefined],
+      ['nethack', '3.6.6-1', "source nethack 3.6.6-1 is not in the suite's Sources"],
+    ]);
+    // Without Sources nothing is judged cruft and only binary sections count.
+    expect(uploadsOf(packages, uploadSelection({ sections: ['games'] }, {})).map((u) => u.version)).toEqual([
+      '3.6.6-1',
     ]);
   });
 
@@ -77,9 +132,9 @@ describe('archive uploads', () => {
     expect(
       buildinfoUrlOf('https://b.example/pool/{prefix}/{source}/{source}_{version}_{arch}.buildinfo', {
         source: 'libfoo',
-        version: '1:2.0+dfsg-1',
+        binaryVersion: '1:2.0+dfsg-1',
         architecture: 'amd64',
       }),
-    ).toBe('https://b.example/pool/libf/libfoo/libfoo_2.0%2Bdfsg-1_amd64.buildinfo');
+    ).toBe('https://b.example/pool/libf/libfoo/libfoo_2.0+dfsg-1_amd64.buildinfo');
   });
 });

@@ -1,6 +1,8 @@
 // Test fixture: a Debian archive the test builds, signs with a throwaway key and serves over HTTP on
-// 127.0.0.1 (InRelease, Packages per component and architecture, a .buildinfo pool), where the test
-// publishes new versions between polls and can make the server misbehave.
+// 127.0.0.1 (InRelease, Packages per component and architecture, Sources, a .buildinfo pool), plain
+// or compressed as Debian serves them, where the test publishes new versions between polls and can
+// make the server misbehave.
+import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ThrowawayKey } from '../../services/debian/gpg-key-fixture.ts';
@@ -14,6 +16,35 @@ export interface FixtureBinary {
   readonly section?: string;
   /** Written as a Description field (continuation lines start with a space). */
   readonly description?: string;
+}
+
+/** One source package of a Sources index. */
+export interface FixtureSource {
+  readonly name: string;
+  readonly version: string;
+  readonly section?: string;
+}
+
+/** How `publish` lays the indexes out. */
+export interface PublishOptions {
+  /** Overrides the size the Release lists for a path (an index the Release says is huge). */
+  readonly releaseSizes?: Readonly<Record<string, number>>;
+  /**
+   * Serve each index only compressed (`Packages.xz`), the Release listing the plain and the
+   * compressed file, as Debian's does.
+   */
+  readonly compression?: 'xz' | 'gz';
+  /** Sources indexes by path, e.g. `main/source/Sources`. */
+  readonly sources?: Readonly<Record<string, readonly FixtureSource[]>>;
+  /** Bytes served (and signed for) at a path instead of what the index would be: a corrupt .xz. */
+  readonly replace?: Readonly<Record<string, Buffer>>;
+}
+
+export function compress(bytes: Buffer, compression: 'xz' | 'gz'): Buffer {
+  const args = compression === 'xz' ? ['-c'] : ['-c', '-n'];
+  const out = spawnSync(compression === 'xz' ? 'xz' : 'gzip', args, { input: bytes, maxBuffer: 1024 ** 3 });
+  if (out.status !== 0) throw new Error(`${compression}: ${out.stderr}`);
+  return out.stdout;
 }
 
 /** What a path answers instead of its file: silence, a redirect, or other bytes. */
@@ -54,21 +85,40 @@ export class SignedArchiveServer {
   }
 
   /**
-   * Publishes `suite` with one Packages index per component/architecture, signed by `key`;
-   * `releaseSizes` overrides the size listed for a path (an index the Release says is huge).
+   * Publishes `suite` with one Packages index per component/architecture (and the Sources in
+   * `options.sources`), signed by `key`.
    */
   publish(
     key: ThrowawayKey,
     suite: string,
     indexes: Readonly<Record<string, readonly FixtureBinary[]>>,
-    options: { readonly releaseSizes?: Readonly<Record<string, number>> } = {},
+    options: PublishOptions = {},
   ): void {
     const lines: string[] = [];
-    for (const [path, binaries] of Object.entries(indexes)) {
-      const text = binaries.map(stanza).join('\n');
+    const texts: [string, string][] = [
+      ...Object.entries(indexes).map(([path, binaries]): [string, string] => [
+        path,
+        binaries.map(stanza).join('\n'),
+      ]),
+      ...Object.entries(options.sources ?? {}).map(([path, sources]): [string, string] => [
+        path,
+        sources.map(sourceStanza).join('\n'),
+      ]),
+    ];
+    const list = (path: string, bytes: Buffer) => {
+      const served = options.replace?.[path] ?? bytes;
+      this.files.set(`/debian/dists/${suite}/${path}`, served);
+      lines.push(` ${sha256Hex(served)} ${options.releaseSizes?.[path] ?? served.byteLength} ${path}`);
+    };
+    for (const [path, text] of texts) {
       const bytes = Buffer.from(text);
-      this.files.set(`/debian/dists/${suite}/${path}`, bytes);
-      lines.push(` ${sha256Hex(bytes)} ${options.releaseSizes?.[path] ?? bytes.byteLength} ${path}`);
+      if (options.compression === undefined) {
+        list(path, bytes);
+        continue;
+      }
+      // Listed, not served: Debian's Release names the plain index's digest beside the files it serves.
+      lines.push(` ${sha256Hex(bytes)} ${bytes.byteLength} ${path}`);
+      list(`${path}.${options.compression}`, compress(bytes, options.compression));
     }
     const release = [
       'Origin: rbnet-test',
@@ -101,6 +151,19 @@ export class SignedArchiveServer {
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
+}
+
+function sourceStanza(source: FixtureSource): string {
+  const dsc = `${source.name}_${source.version.replace(/^\d+:/, '')}.dsc`;
+  return [
+    `Package: ${source.name}`,
+    `Version: ${source.version}`,
+    ...(source.section ? [`Section: ${source.section}`] : []),
+    `Directory: pool/main/${source.name[0]}/${source.name}`,
+    'Checksums-Sha256:',
+    ` ${sha256Hex(dsc)} 1000 ${dsc}`,
+    '',
+  ].join('\n');
 }
 
 function stanza(binary: FixtureBinary): string {

@@ -1,6 +1,7 @@
 // Builds a sync profile found in archive suites, recorded the way the poller records them (an index
 // read per suite, a claimed upload, its build), and verdicts logged the way decide-build logs them:
 // for the suite, feed and package-query tests.
+
 import { expect } from 'vitest';
 import type { SqliteStores } from '../../coordinator/storage/sqlite/open-sqlite-stores.ts';
 import type { Verdict } from '../../services/consensus/verdict.ts';
@@ -8,6 +9,7 @@ import { sha256Hex } from '../../services/digest.ts';
 import { canonicalizeJcs } from '../../services/jcs.ts';
 import type { NewBuild } from '../../services/storage/build-store.ts';
 import type { NewSyncProfile } from '../../services/storage/sync-profile-store.ts';
+import type { ArchiveUpload } from '../../services/sync/archive-uploads.ts';
 import { decisionOf, packageBuild } from './package-builds.ts';
 
 export const SUITES_T0 = new Date('2026-12-01T00:00:00Z');
@@ -36,6 +38,7 @@ export function suitesProfile(name: string, suites: readonly string[]): NewSyncP
 export const upload = (source: string, version: string) => ({
   source,
   version,
+  binaryVersion: version,
   architecture: 'amd64',
   binaries: [source],
 });
@@ -45,7 +48,7 @@ export async function readSuiteIndex(
   stores: SqliteStores,
   profile: string,
   suite: string,
-  uploads: ReturnType<typeof upload>[],
+  uploads: readonly ArchiveUpload[],
 ): Promise<void> {
   await stores.syncProgress.recordIndex(
     profile,

@@ -7,6 +7,7 @@ import { migration9Objects } from '../../coordinator/storage/sqlite/migrations/m
 import { migration10Objects } from '../../coordinator/storage/sqlite/migrations/m010-tiled-transparency-log.ts';
 import { migration11Rollback } from '../../coordinator/storage/sqlite/migrations/m011-consensus-feed.ts';
 import { migration13Rollback } from '../../coordinator/storage/sqlite/migrations/m013-alerts.ts';
+import { migration14Rollback } from '../../coordinator/storage/sqlite/migrations/m014-sync-upload-binary-version.ts';
 import { migration15Rollback } from '../../coordinator/storage/sqlite/migrations/m015-build-suites-feed-log-index.ts';
 import { migration16Rollback } from '../../coordinator/storage/sqlite/migrations/m016-backfill-results-into-log.ts';
 import { migration17Rollback } from '../../coordinator/storage/sqlite/migrations/m017-tlog-entry-chunks.ts';
@@ -22,6 +23,7 @@ const UNDO: readonly { readonly version: number; readonly undo: (db: Database.Da
   { version: 17, undo: migration17Rollback },
   { version: 16, undo: (db) => db.exec(migration16Rollback) },
   { version: 15, undo: (db) => db.exec(migration15Rollback) },
+  { version: 14, undo: (db) => db.exec(migration14Rollback) },
   { version: 13, undo: (db) => db.exec(migration13Rollback) },
   {
     version: 12,

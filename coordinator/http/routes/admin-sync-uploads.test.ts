@@ -35,12 +35,13 @@ beforeAll(async () => {
   maintainerToken = (maintainer.json as { token: string }).token;
   await store.syncProfiles.addSyncProfile(suitesProfile(PROFILE, ['bookworm', 'trixie']), SUITES_T0);
   const names = ['alpha', 'beta', 'gamma', 'delta', 'hello'];
-  await readSuiteIndex(
-    store,
-    PROFILE,
-    'bookworm',
-    names.map((n) => upload(n, '1.0-1')),
-  );
+  await readSuiteIndex(store, PROFILE, 'bookworm', [
+    ...names.map((n) => upload(n, '1.0-1')),
+    // A binNMU of hello: an upload of its own beside the sourceful one, under the same source version.
+    { ...upload('hello', '1.0-1'), binaryVersion: '1.0-1+b1' },
+    // Cruft: its source version left the suite's Sources.
+    { ...upload('zeta', '2.0-1'), cruft: 'zeta 2.0-1 is not in bookworm Sources' },
+  ]);
   await readSuiteIndex(store, PROFILE, 'trixie', [upload('hello', '1.0-1')]);
   await submitUpload(store, PROFILE, 'hello', '1.0-1');
   const uploads = await store.syncProgress.listUploads(PROFILE);
@@ -69,12 +70,23 @@ describe('GET /v1/admin/sync-profiles/:name/uploads', () => {
       cursor = p.nextCursor;
       if (cursor === null) break;
     }
-    expect(seen).toEqual(['alpha', 'beta', 'delta', 'gamma', 'hello']);
+    // The binNMU sorts after its sourceful upload; a cursor between the two lands on it.
+    expect(seen).toEqual(['alpha', 'beta', 'delta', 'gamma', 'hello', 'hello', 'zeta']);
     const { uploads } = await page('');
     expect(uploads.find((u) => u.source === 'hello')).toMatchObject({
       state: 'submitted',
+      binaryVersion: '1.0-1',
       suites: ['bookworm', 'trixie'],
       buildId: expect.any(String),
+    });
+    expect(uploads.filter((u) => u.source === 'hello').map((u) => [u.binaryVersion, u.state])).toEqual([
+      ['1.0-1', 'submitted'],
+      ['1.0-1+b1', 'pending'],
+    ]);
+    expect(uploads.find((u) => u.source === 'zeta')).toMatchObject({
+      state: 'skipped',
+      reason: 'source-missing',
+      detail: 'zeta 2.0-1 is not in bookworm Sources',
     });
     expect(uploads.find((u) => u.source === 'beta')).toMatchObject({
       state: 'pending',
@@ -92,6 +104,7 @@ describe('GET /v1/admin/sync-profiles/:name/uploads', () => {
     expect(await sources('?state=pending&reason=environment-unavailable')).toEqual(['gamma']);
     expect(await sources('?state=submitted')).toEqual(['hello']);
     expect(await sources('?state=submitting')).toEqual([]);
+    expect(await sources('?state=skipped')).toEqual(['zeta']);
     const first = await page('?reason=buildinfo-missing&limit=1');
     expect(first.uploads.map((u) => u.source)).toEqual(['beta']);
     expect(await sources(`?reason=buildinfo-missing&cursor=${first.nextCursor}`)).toEqual(['delta']);
@@ -105,7 +118,7 @@ describe('GET /v1/admin/sync-profiles/:name/uploads', () => {
       [`?cursor=${forged}`, /^cursor: /],
       [`?cursor=${Buffer.from('{"a":1}').toString('base64url')}`, /^cursor: /],
       [`?cursor=${'A'.repeat(1025)}`, /^cursor: /],
-      ['?state=done', /^state: expected one of pending, submitting, submitted$/],
+      ['?state=done', /^state: expected one of pending, submitting, submitted, skipped$/],
       ['?state=', /^state: /],
       ['?reason=because', /^reason: expected one of buildinfo-not-published/],
       ['?limit=0', /^limit: /],
@@ -129,7 +142,7 @@ describe('GET /v1/admin/sync-profiles/:name/uploads', () => {
     expect(unknown.json.error).toMatchObject({ code: 'NOT_FOUND', message: 'sync profile nobody not found' });
     // A cursor of another profile's key is just a position: it names nothing secret.
     const elsewhere = await page(
-      `?cursor=${syncUploadCursorOf({ source: 'zz', version: '1', architecture: 'amd64' })}`,
+      `?cursor=${syncUploadCursorOf({ source: 'zz', version: '1', binaryVersion: '1', architecture: 'amd64' })}`,
     );
     expect(elsewhere).toEqual({ profile: PROFILE, uploads: [], nextCursor: null });
 

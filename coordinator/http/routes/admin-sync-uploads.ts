@@ -39,6 +39,7 @@ function viewOf(upload: ListedSyncUpload): SyncUploadView {
   return {
     source: upload.source,
     version: upload.version,
+    binaryVersion: upload.binaryVersion,
     architecture: upload.architecture,
     binaries: upload.binaries,
     class: upload.class,
@@ -60,6 +61,7 @@ const example: SyncUploadPage = {
     {
       source: 'hello',
       version: '2.10-3',
+      binaryVersion: '2.10-3',
       architecture: 'amd64',
       binaries: ['hello', 'hello-dbgsym'],
       class: 'retry',
@@ -72,7 +74,12 @@ const example: SyncUploadPage = {
       detail: 'https://buildinfos.debian.net/buildinfo-pool/h/hello/hello_2.10-3_amd64.buildinfo: HTTP 404',
     },
   ],
-  nextCursor: syncUploadCursorOf({ source: 'hello', version: '2.10-3', architecture: 'amd64' }),
+  nextCursor: syncUploadCursorOf({
+    source: 'hello',
+    version: '2.10-3',
+    binaryVersion: '2.10-3',
+    architecture: 'amd64',
+  }),
 };
 
 const listSyncUploads: RouteDefinition = {
@@ -80,9 +87,10 @@ const listSyncUploads: RouteDefinition = {
   path: '/v1/admin/sync-profiles/:name/uploads',
   operationId: 'listSyncUploads',
   tag: 'admin',
-  summary: "A sync profile's uploads and why they wait, by source, version and architecture",
+  summary: "A sync profile's uploads and why they wait, by source, version, binary version and architecture",
   description:
-    'Filters: `state` (pending, submitting, submitted), `reason` (why a pending upload waits). ' +
+    'Filters: `state` (pending, submitting, submitted, skipped), `reason` (why a pending upload waits, ' +
+    'or a skipped one was skipped). ' +
     'Pass `nextCursor` as `cursor` for the next page; null: the last. `rbnet admin sync uploads`.',
   auth: ['admin'],
   pathParams: { name: nameParam },

@@ -257,6 +257,7 @@ describe('SqliteBuildStore: opening and migrations', () => {
       { version: 11, name: 'consensus feed and package index' },
       { version: 12, name: 'sync profiles and their progress' },
       { version: 13, name: 'alerts: subscriptions, event outbox, webhook deliveries' },
+      { version: 14, name: 'sync uploads keyed by binary version (binNMUs), skipped uploads' },
       { version: 15, name: 'build suites, suite feeds, verdict log indexes' },
       { version: 16, name: 'transparency log: backfill the results recorded before it' },
       { version: 17, name: 'transparency log entries in chunks of 16' },

@@ -1,12 +1,15 @@
 // The sync profile store on a real SQLite file: the schema (migration 12) refuses what the API would,
 // even when a caller skips the API: an unregistered maintainer, out-of-range settings, a name taken,
 // more profiles than a coordinator keeps.
+
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { syncProfileLimits } from '../../../services/api/sync-profiles.ts';
 import type { NewSyncProfile } from '../../../services/storage/sync-profile-store.ts';
+import { undoMigrationsAbove } from '../../../test/support/undo-migrations.ts';
 import { openSqliteStores, type SqliteStores } from './open-sqlite-stores.ts';
 
 let root: string;
@@ -95,5 +98,42 @@ describe('SqliteSyncProfileStore', () => {
       code: 'CONFLICT',
       message: expect.stringContaining(`at most ${syncProfileLimits.maxProfiles}`),
     });
+  });
+
+  it('migration 14 keeps the uploads recorded before it, and a binNMU becomes an upload of its own', async () => {
+    await stores.syncProfiles.addSyncProfile(profile('p'), T0);
+    await stores.close();
+    // Back to version 13: sync_uploads as migration 12 made it, with one submitted upload.
+    const old = new Database(join(root, 'db.sqlite'));
+    undoMigrationsAbove(old, 13);
+    old
+      .prepare(
+        `INSERT INTO sync_uploads (profile, source, version, architecture, binaries_json, class, state,
+           first_seen_at, due_at, build_id, submitted_at)
+         VALUES ('p', 'hello', '2.10-3', 'amd64', '["hello"]', 2, 'submitted', 1, 1, 'b-1', 2)`,
+      )
+      .run();
+    old.close();
+    stores = openSqliteStores(join(root, 'db.sqlite'));
+    const upload = { source: 'hello', version: '2.10-3', architecture: 'amd64', binaries: ['hello'] };
+    const added = await stores.syncProgress.recordIndex(
+      'p',
+      'bookworm/main/binary-amd64/Packages',
+      'a'.repeat(64),
+      [
+        { ...upload, binaryVersion: '2.10-3' },
+        { ...upload, binaryVersion: '2.10-3+b1' },
+      ],
+      'new',
+      T0,
+      'bookworm',
+    );
+    expect(added).toBe(1);
+    expect(
+      (await stores.syncProgress.listUploads('p')).map((u) => [u.binaryVersion, u.state, u.buildId]),
+    ).toEqual([
+      ['2.10-3', 'submitted', 'b-1'],
+      ['2.10-3+b1', 'pending', undefined],
+    ]);
   });
 });

@@ -1,5 +1,5 @@
-// A sync profile's progress on SQLite (migration 12): index digests, the uploads it selected under a
-// primary key that makes a second submission impossible, and its last poll.
+// A sync profile's progress on SQLite (migrations 12, 14 and 15): index digests, the uploads it selected
+// under a primary key that makes a second submission impossible, and its last poll.
 
 import {
   type ListedSyncUpload,
@@ -22,10 +22,11 @@ interface UploadRow {
   profile: string;
   source: string;
   version: string;
+  binary_version: string;
   architecture: string;
   binaries_json: string;
   class: number;
-  state: 'pending' | 'submitting' | 'submitted';
+  state: SyncUploadRecord['state'];
   first_seen_at: number;
   due_at: number;
   tries: number;
@@ -51,6 +52,7 @@ function mapUpload(row: UploadRow): SyncUploadRecord {
     profile: row.profile,
     source: row.source,
     version: row.version,
+    binaryVersion: row.binary_version,
     architecture: row.architecture,
     binaries: Object.freeze(JSON.parse(row.binaries_json) as string[]),
     class: SYNC_UPLOAD_CLASSES[row.class]!,
@@ -76,7 +78,36 @@ function mapPoll(row: PollRow): SyncPollRecord {
   });
 }
 
-const KEY = 'profile = @profile AND source = @source AND version = @version AND architecture = @architecture';
+const KEY =
+  'profile = @profile AND source = @source AND version = @version AND binary_version = @binary_version ' +
+  'AND architecture = @architecture';
+/** Rows per INSERT statement of {@link SqliteSyncProgressStore.recordIndex} (12 parameters each). */
+const INSERT_BATCH = 200;
+const UPLOAD_VALUES = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+
+/** SQLite's BINARY order for ASCII names (the order only makes inserts faster). */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function insertUploads(c: SqliteConnection, rows: number) {
+  return c.db.prepare(
+    `INSERT OR IGNORE INTO sync_uploads (profile, source, version, binary_version, architecture,
+       binaries_json, class, state, first_seen_at, due_at, reason, detail)
+     VALUES ${Array.from({ length: rows }, () => UPLOAD_VALUES).join(', ')}`,
+  );
+}
+
+// Migration 15: where each upload was read; a trigger records it for the upload's build, if any.
+const SUITE_VALUES = '(?, ?, ?, ?, ?, ?, ?)';
+
+function insertUploadSuites(c: SqliteConnection, rows: number) {
+  return c.db.prepare(
+    `INSERT OR IGNORE INTO sync_upload_suites (profile, source, version, binary_version, architecture,
+       suite, first_seen_at)
+     VALUES ${Array.from({ length: rows }, () => SUITE_VALUES).join(', ')}`,
+  );
+}
 
 function prepare(c: SqliteConnection) {
   const db = c.db;
@@ -88,32 +119,26 @@ function prepare(c: SqliteConnection) {
       `INSERT INTO sync_indexes (profile, path, sha256, read_at) VALUES (?, ?, ?, ?)
        ON CONFLICT (profile, path) DO UPDATE SET sha256 = excluded.sha256, read_at = excluded.read_at`,
     ),
-    insertUpload: db.prepare(
-      `INSERT OR IGNORE INTO sync_uploads (profile, source, version, architecture, binaries_json, class,
-         state, first_seen_at, due_at)
-       VALUES (@profile, @source, @version, @architecture, @binaries_json, @class, 'pending', @now, @now)`,
-    ),
-    // Migration 15: where the upload was read; a trigger records it for the upload's build, if any.
-    insertUploadSuite: db.prepare(
-      `INSERT OR IGNORE INTO sync_upload_suites (profile, source, version, architecture, suite, first_seen_at)
-       VALUES (@profile, @source, @version, @architecture, @suite, @now)`,
-    ),
+    insertBatch: insertUploads(c, INSERT_BATCH),
+    insertSuiteBatch: insertUploadSuites(c, INSERT_BATCH),
     due: db.prepare<[string, number, number], UploadRow>(
-      `SELECT * FROM sync_uploads WHERE profile = ? AND state != 'submitted' AND due_at <= ?
-       ORDER BY class, due_at, first_seen_at, source, version, architecture LIMIT ?`,
+      `SELECT * FROM sync_uploads WHERE profile = ? AND state IN ('pending', 'submitting') AND due_at <= ?
+       ORDER BY class, due_at, first_seen_at, source, version, binary_version, architecture LIMIT ?`,
     ),
     // The profile's primary-key range after the cursor; filters read the rows it walks.
     page: db.prepare<Record<string, unknown>, UploadRow & { suites_json: string }>(
       `SELECT u.*, (SELECT json_group_array(s.suite) FROM sync_upload_suites s
           WHERE s.profile = u.profile AND s.source = u.source AND s.version = u.version
-            AND s.architecture = u.architecture) AS suites_json
+            AND s.binary_version = u.binary_version AND s.architecture = u.architecture) AS suites_json
        FROM sync_uploads u
-       WHERE u.profile = @profile AND (u.source, u.version, u.architecture) > (@source, @version, @architecture)
+       WHERE u.profile = @profile
+         AND (u.source, u.version, u.binary_version, u.architecture)
+           > (@source, @version, @binary_version, @architecture)
          AND (@state IS NULL OR u.state = @state) AND (@reason IS NULL OR u.reason = @reason)
-       ORDER BY u.source, u.version, u.architecture LIMIT @limit`,
+       ORDER BY u.source, u.version, u.binary_version, u.architecture LIMIT @limit`,
     ),
     all: db.prepare<[string], UploadRow>(
-      'SELECT * FROM sync_uploads WHERE profile = ? ORDER BY source, version, architecture',
+      'SELECT * FROM sync_uploads WHERE profile = ? ORDER BY source, version, binary_version, architecture',
     ),
     submittedSince: db.prepare<[string, number], { n: number }>(
       "SELECT COUNT(*) AS n FROM sync_uploads WHERE profile = ? AND state = 'submitted' AND submitted_at >= ?",
@@ -128,7 +153,7 @@ function prepare(c: SqliteConnection) {
     defer: db.prepare(
       `UPDATE sync_uploads SET state = 'pending', build_id = NULL, class = @class, due_at = @due_at,
          tries = tries + @try, reason = @reason, detail = @detail
-       WHERE ${KEY} AND state != 'submitted'`,
+       WHERE ${KEY} AND state IN ('pending', 'submitting')`,
     ),
     poll: db.prepare<[string], PollRow>('SELECT * FROM sync_polls WHERE profile = ?'),
     upsertPoll: db.prepare(
@@ -146,6 +171,7 @@ function keyRow(key: SyncUploadKey) {
     profile: key.profile,
     source: key.source,
     version: key.version,
+    binary_version: key.binaryVersion,
     architecture: key.architecture,
   };
 }
@@ -175,22 +201,50 @@ export class SqliteSyncProgressStore implements SyncProgressStore {
   ): Promise<number> {
     const nowMs = now.getTime();
     const classIndex = SYNC_UPLOAD_CLASSES.indexOf(uploadClass);
+    // Multi-row INSERTs of prepared statements, all in one transaction: a first read of a full
+    // Debian index adds ~35,000 rows.
+    const values = (upload: ArchiveUpload) => [
+      profile,
+      upload.source,
+      upload.version,
+      upload.binaryVersion,
+      upload.architecture,
+      JSON.stringify(upload.binaries),
+      classIndex,
+      upload.cruft === undefined ? 'pending' : 'skipped',
+      nowMs,
+      nowMs,
+      upload.cruft === undefined ? null : 'source-missing',
+      upload.cruft?.slice(0, MAX_DETAIL) ?? null,
+    ];
+    const suiteValues = (upload: ArchiveUpload) => [
+      profile,
+      upload.source,
+      upload.version,
+      upload.binaryVersion,
+      upload.architecture,
+      suite,
+      nowMs,
+    ];
+    // In key order: the primary key's B-tree is appended to, not written all over.
+    const byKey = (a: ArchiveUpload, b: ArchiveUpload) =>
+      compare(a.source, b.source) ||
+      compare(a.version, b.version) ||
+      compare(a.binaryVersion, b.binaryVersion) ||
+      compare(a.architecture, b.architecture);
+    const sorted = [...uploads].sort(byKey);
     return this.#c.write(() => {
       let added = 0;
-      for (const upload of uploads) {
-        const key = {
-          profile,
-          source: upload.source,
-          version: upload.version,
-          architecture: upload.architecture,
-          now: nowMs,
-        };
-        added += this.#s.insertUpload.run({
-          ...key,
-          binaries_json: JSON.stringify(upload.binaries),
-          class: classIndex,
-        }).changes;
-        this.#s.insertUploadSuite.run({ ...key, suite });
+      let at = 0;
+      for (; at + INSERT_BATCH <= sorted.length; at += INSERT_BATCH) {
+        const batch = sorted.slice(at, at + INSERT_BATCH);
+        added += this.#s.insertBatch.run(batch.flatMap(values)).changes;
+        this.#s.insertSuiteBatch.run(batch.flatMap(suiteValues));
+      }
+      if (at < sorted.length) {
+        const rest = sorted.slice(at);
+        added += insertUploads(this.#c, rest.length).run(rest.flatMap(values)).changes;
+        insertUploadSuites(this.#c, rest.length).run(rest.flatMap(suiteValues));
       }
       this.#s.upsertIndex.run(profile, path, sha256, nowMs);
       return added;
@@ -215,6 +269,7 @@ export class SqliteSyncProgressStore implements SyncProgressStore {
       profile,
       source: options.after?.source ?? '',
       version: options.after?.version ?? '',
+      binary_version: options.after?.binaryVersion ?? '',
       architecture: options.after?.architecture ?? '',
       state: options.state ?? null,
       reason: options.reason ?? null,

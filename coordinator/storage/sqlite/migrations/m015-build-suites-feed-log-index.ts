@@ -12,7 +12,7 @@ const suitesOf = (buildId: string) =>
 
 const UPLOAD_KEY = (u: string, s: string) =>
   `${u}.profile = ${s}.profile AND ${u}.source = ${s}.source AND ${u}.version = ${s}.version
-   AND ${u}.architecture = ${s}.architecture`;
+   AND ${u}.binary_version = ${s}.binary_version AND ${u}.architecture = ${s}.architecture`;
 
 export const migration15: Migration = {
   version: 15,
@@ -23,12 +23,13 @@ export const migration15: Migration = {
       profile TEXT NOT NULL,
       source TEXT NOT NULL,
       version TEXT NOT NULL,
+      binary_version TEXT NOT NULL,
       architecture TEXT NOT NULL,
       suite TEXT NOT NULL,
       first_seen_at INTEGER NOT NULL,
-      PRIMARY KEY (profile, source, version, architecture, suite),
-      FOREIGN KEY (profile, source, version, architecture)
-        REFERENCES sync_uploads (profile, source, version, architecture) ON DELETE CASCADE
+      PRIMARY KEY (profile, source, version, binary_version, architecture, suite),
+      FOREIGN KEY (profile, source, version, binary_version, architecture)
+        REFERENCES sync_uploads (profile, source, version, binary_version, architecture) ON DELETE CASCADE
     ) STRICT, WITHOUT ROWID;
     CREATE INDEX sync_uploads_build ON sync_uploads (build_id) WHERE build_id IS NOT NULL;
 
@@ -83,8 +84,9 @@ export const migration15: Migration = {
     -- Existing rows. A profile of one suite found every upload it holds there; a profile of several
     -- forgets its index digests, so its next poll reads them again and records the suites (uploads
     -- are unique: nothing is submitted twice).
-    INSERT INTO sync_upload_suites (profile, source, version, architecture, suite, first_seen_at)
-      SELECT u.profile, u.source, u.version, u.architecture,
+    INSERT INTO sync_upload_suites (profile, source, version, binary_version, architecture, suite,
+        first_seen_at)
+      SELECT u.profile, u.source, u.version, u.binary_version, u.architecture,
         json_extract(p.spec_json, '$.archive.suites[0]'), u.first_seen_at
       FROM sync_uploads u JOIN sync_profiles p ON p.name = u.profile
       WHERE json_array_length(p.spec_json, '$.archive.suites') = 1;
@@ -162,4 +164,4 @@ export const migration15Rollback = `
   CREATE INDEX verdict_feed_suite ON verdict_feed (suite, seq);
   CREATE INDEX verdict_feed_suite_architecture ON verdict_feed (suite, architecture, seq);
   ALTER TABLE alert_subscriptions DROP COLUMN suite;
-  DELETE FROM schema_migrations WHERE version = 14;`;
+  DELETE FROM schema_migrations WHERE version = 15;`;

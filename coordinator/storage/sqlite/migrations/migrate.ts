@@ -14,6 +14,7 @@ import { migration10 } from './m010-tiled-transparency-log.ts';
 import { migration11 } from './m011-consensus-feed.ts';
 import { migration12 } from './m012-sync-profiles.ts';
 import { migration13 } from './m013-alerts.ts';
+import { migration14 } from './m014-sync-upload-binary-version.ts';
 import { migration15 } from './m015-build-suites-feed-log-index.ts';
 import { migration16 } from './m016-backfill-results-into-log.ts';
 import { migration17 } from './m017-tlog-entry-chunks.ts';
