@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { createCoordinatorApp } from '../../coordinator/http/create-app.ts';
 import {
   type ArchiveSyncSettings,
@@ -16,10 +16,10 @@ import { helloBuildinfoParts, renderBuildinfoFixture } from '../../services/debi
 import { createThrowawayKey, type ThrowawayKey } from '../../services/debian/gpg-key-fixture.ts';
 import { newSyncProfileOf, type SyncProfileRecord } from '../../services/storage/sync-profile-store.ts';
 import { createTestCoordinatorDeps, type TestCoordinatorDeps } from './coordinator-deps-fixture.ts';
+import { enrolDebianWorkers } from './debian-workers.ts';
 import { type FixtureBinary, SignedArchiveServer } from './signed-archive-server.ts';
-import { enrolmentRequestFor, newTestWorkerKeys } from './test-worker-keys.ts';
 
-const LOOPBACK_ENV = { incoming: { socket: { remoteAddress: '127.0.0.1' } } };
+const _LOOPBACK_ENV = { incoming: { socket: { remoteAddress: '127.0.0.1' } } };
 export const PACKAGES = 'main/binary-amd64/Packages';
 export const HOUR_MS = 3_600_000;
 
@@ -57,42 +57,7 @@ export function helloBuildinfo(version: string): string {
 }
 
 async function enrolWorkers(): Promise<void> {
-  const app = createCoordinatorApp(coordinator.deps);
-  const admin = (
-    await coordinator.store.registry.createToken({
-      kind: 'admin',
-      subject: 'admin',
-      scopes: ['admin'],
-      singleUse: false,
-    })
-  ).secret;
-  const call = (path: string, body: string | Buffer, headers: Record<string, string>) =>
-    app.request(
-      path,
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
-        body: body as unknown as BodyInit,
-      },
-      LOOPBACK_ENV,
-    );
-  for (const operator of ['alpha', 'beta']) {
-    await coordinator.store.registry.addOperator(operator);
-    const token = await call('/v1/admin/enrolment-tokens', JSON.stringify({ operator }), {
-      authorization: `Bearer ${admin}`,
-    });
-    const { body, headers } = await enrolmentRequestFor(
-      newTestWorkerKeys(`${operator}-${randomUUID().slice(0, 6)}`),
-      {
-        origin: 'http://127.0.0.1:8470',
-        token: ((await token.json()) as { token: string }).token,
-        backends: ['debian'],
-        capacity: { cores: 4, memoryBytes: 2 ** 34, diskBytes: 2 ** 36 },
-      },
-    );
-    const enrolled = await call('/v1/workers/enrol', body, headers);
-    expect(enrolled.status, await enrolled.clone().text()).toBe(201);
-  }
+  await enrolDebianWorkers(createCoordinatorApp(coordinator.deps), coordinator.store, ['alpha', 'beta']);
 }
 
 export async function addProfile(
