@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parseFeed } from '@rowanmanning/feed-parser';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alertSubscriptionAnswerType } from '../../services/api/alerts.ts';
+import { alertEventBodyType, alertSubscriptionAnswerType } from '../../services/api/alerts.ts';
 import { parseWire } from '../../services/api/wire-type.ts';
 import { recordVerdicts } from '../../test/support/alert-fixture.ts';
 import {
@@ -111,6 +111,20 @@ describe('alerts by suite', () => {
     expect(deliveredTo(bookwormOnly)).toEqual([tool.buildId]);
     expect(deliveredTo(trixieOnly)).toEqual([]);
     expect(deliveredTo(every)).toEqual([tool.buildId, hand.buildId].sort());
+    // Each body names the suites its build was found in, read back by the strict body reader.
+    const suitesInBody = Object.fromEntries(
+      due
+        .filter((d) => d.subscriptionId === every)
+        .map((d) => {
+          const body = parseWire(alertEventBodyType, d.bodyJson, {
+            maxBytes: 65_536,
+            what: 'alert event',
+            side: 'answer',
+          });
+          return [body.build.buildId, body.build.suites];
+        }),
+    );
+    expect(suitesInBody).toEqual({ [tool.buildId]: ['bookworm'], [hand.buildId]: [] });
 
     const atom = async (query: string) => {
       const answer = await request('GET', `/v1/alerts/atom${query}`, undefined, null);

@@ -54,6 +54,7 @@ function eventBody(
     readonly version: string;
     readonly pending: PendingAlertVerdict;
     readonly previousVersion: PreviousVersion | undefined;
+    readonly suites: readonly string[];
   },
 ): AlertEventBody {
   const { build, pending, previousVersion } = fields;
@@ -71,6 +72,7 @@ function eventBody(
       maintainer: build.submittedBy,
       verdict: pending.verdict,
       previousVerdict: pending.previousVerdict,
+      suites: fields.suites,
     },
     previousVersion: previousVersion ?? null,
   };
@@ -101,7 +103,8 @@ async function deriveOne(
   const subject = { package: build.name, version, architecture: build.architecture };
   const summary = alertSummaryOf(kind, subject, change);
   const eventId = randomUUID();
-  const body = eventBody(deps, { eventId, kind, summary, build, version, pending, previousVersion });
+  const suites = await deps.alerts.listBuildSuites(build.buildId);
+  const body = eventBody(deps, { eventId, kind, summary, build, version, pending, previousVersion, suites });
   await deps.alerts.settlePendingVerdict(pending, {
     eventId,
     kind,

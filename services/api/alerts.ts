@@ -85,6 +85,11 @@ export interface AlertEventBody {
     readonly maintainer: string;
     readonly verdict: Verdict;
     readonly previousVerdict: Verdict;
+    /**
+     * The suites sync profiles had found the build in when the event was recorded (empty for a
+     * build submitted by hand); absent in events recorded before suites were.
+     */
+    readonly suites?: readonly string[];
   };
   /** The previous version of the package on this architecture, when one was submitted. */
   readonly previousVersion: {
@@ -187,7 +192,7 @@ export const alertEventBodyType: WireType<AlertEventBody> = object(
         verdict,
         previousVerdict: verdict,
       },
-      {},
+      { suites: arrayOf(identifier(suiteRule), { maxItems: 256 }) },
       answer,
     ),
     previousVersion: nullable(

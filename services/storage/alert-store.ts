@@ -97,6 +97,8 @@ export interface AlertStore {
 
   /** The oldest verdict changes not yet derived, at most `limit`. */
   listPendingVerdicts(limit: number): Promise<readonly PendingAlertVerdict[]>;
+  /** The suites sync profiles found `buildId` in, by name (none for a build submitted by hand). */
+  listBuildSuites(buildId: string): Promise<readonly string[]>;
   /** Up to `limit` earlier builds (submitted before `buildId`) of the same name, architecture, backend, newest first. */
   listEarlierBuilds(buildId: string, limit: number): Promise<readonly EarlierBuild[]>;
   /**

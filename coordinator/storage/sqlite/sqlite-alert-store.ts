@@ -78,6 +78,9 @@ function prepare(c: SqliteConnection) {
        ORDER BY v.rowid LIMIT ?`,
     ),
     // builds_name indexes (name, seq): a walk back from this build over its package's history only.
+    buildSuites: db.prepare<[string], string>(
+      'SELECT suite FROM build_suites WHERE build_id = ? ORDER BY suite',
+    ).pluck(),
     earlierBuilds: db.prepare<
       [string, number],
       { build_id: string; manifest_sha256: Sha256Hex; manifest_json: string; verdict: Verdict }
@@ -246,6 +249,10 @@ export class SqliteAlertStore implements AlertStore {
         decidedAt: iso(row.decided_at),
       })),
     );
+  }
+
+  async listBuildSuites(buildId: string): Promise<readonly string[]> {
+    return frozenArray(this.#s.buildSuites.all(buildId));
   }
 
   async listEarlierBuilds(buildId: string, limit: number): Promise<readonly EarlierBuild[]> {
