@@ -16,6 +16,14 @@ export function siblingsInTile(levels: TileLevels, offset: number): MerkleHash[]
   return siblings;
 }
 
+/** {@link siblingsInTile} as the proof's lines: each hash in base64, led by its newline. */
+export function siblingLinesInTile(levels: TileLevels, offset: number): string {
+  let lines = '';
+  for (let level = 0; level < TILE_HEIGHT; level++)
+    lines += `\n${levels.base64At(level, Math.floor(offset / 2 ** level) ^ 1)}`;
+  return lines;
+}
+
 /** The proof path above each full level-0 tile, by tree size and tile; emptied when full. */
 export class TilePathCache {
   readonly #paths = new Map<string, readonly MerkleHash[]>();

@@ -12,7 +12,7 @@ import { TileAppender } from './tile-appender.ts';
 import { tileSubtreeReader } from './tile-hash-reader.ts';
 import { TileLevelsCache } from './tile-levels-cache.ts';
 import { TILE_HEIGHT, TILE_WIDTH, tileAtSize } from './tile-path.ts';
-import { ProofTailCache, siblingsInTile, TilePathCache } from './tile-proof-cache.ts';
+import { ProofTailCache, siblingLinesInTile, siblingsInTile, TilePathCache } from './tile-proof-cache.ts';
 import { type TileStorage, tilesUpTo } from './tile-storage.ts';
 import { TlogError } from './tlog-errors.ts';
 import { formatTlogProof, formatTlogProofHead, formatTlogProofTail } from './tlog-proof.ts';
@@ -225,7 +225,7 @@ export class TransparencyLog {
     const extra = readEntry.call(this.#options.tiles, index);
     if (!extra) return undefined;
     // The head is ASCII (base64 and digits): written as latin1, its bytes are its UTF-8 bytes.
-    const head = formatTlogProofHead(extra, index, siblingsInTile(levels, index % TILE_WIDTH));
+    const head = formatTlogProofHead(extra, index, []) + siblingLinesInTile(levels, index % TILE_WIDTH);
     const bytes = Buffer.allocUnsafe(head.length + tail!.length);
     bytes.write(head, 0, 'latin1');
     tail!.copy(bytes, head.length);
