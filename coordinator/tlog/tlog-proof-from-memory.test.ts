@@ -4,14 +4,21 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Hono } from 'hono';
+import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TILE_WIDTH } from '../../services/tlog/tile-path.ts';
 import { cosign, newCosigner, newLogSigner } from '../../services/tlog/tlog-fixtures.ts';
 import { formatTlogProof } from '../../services/tlog/tlog-proof.ts';
 import { entryBytes, NaiveMerkle, seededRandom } from '../../services/tlog/tlog-test-support.ts';
 import { TransparencyLog } from '../../services/tlog/transparency-log.ts';
+import type { CoordinatorDeps } from '../coordinator-deps.ts';
+import { errorResponse } from '../http/api-error.ts';
+import { type AppEnv, registerRoutes } from '../http/route.ts';
+import { tlogRoutes } from '../http/routes/tlog.ts';
 import { SqliteConnection } from '../storage/sqlite/sqlite-connection.ts';
 import { SqliteTiledLogStore } from '../storage/sqlite/sqlite-tiled-log-store.ts';
+import { CoordinatorLog } from './coordinator-log.ts';
 
 const ORIGIN = 'log.rbnet.example/memory-proofs';
 const entries = Array.from({ length: 3000 }, (_, i) =>
@@ -29,10 +36,12 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
+const signer = newLogSigner(ORIGIN);
+
 async function openLog(): Promise<TransparencyLog> {
   connection = new SqliteConnection(join(root, 'db.sqlite'));
   const store = new SqliteTiledLogStore(connection);
-  return TransparencyLog.open({ origin: ORIGIN, signer: newLogSigner(ORIGIN), tiles: store, heads: store });
+  return TransparencyLog.open({ origin: ORIGIN, signer, tiles: store, heads: store });
 }
 
 /** What a proof must be: RFC 6962's PATH over all the leaves, the entry, the note verbatim. */
@@ -81,5 +90,38 @@ describe('tlog-proofs answered from memory', () => {
     expect(log.tlogProofNow(301, cosigned)?.toString('utf8')).toBe(expected(301, 1000, cosigned));
     expect(log.tlogProofNow(301, checkpoint)).toBeUndefined();
     expect(await log.tlogProof(301, checkpoint)).toBe(expected(301, 1000, checkpoint));
+  });
+
+  it('are what the proof route answers, with its headers; what it cannot prove it refuses', async () => {
+    const { checkpoint } = await (await openLog()).append(entries.slice(0, 600));
+    const log = await CoordinatorLog.open({
+      store: new SqliteTiledLogStore(connection!),
+      origin: ORIGIN,
+      signer,
+      witnesses: [],
+      logger: pino({ level: 'silent' }),
+    });
+    const app = new Hono<AppEnv>();
+    app.onError((err, c) => errorResponse(c, err));
+    const deps = { tlog: log } as Partial<CoordinatorDeps> as CoordinatorDeps;
+    registerRoutes(
+      app,
+      deps,
+      tlogRoutes.filter((route) => route.operationId === 'getLogProof'),
+    );
+    const get = (index: number | string) => app.request(`/v1/log/proofs/${index}`);
+    expect(log.tlogProofNow(300)).toBeUndefined();
+    for (const index of [300, 301, 511, 256, 599, 0]) {
+      const answer = await get(index);
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+      expect(answer.headers.get('cache-control')).toBe('no-cache');
+      expect(await answer.text(), `${index}`).toBe(expected(index, 600, checkpoint));
+    }
+    expect(log.tlogProofNow(302)?.toString('utf8')).toBe(expected(302, 600, checkpoint));
+    expect(log.tlogProofNow(599)).toBeUndefined();
+    expect(log.tlogProofNow(600)).toBeUndefined();
+    expect((await get(600)).status).toBe(404);
+    expect((await get('3x')).status).toBe(400);
   });
 });
