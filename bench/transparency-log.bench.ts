@@ -4,8 +4,8 @@
 //    memory, on files, and in the coordinator's SQLite store, against plain better-sqlite3 inserts of
 //    the same records (in memory, and a WAL file with synchronous=FULL as the coordinator's store
 //    runs it), one transaction per batch;
-// 2. tlog-proof lookups at 1,000,000 entries through the coordinator's route (tiles in its SQLite
-//    store) against a hono route answering constant JSON, both through app.request;
+// 2. tlog-proof lookups at 1,000,000 entries through the coordinator's route (its route definition,
+//    tiles in its SQLite store) against a hono route answering constant JSON, both through app.request;
 // 3. serving tiles over HTTP from the coordinator's /log app against a node:http static file
 //    server over the same tiles as files;
 // 4. `rbnet verify FILE --bundle` against `sha256sum FILE`, both as processes, at 1 MiB and 256 MiB.
@@ -23,6 +23,9 @@ import { serve } from '@hono/node-server';
 import Database from 'better-sqlite3';
 import { Hono } from 'hono';
 import pino from 'pino';
+import type { CoordinatorDeps } from '../coordinator/coordinator-deps.ts';
+import { type AppEnv, registerRoutes } from '../coordinator/http/route.ts';
+import { tlogRoutes } from '../coordinator/http/routes/tlog.ts';
 import { createTlogTilesApp } from '../coordinator/http/tlog-tiles-app.ts';
 import { SqliteConnection } from '../coordinator/storage/sqlite/sqlite-connection.ts';
 import { SqliteTiledLogStore } from '../coordinator/storage/sqlite/sqlite-tiled-log-store.ts';
@@ -225,10 +228,10 @@ async function routesAndTiles(store: SqliteTiledLogStore, root: string): Promise
   const logger = pino({ level: 'silent' });
   const log = await CoordinatorLog.open({ store, origin: ORIGIN, signer, witnesses: [], logger });
   const size = log.size;
-  const proofApp = new Hono();
-  proofApp.get('/v1/log/proofs/:index', async (c) =>
-    c.body(await log.tlogProof(Number(c.req.param('index')))),
-  );
+  // The coordinator's own route (its validation, headers, and no authentication: a public read).
+  const proofApp = new Hono<AppEnv>();
+  const proofRoute = tlogRoutes.filter((route) => route.operationId === 'getLogProof');
+  registerRoutes(proofApp, { tlog: log } as Partial<CoordinatorDeps> as CoordinatorDeps, proofRoute);
   const constant = new Hono();
   const body = { ok: true, origin: ORIGIN, size };
   constant.get('/constant', (c) => c.json(body));

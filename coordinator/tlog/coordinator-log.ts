@@ -196,6 +196,17 @@ export class CoordinatorLog {
     return this.#log.tlogProof(index, checkpoint);
   }
 
+  /**
+   * The UTF-8 bytes of the proof {@link tlogProof} gives, made without waiting when it can be: the checkpoint served is
+   * in memory, the entry is under it (so nothing to integrate and no quorum to wait for) and the
+   * log has the rest cached. Undefined otherwise: then ask {@link tlogProof}.
+   */
+  tlogProofNow(index: number): Buffer<ArrayBuffer> | undefined {
+    const note = this.#servedNote;
+    if (note === undefined || !(index < this.#sizeOf(note))) return undefined;
+    return this.#log.tlogProofNow(index, note);
+  }
+
   /** The size of the checkpoint stored as served (-1: none yet). */
   async #servedSize(): Promise<number> {
     const stored = await this.#storedCheckpoint();

@@ -13,10 +13,10 @@ export function tileLevelsKey(tile: TileRef): string {
  * partial tile's odd last hash has no pair yet: only complete subtrees are ever asked for).
  */
 export class TileLevels {
-  readonly #bytes: Uint8Array;
+  readonly #bytes: Buffer;
   readonly #offsets: readonly number[];
 
-  private constructor(bytes: Uint8Array, offsets: readonly number[]) {
+  private constructor(bytes: Buffer, offsets: readonly number[]) {
     this.#bytes = bytes;
     this.#offsets = offsets;
   }
@@ -30,7 +30,7 @@ export class TileLevels {
       offsets.push(total);
       total += count;
     }
-    const bytes = new Uint8Array(total * HASH_BYTES);
+    const bytes = Buffer.alloc(total * HASH_BYTES);
     bytes.set(tileBytes.subarray(0, width * HASH_BYTES));
     for (let level = 1; level < offsets.length; level++) {
       const below = offsets[level - 1]!;
@@ -54,11 +54,23 @@ export class TileLevels {
    * written to. @throws RangeError when the tile does not hold it.
    */
   hashAt(level: number, index: number): MerkleHash {
+    const start = this.#startOf(level, index);
+    return this.#bytes.subarray(start, start + HASH_BYTES);
+  }
+
+  /** {@link hashAt}'s hash as base64, encoded straight from the levels' buffer (no view made). */
+  base64At(level: number, index: number): string {
+    const start = this.#startOf(level, index);
+    return this.#bytes.toString('base64', start, start + HASH_BYTES);
+  }
+
+  /** Where subtree `index` at `level` starts in the buffer. @throws RangeError when not held. */
+  #startOf(level: number, index: number): number {
     const at = this.#offsets[level];
     const end = this.#offsets[level + 1] ?? this.#bytes.length / HASH_BYTES;
     if (at === undefined || index < 0 || at + index >= end)
       throw new RangeError(`subtree ${level}/${index} is not complete in this tile`);
-    return this.#bytes.subarray((at + index) * HASH_BYTES, (at + index + 1) * HASH_BYTES);
+    return (at + index) * HASH_BYTES;
   }
 }
 

@@ -2,7 +2,8 @@
 // inside the entry's tile (from the tile's cached levels) and the rest of the path, which is the
 // same for all 256 entries of that tile at one tree size (the tile is a node of the tree: RFC 6962's
 // recursion never splits an aligned complete subtree). The second part is kept per tree size and
-// tile, so a proof is never made from a part computed for another size.
+// tile, so a proof is never made from a part computed for another size. The text of a proof after
+// the in-tile hashes (the rest of the path and the checkpoint) is kept per checkpoint note likewise.
 import { HASH_BYTES, type MerkleHash } from './merkle-hash.ts';
 import type { TileLevels } from './tile-levels-cache.ts';
 import { TILE_HEIGHT } from './tile-path.ts';
@@ -13,6 +14,14 @@ export function siblingsInTile(levels: TileLevels, offset: number): MerkleHash[]
   for (let level = 0; level < TILE_HEIGHT; level++)
     siblings.push(levels.hashAt(level, Math.floor(offset / 2 ** level) ^ 1));
   return siblings;
+}
+
+/** {@link siblingsInTile} as the proof's lines: each hash in base64, led by its newline. */
+export function siblingLinesInTile(levels: TileLevels, offset: number): string {
+  let lines = '';
+  for (let level = 0; level < TILE_HEIGHT; level++)
+    lines += `\n${levels.base64At(level, Math.floor(offset / 2 ** level) ^ 1)}`;
+  return lines;
 }
 
 /** The proof path above each full level-0 tile, by tree size and tile; emptied when full. */
@@ -33,5 +42,30 @@ export class TilePathCache {
       `${size}/${tileIndex}`,
       path.map((_, i) => bytes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES)),
     );
+  }
+}
+
+/**
+ * The text of a tlog-proof (as UTF-8 bytes, which is how it is served) after the 8 in-tile hashes of an entry in a full level-0 tile (the path
+ * above the tile, the blank line, the checkpoint), by tile, for one checkpoint note at a time: a
+ * proof under another note (so possibly another tree size) empties it first, so a tail is never
+ * joined to a proof under any note but its own. Emptied when full.
+ */
+export class ProofTailCache {
+  #note: string | undefined;
+  readonly #tails = new Map<number, Buffer>();
+
+  constructor(readonly maxTails = 16_384) {}
+
+  get(note: string, tileIndex: number): Buffer | undefined {
+    return note === this.#note ? this.#tails.get(tileIndex) : undefined;
+  }
+
+  set(note: string, tileIndex: number, tail: string): void {
+    if (note !== this.#note || this.#tails.size >= this.maxTails) {
+      this.#tails.clear();
+      this.#note = note;
+    }
+    this.#tails.set(tileIndex, Buffer.from(tail, 'utf8'));
   }
 }

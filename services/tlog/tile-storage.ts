@@ -16,10 +16,11 @@ export interface TileStorage extends TileReader {
   /** The stored bytes of one tile, or undefined when it was never written. */
   readTile(tile: TileRef): Promise<Uint8Array | undefined>;
   /**
-   * The bytes of entry `index` alone, where the storage can read one without its whole bundle;
+   * The bytes of entry `index` alone, where the storage can read one without its whole bundle and
+   * without waiting (a local database: a proof made from cached hashes then needs no await);
    * undefined when it was never written. Asked only below the published head.
    */
-  readEntry?(index: number): Promise<Uint8Array | undefined>;
+  readEntry?(index: number): Uint8Array | undefined;
   /** Stores every write durably before resolving. */
   writeTiles(writes: readonly TileWrite[]): Promise<void>;
   /** Publishes the signed checkpoint text served at `<prefix>/checkpoint`. */

@@ -20,13 +20,38 @@ export interface TlogProof {
 }
 
 export function formatTlogProof(proof: TlogProof): string {
-  const lines = [TLOG_PROOF_HEADER];
-  if (proof.extra !== undefined)
-    lines.push(
-      `extra ${Buffer.from(proof.extra.buffer, proof.extra.byteOffset, proof.extra.byteLength).toString('base64')}`,
-    );
-  lines.push(`index ${proof.index}`, ...proof.inclusionProof.map(encodeHash));
-  return `${lines.join('\n')}\n\n${proof.checkpoint}`;
+  return (
+    formatTlogProofHead(proof.extra, proof.index, []) +
+    formatTlogProofTail(proof.inclusionProof, proof.checkpoint)
+  );
+}
+
+/**
+ * The proof's text up to its first `hashes.length` inclusion hashes: the header, `extra`, `index`
+ * and those hashes, each line after the first led by its newline.
+ */
+export function formatTlogProofHead(
+  extra: Uint8Array | undefined,
+  index: number,
+  hashes: readonly MerkleHash[],
+): string {
+  let text =
+    extra === undefined
+      ? `${TLOG_PROOF_HEADER}\nindex ${index}`
+      : `${TLOG_PROOF_HEADER}\nextra ${Buffer.from(extra.buffer, extra.byteOffset, extra.byteLength).toString('base64')}\nindex ${index}`;
+  for (const hash of hashes) text += `\n${encodeHash(hash)}`;
+  return text;
+}
+
+/**
+ * The rest of the proof after {@link formatTlogProofHead}: the remaining inclusion hashes, the blank
+ * line and the checkpoint. The same for every entry whose proof ends with these hashes under this
+ * checkpoint, so it can be kept and joined to each entry's head.
+ */
+export function formatTlogProofTail(hashes: readonly MerkleHash[], checkpoint: string): string {
+  let text = '';
+  for (const hash of hashes) text += `\n${encodeHash(hash)}`;
+  return `${text}\n\n${checkpoint}`;
 }
 
 /**

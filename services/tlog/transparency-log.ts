@@ -12,10 +12,10 @@ import { TileAppender } from './tile-appender.ts';
 import { tileSubtreeReader } from './tile-hash-reader.ts';
 import { TileLevelsCache } from './tile-levels-cache.ts';
 import { TILE_HEIGHT, TILE_WIDTH, tileAtSize } from './tile-path.ts';
-import { siblingsInTile, TilePathCache } from './tile-proof-cache.ts';
+import { ProofTailCache, siblingLinesInTile, siblingsInTile, TilePathCache } from './tile-proof-cache.ts';
 import { type TileStorage, tilesUpTo } from './tile-storage.ts';
 import { TlogError } from './tlog-errors.ts';
-import { formatTlogProof } from './tlog-proof.ts';
+import { formatTlogProof, formatTlogProofHead, formatTlogProofTail } from './tlog-proof.ts';
 
 /** What the log has committed to: a tree size and its root. */
 export interface LogHead {
@@ -86,6 +86,8 @@ export class TransparencyLog {
   readonly #ranges = new RangeHashMemo();
   /** Proof paths above full level-0 tiles, per tree size. */
   readonly #paths = new TilePathCache();
+  /** The formatted rest of the proofs of full level-0 tiles' entries, under the last note asked. */
+  readonly #tails = new ProofTailCache();
   /** The last checkpoint note a proof was asked under, parsed (most proofs share one). */
   #lastNote: { readonly text: string; readonly size: number } | undefined;
 
@@ -160,8 +162,8 @@ export class TransparencyLog {
   async inclusionProof(index: number, size = this.head.size): Promise<MerkleHash[]> {
     this.#assertPublished(size);
     const tile = Math.floor(index / TILE_WIDTH);
-    const inFullTile = Number.isSafeInteger(index) && index >= 0 && (tile + 1) * TILE_WIDTH <= size;
-    if (inFullTile) {
+    const full = inFullTile(index, size);
+    if (full) {
       const path = this.#paths.get(size, tile);
       const levels = path && this.#levels.get({ level: 0, index: tile, width: TILE_WIDTH });
       if (levels) return [...siblingsInTile(levels, index % TILE_WIDTH), ...path!];
@@ -172,7 +174,7 @@ export class TransparencyLog {
       tileSubtreeReader(size, tilesUpTo(this.#options.tiles, this.head.size), this.#levels),
       this.#ranges,
     );
-    if (inFullTile) this.#paths.set(size, tile, proof.slice(TILE_HEIGHT));
+    if (full) this.#paths.set(size, tile, proof.slice(TILE_HEIGHT));
     return proof;
   }
 
@@ -190,13 +192,44 @@ export class TransparencyLog {
    * whatever cosignatures it gathered), the entry's bytes in `extra`.
    */
   async tlogProof(index: number, checkpointNote: string): Promise<string> {
-    const inclusionProof = await this.inclusionProof(index, this.#sizeOfNote(checkpointNote));
-    return formatTlogProof({
-      extra: await this.entry(index),
-      index,
-      inclusionProof,
-      checkpoint: checkpointNote,
-    });
+    const cached = this.tlogProofNow(index, checkpointNote);
+    if (cached !== undefined) return cached.toString('utf8');
+    const size = this.#sizeOfNote(checkpointNote);
+    const inclusionProof = await this.inclusionProof(index, size);
+    const extra = await this.entry(index);
+    const tile = Math.floor(index / TILE_WIDTH);
+    if (!inFullTile(index, size))
+      return formatTlogProof({ extra, index, inclusionProof, checkpoint: checkpointNote });
+    // The path of an entry in a full tile starts with its 8 siblings inside the tile (the tile is a
+    // complete subtree); what follows is the same for the tile's 256 entries under this note.
+    const tail = formatTlogProofTail(inclusionProof.slice(TILE_HEIGHT), checkpointNote);
+    this.#tails.set(checkpointNote, tile, tail);
+    return formatTlogProofHead(extra, index, inclusionProof.slice(0, TILE_HEIGHT)) + tail;
+  }
+
+  /**
+   * The UTF-8 bytes of the tlog-proof {@link tlogProof} gives, made without waiting when everything
+   * it needs is in memory: the entry is in a full level-0 tile whose levels are cached and whose
+   * tail was formatted under this very note, and the storage reads one entry synchronously.
+   * Undefined otherwise.
+   */
+  tlogProofNow(index: number, checkpointNote: string): Buffer<ArrayBuffer> | undefined {
+    const readEntry = this.#options.tiles.readEntry;
+    if (!readEntry) return undefined;
+    const size = this.#sizeOfNote(checkpointNote);
+    if (size > this.head.size || !inFullTile(index, size)) return undefined;
+    const tile = Math.floor(index / TILE_WIDTH);
+    const tail = this.#tails.get(checkpointNote, tile);
+    const levels = tail !== undefined && this.#levels.get({ level: 0, index: tile, width: TILE_WIDTH });
+    if (!levels) return undefined;
+    const extra = readEntry.call(this.#options.tiles, index);
+    if (!extra) return undefined;
+    // The head is ASCII (base64 and digits): written as latin1, its bytes are its UTF-8 bytes.
+    const head = formatTlogProofHead(extra, index, []) + siblingLinesInTile(levels, index % TILE_WIDTH);
+    const bytes = Buffer.allocUnsafe(head.length + tail!.length);
+    bytes.write(head, 0, 'latin1');
+    tail!.copy(bytes, head.length);
+    return bytes;
   }
 
   /** The tree size of a checkpoint note of this log (parsed once per note text). */
@@ -216,7 +249,7 @@ export class TransparencyLog {
       throw new TlogError('PROOF_INVALID', `entry ${index} is not below the log size ${size}`);
     const { readEntry } = this.#options.tiles;
     if (readEntry) {
-      const bytes = await readEntry.call(this.#options.tiles, index);
+      const bytes = readEntry.call(this.#options.tiles, index);
       if (!bytes) throw new TlogError('TILE_INVALID', `entry ${index} is not stored`);
       return bytes;
     }
@@ -234,6 +267,13 @@ export class TransparencyLog {
     if (size > this.head.size)
       throw new TlogError('PROOF_INVALID', `tree size ${size} is beyond the log head ${this.head.size}`);
   }
+}
+
+/** Whether entry `index` is in a level-0 tile that is full in the tree of `size`. */
+function inFullTile(index: number, size: number): boolean {
+  return (
+    Number.isSafeInteger(index) && index >= 0 && (Math.floor(index / TILE_WIDTH) + 1) * TILE_WIDTH <= size
+  );
 }
 
 function conflict(expected: LogHead | undefined): TlogError {

@@ -94,7 +94,7 @@ export class SqliteTiledLogStore implements TileStorage, LogHeadStore {
     return this.#s.readTile.get(tile.level, tile.index, tile.width)?.bytes;
   }
 
-  async readEntry(index: number): Promise<Uint8Array | undefined> {
+  readEntry(index: number): Uint8Array | undefined {
     return this.#entries.entry(index);
   }
 
