@@ -74,6 +74,12 @@ describe("Debian's real bookworm archive", () => {
     expect(uploads.filter((u) => u.state !== 'submitted' && u.state !== 'skipped')).toEqual([]);
     const all = await builds();
     expect(all).toHaveLength(uploads.filter((u) => u.state === 'submitted').length);
+    // Each build records the suite its upload was read in (what ?suite= feeds and alert filters read).
+    const { uploads: listed } = await coordinator.deps.syncProgress.listUploadsPage(profile.name, {
+      limit: 100,
+    });
+    for (const upload of listed.filter((u) => u.state === 'submitted'))
+      expect(upload.suites, upload.source).toEqual(['bookworm']);
     // Nothing twice: a third pass submits nothing and reads no index.
     expect(await pass(profile)).toMatchObject({ indexesRead: 0, uploadsAdded: 0, submitted: 0 });
     expect(await builds()).toHaveLength(all.length);
