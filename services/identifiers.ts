@@ -185,9 +185,6 @@ export const syncUploadCursorRule = rule(
   'the nextCursor of a previous page',
 );
 
-/** A package (source) name in alert filters and the Atom feed's `package`: a source name. */
-export const packageNameRule = packageSourceRule;
-
 /** A rebuild backend name (`generic`, `debian`). */
 export const backendNameRule = rule(
   /^[a-z][a-z0-9-]{0,31}$/,

@@ -7,7 +7,7 @@ import {
   accountNameRule,
   architectureRule,
   buildIdRule,
-  packageNameRule,
+  packageSourceRule,
   suiteRule,
   uuidRule,
 } from '../identifiers.ts';
@@ -130,7 +130,7 @@ const webhookUrl: WireType<string> = {
 
 const filterFields = {
   maintainer: identifier(accountNameRule, 'the account that submitted the build'),
-  package: identifier(packageNameRule, 'the package (source) name'),
+  package: identifier(packageSourceRule, 'the package (source) name'),
   architecture: identifier(architectureRule),
   suite: identifier(suiteRule, 'a suite a sync profile found the build in'),
 };
@@ -185,7 +185,7 @@ export const alertEventBodyType: WireType<AlertEventBody> = object(
       {
         buildId: identifier(buildIdRule),
         url: text({ maxLength: 2048 }),
-        package: identifier(packageNameRule),
+        package: identifier(packageSourceRule),
         version: text({ maxLength: 256 }),
         architecture: identifier(architectureRule),
         maintainer: identifier(accountNameRule),

@@ -20,7 +20,7 @@ import {
   architectureRule,
   type IdentifierRule,
   isUuid,
-  packageNameRule,
+  packageSourceRule,
   suiteRule,
   uuidRule,
 } from '../../../services/identifiers.ts';
@@ -181,7 +181,7 @@ function limitOf(value: string | undefined, maximum: number): number {
 /** The feed's filters, in the order they appear in its canonical URL. */
 const FEED_FILTERS: readonly (readonly [keyof AlertFilter, IdentifierRule, string])[] = [
   ['maintainer', accountNameRule, 'only builds this account submitted'],
-  ['package', packageNameRule, 'only this package (source) name'],
+  ['package', packageSourceRule, 'only this package (source) name'],
   ['architecture', architectureRule, 'only this architecture'],
   ['suite', suiteRule, 'only builds a sync profile found in this suite'],
 ];
