@@ -1,45 +1,11 @@
-// Alerts filtered by suite, through the real app, deriver and SQLite: a subscription with a suite gets
-// deliveries only for builds a sync profile found in that suite (never a build submitted by hand);
-// the Atom feed's `suite=` does the same; a malformed suite is refused naming the field.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseFeed } from '@rowanmanning/feed-parser';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertEventBodyType, alertSubscriptionAnswerType } from '../../services/api/alerts.ts';
 import { parseWire } from '../../services/api/wire-type.ts';
+import { type AlertApp, startAlertApp } from '../../test/support/alert-app.ts';
 import { recordVerdicts } from '../../test/support/alert-fixture.ts';
-import {
-  createTestCoordinatorDeps,
-  type TestCoordinatorDeps,
-} from '../../test/support/coordinator-deps-fixture.ts';
 import { genericBuild } from '../../test/support/generic-build.ts';
 import { readSuiteIndex, SUITES_T0, suitesProfile, upload } from '../../test/support/suite-builds.ts';
-import { createCoordinatorApp } from '../http/create-app.ts';
-import { deriveAlertEvents } from './derive-alert-events.ts';
-
-const LOOPBACK_ENV = { incoming: { socket: { remoteAddress: '127.0.0.1' } } };
-
-let root: string;
-let fixture: TestCoordinatorDeps;
-let app: ReturnType<typeof createCoordinatorApp>;
-let adminToken: string;
-
-function request(method: string, path: string, body?: unknown, token: string | null = adminToken) {
-  return app.request(
-    path,
-    {
-      method,
-      headers: {
-        ...(token !== null && { authorization: `Bearer ${token}` }),
-        ...(body !== undefined && { 'content-type': 'application/json' }),
-      },
-      ...(body !== undefined && { body: JSON.stringify(body) }),
-    },
-    LOOPBACK_ENV,
-  );
-}
 
 async function subscribe(filter: Record<string, string>): Promise<string> {
   const answer = await request('POST', '/v1/admin/alerts/subscriptions', {
@@ -57,24 +23,16 @@ async function subscribe(filter: Record<string, string>): Promise<string> {
   return read.subscription.subscriptionId;
 }
 
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'rbnet-alert-suites-'));
-  fixture = await createTestCoordinatorDeps(root);
-  app = createCoordinatorApp(fixture.deps);
-  adminToken = (
-    await fixture.store.registry.createToken({
-      kind: 'admin',
-      subject: 'admin',
-      scopes: ['admin'],
-      singleUse: false,
-    })
-  ).secret;
-});
+let world: AlertApp;
+/** The store fixture of the app under test. */
+let fixture: AlertApp['fixture'];
+const request = (...args: Parameters<AlertApp['request']>) => world.request(...args);
 
-afterAll(async () => {
-  await fixture.close();
-  await rm(root, { recursive: true, force: true });
+beforeAll(async () => {
+  world = await startAlertApp('rbnet-alert-suites-');
+  fixture = world.fixture;
 });
+afterAll(async () => world?.close());
 
 describe('alerts by suite', () => {
   it('delivers and lists an alert only under the suites its build was found in', async () => {
@@ -95,12 +53,7 @@ describe('alerts by suite', () => {
     await store.builds.createBuild(hand);
     await recordVerdicts(store.builds, tool.buildId, 'mismatch-upstream');
     await recordVerdicts(store.builds, hand.buildId, 'mismatch-upstream');
-    await deriveAlertEvents({
-      builds: store.builds,
-      alerts: store.alerts,
-      logger: pino({ level: 'silent' }),
-      publicUrl: fixture.deps.config.publicUrl,
-    });
+    await world.derive();
 
     const due = await store.alerts.listDueDeliveries(new Date(Date.now() + 3_600_000), 100, new Set());
     const deliveredTo = (subscriptionId: string) =>

@@ -1,71 +1,20 @@
-// Alert routes through the real app and real SQLite: admin subscriptions (malformed input refused
-// naming the field, nothing stored; the secret answered once, never listed), the dead-letter list,
-// and the public Atom feed read back by a feed parser nobody here wrote.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseFeed } from '@rowanmanning/feed-parser';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { escapeXml, renderAtomFeed } from '../../../services/alerts/atom-feed.ts';
+import { type AlertApp, startAlertApp } from '../../../test/support/alert-app.ts';
 import { createAlertBuild, recordVerdicts } from '../../../test/support/alert-fixture.ts';
-import {
-  createTestCoordinatorDeps,
-  type TestCoordinatorDeps,
-} from '../../../test/support/coordinator-deps-fixture.ts';
-import { deriveAlertEvents } from '../../alerts/derive-alert-events.ts';
-import { createCoordinatorApp } from '../create-app.ts';
 
-const LOOPBACK_ENV = { incoming: { socket: { remoteAddress: '127.0.0.1' } } };
-
-let root: string;
-let fixture: TestCoordinatorDeps;
-let app: ReturnType<typeof createCoordinatorApp>;
-let adminToken: string;
-
-/** `token` null: no Authorization header. */
-function request(method: string, path: string, body?: unknown, token: string | null = adminToken) {
-  return app.request(
-    path,
-    {
-      method,
-      headers: {
-        ...(token !== null && { authorization: `Bearer ${token}` }),
-        ...(body !== undefined && { 'content-type': 'application/json' }),
-      },
-      ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-    },
-    LOOPBACK_ENV,
-  );
-}
-
-async function derive(): Promise<void> {
-  await deriveAlertEvents({
-    builds: fixture.store.builds,
-    alerts: fixture.store.alerts,
-    logger: pino({ level: 'silent' }),
-    publicUrl: fixture.deps.config.publicUrl,
-  });
-}
+let world: AlertApp;
+/** The store fixture of the app under test. */
+let fixture: AlertApp['fixture'];
+const request = (...args: Parameters<AlertApp['request']>) => world.request(...args);
+const derive = () => world.derive();
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'rbnet-alert-routes-'));
-  fixture = await createTestCoordinatorDeps(root);
-  app = createCoordinatorApp(fixture.deps);
-  adminToken = (
-    await fixture.store.registry.createToken({
-      kind: 'admin',
-      subject: 'admin',
-      scopes: ['admin'],
-      singleUse: false,
-    })
-  ).secret;
+  world = await startAlertApp('rbnet-alert-routes-');
+  fixture = world.fixture;
 });
-
-afterAll(async () => {
-  await fixture.close();
-  await rm(root, { recursive: true, force: true });
-});
+afterAll(async () => world?.close());
 
 describe('alert subscriptions', () => {
   it('refuses malformed subscriptions naming the field, and stores nothing', async () => {
