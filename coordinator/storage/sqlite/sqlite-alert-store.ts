@@ -77,10 +77,10 @@ function prepare(c: SqliteConnection) {
        FROM alert_verdicts_pending p JOIN verdict_history v USING (build_id, sequence)
        ORDER BY v.rowid LIMIT ?`,
     ),
+    buildSuites: db
+      .prepare<[string], string>('SELECT suite FROM build_suites WHERE build_id = ? ORDER BY suite')
+      .pluck(),
     // builds_name indexes (name, seq): a walk back from this build over its package's history only.
-    buildSuites: db.prepare<[string], string>(
-      'SELECT suite FROM build_suites WHERE build_id = ? ORDER BY suite',
-    ).pluck(),
     earlierBuilds: db.prepare<
       [string, number],
       { build_id: string; manifest_sha256: Sha256Hex; manifest_json: string; verdict: Verdict }
