@@ -1,7 +1,7 @@
 // The wire contract of GET /v1/feed: one page of verdict changes, oldest first, and the strict
 // reader a release tool reads it with (an answer may grow fields a reader does not know yet).
+import type { OutputDigest } from '../claims/compare-outputs-with-claims.ts';
 import { VERDICTS, type Verdict } from '../consensus/verdict.ts';
-import type { Sha256Hex } from '../digest.ts';
 import { accountNameRule, architectureRule, buildIdRule, feedCursorRule, suiteRule } from '../identifiers.ts';
 import { type BuildLinks, buildLinksType } from './build-links.ts';
 import {
@@ -30,11 +30,6 @@ export const maxFeedEntryOperators = 256;
 /** Largest page a reader accepts. */
 export const maxFeedPageBytes = 64 * 1024 ** 2;
 
-export interface FeedOutput {
-  readonly path: string;
-  readonly sha256: Sha256Hex;
-}
-
 /** One verdict change. Unsigned: a consumer decides from the attestation it links to. */
 export interface ConsensusFeedEntry {
   /** This entry's position: passing it as `since` continues after it. */
@@ -54,9 +49,9 @@ export interface ConsensusFeedEntry {
   readonly verdict: Verdict;
   readonly previousVerdict: Verdict;
   /** What the publisher claimed (a Debian build's .debs): path and sha256. */
-  readonly claimedOutputs: readonly FeedOutput[];
+  readonly claimedOutputs: readonly OutputDigest[];
   /** The output set the agreeing operators rebuilt; null unless reproducible, agreed or mismatch-upstream. */
-  readonly agreedOutputs: readonly FeedOutput[] | null;
+  readonly agreedOutputs: readonly OutputDigest[] | null;
   readonly agreeingOperators: readonly string[];
   readonly dissentingOperators: readonly string[];
   readonly decidedAt: string;
@@ -73,7 +68,7 @@ export interface ConsensusFeedPage {
   readonly more: boolean;
 }
 
-const output: WireType<FeedOutput> = object(
+const output: WireType<OutputDigest> = object(
   { path: text({ maxLength: 4096, minLength: 1, characters: 'printable' }), sha256: sha256() },
   {},
   { unknown: 'ignore' },
