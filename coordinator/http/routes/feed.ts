@@ -43,7 +43,7 @@ function entryOf(entry: FeedEntry): ConsensusFeedEntry {
  * True when `If-None-Match` names `etag` (or `*`). Weak and strong forms compare equal, as RFC 9110
  * asks for If-None-Match.
  */
-export function ifNoneMatchHits(header: string | undefined, etag: string): boolean {
+function ifNoneMatchHits(header: string | undefined, etag: string): boolean {
   if (header === undefined) return false;
   const bare = (tag: string) => tag.trim().replace(/^W\//, '');
   return header.split(',').some((tag) => tag.trim() === '*' || bare(tag) === etag);
