@@ -27,7 +27,7 @@ export interface DeriveAlertDeps {
 }
 
 /** The version of its package a build is, as its backend says (coordinator/backends/). */
-export function versionOf(build: Pick<BuildRecord, 'manifestSha256' | 'manifestJson'>): string {
+function versionOf(build: Pick<BuildRecord, 'manifestSha256' | 'manifestJson'>): string {
   return buildContextOf(build).backend.packageVersion;
 }
 
