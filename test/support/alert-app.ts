@@ -6,9 +6,8 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { deriveAlertEvents } from '../../coordinator/alerts/derive-alert-events.ts';
 import { createCoordinatorApp } from '../../coordinator/http/create-app.ts';
+import { LOOPBACK_ENV } from './auth-test-coordinator.ts';
 import { createTestCoordinatorDeps, type TestCoordinatorDeps } from './coordinator-deps-fixture.ts';
-
-const LOOPBACK_ENV = { incoming: { socket: { remoteAddress: '127.0.0.1' } } };
 
 export interface AlertApp {
   readonly fixture: TestCoordinatorDeps;

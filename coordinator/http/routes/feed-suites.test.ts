@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConsensusFeedPage } from '../../../services/api/consensus-feed-page.ts';
 import { readPackageAnswer, readPackageQueryAnswer } from '../../../services/api/package-consensus.ts';
 import type { NewBuild } from '../../../services/storage/build-store.ts';
+import { LOOPBACK_ENV } from '../../../test/support/auth-test-coordinator.ts';
 import { createTestCoordinatorDeps } from '../../../test/support/coordinator-deps-fixture.ts';
 import {
   decideAndLog,
@@ -21,7 +22,6 @@ import {
 import type { SqliteStores } from '../../storage/sqlite/open-sqlite-stores.ts';
 import { createCoordinatorApp } from '../create-app.ts';
 
-const LOOPBACK_ENV = { incoming: { socket: { remoteAddress: '127.0.0.1' } } };
 const BOTH = ['bookworm', 'bookworm-proposed-updates'];
 
 let root: string;

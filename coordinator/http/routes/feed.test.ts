@@ -6,12 +6,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConsensusFeedPage } from '../../../services/api/consensus-feed-page.ts';
 import type { NewBuild } from '../../../services/storage/build-store.ts';
+import { LOOPBACK_ENV } from '../../../test/support/auth-test-coordinator.ts';
 import { createTestCoordinatorDeps } from '../../../test/support/coordinator-deps-fixture.ts';
 import { debOf, decisionOf, packageBuild } from '../../../test/support/package-builds.ts';
 import type { SqliteStores } from '../../storage/sqlite/open-sqlite-stores.ts';
 import { createCoordinatorApp } from '../create-app.ts';
-
-const LOOPBACK_ENV = { incoming: { socket: { remoteAddress: '127.0.0.1' } } };
 
 let root: string;
 let store: SqliteStores;

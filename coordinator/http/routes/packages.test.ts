@@ -12,12 +12,11 @@ import {
   readPackageAnswer,
   readPackageQueryAnswer,
 } from '../../../services/api/package-consensus.ts';
+import { LOOPBACK_ENV } from '../../../test/support/auth-test-coordinator.ts';
 import { createTestCoordinatorDeps } from '../../../test/support/coordinator-deps-fixture.ts';
 import { decisionOf, packageBuild } from '../../../test/support/package-builds.ts';
 import type { SqliteStores } from '../../storage/sqlite/open-sqlite-stores.ts';
 import { createCoordinatorApp } from '../create-app.ts';
-
-const LOOPBACK_ENV = { incoming: { socket: { remoteAddress: '127.0.0.1' } } };
 
 let root: string;
 let store: SqliteStores;
