@@ -29,25 +29,28 @@ let witnessUrl = '';
 let witnessVkey = '';
 let mirror: StaticServer;
 
+/** `rbnet witness run` on the test's key and state folder, for the test's log, on a free port. */
+function witnessRunArgs(name: string): string[] {
+  return [
+    'witness',
+    'run',
+    '--name',
+    name,
+    '--key',
+    join(root, 'witness.key'),
+    '--state-dir',
+    join(root, 'witness-state'),
+    '--log',
+    logKey.vkey,
+    '--listen',
+    '127.0.0.1:0',
+  ];
+}
+
 async function startWitness(): Promise<BackgroundRbnet> {
-  const started = await startRbnet(
-    [
-      'witness',
-      'run',
-      '--name',
-      'witness.rbnet.example/e2e',
-      '--key',
-      join(root, 'witness.key'),
-      '--state-dir',
-      join(root, 'witness-state'),
-      '--log',
-      logKey.vkey,
-      '--listen',
-      '127.0.0.1:0',
-      '--json',
-    ],
-    { ready: /^\{"url":"http:[^\n]*\}$/m },
-  );
+  const started = await startRbnet([...witnessRunArgs('witness.rbnet.example/e2e'), '--json'], {
+    ready: /^\{"url":"http:[^\n]*\}$/m,
+  });
   witnessUrl = JSON.parse(started.output().match(/^\{"url":"http:[^\n]*\}$/m)![0]).url;
   return started;
 }
@@ -126,20 +129,7 @@ describe('rbnet witness run', () => {
     const monitorView = await fetch(`${witnessUrl}/${sha256Hex(ORIGIN)}/checkpoint`);
     expect(await monitorView.text()).toBe(cosigned);
     // A second witness on the same state is refused; a killed one restarts with what it cosigned.
-    const second = runRbnet([
-      'witness',
-      'run',
-      '--name',
-      'w',
-      '--key',
-      join(root, 'witness.key'),
-      '--state-dir',
-      join(root, 'witness-state'),
-      '--log',
-      logKey.vkey,
-      '--listen',
-      '127.0.0.1:0',
-    ]);
+    const second = runRbnet(witnessRunArgs('w'));
     expect(await second.exited).toBe(1);
     expect(second.output().stderr).toMatch(/STATE_LOCKED/);
     witness.child.kill('SIGKILL');

@@ -70,6 +70,8 @@ log was unreachable, or its checkpoint not signed or witnessed as your policy re
     const timeoutMs = seconds(stringFlag(args, 'timeout'), 30, 'timeout') * 1000;
     const source = httpTlogSource(url, timeoutMs);
     const readWitnessCheckpoint = args.values['no-witnesses'] ? undefined : httpWitnessReader(timeoutMs);
+    // Read once: after that this process is the state file's only writer, and keeps it in memory.
+    let state = await loadState(statePath);
     let stopped = false;
     const stop = () => {
       stopped = true;
@@ -78,7 +80,6 @@ log was unreachable, or its checkpoint not signed or witnessed as your policy re
     process.once('SIGTERM', stop);
     try {
       for (;;) {
-        let state = await loadState(statePath);
         try {
           const result = await watchOnce({
             source,

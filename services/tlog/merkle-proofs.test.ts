@@ -12,8 +12,7 @@ import {
   verifyConsistency,
   verifyInclusion,
 } from './merkle-proofs.ts';
-import { TlogError } from './tlog-errors.ts';
-import { entryBytes, NaiveMerkle, seededRandom } from './tlog-test-support.ts';
+import { entryBytes, NaiveMerkle, seededRandom, tlogErrorCode } from './tlog-test-support.ts';
 
 const MAX_SIZE = 3000;
 const entries = Array.from({ length: MAX_SIZE }, (_, i) => entryBytes(i));
@@ -27,16 +26,6 @@ function flipped(hash: MerkleHash): MerkleHash {
   const copy = Buffer.from(hash);
   copy[7] = copy[7]! ^ 0x20;
   return copy;
-}
-
-function codeOf(run: () => void): string | undefined {
-  try {
-    run();
-    return undefined;
-  } catch (error) {
-    expect(error).toBeInstanceOf(TlogError);
-    return (error as TlogError).code;
-  }
 }
 
 /** Indexes (or old sizes) to try in a tree of `size`: both ends and a few seeded ones. */
@@ -90,20 +79,22 @@ describe('inclusion proofs', () => {
       const leaf = naive.leaves[index]!;
       const proof = await proveInclusion(index, size, reader);
       expect(
-        codeOf(() => verifyInclusion(index, size, leafHash(Buffer.from(`rewritten ${index}`)), proof, root)),
+        tlogErrorCode(() =>
+          verifyInclusion(index, size, leafHash(Buffer.from(`rewritten ${index}`)), proof, root),
+        ),
       ).toBe('PROOF_INVALID');
       const other = (index + 1 + random.int(size - 1)) % size;
-      expect(codeOf(() => verifyInclusion(other, size, leaf, proof, root))).toBe('PROOF_INVALID');
+      expect(tlogErrorCode(() => verifyInclusion(other, size, leaf, proof, root))).toBe('PROOF_INVALID');
       const at = random.int(proof.length);
       const tampered = proof.map((h, i) => (i === at ? flipped(h) : h));
-      expect(codeOf(() => verifyInclusion(index, size, leaf, tampered, root))).toBe('PROOF_INVALID');
-      expect(codeOf(() => verifyInclusion(index, size, leaf, proof.slice(0, -1), root))).toBe(
+      expect(tlogErrorCode(() => verifyInclusion(index, size, leaf, tampered, root))).toBe('PROOF_INVALID');
+      expect(tlogErrorCode(() => verifyInclusion(index, size, leaf, proof.slice(0, -1), root))).toBe(
         'PROOF_INVALID',
       );
-      expect(codeOf(() => verifyInclusion(index, size, leaf, [...proof, proof[0]!], root))).toBe(
+      expect(tlogErrorCode(() => verifyInclusion(index, size, leaf, [...proof, proof[0]!], root))).toBe(
         'PROOF_INVALID',
       );
-      expect(codeOf(() => verifyInclusion(index, size + 1, leaf, proof, naive.mth(0, size + 1)))).toBe(
+      expect(tlogErrorCode(() => verifyInclusion(index, size + 1, leaf, proof, naive.mth(0, size + 1)))).toBe(
         'PROOF_INVALID',
       );
     }
@@ -112,9 +103,9 @@ describe('inclusion proofs', () => {
   it('refuse an index at or past the size, and hashes that are not 32 bytes', () => {
     expect(() => planInclusionProof(5, 5)).toThrow(/not below tree size/);
     expect(rootFromInclusionProof(5, 5, naive.leaves[0]!, [])).toBeUndefined();
-    expect(codeOf(() => verifyInclusion(0, 2, naive.leaves[0]!, [new Uint8Array(31)], naive.mth(0, 2)))).toBe(
-      'PROOF_INVALID',
-    );
+    expect(
+      tlogErrorCode(() => verifyInclusion(0, 2, naive.leaves[0]!, [new Uint8Array(31)], naive.mth(0, 2))),
+    ).toBe('PROOF_INVALID');
     // A tree of one leaf: its root is the leaf hash and the proof is empty.
     verifyInclusion(0, 1, naive.leaves[0]!, [], naive.leaves[0]!);
   });
@@ -148,20 +139,20 @@ describe('consistency proofs', () => {
       for (const history of [reordered, rewritten]) {
         const forged = NaiveMerkle.of(history);
         const proof = await proveConsistency(old, size, forged.reader());
-        expect(codeOf(() => verifyConsistency(old, size, oldRoot, forged.mth(0, size), proof))).toBe(
+        expect(tlogErrorCode(() => verifyConsistency(old, size, oldRoot, forged.mth(0, size), proof))).toBe(
           'PROOF_INVALID',
         );
       }
       // A fork: another root for the same size, and no proof can join them.
       const fork = NaiveMerkle.of(rewritten).mth(0, old);
-      expect(codeOf(() => verifyConsistency(old, old, oldRoot, fork, []))).toBe('LOG_INCONSISTENT');
+      expect(tlogErrorCode(() => verifyConsistency(old, old, oldRoot, fork, []))).toBe('LOG_INCONSISTENT');
       const honest = await proveConsistency(old, size, reader);
       const at = random.int(honest.length);
       const tampered = honest.map((h, k) => (k === at ? flipped(h) : h));
-      expect(codeOf(() => verifyConsistency(old, size, oldRoot, naive.mth(0, size), tampered))).toBe(
+      expect(tlogErrorCode(() => verifyConsistency(old, size, oldRoot, naive.mth(0, size), tampered))).toBe(
         'PROOF_INVALID',
       );
-      expect(codeOf(() => verifyConsistency(old, size, fork, naive.mth(0, size), honest))).toBe(
+      expect(tlogErrorCode(() => verifyConsistency(old, size, fork, naive.mth(0, size), honest))).toBe(
         'PROOF_INVALID',
       );
     }
@@ -170,12 +161,14 @@ describe('consistency proofs', () => {
   it('treats size 0 as consistent with anything (empty proof only), and refuses a tree that shrank', () => {
     verifyConsistency(0, 10, EMPTY_TREE_ROOT, naive.mth(0, 10), []);
     expect(
-      codeOf(() => verifyConsistency(0, 10, EMPTY_TREE_ROOT, naive.mth(0, 10), [naive.leaves[0]!])),
+      tlogErrorCode(() => verifyConsistency(0, 10, EMPTY_TREE_ROOT, naive.mth(0, 10), [naive.leaves[0]!])),
     ).toBe('PROOF_INVALID');
-    expect(codeOf(() => verifyConsistency(10, 9, naive.mth(0, 10), naive.mth(0, 9), []))).toBe(
+    expect(tlogErrorCode(() => verifyConsistency(10, 9, naive.mth(0, 10), naive.mth(0, 9), []))).toBe(
       'LOG_INCONSISTENT',
     );
-    expect(codeOf(() => verifyConsistency(4, 8, naive.mth(0, 4), naive.mth(0, 8), []))).toBe('PROOF_INVALID');
+    expect(tlogErrorCode(() => verifyConsistency(4, 8, naive.mth(0, 4), naive.mth(0, 8), []))).toBe(
+      'PROOF_INVALID',
+    );
     expect(planConsistencyProof(7, 7)).toEqual([]);
   });
 });

@@ -18,21 +18,11 @@ import {
   parseVerifierKey,
 } from './note-keys.ts';
 import { formatSignedNote, parseSignedNote, signNoteText, verifyNote } from './signed-note.ts';
-import { TlogError } from './tlog-errors.ts';
+import { tlogErrorCode } from './tlog-test-support.ts';
 
 const SPEC_VKEY = 'example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k';
 const SPEC_NOTE =
   'This is an example message.\n\n— example.com/foo Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n';
-
-function code(run: () => unknown): string | undefined {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(TlogError);
-    return (error as TlogError).code;
-  }
-  return undefined;
-}
 
 function keys(name: string) {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
@@ -59,18 +49,22 @@ describe('signed notes', () => {
   });
 
   it('refuse vkeys with a wrong key ID, an unknown type, a short key, or a bad name', () => {
-    expect(code(() => parseVerifierKey(SPEC_VKEY.replace('530d903a', '530d903b')))).toBe('NOTE_KEY_INVALID');
-    expect(code(() => parseVerifierKey('example.com/foo+530d903a'))).toBe('NOTE_KEY_INVALID');
+    expect(tlogErrorCode(() => parseVerifierKey(SPEC_VKEY.replace('530d903a', '530d903b')))).toBe(
+      'NOTE_KEY_INVALID',
+    );
+    expect(tlogErrorCode(() => parseVerifierKey('example.com/foo+530d903a'))).toBe('NOTE_KEY_INVALID');
     const raw = parseVerifierKey(SPEC_VKEY).publicKey;
     const typed = (type: number, key: Uint8Array) => {
       const hash = noteKeyHash('n', type, key).toString(16).padStart(8, '0');
       return `n+${hash}+${Buffer.concat([Buffer.from([type]), key]).toString('base64')}`;
     };
-    expect(code(() => parseVerifierKey(typed(0x02, raw)))).toBe('NOTE_KEY_INVALID');
-    expect(code(() => parseVerifierKey(typed(0x01, raw.subarray(0, 31))))).toBe('NOTE_KEY_INVALID');
-    expect(code(() => parseVerifierKey(`a b+530d903a+${SPEC_VKEY.split('+')[2]}`))).toBe('NOTE_KEY_INVALID');
-    expect(code(() => ed25519NoteVerifier(typed(0x04, raw)))).toBe('NOTE_KEY_INVALID');
-    expect(code(() => cosignatureVerifier(SPEC_VKEY))).toBe('NOTE_KEY_INVALID');
+    expect(tlogErrorCode(() => parseVerifierKey(typed(0x02, raw)))).toBe('NOTE_KEY_INVALID');
+    expect(tlogErrorCode(() => parseVerifierKey(typed(0x01, raw.subarray(0, 31))))).toBe('NOTE_KEY_INVALID');
+    expect(tlogErrorCode(() => parseVerifierKey(`a b+530d903a+${SPEC_VKEY.split('+')[2]}`))).toBe(
+      'NOTE_KEY_INVALID',
+    );
+    expect(tlogErrorCode(() => ed25519NoteVerifier(typed(0x04, raw)))).toBe('NOTE_KEY_INVALID');
+    expect(tlogErrorCode(() => cosignatureVerifier(SPEC_VKEY))).toBe('NOTE_KEY_INVALID');
   });
 
   it('refuse malformed notes, naming what is wrong', () => {
@@ -85,9 +79,11 @@ describe('signed notes', () => {
     ];
     for (const [note, message] of cases) {
       expect(() => parseSignedNote(note), note).toThrow(message);
-      expect(code(() => parseSignedNote(note))).toBe('NOTE_INVALID');
+      expect(tlogErrorCode(() => parseSignedNote(note))).toBe('NOTE_INVALID');
     }
-    expect(code(() => parseSignedNote(Buffer.from([0x74, 0x0a, 0x0a, 0xff, 0x0a])))).toBe('NOTE_INVALID');
+    expect(tlogErrorCode(() => parseSignedNote(Buffer.from([0x74, 0x0a, 0x0a, 0xff, 0x0a])))).toBe(
+      'NOTE_INVALID',
+    );
     const many = `text\n\n${'— example.com/foo AAAAAAA=\n'.repeat(65)}`;
     expect(() => parseSignedNote(many)).toThrow(/over the limit of 64/);
     expect(() => parseSignedNote(SPEC_NOTE, { maxBytes: 20 })).toThrow(/over the 20-byte limit/);
@@ -102,11 +98,13 @@ describe('signed notes', () => {
     const verified = verifyNote(note, [ed25519NoteVerifier(log.note.vkey)]);
     expect(verified.verified).toHaveLength(1);
     expect(verified.unknown).toHaveLength(1);
-    expect(code(() => verifyNote(note, [ed25519NoteVerifier(keys('log.example/b').note.vkey)]))).toBe(
+    expect(
+      tlogErrorCode(() => verifyNote(note, [ed25519NoteVerifier(keys('log.example/b').note.vkey)])),
+    ).toBe('NOTE_UNVERIFIED');
+    const forged = parseSignedNote(formatSignedNote({ text: 'hullo\n', signatures }));
+    expect(tlogErrorCode(() => verifyNote(forged, [ed25519NoteVerifier(log.note.vkey)]))).toBe(
       'NOTE_UNVERIFIED',
     );
-    const forged = parseSignedNote(formatSignedNote({ text: 'hullo\n', signatures }));
-    expect(code(() => verifyNote(forged, [ed25519NoteVerifier(log.note.vkey)]))).toBe('NOTE_UNVERIFIED');
   });
 });
 
@@ -137,7 +135,7 @@ describe('checkpoints', () => {
       'o\n99999999999999999\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n',
     ])
       expect(
-        code(() => parseCheckpointText(bad)),
+        tlogErrorCode(() => parseCheckpointText(bad)),
         bad,
       ).toBe('CHECKPOINT_INVALID');
   });

@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { formatCheckpoint } from './checkpoint.ts';
 import { EMPTY_TREE_ROOT } from './merkle-hash.ts';
 import { formatSignedNote, signNoteText } from './signed-note.ts';
-import { TlogError } from './tlog-errors.ts';
 import { cosign, memoryLog, newCosigner, newLogSigner, tlogPolicyText } from './tlog-fixtures.ts';
 import { parseTlogPolicy, quorumMet } from './tlog-policy.ts';
+import { tlogErrorCode } from './tlog-test-support.ts';
 import { verifyCheckpoint } from './verify-checkpoint.ts';
 
 const ORIGIN = 'log.rbnet.example/policy';
@@ -13,16 +13,6 @@ const log = newLogSigner(ORIGIN);
 const [x1, x2, x3, y1, y2, y3] = ['x1', 'x2', 'x3', 'y1', 'y2', 'y3'].map((n) =>
   newCosigner(`witness.example/${n}`),
 ) as [ReturnType<typeof newCosigner>, ...ReturnType<typeof newCosigner>[]];
-
-function code(run: () => unknown): string | undefined {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(TlogError);
-    return (error as TlogError).code;
-  }
-  return undefined;
-}
 
 const SPEC_SHAPED = [
   '# the tlog-policy example, with real keys',
@@ -84,7 +74,7 @@ describe('tlog policies', () => {
     ];
     for (const [text, message] of cases) {
       expect(() => parseTlogPolicy(text), text).toThrow(message);
-      expect(code(() => parseTlogPolicy(text))).toBe('TLOG_POLICY_INVALID');
+      expect(tlogErrorCode(() => parseTlogPolicy(text))).toBe('TLOG_POLICY_INVALID');
     }
   });
 });
@@ -119,9 +109,9 @@ describe('verifyCheckpoint', () => {
 
   it('refuses too few, too old or future cosignatures, a forged one, another log, and no log signature', async () => {
     const signed = await checkpoint();
-    expect(code(() => verifyCheckpoint(signed, policy, now))).toBe('QUORUM_NOT_MET');
+    expect(tlogErrorCode(() => verifyCheckpoint(signed, policy, now))).toBe('QUORUM_NOT_MET');
     const one = await cosign(signed, [x1], nowSeconds);
-    expect(code(() => verifyCheckpoint(one, policy, now))).toBe('QUORUM_NOT_MET');
+    expect(tlogErrorCode(() => verifyCheckpoint(one, policy, now))).toBe('QUORUM_NOT_MET');
     const stale = await cosign(signed, [x1, x2!], nowSeconds - 3601);
     expect(() => verifyCheckpoint(stale, policy, now)).toThrow(/not counted: too old/);
     // As of an earlier time (an air-gapped check), the same cosignatures are fresh...
@@ -130,12 +120,12 @@ describe('verifyCheckpoint', () => {
     );
     // ...but not as of a time before they were made.
     const future = await cosign(signed, [x1, x2!], nowSeconds + 301);
-    expect(code(() => verifyCheckpoint(future, policy, now))).toBe('QUORUM_NOT_MET');
+    expect(tlogErrorCode(() => verifyCheckpoint(future, policy, now))).toBe('QUORUM_NOT_MET');
     const forged = (await cosign(signed, [x1, x2!], nowSeconds)).replace(
       /(— witness\.example\/x1 \S{20})\S/,
       (_, head) => `${head}A`,
     );
-    expect(code(() => verifyCheckpoint(forged, policy, now))).toBe('NOTE_UNVERIFIED');
+    expect(tlogErrorCode(() => verifyCheckpoint(forged, policy, now))).toBe('NOTE_UNVERIFIED');
     const other = newLogSigner('log.rbnet.example/other');
     const { log: otherLog } = await memoryLog('log.rbnet.example/other', other);
     const foreign = await cosign(
@@ -150,6 +140,6 @@ describe('verifyCheckpoint', () => {
       signatures: await signNoteText(text, [newLogSigner(ORIGIN)]),
     });
     const impostorCosigned = await cosign(byImpostor, [x1, x2!], nowSeconds);
-    expect(code(() => verifyCheckpoint(impostorCosigned, policy, now))).toBe('NOTE_UNVERIFIED');
+    expect(tlogErrorCode(() => verifyCheckpoint(impostorCosigned, policy, now))).toBe('NOTE_UNVERIFIED');
   });
 });

@@ -2,6 +2,18 @@
 // RFC 6962 definitions written as literally as the RFC states them, as the oracle our code must match.
 import { leafHash, type MerkleHash, nodeHash } from './merkle-hash.ts';
 import type { SubtreeHashReader, SubtreeRef } from './merkle-proofs.ts';
+import { TlogError } from './tlog-errors.ts';
+
+/** The code of the TlogError `run` throws, or undefined when it returns; any other error is thrown on. */
+export function tlogErrorCode(run: () => unknown): string | undefined {
+  try {
+    run();
+  } catch (error) {
+    if (!(error instanceof TlogError)) throw error;
+    return error.code;
+  }
+  return undefined;
+}
 
 /** mulberry32: a small, fast, seeded generator; the same seed gives the same run. */
 export function seededRandom(seed: number): { next(): number; int(below: number): number } {
