@@ -1,12 +1,13 @@
 // Composition root of the coordinator: the only place that opens the database, the content store,
 // Redis and the listening socket. Tests start the real coordinator through `startCoordinator`.
 import { access, mkdir, writeFile } from 'node:fs/promises';
-import { type AddressInfo, createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
-import { generateEd25519KeyFiles } from '../services/attestation/ed25519-key.ts';
+import { ensureEd25519KeyFiles } from '../services/attestation/ed25519-key.ts';
 import { Ed25519FileSigner } from '../services/attestation/signer.ts';
+import { freeLoopbackPort } from '../services/free-loopback-port.ts';
 import { queueNameForWorker } from '../services/queue/queue-contract.ts';
 import { AlertDispatcher } from './alerts/alert-dispatcher.ts';
 import { type CoordinatorConfig, loggableConfig } from './coordinator-config.ts';
@@ -55,10 +56,7 @@ async function exists(path: string): Promise<boolean> {
 /** Port 0 means "any free port"; the public URL must name the real one, since workers sign it. */
 async function withConcretePort(config: CoordinatorConfig): Promise<CoordinatorConfig> {
   if (config.listenPort !== 0) return config;
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, config.listenHost, resolve));
-  const port = (probe.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const port = await freeLoopbackPort(config.listenHost);
   const publicUrl =
     new URL(config.publicUrl).port === '0' ? `http://${config.listenHost}:${port}` : config.publicUrl;
   return Object.freeze({ ...config, listenPort: port, publicUrl });
@@ -71,7 +69,7 @@ export async function startCoordinator(
   const config = await withConcretePort(requested);
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const keyPath = join(config.dataDir, SIGNING_KEY_FILE);
-  if (!(await exists(keyPath))) await generateEd25519KeyFiles(keyPath);
+  await ensureEd25519KeyFiles(keyPath);
   const signer = await Ed25519FileSigner.fromFile(keyPath);
   const databasePath = join(config.dataDir, 'rbnet.sqlite');
   // One connection for every store: one writer, one schema, one durability setting.

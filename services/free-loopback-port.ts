@@ -1,6 +1,7 @@
-// A TCP port on a loopback address that nothing listens on right now, for a server started next
-// (the demo's coordinator, the tests' Redis and coordinators). The kernel picks it; a race with another
-// process that binds it first is possible and shows as EADDRINUSE at the real listen.
+// A TCP port that nothing listens on right now, on a loopback address unless told another, for a
+// server started next (the demo's coordinator, the tests' Redis and coordinators, a coordinator told
+// to listen on port 0). The kernel picks it; a race with another process that binds it first is
+// possible and shows as EADDRINUSE at the real listen.
 import { createServer } from 'node:net';
 
 /** Binds port 0 on `host`, reads the port the kernel chose, and releases it. */

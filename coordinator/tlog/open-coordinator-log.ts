@@ -1,9 +1,6 @@
-// Opens the coordinator's transparency log: its own Ed25519 key (made on first start, never the
-// consensus-attestation key), its origin from the public URL, and its witnesses.
-import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { generateEd25519KeyFiles } from '../../services/attestation/ed25519-key.ts';
+import { ensureEd25519KeyFiles } from '../../services/attestation/ed25519-key.ts';
 import { Ed25519FileSigner } from '../../services/attestation/signer.ts';
 import { ed25519NoteSigner } from '../../services/tlog/note-keys.ts';
 import type { CoordinatorConfig } from '../coordinator-config.ts';
@@ -29,11 +26,7 @@ export async function openCoordinatorLog(
   logger: Logger,
 ): Promise<CoordinatorLog> {
   const keyPath = join(config.dataDir, LOG_KEY_FILE);
-  const exists = await access(keyPath).then(
-    () => true,
-    () => false,
-  );
-  if (!exists) await generateEd25519KeyFiles(keyPath);
+  await ensureEd25519KeyFiles(keyPath);
   const key = await Ed25519FileSigner.fromFile(keyPath);
   const origin = logOriginOf(config.publicUrl);
   const settings = config.transparencyLog ?? tlogDefaults;

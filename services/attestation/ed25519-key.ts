@@ -1,7 +1,7 @@
 // ed25519 key files (PKCS#8 / SPKI PEM) and the securesystemslib key identity in-toto 1.x uses.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { type FileHandle, open, unlink } from 'node:fs/promises';
+import { access, type FileHandle, open, unlink } from 'node:fs/promises';
 import { sha256Hex } from '../digest.ts';
 import { AttestationError } from '../errors.ts';
 import { encodeCanonical } from './securesystemslib-canonical-json.ts';
@@ -54,6 +54,18 @@ export async function generateEd25519KeyFiles(
     throw error;
   }
   return { privateKeyPath, publicKeyPath, publicKey, keyid: securesystemslibKeyid(publicKey) };
+}
+
+/**
+ * Creates the key pair at `privateKeyPath` (and `.pub`) unless the private key file exists: what a
+ * service does at start for a key it keeps across restarts (the coordinator's signing and log keys).
+ */
+export async function ensureEd25519KeyFiles(privateKeyPath: string): Promise<void> {
+  const exists = await access(privateKeyPath).then(
+    () => true,
+    () => false,
+  );
+  if (!exists) await generateEd25519KeyFiles(privateKeyPath);
 }
 
 async function writeNewFile(path: string, text: string, mode: number): Promise<void> {
