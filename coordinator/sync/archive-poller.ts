@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { type ParsedBuildinfo, parseBuildinfo } from '../../services/debian/buildinfo.ts';
 import { buildinfoDeterminedFields } from '../../services/debian/debian-manifest-from-buildinfo.ts';
-import { verifyClearsignedWithGpgv } from '../../services/debian/gpgv-verify.ts';
+import { verifySignedBuildinfo } from '../../services/debian/verify-signed-buildinfo.ts';
 import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
 import { ArchiveError, RbnetError, SubmissionError } from '../../services/errors.ts';
 import type { SyncProfileRecord } from '../../services/storage/sync-profile-store.ts';
@@ -99,19 +99,12 @@ async function fetchBuildinfo(
     );
   const keyring = profile.buildinfo.keyring;
   if (keyring !== undefined) {
-    if (!buildinfo.signature) throw new Deferral('buildinfo-signature', `${url}: not clearsigned`);
     try {
-      const verified = await withKeyringFile(keyring, (keyringPath) =>
-        verifyClearsignedWithGpgv({ signedBytes: bytes, keyringPath, timeoutMs: settings.gpgvTimeoutMs }),
+      await withKeyringFile(keyring, (keyringPath) =>
+        verifySignedBuildinfo(bytes, buildinfo, { keyringPath, timeoutMs: settings.gpgvTimeoutMs }),
       );
-      // What gpgv verified must say exactly what the parser read (no unsigned text beside it).
-      const { signature: _signed, ...read } = buildinfo;
-      const { signature: _none, ...signedText } = parseBuildinfo(verified.plaintext);
-      if (JSON.stringify(read) !== JSON.stringify(signedText))
-        throw new Deferral('buildinfo-signature', `${url}: the signed text is not what the file says`);
     } catch (err) {
-      if (err instanceof Deferral) throw err;
-      throw new Deferral('buildinfo-signature', (err as Error).message);
+      throw new Deferral('buildinfo-signature', `${url}: ${(err as Error).message}`);
     }
   }
   const sha256 = sha256Hex(bytes);
