@@ -2,7 +2,10 @@
 // the files to upload, checking everything locally first so mistakes are named before any upload.
 import { basename, dirname, join } from 'node:path';
 import { type ParsedBuildinfo, parseBuildinfo } from '../services/debian/buildinfo.ts';
-import { buildinfoDeterminedFields } from '../services/debian/debian-manifest-from-buildinfo.ts';
+import {
+  buildinfoDeterminedFields,
+  DEFAULT_DEBIAN_TIME_LIMIT_SECONDS,
+} from '../services/debian/debian-manifest-from-buildinfo.ts';
 import { parseDsc } from '../services/debian/dsc.ts';
 import { verifySignedBuildinfo } from '../services/debian/verify-signed-buildinfo.ts';
 import { type Sha256Hex, sha256File, sha256Hex } from '../services/digest.ts';
@@ -11,8 +14,6 @@ import { parseDebianManifest } from '../services/manifest/parse-debian-manifest.
 import { readBoundedFile } from '../services/read-bounded-file.ts';
 
 const MAX_CONTROL_FILE_BYTES = 1024 * 1024;
-/** A Debian build's default wall-time request: 2 hours (a worker's own cap may be lower). */
-export const DEFAULT_DEBIAN_TIME_LIMIT_SECONDS = 7200;
 
 export interface FileToUpload {
   readonly label: string;
