@@ -9,9 +9,9 @@ import { parseRelease, type ReleaseIndex } from '../services/debian/release-inde
 import { sha256Hex } from '../services/digest.ts';
 import type { SignedArchiveServer } from '../test/support/signed-archive-server.ts';
 
-export const DEBIAN_MIRROR = 'http://deb.debian.org/debian';
+const DEBIAN_MIRROR = 'http://deb.debian.org/debian';
 export const DEBIAN_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
-export const BOOKWORM_INDEXES = ['main/binary-amd64/Packages.xz', 'main/source/Sources.xz'] as const;
+const BOOKWORM_INDEXES = ['main/binary-amd64/Packages.xz', 'main/source/Sources.xz'] as const;
 const CACHE_DIR = process.env.RBNET_BENCH_CACHE ?? '/var/cache/rbnet-bench/bookworm';
 
 export interface BookwormIndexes {

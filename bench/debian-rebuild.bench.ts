@@ -10,12 +10,13 @@ import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:f
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import pino from 'pino';
-import { DEFAULT_DEBIAN_TIME_LIMIT_SECONDS, prepareDebianSubmission } from '../cli/debian-submission.ts';
+import { prepareDebianSubmission } from '../cli/debian-submission.ts';
 import { type ParsedBuildinfo, parseBuildinfo } from '../services/debian/buildinfo.ts';
 import {
   DEB_INSPECTION_BYPRODUCT_NAME,
   parseDebInspectionResult,
 } from '../services/debian/deb-inspection/inspection-report.ts';
+import { DEFAULT_DEBIAN_TIME_LIMIT_SECONDS } from '../services/debian/debian-manifest-from-buildinfo.ts';
 import { type Sha256Hex, sha256Hex } from '../services/digest.ts';
 import { parseDebianManifest } from '../services/manifest/parse-debian-manifest.ts';
 import { type InstalledPackage, resolveInstallSet } from '../test/support/debian-fixture.ts';

@@ -2,17 +2,18 @@
 // the files to upload, checking everything locally first so mistakes are named before any upload.
 import { basename, dirname, join } from 'node:path';
 import { type ParsedBuildinfo, parseBuildinfo } from '../services/debian/buildinfo.ts';
-import { buildinfoDeterminedFields } from '../services/debian/debian-manifest-from-buildinfo.ts';
+import {
+  buildinfoDeterminedFields,
+  DEFAULT_DEBIAN_TIME_LIMIT_SECONDS,
+} from '../services/debian/debian-manifest-from-buildinfo.ts';
 import { parseDsc } from '../services/debian/dsc.ts';
-import { verifyClearsignedWithGpgv } from '../services/debian/gpgv-verify.ts';
+import { verifySignedBuildinfo } from '../services/debian/verify-signed-buildinfo.ts';
 import { type Sha256Hex, sha256File, sha256Hex } from '../services/digest.ts';
 import { InputError } from '../services/errors.ts';
 import { parseDebianManifest } from '../services/manifest/parse-debian-manifest.ts';
 import { readBoundedFile } from '../services/read-bounded-file.ts';
 
 const MAX_CONTROL_FILE_BYTES = 1024 * 1024;
-/** A Debian build's default wall-time request: 2 hours (a worker's own cap may be lower). */
-export const DEFAULT_DEBIAN_TIME_LIMIT_SECONDS = 7200;
 
 export interface FileToUpload {
   readonly label: string;
@@ -102,33 +103,17 @@ export async function prepareDebianSubmission(args: {
   return { manifestText, manifestSha256: parsed.manifestSha256, uploads };
 }
 
-/**
- * The .buildinfo must be clearsigned by a key of `keyringPath`, and what gpgv verified must say
- * exactly what the parser read from the signed file (so no unsigned text can slip in beside it).
- */
+/** The .buildinfo must be clearsigned by a key of `keyringPath` ({@link verifySignedBuildinfo}). */
 async function checkMaintainerSignature(
   bytes: Buffer,
   buildinfo: ParsedBuildinfo,
   keyringPath: string,
 ): Promise<void> {
-  if (!buildinfo.signature) {
-    throw new InputError('INPUT_DIGEST_MISMATCH', '--maintainer-keyring: the .buildinfo is not clearsigned');
-  }
-  let verified: Buffer;
   try {
-    verified = (await verifyClearsignedWithGpgv({ signedBytes: bytes, keyringPath, timeoutMs: 30_000 }))
-      .plaintext;
+    await verifySignedBuildinfo(bytes, buildinfo, { keyringPath, timeoutMs: 30_000 });
   } catch (cause) {
     throw new InputError('INPUT_DIGEST_MISMATCH', `--maintainer-keyring: ${(cause as Error).message}`, {
       cause,
     });
-  }
-  const { signature: _signed, ...read } = buildinfo;
-  const { signature: _none, ...fromVerified } = parseBuildinfo(verified);
-  if (JSON.stringify(read) !== JSON.stringify(fromVerified)) {
-    throw new InputError(
-      'INPUT_DIGEST_MISMATCH',
-      '--maintainer-keyring: the signed text is not what the file says',
-    );
   }
 }

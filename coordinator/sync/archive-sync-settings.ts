@@ -1,4 +1,5 @@
 // The archive poller's limits and delays, in one place.
+import { DEFAULT_DEBIAN_TIME_LIMIT_SECONDS } from '../../services/debian/debian-manifest-from-buildinfo.ts';
 
 /** Limits and delays of the poller, in one place. */
 export const archiveSyncDefaults = Object.freeze({
@@ -16,8 +17,8 @@ export const archiveSyncDefaults = Object.freeze({
   maxRetryDelayMs: 24 * 3_600_000,
   /** Uploads one pass submits at most (the profile's hourly rate limits it further). */
   maxUploadsPerPass: 200,
-  /** A Debian build's default wall-time request: 2 hours. */
-  timeLimitSeconds: 7200,
+  /** A Debian build's default wall-time request, as the CLI's. */
+  timeLimitSeconds: DEFAULT_DEBIAN_TIME_LIMIT_SECONDS,
 });
 
 export type ArchiveSyncSettings = { readonly [K in keyof typeof archiveSyncDefaults]: number };

@@ -102,11 +102,9 @@ async function readPackages(read: IndexRead, settings: ArchiveSyncSettings): Pro
 }
 
 /** Waits for every read (none is left running) and throws the first refusal, in index order. */
-async function allRead<T>(reads: readonly Promise<T>[]): Promise<T[]> {
-  const settled = await Promise.allSettled(reads);
-  const refused = settled.find((outcome) => outcome.status === 'rejected');
+async function allRead(reads: readonly Promise<unknown>[]): Promise<void> {
+  const refused = (await Promise.allSettled(reads)).find((outcome) => outcome.status === 'rejected');
   if (refused) throw refused.reason;
-  return settled.map((outcome) => (outcome as PromiseFulfilledResult<T>).value);
 }
 
 /**
@@ -171,7 +169,7 @@ export async function readArchiveIndexes(
       // All at once: each index is decompressed by its own xz while this thread parses.
       const sourcesRead = sources ? readSources(sources, settings) : Promise.resolve(undefined);
       const packagesRead = packages.map((read) => readPackages(read, settings));
-      await allRead<unknown>([sourcesRead, ...packagesRead]);
+      await allRead([sourcesRead, ...packagesRead]);
       const sourceVersions = await sourcesRead;
       const groupers = await Promise.all(packagesRead);
       for (const [at, read] of packages.entries()) {

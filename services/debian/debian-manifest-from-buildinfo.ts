@@ -6,6 +6,9 @@ import { DEBIAN_MANIFEST_SCHEMA_V1, type DebianManifest } from '../manifest/debi
 import type { ClaimedOutput } from '../manifest/manifest.ts';
 import type { ParsedBuildinfo } from './buildinfo.ts';
 
+/** A Debian build's default wall-time request: 2 hours (a worker's own cap may be lower). */
+export const DEFAULT_DEBIAN_TIME_LIMIT_SECONDS = 7200;
+
 /** What a worker signs and the verdict compares: every non-dbgsym .deb, sorted by file name. */
 export function claimedDebsOf(buildinfo: ParsedBuildinfo): ClaimedOutput[] {
   return buildinfo.debs

@@ -19,7 +19,6 @@ import { createTestCoordinatorDeps, type TestCoordinatorDeps } from './coordinat
 import { enrolDebianWorkers } from './debian-workers.ts';
 import { type FixtureBinary, SignedArchiveServer } from './signed-archive-server.ts';
 
-const _LOOPBACK_ENV = { incoming: { socket: { remoteAddress: '127.0.0.1' } } };
 export const PACKAGES = 'main/binary-amd64/Packages';
 export const HOUR_MS = 3_600_000;
 

@@ -4,9 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import type { createCoordinatorApp } from '../../coordinator/http/create-app.ts';
 import type { SqliteStores } from '../../coordinator/storage/sqlite/open-sqlite-stores.ts';
+import { LOOPBACK_ENV } from './post-worker-result.ts';
 import { enrolmentRequestFor, newTestWorkerKeys } from './test-worker-keys.ts';
-
-const LOOPBACK_ENV = { incoming: { socket: { remoteAddress: '127.0.0.1' } } };
 
 export async function enrolDebianWorkers(
   app: ReturnType<typeof createCoordinatorApp>,

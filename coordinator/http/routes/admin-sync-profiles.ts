@@ -29,7 +29,7 @@ import {
 } from '../route.ts';
 
 /** Largest keyring file a profile may name: Debian's archive keyring is about 10 KiB. */
-export const maxKeyringFileBytes = 1024 * 1024;
+const maxKeyringFileBytes = 1024 * 1024;
 
 function keyringView(keyring: SyncKeyring): SyncKeyringView {
   if ('path' in keyring) return { path: keyring.path };
@@ -40,7 +40,7 @@ function keyringView(keyring: SyncKeyring): SyncKeyringView {
 }
 
 /** A stored profile as the API shows it: an armored key by its digest and size. */
-export function syncProfileViewOf(record: SyncProfileRecord): SyncProfileView {
+function syncProfileViewOf(record: SyncProfileRecord): SyncProfileView {
   return {
     name: record.name,
     archive: { ...record.archive, keyring: keyringView(record.archive.keyring) },
