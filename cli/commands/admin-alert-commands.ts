@@ -6,15 +6,9 @@ import {
   alertSubscriptionListType,
   alertSubscriptionRemovedType,
 } from '../../services/api/alerts.ts';
-import { UsageError } from '../../services/errors.ts';
 import { type Command, requireFlag, stringFlag } from '../command.ts';
 import { apiRequest } from '../coordinator-api.ts';
-import { api, COMMON_HELP, COMMON_OPTIONS, onePositional, print } from './admin-commands.ts';
-
-function noPositionals(args: { positionals: readonly string[] }, command: string): void {
-  if (args.positionals.length > 0)
-    throw new UsageError('USAGE', `expected no arguments. Run \`rbnet ${command} --help\`.`);
-}
+import { api, COMMON_HELP, COMMON_OPTIONS, noPositionals, onePositional, print } from './admin-commands.ts';
 
 export const adminAlertsAddCommand: Command = {
   path: ['admin', 'alerts', 'add'],

@@ -48,6 +48,12 @@ export function onePositional(args: ParsedCommandArgs, what: string, command: st
   return value;
 }
 
+/** @throws UsageError when a command that takes no arguments was given some. */
+export function noPositionals(args: ParsedCommandArgs, command: string): void {
+  if (args.positionals.length > 0)
+    throw new UsageError('USAGE', `expected no arguments. Run \`rbnet ${command} --help\`.`);
+}
+
 /** Prints the answer as JSON with --json, else `lines`. */
 export function print(io: CliIo, args: ParsedCommandArgs, answer: unknown, lines: string[]): number {
   if (args.values.json) writeLine(io.stdout, JSON.stringify(answer, null, 2));
@@ -194,8 +200,7 @@ ${COMMON_HELP}
 Exit codes: 0 done; 1 refused; 2 usage.`,
   options: { ...COMMON_OPTIONS, 'dry-run': { type: 'boolean' } },
   async run(args, io) {
-    if (args.positionals.length > 0)
-      throw new UsageError('USAGE', 'expected no arguments. Run `rbnet admin gc --help`.');
+    noPositionals(args, 'admin gc');
     const dryRun = args.values['dry-run'] === true;
     const body: GarbageCollectionRequest = { dryRun };
     const answer = await apiRequest(

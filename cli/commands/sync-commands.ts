@@ -13,7 +13,7 @@ import {
 import { UsageError } from '../../services/errors.ts';
 import { type CliIo, type Command, type ParsedCommandArgs, requireFlag, stringFlag } from '../command.ts';
 import { apiRequest } from '../coordinator-api.ts';
-import { api, COMMON_HELP, COMMON_OPTIONS, onePositional, print } from './admin-commands.ts';
+import { api, COMMON_HELP, COMMON_OPTIONS, noPositionals, onePositional, print } from './admin-commands.ts';
 
 function listFlag(args: ParsedCommandArgs, name: string): string[] {
   const value = args.values[name];
@@ -159,8 +159,7 @@ export const adminSyncListCommand: Command = {
   help: `Usage: rbnet admin sync list [options]\n\nLists the sync profiles, highest priority first.\n\nOptions:\n${COMMON_HELP}\n\nExit codes: 0 listed; 1 refused; 2 usage.`,
   options: COMMON_OPTIONS,
   async run(args, io) {
-    if (args.positionals.length > 0)
-      throw new UsageError('USAGE', 'expected no arguments. Run `rbnet admin sync list --help`.');
+    noPositionals(args, 'admin sync list');
     const answer = await apiRequest(
       api(args, io),
       { method: 'GET', path: '/v1/admin/sync-profiles' },
