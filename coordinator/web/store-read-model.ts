@@ -121,7 +121,10 @@ function decisionFacts(decisionJson: string | undefined): DecisionFacts | undefi
 
 function manifestFacts(build: BuildRecord): { version?: string; debianSource?: 'archive' | 'files' } {
   const manifest = parseObject(build.manifestJson);
-  const source = parseObject(JSON.stringify(manifest.source ?? {})).from;
+  const source =
+    typeof manifest.source === 'object' && manifest.source !== null
+      ? (manifest.source as Json).from
+      : undefined;
   return {
     ...(typeof manifest.version === 'string' && { version: manifest.version }),
     ...(manifest.schema === 'rbnet.debian/v1' &&
