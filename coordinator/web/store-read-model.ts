@@ -13,20 +13,21 @@ import { standingOfResults } from '../consensus/revoked-results.ts';
 import { readBlobText } from '../storage/read-blob.ts';
 import { divergenceView } from './divergence-view.ts';
 import { readLogTail } from './log-tail.ts';
-import type {
-  AlarmPage,
-  AttemptFacts,
-  AttemptOutcome,
-  BuildFacts,
-  BuildSummary,
-  DecisionFacts,
-  FamilyCounts,
-  FamilyTrend,
-  OutcomeClass,
-  PackageFamily,
-  QueueFacts,
-  WebReadModel,
-  WorkerFacts,
+import {
+  type AlarmPage,
+  type AttemptFacts,
+  type AttemptOutcome,
+  type BuildFacts,
+  type BuildSummary,
+  type DecisionFacts,
+  type FamilyCounts,
+  type FamilyTrend,
+  OUTCOME_CLASSES,
+  type OutcomeClass,
+  type PackageFamily,
+  type QueueFacts,
+  type WebReadModel,
+  type WorkerFacts,
 } from './read-model.ts';
 import { zeroCounts } from './verdict-style.ts';
 import type { DailyChangeRow, PackageRow, WebAggregates } from './web-aggregates.ts';
@@ -327,10 +328,7 @@ export function createStoreReadModel(deps: StoreReadModelDeps): WebReadModel {
       const nowHour = Math.floor(now.getTime() / HOUR_MS);
       const firstHour = nowHour - HOURLY_HOURS + 1;
       const hourly = Object.fromEntries(
-        (['built', 'build-failure', 'infrastructure', 'cancelled'] as const).map((c) => [
-          c,
-          new Array<number>(HOURLY_HOURS).fill(0),
-        ]),
+        OUTCOME_CLASSES.map((c) => [c, new Array<number>(HOURLY_HOURS).fill(0)]),
       ) as Record<OutcomeClass, number[]>;
       const recent = new Map<
         string,
