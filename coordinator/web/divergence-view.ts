@@ -94,7 +94,7 @@ export interface DivergenceView {
 }
 
 /** Files listed on a page; the JSON report has them all. */
-export const MAX_FILES_SHOWN = 500;
+const MAX_FILES_SHOWN = 500;
 /** Members, hazards, hints, paths per list. */
 const MAX_ITEMS = 200;
 const MAX_DEBS = 100;

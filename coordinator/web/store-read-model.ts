@@ -56,9 +56,9 @@ export interface StoreReadModelDeps {
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 /** Days the overview's trend covers. */
-export const TREND_DAYS = 90;
+const TREND_DAYS = 90;
 /** Hours the queue page's chart covers; worker figures cover the last 24 of them. */
-export const HOURLY_HOURS = 48;
+const HOURLY_HOURS = 48;
 const OVERVIEW_ALARMS = 20;
 const OVERVIEW_LATEST = 10;
 const PENDING_PAGE = 50;
