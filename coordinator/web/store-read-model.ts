@@ -17,6 +17,7 @@ import {
   type AlarmPage,
   type AttemptFacts,
   type AttemptOutcome,
+  type BadgeFacts,
   type BuildFacts,
   type BuildSummary,
   type DecisionFacts,
@@ -246,6 +247,18 @@ export function createStoreReadModel(deps: StoreReadModelDeps): WebReadModel {
     });
   }
 
+  /** The badge of the newest latest build among these families of one package. */
+  async function badgeOf(name: string, families: readonly PackageRow[]): Promise<BadgeFacts | undefined> {
+    let newest: BuildRecord | undefined;
+    for (const family of families) {
+      const build = await buildStore.getBuild(family.latestBuildId);
+      if (build && (!newest || build.createdAt > newest.createdAt)) newest = build;
+    }
+    if (!newest) return undefined;
+    const facts = await summary(newest);
+    return { name, verdict: facts.verdict, agreeingOperators: facts.agreeing.length };
+  }
+
   const model: WebReadModel = {
     dataVersion: () => aggregates.dataVersion(),
 
@@ -429,7 +442,7 @@ export function createStoreReadModel(deps: StoreReadModelDeps): WebReadModel {
           createdAt: iso(t.createdAtMs),
           ...(t.version !== undefined && { version: t.version }),
         })),
-        badge: await model.badge(name),
+        badge: await badgeOf(name, families),
       };
     },
 
@@ -517,17 +530,12 @@ export function createStoreReadModel(deps: StoreReadModelDeps): WebReadModel {
     },
 
     async badge(name, architecture) {
-      const families = (await aggregates.packageFamilies(name)).filter(
-        (f) => architecture === undefined || f.architecture === architecture,
+      return badgeOf(
+        name,
+        (await aggregates.packageFamilies(name)).filter(
+          (f) => architecture === undefined || f.architecture === architecture,
+        ),
       );
-      let newest: BuildRecord | undefined;
-      for (const family of families) {
-        const build = await buildStore.getBuild(family.latestBuildId);
-        if (build && (!newest || build.createdAt > newest.createdAt)) newest = build;
-      }
-      if (!newest) return undefined;
-      const facts = await summary(newest);
-      return { name, verdict: facts.verdict, agreeingOperators: facts.agreeing.length };
     },
   };
   return model;
