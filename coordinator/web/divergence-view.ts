@@ -1,12 +1,26 @@
 // The stored divergence report read for a page: only the fields the page shows, each checked for its
 // type, lists cut to what a page can hold. The report quotes worker data (paths inside hostile .debs).
+// Fields are read by the names of the writer's types (DivergenceReport, NestedDebDivergence), so a
+// renamed field fails to compile here; their values stay `unknown` until checked, since a stored report
+// may be old or hostile. The views keep their own types: enums widened to strings, comparisons merged.
+import type {
+  BuildRef,
+  DivergenceFile,
+  DivergenceFileVariant,
+  DivergenceReport,
+} from '../../services/consensus/divergence-report.ts';
+import type {
+  NestedDebDivergence,
+  NestedDebEntry,
+  NestedDebHazard,
+  NestedDiffoscope,
+  NestedMemberDifference,
+  NestedPublishedComparison,
+  NestedRebuiltComparison,
+} from '../../services/debian/nested-deb-divergence.ts';
 
 /** A build as the report names it. */
-export interface ReportBuild {
-  readonly operator: string;
-  readonly workerId: string;
-  readonly counted: boolean;
-}
+export type ReportBuild = BuildRef;
 
 export interface FileVariantView {
   /** null: these builds did not produce the file. */
@@ -80,15 +94,16 @@ export interface DivergenceView {
 }
 
 /** Files listed on a page; the JSON report has them all. */
-export const MAX_FILES_SHOWN = 500;
+const MAX_FILES_SHOWN = 500;
 /** Members, hazards, hints, paths per list. */
 const MAX_ITEMS = 200;
 const MAX_DEBS = 100;
 
-type Json = Record<string, unknown>;
+/** A stored object of type T before its fields are checked: T's names, any values. */
+type Stored<T> = { readonly [K in keyof T]?: unknown };
 
-function object(value: unknown): Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : {};
+function object<T>(value: unknown): Stored<T> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Stored<T>) : {};
 }
 
 function list(value: unknown, max = MAX_ITEMS): readonly unknown[] {
@@ -112,7 +127,7 @@ function texts(value: unknown): string[] {
 }
 
 function build(value: unknown): ReportBuild {
-  const o = object(value);
+  const o = object<BuildRef>(value);
   return { operator: text(o.operator, '?'), workerId: text(o.workerId, '?'), counted: o.counted === true };
 }
 
@@ -121,14 +136,14 @@ function builds(value: unknown): ReportBuild[] {
 }
 
 function file(value: unknown): FileView {
-  const o = object(value);
+  const o = object<DivergenceFile>(value);
   const claimed = optionalText(o.claimedSha256);
   return {
     path: text(o.path, '?'),
     agrees: o.agrees === true,
     ...(claimed !== undefined && { claimedSha256: claimed }),
     variants: list(o.variants).map((v) => {
-      const variant = object(v);
+      const variant = object<DivergenceFileVariant>(v);
       return {
         sha256: typeof variant.sha256 === 'string' ? variant.sha256 : null,
         ...(typeof variant.sizeBytes === 'number' && { sizeBytes: variant.sizeBytes }),
@@ -139,13 +154,13 @@ function file(value: unknown): FileView {
 }
 
 function comparison(value: unknown, title: string, who: ReportBuild[]): ComparisonView {
-  const o = object(value);
+  const o = object<NestedPublishedComparison | NestedRebuiltComparison>(value);
   return {
     title,
     builds: who,
     identical: o.identical === true,
     members: list(o.members).map((m) => {
-      const member = object(m);
+      const member = object<NestedMemberDifference>(m);
       const only = optionalText(member.only);
       return {
         area: text(member.area, '?'),
@@ -165,17 +180,19 @@ function short(sha256: unknown): string {
 }
 
 function deb(value: unknown): DebView {
-  const o = object(value);
-  const published = list(o.publishedVsRebuilt).map((c) =>
-    comparison(
+  const o = object<NestedDebEntry>(value);
+  const published = list(o.publishedVsRebuilt).map((c) => {
+    const stored = object<NestedPublishedComparison>(c);
+    return comparison(
       c,
-      `published ${short(object(c).publishedSha256)} vs rebuilt ${short(object(c).rebuiltSha256)}`,
-      builds(object(c).reportedBy),
-    ),
-  );
+      `published ${short(stored.publishedSha256)} vs rebuilt ${short(stored.rebuiltSha256)}`,
+      builds(stored.reportedBy),
+    );
+  });
   const rebuilt = list(o.rebuiltVsRebuilt).map((c) => {
-    const left = object(object(c).left);
-    const right = object(object(c).right);
+    const stored = object<NestedRebuiltComparison>(c);
+    const left = object<NestedRebuiltComparison['left']>(stored.left);
+    const right = object<NestedRebuiltComparison['right']>(stored.right);
     return comparison(c, `rebuilt ${short(left.sha256)} vs rebuilt ${short(right.sha256)}`, [
       ...builds(left.builds),
       ...builds(right.builds),
@@ -186,7 +203,7 @@ function deb(value: unknown): DebView {
     differs: o.differs === true,
     comparisons: [...published, ...rebuilt],
     hazards: list(o.hazards).map((h) => {
-      const hazard = object(h);
+      const hazard = object<NestedDebHazard>(h);
       const path = optionalText(hazard.path);
       return {
         role: text(hazard.role, '?'),
@@ -200,7 +217,7 @@ function deb(value: unknown): DebView {
     hazardsOmitted: count(o.hazardsOmitted),
     diffoscope: list(o.diffoscope)
       .map((d) => {
-        const entry = object(d);
+        const entry = object<NestedDiffoscope>(d);
         return {
           ...build(entry),
           byproduct: text(entry.byproduct, '?'),
@@ -215,19 +232,19 @@ function deb(value: unknown): DebView {
 
 /** The page's view of a parsed divergence report (rbnet.divergence-report/v1); never throws. */
 export function divergenceView(report: unknown): DivergenceView {
-  const o = object(report);
+  const o = object<DivergenceReport>(report);
   const all = Array.isArray(o.files) ? o.files : [];
-  const differing = all.filter((f) => object(f).agrees !== true);
-  const agreeing = all.filter((f) => object(f).agrees === true);
+  const differing = all.filter((f) => object<DivergenceFile>(f).agrees !== true);
+  const agreeing = all.filter((f) => object<DivergenceFile>(f).agrees === true);
   const shown = [...differing, ...agreeing].slice(0, MAX_FILES_SHOWN).map(file);
-  const debian = object(o.debian);
+  const debian = object<NestedDebDivergence>(o.debian);
   return {
     explanation: text(o.explanation),
     files: shown,
     filesTotal: all.length,
     differingTotal: differing.length,
     missing: list(o.missing).map((m) => {
-      const entry = object(m);
+      const entry = object<DivergenceReport['missing'][number]>(m);
       return {
         operator: text(entry.operator, '?'),
         workerId: text(entry.workerId, '?'),
@@ -235,6 +252,9 @@ export function divergenceView(report: unknown): DivergenceView {
       };
     }),
     debs: list(debian.debs, MAX_DEBS).map(deb),
-    uninspected: list(debian.uninspected).map((u) => ({ ...build(u), reason: text(object(u).reason) })),
+    uninspected: list(debian.uninspected).map((u) => ({
+      ...build(u),
+      reason: text(object<NestedDebDivergence['uninspected'][number]>(u).reason),
+    })),
   };
 }

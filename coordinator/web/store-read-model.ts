@@ -13,20 +13,22 @@ import { standingOfResults } from '../consensus/revoked-results.ts';
 import { readBlobText } from '../storage/read-blob.ts';
 import { divergenceView } from './divergence-view.ts';
 import { readLogTail } from './log-tail.ts';
-import type {
-  AlarmPage,
-  AttemptFacts,
-  AttemptOutcome,
-  BuildFacts,
-  BuildSummary,
-  DecisionFacts,
-  FamilyCounts,
-  FamilyTrend,
-  OutcomeClass,
-  PackageFamily,
-  QueueFacts,
-  WebReadModel,
-  WorkerFacts,
+import {
+  type AlarmPage,
+  type AttemptFacts,
+  type AttemptOutcome,
+  type BadgeFacts,
+  type BuildFacts,
+  type BuildSummary,
+  type DecisionFacts,
+  type FamilyCounts,
+  type FamilyTrend,
+  OUTCOME_CLASSES,
+  type OutcomeClass,
+  type PackageFamily,
+  type QueueFacts,
+  type WebReadModel,
+  type WorkerFacts,
 } from './read-model.ts';
 import { zeroCounts } from './verdict-style.ts';
 import type { DailyChangeRow, PackageRow, WebAggregates } from './web-aggregates.ts';
@@ -55,9 +57,9 @@ export interface StoreReadModelDeps {
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 /** Days the overview's trend covers. */
-export const TREND_DAYS = 90;
+const TREND_DAYS = 90;
 /** Hours the queue page's chart covers; worker figures cover the last 24 of them. */
-export const HOURLY_HOURS = 48;
+const HOURLY_HOURS = 48;
 const OVERVIEW_ALARMS = 20;
 const OVERVIEW_LATEST = 10;
 const PENDING_PAGE = 50;
@@ -121,7 +123,10 @@ function decisionFacts(decisionJson: string | undefined): DecisionFacts | undefi
 
 function manifestFacts(build: BuildRecord): { version?: string; debianSource?: 'archive' | 'files' } {
   const manifest = parseObject(build.manifestJson);
-  const source = parseObject(JSON.stringify(manifest.source ?? {})).from;
+  const source =
+    typeof manifest.source === 'object' && manifest.source !== null
+      ? (manifest.source as Json).from
+      : undefined;
   return {
     ...(typeof manifest.version === 'string' && { version: manifest.version }),
     ...(manifest.schema === 'rbnet.debian/v1' &&
@@ -242,6 +247,18 @@ export function createStoreReadModel(deps: StoreReadModelDeps): WebReadModel {
     });
   }
 
+  /** The badge of the newest latest build among these families of one package. */
+  async function badgeOf(name: string, families: readonly PackageRow[]): Promise<BadgeFacts | undefined> {
+    let newest: BuildRecord | undefined;
+    for (const family of families) {
+      const build = await buildStore.getBuild(family.latestBuildId);
+      if (build && (!newest || build.createdAt > newest.createdAt)) newest = build;
+    }
+    if (!newest) return undefined;
+    const facts = await summary(newest);
+    return { name, verdict: facts.verdict, agreeingOperators: facts.agreeing.length };
+  }
+
   const model: WebReadModel = {
     dataVersion: () => aggregates.dataVersion(),
 
@@ -324,10 +341,7 @@ export function createStoreReadModel(deps: StoreReadModelDeps): WebReadModel {
       const nowHour = Math.floor(now.getTime() / HOUR_MS);
       const firstHour = nowHour - HOURLY_HOURS + 1;
       const hourly = Object.fromEntries(
-        (['built', 'build-failure', 'infrastructure', 'cancelled'] as const).map((c) => [
-          c,
-          new Array<number>(HOURLY_HOURS).fill(0),
-        ]),
+        OUTCOME_CLASSES.map((c) => [c, new Array<number>(HOURLY_HOURS).fill(0)]),
       ) as Record<OutcomeClass, number[]>;
       const recent = new Map<
         string,
@@ -428,7 +442,7 @@ export function createStoreReadModel(deps: StoreReadModelDeps): WebReadModel {
           createdAt: iso(t.createdAtMs),
           ...(t.version !== undefined && { version: t.version }),
         })),
-        badge: await model.badge(name),
+        badge: await badgeOf(name, families),
       };
     },
 
@@ -516,17 +530,12 @@ export function createStoreReadModel(deps: StoreReadModelDeps): WebReadModel {
     },
 
     async badge(name, architecture) {
-      const families = (await aggregates.packageFamilies(name)).filter(
-        (f) => architecture === undefined || f.architecture === architecture,
+      return badgeOf(
+        name,
+        (await aggregates.packageFamilies(name)).filter(
+          (f) => architecture === undefined || f.architecture === architecture,
+        ),
       );
-      let newest: BuildRecord | undefined;
-      for (const family of families) {
-        const build = await buildStore.getBuild(family.latestBuildId);
-        if (build && (!newest || build.createdAt > newest.createdAt)) newest = build;
-      }
-      if (!newest) return undefined;
-      const facts = await summary(newest);
-      return { name, verdict: facts.verdict, agreeingOperators: facts.agreeing.length };
     },
   };
   return model;

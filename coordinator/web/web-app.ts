@@ -34,7 +34,7 @@ export interface WebAppOptions {
 }
 
 /** Rows per page of a long list. */
-export const PAGE_ROWS = 25;
+const PAGE_ROWS = 25;
 const MAX_QUERY_CHARS = 128;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
