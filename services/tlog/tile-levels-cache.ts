@@ -1,5 +1,6 @@
 // A bounded LRU cache of hash tiles with the levels inside each tile hashed once: answering a proof
 // from it is a few lookups instead of a tile read and up to 255 hashes per tile level.
+import { writeBase64 } from './base64-writer.ts';
 import { HASH_BYTES, type MerkleHash, nodeHash } from './merkle-hash.ts';
 import type { TileRef } from './tile-path.ts';
 
@@ -58,10 +59,13 @@ export class TileLevels {
     return this.#bytes.subarray(start, start + HASH_BYTES);
   }
 
-  /** {@link hashAt}'s hash as base64, encoded straight from the levels' buffer (no view made). */
-  base64At(level: number, index: number): string {
+  /**
+   * Writes {@link hashAt}'s hash as base64 into `out` at `at`, straight from the levels' buffer (no
+   * view, no string); @returns where the text ends.
+   */
+  writeBase64At(level: number, index: number, out: Uint8Array, at: number): number {
     const start = this.#startOf(level, index);
-    return this.#bytes.toString('base64', start, start + HASH_BYTES);
+    return writeBase64(this.#bytes, start, start + HASH_BYTES, out, at);
   }
 
   /** Where subtree `index` at `level` starts in the buffer. @throws RangeError when not held. */
