@@ -21,32 +21,45 @@ export function encodeEntryBundle(entries: readonly Uint8Array[]): Buffer {
   return out;
 }
 
+/** Where each entry of a bundle starts (at its length prefix) and ends, checked against the bundle's length. */
+function entrySpans(bytes: Uint8Array, expectedCount: number | undefined): [number, number][] {
+  const spans: [number, number][] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    if (at + 2 > bytes.length)
+      throw new TlogError('TILE_INVALID', `entry bundle: a length prefix is cut at byte ${at}`);
+    const end = at + 2 + ((bytes[at]! << 8) | bytes[at + 1]!);
+    if (end > bytes.length)
+      throw new TlogError(
+        'TILE_INVALID',
+        `entry bundle: entry ${spans.length} runs past the end of the bundle`,
+      );
+    spans.push([at, end]);
+    at = end;
+  }
+  if (expectedCount !== undefined && spans.length !== expectedCount)
+    throw new TlogError(
+      'TILE_INVALID',
+      `entry bundle: ${spans.length} entries where ${expectedCount} were expected`,
+    );
+  return spans;
+}
+
 /**
  * Splits an entry bundle into its entries (views into `bytes`). @throws TlogError TILE_INVALID when
  * a length runs past the end, or the count is not `expectedCount` (when given).
  */
 export function decodeEntryBundle(bytes: Uint8Array, expectedCount?: number): Uint8Array[] {
-  const entries: Uint8Array[] = [];
   const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let at = 0;
-  while (at < view.length) {
-    if (at + 2 > view.length)
-      throw new TlogError('TILE_INVALID', `entry bundle: a length prefix is cut at byte ${at}`);
-    const length = view.readUInt16BE(at);
-    if (at + 2 + length > view.length)
-      throw new TlogError(
-        'TILE_INVALID',
-        `entry bundle: entry ${entries.length} runs past the end of the bundle`,
-      );
-    entries.push(view.subarray(at + 2, at + 2 + length));
-    at += 2 + length;
-  }
-  if (expectedCount !== undefined && entries.length !== expectedCount)
-    throw new TlogError(
-      'TILE_INVALID',
-      `entry bundle: ${entries.length} entries where ${expectedCount} were expected`,
-    );
-  return entries;
+  return entrySpans(bytes, expectedCount).map(([start, end]) => view.subarray(start + 2, end));
+}
+
+/**
+ * Splits an entry bundle into bundles of one entry each (views into `bytes`, length prefix
+ * included), so that joining them gives the bundle back. @throws as {@link decodeEntryBundle}.
+ */
+export function splitEntryBundle(bytes: Uint8Array, expectedCount?: number): Uint8Array[] {
+  return entrySpans(bytes, expectedCount).map(([start, end]) => bytes.subarray(start, end));
 }
 
 /**

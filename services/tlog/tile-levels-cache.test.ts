@@ -72,6 +72,12 @@ describe('TileLevelsCache', () => {
       tileOf(1, 5, 10),
     ])
       expect(cache.get(other), JSON.stringify(other)).toBeUndefined();
+    // Past tile 2^40 the cache keys tiles by text rather than number: still one entry per tile.
+    const far = 2 ** 40;
+    cache.put(tileOf(0, far, 10), Buffer.concat(hashes(10, 'far')));
+    expect(hex(cache.get(tileOf(0, far, 10))!.hashAt(0, 0))).toBe(hex(hashes(10, 'far')[0]!));
+    for (const other of [tileOf(0, far + 1, 10), tileOf(0, far, 11), tileOf(1, far, 10), tileOf(0, 0, 10)])
+      expect(cache.get(other), JSON.stringify(other)).toBeUndefined();
     // The same tile at a greater width is its own entry, with its own hashes.
     const wider = cache.put(tileOf(1, 4, 12), Buffer.concat(hashes(12, 'b')));
     expect(hex(cache.get(tileOf(1, 4, 10))!.hashAt(0, 0))).toBe(hex(hashes(10, 'a')[0]!));

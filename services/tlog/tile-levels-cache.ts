@@ -1,5 +1,6 @@
-// A bounded LRU cache of hash tiles with the levels inside each tile hashed once: answering a proof
+// A bounded cache of hash tiles with the levels inside each tile hashed once: answering a proof
 // from it is a few lookups instead of a tile read and up to 255 hashes per tile level.
+import { writeBase64 } from './base64-writer.ts';
 import { HASH_BYTES, type MerkleHash, nodeHash } from './merkle-hash.ts';
 import type { TileRef } from './tile-path.ts';
 
@@ -58,10 +59,13 @@ export class TileLevels {
     return this.#bytes.subarray(start, start + HASH_BYTES);
   }
 
-  /** {@link hashAt}'s hash as base64, encoded straight from the levels' buffer (no view made). */
-  base64At(level: number, index: number): string {
+  /**
+   * Writes {@link hashAt}'s hash as base64 into `out` at `at`, straight from the levels' buffer (no
+   * view, no string); @returns where the text ends.
+   */
+  writeBase64At(level: number, index: number, out: Uint8Array, at: number): number {
     const start = this.#startOf(level, index);
-    return this.#bytes.toString('base64', start, start + HASH_BYTES);
+    return writeBase64(this.#bytes, start, start + HASH_BYTES, out, at);
   }
 
   /** Where subtree `index` at `level` starts in the buffer. @throws RangeError when not held. */
@@ -74,9 +78,30 @@ export class TileLevels {
   }
 }
 
-/** Tiles' levels by {@link tileLevelsKey}, the least recently used dropped first past `maxBytes`. */
+/** A tile's levels in the cache, and whether a proof used them since the last eviction pass. */
+interface HeldLevels {
+  readonly levels: TileLevels;
+  used: boolean;
+}
+
+/**
+ * The cache's own key of a tile: a number while it is exact (tile numbers below 2^40, logs of up to
+ * 2^48 entries), since building and hashing a string per proof was a visible part of a proof's cost;
+ * {@link tileLevelsKey} beyond that.
+ */
+function heldKey(tile: TileRef): number | string {
+  return tile.index < 2 ** 40 && typeof tile.level === 'number'
+    ? tile.index * 4096 + tile.level * 256 + (tile.width - 1)
+    : tileLevelsKey(tile);
+}
+
+/**
+ * Tiles' levels, bounded by `maxBytes`: when full, the oldest tiles not used since they were last
+ * passed over go first (a second chance, close to least-recently-used without moving a tile on
+ * every hit).
+ */
 export class TileLevelsCache {
-  readonly #entries = new Map<string, TileLevels>();
+  readonly #entries = new Map<number | string, HeldLevels>();
   #bytes = 0;
 
   constructor(readonly maxBytes: number) {}
@@ -91,32 +116,32 @@ export class TileLevelsCache {
   }
 
   get(tile: TileRef): TileLevels | undefined {
-    const key = tileLevelsKey(tile);
-    const levels = this.#entries.get(key);
-    if (levels) {
-      // Map order is insertion order: moving a hit to the end keeps the oldest first.
-      this.#entries.delete(key);
-      this.#entries.set(key, levels);
-    }
-    return levels;
+    const held = this.#entries.get(heldKey(tile));
+    if (held === undefined) return undefined;
+    held.used = true;
+    return held.levels;
   }
 
   /** Hashes `tileBytes` (the tile `tile`) into levels and keeps them while they fit. */
   put(tile: TileRef, tileBytes: Uint8Array): TileLevels {
-    const key = tileLevelsKey(tile);
+    const key = heldKey(tile);
     const levels = TileLevels.hash(tileBytes, tile.width);
     const known = this.#entries.get(key);
     if (known) {
       this.#entries.delete(key);
-      this.#bytes -= known.byteLength;
+      this.#bytes -= known.levels.byteLength;
     }
     if (levels.byteLength > this.maxBytes) return levels;
-    this.#entries.set(key, levels);
+    this.#entries.set(key, { levels, used: false });
     this.#bytes += levels.byteLength;
+    // Map order is insertion order: the oldest first. A used tile is moved to the end once, unused.
     for (const [oldKey, old] of this.#entries) {
       if (this.#bytes <= this.maxBytes) break;
       this.#entries.delete(oldKey);
-      this.#bytes -= old.byteLength;
+      if (old.used) {
+        old.used = false;
+        this.#entries.set(oldKey, old);
+      } else this.#bytes -= old.levels.byteLength;
     }
     return levels;
   }

@@ -4,7 +4,12 @@ import { describe, expect, it } from 'vitest';
 import type { MerkleHash } from './merkle-hash.ts';
 import { verifyInclusion } from './merkle-proofs.ts';
 import { TileLevels } from './tile-levels-cache.ts';
-import { siblingLinesInTile, siblingsInTile, TilePathCache } from './tile-proof-cache.ts';
+import {
+  SIBLING_LINES_BYTES,
+  siblingsInTile,
+  TilePathCache,
+  writeSiblingLinesInTile,
+} from './tile-proof-cache.ts';
 import { MemoryTileStorage } from './tile-storage.ts';
 import { newLogSigner } from './tlog-fixtures.ts';
 import { entryBytes, NaiveMerkle } from './tlog-test-support.ts';
@@ -28,7 +33,9 @@ describe('siblingsInTile', () => {
     for (const offset of [0, 1, 2, 127, 128, 200, 255]) {
       const proof = await log.inclusionProof(256 + offset, 600);
       expect(hex(siblingsInTile(levels, offset)), `offset ${offset}`).toEqual(hex(proof.slice(0, 8)));
-      expect(siblingLinesInTile(levels, offset)).toBe(
+      const lines = Buffer.alloc(SIBLING_LINES_BYTES + 2);
+      expect(writeSiblingLinesInTile(levels, offset, lines, 1)).toBe(1 + SIBLING_LINES_BYTES);
+      expect(lines.subarray(1, 1 + SIBLING_LINES_BYTES).toString('latin1')).toBe(
         proof
           .slice(0, 8)
           .map((hash) => `\n${Buffer.from(hash).toString('base64')}`)

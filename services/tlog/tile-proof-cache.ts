@@ -4,6 +4,7 @@
 // recursion never splits an aligned complete subtree). The second part is kept per tree size and
 // tile, so a proof is never made from a part computed for another size. The text of a proof after
 // the in-tile hashes (the rest of the path and the checkpoint) is kept per checkpoint note likewise.
+import { base64Length } from './base64-writer.ts';
 import { HASH_BYTES, type MerkleHash } from './merkle-hash.ts';
 import type { TileLevels } from './tile-levels-cache.ts';
 import { TILE_HEIGHT } from './tile-path.ts';
@@ -16,12 +17,24 @@ export function siblingsInTile(levels: TileLevels, offset: number): MerkleHash[]
   return siblings;
 }
 
-/** {@link siblingsInTile} as the proof's lines: each hash in base64, led by its newline. */
-export function siblingLinesInTile(levels: TileLevels, offset: number): string {
-  let lines = '';
-  for (let level = 0; level < TILE_HEIGHT; level++)
-    lines += `\n${levels.base64At(level, Math.floor(offset / 2 ** level) ^ 1)}`;
-  return lines;
+/** The bytes of {@link writeSiblingLinesInTile}'s lines: 8 hashes in base64, each led by a newline. */
+export const SIBLING_LINES_BYTES = TILE_HEIGHT * (1 + base64Length(HASH_BYTES));
+
+/**
+ * Writes {@link siblingsInTile} as the proof's lines (each hash in base64, led by its newline) into
+ * `out` at `at`; @returns where they end ({@link SIBLING_LINES_BYTES} later).
+ */
+export function writeSiblingLinesInTile(
+  levels: TileLevels,
+  offset: number,
+  out: Uint8Array,
+  at: number,
+): number {
+  for (let level = 0; level < TILE_HEIGHT; level++) {
+    out[at] = 0x0a;
+    at = levels.writeBase64At(level, (offset >>> level) ^ 1, out, at + 1);
+  }
+  return at;
 }
 
 /** The proof path above each full level-0 tile, by tree size and tile; emptied when full. */

@@ -1,6 +1,7 @@
 // C2SP tlog-proof: an offline proof that an entry is in a log, as text:
 // "c2sp.org/tlog-proof@v1", optional "extra <base64>", "index <n>", inclusion hashes, a blank line,
 // then the (cosigned) checkpoint verbatim. rbnet puts the logged entry's bytes in `extra`.
+import { base64Length, writeBase64 } from './base64-writer.ts';
 import { decodeHash, encodeHash, type MerkleHash, parseDecimalSize } from './merkle-hash.ts';
 import { parseSignedNote, type SignedNote } from './signed-note.ts';
 import { decodeStandardBase64 } from './strict-base64.ts';
@@ -41,6 +42,25 @@ export function formatTlogProofHead(
       : `${TLOG_PROOF_HEADER}\nextra ${Buffer.from(extra.buffer, extra.byteOffset, extra.byteLength).toString('base64')}\nindex ${index}`;
   for (const hash of hashes) text += `\n${encodeHash(hash)}`;
   return text;
+}
+
+const EXTRA_LINE_START = Buffer.from(`${TLOG_PROOF_HEADER}\nextra `, 'latin1');
+const INDEX_LINE_START = Buffer.from('\nindex ', 'latin1');
+
+/** The bytes of {@link writeTlogProofHead}'s text for an entry of `extraBytes` bytes at `index`. */
+export function tlogProofHeadBytes(extraBytes: number, index: number): number {
+  return EXTRA_LINE_START.length + base64Length(extraBytes) + INDEX_LINE_START.length + String(index).length;
+}
+
+/**
+ * Writes `formatTlogProofHead(extra, index, [])` (it is ASCII) into `out` at `at`, with no string
+ * made on the way; @returns where it ends ({@link tlogProofHeadBytes} later).
+ */
+export function writeTlogProofHead(extra: Uint8Array, index: number, out: Buffer, at: number): number {
+  at += EXTRA_LINE_START.copy(out, at);
+  at = writeBase64(extra, 0, extra.length, out, at);
+  at += INDEX_LINE_START.copy(out, at);
+  return at + out.write(String(index), at, 'latin1');
 }
 
 /**

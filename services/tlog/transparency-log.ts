@@ -12,10 +12,22 @@ import { TileAppender } from './tile-appender.ts';
 import { tileSubtreeReader } from './tile-hash-reader.ts';
 import { TileLevelsCache } from './tile-levels-cache.ts';
 import { TILE_HEIGHT, TILE_WIDTH, tileAtSize } from './tile-path.ts';
-import { ProofTailCache, siblingLinesInTile, siblingsInTile, TilePathCache } from './tile-proof-cache.ts';
+import {
+  ProofTailCache,
+  SIBLING_LINES_BYTES,
+  siblingsInTile,
+  TilePathCache,
+  writeSiblingLinesInTile,
+} from './tile-proof-cache.ts';
 import { type TileStorage, tilesUpTo } from './tile-storage.ts';
 import { TlogError } from './tlog-errors.ts';
-import { formatTlogProof, formatTlogProofHead, formatTlogProofTail } from './tlog-proof.ts';
+import {
+  formatTlogProof,
+  formatTlogProofHead,
+  formatTlogProofTail,
+  tlogProofHeadBytes,
+  writeTlogProofHead,
+} from './tlog-proof.ts';
 
 /** What the log has committed to: a tree size and its root. */
 export interface LogHead {
@@ -224,11 +236,16 @@ export class TransparencyLog {
     if (!levels) return undefined;
     const extra = readEntry.call(this.#options.tiles, index);
     if (!extra) return undefined;
-    // The head is ASCII (base64 and digits): written as latin1, its bytes are its UTF-8 bytes.
-    const head = formatTlogProofHead(extra, index, []) + siblingLinesInTile(levels, index % TILE_WIDTH);
-    const bytes = Buffer.allocUnsafe(head.length + tail!.length);
-    bytes.write(head, 0, 'latin1');
-    tail!.copy(bytes, head.length);
+    // Written as bytes into one buffer, exactly the text tlogProof formats (the head is ASCII).
+    const headBytes = tlogProofHeadBytes(extra.length, index);
+    const bytes = Buffer.allocUnsafe(headBytes + SIBLING_LINES_BYTES + tail!.length);
+    const at = writeSiblingLinesInTile(
+      levels,
+      index % TILE_WIDTH,
+      bytes,
+      writeTlogProofHead(extra, index, bytes, 0),
+    );
+    tail!.copy(bytes, at);
     return bytes;
   }
 

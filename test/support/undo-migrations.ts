@@ -11,6 +11,7 @@ import { migration14Rollback } from '../../coordinator/storage/sqlite/migrations
 import { migration15Rollback } from '../../coordinator/storage/sqlite/migrations/m015-build-suites-feed-log-index.ts';
 import { migration16Rollback } from '../../coordinator/storage/sqlite/migrations/m016-backfill-results-into-log.ts';
 import { migration17Rollback } from '../../coordinator/storage/sqlite/migrations/m017-tlog-entry-chunks.ts';
+import { migration18Rollback } from '../../coordinator/storage/sqlite/migrations/m018-tlog-entry-rows.ts';
 
 type SchemaObjects = readonly { readonly type: 'table' | 'trigger' | 'index'; readonly name: string }[];
 
@@ -20,6 +21,7 @@ function dropAll(db: Database.Database, objects: SchemaObjects): void {
 
 /** Undo steps, newest first; each leaves the schema as the version before it. */
 const UNDO: readonly { readonly version: number; readonly undo: (db: Database.Database) => void }[] = [
+  { version: 18, undo: migration18Rollback },
   { version: 17, undo: migration17Rollback },
   { version: 16, undo: (db) => db.exec(migration16Rollback) },
   { version: 15, undo: (db) => db.exec(migration15Rollback) },

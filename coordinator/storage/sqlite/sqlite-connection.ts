@@ -26,6 +26,9 @@ export const sqliteConnectionDefaults = Object.freeze({ busyTimeoutMs: 5000 });
  */
 export class SqliteConnection {
   readonly db: Database.Database;
+  /** Read-only connections to the same file, closed with this one. */
+  readonly #peers: Database.Database[] = [];
+  readonly #busyTimeoutMs: number;
   /**
    * Told after every committed change to apt links, by whichever store made it: a publication
    * (the apt link store) or a compromise whose trigger withdrew links (the registry).
@@ -48,9 +51,9 @@ export class SqliteConnection {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');
-      // Reads through a memory map: no read() system call per page. Proofs read an entry's chunk
-      // (overflow pages SQLite otherwise reads with a system call each, uncached) per request.
-      // Writes still go through write() and fsync, so durability is unchanged.
+      // Reads through a memory map: no read() system call per page (proofs read an entry's row per
+      // request, at random across the file). Writes still go through write() and fsync, so
+      // durability is unchanged.
       db.pragma(`mmap_size = ${mmapMaxBytes}`);
       migrate(db);
     } catch (err) {
@@ -58,6 +61,7 @@ export class SqliteConnection {
       throw err;
     }
     this.db = db;
+    this.#busyTimeoutMs = busyTimeoutMs;
   }
 
   /** Runs `fn` in a BEGIN IMMEDIATE transaction; SQLite's refusals become store errors. */
@@ -86,8 +90,25 @@ export class SqliteConnection {
     return (this.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number }).v;
   }
 
-  /** Closes the database; idempotent. Every store on this connection is unusable afterwards. */
+  /**
+   * A second, read-only connection to the same file (its reads memory-mapped as this one's), closed
+   * when this one is; undefined for a database in memory, which has no file to open twice.
+   */
+  openReadOnlyPeer(): Database.Database | undefined {
+    if (this.db.memory || !this.db.name || !this.db.open) return undefined;
+    const peer = new Database(this.db.name, {
+      readonly: true,
+      fileMustExist: true,
+      timeout: this.#busyTimeoutMs,
+    });
+    peer.pragma(`mmap_size = ${mmapMaxBytes}`);
+    this.#peers.push(peer);
+    return peer;
+  }
+
+  /** Closes the database and its read-only peers; idempotent. Every store on it is unusable afterwards. */
   close(): void {
+    for (const peer of this.#peers.splice(0)) if (peer.open) peer.close();
     if (this.db.open) this.db.close();
   }
 }

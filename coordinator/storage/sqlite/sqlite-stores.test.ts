@@ -261,6 +261,7 @@ describe('SqliteBuildStore: opening and migrations', () => {
       { version: 15, name: 'build suites, suite feeds, verdict log indexes' },
       { version: 16, name: 'transparency log: backfill the results recorded before it' },
       { version: 17, name: 'transparency log entries in chunks of 16' },
+      { version: 18, name: 'transparency log entries one per row' },
     ]);
   });
 

@@ -1,7 +1,8 @@
-// The coordinator's log store keeps entries in chunks of 16 (migration 17): the bundles it serves are
+// The coordinator's log store keeps entries one per row (migration 18): the bundles it serves are
 // byte for byte those an in-memory log writes, an entry below the stored head is never written
-// again, rows a crashed append left past the head are written over, and a file of migration 13
-// (entries inside bundles) is upgraded in place and keeps serving the same tiles and root.
+// again, rows a crashed append left past the head are written over, and files of migration 13
+// (entries inside bundles) and 17 (entries in chunks of 16) are upgraded in place and keep serving
+// the same tiles and root.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,7 +55,7 @@ async function servedTiles(storage: MemoryTileStorage | SqliteTiledLogStore, siz
   return new Map(tiles.map((tile, i) => [tilePath(tile), Buffer.from(bytes[i]!).toString('hex')]));
 }
 
-describe('SqliteTiledLogStore: entries in chunks', () => {
+describe('SqliteTiledLogStore: entries one per row', () => {
   it('serves every tile and entry bundle byte-identical to an in-memory log of the same entries', async () => {
     const store = openStore();
     const memory = new MemoryTileStorage();
@@ -78,7 +79,7 @@ describe('SqliteTiledLogStore: entries in chunks', () => {
     );
   });
 
-  it('keeps every byte value exact, up to 65,535-byte entries, through the joined chunks', async () => {
+  it('keeps every byte value exact, up to 65,535-byte entries, through the joined rows', async () => {
     const store = openStore();
     const log = await TransparencyLog.open({ origin: ORIGIN, signer, tiles: store, heads: store });
     const odd = Array.from({ length: 40 }, (_, i) =>
@@ -148,5 +149,39 @@ describe('SqliteTiledLogStore: entries in chunks', () => {
     await appendBatches(memoryLog, size);
     expect(reopened.head).toEqual(memoryLog.head);
     expect(Buffer.from(await reopened.entry(grown - 1)).toString()).toBe(`entry ${grown - 1}`);
+  });
+
+  it('upgrades a migration-17 file (entries in chunks of 16, the last one partial) in place', async () => {
+    const store = openStore();
+    const log = await TransparencyLog.open({ origin: ORIGIN, signer, tiles: store, heads: store });
+    const size = await appendBatches(log);
+    const before = await servedTiles(store, size);
+    const head = log.head;
+    connections.pop()!.close();
+
+    const old = new SqliteConnection(join(root, 'db.sqlite'));
+    undoMigrationsAbove(old.db, 17);
+    // 1300 entries: 81 full chunks and one of 4.
+    expect(old.db.prepare('SELECT COUNT(*) AS n, MIN(count) AS least FROM tlog_entry_chunks').get()).toEqual({
+      n: 82,
+      least: 4,
+    });
+    old.close();
+
+    const upgraded = openStore();
+    const reopened = await TransparencyLog.open({ origin: ORIGIN, signer, tiles: upgraded, heads: upgraded });
+    expect(reopened.head).toEqual(head);
+    expect(await servedTiles(upgraded, size)).toEqual(before);
+    for (const index of [0, 15, 16, 1295, 1299])
+      expect(Buffer.from(await reopened.entry(index)).toString()).toBe(`entry ${index}`);
+    const grown = await appendBatches(reopened, size);
+    expect(Buffer.from(await reopened.entry(grown - 1)).toString()).toBe(`entry ${grown - 1}`);
+    const check = connections.at(-1)!.db;
+    expect(
+      check.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'tlog_entry_chunks'").get(),
+    ).toEqual({
+      n: 0,
+    });
+    expect(check.prepare('SELECT COUNT(*) AS n FROM tlog_entries').get()).toEqual({ n: grown });
   });
 });

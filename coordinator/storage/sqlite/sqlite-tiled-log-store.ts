@@ -1,5 +1,5 @@
-// The tiled transparency log on the coordinator's SQLite file (migrations 10, 14): what is sequenced
-// for it, its hash tiles, its entries (in chunks entry bundles are assembled from), and its head,
+// The tiled transparency log on the coordinator's SQLite file (migrations 10, 17, 18): what is sequenced
+// for it, its hash tiles, its entries (one row each, entry bundles joined from them), and its head,
 // moved by compare-and-swap in one UPDATE.
 import { parseCheckpointText } from '../../../services/tlog/checkpoint.ts';
 import type { MerkleHash } from '../../../services/tlog/merkle-hash.ts';
@@ -9,7 +9,7 @@ import { TILE_WIDTH, type TileRef } from '../../../services/tlog/tile-path.ts';
 import { readTilesOrFail, type TileStorage } from '../../../services/tlog/tile-storage.ts';
 import type { LogHead, LogHeadStore } from '../../../services/tlog/transparency-log.ts';
 import type { SqliteConnection } from './sqlite-connection.ts';
-import { SqliteEntryChunks } from './sqlite-entry-chunks.ts';
+import { SqliteLogEntries } from './sqlite-log-entries.ts';
 
 /** Where a sequenced entry came from; the integrator turns its facts into the entry. */
 export type SequencedSource = 'chain' | 'result' | 'verdict' | 'key-event';
@@ -66,12 +66,12 @@ function prepare(c: SqliteConnection) {
 export class SqliteTiledLogStore implements TileStorage, LogHeadStore {
   readonly #c: SqliteConnection;
   readonly #s: ReturnType<typeof prepare>;
-  readonly #entries: SqliteEntryChunks;
+  readonly #entries: SqliteLogEntries;
 
   constructor(connection: SqliteConnection) {
     this.#c = connection;
     this.#s = prepare(connection);
-    this.#entries = new SqliteEntryChunks(connection);
+    this.#entries = new SqliteLogEntries(connection);
   }
 
   /** Up to `limit` sequenced entries from `fromIndex` on, in order. */

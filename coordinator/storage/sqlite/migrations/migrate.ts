@@ -18,6 +18,7 @@ import { migration14 } from './m014-sync-upload-binary-version.ts';
 import { migration15 } from './m015-build-suites-feed-log-index.ts';
 import { migration16 } from './m016-backfill-results-into-log.ts';
 import { migration17 } from './m017-tlog-entry-chunks.ts';
+import { migration18 } from './m018-tlog-entry-rows.ts';
 import type { Migration } from './migration.ts';
 
 /** Every migration, in order. Never edit a released one: add the next number. */
@@ -39,6 +40,7 @@ export const MIGRATIONS: readonly Migration[] = [
   migration15,
   migration16,
   migration17,
+  migration18,
 ];
 
 /** The newest schema version this code knows. */
