@@ -14,9 +14,13 @@ export const MAX_TREE_SIZE = Number.MAX_SAFE_INTEGER;
 
 // Hashing is most of the cost of appending and proving. Node's one-shot crypto.hash (20.12+) over
 // a reused scratch buffer costs about half of a createHash object per hash, most of it garbage
-// collection; older Node 20 releases fall back to createHash.
-const oneShot = (crypto as { hash?: (algorithm: string, data: Uint8Array, encoding: 'buffer') => Buffer })
-  .hash;
+// collection; older Node 20 releases fall back to createHash. Its digest is asked for as latin1 text
+// and turned into bytes by Buffer.from: asking for a 'buffer' takes Node 20 a slow path (the name is
+// not a text encoding, so it is looked up case-insensitively on every call, and the bytes get a
+// backing store of their own) that cost more than the SHA-256 of a 545-byte entry.
+const oneShot = (
+  crypto as unknown as { hash?: (algorithm: string, data: Uint8Array, encoding: 'latin1') => string }
+).hash;
 let scratch = Buffer.alloc(1 + 2 * HASH_BYTES + 1024);
 
 function prefixedSha256(prefix: 0x00 | 0x01, first: Uint8Array, second?: Uint8Array): Buffer {
@@ -31,7 +35,7 @@ function prefixedSha256(prefix: 0x00 | 0x01, first: Uint8Array, second?: Uint8Ar
   scratch[0] = prefix;
   scratch.set(first, 1);
   if (second) scratch.set(second, 1 + first.length);
-  return oneShot('sha256', scratch.subarray(0, length), 'buffer');
+  return Buffer.from(oneShot('sha256', scratch.subarray(0, length), 'latin1'), 'latin1');
 }
 
 /** MTH({d}) = SHA-256(0x00 || d). */

@@ -55,6 +55,17 @@ async function servedTiles(storage: MemoryTileStorage | SqliteTiledLogStore, siz
   return new Map(tiles.map((tile, i) => [tilePath(tile), Buffer.from(bytes[i]!).toString('hex')]));
 }
 
+/** A log of the batches in a file, then closed: its size, its tiles as served, and its head. */
+async function loggedThenClosed() {
+  const store = openStore();
+  const log = await TransparencyLog.open({ origin: ORIGIN, signer, tiles: store, heads: store });
+  const size = await appendBatches(log);
+  const before = await servedTiles(store, size);
+  const head = log.head;
+  connections.pop()!.close();
+  return { size, before, head };
+}
+
 describe('SqliteTiledLogStore: entries one per row', () => {
   it('serves every tile and entry bundle byte-identical to an in-memory log of the same entries', async () => {
     const store = openStore();
@@ -116,12 +127,7 @@ describe('SqliteTiledLogStore: entries one per row', () => {
   });
 
   it('upgrades a migration-13 file (entries inside bundles) in place: same tiles, same root, appends on', async () => {
-    const store = openStore();
-    const log = await TransparencyLog.open({ origin: ORIGIN, signer, tiles: store, heads: store });
-    const size = await appendBatches(log);
-    const before = await servedTiles(store, size);
-    const head = log.head;
-    connections.pop()!.close();
+    const { size, before, head } = await loggedThenClosed();
 
     // Back to version 13, with a narrower partial bundle beside the widest, as a v13 log keeps them.
     const old = new SqliteConnection(join(root, 'db.sqlite'));
@@ -152,12 +158,7 @@ describe('SqliteTiledLogStore: entries one per row', () => {
   });
 
   it('upgrades a migration-17 file (entries in chunks of 16, the last one partial) in place', async () => {
-    const store = openStore();
-    const log = await TransparencyLog.open({ origin: ORIGIN, signer, tiles: store, heads: store });
-    const size = await appendBatches(log);
-    const before = await servedTiles(store, size);
-    const head = log.head;
-    connections.pop()!.close();
+    const { size, before, head } = await loggedThenClosed();
 
     const old = new SqliteConnection(join(root, 'db.sqlite'));
     undoMigrationsAbove(old.db, 17);

@@ -6,7 +6,7 @@
 // split into rows here, in the migration's transaction. Never edit it once released.
 import type Database from 'better-sqlite3';
 import { decodeEntryBundle, encodeEntryBundle } from '../../../../services/tlog/entry-bundle.ts';
-import { ENTRIES_PER_CHUNK } from './m017-tlog-entry-chunks.ts';
+import { ENTRIES_PER_CHUNK, migration17 } from './m017-tlog-entry-chunks.ts';
 import type { Migration } from './migration.ts';
 
 /** Chunks read per statement while splitting: a page at a time, never the whole log in memory. */
@@ -48,11 +48,7 @@ export const migration18: Migration = {
 /** Turns a file back into migration 17's shape (tests of the upgrade): the rows as chunks of 16. */
 export function migration18Rollback(db: Database.Database): void {
   const rows = db.prepare<[], Buffer>('SELECT bytes FROM tlog_entries ORDER BY idx').pluck().all();
-  db.exec(`CREATE TABLE tlog_entry_chunks (
-      chunk INTEGER PRIMARY KEY CHECK (chunk >= 0),
-      count INTEGER NOT NULL CHECK (count BETWEEN 1 AND ${ENTRIES_PER_CHUNK}),
-      bytes BLOB NOT NULL
-    ) STRICT`);
+  db.exec(migration17.sql);
   const insert = db.prepare<[number, number, Buffer]>(
     'INSERT INTO tlog_entry_chunks (chunk, count, bytes) VALUES (?, ?, ?)',
   );
