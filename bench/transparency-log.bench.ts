@@ -59,6 +59,7 @@ const PROOFS = 10_000;
  */
 const SERVING_ONLY = process.env.BENCH_TLOG_ONLY === 'serving';
 const APPEND_ONLY = process.env.BENCH_TLOG_ONLY === 'append';
+const execFileAsync = promisify(execFile);
 
 /**
  * Waits until the page cache has written back what earlier measurements left dirty: the files
@@ -66,7 +67,7 @@ const APPEND_ONLY = process.env.BENCH_TLOG_ONLY === 'append';
  * fsyncs of) whichever measurement runs next. Run before every timed measurement on disk.
  */
 async function settleDisk(): Promise<void> {
-  await promisify(execFile)('sync');
+  await execFileAsync('sync');
 }
 const ORIGIN = 'log.rbnet.example/bench';
 const signer = newLogSigner(ORIGIN);
@@ -370,7 +371,6 @@ async function routesAndTiles(store: SqliteTiledLogStore, root: string): Promise
 
 /** `rbnet verify FILE --bundle` against `sha256sum FILE`, as processes, interleaved. */
 async function verifyVersusSha256sum(root: string): Promise<void> {
-  const run = promisify(execFile);
   const keys = { alpha: newKey(), beta: newKey(), gamma: newKey() };
   const witness = newCosigner('witness.rbnet.example/bench');
   console.log(
@@ -415,10 +415,10 @@ async function verifyVersusSha256sum(root: string): Promise<void> {
     const verifies: number[] = [];
     for (let i = 0; i < 7; i++) {
       let started = performance.now();
-      await run('sha256sum', [file]);
+      await execFileAsync('sha256sum', [file]);
       sums.push(performance.now() - started);
       started = performance.now();
-      await run(process.execPath, [
+      await execFileAsync(process.execPath, [
         join(REPO_ROOT, 'bin', 'rbnet.mjs'),
         'verify',
         file,

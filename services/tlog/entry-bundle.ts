@@ -61,21 +61,3 @@ export function decodeEntryBundle(bytes: Uint8Array, expectedCount?: number): Ui
 export function splitEntryBundle(bytes: Uint8Array, expectedCount?: number): Uint8Array[] {
   return entrySpans(bytes, expectedCount).map(([start, end]) => bytes.subarray(start, end));
 }
-
-/**
- * Entry `n` of an entry bundle (a view into `bytes`) without splitting the others out, or undefined
- * when the bundle holds fewer. @throws TlogError TILE_INVALID when a length runs past the end.
- */
-export function entryOfBundle(bytes: Uint8Array, n: number): Uint8Array | undefined {
-  let at = 0;
-  for (let i = 0; at < bytes.length; i++) {
-    if (at + 2 > bytes.length)
-      throw new TlogError('TILE_INVALID', `entry bundle: a length prefix is cut at byte ${at}`);
-    const length = (bytes[at]! << 8) | bytes[at + 1]!;
-    if (at + 2 + length > bytes.length)
-      throw new TlogError('TILE_INVALID', `entry bundle: entry ${i} runs past the end of the bundle`);
-    if (i === n) return bytes.subarray(at + 2, at + 2 + length);
-    at += 2 + length;
-  }
-  return undefined;
-}

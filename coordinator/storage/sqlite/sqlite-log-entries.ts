@@ -1,7 +1,7 @@
 // The transparency log's entries on the coordinator's SQLite file (migration 18): one row per entry,
 // each encoded as an entry bundle of one entry, so a bundle is its rows' bytes one after another
 // (joined by SQLite: one copy out of it). An append writes each entry once; a proof reads one row,
-// through the reader of log-entry-snapshot.ts.
+// through the reused read snapshot of sqlite-log-entry-snapshot.ts.
 import type { Statement } from 'better-sqlite3';
 import { splitEntryBundle } from '../../../services/tlog/entry-bundle.ts';
 import { TILE_WIDTH, type TileRef } from '../../../services/tlog/tile-path.ts';

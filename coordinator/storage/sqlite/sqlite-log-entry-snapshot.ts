@@ -49,9 +49,10 @@ export class SqliteLogEntrySnapshot {
     // Deferred: the snapshot is taken by its first read, the head's, so every row below that
     // head was committed before it and is final.
     reader.db.exec('BEGIN');
-    this.#coveredSize = reader.headSize.get() ?? 0;
+    // The timer first: a head read that fails still leaves no transaction open past the window.
     this.#timer = setTimeout(() => this.#end(), entrySnapshotMaxMs);
     this.#timer.unref();
+    this.#coveredSize = reader.headSize.get() ?? 0;
     return true;
   }
 

@@ -5,7 +5,7 @@
 // still its rows' bytes one after another, byte for byte as before. The chunks already stored are
 // split into rows here, in the migration's transaction. Never edit it once released.
 import type Database from 'better-sqlite3';
-import { decodeEntryBundle, encodeEntryBundle } from '../../../../services/tlog/entry-bundle.ts';
+import { splitEntryBundle } from '../../../../services/tlog/entry-bundle.ts';
 import { ENTRIES_PER_CHUNK, migration17 } from './m017-tlog-entry-chunks.ts';
 import type { Migration } from './migration.ts';
 
@@ -14,17 +14,17 @@ const CHUNKS_PER_PAGE = 1024;
 
 /** Splits every chunk of migration 17 into one row per entry, then drops the chunks. */
 function splitChunks(db: Database.Database): void {
-  const insert = db.prepare<[number, Buffer]>('INSERT INTO tlog_entries (idx, bytes) VALUES (?, ?)');
+  const insert = db.prepare<[number, Uint8Array]>('INSERT INTO tlog_entries (idx, bytes) VALUES (?, ?)');
   const page = db.prepare<[number, number], { chunk: number; bytes: Buffer }>(
     'SELECT chunk, bytes FROM tlog_entry_chunks WHERE chunk >= ? ORDER BY chunk LIMIT ?',
   );
   for (let from = 0; ; ) {
     const chunks = page.all(from, CHUNKS_PER_PAGE);
     if (chunks.length === 0) break;
+    // A chunk is its entries' rows one after another: each row is a view into it, prefix included.
     for (const { chunk, bytes } of chunks) {
-      const entries = decodeEntryBundle(bytes);
-      for (let i = 0; i < entries.length; i++)
-        insert.run(chunk * ENTRIES_PER_CHUNK + i, encodeEntryBundle([entries[i]!]));
+      const rows = splitEntryBundle(bytes);
+      for (let i = 0; i < rows.length; i++) insert.run(chunk * ENTRIES_PER_CHUNK + i, rows[i]!);
     }
     from = chunks.at(-1)!.chunk + 1;
   }
