@@ -140,13 +140,30 @@ describe('the coordinator transparency log', () => {
   it('logs keys, results and verdicts, is cosigned, and the Go client, the monitor and an offline verifier agree', async () => {
     const before = parseCheckpointText(parseSignedNote(await cosignedCheckpoint(3)).text).size;
     const buildId = await net.submit(join(REPO_ROOT, 'samples', 'hello', 'manifest.json'), maintainer);
-    const status = await net.waitForVerdict(buildId);
+    // The verdict comes with the second agreeing result; the third worker's result and the verdict
+    // it revises land after it. Everything below reads the build once all three are logged.
+    const replicas = Object.keys(WORKERS).length;
+    let status = await net.waitForVerdict(buildId);
+    let entries: { index: number; entry: ReturnType<typeof parseLogEntry> }[] = [];
+    for (let i = 0; i < 600; i++) {
+      status = await net.waitForVerdict(buildId);
+      const listed = await net.api('GET', `/v1/builds/${buildId}/log-entries`);
+      expect(listed.status, listed.text).toBe(200);
+      entries = listed.json.entries;
+      const lastEntry = entries.reduce((a, b) => (b.index > a.index ? b : a));
+      const logged = entries.filter((e) => e.entry.type === 'rbnet.tlog.result/v1').length;
+      if (
+        status.results.length === replicas &&
+        logged === replicas &&
+        lastEntry.entry.type === 'rbnet.tlog.verdict/v1'
+      )
+        break;
+      await new Promise((done) => setTimeout(done, 100));
+    }
     expect(status.verdict).toBe('reproducible');
+    expect(status.results).toHaveLength(replicas);
 
     // Every signed result and the verdict that counted them, in the log, each with its index.
-    const listed = await net.api('GET', `/v1/builds/${buildId}/log-entries`);
-    expect(listed.status, listed.text).toBe(200);
-    const entries = listed.json.entries as { index: number; entry: ReturnType<typeof parseLogEntry> }[];
     const results = entries.filter((e) => e.entry.type === 'rbnet.tlog.result/v1');
     const verdicts = entries.filter((e) => e.entry.type === 'rbnet.tlog.verdict/v1');
     expect(results.map((e) => e.entry.type === 'rbnet.tlog.result/v1' && e.entry.workerId).sort()).toEqual(
