@@ -151,7 +151,7 @@ describe('TransparencyLog', () => {
     );
   });
 
-  it('stores each batch through swapHeadWithTiles when one store keeps both tiles and head', async () => {
+  it('stores each batch through swapHeadWithTiles when the head store offers it', async () => {
     /** Tiles and head in one object, as the coordinator's SQLite store; it counts how it is called. */
     class OneStore extends MemoryTileStorage implements LogHeadStore {
       readonly heads = new MemoryLogHeadStore();
@@ -181,7 +181,7 @@ describe('TransparencyLog', () => {
     expect(hex([log.head.rootHash])).toEqual(
       hex([NaiveMerkle.of([0, 1, 2].map((i) => entryBytes(i))).mth(0, 3)]),
     );
-    // Two objects (tiles in one, head in another) keep the two calls.
+    // A head store without it (tiles in one object, the head in another): the two calls.
     const split = new OneStore();
     const { log: other } = await openLog(split, split.heads);
     await other.append([entryBytes(0)]);

@@ -44,9 +44,10 @@ export interface LogHeadStore {
   readHead(): Promise<LogHead | undefined>;
   swapHead(expected: LogHead | undefined, next: LogHead): Promise<boolean>;
   /**
-   * For a store that also keeps the tiles (the same object is the log's {@link TileStorage}): stores
-   * `writes` and moves the head as `swapHead` does, all or nothing; false, with nothing stored, when
-   * the head is no longer `expected`. The log calls it instead of `writeTiles` and `swapHead`.
+   * For a store that keeps the tiles too, where the log's {@link TileStorage} reads them (the
+   * coordinator's SQLite file): stores `writes` and moves the head as `swapHead` does, all or
+   * nothing; false, with nothing stored, when the head is no longer `expected`. When a store offers
+   * it, the log calls it instead of `writeTiles` and `swapHead`.
    */
   swapHeadWithTiles?(
     writes: readonly TileWrite[],
@@ -178,8 +179,7 @@ export class TransparencyLog {
     next: LogHead,
   ): Promise<boolean> {
     const { tiles, heads } = this.#options;
-    if (heads.swapHeadWithTiles && (heads as unknown) === tiles)
-      return heads.swapHeadWithTiles(writes, expected, next);
+    if (heads.swapHeadWithTiles) return heads.swapHeadWithTiles(writes, expected, next);
     await tiles.writeTiles(writes);
     return heads.swapHead(expected, next);
   }
