@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type Sha256Hex, sha256Hex } from '../../services/digest.ts';
 import { canonicalizeJcs } from '../../services/jcs.ts';
 import type { WorkerEnrolment } from '../../services/storage/registry-store.ts';
@@ -110,7 +110,12 @@ describe('the coordinator tiled log', () => {
 
     const stores = open();
     const log = await logOn(stores);
+    // Each batch is stored in one transaction with the head's move, never as tiles then head.
+    const combined = vi.spyOn(stores.tiledLog, 'swapHeadWithTiles');
+    const split = vi.spyOn(stores.tiledLog, 'writeTiles');
     expect(await log.integrate()).toBe(4);
+    expect(combined).toHaveBeenCalledTimes(1);
+    expect(split).not.toHaveBeenCalled();
     const entries = await Promise.all([0, 1, 2, 3].map(async (i) => parseLogEntry(await log.entry(i))));
     expect(entries.slice(0, 3)).toEqual(
       chain.map((e) => ({

@@ -1,9 +1,16 @@
 // Grows a C2SP tiled Merkle tree: keeps only the right edge (the partial tile of each level and the
 // partial entry bundle) and turns each batch of entries into the tiles to write and the new root.
 import { decodeEntryBundle, encodeEntryBundle, MAX_ENTRY_BYTES } from './entry-bundle.ts';
-import { assertTreeSize, EMPTY_TREE_ROOT, leafHash, type MerkleHash } from './merkle-hash.ts';
+import {
+  assertTreeSize,
+  EMPTY_TREE_ROOT,
+  HASH_BYTES,
+  type MerkleHash,
+  nodeHash,
+  writeLeafHash,
+} from './merkle-hash.ts';
 import { foldSubtreeHashes } from './merkle-proofs.ts';
-import { completeSubtreeHash, splitHashTile, type TileReader } from './tile-hash-reader.ts';
+import { splitHashTile, type TileReader } from './tile-hash-reader.ts';
 import { hashCountAtTileLevel, TILE_WIDTH, type TileRef, tileAtSize } from './tile-path.ts';
 import { TlogError } from './tlog-errors.ts';
 
@@ -24,14 +31,40 @@ export interface AppendResult {
   readonly writes: readonly TileWrite[];
 }
 
+/**
+ * The rightmost, not yet full tile of one level: its hashes in one buffer, and the hashes of the
+ * complete subtrees they make so far (largest first, one per set bit of the count). Each inner node
+ * is hashed once, as its right child arrives; the tile's root is the last one standing when the
+ * tile is full, and the tree's root folds these few subtrees instead of hashing the partial tiles
+ * again for every batch.
+ */
+class PartialTile {
+  bytes = Buffer.allocUnsafe(TILE_WIDTH * HASH_BYTES);
+  count = 0;
+  readonly subtrees: MerkleHash[] = [];
+
+  /** The hash at `count` is written; merges it into the subtrees, as binary addition of one does. */
+  added(): void {
+    let merged: MerkleHash = this.bytes.subarray(this.count * HASH_BYTES, (this.count + 1) * HASH_BYTES);
+    this.count++;
+    for (let carry = this.count; carry % 2 === 0; carry /= 2) merged = nodeHash(this.subtrees.pop()!, merged);
+    this.subtrees.push(merged);
+  }
+
+  /** Its hashes as bytes of their own (the buffer is written on by the next batch). */
+  copy(): Buffer {
+    return Buffer.from(this.bytes.subarray(0, this.count * HASH_BYTES));
+  }
+}
+
 export class TileAppender {
   #size: number;
-  /** Per tile level, the hashes of its rightmost, not yet full tile (0-255 of them). */
-  readonly #edge: MerkleHash[][];
+  /** Per tile level, its partial tile. */
+  readonly #edge: PartialTile[];
   /** The entries of the partial entry bundle (0-255). */
   #bundle: Uint8Array[];
 
-  private constructor(size: number, edge: MerkleHash[][], bundle: Uint8Array[]) {
+  private constructor(size: number, edge: PartialTile[], bundle: Uint8Array[]) {
     this.#size = size;
     this.#edge = edge;
     this.#bundle = bundle;
@@ -49,11 +82,11 @@ export class TileAppender {
    */
   static async resume(size: number, tiles: TileReader): Promise<TileAppender> {
     assertTreeSize(size, 'tree size');
-    const edge: MerkleHash[][] = [];
+    const edge: PartialTile[] = [];
     const wanted: TileRef[] = [];
     for (let level = 0; hashCountAtTileLevel(size, level) > 0; level++) {
       const count = hashCountAtTileLevel(size, level);
-      edge.push([]);
+      edge.push(new PartialTile());
       if (count % TILE_WIDTH > 0)
         wanted.push({ level, index: Math.floor(count / TILE_WIDTH), width: count % TILE_WIDTH });
     }
@@ -62,9 +95,15 @@ export class TileAppender {
     const answers = await tiles.readTiles(wanted);
     let bundle: Uint8Array[] = [];
     wanted.forEach((tile, i) => {
-      if (tile.level === 'entries')
+      if (tile.level === 'entries') {
         bundle = decodeEntryBundle(answers[i]!, tile.width).map((entry) => Uint8Array.from(entry));
-      else edge[tile.level] = splitHashTile(tile, answers[i]!).map((hash) => Uint8Array.from(hash));
+        return;
+      }
+      const partial = edge[tile.level]!;
+      for (const hash of splitHashTile(tile, answers[i]!)) {
+        partial.bytes.set(hash, partial.count * HASH_BYTES);
+        partial.added();
+      }
     });
     return new TileAppender(size, edge, bundle);
   }
@@ -76,16 +115,8 @@ export class TileAppender {
   /** The root hash of the tree as it stands. */
   root(): MerkleHash {
     const subtrees: MerkleHash[] = [];
-    for (let level = this.#edge.length - 1; level >= 0; level--) {
-      const hashes = this.#edge[level]!;
-      let offset = 0;
-      for (let span = TILE_WIDTH / 2; span >= 1; span /= 2) {
-        if (hashes.length - offset >= span) {
-          subtrees.push(completeSubtreeHash(hashes.slice(offset, offset + span)));
-          offset += span;
-        }
-      }
-    }
+    for (let level = this.#edge.length - 1; level >= 0; level--)
+      subtrees.push(...this.#edge[level]!.subtrees);
     return subtrees.length === 0 ? EMPTY_TREE_ROOT : foldSubtreeHashes(subtrees);
   }
 
@@ -113,20 +144,21 @@ export class TileAppender {
         });
         this.#bundle = [];
       }
-      this.#push(0, leafHash(entry), writes);
+      const leaves = this.#level(0);
+      writeLeafHash(entry, leaves.bytes, leaves.count * HASH_BYTES);
+      this.#added(0, writes);
     }
-    for (let level = 0; level < this.#edge.length; level++) {
-      const hashes = this.#edge[level]!;
-      if (hashes.length > 0)
+    this.#edge.forEach((partial, level) => {
+      if (partial.count > 0)
         writes.push({
           tile: tileAtSize(
             level,
             Math.floor(hashCountAtTileLevel(this.#size, level) / TILE_WIDTH),
             this.#size,
           )!,
-          bytes: Buffer.concat(hashes),
+          bytes: partial.copy(),
         });
-    }
+    });
     if (this.#bundle.length > 0)
       writes.push({
         tile: tileAtSize('entries', Math.floor(this.#size / TILE_WIDTH), this.#size)!,
@@ -135,14 +167,22 @@ export class TileAppender {
     return { size: this.#size, root: this.root(), writes };
   }
 
-  #push(level: number, hash: MerkleHash, writes: TileWrite[]): void {
-    if (this.#edge.length === level) this.#edge.push([]);
-    const hashes = this.#edge[level]!;
-    hashes.push(hash);
-    if (hashes.length < TILE_WIDTH) return;
+  #level(level: number): PartialTile {
+    if (this.#edge.length === level) this.#edge.push(new PartialTile());
+    return this.#edge[level]!;
+  }
+
+  /** A hash was written at the end of `level`'s partial tile; a full tile moves its root up. */
+  #added(level: number, writes: TileWrite[]): void {
+    const partial = this.#edge[level]!;
+    partial.added();
+    if (partial.count < TILE_WIDTH) return;
     const index = hashCountAtTileLevel(this.#size, level) / TILE_WIDTH - 1;
-    writes.push({ tile: { level, index, width: TILE_WIDTH }, bytes: Buffer.concat(hashes) });
-    this.#edge[level] = [];
-    this.#push(level + 1, completeSubtreeHash(hashes), writes);
+    writes.push({ tile: { level, index, width: TILE_WIDTH }, bytes: partial.bytes });
+    const tileRoot = partial.subtrees[0]!;
+    this.#edge[level] = new PartialTile();
+    const above = this.#level(level + 1);
+    above.bytes.set(tileRoot, above.count * HASH_BYTES);
+    this.#added(level + 1, writes);
   }
 }

@@ -13,13 +13,19 @@ import { leafHash, type MerkleHash } from './merkle-hash.ts';
 import { verifyConsistency, verifyInclusion } from './merkle-proofs.ts';
 import { ed25519NoteSigner, ed25519NoteVerifier } from './note-keys.ts';
 import { parseSignedNote, verifyNote } from './signed-note.ts';
-import { TileAppender } from './tile-appender.ts';
+import { TileAppender, type TileWrite } from './tile-appender.ts';
 import { splitHashTile } from './tile-hash-reader.ts';
 import { tilePath, tilesOfTree } from './tile-path.ts';
 import { MemoryTileStorage, type TileStorage } from './tile-storage.ts';
 import { TlogError } from './tlog-errors.ts';
 import { entryBytes, NaiveMerkle, seededRandom } from './tlog-test-support.ts';
-import { type LogHeadStore, MemoryLogHeadStore, TransparencyLog } from './transparency-log.ts';
+import {
+  type LogHead,
+  type LogHeadStore,
+  MemoryLogHeadStore,
+  sameHead,
+  TransparencyLog,
+} from './transparency-log.ts';
 
 const ORIGIN = 'log.rbnet.example/test';
 const hex = (hashes: readonly MerkleHash[]) => hashes.map((h) => Buffer.from(h).toString('hex'));
@@ -34,13 +40,14 @@ function logKey() {
 }
 
 describe('TileAppender', () => {
-  it('writes the tiles RFC 6962 gives, for batches of every shape up to 70,000 entries', async () => {
+  it('writes the tiles RFC 6962 gives, for batches of every shape up to 70,000 entries, resumed from them at random sizes', async () => {
     const random = seededRandom(256);
     const entries = Array.from({ length: 70_000 }, (_, i) => entryBytes(i));
     const naive = NaiveMerkle.of(entries);
     const storage = new MemoryTileStorage();
-    const appender = TileAppender.empty();
+    let appender = TileAppender.empty();
     let size = 0;
+    let resumed = 0;
     while (size < entries.length) {
       const batch = Math.min(entries.length - size, [1, 2, 255, 256, 257, 1000, 5000][random.int(7)]!);
       const result = appender.append(entries.slice(size, size + batch));
@@ -48,7 +55,14 @@ describe('TileAppender', () => {
       await storage.writeTiles(result.writes);
       expect(result.size).toBe(size);
       expect(hex([result.root])).toEqual(hex([naive.mth(0, size)]));
+      // A restart: the right edge (each level's partial tile and its subtrees) read back from tiles.
+      if (random.int(4) === 0) {
+        appender = await TileAppender.resume(size, storage);
+        expect(hex([appender.root()])).toEqual(hex([naive.mth(0, size)]));
+        resumed++;
+      }
     }
+    expect(resumed).toBeGreaterThan(3);
     // Every tile of the final tree is stored and holds the MTHs the tlog-tiles formula names.
     for (const tile of tilesOfTree(size)) {
       const bytes = await storage.readTile(tile);
@@ -135,6 +149,43 @@ describe('TransparencyLog', () => {
     expect(hex([next.head.rootHash])).toEqual(
       hex([NaiveMerkle.of([entryBytes(0), entryBytes(1)]).mth(0, 2)]),
     );
+  });
+
+  it('stores each batch through swapHeadWithTiles when the head store offers it', async () => {
+    /** Tiles and head in one object, as the coordinator's SQLite store; it counts how it is called. */
+    class OneStore extends MemoryTileStorage implements LogHeadStore {
+      readonly heads = new MemoryLogHeadStore();
+      readonly calls = { writeTiles: 0, swapHead: 0, swapHeadWithTiles: 0 };
+      override async writeTiles(writes: readonly TileWrite[]): Promise<void> {
+        this.calls.writeTiles++;
+        await super.writeTiles(writes);
+      }
+      readHead() {
+        return this.heads.readHead();
+      }
+      swapHead(expected: LogHead | undefined, next: LogHead) {
+        this.calls.swapHead++;
+        return this.heads.swapHead(expected, next);
+      }
+      async swapHeadWithTiles(writes: readonly TileWrite[], expected: LogHead | undefined, next: LogHead) {
+        this.calls.swapHeadWithTiles++;
+        if (!sameHead(await this.heads.readHead(), expected)) return false;
+        await super.writeTiles(writes);
+        return this.heads.swapHead(expected, next);
+      }
+    }
+    const store = new OneStore();
+    const { log } = await openLog(store, store);
+    for (let i = 0; i < 3; i++) await log.append([entryBytes(i)]);
+    expect(store.calls).toEqual({ writeTiles: 0, swapHead: 0, swapHeadWithTiles: 3 });
+    expect(hex([log.head.rootHash])).toEqual(
+      hex([NaiveMerkle.of([0, 1, 2].map((i) => entryBytes(i))).mth(0, 3)]),
+    );
+    // A head store without it (tiles in one object, the head in another): the two calls.
+    const split = new OneStore();
+    const { log: other } = await openLog(split, split.heads);
+    await other.append([entryBytes(0)]);
+    expect(split.calls).toEqual({ writeTiles: 1, swapHead: 0, swapHeadWithTiles: 0 });
   });
 
   it('reopens from files after an append whose head never moved, and signs only stored heads', async () => {

@@ -8,7 +8,7 @@ import { EMPTY_TREE_ROOT, hashesEqual, type MerkleHash } from './merkle-hash.ts'
 import { proveConsistency, proveInclusion, RangeHashMemo } from './merkle-proofs.ts';
 import { isValidKeyName, type NoteSigner } from './note-keys.ts';
 import { formatSignedNote, parseSignedNote, signNoteText } from './signed-note.ts';
-import { TileAppender } from './tile-appender.ts';
+import { TileAppender, type TileWrite } from './tile-appender.ts';
 import { tileSubtreeReader } from './tile-hash-reader.ts';
 import { TileLevelsCache } from './tile-levels-cache.ts';
 import { TILE_HEIGHT, TILE_WIDTH, tileAtSize } from './tile-path.ts';
@@ -43,6 +43,17 @@ export interface LogHead {
 export interface LogHeadStore {
   readHead(): Promise<LogHead | undefined>;
   swapHead(expected: LogHead | undefined, next: LogHead): Promise<boolean>;
+  /**
+   * For a store that keeps the tiles too, where the log's {@link TileStorage} reads them (the
+   * coordinator's SQLite file): stores `writes` and moves the head as `swapHead` does, all or
+   * nothing; false, with nothing stored, when the head is no longer `expected`. When a store offers
+   * it, the log calls it instead of `writeTiles` and `swapHead`.
+   */
+  swapHeadWithTiles?(
+    writes: readonly TileWrite[],
+    expected: LogHead | undefined,
+    next: LogHead,
+  ): Promise<boolean>;
 }
 
 export class MemoryLogHeadStore implements LogHeadStore {
@@ -149,8 +160,7 @@ export class TransparencyLog {
     const result = this.#appender.append(entries);
     const next: LogHead = { size: result.size, rootHash: result.root };
     try {
-      await this.#options.tiles.writeTiles(result.writes);
-      if (!(await this.#options.heads.swapHead(expected, next))) throw conflict(expected);
+      if (!(await this.#storeBatch(result.writes, expected, next))) throw conflict(expected);
     } catch (error) {
       // The appender moved on in memory; start again from what is stored.
       await this.#reload();
@@ -160,6 +170,18 @@ export class TransparencyLog {
     const checkpoint = await this.signedCheckpoint();
     await this.#options.tiles.writeCheckpoint(checkpoint);
     return { firstIndex: expected?.size ?? 0, head: next, checkpoint };
+  }
+
+  /** Writes a batch's tiles, then moves the head; in one transaction when the storage offers it. */
+  async #storeBatch(
+    writes: readonly TileWrite[],
+    expected: LogHead | undefined,
+    next: LogHead,
+  ): Promise<boolean> {
+    const { tiles, heads } = this.#options;
+    if (heads.swapHeadWithTiles) return heads.swapHeadWithTiles(writes, expected, next);
+    await tiles.writeTiles(writes);
+    return heads.swapHead(expected, next);
   }
 
   /** The signed checkpoint of the current head (the same bytes every time for one head). */

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeEntryBundle } from '../../../services/tlog/entry-bundle.ts';
+import { TileAppender } from '../../../services/tlog/tile-appender.ts';
 import { tilePath, tilesOfTree } from '../../../services/tlog/tile-path.ts';
 import { MemoryTileStorage, tilesUpTo } from '../../../services/tlog/tile-storage.ts';
 import { newLogSigner } from '../../../services/tlog/tlog-fixtures.ts';
@@ -124,6 +125,43 @@ describe('SqliteTiledLogStore: entries one per row', () => {
     await reopened.append([entryBytes(2)]);
     expect(Buffer.from(await reopened.entry(2)).toString()).toBe('entry 2');
     expect(await store.readTile({ level: 'entries', index: 0, width: 4 })).toBeUndefined();
+  });
+
+  it('stores a batch and moves the head in one transaction, and stores nothing of a writer that fell behind', async () => {
+    const store = openStore();
+    const log = await TransparencyLog.open({ origin: ORIGIN, signer, tiles: store, heads: store });
+    const stale = log.head;
+    await log.append([entryBytes(0), entryBytes(1)]);
+    const rows = () =>
+      connections[0]!.db
+        .prepare(
+          'SELECT (SELECT COUNT(*) FROM tlog_entries) AS entries, (SELECT COUNT(*) FROM tlog_tiles) AS tiles',
+        )
+        .get();
+    const before = rows();
+    // A second writer still at the empty tree: its batch (entries and tiles) must not land at all.
+    const behind = TileAppender.empty().append([
+      entryBytes(0, 'other'),
+      entryBytes(1, 'other'),
+      entryBytes(2, 'other'),
+    ]);
+    const next = { size: behind.size, rootHash: behind.root };
+    expect(await store.swapHeadWithTiles(behind.writes, undefined, next)).toBe(false);
+    expect(await store.swapHeadWithTiles(behind.writes, stale, next)).toBe(false);
+    expect(rows()).toEqual(before);
+    expect(Buffer.from((await store.readEntry(0))!).toString()).toBe('entry 0');
+    expect(await store.readEntry(2)).toBeUndefined();
+    expect((await store.readHead())?.size).toBe(2);
+    // A batch from the stored head lands whole: its entries, its tiles and the head, together.
+    const onward = (await TileAppender.resume(2, store)).append([entryBytes(2)]);
+    expect(await store.swapHeadWithTiles(onward.writes, log.head, { size: 3, rootHash: onward.root })).toBe(
+      true,
+    );
+    expect(Buffer.from((await store.readEntry(2))!).toString()).toBe('entry 2');
+    expect(await store.readTile({ level: 0, index: 0, width: 3 })).toEqual(
+      Buffer.from(onward.writes.find((w) => w.tile.level === 0)!.bytes),
+    );
+    expect(await store.readHead()).toEqual({ size: 3, rootHash: Buffer.from(onward.root) });
   });
 
   it('upgrades a migration-13 file (entries inside bundles) in place: same tiles, same root, appends on', async () => {

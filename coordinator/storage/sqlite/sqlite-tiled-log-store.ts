@@ -7,7 +7,7 @@ import { parseSignedNote } from '../../../services/tlog/signed-note.ts';
 import type { TileWrite } from '../../../services/tlog/tile-appender.ts';
 import { TILE_WIDTH, type TileRef } from '../../../services/tlog/tile-path.ts';
 import { readTilesOrFail, type TileStorage } from '../../../services/tlog/tile-storage.ts';
-import type { LogHead, LogHeadStore } from '../../../services/tlog/transparency-log.ts';
+import { type LogHead, type LogHeadStore, sameHead } from '../../../services/tlog/transparency-log.ts';
 import type { SqliteConnection } from './sqlite-connection.ts';
 import { SqliteLogEntries } from './sqlite-log-entries.ts';
 
@@ -105,23 +105,24 @@ export class SqliteTiledLogStore implements TileStorage, LogHeadStore {
   /**
    * Tiles are committed without their own fsync: in WAL mode commits reach the disk in order, so the
    * head's compare-and-swap (synchronous = FULL) that follows makes them durable first. A crash
-   * before it loses only tiles beyond the stored head, which the next append writes again. Of an
-   * entry bundle only the entries at or past the stored head are written (those below it are
-   * stored already and never change).
+   * before it loses only tiles beyond the stored head, which the next append writes again.
    */
   async writeTiles(writes: readonly TileWrite[]): Promise<void> {
-    this.#relaxed(() =>
-      this.#c.write(() => {
-        const stored = this.#s.head.get()?.size ?? 0;
-        for (const { tile, bytes } of writes) {
-          if (tile.level === 'entries') this.#entries.write(tile, bytes, stored);
-          else {
-            this.#s.writeTile.run(tile.level, tile.index, tile.width, bytes);
-            if (tile.width === TILE_WIDTH) this.#s.dropPartials.run(tile.level, tile.index);
-          }
-        }
-      }),
-    );
+    this.#relaxed(() => this.#c.write(() => this.#writeTilesAbove(writes, this.#s.head.get()?.size ?? 0)));
+  }
+
+  /**
+   * Of an entry bundle only the entries at or past `storedSize` are written (those below the stored
+   * head are stored already and never change). Runs inside the caller's write transaction.
+   */
+  #writeTilesAbove(writes: readonly TileWrite[], storedSize: number): void {
+    for (const { tile, bytes } of writes) {
+      if (tile.level === 'entries') this.#entries.write(tile, bytes, storedSize);
+      else {
+        this.#s.writeTile.run(tile.level, tile.index, tile.width, bytes);
+        if (tile.width === TILE_WIDTH) this.#s.dropPartials.run(tile.level, tile.index);
+      }
+    }
   }
 
   /** Runs one synchronous write with synchronous = NORMAL, then restores FULL (nothing interleaves). */
@@ -154,11 +155,31 @@ export class SqliteTiledLogStore implements TileStorage, LogHeadStore {
   }
 
   async swapHead(expected: LogHead | undefined, next: LogHead): Promise<boolean> {
-    return this.#c.write(() =>
-      expected === undefined
-        ? this.#s.firstHead.run(next.size, next.rootHash).changes === 1
-        : this.#s.swapHead.run(next.size, next.rootHash, expected.size, expected.rootHash).changes === 1,
-    );
+    return this.#c.write(() => this.#swapHeadIn(expected, next));
+  }
+
+  /**
+   * A batch's tiles and the head's move in one transaction: one commit and one fsync where
+   * writeTiles then swapHead take two commits. When another writer moved the head, nothing is
+   * written and the answer is false.
+   */
+  async swapHeadWithTiles(
+    writes: readonly TileWrite[],
+    expected: LogHead | undefined,
+    next: LogHead,
+  ): Promise<boolean> {
+    return this.#c.write(() => {
+      const row = this.#s.head.get();
+      if (!sameHead(row && { size: row.size, rootHash: row.root_hash }, expected)) return false;
+      this.#writeTilesAbove(writes, expected?.size ?? 0);
+      return this.#swapHeadIn(expected, next);
+    });
+  }
+
+  #swapHeadIn(expected: LogHead | undefined, next: LogHead): boolean {
+    return expected === undefined
+      ? this.#s.firstHead.run(next.size, next.rootHash).changes === 1
+      : this.#s.swapHead.run(next.size, next.rootHash, expected.size, expected.rootHash).changes === 1;
   }
 }
 
