@@ -346,8 +346,8 @@ describe('the coordinator transparency log', () => {
     await net.enrolOnly('delta', spare);
     const retired = await net.api('POST', `/v1/admin/workers/${spare}/retire`, {}, net.adminToken);
     expect(retired.status, retired.text).toBe(200);
-    // Other entries may land between them (the third worker's late result and the verdict it
-    // revises), so the key events are looked for among every entry after `size`, in order.
+    // Nothing here orders them against other entries the coordinator may log meanwhile, so the key
+    // events are looked for among every entry after `size`, in order.
     const keyEventsOfSpare = async () => {
       const next = parseCheckpointText(parseSignedNote(await cosignedCheckpoint(size + 2)).text).size;
       const logged = await Promise.all(

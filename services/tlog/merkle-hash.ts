@@ -49,8 +49,8 @@ export function leafHash(entry: Uint8Array): MerkleHash {
 }
 
 /**
- * Writes MTH({d}) into `out` at `offset` (32 bytes): the appender keeps its tiles' hashes in one
- * buffer per tile, and a Buffer per leaf hash was a tenth of the cost of hashing it.
+ * Writes MTH({d}) into `out` at `offset` (32 bytes): the appender keeps each tile's hashes in one
+ * buffer, so a Buffer made for every leaf hash would only be copied into it and collected.
  */
 export function writeLeafHash(entry: Uint8Array, out: Buffer, offset: number): void {
   const digest = prefixedSha256(0x00, entry);

@@ -150,6 +150,10 @@ export class SqliteTiledLogStore implements TileStorage, LogHeadStore {
   }
 
   async readHead(): Promise<LogHead | undefined> {
+    return this.#storedHead();
+  }
+
+  #storedHead(): LogHead | undefined {
     const row = this.#s.head.get();
     return row && { size: row.size, rootHash: row.root_hash as MerkleHash };
   }
@@ -169,8 +173,7 @@ export class SqliteTiledLogStore implements TileStorage, LogHeadStore {
     next: LogHead,
   ): Promise<boolean> {
     return this.#c.write(() => {
-      const row = this.#s.head.get();
-      if (!sameHead(row && { size: row.size, rootHash: row.root_hash }, expected)) return false;
+      if (!sameHead(this.#storedHead(), expected)) return false;
       this.#writeTilesAbove(writes, expected?.size ?? 0);
       return this.#swapHeadIn(expected, next);
     });
