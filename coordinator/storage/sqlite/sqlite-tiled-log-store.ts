@@ -164,19 +164,40 @@ export class SqliteTiledLogStore implements TileStorage, LogHeadStore {
 
   /**
    * A batch's tiles and the head's move in one transaction: one commit and one fsync where
-   * writeTiles then swapHead take two commits. When another writer moved the head, nothing is
+   * writeTiles then swapHead take two commits. With `writtenEntries`, the batch's entries were
+   * stored by writeEntries before, and must still be the rows past the head (another writer may
+   * have written over them since). When another writer moved the head or the rows, nothing is
    * written and the answer is false.
    */
   async swapHeadWithTiles(
     writes: readonly TileWrite[],
     expected: LogHead | undefined,
     next: LogHead,
+    writtenEntries?: readonly Uint8Array[],
   ): Promise<boolean> {
     return this.#c.write(() => {
       if (!sameHead(this.#storedHead(), expected)) return false;
+      if (writtenEntries && !this.#entries.holds(expected?.size ?? 0, writtenEntries)) return false;
       this.#writeTilesAbove(writes, expected?.size ?? 0);
       return this.#swapHeadIn(expected, next);
     });
+  }
+
+  /**
+   * Stores a batch's entries as the rows past the head `expected`, in a transaction of their own
+   * without an fsync (the head's move makes them durable; a crash before it leaves rows past the
+   * head, which the next append writes over). False, and nothing written, when the head moved.
+   */
+  async writeEntries(expected: LogHead | undefined, entries: readonly Uint8Array[]): Promise<boolean> {
+    let written = false;
+    this.#relaxed(() =>
+      this.#c.write(() => {
+        if (!sameHead(this.#storedHead(), expected)) return;
+        this.#entries.writeFrom(expected?.size ?? 0, entries);
+        written = true;
+      }),
+    );
+    return written;
   }
 
   #swapHeadIn(expected: LogHead | undefined, next: LogHead): boolean {
