@@ -17,7 +17,8 @@ const WORKER_MODULE = new URL(
  * the loader its parent runs under, so it registers tsx's first; from dist/ it is plain JavaScript.
  */
 function startWorker(): Worker {
-  if (!WORKER_MODULE.pathname.endsWith('.ts')) return new Worker(WORKER_MODULE);
+  // No flags of the parent's (such as --input-type) apply to hashing in a module of our own.
+  if (!WORKER_MODULE.pathname.endsWith('.ts')) return new Worker(WORKER_MODULE, { execArgv: [] });
   const tsx = import.meta.resolve('tsx/esm/api');
   return new Worker(
     `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(WORKER_MODULE.href)}); });`,
