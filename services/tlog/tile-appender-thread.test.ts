@@ -1,5 +1,7 @@
 // The appender in a worker thread gives what the inline one gives (roots and hash tiles, batch by
 // batch, also when opened from stored tiles at any size), and fails clearly once stopped.
+import { spawn } from 'node:child_process';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TileAppender } from './tile-appender.ts';
 import { TileAppenderThread } from './tile-appender-thread.ts';
@@ -7,6 +9,7 @@ import { tilePath } from './tile-path.ts';
 import { MemoryTileStorage } from './tile-storage.ts';
 import { entryBytes, NaiveMerkle, seededRandom } from './tlog-test-support.ts';
 
+const REPO = resolve(import.meta.dirname, '..', '..');
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
 describe('TileAppenderThread', () => {
@@ -60,6 +63,24 @@ describe('TileAppenderThread', () => {
       await again.close();
     }
   });
+
+  it('keeps no process alive while idle, left open, yet answers while it hashes', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(REPO, 'test', 'support', 'tlog-idle-appender-child.ts')],
+      { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const code = await new Promise((done) =>
+      child.on('exit', (exitCode, signal) => done(signal ?? exitCode)),
+    );
+    clearTimeout(timer);
+    expect(code, output).toBe(0);
+    expect(output).toBe('appended 1\n');
+  }, 40_000);
 
   it('refuses to open on a malformed stored tile, as TileAppender.resume does', async () => {
     const storage = new MemoryTileStorage();

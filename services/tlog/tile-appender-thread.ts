@@ -50,10 +50,12 @@ export class TileAppenderThread {
     // Checked here first, so a malformed tile is the same TlogError as inline.
     const root = TileAppender.fromRightEdge(size, wanted, answers, { entryBundles: false }).root();
     const worker = startWorker();
-    // The thread never keeps a process alive by itself; close() ends it.
-    worker.unref();
     const thread = new TileAppenderThread(worker, size, root);
-    worker.on('message', (reply: AppenderReply) => thread.#waiting.shift()?.resolve(reply));
+    worker.on('message', (reply: AppenderReply) => {
+      thread.#waiting.shift()?.resolve(reply);
+      // An idle thread never keeps a process alive by itself (close() ends it); one answering does.
+      if (thread.#waiting.length === 0) worker.unref();
+    });
     worker.on('error', (error) => thread.#stop(error));
     worker.on('exit', (code) => thread.#stop(new Error(`the appender thread exited (code ${code})`)));
     await thread.#ask({ kind: 'open', size, wanted, answers });
@@ -103,6 +105,7 @@ export class TileAppenderThread {
   #ask(request: AppenderRequest, transfer: ArrayBuffer[] = []): Promise<AppenderReply & { ok: true }> {
     if (this.#stopped) return Promise.reject(this.#stopped);
     return new Promise((resolve, reject) => {
+      this.#worker.ref();
       this.#waiting.push({
         resolve: (reply) =>
           reply.ok ? resolve(reply) : reject(new Error(`appender thread: ${reply.message}`)),
