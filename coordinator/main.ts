@@ -317,6 +317,7 @@ export async function startCoordinator(
       clearInterval(gc);
       clearInterval(integrate);
       await integrating;
+      await tlog.close();
       await archiveSync.stop();
       await alerts.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -110,11 +110,15 @@ describe('the coordinator tiled log', () => {
 
     const stores = open();
     const log = await logOn(stores);
-    // Each batch is stored in one transaction with the head's move, never as tiles then head.
+    // Each batch's entries are stored while the appender's thread hashes them, then its tiles with
+    // the head's move, which checks the entries are still there; never tiles then head.
+    const entriesFirst = vi.spyOn(stores.tiledLog, 'writeEntries');
     const combined = vi.spyOn(stores.tiledLog, 'swapHeadWithTiles');
     const split = vi.spyOn(stores.tiledLog, 'writeTiles');
     expect(await log.integrate()).toBe(4);
+    expect(entriesFirst).toHaveBeenCalledTimes(1);
     expect(combined).toHaveBeenCalledTimes(1);
+    expect(combined.mock.calls[0]![3]).toHaveLength(4);
     expect(split).not.toHaveBeenCalled();
     const entries = await Promise.all([0, 1, 2, 3].map(async (i) => parseLogEntry(await log.entry(i))));
     expect(entries.slice(0, 3)).toEqual(

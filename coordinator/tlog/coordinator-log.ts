@@ -80,6 +80,12 @@ export class CoordinatorLog {
     return new CoordinatorLog(options, log);
   }
 
+  /** Ends the log's appender thread once the integration under way is done. */
+  async close(): Promise<void> {
+    await this.#integrating?.catch(() => undefined);
+    await this.#log.close();
+  }
+
   /** The tree size integrated and signed (the checkpoint served may still be the one before). */
   get size(): number {
     return this.#log.head.size;

@@ -57,21 +57,40 @@ class PartialTile {
   }
 }
 
+export interface TileAppenderOptions {
+  /**
+   * Whether the appender keeps the partial entry bundle and writes entry bundles (default true);
+   * false for a storage that stores the entries itself (the coordinator's rows).
+   */
+  readonly entryBundles?: boolean;
+}
+
+/** @throws TlogError ENTRY_INVALID naming the first entry of `entries` over 65,535 bytes. */
+export function assertEntrySizes(entries: readonly Uint8Array[]): void {
+  entries.forEach((entry, i) => {
+    if (entry.length > MAX_ENTRY_BYTES)
+      throw new TlogError(
+        'ENTRY_INVALID',
+        `entry ${i} of the batch is ${entry.length} bytes, over ${MAX_ENTRY_BYTES}`,
+      );
+  });
+}
+
 export class TileAppender {
   #size: number;
   /** Per tile level, its partial tile. */
   readonly #edge: PartialTile[];
-  /** The entries of the partial entry bundle (0-255). */
-  #bundle: Uint8Array[];
+  /** The entries of the partial entry bundle (0-255); undefined when it writes no bundles. */
+  #bundle: Uint8Array[] | undefined;
 
-  private constructor(size: number, edge: PartialTile[], bundle: Uint8Array[]) {
+  private constructor(size: number, edge: PartialTile[], bundle: Uint8Array[] | undefined) {
     this.#size = size;
     this.#edge = edge;
     this.#bundle = bundle;
   }
 
-  static empty(): TileAppender {
-    return new TileAppender(0, [], []);
+  static empty(options: TileAppenderOptions = {}): TileAppender {
+    return new TileAppender(0, [], options.entryBundles === false ? undefined : []);
   }
 
   /**
@@ -80,20 +99,43 @@ export class TileAppender {
    * wrote further on: nothing beyond the stored head was published).
    * @throws TlogError TILE_INVALID when a tile the size needs is missing or malformed.
    */
-  static async resume(size: number, tiles: TileReader): Promise<TileAppender> {
+  static async resume(
+    size: number,
+    tiles: TileReader,
+    options: TileAppenderOptions = {},
+  ): Promise<TileAppender> {
+    const wanted = TileAppender.rightEdge(size, options);
+    return TileAppender.fromRightEdge(size, wanted, await tiles.readTiles(wanted), options);
+  }
+
+  /** The tiles {@link fromRightEdge} needs to pick up a tree of `size` leaves. */
+  static rightEdge(size: number, options: TileAppenderOptions = {}): TileRef[] {
     assertTreeSize(size, 'tree size');
-    const edge: PartialTile[] = [];
     const wanted: TileRef[] = [];
     for (let level = 0; hashCountAtTileLevel(size, level) > 0; level++) {
       const count = hashCountAtTileLevel(size, level);
-      edge.push(new PartialTile());
       if (count % TILE_WIDTH > 0)
         wanted.push({ level, index: Math.floor(count / TILE_WIDTH), width: count % TILE_WIDTH });
     }
-    if (size % TILE_WIDTH > 0)
+    if (options.entryBundles !== false && size % TILE_WIDTH > 0)
       wanted.push({ level: 'entries', index: Math.floor(size / TILE_WIDTH), width: size % TILE_WIDTH });
-    const answers = await tiles.readTiles(wanted);
-    let bundle: Uint8Array[] = [];
+    return wanted;
+  }
+
+  /**
+   * An appender at `size` from the bytes of the tiles {@link rightEdge} named, in that order.
+   * @throws TlogError TILE_INVALID when one is malformed.
+   */
+  static fromRightEdge(
+    size: number,
+    wanted: readonly TileRef[],
+    answers: readonly Uint8Array[],
+    options: TileAppenderOptions = {},
+  ): TileAppender {
+    assertTreeSize(size, 'tree size');
+    const edge: PartialTile[] = [];
+    for (let level = 0; hashCountAtTileLevel(size, level) > 0; level++) edge.push(new PartialTile());
+    let bundle: Uint8Array[] | undefined = options.entryBundles === false ? undefined : [];
     wanted.forEach((tile, i) => {
       if (tile.level === 'entries') {
         bundle = decodeEntryBundle(answers[i]!, tile.width).map((entry) => Uint8Array.from(entry));
@@ -126,18 +168,12 @@ export class TileAppender {
    * @throws TlogError ENTRY_INVALID for an oversized entry (then nothing is appended).
    */
   append(entries: readonly Uint8Array[]): AppendResult {
-    entries.forEach((entry, i) => {
-      if (entry.length > MAX_ENTRY_BYTES)
-        throw new TlogError(
-          'ENTRY_INVALID',
-          `entry ${i} of the batch is ${entry.length} bytes, over ${MAX_ENTRY_BYTES}`,
-        );
-    });
+    assertEntrySizes(entries);
     const writes: TileWrite[] = [];
     for (const entry of entries) {
       this.#size++;
-      this.#bundle.push(entry);
-      if (this.#bundle.length === TILE_WIDTH) {
+      this.#bundle?.push(entry);
+      if (this.#bundle?.length === TILE_WIDTH) {
         writes.push({
           tile: { level: 'entries', index: this.#size / TILE_WIDTH - 1, width: TILE_WIDTH },
           bytes: encodeEntryBundle(this.#bundle),
@@ -159,7 +195,7 @@ export class TileAppender {
           bytes: partial.copy(),
         });
     });
-    if (this.#bundle.length > 0)
+    if (this.#bundle && this.#bundle.length > 0)
       writes.push({
         tile: tileAtSize('entries', Math.floor(this.#size / TILE_WIDTH), this.#size)!,
         bytes: encodeEntryBundle(this.#bundle),

@@ -8,7 +8,8 @@ import { EMPTY_TREE_ROOT, hashesEqual, type MerkleHash } from './merkle-hash.ts'
 import { proveConsistency, proveInclusion, RangeHashMemo } from './merkle-proofs.ts';
 import { isValidKeyName, type NoteSigner } from './note-keys.ts';
 import { formatSignedNote, parseSignedNote, signNoteText } from './signed-note.ts';
-import { TileAppender, type TileWrite } from './tile-appender.ts';
+import { assertEntrySizes, TileAppender, type TileWrite } from './tile-appender.ts';
+import { TileAppenderThread } from './tile-appender-thread.ts';
 import { tileSubtreeReader } from './tile-hash-reader.ts';
 import { TileLevelsCache } from './tile-levels-cache.ts';
 import { TILE_HEIGHT, TILE_WIDTH, tileAtSize } from './tile-path.ts';
@@ -53,7 +54,15 @@ export interface LogHeadStore {
     writes: readonly TileWrite[],
     expected: LogHead | undefined,
     next: LogHead,
+    writtenEntries?: readonly Uint8Array[],
   ): Promise<boolean>;
+  /**
+   * For a store that keeps entries itself (as rows) and offers swapHeadWithTiles: stores a batch's
+   * entries past the head `expected` (false, nothing written, when the head moved); the log then
+   * hashes the batch in a worker thread meanwhile and passes the entries to swapHeadWithTiles as
+   * `writtenEntries`, which checks they are still there.
+   */
+  writeEntries?(expected: LogHead | undefined, entries: readonly Uint8Array[]): Promise<boolean>;
 }
 
 export class MemoryLogHeadStore implements LogHeadStore {
@@ -98,7 +107,8 @@ export interface AppendedBatch {
 export class TransparencyLog {
   readonly origin: string;
   readonly #options: TransparencyLogOptions;
-  #appender: TileAppender;
+  /** In a worker thread when the storage stores the entries itself (the coordinator's SQLite file). */
+  #appender: TileAppender | TileAppenderThread;
   /** As stored: undefined before the first append ever. */
   #stored: LogHead | undefined;
   /** Appends run one at a time; each waits for the one before. */
@@ -114,7 +124,11 @@ export class TransparencyLog {
   /** The last checkpoint note a proof was asked under, parsed (most proofs share one). */
   #lastNote: { readonly text: string; readonly size: number } | undefined;
 
-  private constructor(options: TransparencyLogOptions, appender: TileAppender, stored: LogHead | undefined) {
+  private constructor(
+    options: TransparencyLogOptions,
+    appender: TileAppender | TileAppenderThread,
+    stored: LogHead | undefined,
+  ) {
     this.origin = options.origin;
     this.#options = options;
     this.#appender = appender;
@@ -130,7 +144,7 @@ export class TransparencyLog {
     if (!isValidKeyName(options.origin))
       throw new TlogError('CHECKPOINT_INVALID', `origin ${JSON.stringify(options.origin)} is not valid`);
     const stored = await options.heads.readHead();
-    return new TransparencyLog(options, await resumeAt(options.tiles, stored), stored);
+    return new TransparencyLog(options, await resumeAt(options, stored), stored);
   }
 
   /** The stored head (size 0 and the empty root before the first append). */
@@ -150,6 +164,7 @@ export class TransparencyLog {
   }
 
   async #append(entries: readonly Uint8Array[]): Promise<AppendedBatch> {
+    assertEntrySizes(entries);
     const expected = this.#stored;
     // A writer that fell behind (another process appended since) must not write tiles over ones
     // already published; the swap below is what decides, this only keeps a stale writer harmless.
@@ -157,10 +172,9 @@ export class TransparencyLog {
       await this.#reload();
       throw conflict(expected);
     }
-    const result = this.#appender.append(entries);
-    const next: LogHead = { size: result.size, rootHash: result.root };
+    let next: LogHead;
     try {
-      if (!(await this.#storeBatch(result.writes, expected, next))) throw conflict(expected);
+      next = await this.#appendAndStore(entries, expected);
     } catch (error) {
       // The appender moved on in memory; start again from what is stored.
       await this.#reload();
@@ -172,16 +186,36 @@ export class TransparencyLog {
     return { firstIndex: expected?.size ?? 0, head: next, checkpoint };
   }
 
-  /** Writes a batch's tiles, then moves the head; in one transaction when the storage offers it. */
-  async #storeBatch(
-    writes: readonly TileWrite[],
-    expected: LogHead | undefined,
-    next: LogHead,
-  ): Promise<boolean> {
+  /** Hashes a batch and stores it; @returns the new head, or throws HEAD_CONFLICT. */
+  async #appendAndStore(entries: readonly Uint8Array[], expected: LogHead | undefined): Promise<LogHead> {
     const { tiles, heads } = this.#options;
-    if (heads.swapHeadWithTiles) return heads.swapHeadWithTiles(writes, expected, next);
-    await tiles.writeTiles(writes);
-    return heads.swapHead(expected, next);
+    if (this.#appender instanceof TileAppenderThread) {
+      // The batch is hashed in the appender's thread while its entries are stored here; the head's
+      // move then checks they are still the rows past the head.
+      const hashing = this.#appender.append(entries);
+      hashing.catch(() => undefined);
+      const written = await heads.writeEntries!(expected, entries);
+      const result = await hashing;
+      const next: LogHead = { size: result.size, rootHash: result.root };
+      if (!written || !(await heads.swapHeadWithTiles!(result.writes, expected, next, entries)))
+        throw conflict(expected);
+      return next;
+    }
+    const result = this.#appender.append(entries);
+    const next: LogHead = { size: result.size, rootHash: result.root };
+    if (heads.swapHeadWithTiles) {
+      if (!(await heads.swapHeadWithTiles(result.writes, expected, next))) throw conflict(expected);
+    } else {
+      await tiles.writeTiles(result.writes);
+      if (!(await heads.swapHead(expected, next))) throw conflict(expected);
+    }
+    return next;
+  }
+
+  /** Ends the appender's thread, if it has one, once the appends under way are done. */
+  async close(): Promise<void> {
+    await this.#queue;
+    if (this.#appender instanceof TileAppenderThread) await this.#appender.close();
   }
 
   /** The signed checkpoint of the current head (the same bytes every time for one head). */
@@ -298,8 +332,9 @@ export class TransparencyLog {
   }
 
   async #reload(): Promise<void> {
+    if (this.#appender instanceof TileAppenderThread) await this.#appender.close();
     this.#stored = await this.#options.heads.readHead();
-    this.#appender = await resumeAt(this.#options.tiles, this.#stored);
+    this.#appender = await resumeAt(this.#options, this.#stored);
   }
 
   #assertPublished(size: number): void {
@@ -328,13 +363,26 @@ export function sameHead(a: LogHead | undefined, b: LogHead | undefined): boolea
   return a.size === b.size && hashesEqual(a.rootHash, b.rootHash);
 }
 
-async function resumeAt(tiles: TileStorage, stored: LogHead | undefined): Promise<TileAppender> {
+/**
+ * The appender at the stored head, checked against its root: in a worker thread when the head store
+ * stores entries itself (writeEntries and swapHeadWithTiles), inline otherwise.
+ */
+async function resumeAt(
+  options: TransparencyLogOptions,
+  stored: LogHead | undefined,
+): Promise<TileAppender | TileAppenderThread> {
   const head = stored ?? { size: 0, rootHash: EMPTY_TREE_ROOT };
-  const appender = await TileAppender.resume(head.size, tiles);
-  if (!hashesEqual(appender.root(), head.rootHash))
+  const { tiles, heads } = options;
+  const appender =
+    heads.writeEntries && heads.swapHeadWithTiles
+      ? await TileAppenderThread.open(head.size, tiles)
+      : await TileAppender.resume(head.size, tiles);
+  if (!hashesEqual(appender.root(), head.rootHash)) {
+    if (appender instanceof TileAppenderThread) await appender.close();
     throw new TlogError(
       'TILE_INVALID',
       `the stored tiles do not give the stored head's root at size ${head.size}`,
     );
+  }
   return appender;
 }

@@ -3,7 +3,7 @@
 // (joined by SQLite: one copy out of it). An append writes each entry once; a proof reads one row,
 // through the reused read snapshot of sqlite-log-entry-snapshot.ts.
 import type { Statement } from 'better-sqlite3';
-import { splitEntryBundle } from '../../../services/tlog/entry-bundle.ts';
+import { encodeEntryBundle, splitEntryBundle } from '../../../services/tlog/entry-bundle.ts';
 import { TILE_WIDTH, type TileRef } from '../../../services/tlog/tile-path.ts';
 import type { SqliteConnection } from './sqlite-connection.ts';
 import { SqliteLogEntrySnapshot } from './sqlite-log-entry-snapshot.ts';
@@ -62,8 +62,30 @@ export class SqliteLogEntries {
   write(tile: TileRef, bytes: Uint8Array, storedSize: number): void {
     const first = tile.index * TILE_WIDTH;
     if (first + tile.width <= storedSize) return;
-    const rows = splitEntryBundle(bytes, tile.width);
-    let i = Math.max(0, storedSize - first);
+    this.#writeRows(first, splitEntryBundle(bytes, tile.width), Math.max(0, storedSize - first));
+  }
+
+  /**
+   * Stores `entries` as the rows from index `first` on (over whatever rows are there: only ever
+   * past the stored head). Runs inside the caller's write transaction.
+   */
+  writeFrom(first: number, entries: readonly Uint8Array[]): void {
+    this.#writeRows(first, splitEntryBundle(encodeEntryBundle(entries), entries.length), 0);
+  }
+
+  /** Whether the rows from index `first` on are exactly `entries` (each row as written). */
+  holds(first: number, entries: readonly Uint8Array[]): boolean {
+    const joined = this.#readJoined.get(first, first + entries.length)!;
+    return (
+      joined.rows === entries.length &&
+      joined.bytes !== null &&
+      encodeEntryBundle(entries).equals(joined.bytes)
+    );
+  }
+
+  /** Rows `rows[from…]` at indexes `first + from…`, 64 to a statement. */
+  #writeRows(first: number, rows: readonly Uint8Array[], from: number): void {
+    let i = from;
     for (; i + ROWS_PER_INSERT <= rows.length; i += ROWS_PER_INSERT) {
       const values: (number | Uint8Array)[] = [];
       for (let k = i; k < i + ROWS_PER_INSERT; k++) values.push(first + k, rows[k]!);

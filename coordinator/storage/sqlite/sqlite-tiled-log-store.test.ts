@@ -6,13 +6,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { encodeEntryBundle } from '../../../services/tlog/entry-bundle.ts';
 import { TileAppender } from '../../../services/tlog/tile-appender.ts';
 import { tilePath, tilesOfTree } from '../../../services/tlog/tile-path.ts';
 import { MemoryTileStorage, tilesUpTo } from '../../../services/tlog/tile-storage.ts';
 import { newLogSigner } from '../../../services/tlog/tlog-fixtures.ts';
-import { entryBytes } from '../../../services/tlog/tlog-test-support.ts';
+import { entryBytes, NaiveMerkle } from '../../../services/tlog/tlog-test-support.ts';
 import { MemoryLogHeadStore, TransparencyLog } from '../../../services/tlog/transparency-log.ts';
 import { undoMigrationsAbove } from '../../../test/support/undo-migrations.ts';
 import { SqliteConnection } from './sqlite-connection.ts';
@@ -162,6 +162,49 @@ describe('SqliteTiledLogStore: entries one per row', () => {
       Buffer.from(onward.writes.find((w) => w.tile.level === 0)!.bytes),
     );
     expect(await store.readHead()).toEqual({ size: 3, rootHash: Buffer.from(onward.root) });
+  });
+
+  it('moves the head over entries written before only while they are still the rows past it', async () => {
+    const store = openStore();
+    const other = openStore();
+    const mine = [entryBytes(0), entryBytes(1)];
+    const theirs = [entryBytes(0, 'theirs'), entryBytes(1, 'theirs')];
+    const grown = TileAppender.empty({ entryBundles: false });
+    const result = grown.append(mine);
+    const next = { size: result.size, rootHash: result.root };
+    expect(await store.writeEntries(undefined, mine)).toBe(true);
+    // Another writer at the same head writes its own entries over those rows, before the head moves.
+    expect(await other.writeEntries(undefined, theirs)).toBe(true);
+    expect(await store.swapHeadWithTiles(result.writes, undefined, next, mine)).toBe(false);
+    expect(await store.readHead()).toBeUndefined();
+    // Theirs are the rows: their move lands, and the rows under the head are theirs.
+    const their = TileAppender.empty({ entryBundles: false }).append(theirs);
+    expect(
+      await other.swapHeadWithTiles(their.writes, undefined, { size: 2, rootHash: their.root }, theirs),
+    ).toBe(true);
+    expect(Buffer.from((await store.readEntry(1))!).toString()).toBe('theirs 1');
+    // Entries are never written past a head that moved on.
+    expect(await store.writeEntries(undefined, mine)).toBe(false);
+    expect(Buffer.from((await store.readEntry(0))!).toString()).toBe('theirs 0');
+  });
+
+  it('a log whose entries fail to store appends nothing, and appends again from what is stored', async () => {
+    const store = openStore();
+    const log = await TransparencyLog.open({ origin: ORIGIN, signer, tiles: store, heads: store });
+    try {
+      await log.append([entryBytes(0)]);
+      const failing = vi.spyOn(store, 'writeEntries').mockRejectedValueOnce(new Error('disk full'));
+      await expect(log.append([entryBytes(1, 'lost')])).rejects.toThrow(/disk full/);
+      expect(log.head.size).toBe(1);
+      const next = await log.append([entryBytes(1)]);
+      expect(failing).toHaveBeenCalledTimes(2);
+      expect(next.head.size).toBe(2);
+      expect(Buffer.from(next.head.rootHash)).toEqual(
+        Buffer.from(NaiveMerkle.of([entryBytes(0), entryBytes(1)]).mth(0, 2)),
+      );
+    } finally {
+      await log.close();
+    }
   });
 
   it('upgrades a migration-13 file (entries inside bundles) in place: same tiles, same root, appends on', async () => {

@@ -56,6 +56,7 @@ function prepare(c: SqliteConnection) {
     swapHead: db.prepare<[number, Uint8Array, number, Uint8Array]>(
       'UPDATE tlog_head SET size = ?, root_hash = ? WHERE id = 1 AND size = ? AND root_hash = ?',
     ),
+    dataVersion: db.prepare<[], { data_version: number }>('PRAGMA data_version'),
     setCheckpoint: db.prepare<[string, number]>(
       'UPDATE tlog_head SET checkpoint = ? WHERE id = 1 AND size = ?',
     ),
@@ -67,6 +68,8 @@ export class SqliteTiledLogStore implements TileStorage, LogHeadStore {
   readonly #c: SqliteConnection;
   readonly #s: ReturnType<typeof prepare>;
   readonly #entries: SqliteLogEntries;
+  /** The batch writeEntries stored last, and SQLite's data_version as its transaction saw it. */
+  #entriesWritten: { first: number; count: number; dataVersion: number } | undefined;
 
   constructor(connection: SqliteConnection) {
     this.#c = connection;
@@ -164,19 +167,67 @@ export class SqliteTiledLogStore implements TileStorage, LogHeadStore {
 
   /**
    * A batch's tiles and the head's move in one transaction: one commit and one fsync where
-   * writeTiles then swapHead take two commits. When another writer moved the head, nothing is
+   * writeTiles then swapHead take two commits. With `writtenEntries`, the batch's entries were
+   * stored by writeEntries before, and must still be the rows past the head (another writer may
+   * have written over them since). When another writer moved the head or the rows, nothing is
    * written and the answer is false.
    */
   async swapHeadWithTiles(
     writes: readonly TileWrite[],
     expected: LogHead | undefined,
     next: LogHead,
+    writtenEntries?: readonly Uint8Array[],
   ): Promise<boolean> {
     return this.#c.write(() => {
       if (!sameHead(this.#storedHead(), expected)) return false;
+      if (writtenEntries && !this.#stillHolds(expected?.size ?? 0, writtenEntries)) return false;
       this.#writeTilesAbove(writes, expected?.size ?? 0);
       return this.#swapHeadIn(expected, next);
     });
+  }
+
+  /**
+   * Stores a batch's entries as the rows past the head `expected`, in a transaction of their own
+   * without an fsync (the head's move makes them durable; a crash before it leaves rows past the
+   * head, which the next append writes over). False, and nothing written, when the head moved.
+   */
+  async writeEntries(expected: LogHead | undefined, entries: readonly Uint8Array[]): Promise<boolean> {
+    let written = false;
+    this.#relaxed(() =>
+      this.#c.write(() => {
+        if (!sameHead(this.#storedHead(), expected)) return;
+        this.#entries.writeFrom(expected?.size ?? 0, entries);
+        // Read inside the transaction: a commit by any other connection after it changes the value.
+        this.#entriesWritten = {
+          first: expected?.size ?? 0,
+          count: entries.length,
+          dataVersion: this.#dataVersion(),
+        };
+        written = true;
+      }),
+    );
+    return written;
+  }
+
+  /**
+   * Whether the rows from `first` on are still `entries`, as writeEntries stored them. When no other
+   * connection committed since (SQLite's data_version, unchanged) they are; otherwise the rows are
+   * compared byte for byte (reading back a batch costs about as much as writing it).
+   */
+  #stillHolds(first: number, entries: readonly Uint8Array[]): boolean {
+    const written = this.#entriesWritten;
+    this.#entriesWritten = undefined;
+    if (
+      written?.first === first &&
+      written.count === entries.length &&
+      written.dataVersion === this.#dataVersion()
+    )
+      return true;
+    return this.#entries.holds(first, entries);
+  }
+
+  #dataVersion(): number {
+    return this.#s.dataVersion.get()!.data_version;
   }
 
   #swapHeadIn(expected: LogHead | undefined, next: LogHead): boolean {
