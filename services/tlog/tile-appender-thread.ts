@@ -2,10 +2,11 @@
 // itself). The hashing of a batch, two SHA-256 per entry, costs about as much as storing the batch;
 // in a thread of its own it runs while the thread that writes stores the entries.
 import { Worker } from 'node:worker_threads';
-import type { MerkleHash } from './merkle-hash.ts';
+import { EMPTY_TREE_ROOT, type MerkleHash } from './merkle-hash.ts';
 import { type AppendResult, TileAppender } from './tile-appender.ts';
 import type { AppenderReply, AppenderRequest } from './tile-appender-worker.ts';
 import type { TileReader } from './tile-hash-reader.ts';
+import { TlogError } from './tlog-errors.ts';
 
 const WORKER_MODULE = new URL(
   import.meta.url.endsWith('.ts') ? './tile-appender-worker.ts' : './tile-appender-worker.js',
@@ -32,12 +33,11 @@ export class TileAppenderThread {
   readonly #waiting: { resolve(reply: AppenderReply): void; reject(error: Error): void }[] = [];
   #stopped: Error | undefined;
   #size: number;
-  #root: MerkleHash;
+  #root: MerkleHash = EMPTY_TREE_ROOT;
 
-  private constructor(worker: Worker, size: number, root: MerkleHash) {
+  private constructor(worker: Worker, size: number) {
     this.#worker = worker;
     this.#size = size;
-    this.#root = root;
   }
 
   /**
@@ -47,10 +47,8 @@ export class TileAppenderThread {
   static async open(size: number, tiles: TileReader): Promise<TileAppenderThread> {
     const wanted = TileAppender.rightEdge(size, { entryBundles: false });
     const answers = await tiles.readTiles(wanted);
-    // Checked here first, so a malformed tile is the same TlogError as inline.
-    const root = TileAppender.fromRightEdge(size, wanted, answers, { entryBundles: false }).root();
     const worker = startWorker();
-    const thread = new TileAppenderThread(worker, size, root);
+    const thread = new TileAppenderThread(worker, size);
     worker.on('message', (reply: AppenderReply) => {
       thread.#waiting.shift()?.resolve(reply);
       // An idle thread never keeps a process alive by itself (close() ends it); one answering does.
@@ -58,7 +56,12 @@ export class TileAppenderThread {
     });
     worker.on('error', (error) => thread.#stop(error));
     worker.on('exit', (code) => thread.#stop(new Error(`the appender thread exited (code ${code})`)));
-    await thread.#ask({ kind: 'open', size, wanted, answers });
+    try {
+      thread.#root = asBuffer((await thread.#ask({ kind: 'open', size, wanted, answers })).root);
+    } catch (error) {
+      await thread.close();
+      throw error;
+    }
     return thread;
   }
 
@@ -107,8 +110,15 @@ export class TileAppenderThread {
     return new Promise((resolve, reject) => {
       this.#worker.ref();
       this.#waiting.push({
+        // A refusal keeps its code (a malformed tile is TILE_INVALID, as inline).
         resolve: (reply) =>
-          reply.ok ? resolve(reply) : reject(new Error(`appender thread: ${reply.message}`)),
+          reply.ok
+            ? resolve(reply)
+            : reject(
+                reply.code
+                  ? new TlogError(reply.code, reply.message)
+                  : new Error(`appender thread: ${reply.message}`),
+              ),
         reject,
       });
       this.#worker.postMessage(request, transfer);

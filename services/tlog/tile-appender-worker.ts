@@ -4,6 +4,7 @@ import { parentPort } from 'node:worker_threads';
 import type { MerkleHash } from './merkle-hash.ts';
 import { TileAppender, type TileWrite } from './tile-appender.ts';
 import type { TileRef } from './tile-path.ts';
+import { TlogError, type TlogErrorCode } from './tlog-errors.ts';
 
 export type AppenderRequest =
   | {
@@ -26,7 +27,7 @@ export type AppenderReply =
       readonly root: MerkleHash;
       readonly writes: readonly TileWrite[];
     }
-  | { readonly ok: false; readonly message: string };
+  | { readonly ok: false; readonly message: string; readonly code?: TlogErrorCode };
 
 let appender: TileAppender | undefined;
 
@@ -55,7 +56,11 @@ parentPort!.on('message', (request: AppenderRequest) => {
   } catch (error) {
     // The appender's state is unknown after a failure: the main thread opens a new one.
     appender = undefined;
-    reply = { ok: false, message: (error as Error).message };
+    reply = {
+      ok: false,
+      message: (error as Error).message,
+      ...(error instanceof TlogError && { code: error.code }),
+    };
   }
   parentPort!.postMessage(reply);
 });

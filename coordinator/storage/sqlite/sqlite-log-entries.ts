@@ -26,6 +26,9 @@ export class SqliteLogEntries {
   readonly #write: Statement<[number, Uint8Array]>;
   readonly #writeMany: Statement<(number | Uint8Array)[]>;
   readonly #snapshot: SqliteLogEntrySnapshot;
+  readonly #dataVersion: Statement<[], { data_version: number }>;
+  /** The batch writeFrom stored last, and SQLite's data_version as its transaction saw it. */
+  #lastWritten: { first: number; entries: readonly Uint8Array[]; dataVersion: number } | undefined;
 
   constructor(connection: SqliteConnection) {
     const { db } = connection;
@@ -39,6 +42,7 @@ export class SqliteLogEntries {
     this.#writeMany = db.prepare<(number | Uint8Array)[]>(
       `INSERT OR REPLACE INTO tlog_entries (idx, bytes) VALUES ${Array(ROWS_PER_INSERT).fill('(?, ?)').join(', ')}`,
     );
+    this.#dataVersion = db.prepare<[], { data_version: number }>('PRAGMA data_version');
     this.#snapshot = new SqliteLogEntrySnapshot(connection);
   }
 
@@ -62,6 +66,7 @@ export class SqliteLogEntries {
   write(tile: TileRef, bytes: Uint8Array, storedSize: number): void {
     const first = tile.index * TILE_WIDTH;
     if (first + tile.width <= storedSize) return;
+    this.#lastWritten = undefined;
     this.#writeRows(first, splitEntryBundle(bytes, tile.width), Math.max(0, storedSize - first));
   }
 
@@ -71,10 +76,24 @@ export class SqliteLogEntries {
    */
   writeFrom(first: number, entries: readonly Uint8Array[]): void {
     this.#writeRows(first, splitEntryBundle(encodeEntryBundle(entries), entries.length), 0);
+    // Read inside the transaction: a commit by any other connection after it changes the value.
+    this.#lastWritten = { first, entries, dataVersion: this.#dataVersion.get()!.data_version };
   }
 
-  /** Whether the rows from index `first` on are exactly `entries` (each row as written). */
+  /**
+   * Whether the rows from index `first` on are exactly `entries` (each row as written). When they
+   * are the batch writeFrom stored last through this connection (the same array), and no other
+   * connection committed since (SQLite's data_version unchanged), they are without reading them;
+   * otherwise they are read back and compared (reading a batch back costs about what writing it does).
+   */
   holds(first: number, entries: readonly Uint8Array[]): boolean {
+    const last = this.#lastWritten;
+    if (
+      last?.first === first &&
+      last.entries === entries &&
+      last.dataVersion === this.#dataVersion.get()!.data_version
+    )
+      return true;
     const joined = this.#readJoined.get(first, first + entries.length)!;
     return (
       joined.rows === entries.length &&

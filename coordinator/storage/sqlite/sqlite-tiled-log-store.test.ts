@@ -188,6 +188,33 @@ describe('SqliteTiledLogStore: entries one per row', () => {
     expect(Buffer.from((await store.readEntry(0))!).toString()).toBe('theirs 0');
   });
 
+  it('does not take rows written over through the same connection for the batch written before', async () => {
+    const store = openStore();
+    const mine = [entryBytes(0), entryBytes(1)];
+    const result = TileAppender.empty({ entryBundles: false }).append(mine);
+    const next = { size: result.size, rootHash: result.root };
+    // Two writers on one store (one connection: SQLite's data_version does not move for either).
+    expect(await store.writeEntries(undefined, mine)).toBe(true);
+    expect(await store.writeEntries(undefined, [entryBytes(0, 'theirs'), entryBytes(1, 'theirs')])).toBe(
+      true,
+    );
+    expect(await store.swapHeadWithTiles(result.writes, undefined, next, mine)).toBe(false);
+    // Rows written over by a tile write of the same store.
+    expect(await store.writeEntries(undefined, mine)).toBe(true);
+    await store.writeTiles([
+      {
+        tile: { level: 'entries', index: 0, width: 2 },
+        bytes: encodeEntryBundle([entryBytes(0, 'tiles'), entryBytes(1, 'tiles')]),
+      },
+    ]);
+    expect(await store.swapHeadWithTiles(result.writes, undefined, next, mine)).toBe(false);
+    expect(await store.readHead()).toBeUndefined();
+    // Written again, they are the batch's: the head moves.
+    expect(await store.writeEntries(undefined, mine)).toBe(true);
+    expect(await store.swapHeadWithTiles(result.writes, undefined, next, mine)).toBe(true);
+    expect(Buffer.from((await store.readEntry(1))!).toString()).toBe('entry 1');
+  });
+
   it('a log whose entries fail to store appends nothing, and appends again from what is stored', async () => {
     const store = openStore();
     const log = await TransparencyLog.open({ origin: ORIGIN, signer, tiles: store, heads: store });

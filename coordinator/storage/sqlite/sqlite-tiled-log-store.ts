@@ -56,7 +56,6 @@ function prepare(c: SqliteConnection) {
     swapHead: db.prepare<[number, Uint8Array, number, Uint8Array]>(
       'UPDATE tlog_head SET size = ?, root_hash = ? WHERE id = 1 AND size = ? AND root_hash = ?',
     ),
-    dataVersion: db.prepare<[], { data_version: number }>('PRAGMA data_version'),
     setCheckpoint: db.prepare<[string, number]>(
       'UPDATE tlog_head SET checkpoint = ? WHERE id = 1 AND size = ?',
     ),
@@ -68,8 +67,6 @@ export class SqliteTiledLogStore implements TileStorage, LogHeadStore {
   readonly #c: SqliteConnection;
   readonly #s: ReturnType<typeof prepare>;
   readonly #entries: SqliteLogEntries;
-  /** The batch writeEntries stored last, and SQLite's data_version as its transaction saw it. */
-  #entriesWritten: { first: number; count: number; dataVersion: number } | undefined;
 
   constructor(connection: SqliteConnection) {
     this.#c = connection;
@@ -129,10 +126,10 @@ export class SqliteTiledLogStore implements TileStorage, LogHeadStore {
   }
 
   /** Runs one synchronous write with synchronous = NORMAL, then restores FULL (nothing interleaves). */
-  #relaxed(write: () => void): void {
+  #relaxed<T>(write: () => T): T {
     this.#c.db.pragma('synchronous = NORMAL');
     try {
-      write();
+      return write();
     } finally {
       this.#c.db.pragma('synchronous = FULL');
     }
@@ -180,7 +177,7 @@ export class SqliteTiledLogStore implements TileStorage, LogHeadStore {
   ): Promise<boolean> {
     return this.#c.write(() => {
       if (!sameHead(this.#storedHead(), expected)) return false;
-      if (writtenEntries && !this.#stillHolds(expected?.size ?? 0, writtenEntries)) return false;
+      if (writtenEntries && !this.#entries.holds(expected?.size ?? 0, writtenEntries)) return false;
       this.#writeTilesAbove(writes, expected?.size ?? 0);
       return this.#swapHeadIn(expected, next);
     });
@@ -192,42 +189,13 @@ export class SqliteTiledLogStore implements TileStorage, LogHeadStore {
    * head, which the next append writes over). False, and nothing written, when the head moved.
    */
   async writeEntries(expected: LogHead | undefined, entries: readonly Uint8Array[]): Promise<boolean> {
-    let written = false;
-    this.#relaxed(() =>
+    return this.#relaxed(() =>
       this.#c.write(() => {
-        if (!sameHead(this.#storedHead(), expected)) return;
+        if (!sameHead(this.#storedHead(), expected)) return false;
         this.#entries.writeFrom(expected?.size ?? 0, entries);
-        // Read inside the transaction: a commit by any other connection after it changes the value.
-        this.#entriesWritten = {
-          first: expected?.size ?? 0,
-          count: entries.length,
-          dataVersion: this.#dataVersion(),
-        };
-        written = true;
+        return true;
       }),
     );
-    return written;
-  }
-
-  /**
-   * Whether the rows from `first` on are still `entries`, as writeEntries stored them. When no other
-   * connection committed since (SQLite's data_version, unchanged) they are; otherwise the rows are
-   * compared byte for byte (reading back a batch costs about as much as writing it).
-   */
-  #stillHolds(first: number, entries: readonly Uint8Array[]): boolean {
-    const written = this.#entriesWritten;
-    this.#entriesWritten = undefined;
-    if (
-      written?.first === first &&
-      written.count === entries.length &&
-      written.dataVersion === this.#dataVersion()
-    )
-      return true;
-    return this.#entries.holds(first, entries);
-  }
-
-  #dataVersion(): number {
-    return this.#s.dataVersion.get()!.data_version;
   }
 
   #swapHeadIn(expected: LogHead | undefined, next: LogHead): boolean {
